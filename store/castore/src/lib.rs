@@ -1,0 +1,1 @@
+//! Content-addressed blobs and directories keyed by BLAKE3.

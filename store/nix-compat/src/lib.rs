@@ -1,0 +1,1 @@
+//! Nix formats: nixbase32, hashes, store paths, derivations, NAR, narinfo. Pure, no I/O.

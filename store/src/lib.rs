@@ -1,0 +1,1 @@
+//! The store: path info, NAR import and export, and the tvix store verbs.
