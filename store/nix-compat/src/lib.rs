@@ -11,6 +11,7 @@
 //! store objects (for example the hashes of input derivations) asks its caller.
 
 pub mod hash;
+pub mod nar;
 pub mod nixbase32;
 
 pub use hash::{HashAlgo, NixHash};
