@@ -11,11 +11,13 @@
 //! store objects (for example the hashes of input derivations) asks its caller.
 
 pub mod content_address;
+pub mod derivation;
 pub mod hash;
 pub mod nar;
 pub mod store_path;
 pub mod nixbase32;
 
 pub use content_address::ContentAddress;
+pub use derivation::Derivation;
 pub use hash::{HashAlgo, NixHash};
 pub use store_path::{StoreDir, StorePath};
