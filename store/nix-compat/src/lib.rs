@@ -14,6 +14,8 @@ pub mod content_address;
 pub mod derivation;
 pub mod hash;
 pub mod nar;
+pub mod narinfo;
+pub mod signing;
 pub mod store_path;
 pub mod nixbase32;
 
