@@ -15,9 +15,9 @@ pub mod derivation;
 pub mod hash;
 pub mod nar;
 pub mod narinfo;
+pub mod nixbase32;
 pub mod signing;
 pub mod store_path;
-pub mod nixbase32;
 
 pub use content_address::ContentAddress;
 pub use derivation::Derivation;

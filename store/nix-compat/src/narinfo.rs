@@ -65,11 +65,18 @@ impl NarInfo {
                 .split_once(": ")
                 .ok_or_else(|| err(format!("expected 'Key: value', found '{line}'")))?;
             let hash = |v: &str| NixHash::parse_prefixed(v).map_err(|e| err(e.to_string()));
-            let number = |v: &str| v.parse::<u64>().map_err(|_| err(format!("invalid number '{v}'")));
-            let base_name = |v: &str| StorePath::from_base_name(v.as_bytes()).map_err(|e| err(e.to_string()));
+            let number = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| err(format!("invalid number '{v}'")))
+            };
+            let base_name =
+                |v: &str| StorePath::from_base_name(v.as_bytes()).map_err(|e| err(e.to_string()));
             match key {
                 "StorePath" => {
-                    store_path = Some(dir.parse(value.as_bytes()).map_err(|e| err(e.to_string()))?)
+                    store_path = Some(
+                        dir.parse(value.as_bytes())
+                            .map_err(|e| err(e.to_string()))?,
+                    )
                 }
                 "URL" => url = Some(value.to_owned()),
                 "Compression" => compression = Some(value.to_owned()),
@@ -87,13 +94,15 @@ impl NarInfo {
                 "Deriver" if value == "unknown-deriver" => {}
                 "Deriver" => deriver = Some(base_name(value)?),
                 "System" => system = Some(value.to_owned()),
-                "Sig" => signatures.push(value.parse().map_err(|e: crate::signing::KeyError| err(e.to_string()))?),
+                "Sig" => signatures.push(
+                    value
+                        .parse()
+                        .map_err(|e: crate::signing::KeyError| err(e.to_string()))?,
+                ),
                 "CA" => {
-                    ca = Some(
-                        value
-                            .parse()
-                            .map_err(|e: crate::content_address::ContentAddressError| err(e.to_string()))?,
-                    )
+                    ca = Some(value.parse().map_err(
+                        |e: crate::content_address::ContentAddressError| err(e.to_string()),
+                    )?)
                 }
                 _ => {}
             }
@@ -154,7 +163,13 @@ impl NarInfo {
 
     /// What a signature signs: `1;<path>;<narHash>;<narSize>;<refs,...>`.
     pub fn fingerprint(&self, dir: &StoreDir) -> String {
-        fingerprint(dir, &self.store_path, &self.nar_hash, self.nar_size, &self.references)
+        fingerprint(
+            dir,
+            &self.store_path,
+            &self.nar_hash,
+            self.nar_size,
+            &self.references,
+        )
     }
 
     /// Add a signature by `key` (replacing an earlier one by the same key name).
@@ -229,7 +244,10 @@ Sig: cache.nixos.org-1:sn5s/RrqEI+YG6/PjwdbPjcAC7rcta7sJU4mFOawGvJBLsWkyLtBrT2Eu
         let key: VerifyingKey = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="
             .parse()
             .unwrap();
-        assert_eq!(info.count_valid_signatures(&dir, std::slice::from_ref(&key)), 1);
+        assert_eq!(
+            info.count_valid_signatures(&dir, std::slice::from_ref(&key)),
+            1
+        );
         let mut tampered = info.clone();
         tampered.nar_size += 1;
         assert_eq!(tampered.count_valid_signatures(&dir, &[key]), 0);
@@ -255,13 +273,20 @@ Sig: cache.nixos.org-1:sn5s/RrqEI+YG6/PjwdbPjcAC7rcta7sJU4mFOawGvJBLsWkyLtBrT2Eu
         assert_eq!(NarInfo::parse(&bad, &dir).unwrap_err().line, 7);
         let bad = SAMPLE.replace("URL: ", "URL ");
         assert_eq!(NarInfo::parse(&bad, &dir).unwrap_err().line, 2);
-        let no_hash: String = SAMPLE.lines().filter(|l| !l.starts_with("NarHash")).map(|l| format!("{l}\n")).collect();
+        let no_hash: String = SAMPLE
+            .lines()
+            .filter(|l| !l.starts_with("NarHash"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let e = NarInfo::parse(&no_hash, &dir).unwrap_err();
         assert!(e.message.contains("NarHash"));
         let unknown_deriver = SAMPLE.replace(
             "Deriver: 10dx1q4ivjb115y3h90mipaaz533nr0d-net-tools-1.60_p20170221182432.drv",
             "Deriver: unknown-deriver",
         );
-        assert_eq!(NarInfo::parse(&unknown_deriver, &dir).unwrap().deriver, None);
+        assert_eq!(
+            NarInfo::parse(&unknown_deriver, &dir).unwrap().deriver,
+            None
+        );
     }
 }

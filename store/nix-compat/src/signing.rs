@@ -42,7 +42,11 @@ fn split(s: &str) -> Result<(&str, Vec<u8>), KeyError> {
     Ok((name, bytes))
 }
 
-fn fixed<const N: usize>(what: &'static str, name: &str, bytes: &[u8]) -> Result<[u8; N], KeyError> {
+fn fixed<const N: usize>(
+    what: &'static str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<[u8; N], KeyError> {
     bytes.try_into().map_err(|_| KeyError::WrongLength {
         what,
         name: name.to_owned(),
@@ -118,7 +122,11 @@ impl SigningKey {
 
     /// The `name:base64` text form (seed followed by public key).
     pub fn to_secret_string(&self) -> String {
-        format!("{}:{}", self.name, BASE64.encode(&self.key.to_keypair_bytes()))
+        format!(
+            "{}:{}",
+            self.name,
+            BASE64.encode(&self.key.to_keypair_bytes())
+        )
     }
 }
 
@@ -198,7 +206,10 @@ mod tests {
         assert_eq!(sig2, sig);
         assert!(pk.verify(b"message", &sig));
         assert!(!pk.verify(b"other message", &sig));
-        let renamed = Signature { name: "other-1".into(), ..sig };
+        let renamed = Signature {
+            name: "other-1".into(),
+            ..sig
+        };
         assert!(!pk.verify(b"message", &renamed));
     }
 
@@ -211,16 +222,31 @@ mod tests {
 
     #[test]
     fn rejects_bad_keys() {
-        assert!(matches!("nocolon".parse::<VerifyingKey>(), Err(KeyError::MissingName(_))));
-        assert!(matches!(":abc=".parse::<VerifyingKey>(), Err(KeyError::MissingName(_))));
-        assert!(matches!("n:!!!".parse::<VerifyingKey>(), Err(KeyError::InvalidBase64(_))));
-        assert!(matches!("n:AAAA".parse::<VerifyingKey>(), Err(KeyError::WrongLength { .. })));
+        assert!(matches!(
+            "nocolon".parse::<VerifyingKey>(),
+            Err(KeyError::MissingName(_))
+        ));
+        assert!(matches!(
+            ":abc=".parse::<VerifyingKey>(),
+            Err(KeyError::MissingName(_))
+        ));
+        assert!(matches!(
+            "n:!!!".parse::<VerifyingKey>(),
+            Err(KeyError::InvalidBase64(_))
+        ));
+        assert!(matches!(
+            "n:AAAA".parse::<VerifyingKey>(),
+            Err(KeyError::WrongLength { .. })
+        ));
         // A secret key whose public half belongs to another seed.
         let a = SigningKey::from_seed("k", [1; 32]).key.to_keypair_bytes();
         let b = SigningKey::from_seed("k", [2; 32]).key.to_keypair_bytes();
         let mut mixed = a;
         mixed[32..].copy_from_slice(&b[32..]);
         let s = format!("k:{}", BASE64.encode(&mixed));
-        assert!(matches!(s.parse::<SigningKey>(), Err(KeyError::InconsistentSecretKey(_))));
+        assert!(matches!(
+            s.parse::<SigningKey>(),
+            Err(KeyError::InconsistentSecretKey(_))
+        ));
     }
 }

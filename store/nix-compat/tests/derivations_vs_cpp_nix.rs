@@ -156,8 +156,8 @@ impl Checker {
         }
         let abs = self.dir.display(path);
         let bytes = fs::read(&abs).unwrap();
-        let drv = Derivation::from_aterm(&bytes, &self.dir)
-            .unwrap_or_else(|e| panic!("{abs}: {e}"));
+        let drv =
+            Derivation::from_aterm(&bytes, &self.dir).unwrap_or_else(|e| panic!("{abs}: {e}"));
         assert!(
             drv.to_aterm(&self.dir) == bytes,
             "{abs}: printing back differs:\n ours:   {}\n theirs: {}",
@@ -178,9 +178,15 @@ impl Checker {
         for out in drv.outputs.keys() {
             recomputed.environment.remove(out.as_bytes());
         }
-        recomputed.calculate_output_paths(&self.dir, name, lookup).unwrap();
+        recomputed
+            .calculate_output_paths(&self.dir, name, lookup)
+            .unwrap();
         assert_eq!(recomputed, drv, "{abs}: recomputed outputs differ");
-        assert_eq!(&drv.drv_path(&self.dir, name).unwrap(), path, "{abs}: drv path differs");
+        assert_eq!(
+            &drv.drv_path(&self.dir, name).unwrap(),
+            path,
+            "{abs}: drv path differs"
+        );
         assert_eq!(drv.name_from_env().unwrap(), name);
 
         let h = drv.hash_derivation_modulo(&self.dir, lookup).unwrap();
@@ -224,19 +230,27 @@ fn derivations_match_nix_instantiate() {
             .collect()
     };
     assert_eq!(by_name("fod-flat.tar.gz.drv").len(), 1);
-    assert_eq!(checker.drvs.keys().filter(|p| p.name() == "fod-flat.tar.gz.drv").count(), 2);
+    assert_eq!(
+        checker
+            .drvs
+            .keys()
+            .filter(|p| p.name() == "fod-flat.tar.gz.drv")
+            .count(),
+        2
+    );
 
     // JSON, against `nix show-derivation` where this Nix has it.
     let show = Command::new("nix")
-        .args(["--extra-experimental-features", "nix-command", "show-derivation"])
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "show-derivation",
+        ])
         .args(top.iter().map(|p| dir.display(p)))
         .output();
     match show {
         Ok(o) if o.status.success() => {
-            let ours = show_derivations(
-                &dir,
-                top.iter().map(|p| (p, &checker.drvs[p])),
-            );
+            let ours = show_derivations(&dir, top.iter().map(|p| (p, &checker.drvs[p])));
             let theirs = o.stdout.strip_suffix(b"\n").unwrap_or(&o.stdout);
             assert!(
                 ours == theirs,

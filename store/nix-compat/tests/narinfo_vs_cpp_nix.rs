@@ -46,7 +46,13 @@ fn narinfo_and_signatures_match_nix() {
     let drv = common::run_str(Command::new("nix-instantiate").arg(t.join("d.nix")));
     let cache = t.join("cache");
     let copied = Command::new("nix")
-        .args(["--extra-experimental-features", "nix-command", "--option", "substituters", ""])
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "--option",
+            "substituters",
+            "",
+        ])
         .args(["copy", "--derivation", "--to"])
         .arg(format!(
             "file://{}?secret-key={}&compression=none",
@@ -76,7 +82,10 @@ fn narinfo_and_signatures_match_nix() {
         let text = fs::read_to_string(&path).unwrap();
         let info = NarInfo::parse(&text, &dir).unwrap();
         assert_eq!(info.to_string(&dir), text, "{}", path.display());
-        assert_eq!(info.count_valid_signatures(&dir, std::slice::from_ref(&pk)), 1);
+        assert_eq!(
+            info.count_valid_signatures(&dir, std::slice::from_ref(&pk)),
+            1
+        );
         // ed25519 is deterministic: our signature is theirs.
         let mut resigned = info.clone();
         resigned.signatures.clear();
@@ -91,11 +100,15 @@ fn narinfo_and_signatures_match_nix() {
         assert_eq!(NixHash::digest(HashAlgo::Sha256, &nar), info.nar_hash);
         NarTree::read_from(nar.as_slice()).unwrap();
 
-        let ca = info.ca.as_ref().expect("text paths carry a content address");
+        let ca = info
+            .ca
+            .as_ref()
+            .expect("text paths carry a content address");
         let self_ref = info.references.contains(&info.store_path);
         let others = info.references.iter().filter(|r| **r != info.store_path);
         assert_eq!(
-            ca.store_path(&dir, info.store_path.name(), others, self_ref).unwrap(),
+            ca.store_path(&dir, info.store_path.name(), others, self_ref)
+                .unwrap(),
             info.store_path
         );
     }

@@ -44,7 +44,11 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
-fn write_list<T>(out: &mut Vec<u8>, items: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut Vec<u8>, T)) {
+fn write_list<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(&mut Vec<u8>, T),
+) {
     out.push(b'[');
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
@@ -225,7 +229,10 @@ impl Parser<'_> {
     }
 
     /// `[` item (`,` item)* `]`
-    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T, AtermError>) -> Result<Vec<T>, AtermError> {
+    fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, AtermError>,
+    ) -> Result<Vec<T>, AtermError> {
         self.expect(b"[")?;
         let mut out = Vec::new();
         if self.peek() == Some(b']') {
@@ -287,13 +294,27 @@ impl Parser<'_> {
                 };
                 let (ctor, algo_name): (fn(NixHash) -> ContentAddress, &str) =
                     if let Some(a) = algo.strip_prefix("r:") {
-                        (|h| ContentAddress::Fixed { method: FileIngestionMethod::Recursive, hash: h }, a)
+                        (
+                            |h| ContentAddress::Fixed {
+                                method: FileIngestionMethod::Recursive,
+                                hash: h,
+                            },
+                            a,
+                        )
                     } else if let Some(a) = algo.strip_prefix("text:") {
                         (ContentAddress::Text, a)
                     } else {
-                        (|h| ContentAddress::Fixed { method: FileIngestionMethod::Flat, hash: h }, algo)
+                        (
+                            |h| ContentAddress::Fixed {
+                                method: FileIngestionMethod::Flat,
+                                hash: h,
+                            },
+                            algo,
+                        )
                     };
-                let algo: HashAlgo = algo_name.parse().map_err(|e: crate::hash::HashError| bad_algo(e.to_string()))?;
+                let algo: HashAlgo = algo_name
+                    .parse()
+                    .map_err(|e: crate::hash::HashError| bad_algo(e.to_string()))?;
                 let h = NixHash::parse_unprefixed(hash, algo).map_err(|e| AtermError {
                     offset: hash_start,
                     message: e.to_string(),
@@ -424,5 +445,94 @@ mod tests {
         assert!(Derivation::from_aterm(floating.as_bytes(), &dir).is_err());
         let dup = r#"Derive([("out","","",""),("out","","","")],[],[],"s","b",[],[])"#;
         assert!(Derivation::from_aterm(dup.as_bytes(), &dir).is_err());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_path() -> impl Strategy<Value = StorePath> {
+        (any::<[u8; 20]>(), "[a-zA-Z0-9+._?=-]{1,20}")
+            .prop_map(|(d, n)| StorePath::from_parts(d, &n).unwrap())
+    }
+
+    fn arb_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..24)
+    }
+
+    fn arb_output() -> impl Strategy<Value = Output> {
+        let ca = prop_oneof![
+            Just(None),
+            (any::<[u8; 32]>(), any::<bool>()).prop_map(|(d, r)| Some(ContentAddress::Fixed {
+                method: if r {
+                    FileIngestionMethod::Recursive
+                } else {
+                    FileIngestionMethod::Flat
+                },
+                hash: NixHash::sha256(d),
+            })),
+            any::<[u8; 32]>().prop_map(|d| Some(ContentAddress::Text(NixHash::sha256(d)))),
+        ];
+        (proptest::option::of(arb_path()), ca).prop_map(|(path, ca)| Output { path, ca })
+    }
+
+    fn arb_drv() -> impl Strategy<Value = Derivation> {
+        (
+            proptest::collection::btree_map("[a-z]{1,6}", arb_output(), 0..4),
+            proptest::collection::btree_map(
+                arb_path(),
+                proptest::collection::btree_set("[a-z]{1,5}", 0..3),
+                0..3,
+            ),
+            proptest::collection::btree_set(arb_path(), 0..3),
+            arb_bytes(),
+            arb_bytes(),
+            proptest::collection::vec(arb_bytes(), 0..4),
+            proptest::collection::btree_map(arb_bytes(), arb_bytes(), 0..5),
+        )
+            .prop_map(
+                |(
+                    outputs,
+                    input_derivations,
+                    input_sources,
+                    system,
+                    builder,
+                    arguments,
+                    environment,
+                )| {
+                    Derivation {
+                        outputs,
+                        input_derivations,
+                        input_sources,
+                        system,
+                        builder,
+                        arguments,
+                        environment,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn print_parse_round_trip(drv in arb_drv()) {
+            let dir = StoreDir::default();
+            let text = drv.to_aterm(&dir);
+            let back = Derivation::from_aterm(&text, &dir).unwrap();
+            prop_assert_eq!(&back, &drv);
+            prop_assert_eq!(back.to_aterm(&dir), text);
+        }
+
+        #[test]
+        fn mangled_input_never_panics(drv in arb_drv(), at in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+            let dir = StoreDir::default();
+            let mut text = drv.to_aterm(&dir);
+            let i = at.index(text.len());
+            text[i] = byte;
+            let _ = Derivation::from_aterm(&text, &dir);
+            let _ = Derivation::from_aterm(&text[..cut.index(text.len())], &dir);
+        }
     }
 }

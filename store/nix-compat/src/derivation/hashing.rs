@@ -21,7 +21,10 @@ pub type DrvHash = [u8; 32];
 /// What `builtins.placeholder output` returns: a stand-in for the output's path
 /// that the builder replaces.
 pub fn placeholder(output_name: &str) -> String {
-    format!("/{}", nixbase32::encode(&sha256(format!("nix-output:{output_name}"))))
+    format!(
+        "/{}",
+        nixbase32::encode(&sha256(format!("nix-output:{output_name}")))
+    )
 }
 
 impl Derivation {
@@ -58,7 +61,8 @@ impl Derivation {
         // Several inputs may share a modulo hash; their output names are merged.
         let mut inputs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (path, outs) in &self.input_derivations {
-            let h = lookup(path).ok_or_else(|| DerivationError::UnknownInputDerivation(path.clone()))?;
+            let h = lookup(path)
+                .ok_or_else(|| DerivationError::UnknownInputDerivation(path.clone()))?;
             inputs
                 .entry(data_encoding::HEXLOWER.encode(&h))
                 .or_default()
@@ -82,20 +86,24 @@ impl Derivation {
         }
         if let Some(ca) = self.fixed_output()? {
             let path = ca.store_path(dir, &output_path_name(name, "out"), [], false)?;
-            self.environment.insert(b"out".to_vec(), dir.display(&path).into_bytes());
+            self.environment
+                .insert(b"out".to_vec(), dir.display(&path).into_bytes());
             self.outputs.get_mut("out").expect("checked").path = Some(path);
             return Ok(());
         }
         // Outputs are blank while hashing: they are what is being computed.
         for (out_name, out) in self.outputs.iter_mut() {
             out.path = None;
-            self.environment.insert(out_name.as_bytes().to_vec(), Vec::new());
+            self.environment
+                .insert(out_name.as_bytes().to_vec(), Vec::new());
         }
         let h = NixHash::sha256(self.hash_modulo(dir, true, lookup)?);
         for (out_name, out) in self.outputs.iter_mut() {
             let path = make_output_path(dir, out_name, &h, name)?;
-            self.environment
-                .insert(out_name.as_bytes().to_vec(), dir.display(&path).into_bytes());
+            self.environment.insert(
+                out_name.as_bytes().to_vec(),
+                dir.display(&path).into_bytes(),
+            );
             out.path = Some(path);
         }
         Ok(())
@@ -104,8 +112,16 @@ impl Derivation {
     /// The store path of this derivation's `.drv` file, for a derivation called
     /// `name`: a text path referring to all its inputs.
     pub fn drv_path(&self, dir: &StoreDir, name: &str) -> Result<StorePath, DerivationError> {
-        let refs = self.input_sources.iter().chain(self.input_derivations.keys());
-        Ok(make_text_path(dir, &format!("{name}.drv"), &self.to_aterm(dir), refs)?)
+        let refs = self
+            .input_sources
+            .iter()
+            .chain(self.input_derivations.keys());
+        Ok(make_text_path(
+            dir,
+            &format!("{name}.drv"),
+            &self.to_aterm(dir),
+            refs,
+        )?)
     }
 }
 
@@ -122,14 +138,18 @@ mod tests {
         d.outputs.insert("out".into(), Output::default());
         d.system = b"x86_64-linux".to_vec();
         d.builder = b"/bin/sh".to_vec();
-        d.environment.insert(b"name".to_vec(), name.as_bytes().to_vec());
+        d.environment
+            .insert(b"name".to_vec(), name.as_bytes().to_vec());
         d
     }
 
     #[test]
     fn placeholder_matches_nix() {
         // nix-instantiate --eval -E 'builtins.placeholder "out"'
-        assert_eq!(placeholder("out"), "/1rz4g4znpzjwh1xymhjpm42vipw92pr73vdgl6xs1hycac8kf2n9");
+        assert_eq!(
+            placeholder("out"),
+            "/1rz4g4znpzjwh1xymhjpm42vipw92pr73vdgl6xs1hycac8kf2n9"
+        );
     }
 
     #[test]
@@ -142,11 +162,14 @@ mod tests {
         assert_eq!(d.outputs["dev"].path.as_ref().unwrap().name(), "hello-dev");
         assert_eq!(
             d.environment[&b"dev"[..]],
-            dir.display(d.outputs["dev"].path.as_ref().unwrap()).into_bytes()
+            dir.display(d.outputs["dev"].path.as_ref().unwrap())
+                .into_bytes()
         );
         // Recomputing from the filled-in derivation gives the same paths.
         let mut again = d.clone();
-        again.calculate_output_paths(&dir, "hello", |_| None).unwrap();
+        again
+            .calculate_output_paths(&dir, "hello", |_| None)
+            .unwrap();
         assert_eq!(again, d);
     }
 
@@ -168,7 +191,10 @@ mod tests {
             a.hash_derivation_modulo(&dir, |_| None).unwrap(),
             b.hash_derivation_modulo(&dir, |_| None).unwrap()
         );
-        assert_ne!(a.drv_path(&dir, "src").unwrap(), b.drv_path(&dir, "src").unwrap());
+        assert_ne!(
+            a.drv_path(&dir, "src").unwrap(),
+            b.drv_path(&dir, "src").unwrap()
+        );
     }
 
     #[test]
@@ -176,7 +202,8 @@ mod tests {
         let dir = StoreDir::default();
         let mut d = simple("x");
         let dep: StorePath = "0k0ygnv3wdcjik884ds7qg5yxkdfjnc6-dep.drv".parse().unwrap();
-        d.input_derivations.insert(dep.clone(), ["out".to_owned()].into());
+        d.input_derivations
+            .insert(dep.clone(), ["out".to_owned()].into());
         assert_eq!(
             d.calculate_output_paths(&dir, "x", |_| None),
             Err(DerivationError::UnknownInputDerivation(dep))
@@ -186,7 +213,8 @@ mod tests {
     #[test]
     fn fixed_output_must_be_single_out() {
         let mut d = simple("x");
-        d.outputs.get_mut("out").unwrap().ca = Some(ContentAddress::Text(NixHash::digest(HashAlgo::Sha256, "")));
+        d.outputs.get_mut("out").unwrap().ca =
+            Some(ContentAddress::Text(NixHash::digest(HashAlgo::Sha256, "")));
         d.outputs.insert("dev".into(), Output::default());
         assert_eq!(d.fixed_output(), Err(DerivationError::FixedOutputNotOut));
     }

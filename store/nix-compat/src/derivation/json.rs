@@ -35,7 +35,13 @@ impl Writer {
     }
 
     /// A container whose items `body` writes; `item` starts each item.
-    fn container(&mut self, open: u8, close: u8, count: usize, mut body: impl FnMut(&mut Self, usize)) {
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        count: usize,
+        mut body: impl FnMut(&mut Self, usize),
+    ) {
         self.out.push(open);
         if count > 0 {
             self.indent += 1;
@@ -162,7 +168,10 @@ mod tests {
         let p: StorePath = "0k0ygnv3wdcjik884ds7qg5yxkdfjnc6-x.drv".parse().unwrap();
         let json = show_derivations(&dir, [(&p, &d)]);
         let expected = b"{\n  \"/nix/store/0k0ygnv3wdcjik884ds7qg5yxkdfjnc6-x.drv\": {\n    \"outputs\": {\n      \"out\": {}\n    },\n    \"inputSrcs\": [],\n    \"inputDrvs\": {},\n    \"system\": \"sys\",\n    \"builder\": \"b\\u0001\xff\",\n    \"args\": [],\n    \"env\": {\n      \"k\": \"v\\\"\\n\"\n    }\n  }\n}";
-        assert_eq!(String::from_utf8_lossy(&json), String::from_utf8_lossy(expected));
+        assert_eq!(
+            String::from_utf8_lossy(&json),
+            String::from_utf8_lossy(expected)
+        );
         assert_eq!(json, expected);
     }
 }
