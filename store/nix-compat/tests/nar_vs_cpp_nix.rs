@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use nix_compat::hash::{HashAlgo, NixHash};
-use nix_compat::nar::dump::dump_path;
+use nix_compat::nar::dump::{dump_path, nar_hash_path};
 use nix_compat::nar::tree::NarTree;
 
 fn exe(p: &Path, contents: &[u8]) {
@@ -87,6 +87,9 @@ fn check_path(path: &Path) {
             .arg(path),
     );
     assert_eq!(our_hash, their_hash, "NAR hash of {}", path.display());
+    let (streamed, size) = nar_hash_path(path).unwrap();
+    assert_eq!(streamed.to_nixbase32(), their_hash);
+    assert_eq!(size, theirs.len() as u64);
 
     // And the reader accepts exactly what Nix wrote, and writes it back unchanged.
     let tree = NarTree::read_from(theirs.as_slice()).unwrap();

@@ -36,6 +36,14 @@ pub fn dump_path<W: Write>(path: &Path, w: &mut W) -> Result<(), DumpError> {
     dump_node(path, root)
 }
 
+/// The NAR hash (sha256) and size of `path`, without keeping the NAR: what
+/// `nix-hash --type sha256 PATH` and `nix-store --add` compute.
+pub fn nar_hash_path(path: &Path) -> Result<(crate::hash::NixHash, u64), DumpError> {
+    let mut h = super::NarHasher::new();
+    dump_path(path, &mut h)?;
+    Ok(h.finish())
+}
+
 fn dump_node<W: Write>(path: &Path, node: writer::Node<'_, W>) -> Result<(), DumpError> {
     let io_err = |source| DumpError::Io {
         path: path.to_owned(),
