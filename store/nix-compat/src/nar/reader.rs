@@ -7,7 +7,8 @@
 //! subdirectory not iterated) is skipped, and still validated, when the caller
 //! moves on. Everything that C++ Nix would not have written is rejected with the
 //! byte offset where it was found: bad magic, unknown tags, unsorted or duplicate
-//! entries, invalid names, non-zero padding, truncation.
+//! entries, invalid names, non-zero padding, truncation. Tags are read with small
+//! reads, so give it a `BufReader` over a file or socket.
 
 use std::io::{self, Read};
 

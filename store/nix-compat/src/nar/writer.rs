@@ -4,7 +4,9 @@
 //! by exactly one of [`Node::file`], [`Node::symlink`] or [`Node::directory`].
 //! A [`Directory`] hands out one node per entry and insists that entries come in
 //! strictly increasing name order and that each is completed before the next.
-//! Nothing is buffered: file contents are copied straight from a reader.
+//! Nothing is buffered: file contents are copied straight from a reader, and each
+//! tag is a few small writes, so give it a `BufWriter` (or an in-memory sink such
+//! as [`super::NarHasher`]) rather than a raw file or socket.
 
 use std::io::{self, Read, Write};
 
