@@ -287,39 +287,28 @@ impl Parser<'_> {
                     message: "floating content-addressed outputs are not supported".into(),
                 })
             }
-            (algo, hash) => {
-                let bad_algo = |m: String| AtermError {
-                    offset: algo_start,
-                    message: m,
+            (method_algo, hash) => {
+                // `r:` marks a NAR hash, `text:` a text hash; none, a flat one.
+                let (method, algo_name) = match method_algo.split_once(':') {
+                    Some(("r", a)) => (Some(FileIngestionMethod::Recursive), a),
+                    Some(("text", a)) => (None, a),
+                    _ => (Some(FileIngestionMethod::Flat), method_algo),
                 };
-                let (ctor, algo_name): (fn(NixHash) -> ContentAddress, &str) =
-                    if let Some(a) = algo.strip_prefix("r:") {
-                        (
-                            |h| ContentAddress::Fixed {
-                                method: FileIngestionMethod::Recursive,
-                                hash: h,
-                            },
-                            a,
-                        )
-                    } else if let Some(a) = algo.strip_prefix("text:") {
-                        (ContentAddress::Text, a)
-                    } else {
-                        (
-                            |h| ContentAddress::Fixed {
-                                method: FileIngestionMethod::Flat,
-                                hash: h,
-                            },
-                            algo,
-                        )
-                    };
-                let algo: HashAlgo = algo_name
-                    .parse()
-                    .map_err(|e: crate::hash::HashError| bad_algo(e.to_string()))?;
-                let h = NixHash::parse_unprefixed(hash, algo).map_err(|e| AtermError {
+                let algo: HashAlgo =
+                    algo_name
+                        .parse()
+                        .map_err(|e: crate::hash::HashError| AtermError {
+                            offset: algo_start,
+                            message: e.to_string(),
+                        })?;
+                let hash = NixHash::parse_unprefixed(hash, algo).map_err(|e| AtermError {
                     offset: hash_start,
                     message: e.to_string(),
                 })?;
-                Some(ctor(h))
+                Some(match method {
+                    Some(method) => ContentAddress::Fixed { method, hash },
+                    None => ContentAddress::Text(hash),
+                })
             }
         };
         Ok((name, Output { path, ca }))
