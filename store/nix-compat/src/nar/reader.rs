@@ -315,8 +315,10 @@ impl<R: Read> Core<R> {
         Ok(())
     }
 
+    /// The node for a header just read: files and directories are the top frame.
     fn node(&mut self, header: Header) -> Node<'_, R> {
-        let depth = self.stack.len() - 1;
+        // A symlink pushed no frame (and may be the root, with none at all).
+        let depth = self.stack.len().saturating_sub(1);
         match header {
             Header::File { executable, size } => Node::File {
                 executable,
@@ -372,11 +374,7 @@ impl<R: Read> NarReader<R> {
             Err(e) => return Err(e),
         }
         let header = core.read_node_header()?;
-        // A symlink root has no frame; give it a depth that is never reached.
-        Ok(match header {
-            Header::Symlink { target } => Node::Symlink { target },
-            h => core.node(h),
-        })
+        Ok(core.node(header))
     }
 
     /// Read (and validate) the rest of the archive, and return the underlying
