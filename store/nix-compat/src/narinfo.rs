@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use thiserror::Error;
 
 use crate::content_address::ContentAddress;
-use crate::hash::{HashAlgo, NixHash};
+use crate::hash::NixHash;
 use crate::signing::{Signature, SigningKey, VerifyingKey};
 use crate::store_path::{StoreDir, StorePath};
 
@@ -189,7 +189,7 @@ impl NarInfo {
     }
 }
 
-/// Nix's path fingerprint (`ValidPathInfo::fingerprint`). The NAR hash must be
+/// Nix's path fingerprint (`ValidPathInfo::fingerprint`). Nix's NAR hashes are
 /// sha256; references are printed sorted and absolute.
 pub fn fingerprint<'a>(
     dir: &StoreDir,
@@ -198,7 +198,6 @@ pub fn fingerprint<'a>(
     nar_size: u64,
     references: impl IntoIterator<Item = &'a StorePath>,
 ) -> String {
-    debug_assert_eq!(nar_hash.algo(), HashAlgo::Sha256);
     let mut refs: Vec<&StorePath> = references.into_iter().collect();
     refs.sort();
     refs.dedup();
