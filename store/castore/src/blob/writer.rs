@@ -1,0 +1,109 @@
+//! Writing a blob: hash everything, cut into chunks, store new chunks in batches,
+//! record the chunk list last (so a blob is never visible before all its parts).
+
+use std::io;
+
+use super::chunker::Chunker;
+use super::{encode_chunk_list, BlobService, ChunkMeta};
+use crate::{B3Digest, Error};
+
+/// How many bytes of new chunks to collect before one backend write.
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct BlobWriter<'s> {
+    svc: &'s (dyn BlobService + 's),
+    hasher: blake3::Hasher,
+    chunker: Chunker,
+    chunks: Vec<ChunkMeta>,
+    pending: Vec<(B3Digest, Vec<u8>)>,
+    pending_bytes: usize,
+    size: u64,
+    new_chunks: usize,
+}
+
+impl<'s> BlobWriter<'s> {
+    pub(super) fn new(svc: &'s (dyn BlobService + 's)) -> Self {
+        BlobWriter {
+            svc,
+            hasher: blake3::Hasher::new(),
+            chunker: Chunker::default(),
+            chunks: Vec::new(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            size: 0,
+            new_chunks: 0,
+        }
+    }
+
+    pub fn write_all_bytes(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        let mut chunker = std::mem::take(&mut self.chunker);
+        let r = chunker.push(data, &mut |c| self.add_chunk(c));
+        self.chunker = chunker;
+        r
+    }
+
+    fn add_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let digest = B3Digest::of(chunk);
+        self.chunks.push(ChunkMeta {
+            digest,
+            size: chunk.len() as u64,
+        });
+        let queued = self.pending.iter().any(|(d, _)| *d == digest);
+        if !queued && !self.svc.has_chunk(&digest)? {
+            self.pending.push((digest, chunk.to_vec()));
+            self.pending_bytes += chunk.len();
+            self.new_chunks += 1;
+            if self.pending_bytes >= BATCH_BYTES {
+                self.flush_pending()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<(), Error> {
+        if !self.pending.is_empty() {
+            self.svc.put_chunks(&self.pending)?;
+            self.pending.clear();
+            self.pending_bytes = 0;
+        }
+        Ok(())
+    }
+
+    /// Finishes the blob: stores what is left and records the chunk list.
+    pub fn close(mut self) -> Result<WrittenBlob, Error> {
+        let chunker = std::mem::take(&mut self.chunker);
+        chunker.finish(&mut |c| self.add_chunk(c))?;
+        self.flush_pending()?;
+        let digest = B3Digest::from(self.hasher.finalize());
+        if !self.svc.has(&digest)? {
+            self.svc
+                .put_chunk_list(&digest, encode_chunk_list(&self.chunks))?;
+        }
+        Ok(WrittenBlob {
+            digest,
+            size: self.size,
+            new_chunks: self.new_chunks,
+        })
+    }
+}
+
+/// What [`BlobWriter::close`] stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenBlob {
+    pub digest: B3Digest,
+    pub size: u64,
+    /// How many chunks were missing from the store and written.
+    pub new_chunks: usize,
+}
+
+impl io::Write for BlobWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all_bytes(buf).map_err(io::Error::other)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
