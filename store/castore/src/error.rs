@@ -4,8 +4,9 @@ use crate::{B3Digest, DirectoryError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Boxed: redb's error is large and this path is rare.
     #[error("storage backend: {0}")]
-    Storage(#[from] redb::Error),
+    Storage(Box<redb::Error>),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     /// Stored bytes no longer hash to the digest they are stored under.
@@ -40,12 +41,13 @@ macro_rules! redb_error {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Storage(e.into())
+                Error::Storage(Box::new(e.into()))
             }
         }
     )*};
 }
 redb_error!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

@@ -35,7 +35,7 @@ pub fn encode_chunk_list(chunks: &[ChunkMeta]) -> Vec<u8> {
 
 /// Decodes a chunk list written by [`encode_chunk_list`]; `None` if malformed.
 pub fn decode_chunk_list(bytes: &[u8]) -> Option<Vec<ChunkMeta>> {
-    if bytes.len() % 40 != 0 {
+    if !bytes.chunks_exact(40).remainder().is_empty() {
         return None;
     }
     Some(
