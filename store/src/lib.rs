@@ -1,1 +1,18 @@
-//! The store: path info, NAR import and export, and the tvix store verbs.
+//! tvix-store: the Nix store on top of tvix-castore. It knows store paths and
+//! what Nix records about them (path info: references, NAR hash and size,
+//! signatures, deriver, content address), turns filesystem trees and NAR streams
+//! into castore trees, and renders NARs back out of castore.
+//!
+//! It must not know about evaluation or building, nor about the command line: the
+//! `tvix store` verbs live in the `tvix` binary and only call into this crate.
+
+mod error;
+pub mod ingest_fs;
+pub mod ingest_nar;
+pub mod nar_hash;
+pub mod render;
+
+pub use error::Error;
+pub use ingest_fs::{ingest_path, Ingested};
+pub use ingest_nar::ingest_nar;
+pub use render::render_nar;
