@@ -9,7 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use nix_compat::nar::writer::{self, NarWriteError};
-use tvix_castore::{BlobService, BlobWriter, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode};
+use tvix_castore::{
+    BlobService, BlobWriter, Directory, DirectoryNode, DirectoryService, FileNode, Node,
+    SymlinkNode,
+};
 
 use crate::nar_hash::NarHashSink;
 use crate::Error;
@@ -67,7 +70,9 @@ struct Tee<'w, 's> {
 impl Read for Tee<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
-        self.blob.write_all_bytes(&buf[..n]).map_err(io::Error::other)?;
+        self.blob
+            .write_all_bytes(&buf[..n])
+            .map_err(io::Error::other)?;
         Ok(n)
     }
 }

@@ -3,7 +3,9 @@
 use std::io::{self, Read};
 
 use nix_compat::nar::reader::{self, NarReader};
-use tvix_castore::{BlobService, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode};
+use tvix_castore::{
+    BlobService, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode,
+};
 
 use crate::ingest_fs::Ingested;
 use crate::nar_hash::HashingReader;
@@ -56,7 +58,10 @@ fn walk<R: Read>(
             let mut w = blobs.open_write();
             io::copy(&mut reader, &mut w).map_err(copy_err)?;
             let written = w.close()?;
-            debug_assert_eq!(written.size, size, "the NAR reader yields exactly `size` bytes");
+            debug_assert_eq!(
+                written.size, size,
+                "the NAR reader yields exactly `size` bytes"
+            );
             Ok(Node::file(FileNode {
                 name,
                 digest: written.digest.0.to_vec(),
@@ -70,10 +75,12 @@ fn walk<R: Read>(
                 let child = walk(blobs, dirs, entry.node, entry.name)?;
                 dir.insert(child);
             }
-            let size = dir.size().map_err(|source| tvix_castore::Error::InvalidDirectory {
-                digest: dir.digest(),
-                source,
-            })?;
+            let size = dir
+                .size()
+                .map_err(|source| tvix_castore::Error::InvalidDirectory {
+                    digest: dir.digest(),
+                    source,
+                })?;
             let digest = dirs.put(&dir)?;
             Ok(Node::directory(DirectoryNode {
                 name,

@@ -148,6 +148,9 @@ mod tests {
 
         let mut r = HashingReader::new(&data[..]);
         std::io::copy(&mut r, &mut std::io::sink()).unwrap();
-        assert_eq!(r.finish(), (data.len() as u64, Sha256::digest(&data).into()));
+        assert_eq!(
+            r.finish(),
+            (data.len() as u64, Sha256::digest(&data).into())
+        );
     }
 }
