@@ -10,8 +10,12 @@
 //! streams (`std::io::Read`/`Write`), and anything that needs to look up other
 //! store objects (for example the hashes of input derivations) asks its caller.
 
+pub mod content_address;
 pub mod hash;
 pub mod nar;
+pub mod store_path;
 pub mod nixbase32;
 
+pub use content_address::ContentAddress;
 pub use hash::{HashAlgo, NixHash};
+pub use store_path::{StoreDir, StorePath};
