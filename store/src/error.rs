@@ -37,6 +37,13 @@ pub enum Error {
     CorruptPathInfo { key: String, reason: String },
     #[error("invalid store URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    #[error("NAR hash or size mismatch: recorded sha256:{expected} ({expected_size} bytes), contents give sha256:{actual} ({actual_size} bytes)")]
+    NarHashMismatch {
+        expected: String,
+        actual: String,
+        expected_size: u64,
+        actual_size: u64,
+    },
     #[error("{0} is not built yet")]
     NotBuilt(&'static str),
     #[error("{path:?} does not exist in {store_path}")]

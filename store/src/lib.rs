@@ -10,9 +10,15 @@ mod error;
 pub mod ingest_fs;
 pub mod ingest_nar;
 pub mod nar_hash;
+pub mod pathinfo;
+pub mod pathinfo_service;
 pub mod render;
+mod store;
 
 pub use error::Error;
 pub use ingest_fs::{ingest_path, Ingested};
 pub use ingest_nar::ingest_nar;
+pub use pathinfo::PathInfo;
+pub use pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
 pub use render::render_nar;
+pub use store::{default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts};

@@ -132,11 +132,6 @@ impl RedbBackend {
         }
         Ok(out)
     }
-
-    /// Every stored chunk digest (for `verify`).
-    pub fn list_chunks(&self) -> Result<Vec<B3Digest>, Error> {
-        self.keys(CHUNKS)
-    }
 }
 
 impl BlobService for RedbBackend {
@@ -158,6 +153,9 @@ impl BlobService for RedbBackend {
     }
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {
         self.keys(BLOBS)
+    }
+    fn list_chunks(&self) -> Result<Vec<B3Digest>, Error> {
+        self.keys(CHUNKS)
     }
 }
 

@@ -48,4 +48,7 @@ impl BlobService for MemoryBlobService {
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {
         Ok(self.lists.read().unwrap().keys().copied().collect())
     }
+    fn list_chunks(&self) -> Result<Vec<B3Digest>, Error> {
+        Ok(self.chunks.read().unwrap().keys().copied().collect())
+    }
 }

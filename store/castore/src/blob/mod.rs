@@ -61,6 +61,8 @@ pub trait BlobService: Send + Sync {
     fn put_chunk_list(&self, blob: &B3Digest, list: Vec<u8>) -> Result<(), Error>;
     /// Every stored blob digest (for `verify`).
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error>;
+    /// Every stored chunk digest (for `verify`).
+    fn list_chunks(&self) -> Result<Vec<B3Digest>, Error>;
 }
 
 impl<'a> dyn BlobService + 'a {
@@ -110,6 +112,23 @@ impl<'a> dyn BlobService + 'a {
         let mut out = Vec::new();
         r.read_to_end(&mut out).map_err(reader::unwrap_io)?;
         Ok(out)
+    }
+
+    /// Re-hashes one stored chunk.
+    pub fn verify_chunk(&self, digest: &B3Digest) -> Result<(), Error> {
+        let data = self.get_chunk(digest)?.ok_or(Error::NotFound {
+            kind: "chunk",
+            digest: *digest,
+        })?;
+        let actual = B3Digest::of(&data);
+        if actual != *digest {
+            return Err(Error::Corrupt {
+                kind: "chunk",
+                digest: *digest,
+                actual,
+            });
+        }
+        Ok(())
     }
 
     /// Re-reads every chunk of the blob and the whole blob, checking both digests.
