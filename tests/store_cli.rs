@@ -21,7 +21,13 @@ fn import_export_match_cpp_nix() {
     let tree = tmp.path().join("tree");
     store_common::awkward_tree(&tree);
     let store = tmp.path().join("store");
-    let inputs = [tree.clone(), tree.join("exec.sh"), tree.join("empty"), tree.join("link-rel"), tree.join("empty-dir")];
+    let inputs = [
+        tree.clone(),
+        tree.join("exec.sh"),
+        tree.join("empty"),
+        tree.join("link-rel"),
+        tree.join("empty-dir"),
+    ];
     let mut args: Vec<&OsStr> = vec![os("import")];
     args.extend(inputs.iter().map(|p| p.as_os_str()));
     let ours = String::from_utf8(tvix_ok(&store, &args)).unwrap();
@@ -29,12 +35,23 @@ fn import_export_match_cpp_nix() {
     assert_eq!(ours.len(), inputs.len());
     for (input, path) in inputs.iter().zip(&ours) {
         let theirs = run(Command::new("nix-store").arg("--add").arg(input));
-        assert_eq!(String::from_utf8(theirs).unwrap().trim(), *path, "{}", input.display());
+        assert_eq!(
+            String::from_utf8(theirs).unwrap().trim(),
+            *path,
+            "{}",
+            input.display()
+        );
         let nar = tvix_ok(&store, &[os("export-nar"), os(path)]);
         let dump = run(Command::new("nix-store").arg("--dump").arg(input));
-        assert!(nar == dump, "export-nar of {} differs from nix-store --dump", input.display());
+        assert!(
+            nar == dump,
+            "export-nar of {} differs from nix-store --dump",
+            input.display()
+        );
         let info = String::from_utf8(tvix_ok(&store, &[os("info"), os(path)])).unwrap();
-        let nix_hash = run(Command::new("nix-hash").args(["--type", "sha256", "--base32"]).arg(input));
+        let nix_hash = run(Command::new("nix-hash")
+            .args(["--type", "sha256", "--base32"])
+            .arg(input));
         let nix_hash = String::from_utf8(nix_hash).unwrap();
         assert!(
             info.contains(&format!("NarHash: sha256:{}", nix_hash.trim())),

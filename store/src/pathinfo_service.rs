@@ -14,12 +14,15 @@ const PATHINFO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("store_path
 
 pub type PathKey = [u8; 20];
 
+/// A stored key and its encoded path info.
+pub type RawEntry = (Vec<u8>, Vec<u8>);
+
 /// Backends store encoded path infos; decoding and checks are on `dyn PathInfoService`.
 pub trait PathInfoService: Send + Sync {
     fn get_raw(&self, key: &PathKey) -> Result<Option<Vec<u8>>, Error>;
     /// Stores durably: when this returns, the path info survives a crash.
     fn put_raw(&self, key: &PathKey, bytes: Vec<u8>) -> Result<(), Error>;
-    fn list_raw(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error>;
+    fn list_raw(&self) -> Result<Vec<RawEntry>, Error>;
 }
 
 fn key_name(key: &[u8]) -> String {
@@ -88,7 +91,7 @@ impl PathInfoService for MemoryPathInfoService {
         self.map.write().unwrap().insert(*key, bytes);
         Ok(())
     }
-    fn list_raw(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+    fn list_raw(&self) -> Result<Vec<RawEntry>, Error> {
         Ok(self
             .map
             .read()
@@ -135,7 +138,7 @@ impl PathInfoService for RedbPathInfoService {
         txn.commit().map_err(storage)?;
         Ok(())
     }
-    fn list_raw(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+    fn list_raw(&self) -> Result<Vec<RawEntry>, Error> {
         let txn = self.db.begin_read().map_err(storage)?;
         let t = txn.open_table(PATHINFO).map_err(storage)?;
         let mut out = Vec::new();

@@ -132,9 +132,17 @@ pub fn wide_tree(root: &Path, small: usize, large: usize) {
     for i in 0..small {
         let d = root.join(format!("d{}", i % 37));
         fs::create_dir_all(&d).unwrap();
-        write(&d.join(format!("f{i}")), format!("small file {i}\n").as_bytes(), 0o644);
+        write(
+            &d.join(format!("f{i}")),
+            format!("small file {i}\n").as_bytes(),
+            0o644,
+        );
     }
     for i in 0..large {
-        write(&root.join(format!("large{i}")), &pseudo_random(2 * 1024 * 1024 + i, i as u64 + 1), 0o644);
+        write(
+            &root.join(format!("large{i}")),
+            &pseudo_random(2 * 1024 * 1024 + i, i as u64 + 1),
+            0o644,
+        );
     }
 }
