@@ -3,10 +3,11 @@
 //! also makes the blobs and directories written before it durable).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use nix_compat::{nixbase32, StorePath};
-use redb::{Database, Durability, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
+use tvix_castore::RedbBackend;
 
 use crate::{Error, PathInfo};
 
@@ -104,7 +105,7 @@ impl PathInfoService for MemoryPathInfoService {
 
 /// Path infos in a redb database shared with castore's tables.
 pub struct RedbPathInfoService {
-    db: Arc<Database>,
+    backend: RedbBackend,
 }
 
 fn storage<E: Into<redb::Error>>(e: E) -> Error {
@@ -112,34 +113,33 @@ fn storage<E: Into<redb::Error>>(e: E) -> Error {
 }
 
 impl RedbPathInfoService {
-    pub fn new(db: Arc<Database>) -> Result<Self, Error> {
-        let txn = db.begin_write().map_err(storage)?;
-        txn.open_table(PATHINFO).map_err(storage)?;
-        txn.commit().map_err(storage)?;
-        Ok(RedbPathInfoService { db })
+    pub fn new(backend: RedbBackend) -> Result<Self, Error> {
+        backend.commit_with(|txn| {
+            txn.open_table(PATHINFO)?;
+            Ok(())
+        })?;
+        Ok(RedbPathInfoService { backend })
     }
 }
 
 impl PathInfoService for RedbPathInfoService {
     fn get_raw(&self, key: &PathKey) -> Result<Option<Vec<u8>>, Error> {
-        let txn = self.db.begin_read().map_err(storage)?;
+        let txn = self.backend.database().begin_read().map_err(storage)?;
         let t = txn.open_table(PATHINFO).map_err(storage)?;
         let v = t.get(&key[..]).map_err(storage)?;
         Ok(v.map(|v| v.value().to_vec()))
     }
     fn put_raw(&self, key: &PathKey, bytes: Vec<u8>) -> Result<(), Error> {
-        let mut txn = self.db.begin_write().map_err(storage)?;
-        // Durable, and so also everything committed before it without waiting.
-        txn.set_durability(Durability::Immediate);
-        {
-            let mut t = txn.open_table(PATHINFO).map_err(storage)?;
-            t.insert(&key[..], &bytes[..]).map_err(storage)?;
-        }
-        txn.commit().map_err(storage)?;
+        // One durable commit with the castore writes still pending, so the path
+        // info never becomes visible (or durable) without its contents.
+        self.backend.commit_with(|txn| {
+            txn.open_table(PATHINFO)?.insert(&key[..], &bytes[..])?;
+            Ok(())
+        })?;
         Ok(())
     }
     fn list_raw(&self) -> Result<Vec<RawEntry>, Error> {
-        let txn = self.db.begin_read().map_err(storage)?;
+        let txn = self.backend.database().begin_read().map_err(storage)?;
         let t = txn.open_table(PATHINFO).map_err(storage)?;
         let mut out = Vec::new();
         for e in t.iter().map_err(storage)? {

@@ -102,7 +102,7 @@ impl Store {
     /// Opens (creating) the redb store in `data_dir`.
     pub fn open_local(data_dir: &Path) -> Result<Store, Error> {
         let db = RedbBackend::open(&data_dir.join("store.redb"))?;
-        let paths = RedbPathInfoService::new(db.database().clone())?;
+        let paths = RedbPathInfoService::new(db.clone())?;
         let db = Arc::new(db);
         Ok(Store {
             blobs: db.clone(),

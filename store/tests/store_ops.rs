@@ -12,9 +12,17 @@ use tvix_store::{PathInfo, Store};
 fn tree(root: &std::path::Path, n: usize, seed: u64) {
     fs::create_dir_all(root.join("sub")).unwrap();
     for i in 0..n {
-        fs::write(root.join(format!("f{i}")), format!("file {i} of tree {seed}")).unwrap();
+        fs::write(
+            root.join(format!("f{i}")),
+            format!("file {i} of tree {seed}"),
+        )
+        .unwrap();
     }
-    fs::write(root.join("sub/large"), common::pseudo_random(2_500_000, seed)).unwrap();
+    fs::write(
+        root.join("sub/large"),
+        common::pseudo_random(2_500_000, seed),
+    )
+    .unwrap();
     symlink("../f0", root.join("sub/link")).unwrap();
 }
 
@@ -70,9 +78,17 @@ fn reimport_of_unchanged_tree_writes_no_new_chunks() {
         let store = Store::open_local(&data_dir).unwrap();
         store.import_path(&root).unwrap()
     };
-    let count = || RedbBackend::open(&data_dir.join("store.redb")).unwrap().chunk_count().unwrap();
+    let count = || {
+        RedbBackend::open(&data_dir.join("store.redb"))
+            .unwrap()
+            .chunk_count()
+            .unwrap()
+    };
     let before = count();
-    let second = Store::open_local(&data_dir).unwrap().import_path(&root).unwrap();
+    let second = Store::open_local(&data_dir)
+        .unwrap()
+        .import_path(&root)
+        .unwrap();
     assert_eq!(first, second);
     assert_eq!(count(), before);
 }
@@ -109,7 +125,11 @@ fn bad_inputs_are_errors() {
         Err(tvix_store::Error::InvalidStorePath { .. })
     ));
     let fifo = tmp.path().join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let dir = tmp.path().join("withfifo");
     fs::create_dir(&dir).unwrap();
     fs::rename(&fifo, dir.join("fifo")).unwrap();

@@ -1,32 +1,94 @@
 //! The on-disk backend: one redb database file holding chunks, chunk lists and
-//! directories (and, through [`RedbBackend::database`], other crates' tables, such
-//! as tvix-store's path info, so that one durable commit covers everything).
+//! directories (and, through [`RedbBackend::commit_with`], other crates' tables,
+//! such as tvix-store's path info, so that one commit covers everything).
 //!
-//! Crash safety comes from redb's transactions: a commit is all or nothing. Bulk
-//! writes (chunks, blobs, directories) commit without waiting for the disk;
-//! [`RedbBackend::sync`] (or any later durable commit) makes them and everything
-//! before them durable together. Writers in one process are serialised by redb;
-//! a second process waits for the first to close the file.
+//! Crash safety comes from redb's transactions: a commit is all or nothing.
+//! Writes are collected in memory (and served from there) and committed in large
+//! batches: when the batch grows past [`FLUSH_BYTES`] it is committed without
+//! waiting for the disk, and [`RedbBackend::commit_with`] / [`RedbBackend::sync`]
+//! commit it durably, which also makes every earlier commit durable. So a path
+//! info committed durably never refers to anything that a crash could lose.
+//! Threads of one process share the batch; a second process waits for the first
+//! to close the file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 
 use crate::{B3Digest, BlobService, DirectoryService, Error};
 
-const CHUNKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("castore_chunks");
-const BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("castore_blobs");
-const DIRECTORIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("castore_directories");
+type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
+const CHUNKS: Table = TableDefinition::new("castore_chunks");
+const BLOBS: Table = TableDefinition::new("castore_blobs");
+const DIRECTORIES: Table = TableDefinition::new("castore_directories");
 
 /// How long to wait for another process to release the database.
 const OPEN_WAIT: Duration = Duration::from_secs(60);
 
-#[derive(Clone)]
-pub struct RedbBackend {
+/// Pending bytes that trigger a (non-durable) commit of the batch.
+pub const FLUSH_BYTES: usize = 64 * 1024 * 1024;
+
+/// Writes not yet committed, per table.
+#[derive(Default)]
+struct Pending {
+    chunks: HashMap<B3Digest, Vec<u8>>,
+    blobs: HashMap<B3Digest, Vec<u8>>,
+    dirs: HashMap<B3Digest, Vec<u8>>,
+    bytes: usize,
+}
+
+/// Which of the three tables.
+#[derive(Clone, Copy)]
+enum Kind {
+    Chunks,
+    Blobs,
+    Dirs,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Chunks, Kind::Blobs, Kind::Dirs];
+    fn table(self) -> Table {
+        match self {
+            Kind::Chunks => CHUNKS,
+            Kind::Blobs => BLOBS,
+            Kind::Dirs => DIRECTORIES,
+        }
+    }
+}
+
+impl Pending {
+    fn map(&self, kind: Kind) -> &HashMap<B3Digest, Vec<u8>> {
+        match kind {
+            Kind::Chunks => &self.chunks,
+            Kind::Blobs => &self.blobs,
+            Kind::Dirs => &self.dirs,
+        }
+    }
+    fn map_mut(&mut self, kind: Kind) -> &mut HashMap<B3Digest, Vec<u8>> {
+        match kind {
+            Kind::Chunks => &mut self.chunks,
+            Kind::Blobs => &mut self.blobs,
+            Kind::Dirs => &mut self.dirs,
+        }
+    }
+}
+
+struct Inner {
     db: Arc<Database>,
     path: PathBuf,
+    /// Held for the whole of a commit, so a reader never misses an entry that is
+    /// between the batch and the database.
+    pending: Mutex<Pending>,
+}
+
+#[derive(Clone)]
+pub struct RedbBackend {
+    inner: Arc<Inner>,
 }
 
 impl RedbBackend {
@@ -59,70 +121,113 @@ impl RedbBackend {
         txn.open_table(DIRECTORIES)?;
         txn.commit()?;
         Ok(RedbBackend {
-            db: Arc::new(db),
-            path: path.to_path_buf(),
+            inner: Arc::new(Inner {
+                db: Arc::new(db),
+                path: path.to_path_buf(),
+                pending: Mutex::new(Pending::default()),
+            }),
         })
     }
 
-    /// The database, for tables of crates built on this one.
+    /// The database, for reading other crates' tables.
     pub fn database(&self) -> &Arc<Database> {
-        &self.db
+        &self.inner.db
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
-    /// Makes every earlier commit durable.
-    pub fn sync(&self) -> Result<(), Error> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        // A panic elsewhere while holding the lock leaves a batch that is still
+        // consistent (entries are inserted whole), so poisoning is not fatal.
+        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn commit_pending(
+        &self,
+        p: &mut Pending,
+        durability: Durability,
+        extra: impl FnOnce(&WriteTransaction) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut txn = self.inner.db.begin_write()?;
+        txn.set_durability(durability);
+        for kind in Kind::ALL {
+            let mut t = txn.open_table(kind.table())?;
+            for (k, v) in p.map(kind) {
+                t.insert(&k.0[..], &v[..])?;
+            }
+        }
+        extra(&txn)?;
         txn.commit()?;
+        *p = Pending::default();
         Ok(())
+    }
+
+    /// Commits the batch together with whatever `extra` writes, durably: when this
+    /// returns, all of it (and everything before it) survives a crash.
+    pub fn commit_with(
+        &self,
+        extra: impl FnOnce(&WriteTransaction) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut p = self.pending();
+        self.commit_pending(&mut p, Durability::Immediate, extra)
+    }
+
+    /// Makes every write so far durable.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.commit_with(|_| Ok(()))
+    }
+
+    /// Commits the batch without waiting for the disk.
+    fn flush(&self) -> Result<(), Error> {
+        let mut p = self.pending();
+        self.commit_pending(&mut p, Durability::None, |_| Ok(()))
     }
 
     /// Number of stored chunks.
     pub fn chunk_count(&self) -> Result<u64, Error> {
-        let txn = self.db.begin_read()?;
+        self.flush()?;
+        let txn = self.inner.db.begin_read()?;
         Ok(txn.open_table(CHUNKS)?.len()?)
     }
 
-    fn get(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        key: &B3Digest,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(table)?;
+    fn get(&self, kind: Kind, key: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
+        let p = self.pending();
+        if let Some(v) = p.map(kind).get(key) {
+            return Ok(Some(v.clone()));
+        }
+        let txn = self.inner.db.begin_read()?;
+        drop(p);
+        let t = txn.open_table(kind.table())?;
         Ok(t.get(&key.0[..])?.map(|v| v.value().to_vec()))
     }
 
-    fn has(&self, table: TableDefinition<&[u8], &[u8]>, key: &B3Digest) -> Result<bool, Error> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(table)?;
+    fn has(&self, kind: Kind, key: &B3Digest) -> Result<bool, Error> {
+        let p = self.pending();
+        if p.map(kind).contains_key(key) {
+            return Ok(true);
+        }
+        let txn = self.inner.db.begin_read()?;
+        drop(p);
+        let t = txn.open_table(kind.table())?;
         Ok(t.get(&key.0[..])?.is_some())
     }
 
-    fn put_many(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        items: &[(B3Digest, &[u8])],
-    ) -> Result<(), Error> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::None);
-        {
-            let mut t = txn.open_table(table)?;
-            for (k, v) in items {
-                t.insert(&k.0[..], *v)?;
-            }
+    fn put(&self, kind: Kind, key: B3Digest, value: Vec<u8>) -> Result<(), Error> {
+        let mut p = self.pending();
+        p.bytes += value.len() + 32;
+        p.map_mut(kind).insert(key, value);
+        if p.bytes >= FLUSH_BYTES {
+            self.commit_pending(&mut p, Durability::None, |_| Ok(()))?;
         }
-        txn.commit()?;
         Ok(())
     }
 
-    fn keys(&self, table: TableDefinition<&[u8], &[u8]>) -> Result<Vec<B3Digest>, Error> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(table)?;
+    fn keys(&self, kind: Kind) -> Result<Vec<B3Digest>, Error> {
+        self.flush()?;
+        let txn = self.inner.db.begin_read()?;
+        let t = txn.open_table(kind.table())?;
         let mut out = Vec::new();
         for entry in t.iter()? {
             let (k, _) = entry?;
@@ -134,42 +239,68 @@ impl RedbBackend {
     }
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Best effort: unflushed writes that nothing durable refers to are only
+        // an optimisation lost. Callers who need them call `sync`.
+        let p = self.pending.get_mut().unwrap_or_else(|e| e.into_inner());
+        if p.bytes > 0 {
+            if let Ok(mut txn) = self.db.begin_write() {
+                txn.set_durability(Durability::Immediate);
+                let ok = Kind::ALL.into_iter().all(|kind| {
+                    let Ok(mut t) = txn.open_table(kind.table()) else {
+                        return false;
+                    };
+                    p.map(kind)
+                        .iter()
+                        .all(|(k, v)| t.insert(&k.0[..], &v[..]).is_ok())
+                });
+                if ok {
+                    let _ = txn.commit();
+                }
+            }
+        }
+    }
+}
+
 impl BlobService for RedbBackend {
     fn get_chunk(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
-        self.get(CHUNKS, digest)
+        self.get(Kind::Chunks, digest)
     }
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error> {
-        self.has(CHUNKS, digest)
+        self.has(Kind::Chunks, digest)
     }
-    fn put_chunks(&self, chunks: &[(B3Digest, Vec<u8>)]) -> Result<(), Error> {
-        let items: Vec<(B3Digest, &[u8])> = chunks.iter().map(|(d, b)| (*d, &b[..])).collect();
-        self.put_many(CHUNKS, &items)
+    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error> {
+        for (d, b) in chunks {
+            self.put(Kind::Chunks, d, b)?;
+        }
+        Ok(())
     }
     fn get_chunk_list(&self, blob: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
-        self.get(BLOBS, blob)
+        self.get(Kind::Blobs, blob)
     }
     fn put_chunk_list(&self, blob: &B3Digest, list: Vec<u8>) -> Result<(), Error> {
-        self.put_many(BLOBS, &[(*blob, &list)])
+        self.put(Kind::Blobs, *blob, list)
     }
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {
-        self.keys(BLOBS)
+        self.keys(Kind::Blobs)
     }
     fn list_chunks(&self) -> Result<Vec<B3Digest>, Error> {
-        self.keys(CHUNKS)
+        self.keys(Kind::Chunks)
     }
 }
 
 impl DirectoryService for RedbBackend {
     fn get_raw(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
-        self.get(DIRECTORIES, digest)
+        self.get(Kind::Dirs, digest)
     }
     fn put_raw(&self, digest: &B3Digest, bytes: Vec<u8>) -> Result<(), Error> {
-        self.put_many(DIRECTORIES, &[(*digest, &bytes)])
+        self.put(Kind::Dirs, *digest, bytes)
     }
     fn has(&self, digest: &B3Digest) -> Result<bool, Error> {
-        RedbBackend::has(self, DIRECTORIES, digest)
+        RedbBackend::has(self, Kind::Dirs, digest)
     }
     fn list(&self) -> Result<Vec<B3Digest>, Error> {
-        self.keys(DIRECTORIES)
+        self.keys(Kind::Dirs)
     }
 }

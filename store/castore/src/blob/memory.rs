@@ -31,10 +31,10 @@ impl BlobService for MemoryBlobService {
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error> {
         Ok(self.chunks.read().unwrap().contains_key(digest))
     }
-    fn put_chunks(&self, chunks: &[(B3Digest, Vec<u8>)]) -> Result<(), Error> {
+    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error> {
         let mut map = self.chunks.write().unwrap();
         for (d, b) in chunks {
-            map.entry(*d).or_insert_with(|| b.clone());
+            map.entry(d).or_insert(b);
         }
         Ok(())
     }

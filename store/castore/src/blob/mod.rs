@@ -54,7 +54,7 @@ pub trait BlobService: Send + Sync {
     fn get_chunk(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error>;
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error>;
     /// Stores several chunks at once (one transaction in a database).
-    fn put_chunks(&self, chunks: &[(B3Digest, Vec<u8>)]) -> Result<(), Error>;
+    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error>;
     /// The stored chunk list of a blob, encoded by [`encode_chunk_list`].
     fn get_chunk_list(&self, blob: &B3Digest) -> Result<Option<Vec<u8>>, Error>;
     /// Records a blob. Called only after all its chunks are stored.

@@ -64,8 +64,7 @@ impl<'s> BlobWriter<'s> {
 
     fn flush_pending(&mut self) -> Result<(), Error> {
         if !self.pending.is_empty() {
-            self.svc.put_chunks(&self.pending)?;
-            self.pending.clear();
+            self.svc.put_chunks(std::mem::take(&mut self.pending))?;
             self.pending_bytes = 0;
         }
         Ok(())
