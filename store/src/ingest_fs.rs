@@ -3,7 +3,7 @@
 //! the NAR hash and size come out without the NAR ever existing.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufWriter, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -33,9 +33,14 @@ pub fn ingest_path(
     path: &Path,
     root_name: &[u8],
 ) -> Result<Ingested, Error> {
-    let mut sink = NarHashSink::new();
+    // A buffered sink lets the NAR writer's copy read file contents straight
+    // into the buffer (std's io::copy does so for a BufWriter), saving a copy.
+    let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
     let root = writer::open(&mut sink).map_err(nar_err(path))?;
     let node = walk(blobs, dirs, path, root_name.to_vec(), root)?;
+    let sink = sink
+        .into_inner()
+        .map_err(|e| Error::io(path)(e.into_error()))?;
     let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
     Ok(Ingested {
         node,
@@ -61,7 +66,7 @@ fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
     }
 }
 
-/// Reads a file and copies what it reads into a blob.
+/// Reads a file, and hands every byte read to a blob as well.
 struct Tee<'w, 's> {
     file: File,
     blob: &'w mut BlobWriter<'s>,
@@ -97,14 +102,12 @@ fn walk<W: io::Write>(
         let size = meta.len();
         let file = File::open(path).map_err(Error::io(path))?;
         let mut blob = blobs.open_write();
-        {
-            let tee = Tee {
-                file,
-                blob: &mut blob,
-            };
-            let mut r = BufReader::with_capacity(1 << 20, tee);
-            nar.file(executable, size, &mut r).map_err(nar_err(path))?;
-        }
+        let mut tee = Tee {
+            file,
+            blob: &mut blob,
+        };
+        nar.file(executable, size, &mut tee)
+            .map_err(nar_err(path))?;
         let written = blob.close()?;
         if written.size != size {
             // The file grew while we read it: the blob has more than the NAR.
