@@ -161,3 +161,19 @@ fn concurrent_writers_share_a_redb_store() {
         assert_eq!(svc.read_to_vec(&d).unwrap(), data);
     }
 }
+
+#[test]
+fn small_blob_is_one_chunk_named_like_the_blob() {
+    let mem = MemoryBlobService::default();
+    let svc: &dyn BlobService = &mem;
+    let data = random_bytes(MIN_CHUNK, 1);
+    let d = svc.put_bytes(&data).unwrap();
+    assert_eq!(
+        svc.chunks(&d).unwrap().unwrap(),
+        vec![ChunkMeta {
+            digest: d,
+            size: MIN_CHUNK as u64
+        }]
+    );
+    svc.verify_chunk(&d).unwrap();
+}

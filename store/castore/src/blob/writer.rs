@@ -45,7 +45,10 @@ impl<'s> BlobWriter<'s> {
     }
 
     fn add_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        let digest = B3Digest::of(chunk);
+        self.add_chunk_with_digest(chunk, B3Digest::of(chunk))
+    }
+
+    fn add_chunk_with_digest(&mut self, chunk: &[u8], digest: B3Digest) -> Result<(), Error> {
         self.chunks.push(ChunkMeta {
             digest,
             size: chunk.len() as u64,
@@ -73,9 +76,14 @@ impl<'s> BlobWriter<'s> {
     /// Finishes the blob: stores what is left and records the chunk list.
     pub fn close(mut self) -> Result<WrittenBlob, Error> {
         let chunker = std::mem::take(&mut self.chunker);
-        chunker.finish(&mut |c| self.add_chunk(c))?;
-        self.flush_pending()?;
         let digest = B3Digest::from(self.hasher.finalize());
+        if self.size <= super::MIN_CHUNK as u64 {
+            // One chunk, the whole blob: its digest is already known.
+            chunker.finish(&mut |c| self.add_chunk_with_digest(c, digest))?;
+        } else {
+            chunker.finish(&mut |c| self.add_chunk(c))?;
+        }
+        self.flush_pending()?;
         if !self.svc.has(&digest)? {
             self.svc
                 .put_chunk_list(&digest, encode_chunk_list(&self.chunks))?;
