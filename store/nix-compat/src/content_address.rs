@@ -112,24 +112,39 @@ mod tests {
         let h = NixHash::digest(HashAlgo::Sha256, "x");
         for ca in [
             ContentAddress::Text(h.clone()),
-            ContentAddress::Fixed { method: FileIngestionMethod::Flat, hash: h.clone() },
-            ContentAddress::Fixed { method: FileIngestionMethod::Recursive, hash: h.clone() },
+            ContentAddress::Fixed {
+                method: FileIngestionMethod::Flat,
+                hash: h.clone(),
+            },
+            ContentAddress::Fixed {
+                method: FileIngestionMethod::Recursive,
+                hash: h.clone(),
+            },
         ] {
             let s = ca.to_string();
             assert_eq!(s.parse::<ContentAddress>().unwrap(), ca, "{s}");
         }
         assert_eq!(
-            ContentAddress::Fixed { method: FileIngestionMethod::Recursive, hash: h.clone() }.to_string(),
+            ContentAddress::Fixed {
+                method: FileIngestionMethod::Recursive,
+                hash: h.clone()
+            }
+            .to_string(),
             format!("fixed:r:sha256:{}", h.to_nixbase32())
         );
-        assert!(matches!("nar:x".parse::<ContentAddress>(), Err(ContentAddressError::UnknownKind(_))));
+        assert!(matches!(
+            "nar:x".parse::<ContentAddress>(),
+            Err(ContentAddressError::UnknownKind(_))
+        ));
         assert!("text:sha256:zz".parse::<ContentAddress>().is_err());
     }
 
     #[test]
     fn text_address_gives_to_file_path() {
         let h = NixHash::digest(HashAlgo::Sha256, "bar");
-        let p = ContentAddress::Text(h).store_path(&StoreDir::default(), "foo", [], false).unwrap();
+        let p = ContentAddress::Text(h)
+            .store_path(&StoreDir::default(), "foo", [], false)
+            .unwrap();
         assert_eq!(p.to_string(), "vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo");
     }
 }

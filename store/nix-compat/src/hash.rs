@@ -24,7 +24,12 @@ pub enum HashAlgo {
 }
 
 impl HashAlgo {
-    pub const ALL: [HashAlgo; 4] = [HashAlgo::Md5, HashAlgo::Sha1, HashAlgo::Sha256, HashAlgo::Sha512];
+    pub const ALL: [HashAlgo; 4] = [
+        HashAlgo::Md5,
+        HashAlgo::Sha1,
+        HashAlgo::Sha256,
+        HashAlgo::Sha512,
+    ];
 
     /// The name Nix uses (`md5`, `sha1`, `sha256`, `sha512`).
     pub fn name(self) -> &'static str {
@@ -372,7 +377,10 @@ mod tests {
 
     #[test]
     fn digests_match_known_vectors() {
-        assert_eq!(NixHash::digest(HashAlgo::Sha256, "abc").to_base16(), ABC_SHA256_HEX);
+        assert_eq!(
+            NixHash::digest(HashAlgo::Sha256, "abc").to_base16(),
+            ABC_SHA256_HEX
+        );
         assert_eq!(
             NixHash::digest(HashAlgo::Md5, "abc").to_base16(),
             "900150983cd24fb0d6963f7d28e17f72"
@@ -392,7 +400,11 @@ mod tests {
             let h = NixHash::digest(algo, "hello");
             for enc in [Encoding::Base16, Encoding::NixBase32, Encoding::Base64] {
                 let bare = h.encode(enc, false);
-                assert_eq!(NixHash::parse_unprefixed(&bare, algo).unwrap(), h, "{enc:?}");
+                assert_eq!(
+                    NixHash::parse_unprefixed(&bare, algo).unwrap(),
+                    h,
+                    "{enc:?}"
+                );
                 assert_eq!(NixHash::parse(&bare, Some(algo)).unwrap(), h);
                 let pre = h.encode(enc, true);
                 assert_eq!(NixHash::parse_prefixed(&pre).unwrap(), h, "{pre}");
@@ -405,7 +417,10 @@ mod tests {
     #[test]
     fn sri_and_display() {
         let h = NixHash::digest(HashAlgo::Sha256, "abc");
-        assert_eq!(h.to_sri(), "sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+        assert_eq!(
+            h.to_sri(),
+            "sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
         assert_eq!(h.to_string(), format!("sha256:{}", h.to_nixbase32()));
         assert_eq!(
             h.encode(Encoding::Base16, true),
@@ -415,7 +430,8 @@ mod tests {
 
     #[test]
     fn uppercase_hex_is_accepted() {
-        let h = NixHash::parse_unprefixed(&ABC_SHA256_HEX.to_uppercase(), HashAlgo::Sha256).unwrap();
+        let h =
+            NixHash::parse_unprefixed(&ABC_SHA256_HEX.to_uppercase(), HashAlgo::Sha256).unwrap();
         assert_eq!(h.to_base16(), ABC_SHA256_HEX);
     }
 

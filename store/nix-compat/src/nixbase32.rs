@@ -77,8 +77,7 @@ pub fn decode(input: impl AsRef<[u8]>) -> Result<Vec<u8>, DecodeError> {
     let len = decode_len(input.len()).ok_or(DecodeError::InvalidLength(input.len()))?;
     let mut out = vec![0u8; len];
     for (pos, &c) in input.iter().enumerate() {
-        let digit =
-            char_value(c).ok_or(DecodeError::InvalidCharacter(c as char, pos))? as u16;
+        let digit = char_value(c).ok_or(DecodeError::InvalidCharacter(c as char, pos))? as u16;
         let n = input.len() - 1 - pos;
         let b = n * 5;
         let i = b / 8;
@@ -138,10 +137,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert_eq!(
-            decode("0e"),
-            Err(DecodeError::InvalidCharacter('e', 1))
-        );
+        assert_eq!(decode("0e"), Err(DecodeError::InvalidCharacter('e', 1)));
         assert_eq!(decode("abc"), Err(DecodeError::InvalidLength(3)));
         // 2 chars = 10 bits for 1 byte: the top two bits must be zero.
         assert_eq!(decode("zz"), Err(DecodeError::NonZeroPadding));

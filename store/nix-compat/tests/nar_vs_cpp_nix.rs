@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use nix_compat::hash::{HashAlgo, NixHash};
-use nix_compat::nar::dump::dump_path;
+use nix_compat::nar::dump::{dump_path, nar_hash_path};
 use nix_compat::nar::tree::NarTree;
 
 fn exe(p: &Path, contents: &[u8]) {
@@ -28,14 +28,30 @@ fn build_tree(root: &Path) {
     exe(&root.join("empty-exe"), b"");
     fs::write(root.join("eight"), b"12345678").unwrap();
     fs::write(root.join("nine"), b"123456789").unwrap();
-    fs::write(root.join("big"), (0..300_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
+    fs::write(
+        root.join("big"),
+        (0..300_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
     symlink("run.sh", root.join("link-rel")).unwrap();
     symlink("/etc/passwd", root.join("link-abs")).unwrap();
     symlink("does/not/exist", root.join("link-dangling")).unwrap();
     symlink("empty-dir", root.join("link-to-dir")).unwrap();
     for name in [
-        "ünïcödé ☃", "with space", "new\nline", "-dash", "B", "a", "a.b", "a-b", "á", "~tilde",
-        "#hash", "quote\"s", "back\\slash", "日本語",
+        "ünïcödé ☃",
+        "with space",
+        "new\nline",
+        "-dash",
+        "B",
+        "a",
+        "a.b",
+        "a-b",
+        "á",
+        "~tilde",
+        "#hash",
+        "quote\"s",
+        "back\\slash",
+        "日本語",
     ] {
         fs::write(root.join(name), name.as_bytes()).unwrap();
     }
@@ -58,13 +74,22 @@ fn check_path(path: &Path) {
         v
     };
     let theirs = common::run(Command::new("nix-store").arg("--dump").arg(path));
-    assert!(ours == theirs, "NAR of {} differs from nix-store --dump", path.display());
+    assert!(
+        ours == theirs,
+        "NAR of {} differs from nix-store --dump",
+        path.display()
+    );
 
     let our_hash = NixHash::digest(HashAlgo::Sha256, &ours).to_nixbase32();
     let their_hash = common::run_str(
-        Command::new("nix-hash").args(["--type", "sha256", "--base32"]).arg(path),
+        Command::new("nix-hash")
+            .args(["--type", "sha256", "--base32"])
+            .arg(path),
     );
     assert_eq!(our_hash, their_hash, "NAR hash of {}", path.display());
+    let (streamed, size) = nar_hash_path(path).unwrap();
+    assert_eq!(streamed.to_nixbase32(), their_hash);
+    assert_eq!(size, theirs.len() as u64);
 
     // And the reader accepts exactly what Nix wrote, and writes it back unchanged.
     let tree = NarTree::read_from(theirs.as_slice()).unwrap();

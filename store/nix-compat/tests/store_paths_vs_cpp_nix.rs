@@ -10,7 +10,9 @@ use std::process::Command;
 
 use nix_compat::hash::{HashAlgo, NixHash};
 use nix_compat::nar::dump::dump_path;
-use nix_compat::store_path::compute::{make_fixed_output_path, make_text_path, FileIngestionMethod};
+use nix_compat::store_path::compute::{
+    make_fixed_output_path, make_text_path, FileIngestionMethod,
+};
 use nix_compat::store_path::{StoreDir, StorePath};
 
 fn nar_of(p: &Path) -> Vec<u8> {
@@ -29,7 +31,8 @@ fn ours(p: &Path, method: FileIngestionMethod, algo: HashAlgo) -> String {
         FileIngestionMethod::Recursive => nar_of(p),
     };
     let hash = NixHash::digest(algo, &data);
-    let sp = make_fixed_output_path(&StoreDir::default(), name_of(p), method, &hash, [], false).unwrap();
+    let sp =
+        make_fixed_output_path(&StoreDir::default(), name_of(p), method, &hash, [], false).unwrap();
     StoreDir::default().display(&sp)
 }
 
@@ -58,19 +61,39 @@ fn add_and_add_fixed_match() {
     for p in [&file, &exe, &dir] {
         // `nix-store --add` = recursive sha256 (a "source" path).
         let theirs = common::run_str(Command::new("nix-store").arg("--add").arg(p));
-        assert_eq!(ours(p, Recursive, HashAlgo::Sha256), theirs, "--add {}", p.display());
+        assert_eq!(
+            ours(p, Recursive, HashAlgo::Sha256),
+            theirs,
+            "--add {}",
+            p.display()
+        );
         for algo in HashAlgo::ALL {
             let theirs = common::run_str(
-                Command::new("nix-store").args(["--add-fixed", "--recursive", algo.name()]).arg(p),
+                Command::new("nix-store")
+                    .args(["--add-fixed", "--recursive", algo.name()])
+                    .arg(p),
             );
-            assert_eq!(ours(p, Recursive, algo), theirs, "--add-fixed --recursive {algo} {}", p.display());
+            assert_eq!(
+                ours(p, Recursive, algo),
+                theirs,
+                "--add-fixed --recursive {algo} {}",
+                p.display()
+            );
         }
     }
     for p in [&file, &exe] {
         for algo in HashAlgo::ALL {
-            let theirs =
-                common::run_str(Command::new("nix-store").args(["--add-fixed", algo.name()]).arg(p));
-            assert_eq!(ours(p, Flat, algo), theirs, "--add-fixed {algo} {}", p.display());
+            let theirs = common::run_str(
+                Command::new("nix-store")
+                    .args(["--add-fixed", algo.name()])
+                    .arg(p),
+            );
+            assert_eq!(
+                ours(p, Flat, algo),
+                theirs,
+                "--add-fixed {algo} {}",
+                p.display()
+            );
         }
     }
 }
@@ -86,14 +109,23 @@ fn to_file_with_references_matches() {
           c = builtins.toFile "c" "${b} and ${a}\n\ttabs \"quotes\" ünïcode";
       in [ a b c ]
     "#;
-    let out = common::run_str(Command::new("nix-instantiate").args(["--eval", "--strict", "--json", "-E", expr]));
+    let out = common::run_str(
+        Command::new("nix-instantiate").args(["--eval", "--strict", "--json", "-E", expr]),
+    );
     let theirs: Vec<String> = serde_json::from_str(&out).unwrap();
     let dir = StoreDir::default();
     let a = make_text_path(&dir, "a", b"first", []).unwrap();
     let b_text = format!("second {}", dir.display(&a));
     let b = make_text_path(&dir, "b.txt", b_text.as_bytes(), [&a]).unwrap();
-    let c_text = format!("{} and {}\n\ttabs \"quotes\" ünïcode", dir.display(&b), dir.display(&a));
+    let c_text = format!(
+        "{} and {}\n\ttabs \"quotes\" ünïcode",
+        dir.display(&b),
+        dir.display(&a)
+    );
     let c = make_text_path(&dir, "c", c_text.as_bytes(), [&b, &a]).unwrap();
-    let ours: Vec<String> = [a, b, c].iter().map(|p: &StorePath| dir.display(p)).collect();
+    let ours: Vec<String> = [a, b, c]
+        .iter()
+        .map(|p: &StorePath| dir.display(p))
+        .collect();
     assert_eq!(ours, theirs);
 }

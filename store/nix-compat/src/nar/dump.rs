@@ -36,6 +36,14 @@ pub fn dump_path<W: Write>(path: &Path, w: &mut W) -> Result<(), DumpError> {
     dump_node(path, root)
 }
 
+/// The NAR hash (sha256) and size of `path`, without keeping the NAR: what
+/// `nix-hash --type sha256 PATH` and `nix-store --add` compute.
+pub fn nar_hash_path(path: &Path) -> Result<(crate::hash::NixHash, u64), DumpError> {
+    let mut h = super::NarHasher::new();
+    dump_path(path, &mut h)?;
+    Ok(h.finish())
+}
+
 fn dump_node<W: Write>(path: &Path, node: writer::Node<'_, W>) -> Result<(), DumpError> {
     let io_err = |source| DumpError::Io {
         path: path.to_owned(),
@@ -54,7 +62,8 @@ fn dump_node<W: Write>(path: &Path, node: writer::Node<'_, W>) -> Result<(), Dum
         node.file(executable, meta.len(), &mut f).map_err(write_err)
     } else if ft.is_symlink() {
         let target = fs::read_link(path).map_err(io_err)?;
-        node.symlink(target.as_os_str().as_bytes()).map_err(write_err)
+        node.symlink(target.as_os_str().as_bytes())
+            .map_err(write_err)
     } else if ft.is_dir() {
         let mut names = Vec::new();
         for entry in fs::read_dir(path).map_err(io_err)? {
@@ -64,10 +73,12 @@ fn dump_node<W: Write>(path: &Path, node: writer::Node<'_, W>) -> Result<(), Dum
         let mut dir = node.directory().map_err(write_err)?;
         for name in names {
             let child = path.join(&name);
-            let entry = dir.entry(name.as_bytes()).map_err(|source| DumpError::Write {
-                path: child.clone(),
-                source,
-            })?;
+            let entry = dir
+                .entry(name.as_bytes())
+                .map_err(|source| DumpError::Write {
+                    path: child.clone(),
+                    source,
+                })?;
             dump_node(&child, entry)?;
         }
         dir.close().map_err(write_err)
@@ -96,20 +107,34 @@ mod tests {
         let mut nar = Vec::new();
         dump_path(&root, &mut nar).unwrap();
         let tree = NarTree::read_from(nar.as_slice()).unwrap();
-        let NarTree::Directory(entries) = tree else { panic!("not a directory") };
+        let NarTree::Directory(entries) = tree else {
+            panic!("not a directory")
+        };
         let names: Vec<_> = entries.keys().cloned().collect();
         assert_eq!(names, [&b"a"[..], b"b", b"empty", b"x"]);
-        assert_eq!(entries[&b"a"[..]], NarTree::Symlink { target: b"b".to_vec() });
+        assert_eq!(
+            entries[&b"a"[..]],
+            NarTree::Symlink {
+                target: b"b".to_vec()
+            }
+        );
         assert_eq!(
             entries[&b"x"[..]],
-            NarTree::File { executable: true, contents: b"#!/bin/sh\n".to_vec() }
+            NarTree::File {
+                executable: true,
+                contents: b"#!/bin/sh\n".to_vec()
+            }
         );
-        assert_eq!(entries[&b"empty"[..]], NarTree::Directory(Default::default()));
+        assert_eq!(
+            entries[&b"empty"[..]],
+            NarTree::Directory(Default::default())
+        );
     }
 
     #[test]
     fn missing_path_is_a_clear_error() {
-        let err = dump_path(Path::new("/nonexistent/nix-compat-test"), &mut Vec::new()).unwrap_err();
+        let err =
+            dump_path(Path::new("/nonexistent/nix-compat-test"), &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/nix-compat-test"));
     }
 }

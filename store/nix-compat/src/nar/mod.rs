@@ -14,15 +14,18 @@
 //! Directory entries appear in strictly increasing byte order of their names.
 //! [`writer`] produces archives and enforces that order, [`reader`] consumes them
 //! pull-style and rejects anything C++ Nix would not have written, [`tree`] holds a
-//! whole archive in memory (for tests and small trees), and [`dump`] (feature `fs`)
-//! archives a path on disk like `nix-store --dump`.
+//! whole archive in memory (for tests and small trees), [`hashing`] computes a
+//! NAR's hash and size as it is written, and [`dump`] (feature `fs`) archives a
+//! path on disk like `nix-store --dump`.
 
 #[cfg(all(feature = "fs", unix))]
 pub mod dump;
+pub mod hashing;
 pub mod reader;
 pub mod tree;
 pub mod writer;
 
+pub use hashing::NarHasher;
 pub use reader::{NarReadError, NarReader};
 pub use writer::NarWriteError;
 

@@ -7,7 +7,8 @@
 //! subdirectory not iterated) is skipped, and still validated, when the caller
 //! moves on. Everything that C++ Nix would not have written is rejected with the
 //! byte offset where it was found: bad magic, unknown tags, unsorted or duplicate
-//! entries, invalid names, non-zero padding, truncation.
+//! entries, invalid names, non-zero padding, truncation. Tags are read with small
+//! reads, so give it a `BufReader` over a file or socket.
 
 use std::io::{self, Read};
 
@@ -55,6 +56,8 @@ pub enum NarReadErrorKind {
     InvalidSymlinkTarget(String),
     #[error("an earlier error left the archive unreadable")]
     Poisoned,
+    #[error("directories nest deeper than {0} levels")]
+    TooDeep(usize),
     #[error("the root node was already read")]
     RootAlreadyRead,
 }
@@ -312,8 +315,10 @@ impl<R: Read> Core<R> {
         Ok(())
     }
 
+    /// The node for a header just read: files and directories are the top frame.
     fn node(&mut self, header: Header) -> Node<'_, R> {
-        let depth = self.stack.len() - 1;
+        // A symlink pushed no frame (and may be the root, with none at all).
+        let depth = self.stack.len().saturating_sub(1);
         match header {
             Header::File { executable, size } => Node::File {
                 executable,
@@ -369,11 +374,7 @@ impl<R: Read> NarReader<R> {
             Err(e) => return Err(e),
         }
         let header = core.read_node_header()?;
-        // A symlink root has no frame; give it a depth that is never reached.
-        Ok(match header {
-            Header::Symlink { target } => Node::Symlink { target },
-            h => core.node(h),
-        })
+        Ok(core.node(header))
     }
 
     /// Read (and validate) the rest of the archive, and return the underlying
@@ -463,6 +464,11 @@ pub struct Entry<'a, R: Read> {
 }
 
 impl<R: Read> DirReader<'_, R> {
+    /// Bytes of the archive consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.core.offset
+    }
+
     /// The next entry, or `None` at the end of the directory. Skips whatever of
     /// the previous entry was not consumed.
     pub fn next_entry(&mut self) -> Result<Option<Entry<'_, R>>, NarReadError> {
@@ -509,8 +515,8 @@ mod tests {
         let mut parts: Vec<&[u8]> = vec![b"nix-archive-1", b"(", b"type", b"directory"];
         for n in names {
             parts.extend_from_slice(&[
-                b"entry", b"(", b"name", n, b"node", b"(", b"type", b"symlink", b"target",
-                b"x", b")", b")",
+                b"entry", b"(", b"name", n, b"node", b"(", b"type", b"symlink", b"target", b"x",
+                b")", b")",
             ]);
         }
         parts.push(b")");
@@ -528,15 +534,24 @@ mod tests {
 
     #[test]
     fn rejects_bad_magic() {
-        assert!(matches!(kind(&enc(&[b"nix-archive-2"])), NarReadErrorKind::BadMagic));
+        assert!(matches!(
+            kind(&enc(&[b"nix-archive-2"])),
+            NarReadErrorKind::BadMagic
+        ));
         assert!(matches!(kind(b"short"), NarReadErrorKind::BadMagic));
         assert!(matches!(kind(&[0xff; 16]), NarReadErrorKind::BadMagic));
     }
 
     #[test]
     fn rejects_unsorted_and_duplicate_entries() {
-        assert!(matches!(kind(&dir_with(&[b"b", b"a"])), NarReadErrorKind::Unsorted { .. }));
-        assert!(matches!(kind(&dir_with(&[b"a", b"a"])), NarReadErrorKind::Unsorted { .. }));
+        assert!(matches!(
+            kind(&dir_with(&[b"b", b"a"])),
+            NarReadErrorKind::Unsorted { .. }
+        ));
+        assert!(matches!(
+            kind(&dir_with(&[b"a", b"a"])),
+            NarReadErrorKind::Unsorted { .. }
+        ));
     }
 
     #[test]
@@ -551,7 +566,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_padding() {
-        let mut bytes = enc(&[b"nix-archive-1", b"(", b"type", b"regular", b"contents", b"abc", b")"]);
+        let mut bytes = enc(&[
+            b"nix-archive-1",
+            b"(",
+            b"type",
+            b"regular",
+            b"contents",
+            b"abc",
+            b")",
+        ]);
         // "abc" contents sit at: magic(8+16) ( (16) type(16) regular(16) contents(16) len(8)
         let pad_at = 24 + 16 + 16 + 16 + 16 + 8 + 3;
         bytes[pad_at] = 1;
@@ -565,7 +588,10 @@ mod tests {
         let mut good = Vec::new();
         {
             let mut d = writer::open(&mut good).unwrap().directory().unwrap();
-            d.entry(b"f").unwrap().file_bytes(true, b"hello world").unwrap();
+            d.entry(b"f")
+                .unwrap()
+                .file_bytes(true, b"hello world")
+                .unwrap();
             d.close().unwrap();
         }
         assert!(read_all(&good).is_ok());
@@ -579,10 +605,16 @@ mod tests {
         let bytes = enc(&[b"nix-archive-1", b"(", b"type", b"fifo", b")"]);
         assert!(matches!(kind(&bytes), NarReadErrorKind::UnknownNodeType(_)));
         let bytes = enc(&[b"nix-archive-1", b"[", b"type"]);
-        assert!(matches!(kind(&bytes), NarReadErrorKind::UnexpectedTag { .. }));
+        assert!(matches!(
+            kind(&bytes),
+            NarReadErrorKind::UnexpectedTag { .. }
+        ));
         let mut bytes = enc(&[b"nix-archive-1", b"("]);
         bytes.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(kind(&bytes), NarReadErrorKind::StringTooLong { .. }));
+        assert!(matches!(
+            kind(&bytes),
+            NarReadErrorKind::StringTooLong { .. }
+        ));
     }
 
     #[test]
@@ -592,7 +624,10 @@ mod tests {
             let mut d = writer::open(&mut nar).unwrap().directory().unwrap();
             {
                 let mut sub = d.entry(b"a").unwrap().directory().unwrap();
-                sub.entry(b"big").unwrap().file_bytes(false, &[7u8; 1000]).unwrap();
+                sub.entry(b"big")
+                    .unwrap()
+                    .file_bytes(false, &[7u8; 1000])
+                    .unwrap();
                 sub.close().unwrap();
             }
             d.entry(b"b").unwrap().file_bytes(false, b"xyz").unwrap();
@@ -602,7 +637,9 @@ mod tests {
         nar.extend_from_slice(b"TRAILER");
         let mut r = NarReader::new(nar.as_slice());
         let names = {
-            let Node::Directory(mut d) = r.root().unwrap() else { panic!() };
+            let Node::Directory(mut d) = r.root().unwrap() else {
+                panic!()
+            };
             let mut names = Vec::new();
             while let Some(e) = d.next_entry().unwrap() {
                 names.push(e.name.clone());
@@ -615,10 +652,39 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_uses_no_call_stack() {
+        const DEPTH: usize = 100_000;
+        let open = enc(&[
+            b"(",
+            b"type",
+            b"directory",
+            b"entry",
+            b"(",
+            b"name",
+            b"d",
+            b"node",
+        ]);
+        let mut nar = enc(&[b"nix-archive-1"]);
+        for _ in 0..DEPTH {
+            nar.extend_from_slice(&open);
+        }
+        nar.extend_from_slice(&enc(&[b"(", b"type", b"symlink", b"target", b"x", b")"]));
+        // Per level, the entry's ")" then its directory's ")".
+        let close = enc(&[b")", b")"]);
+        for _ in 0..DEPTH {
+            nar.extend_from_slice(&close);
+        }
+        let rest = NarReader::new(nar.as_slice()).finish().unwrap();
+        assert!(rest.is_empty());
+    }
+
+    #[test]
     fn errors_poison_the_reader() {
         let bytes = dir_with(&[b"b", b"a"]);
         let mut r = NarReader::new(bytes.as_slice());
-        let Node::Directory(mut d) = r.root().unwrap() else { panic!() };
+        let Node::Directory(mut d) = r.root().unwrap() else {
+            panic!()
+        };
         assert!(d.next_entry().unwrap().is_some());
         assert!(d.next_entry().is_err());
         match d.next_entry() {

@@ -7,6 +7,11 @@ use std::io::{Read, Write};
 use super::reader::{self, NarReadError, NarReader};
 use super::writer::{self, NarWriteError};
 
+/// How deep [`NarTree::read_from`] lets directories nest: it recurses, and an
+/// in-memory tree is meant for small trees. Use the streaming reader for
+/// arbitrary archives.
+pub const MAX_DEPTH: usize = 256;
+
 /// A file system tree as a NAR describes it. Directory entries are keyed by name;
 /// `BTreeMap` orders them bytewise, which is NAR order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +52,19 @@ impl NarTree {
     }
 
     /// Read one whole archive from `r` (trailing bytes are left unread).
+    /// Directories may nest at most [`MAX_DEPTH`] deep; the streaming reader
+    /// itself has no such limit.
     pub fn read_from<R: Read>(r: R) -> Result<NarTree, NarReadError> {
         let mut nr = NarReader::new(r);
-        let tree = Self::read_node(nr.root()?)?;
+        let tree = Self::read_node(nr.root()?, 0)?;
         nr.finish()?;
         Ok(tree)
     }
 
-    fn read_node<R: Read>(node: reader::Node<'_, R>) -> Result<NarTree, NarReadError> {
+    fn read_node<R: Read>(
+        node: reader::Node<'_, R>,
+        depth: usize,
+    ) -> Result<NarTree, NarReadError> {
         Ok(match node {
             reader::Node::File {
                 executable,
@@ -71,8 +81,14 @@ impl NarTree {
             reader::Node::Symlink { target } => NarTree::Symlink { target },
             reader::Node::Directory(mut d) => {
                 let mut entries = BTreeMap::new();
+                if depth >= MAX_DEPTH {
+                    return Err(NarReadError {
+                        offset: d.offset(),
+                        kind: reader::NarReadErrorKind::TooDeep(MAX_DEPTH),
+                    });
+                }
                 while let Some(e) = d.next_entry()? {
-                    let child = Self::read_node(e.node)?;
+                    let child = Self::read_node(e.node, depth + 1)?;
                     entries.insert(e.name, child);
                 }
                 NarTree::Directory(entries)
@@ -100,6 +116,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn nesting_is_limited() {
+        let mut t = NarTree::Directory(Default::default());
+        for _ in 0..MAX_DEPTH {
+            t = NarTree::Directory([(b"d".to_vec(), t)].into());
+        }
+        let nar = t.to_nar().unwrap();
+        let e = NarTree::read_from(nar.as_slice()).unwrap_err();
+        assert!(matches!(e.kind, reader::NarReadErrorKind::TooDeep(_)));
+        // Dropping it recursively is fine at this depth; reading one level
+        // less deep works.
+        let NarTree::Directory(mut top) = t else {
+            unreachable!()
+        };
+        let inner = top.remove(&b"d"[..]).unwrap();
+        assert_eq!(
+            NarTree::read_from(inner.to_nar().unwrap().as_slice()).unwrap(),
+            inner
+        );
+    }
+
     fn arb_name() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 1..12)
             .prop_filter("valid entry name", |n| super::super::is_valid_entry_name(n))
@@ -107,8 +144,12 @@ mod tests {
 
     fn arb_tree() -> impl Strategy<Value = NarTree> {
         let leaf = prop_oneof![
-            (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..40))
-                .prop_map(|(executable, contents)| NarTree::File { executable, contents }),
+            (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..40)).prop_map(
+                |(executable, contents)| NarTree::File {
+                    executable,
+                    contents
+                }
+            ),
             proptest::collection::vec(1u8..=255, 1..20)
                 .prop_map(|target| NarTree::Symlink { target }),
         ];

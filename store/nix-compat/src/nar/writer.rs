@@ -4,7 +4,9 @@
 //! by exactly one of [`Node::file`], [`Node::symlink`] or [`Node::directory`].
 //! A [`Directory`] hands out one node per entry and insists that entries come in
 //! strictly increasing name order and that each is completed before the next.
-//! Nothing is buffered: file contents are copied straight from a reader.
+//! Nothing is buffered: file contents are copied straight from a reader, and each
+//! tag is a few small writes, so give it a `BufWriter` (or an in-memory sink such
+//! as [`super::NarHasher`]) rather than a raw file or socket.
 
 use std::io::{self, Read, Write};
 
@@ -44,10 +46,7 @@ fn write_str<W: Write>(w: &mut W, s: &[u8]) -> io::Result<()> {
 /// Start an archive on `w`: writes the magic and returns the root node.
 pub fn open<W: Write>(w: &mut W) -> Result<Node<'_, W>, NarWriteError> {
     write_str(w, MAGIC)?;
-    Ok(Node {
-        w,
-        completed: None,
-    })
+    Ok(Node { w, completed: None })
 }
 
 /// A node waiting for its contents.
@@ -185,7 +184,15 @@ mod tests {
         let mut out = Vec::new();
         open(&mut out).unwrap().file_bytes(false, b"hi").unwrap();
         let mut expected = Vec::new();
-        for s in [&b"nix-archive-1"[..], b"(", b"type", b"regular", b"contents", b"hi", b")"] {
+        for s in [
+            &b"nix-archive-1"[..],
+            b"(",
+            b"type",
+            b"regular",
+            b"contents",
+            b"hi",
+            b")",
+        ] {
             write_str(&mut expected, s).unwrap();
         }
         assert_eq!(out, expected);
@@ -203,7 +210,10 @@ mod tests {
             assert!(matches!(d.entry(bad), Err(NarWriteError::InvalidName(_))));
         }
         let _unfinished = d.entry(b"c").unwrap();
-        assert!(matches!(d.entry(b"d"), Err(NarWriteError::EntryNotCompleted)));
+        assert!(matches!(
+            d.entry(b"d"),
+            Err(NarWriteError::EntryNotCompleted)
+        ));
         assert!(matches!(d.close(), Err(NarWriteError::EntryNotCompleted)));
     }
 
@@ -212,7 +222,13 @@ mod tests {
         let mut out = Vec::new();
         let mut r: &[u8] = b"abc";
         let err = open(&mut out).unwrap().file(false, 10, &mut r).unwrap_err();
-        assert!(matches!(err, NarWriteError::FileTooShort { expected: 10, got: 3 }));
+        assert!(matches!(
+            err,
+            NarWriteError::FileTooShort {
+                expected: 10,
+                got: 3
+            }
+        ));
     }
 
     #[test]

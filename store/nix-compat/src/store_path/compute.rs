@@ -194,7 +194,10 @@ mod tests {
         let dir = StoreDir::default();
         let r = make_text_path(&dir, "dep", b"x", []).unwrap();
         let h = NixHash::digest(HashAlgo::Sha256, "x");
-        assert!(make_fixed_output_path(&dir, "a", FileIngestionMethod::Recursive, &h, [&r], false).is_ok());
+        assert!(
+            make_fixed_output_path(&dir, "a", FileIngestionMethod::Recursive, &h, [&r], false)
+                .is_ok()
+        );
         assert_eq!(
             make_fixed_output_path(&dir, "a", FileIngestionMethod::Flat, &h, [&r], false),
             Err(ComputeError::ReferencesNotAllowed)

@@ -93,10 +93,12 @@ impl StorePath {
         if s.len() < ENCODED_DIGEST_LEN + 2 {
             return Err(StorePathError::TooShort(lossy()));
         }
-        let digest = nixbase32::decode_fixed::<DIGEST_LEN>(&s[..ENCODED_DIGEST_LEN])
-            .map_err(|source| StorePathError::InvalidDigest {
-                path: lossy(),
-                source,
+        let digest =
+            nixbase32::decode_fixed::<DIGEST_LEN>(&s[..ENCODED_DIGEST_LEN]).map_err(|source| {
+                StorePathError::InvalidDigest {
+                    path: lossy(),
+                    source,
+                }
             })?;
         if s[ENCODED_DIGEST_LEN] != b'-' {
             return Err(StorePathError::MissingDash(lossy()));
@@ -197,7 +199,9 @@ impl StoreDir {
     pub fn parse(&self, abs: &[u8]) -> Result<StorePath, StorePathError> {
         let (p, rest) = self.parse_with_subpath(abs)?;
         if !rest.is_empty() {
-            return Err(StorePathError::HasSubpath(String::from_utf8_lossy(abs).into_owned()));
+            return Err(StorePathError::HasSubpath(
+                String::from_utf8_lossy(abs).into_owned(),
+            ));
         }
         Ok(p)
     }
@@ -240,7 +244,10 @@ mod tests {
         let (q, sub) = dir.parse_with_subpath(with_sub.as_bytes()).unwrap();
         assert_eq!((q, sub), (p, &b"/bin/x"[..]));
         let other = StoreDir::new("/gnu/store").unwrap();
-        assert!(matches!(other.parse(P.as_bytes()), Err(StorePathError::NotInStore { .. })));
+        assert!(matches!(
+            other.parse(P.as_bytes()),
+            Err(StorePathError::NotInStore { .. })
+        ));
     }
 
     #[test]
@@ -249,10 +256,16 @@ mod tests {
             assert!(validate_name(ok.as_bytes()).is_ok(), "{ok}");
         }
         assert_eq!(validate_name(b""), Err(StorePathError::EmptyName));
-        assert!(matches!(validate_name("a".repeat(212).as_bytes()), Err(StorePathError::NameTooLong(_))));
+        assert!(matches!(
+            validate_name("a".repeat(212).as_bytes()),
+            Err(StorePathError::NameTooLong(_))
+        ));
         for bad in ["a b", "a/b", "ü", "a:b", "a@b"] {
             assert!(
-                matches!(validate_name(bad.as_bytes()), Err(StorePathError::InvalidNameChar { .. })),
+                matches!(
+                    validate_name(bad.as_bytes()),
+                    Err(StorePathError::InvalidNameChar { .. })
+                ),
                 "{bad}"
             );
         }
@@ -261,7 +274,10 @@ mod tests {
     #[test]
     fn rejects_bad_paths() {
         let dir = StoreDir::default();
-        assert!(matches!(dir.parse(b"/nix/store/abc"), Err(StorePathError::TooShort(_))));
+        assert!(matches!(
+            dir.parse(b"/nix/store/abc"),
+            Err(StorePathError::TooShort(_))
+        ));
         assert!(matches!(
             dir.parse(b"/nix/store/00bgd045z0d4icpbc2yyz4gx48ak44le-x"),
             Err(StorePathError::InvalidDigest { .. })
