@@ -1,17 +1,21 @@
 //! Ingesting a filesystem path: one walk that stores every file in castore and, at
 //! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
 //! the NAR hash and size come out without the NAR ever existing.
+//!
+//! Three threads share the work so that two cores are kept busy: the walk reads
+//! files and computes each file's BLAKE3; the NAR sink's thread computes SHA-256;
+//! a blob worker chunks file contents and stores them.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use nix_compat::nar::writer::{self, NarWriteError};
 use tvix_castore::{
-    BlobService, BlobWriter, Directory, DirectoryNode, DirectoryService, FileNode, Node,
-    SymlinkNode,
+    B3Digest, BlobService, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode,
 };
 
 use crate::nar_hash::NarHashSink;
@@ -33,20 +37,65 @@ pub fn ingest_path(
     path: &Path,
     root_name: &[u8],
 ) -> Result<Ingested, Error> {
-    // A buffered sink lets the NAR writer's copy read file contents straight
-    // into the buffer (std's io::copy does so for a BufWriter), saving a copy.
-    let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
-    let root = writer::open(&mut sink).map_err(nar_err(path))?;
-    let node = walk(blobs, dirs, path, root_name.to_vec(), root)?;
-    let sink = sink
-        .into_inner()
-        .map_err(|e| Error::io(path)(e.into_error()))?;
-    let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
-    Ok(Ingested {
-        node,
-        nar_size,
-        nar_sha256,
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<BlobMsg>(16);
+        let worker = scope.spawn(move || store_blobs(blobs, rx));
+        // A buffered sink lets the NAR writer's copy read file contents straight
+        // into the buffer (std's io::copy does so for a BufWriter), saving a copy.
+        let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
+        let walked = writer::open(&mut sink)
+            .map_err(nar_err(path))
+            .and_then(|root| walk(&tx, dirs, path, root_name.to_vec(), root));
+        drop(tx);
+        // The worker's error explains a failed send in the walk, so it goes first.
+        let stored = worker.join().unwrap_or_else(|_| {
+            Err(Error::Castore(tvix_castore::Error::Io(io::Error::other(
+                "blob worker panicked",
+            ))))
+        });
+        stored?;
+        let node = walked?;
+        let sink = sink
+            .into_inner()
+            .map_err(|e| Error::io(path)(e.into_error()))?;
+        let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
+        Ok(Ingested {
+            node,
+            nar_size,
+            nar_sha256,
+        })
     })
+}
+
+/// What the walk tells the blob worker.
+enum BlobMsg {
+    /// More bytes of the current file.
+    Data(Vec<u8>),
+    /// The current file is complete and has this digest.
+    End(B3Digest),
+}
+
+/// The blob worker: chunks and stores file contents as they arrive.
+fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Error> {
+    let mut current = None;
+    for msg in rx {
+        match msg {
+            BlobMsg::Data(d) => current
+                .get_or_insert_with(|| blobs.open_write_prehashed())
+                .write_all_bytes(&d)?,
+            BlobMsg::End(digest) => {
+                current
+                    .take()
+                    .unwrap_or_else(|| blobs.open_write_prehashed())
+                    .close_prehashed(digest)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn worker_gone() -> io::Error {
+    io::Error::other("blob worker stopped")
 }
 
 fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
@@ -66,24 +115,30 @@ fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
     }
 }
 
-/// Reads a file, and hands every byte read to a blob as well.
-struct Tee<'w, 's> {
+/// Reads a file, hashing what it reads and handing it to the blob worker.
+struct Tee<'a> {
     file: File,
-    blob: &'w mut BlobWriter<'s>,
+    hasher: blake3::Hasher,
+    tx: &'a SyncSender<BlobMsg>,
+    read: u64,
 }
 
-impl Read for Tee<'_, '_> {
+impl Read for Tee<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
-        self.blob
-            .write_all_bytes(&buf[..n])
-            .map_err(io::Error::other)?;
+        if n > 0 {
+            self.hasher.update(&buf[..n]);
+            self.read += n as u64;
+            self.tx
+                .send(BlobMsg::Data(buf[..n].to_vec()))
+                .map_err(|_| worker_gone())?;
+        }
         Ok(n)
     }
 }
 
 fn walk<W: io::Write>(
-    blobs: &dyn BlobService,
+    tx: &SyncSender<BlobMsg>,
     dirs: &dyn DirectoryService,
     path: &Path,
     name: Vec<u8>,
@@ -101,26 +156,29 @@ fn walk<W: io::Write>(
         let executable = meta.permissions().mode() & 0o100 != 0;
         let size = meta.len();
         let file = File::open(path).map_err(Error::io(path))?;
-        let mut blob = blobs.open_write();
         let mut tee = Tee {
             file,
-            blob: &mut blob,
+            hasher: blake3::Hasher::new(),
+            tx,
+            read: 0,
         };
         nar.file(executable, size, &mut tee)
             .map_err(nar_err(path))?;
-        let written = blob.close()?;
-        if written.size != size {
-            // The file grew while we read it: the blob has more than the NAR.
+        if tee.read != size {
+            // The file grew while we read it: the blob would have more than the NAR.
             return Err(Error::SizeMismatch {
                 what: "file",
                 name: path.display().to_string(),
                 claimed: size,
-                actual: written.size,
+                actual: tee.read,
             });
         }
+        let digest = B3Digest::from(tee.hasher.finalize());
+        tx.send(BlobMsg::End(digest))
+            .map_err(|_| Error::io(path)(worker_gone()))?;
         Ok(Node::file(FileNode {
             name,
-            digest: written.digest.0.to_vec(),
+            digest: digest.0.to_vec(),
             size,
             executable,
         }))
@@ -137,7 +195,7 @@ fn walk<W: io::Write>(
         for child_name in names {
             let child_path = path.join(std::ffi::OsStr::from_bytes(&child_name));
             let entry = nar_dir.entry(&child_name).map_err(nar_err(&child_path))?;
-            dir.insert(walk(blobs, dirs, &child_path, child_name, entry)?);
+            dir.insert(walk(tx, dirs, &child_path, child_name, entry)?);
         }
         nar_dir.close().map_err(nar_err(path))?;
         let size = dir

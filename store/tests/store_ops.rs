@@ -143,3 +143,53 @@ fn bad_inputs_are_errors() {
         Err(tvix_store::Error::PathNotFound(_))
     ));
 }
+
+/// A blob service that cannot store anything.
+struct FullDisk;
+
+impl tvix_castore::BlobService for FullDisk {
+    fn get_chunk(
+        &self,
+        _: &tvix_castore::B3Digest,
+    ) -> Result<Option<Vec<u8>>, tvix_castore::Error> {
+        Ok(None)
+    }
+    fn has_chunk(&self, _: &tvix_castore::B3Digest) -> Result<bool, tvix_castore::Error> {
+        Ok(false)
+    }
+    fn put_chunks(
+        &self,
+        _: Vec<(tvix_castore::B3Digest, Vec<u8>)>,
+    ) -> Result<(), tvix_castore::Error> {
+        Err(std::io::Error::other("disk full").into())
+    }
+    fn get_chunk_list(
+        &self,
+        _: &tvix_castore::B3Digest,
+    ) -> Result<Option<Vec<u8>>, tvix_castore::Error> {
+        Ok(None)
+    }
+    fn put_chunk_list(
+        &self,
+        _: &tvix_castore::B3Digest,
+        _: Vec<u8>,
+    ) -> Result<(), tvix_castore::Error> {
+        Err(std::io::Error::other("disk full").into())
+    }
+    fn list_blobs(&self) -> Result<Vec<tvix_castore::B3Digest>, tvix_castore::Error> {
+        Ok(vec![])
+    }
+    fn list_chunks(&self) -> Result<Vec<tvix_castore::B3Digest>, tvix_castore::Error> {
+        Ok(vec![])
+    }
+}
+
+#[test]
+fn storage_failure_during_ingest_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    tree(&root, 300, 1);
+    let dirs = tvix_castore::MemoryDirectoryService::default();
+    let err = tvix_store::ingest_path(&FullDisk, &dirs, &root, b"t").unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

@@ -92,7 +92,13 @@ impl<'a> dyn BlobService + 'a {
 
     /// Starts writing a new blob.
     pub fn open_write(&self) -> BlobWriter<'_> {
-        BlobWriter::new(self)
+        BlobWriter::new(self, true)
+    }
+
+    /// Starts writing a blob whose digest the caller computes; finish it with
+    /// [`BlobWriter::close_prehashed`].
+    pub fn open_write_prehashed(&self) -> BlobWriter<'_> {
+        BlobWriter::new(self, false)
     }
 
     /// Stores `data` as a blob and returns its digest.

@@ -12,7 +12,9 @@ const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 pub struct BlobWriter<'s> {
     svc: &'s (dyn BlobService + 's),
-    hasher: blake3::Hasher,
+    /// `None` when the caller hashes the whole blob itself (see
+    /// [`BlobWriter::close_prehashed`]).
+    hasher: Option<blake3::Hasher>,
     chunker: Chunker,
     chunks: Vec<ChunkMeta>,
     pending: Vec<(B3Digest, Vec<u8>)>,
@@ -22,10 +24,10 @@ pub struct BlobWriter<'s> {
 }
 
 impl<'s> BlobWriter<'s> {
-    pub(super) fn new(svc: &'s (dyn BlobService + 's)) -> Self {
+    pub(super) fn new(svc: &'s (dyn BlobService + 's), hash: bool) -> Self {
         BlobWriter {
             svc,
-            hasher: blake3::Hasher::new(),
+            hasher: hash.then(blake3::Hasher::new),
             chunker: Chunker::default(),
             chunks: Vec::new(),
             pending: Vec::new(),
@@ -36,7 +38,9 @@ impl<'s> BlobWriter<'s> {
     }
 
     pub fn write_all_bytes(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.hasher.update(data);
+        if let Some(h) = &mut self.hasher {
+            h.update(data);
+        }
         self.size += data.len() as u64;
         let mut chunker = std::mem::take(&mut self.chunker);
         let r = chunker.push(data, &mut |c| self.add_chunk(c));
@@ -75,8 +79,23 @@ impl<'s> BlobWriter<'s> {
 
     /// Finishes the blob: stores what is left and records the chunk list.
     pub fn close(mut self) -> Result<WrittenBlob, Error> {
+        match self.hasher.take() {
+            Some(h) => self.finish(B3Digest::from(h.finalize())),
+            None => Err(Error::Io(io::Error::other(
+                "close() on a blob writer opened without hashing; use close_prehashed",
+            ))),
+        }
+    }
+
+    /// Finishes a blob whose BLAKE3 digest the caller computed over exactly the
+    /// bytes written (so hashing can run on another thread than chunking). A wrong
+    /// digest stores a blob that every read and `verify` reports as corrupt.
+    pub fn close_prehashed(self, digest: B3Digest) -> Result<WrittenBlob, Error> {
+        self.finish(digest)
+    }
+
+    fn finish(mut self, digest: B3Digest) -> Result<WrittenBlob, Error> {
         let chunker = std::mem::take(&mut self.chunker);
-        let digest = B3Digest::from(self.hasher.finalize());
         if self.size <= super::MIN_CHUNK as u64 {
             // One chunk, the whole blob: its digest is already known.
             chunker.finish(&mut |c| self.add_chunk_with_digest(c, digest))?;
