@@ -11,7 +11,8 @@ use tvix_store::{Store, StoreUrl};
 #[derive(clap::Args)]
 pub struct Args {
     /// Which store: `local` (the on-disk store in $XDG_DATA_HOME/tvix), `redb:///DIR`,
-    /// `memory://` (empty, gone when the command ends) or `grpc+http://HOST:PORT`.
+    /// `memory://` (empty, gone when the command ends); `grpc+http://HOST:PORT` is
+    /// not built yet.
     #[arg(long, global = true, env = "TVIX_STORE", default_value = "local")]
     store: String,
 
@@ -38,7 +39,7 @@ enum Verb {
     Info { path: String },
     /// Re-hash everything in the store and report corruption (exit status 1 if any).
     Verify,
-    /// Serve the store over gRPC.
+    /// Serve the store over gRPC (not built yet).
     Daemon {
         #[arg(long)]
         listen: String,
