@@ -47,6 +47,28 @@ enum Verb {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    run_verb(args).map_err(|e| anyhow::anyhow!("{}", message(&e)))
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the
+/// error before it already ends with (typed errors often include their source).
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut prev = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !prev.ends_with(&s) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&s);
+        }
+        prev = s;
+    }
+    out
+}
+
+fn run_verb(args: Args) -> anyhow::Result<i32> {
     if let Verb::Daemon { .. } = args.verb {
         anyhow::bail!("tvix store daemon: the gRPC server is not built yet");
     }

@@ -106,3 +106,38 @@ fn reimport_is_idempotent_and_memory_store_works() {
     assert_eq!(grpc.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&grpc.stderr).contains("not built yet"));
 }
+
+#[test]
+fn argument_forms_named_like_nix_store_add() {
+    if !have("nix-store", "argument_forms_named_like_nix_store_add") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir(&cwd).unwrap();
+    std::fs::write(cwd.join("file"), "x").unwrap();
+    std::os::unix::fs::symlink("file", cwd.join("link")).unwrap();
+    let args = [".", "file/", "./file", "link/", "link", "../work"];
+    let store = tmp.path().join("store");
+    let ours = Command::new(env!("CARGO_BIN_EXE_tvix"))
+        .current_dir(&cwd)
+        .args(["store", "--store"])
+        .arg(format!("redb://{}", store.display()))
+        .arg("import")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let theirs = run(Command::new("nix-store")
+        .current_dir(&cwd)
+        .arg("--add")
+        .args(args));
+    assert_eq!(
+        String::from_utf8(ours.stdout).unwrap(),
+        String::from_utf8(theirs).unwrap()
+    );
+}

@@ -156,12 +156,13 @@ impl Store {
 
     /// Imports a filesystem path the way `nix-store --add` does.
     pub fn import_path(&self, path: &Path) -> Result<PathInfo, Error> {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| Error::InvalidStorePath {
+        // Named as `nix-store --add` names it: the base name of the argument as
+        // written (so `.` gives a path named `.`).
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::str::from_utf8(base_name_of(path.as_os_str().as_bytes()))
+            .map_err(|_| Error::InvalidStorePath {
                 path: path.display().to_string(),
-                reason: "has no usable base name to name the store path after".into(),
+                reason: "its base name is not UTF-8".into(),
             })?
             .to_owned();
         nix_compat::store_path::validate_name(name.as_bytes()).map_err(|e| {
@@ -170,7 +171,9 @@ impl Store {
                 reason: e.to_string(),
             }
         })?;
-        let ingested = ingest_path(&*self.blobs, &*self.dirs, path, name.as_bytes())?;
+        // Without a trailing slash, which would make a symlink be followed.
+        let path: PathBuf = path.components().collect();
+        let ingested = ingest_path(&*self.blobs, &*self.dirs, &path, name.as_bytes())?;
         self.add_source(&name, ingested)
     }
 
@@ -344,6 +347,19 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+}
+
+/// Nix's `baseNameOf`: the last component, ignoring one trailing slash.
+fn base_name_of(p: &[u8]) -> &[u8] {
+    let mut end = p.len();
+    if end > 1 && p[end - 1] == b'/' {
+        end -= 1;
+    }
+    let s = &p[..end];
+    match s.iter().rposition(|&c| c == b'/') {
+        Some(i) => &s[i + 1..],
+        None => s,
     }
 }
 
