@@ -40,6 +40,8 @@ struct Pending {
     blobs: HashMap<B3Digest, Vec<u8>>,
     dirs: HashMap<B3Digest, Vec<u8>>,
     bytes: usize,
+    /// A commit since the last durable one did not wait for the disk.
+    unsynced: bool,
 }
 
 /// Which of the three tables.
@@ -160,7 +162,10 @@ impl RedbBackend {
         }
         extra(&txn)?;
         txn.commit()?;
+        let durable = matches!(durability, Durability::Immediate);
         *p = Pending::default();
+        // A durable commit makes every earlier one durable too.
+        p.unsynced = !durable;
         Ok(())
     }
 
@@ -244,7 +249,7 @@ impl Drop for Inner {
         // Best effort: unflushed writes that nothing durable refers to are only
         // an optimisation lost. Callers who need them call `sync`.
         let p = self.pending.get_mut().unwrap_or_else(|e| e.into_inner());
-        if p.bytes > 0 {
+        if p.bytes > 0 || p.unsynced {
             if let Ok(mut txn) = self.db.begin_write() {
                 txn.set_durability(Durability::Immediate);
                 let ok = Kind::ALL.into_iter().all(|kind| {

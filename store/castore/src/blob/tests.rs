@@ -177,3 +177,16 @@ fn small_blob_is_one_chunk_named_like_the_blob() {
     );
     svc.verify_chunk(&d).unwrap();
 }
+
+#[test]
+fn redb_writes_survive_a_clean_close_without_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let data = random_bytes(3 * MAX_CHUNK, 4);
+    let d = {
+        let db = RedbBackend::open(&path).unwrap();
+        (&db as &dyn BlobService).put_bytes(&data).unwrap()
+    };
+    let db = RedbBackend::open(&path).unwrap();
+    assert_eq!((&db as &dyn BlobService).read_to_vec(&d).unwrap(), data);
+}
