@@ -44,6 +44,8 @@ pub enum Error {
         expected_size: u64,
         actual_size: u64,
     },
+    #[error("directories nest deeper than {0} levels")]
+    TooDeep(usize),
     #[error("{0} is not built yet")]
     NotBuilt(&'static str),
     #[error("{path:?} does not exist in {store_path}")]

@@ -45,7 +45,7 @@ pub fn ingest_path(
         let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
         let walked = writer::open(&mut sink)
             .map_err(nar_err(path))
-            .and_then(|root| walk(&tx, dirs, path, root_name.to_vec(), root));
+            .and_then(|root| walk(&tx, dirs, path, root_name.to_vec(), root, 0));
         drop(tx);
         // The worker's error explains a failed send in the walk, so it goes first.
         let stored = worker.join().unwrap_or_else(|_| {
@@ -143,7 +143,11 @@ fn walk<W: io::Write>(
     path: &Path,
     name: Vec<u8>,
     nar: writer::Node<'_, W>,
+    depth: usize,
 ) -> Result<Node, Error> {
+    if depth > crate::MAX_DEPTH {
+        return Err(Error::TooDeep(crate::MAX_DEPTH));
+    }
     let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
@@ -195,7 +199,7 @@ fn walk<W: io::Write>(
         for child_name in names {
             let child_path = path.join(std::ffi::OsStr::from_bytes(&child_name));
             let entry = nar_dir.entry(&child_name).map_err(nar_err(&child_path))?;
-            dir.insert(walk(tx, dirs, &child_path, child_name, entry)?);
+            dir.insert(walk(tx, dirs, &child_path, child_name, entry, depth + 1)?);
         }
         nar_dir.close().map_err(nar_err(path))?;
         let size = dir

@@ -22,7 +22,7 @@ pub fn ingest_nar<R: Read>(
 ) -> Result<Ingested, Error> {
     let mut nar = NarReader::new(HashingReader::new(r));
     let root = nar.root()?;
-    let node = walk(blobs, dirs, root, root_name.to_vec())?;
+    let node = walk(blobs, dirs, root, root_name.to_vec(), 0)?;
     let hashing = nar.finish()?;
     let (nar_size, nar_sha256) = hashing.finish();
     Ok(Ingested {
@@ -47,7 +47,11 @@ fn walk<R: Read>(
     dirs: &dyn DirectoryService,
     n: reader::Node<'_, R>,
     name: Vec<u8>,
+    depth: usize,
 ) -> Result<Node, Error> {
+    if depth > crate::MAX_DEPTH {
+        return Err(Error::TooDeep(crate::MAX_DEPTH));
+    }
     match n {
         reader::Node::Symlink { target } => Ok(Node::symlink(SymlinkNode { name, target })),
         reader::Node::File {
@@ -72,7 +76,7 @@ fn walk<R: Read>(
         reader::Node::Directory(mut d) => {
             let mut dir = Directory::default();
             while let Some(entry) = d.next_entry()? {
-                let child = walk(blobs, dirs, entry.node, entry.name)?;
+                let child = walk(blobs, dirs, entry.node, entry.name, depth + 1)?;
                 dir.insert(child);
             }
             let size = dir

@@ -16,6 +16,11 @@ pub mod render;
 mod store;
 
 pub use error::Error;
+
+/// How deep directories may nest in anything we ingest or render (as in
+/// nix-compat's `NarTree`): deeper than real trees go, and it keeps recursion (and
+/// so stack use) bounded on hostile input.
+pub const MAX_DEPTH: usize = 256;
 pub use ingest_fs::{ingest_path, Ingested};
 pub use ingest_nar::ingest_nar;
 pub use pathinfo::PathInfo;

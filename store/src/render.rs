@@ -17,7 +17,7 @@ pub fn render_nar<W: Write>(
     w: &mut W,
 ) -> Result<(), Error> {
     let nar = writer::open(w).map_err(render_err)?;
-    render_node(blobs, dirs, root, nar)
+    render_node(blobs, dirs, root, nar, 0)
 }
 
 fn render_err(e: NarWriteError) -> Error {
@@ -45,7 +45,11 @@ fn render_node<W: Write>(
     dirs: &dyn DirectoryService,
     n: &Node,
     nar: writer::Node<'_, W>,
+    depth: usize,
 ) -> Result<(), Error> {
+    if depth > crate::MAX_DEPTH {
+        return Err(Error::TooDeep(crate::MAX_DEPTH));
+    }
     match &n.node {
         None => Err(Error::Castore(tvix_castore::Error::InvalidDirectory {
             digest: B3Digest([0; 32]),
@@ -74,7 +78,7 @@ fn render_node<W: Write>(
             let mut nar_dir = nar.directory().map_err(render_err)?;
             for entry in dir.entries() {
                 let child = nar_dir.entry(entry.name()).map_err(render_err)?;
-                render_node(blobs, dirs, &entry, child)?;
+                render_node(blobs, dirs, &entry, child, depth + 1)?;
             }
             nar_dir.close().map_err(render_err)
         }

@@ -120,3 +120,60 @@ fn malformed_nar_is_an_error_not_a_panic() {
     flipped[20] ^= 0x55;
     assert!(ingest_nar(&blobs, &dirs, &flipped[..], b"t").is_err());
 }
+
+/// A NAR of directories nested `depth` deep, written token by token.
+fn nested_nar(depth: usize) -> Vec<u8> {
+    fn tok(out: &mut Vec<u8>, s: &[u8]) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s);
+        out.resize(out.len() + (8 - s.len() % 8) % 8, 0);
+    }
+    let mut out = Vec::new();
+    for t in [&b"nix-archive-1"[..], b"(", b"type", b"directory"] {
+        tok(&mut out, t);
+    }
+    for _ in 0..depth {
+        for t in [
+            &b"entry"[..],
+            b"(",
+            b"name",
+            b"d",
+            b"node",
+            b"(",
+            b"type",
+            b"directory",
+        ] {
+            tok(&mut out, t);
+        }
+    }
+    for _ in 0..depth {
+        tok(&mut out, b")");
+        tok(&mut out, b")");
+    }
+    tok(&mut out, b")");
+    out
+}
+
+#[test]
+fn nesting_is_bounded() {
+    // Run on a thread with a known stack, as the command's main thread has.
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(|| {
+            let blobs = MemoryBlobService::default();
+            let dirs = MemoryDirectoryService::default();
+            let ok =
+                ingest_nar(&blobs, &dirs, &nested_nar(tvix_store::MAX_DEPTH)[..], b"t").unwrap();
+            let mut out = Vec::new();
+            render_nar(&blobs, &dirs, &ok.node, &mut out).unwrap();
+            assert_eq!(out, nested_nar(tvix_store::MAX_DEPTH));
+            let deep = nested_nar(tvix_store::MAX_DEPTH + 1);
+            assert!(matches!(
+                ingest_nar(&blobs, &dirs, &deep[..], b"t"),
+                Err(tvix_store::Error::TooDeep(_))
+            ));
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
