@@ -1,1 +1,29 @@
-//! The store: path info, NAR import and export, and the tvix store verbs.
+//! tvix-store: the Nix store on top of tvix-castore. It knows store paths and
+//! what Nix records about them (path info: references, NAR hash and size,
+//! signatures, deriver, content address), turns filesystem trees and NAR streams
+//! into castore trees, and renders NARs back out of castore.
+//!
+//! It must not know about evaluation or building, nor about the command line: the
+//! `tvix store` verbs live in the `tvix` binary and only call into this crate.
+
+mod error;
+pub mod ingest_fs;
+pub mod ingest_nar;
+pub mod nar_hash;
+pub mod pathinfo;
+pub mod pathinfo_service;
+pub mod render;
+mod store;
+
+pub use error::Error;
+
+/// How deep directories may nest in anything we ingest or render (as in
+/// nix-compat's `NarTree`): deeper than real trees go, and it keeps recursion (and
+/// so stack use) bounded on hostile input.
+pub const MAX_DEPTH: usize = 256;
+pub use ingest_fs::{ingest_path, Ingested};
+pub use ingest_nar::ingest_nar;
+pub use pathinfo::PathInfo;
+pub use pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
+pub use render::render_nar;
+pub use store::{default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts};

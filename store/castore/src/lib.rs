@@ -1,1 +1,26 @@
-//! Content-addressed blobs and directories keyed by BLAKE3.
+//! tvix-castore: a content-addressed store of blobs (file contents) and directories,
+//! both keyed by their BLAKE3 digest.
+//!
+//! Blobs are split into content-defined chunks so that a changed region of a large
+//! file only adds new chunks; every read re-checks digests. Directories are protobuf
+//! messages with one canonical encoding, validated before they are stored.
+//!
+//! Backends (in memory, and the on-disk default in a redb database) only store bytes
+//! under keys; chunking, verification and validation live in one place above them.
+//!
+//! This crate must not know about Nix: no store paths, no NAR, no SHA-256. Those
+//! belong to `nix-compat` and `tvix-store`.
+
+pub mod blob;
+mod digest;
+pub mod directory;
+mod error;
+pub mod proto;
+pub mod redb_backend;
+
+pub use blob::{BlobReader, BlobService, BlobWriter, ChunkMeta, MemoryBlobService, WrittenBlob};
+pub use digest::{B3Digest, DigestParseError};
+pub use directory::{DirectoryError, DirectoryService, MemoryDirectoryService};
+pub use error::Error;
+pub use proto::{Directory, DirectoryNode, FileNode, Node, SymlinkNode};
+pub use redb_backend::RedbBackend;

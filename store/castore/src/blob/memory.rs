@@ -1,0 +1,54 @@
+//! Blobs in memory; for tests and `memory://` stores.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use super::BlobService;
+use crate::{B3Digest, Error};
+
+#[derive(Default)]
+pub struct MemoryBlobService {
+    chunks: RwLock<HashMap<B3Digest, Vec<u8>>>,
+    lists: RwLock<HashMap<B3Digest, Vec<u8>>>,
+}
+
+impl MemoryBlobService {
+    /// Number of distinct chunks stored.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.read().unwrap().len()
+    }
+
+    /// Overwrites a chunk without checks: lets tests simulate corruption.
+    pub fn corrupt_chunk_for_test(&self, digest: &B3Digest, bytes: Vec<u8>) {
+        self.chunks.write().unwrap().insert(*digest, bytes);
+    }
+}
+
+impl BlobService for MemoryBlobService {
+    fn get_chunk(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.chunks.read().unwrap().get(digest).cloned())
+    }
+    fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error> {
+        Ok(self.chunks.read().unwrap().contains_key(digest))
+    }
+    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error> {
+        let mut map = self.chunks.write().unwrap();
+        for (d, b) in chunks {
+            map.entry(d).or_insert(b);
+        }
+        Ok(())
+    }
+    fn get_chunk_list(&self, blob: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.lists.read().unwrap().get(blob).cloned())
+    }
+    fn put_chunk_list(&self, blob: &B3Digest, list: Vec<u8>) -> Result<(), Error> {
+        self.lists.write().unwrap().insert(*blob, list);
+        Ok(())
+    }
+    fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {
+        Ok(self.lists.read().unwrap().keys().copied().collect())
+    }
+    fn list_chunks(&self) -> Result<Vec<B3Digest>, Error> {
+        Ok(self.chunks.read().unwrap().keys().copied().collect())
+    }
+}

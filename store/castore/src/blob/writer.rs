@@ -1,0 +1,135 @@
+//! Writing a blob: hash everything, cut into chunks, store new chunks in batches,
+//! record the chunk list last (so a blob is never visible before all its parts).
+
+use std::io;
+
+use super::chunker::Chunker;
+use super::{encode_chunk_list, BlobService, ChunkMeta};
+use crate::{B3Digest, Error};
+
+/// How many bytes of new chunks to collect before one backend write.
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct BlobWriter<'s> {
+    svc: &'s (dyn BlobService + 's),
+    /// `None` when the caller hashes the whole blob itself (see
+    /// [`BlobWriter::close_prehashed`]).
+    hasher: Option<blake3::Hasher>,
+    chunker: Chunker,
+    chunks: Vec<ChunkMeta>,
+    pending: Vec<(B3Digest, Vec<u8>)>,
+    pending_bytes: usize,
+    size: u64,
+    new_chunks: usize,
+}
+
+impl<'s> BlobWriter<'s> {
+    pub(super) fn new(svc: &'s (dyn BlobService + 's), hash: bool) -> Self {
+        BlobWriter {
+            svc,
+            hasher: hash.then(blake3::Hasher::new),
+            chunker: Chunker::default(),
+            chunks: Vec::new(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            size: 0,
+            new_chunks: 0,
+        }
+    }
+
+    pub fn write_all_bytes(&mut self, data: &[u8]) -> Result<(), Error> {
+        if let Some(h) = &mut self.hasher {
+            h.update(data);
+        }
+        self.size += data.len() as u64;
+        let mut chunker = std::mem::take(&mut self.chunker);
+        let r = chunker.push(data, &mut |c| self.add_chunk(c));
+        self.chunker = chunker;
+        r
+    }
+
+    fn add_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.add_chunk_with_digest(chunk, B3Digest::of(chunk))
+    }
+
+    fn add_chunk_with_digest(&mut self, chunk: &[u8], digest: B3Digest) -> Result<(), Error> {
+        self.chunks.push(ChunkMeta {
+            digest,
+            size: chunk.len() as u64,
+        });
+        let queued = self.pending.iter().any(|(d, _)| *d == digest);
+        if !queued && !self.svc.has_chunk(&digest)? {
+            self.pending.push((digest, chunk.to_vec()));
+            self.pending_bytes += chunk.len();
+            self.new_chunks += 1;
+            if self.pending_bytes >= BATCH_BYTES {
+                self.flush_pending()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<(), Error> {
+        if !self.pending.is_empty() {
+            self.svc.put_chunks(std::mem::take(&mut self.pending))?;
+            self.pending_bytes = 0;
+        }
+        Ok(())
+    }
+
+    /// Finishes the blob: stores what is left and records the chunk list.
+    pub fn close(mut self) -> Result<WrittenBlob, Error> {
+        match self.hasher.take() {
+            Some(h) => self.finish(B3Digest::from(h.finalize())),
+            None => Err(Error::Io(io::Error::other(
+                "close() on a blob writer opened without hashing; use close_prehashed",
+            ))),
+        }
+    }
+
+    /// Finishes a blob whose BLAKE3 digest the caller computed over exactly the
+    /// bytes written (so hashing can run on another thread than chunking). A wrong
+    /// digest stores a blob that every read and `verify` reports as corrupt.
+    pub fn close_prehashed(self, digest: B3Digest) -> Result<WrittenBlob, Error> {
+        self.finish(digest)
+    }
+
+    fn finish(mut self, digest: B3Digest) -> Result<WrittenBlob, Error> {
+        let chunker = std::mem::take(&mut self.chunker);
+        if self.size <= super::MIN_CHUNK as u64 {
+            // One chunk, the whole blob: its digest is already known.
+            chunker.finish(&mut |c| self.add_chunk_with_digest(c, digest))?;
+        } else {
+            chunker.finish(&mut |c| self.add_chunk(c))?;
+        }
+        self.flush_pending()?;
+        if !self.svc.has(&digest)? {
+            self.svc
+                .put_chunk_list(&digest, encode_chunk_list(&self.chunks))?;
+        }
+        Ok(WrittenBlob {
+            digest,
+            size: self.size,
+            new_chunks: self.new_chunks,
+        })
+    }
+}
+
+/// What [`BlobWriter::close`] stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenBlob {
+    pub digest: B3Digest,
+    pub size: u64,
+    /// How many chunks were missing from the store and written.
+    pub new_chunks: usize,
+}
+
+impl io::Write for BlobWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all_bytes(buf).map_err(io::Error::other)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! Ingesting a filesystem path: one walk that stores every file in castore and, at
+//! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
+//! the NAR hash and size come out without the NAR ever existing.
+//!
+//! Three threads share the work so that two cores are kept busy: the walk reads
+//! files and computes each file's BLAKE3; the NAR sink's thread computes SHA-256;
+//! a blob worker chunks file contents and stores them.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use nix_compat::nar::writer::{self, NarWriteError};
+use tvix_castore::{
+    B3Digest, BlobService, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode,
+};
+
+use crate::nar_hash::NarHashSink;
+use crate::Error;
+
+/// A tree stored in castore, with the hash and size of its NAR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    pub node: Node,
+    pub nar_size: u64,
+    pub nar_sha256: [u8; 32],
+}
+
+/// Stores the tree at `path` (not following a symlink at the root) and returns its
+/// root node, named `root_name`.
+pub fn ingest_path(
+    blobs: &dyn BlobService,
+    dirs: &dyn DirectoryService,
+    path: &Path,
+    root_name: &[u8],
+) -> Result<Ingested, Error> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<BlobMsg>(16);
+        let worker = scope.spawn(move || store_blobs(blobs, rx));
+        // A buffered sink lets the NAR writer's copy read file contents straight
+        // into the buffer (std's io::copy does so for a BufWriter), saving a copy.
+        let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
+        let walked = writer::open(&mut sink)
+            .map_err(nar_err(path))
+            .and_then(|root| walk(&tx, dirs, path, root_name.to_vec(), root, 0));
+        drop(tx);
+        // The worker's error explains a failed send in the walk, so it goes first.
+        let stored = worker.join().unwrap_or_else(|_| {
+            Err(Error::Castore(tvix_castore::Error::Io(io::Error::other(
+                "blob worker panicked",
+            ))))
+        });
+        stored?;
+        let node = walked?;
+        let sink = sink
+            .into_inner()
+            .map_err(|e| Error::io(path)(e.into_error()))?;
+        let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
+        Ok(Ingested {
+            node,
+            nar_size,
+            nar_sha256,
+        })
+    })
+}
+
+/// What the walk tells the blob worker.
+enum BlobMsg {
+    /// More bytes of the current file.
+    Data(Vec<u8>),
+    /// The current file is complete and has this digest.
+    End(B3Digest),
+}
+
+/// The blob worker: chunks and stores file contents as they arrive.
+fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Error> {
+    let mut current = None;
+    for msg in rx {
+        match msg {
+            BlobMsg::Data(d) => current
+                .get_or_insert_with(|| blobs.open_write_prehashed())
+                .write_all_bytes(&d)?,
+            BlobMsg::End(digest) => {
+                current
+                    .take()
+                    .unwrap_or_else(|| blobs.open_write_prehashed())
+                    .close_prehashed(digest)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn worker_gone() -> io::Error {
+    io::Error::other("blob worker stopped")
+}
+
+fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
+    move |source| match source {
+        // An I/O error here comes from reading the file (or from castore, wrapped).
+        NarWriteError::Io(e) => match e.downcast::<tvix_castore::Error>() {
+            Ok(c) => Error::Castore(c),
+            Err(e) => Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            },
+        },
+        source => Error::NarWrite {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Reads a file, hashing what it reads and handing it to the blob worker.
+struct Tee<'a> {
+    file: File,
+    hasher: blake3::Hasher,
+    tx: &'a SyncSender<BlobMsg>,
+    read: u64,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n > 0 {
+            self.hasher.update(&buf[..n]);
+            self.read += n as u64;
+            self.tx
+                .send(BlobMsg::Data(buf[..n].to_vec()))
+                .map_err(|_| worker_gone())?;
+        }
+        Ok(n)
+    }
+}
+
+fn walk<W: io::Write>(
+    tx: &SyncSender<BlobMsg>,
+    dirs: &dyn DirectoryService,
+    path: &Path,
+    name: Vec<u8>,
+    nar: writer::Node<'_, W>,
+    depth: usize,
+) -> Result<Node, Error> {
+    if depth > crate::MAX_DEPTH {
+        return Err(Error::TooDeep(crate::MAX_DEPTH));
+    }
+    let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = fs::read_link(path).map_err(Error::io(path))?;
+        let target = target.as_os_str().as_bytes().to_vec();
+        nar.symlink(&target).map_err(nar_err(path))?;
+        Ok(Node::symlink(SymlinkNode { name, target }))
+    } else if ft.is_file() {
+        // Nix records only the owner's execute bit.
+        let executable = meta.permissions().mode() & 0o100 != 0;
+        let size = meta.len();
+        let file = File::open(path).map_err(Error::io(path))?;
+        let mut tee = Tee {
+            file,
+            hasher: blake3::Hasher::new(),
+            tx,
+            read: 0,
+        };
+        nar.file(executable, size, &mut tee)
+            .map_err(nar_err(path))?;
+        if tee.read != size {
+            // The file grew while we read it: the blob would have more than the NAR.
+            return Err(Error::SizeMismatch {
+                what: "file",
+                name: path.display().to_string(),
+                claimed: size,
+                actual: tee.read,
+            });
+        }
+        let digest = B3Digest::from(tee.hasher.finalize());
+        tx.send(BlobMsg::End(digest))
+            .map_err(|_| Error::io(path)(worker_gone()))?;
+        Ok(Node::file(FileNode {
+            name,
+            digest: digest.0.to_vec(),
+            size,
+            executable,
+        }))
+    } else if ft.is_dir() {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(path).map_err(Error::io(path))? {
+            let entry = entry.map_err(Error::io(path))?;
+            names.push(entry.file_name().as_bytes().to_vec());
+        }
+        // NAR and castore both order entries by the bytes of their names.
+        names.sort();
+        let mut nar_dir = nar.directory().map_err(nar_err(path))?;
+        let mut dir = Directory::default();
+        for child_name in names {
+            let child_path = path.join(std::ffi::OsStr::from_bytes(&child_name));
+            let entry = nar_dir.entry(&child_name).map_err(nar_err(&child_path))?;
+            dir.insert(walk(tx, dirs, &child_path, child_name, entry, depth + 1)?);
+        }
+        nar_dir.close().map_err(nar_err(path))?;
+        let size = dir
+            .size()
+            .map_err(|source| tvix_castore::Error::InvalidDirectory {
+                digest: dir.digest(),
+                source,
+            })?;
+        let digest = dirs.put(&dir)?;
+        Ok(Node::directory(DirectoryNode {
+            name,
+            digest: digest.0.to_vec(),
+            size,
+        }))
+    } else {
+        Err(Error::UnsupportedFileType {
+            path: path.to_path_buf(),
+        })
+    }
+}

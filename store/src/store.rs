@@ -1,0 +1,383 @@
+//! The store as the `tvix store` verbs see it: the three services behind one
+//! handle, opened from a URL, with import, export, lookup and verification.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nix_compat::store_path::compute::{make_fixed_output_path, FileIngestionMethod};
+use nix_compat::{ContentAddress, NixHash, StoreDir, StorePath};
+use tvix_castore::proto::node;
+use tvix_castore::{
+    B3Digest, BlobService, DirectoryService, MemoryBlobService, MemoryDirectoryService, Node,
+    RedbBackend,
+};
+
+use crate::nar_hash::NarHashSink;
+use crate::pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
+use crate::{ingest_nar, ingest_path, render_nar, Error, Ingested, PathInfo};
+
+/// Where the store lives, parsed from `--store`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUrl {
+    Memory,
+    /// A data directory holding `store.redb`.
+    Local(PathBuf),
+    Grpc(String),
+}
+
+impl StoreUrl {
+    /// `memory://`, `local` (the default directory), `redb:///abs/dir`,
+    /// `grpc+http://host:port`.
+    pub fn parse(url: &str) -> Result<StoreUrl, Error> {
+        let bad = |reason: &str| Error::InvalidUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if url == "memory://" {
+            Ok(StoreUrl::Memory)
+        } else if url == "local" || url == "redb://" {
+            Ok(StoreUrl::Local(default_data_dir().ok_or_else(|| {
+                bad("neither XDG_DATA_HOME nor HOME is set")
+            })?))
+        } else if let Some(p) = url.strip_prefix("redb://") {
+            if !p.starts_with('/') {
+                return Err(bad(
+                    "redb:// needs an absolute path, e.g. redb:///var/lib/tvix",
+                ));
+            }
+            Ok(StoreUrl::Local(PathBuf::from(p)))
+        } else if let Some(hp) = url.strip_prefix("grpc+http://") {
+            Ok(StoreUrl::Grpc(hp.to_owned()))
+        } else {
+            Err(bad(
+                "expected memory://, local, redb:///DIR or grpc+http://HOST:PORT",
+            ))
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/tvix`, else `~/.local/share/tvix`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("tvix"));
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    Some(PathBuf::from(home).join(".local/share/tvix"))
+}
+
+/// One problem found by [`Store::verify`].
+#[derive(Debug)]
+pub struct Problem {
+    pub what: String,
+    pub error: Error,
+}
+
+/// Counts from a verify run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyCounts {
+    pub chunks: usize,
+    pub blobs: usize,
+    pub directories: usize,
+    pub paths: usize,
+}
+
+pub struct Store {
+    pub blobs: Arc<dyn BlobService>,
+    pub dirs: Arc<dyn DirectoryService>,
+    pub paths: Arc<dyn PathInfoService>,
+    pub store_dir: StoreDir,
+}
+
+impl Store {
+    pub fn memory() -> Store {
+        Store {
+            blobs: Arc::new(MemoryBlobService::default()),
+            dirs: Arc::new(MemoryDirectoryService::default()),
+            paths: Arc::new(MemoryPathInfoService::default()),
+            store_dir: StoreDir::default(),
+        }
+    }
+
+    /// Opens (creating) the redb store in `data_dir`.
+    pub fn open_local(data_dir: &Path) -> Result<Store, Error> {
+        let db = RedbBackend::open(&data_dir.join("store.redb"))?;
+        let paths = RedbPathInfoService::new(db.clone())?;
+        let db = Arc::new(db);
+        Ok(Store {
+            blobs: db.clone(),
+            dirs: db,
+            paths: Arc::new(paths),
+            store_dir: StoreDir::default(),
+        })
+    }
+
+    pub fn open(url: &StoreUrl) -> Result<Store, Error> {
+        match url {
+            StoreUrl::Memory => Ok(Store::memory()),
+            StoreUrl::Local(dir) => Store::open_local(dir),
+            StoreUrl::Grpc(_) => Err(Error::NotBuilt("the gRPC store client (grpc+http://)")),
+        }
+    }
+
+    /// Records an ingested tree under its content-addressed ("source") path, as
+    /// `nix-store --add` does: references none, NAR hash recursive sha256.
+    fn add_source(&self, name: &str, ingested: Ingested) -> Result<PathInfo, Error> {
+        let hash = NixHash::sha256(ingested.nar_sha256);
+        let store_path = make_fixed_output_path(
+            &self.store_dir,
+            name,
+            FileIngestionMethod::Recursive,
+            &hash,
+            [],
+            false,
+        )
+        .map_err(|e| Error::InvalidStorePath {
+            path: name.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let node = renamed(ingested.node, store_path.to_string().into_bytes());
+        let info = PathInfo {
+            store_path,
+            node,
+            references: vec![],
+            nar_size: ingested.nar_size,
+            nar_sha256: ingested.nar_sha256,
+            signatures: vec![],
+            deriver: None,
+            ca: Some(ContentAddress::Fixed {
+                method: FileIngestionMethod::Recursive,
+                hash,
+            }),
+        };
+        self.paths.put(&info)?;
+        Ok(info)
+    }
+
+    /// Imports a filesystem path the way `nix-store --add` does.
+    pub fn import_path(&self, path: &Path) -> Result<PathInfo, Error> {
+        // Named as `nix-store --add` names it: the base name of the argument as
+        // written (so `.` gives a path named `.`).
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::str::from_utf8(base_name_of(path.as_os_str().as_bytes()))
+            .map_err(|_| Error::InvalidStorePath {
+                path: path.display().to_string(),
+                reason: "its base name is not UTF-8".into(),
+            })?
+            .to_owned();
+        nix_compat::store_path::validate_name(name.as_bytes()).map_err(|e| {
+            Error::InvalidStorePath {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        // Without a trailing slash, which would make a symlink be followed.
+        let path: PathBuf = path.components().collect();
+        let ingested = ingest_path(&*self.blobs, &*self.dirs, &path, name.as_bytes())?;
+        self.add_source(&name, ingested)
+    }
+
+    /// Imports a NAR stream under a content-addressed path named `name`.
+    pub fn import_nar(&self, name: &str, r: impl std::io::Read) -> Result<PathInfo, Error> {
+        let ingested = ingest_nar(&*self.blobs, &*self.dirs, r, name.as_bytes())?;
+        self.add_source(name, ingested)
+    }
+
+    /// Parses an absolute store path, possibly with a path below it.
+    pub fn parse_path<'a>(&self, abs: &'a str) -> Result<(StorePath, &'a str), Error> {
+        let (p, rest) = self
+            .store_dir
+            .parse_with_subpath(abs.as_bytes())
+            .map_err(|e| Error::InvalidStorePath {
+                path: abs.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok((p, &abs[abs.len() - rest.len()..]))
+    }
+
+    pub fn path_info(&self, p: &StorePath) -> Result<PathInfo, Error> {
+        self.paths
+            .get(p)?
+            .ok_or_else(|| Error::PathNotFound(self.store_dir.display(p)))
+    }
+
+    /// The node at an absolute path in the store (a store path or below it).
+    pub fn lookup(&self, abs: &str) -> Result<Node, Error> {
+        let (p, sub) = self.parse_path(abs)?;
+        let info = self.path_info(&p)?;
+        let mut n = info.node;
+        for comp in sub.split('/').filter(|c| !c.is_empty()) {
+            let Some(node::Node::Directory(d)) = &n.node else {
+                return Err(Error::NotADirectory(abs.to_owned()));
+            };
+            let digest = B3Digest::try_from(&d.digest[..]).expect("validated node");
+            let dir = self.dirs.get_existing(&digest)?;
+            n = dir
+                .entries()
+                .into_iter()
+                .find(|e| e.name() == comp.as_bytes())
+                .ok_or_else(|| Error::NoSuchEntry {
+                    store_path: self.store_dir.display(&p),
+                    path: sub.to_owned(),
+                })?;
+        }
+        Ok(n)
+    }
+
+    /// Entries of the directory at `abs`.
+    pub fn list_dir(&self, abs: &str) -> Result<Vec<Node>, Error> {
+        match self.lookup(abs)?.node {
+            Some(node::Node::Directory(d)) => {
+                let digest = B3Digest::try_from(&d.digest[..]).expect("validated node");
+                Ok(self.dirs.get_existing(&digest)?.entries())
+            }
+            _ => Err(Error::NotADirectory(abs.to_owned())),
+        }
+    }
+
+    /// Copies the file at `abs` to `w`, verifying it.
+    pub fn cat(&self, abs: &str, w: &mut dyn Write) -> Result<(), Error> {
+        match self.lookup(abs)?.node {
+            Some(node::Node::File(f)) => {
+                let digest = B3Digest::try_from(&f.digest[..]).expect("validated node");
+                let mut r =
+                    self.blobs
+                        .open_read(&digest)?
+                        .ok_or(tvix_castore::Error::NotFound {
+                            kind: "blob",
+                            digest,
+                        })?;
+                std::io::copy(&mut r, w).map_err(|e| {
+                    match e.downcast::<tvix_castore::Error>() {
+                        Ok(c) => Error::Castore(c),
+                        Err(e) => Error::Io {
+                            path: PathBuf::from(abs),
+                            source: e,
+                        },
+                    }
+                })?;
+                Ok(())
+            }
+            _ => Err(Error::NotAFile(abs.to_owned())),
+        }
+    }
+
+    /// Writes the NAR of a store path to `w`.
+    pub fn export_nar(&self, p: &StorePath, w: &mut impl Write) -> Result<(), Error> {
+        let info = self.path_info(p)?;
+        render_nar(&*self.blobs, &*self.dirs, &info.node, w)
+    }
+
+    /// Re-hashes everything: every chunk, every blob, every directory, and the NAR
+    /// of every store path against its recorded hash and size. Problems are passed
+    /// to `report` as they are found.
+    pub fn verify(&self, report: &mut dyn FnMut(Problem)) -> Result<VerifyCounts, Error> {
+        let mut counts = VerifyCounts::default();
+        let blobs = &*self.blobs;
+        for d in blobs.list_chunks()? {
+            counts.chunks += 1;
+            if let Err(e) = blobs.verify_chunk(&d) {
+                report(Problem {
+                    what: format!("chunk {d}"),
+                    error: e.into(),
+                });
+            }
+        }
+        for d in blobs.list_blobs()? {
+            counts.blobs += 1;
+            if let Err(e) = blobs.verify(&d) {
+                report(Problem {
+                    what: format!("blob {d}"),
+                    error: e.into(),
+                });
+            }
+        }
+        let dirs = &*self.dirs;
+        for d in dirs.list()? {
+            counts.directories += 1;
+            let checked = dirs.get_existing(&d).and_then(|dir| {
+                for c in &dir.directories {
+                    let cd = B3Digest::try_from(&c.digest[..]).expect("validated");
+                    if !dirs.has(&cd)? {
+                        return Err(tvix_castore::Error::NotFound {
+                            kind: "directory",
+                            digest: cd,
+                        });
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = checked {
+                report(Problem {
+                    what: format!("directory {d}"),
+                    error: e.into(),
+                });
+            }
+        }
+        for info in self.paths.list()? {
+            counts.paths += 1;
+            let info = match info {
+                Ok(i) => i,
+                Err(e) => {
+                    report(Problem {
+                        what: "path info".into(),
+                        error: e,
+                    });
+                    continue;
+                }
+            };
+            let what = self.store_dir.display(&info.store_path);
+            let mut sink = NarHashSink::new();
+            let rendered = render_nar(blobs, dirs, &info.node, &mut sink)
+                .and_then(|()| sink.finish().map_err(Error::io(&what)));
+            match rendered {
+                Err(error) => report(Problem { what, error }),
+                Ok((size, sha)) if size != info.nar_size || sha != info.nar_sha256 => {
+                    report(Problem {
+                        what,
+                        error: Error::NarHashMismatch {
+                            expected: nix_compat::nixbase32::encode(&info.nar_sha256),
+                            actual: nix_compat::nixbase32::encode(&sha),
+                            expected_size: info.nar_size,
+                            actual_size: size,
+                        },
+                    })
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// Nix's `baseNameOf`: the last component, ignoring one trailing slash.
+fn base_name_of(p: &[u8]) -> &[u8] {
+    let mut end = p.len();
+    if end > 1 && p[end - 1] == b'/' {
+        end -= 1;
+    }
+    let s = &p[..end];
+    match s.iter().rposition(|&c| c == b'/') {
+        Some(i) => &s[i + 1..],
+        None => s,
+    }
+}
+
+/// The same node under another name.
+pub fn renamed(n: Node, name: Vec<u8>) -> Node {
+    match n.node {
+        Some(node::Node::Directory(mut d)) => {
+            d.name = name;
+            Node::directory(d)
+        }
+        Some(node::Node::File(mut f)) => {
+            f.name = name;
+            Node::file(f)
+        }
+        Some(node::Node::Symlink(mut s)) => {
+            s.name = name;
+            Node::symlink(s)
+        }
+        None => n,
+    }
+}
