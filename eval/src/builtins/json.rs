@@ -1,0 +1,125 @@
+//! toJSON and fromJSON.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::{string, sym, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::{call, force, Co, GenFuture};
+use crate::print::format_float;
+use crate::symbol::Symbol;
+use crate::value::{Attrs, NixContext, NixString, Value};
+
+type R<T> = Result<T, ErrorKind>;
+
+pub fn escape_json(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c).as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Serialise `v`, forcing as needed; string contexts are collected into `ctx`.
+pub fn to_json<'a>(co: &'a Co, v: Value, out: &'a mut Vec<u8>, ctx: &'a mut NixContext) -> Pin<Box<dyn Future<Output = R<()>> + 'a>> {
+    Box::pin(async move {
+        let v = force(co, v).await?;
+        match &v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
+            Value::String(s) => {
+                if let Some(c) = s.context() {
+                    ctx.extend(c.iter().cloned());
+                }
+                escape_json(s.as_bytes(), out)
+            }
+            Value::Path(p) => {
+                return Err(ErrorKind::NotBuilt(format!(
+                    "copying '{}' to the store (builtins.toJSON of a path)",
+                    p.display()
+                )))
+            }
+            Value::List(l) => {
+                out.push(b'[');
+                for (i, e) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    to_json(co, e.clone(), out, ctx).await?;
+                }
+                out.push(b']');
+            }
+            Value::Attrs(a) => {
+                if let Some(f) = a.get(sym::to_string()) {
+                    let s = call(co, f.clone(), v.clone()).await?;
+                    return to_json(co, s, out, ctx).await;
+                }
+                if let Some(p) = a.get(sym::out_path()) {
+                    return to_json(co, p.clone(), out, ctx).await;
+                }
+                out.push(b'{');
+                for (i, (k, e)) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    escape_json(k.as_str().as_bytes(), out);
+                    out.push(b':');
+                    to_json(co, e.clone(), out, ctx).await?;
+                }
+                out.push(b'}');
+            }
+            Value::Closure(_) | Value::Builtin(_) => {
+                return Err(ErrorKind::other("cannot convert a function to JSON"))
+            }
+            Value::Thunk(_) => unreachable!("forced"),
+        }
+        Ok(())
+    })
+}
+
+fn to_json_builtin(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        let mut ctx = NixContext::new();
+        to_json(&co, a[0].clone(), &mut out, &mut ctx).await?;
+        Ok(Value::String(NixString::new(out, Some(ctx))))
+    })
+}
+
+pub fn from_json_value(j: serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::String(NixString::from(s)),
+        serde_json::Value::Array(a) => Value::list(a.into_iter().map(from_json_value).collect()),
+        serde_json::Value::Object(o) => Value::attrs(Attrs::from_unsorted(
+            o.into_iter().map(|(k, v)| (Symbol::intern(&k), from_json_value(v))).collect(),
+        )),
+    }
+}
+
+pub fn register(r: &mut Registry) {
+    r.gen("toJSON", 1, to_json_builtin);
+    r.plain("fromJSON", 1, |_, a| {
+        let s = string(&a[0])?;
+        let j: serde_json::Value = serde_json::from_slice(s.as_bytes())
+            .map_err(|e| ErrorKind::other(format!("while decoding a JSON string: {e}")))?;
+        Ok(from_json_value(j))
+    });
+}

@@ -1,0 +1,5 @@
+//! versions builtins.
+
+use super::Registry;
+
+pub fn register(_r: &mut Registry) {}
