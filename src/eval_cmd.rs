@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use tvix_eval::builtins::BuiltinConfig;
+use tvix_eval::compiler::{LintLevel, Lints};
 use tvix_eval::errors::EvalError;
 use tvix_eval::value::{Attrs, NixString, Value};
 use tvix_eval::{Evaluator, NoObserver};
@@ -49,6 +50,39 @@ pub struct Args {
     /// Accepted for compatibility with nix-instantiate; evaluation is what this does.
     #[arg(long, hide = true)]
     eval: bool,
+    /// Do not show the chain of frames (the default).
+    #[arg(long = "no-show-trace")]
+    no_show_trace: bool,
+    /// Accepted for compatibility (evaluation may always read the environment).
+    #[arg(long)]
+    impure: bool,
+    /// Most nested calls before evaluation stops with an error.
+    #[arg(long = "max-call-depth")]
+    max_call_depth: Option<usize>,
+    /// off, warn or fatal: URL literals such as `http://x`.
+    #[arg(long = "lint-url-literals")]
+    lint_url_literals: Option<String>,
+    /// off, warn or fatal: relative path literals without `./`.
+    #[arg(long = "lint-short-path-literals")]
+    lint_short_path_literals: Option<String>,
+    /// off, warn or fatal: absolute and `~/` path literals.
+    #[arg(long = "lint-absolute-path-literals")]
+    lint_absolute_path_literals: Option<String>,
+    /// Accepted for compatibility.
+    #[arg(long = "extra-experimental-features")]
+    extra_experimental_features: Vec<String>,
+    /// Accepted for compatibility (NAME VALUE).
+    #[arg(long = "option", num_args = 2)]
+    option: Vec<String>,
+}
+
+fn lint_level(s: &Option<String>) -> anyhow::Result<LintLevel> {
+    Ok(match s.as_deref() {
+        None | Some("off") | Some("ignore") => LintLevel::Off,
+        Some("warn") => LintLevel::Warn,
+        Some("fatal") | Some("error") => LintLevel::Fatal,
+        Some(other) => anyhow::bail!("unknown lint level '{other}' (expected off, warn or fatal)"),
+    })
 }
 
 fn search_path_entry(s: &str) -> (String, String) {
@@ -80,6 +114,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     let mut ev = Evaluator::new(Rc::new(tvix_eval::io::StdIO), &cfg, |_| {});
+    ev.state.lints = Lints {
+        url_literals: lint_level(&args.lint_url_literals)?,
+        short_path_literals: lint_level(&args.lint_short_path_literals)?,
+        absolute_path_literals: lint_level(&args.lint_absolute_path_literals)?,
+    };
+    if let Some(d) = args.max_call_depth {
+        ev.limits.max_depth = d;
+    }
     let show_trace = args.show_trace;
     let report = |e: &EvalError| {
         eprint!("{}", e.render(show_trace));
@@ -157,8 +199,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let stdout = std::io::stdout();
     for (name, text, dir) in sources {
         if args.parse {
-            let file = std::sync::Arc::new(tvix_eval::SourceFile { name, text, dir });
-            if let Err(e) = tvix_eval::compiler::check_syntax(&file) {
+            // Like nix-instantiate --parse: syntax and name resolution, no evaluation.
+            if let Err(e) = ev.compile(&name, &text, &dir) {
                 return Ok(report(&e));
             }
             continue;

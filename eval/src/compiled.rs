@@ -103,6 +103,9 @@ pub enum Op {
     Interpolate(u32),
     /// Turn the string on the stack into a path (interpolated path literal).
     ToPath,
+    /// Pop a set (`__overrides` of a rec set) and overwrite the current scope's slots
+    /// with its attributes of the same names.
+    Overrides,
     /// Check the argument (slot 0) against the lambda's formals.
     CheckFormals,
     /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code

@@ -63,16 +63,27 @@ struct BSet {
     inherit_froms: Vec<ast::Expr>,
 }
 
-/// What to compile a file against.
-pub struct CompileOptions<'a> {
-    /// Global names (builtins) and their slots.
-    pub globals: &'a HashMap<Symbol, u32>,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LintLevel {
+    #[default]
+    Off,
+    Warn,
+    Fatal,
+}
+
+/// Optional complaints about literal forms (C++ Nix's `--lint-*` settings).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lints {
+    pub url_literals: LintLevel,
+    pub short_path_literals: LintLevel,
+    pub absolute_path_literals: LintLevel,
 }
 
 pub fn compile_file(
     file: Arc<SourceFile>,
     globals: &HashMap<Symbol, u32>,
     global_names: Arc<[Symbol]>,
+    lints: Lints,
 ) -> Result<CompiledFile, EvalError> {
     let parse = rnix::Root::parse(&file.text);
     if let Some(err) = parse.errors().first() {
@@ -93,6 +104,7 @@ pub fn compile_file(
         globals,
         scopes: Vec::new(),
         protos: Vec::new(),
+        lints,
     };
     let span = c.span_of(expr.syntax());
     c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
@@ -202,6 +214,7 @@ pub fn canon_path(p: &Path) -> PathBuf {
 }
 
 struct Compiler<'g> {
+    lints: Lints,
     file: Arc<SourceFile>,
     globals: &'g HashMap<Symbol, u32>,
     scopes: Vec<CScope>,
@@ -229,6 +242,19 @@ impl<'g> Compiler<'g> {
                 span,
             }),
         )
+    }
+
+    fn lint(&self, level: LintLevel, msg: &str, span: Span) -> CResult<()> {
+        match level {
+            LintLevel::Off => Ok(()),
+            LintLevel::Warn => {
+                let loc = Location { file: self.file.clone(), span };
+                let (l, c) = loc.line_col();
+                eprintln!("warning: {msg} at {}:{l}:{c}", self.file.name);
+                Ok(())
+            }
+            LintLevel::Fatal => Err(self.err(ErrorKind::Parse(msg.to_string()), span)),
+        }
     }
 
     fn proto(&mut self) -> &mut ProtoBuilder {
@@ -659,6 +685,7 @@ impl<'g> Compiler<'g> {
                 }
             },
             ast::LiteralKind::Uri(u) => {
+                self.lint(self.lints.url_literals, "URL literals are deprecated; use a string instead", span)?;
                 self.constant(Constant::String(u.syntax().text().as_bytes().into()), span)
             }
         }
@@ -667,6 +694,16 @@ impl<'g> Compiler<'g> {
 
     fn compile_str(&mut self, s: &ast::Str, span: Span) -> CResult<()> {
         let parts = s.normalized_parts();
+        for p in &parts {
+            if let InterpolPart::Literal(l) = p {
+                if l.contains('\0') {
+                    return Err(self.err(
+                        ErrorKind::Parse("input string cannot be represented as Nix string because it contains null bytes".into()),
+                        span,
+                    ));
+                }
+            }
+        }
         if parts.iter().all(|p| matches!(p, InterpolPart::Literal(_))) {
             let mut text = String::new();
             for p in parts {
@@ -729,6 +766,14 @@ impl<'g> Compiler<'g> {
             Ok(s)
         };
         let dir = self.file.dir.clone();
+        if let Some(InterpolPart::Literal(first)) = parts.first() {
+            let t = first.text();
+            if t.starts_with('/') || t.starts_with('~') {
+                self.lint(self.lints.absolute_path_literals, "absolute path literal", span)?;
+            } else if !t.starts_with("./") && !t.starts_with("../") {
+                self.lint(self.lints.short_path_literals, "relative path literal without './' prefix", span)?;
+            }
+        }
         if parts.iter().all(|p| matches!(p, InterpolPart::Literal(_))) {
             let mut text = String::new();
             for p in &parts {
@@ -1262,6 +1307,15 @@ impl<'g> Compiler<'g> {
             self.compile_bval(v, vspan, 1, (0, nstatic as u32))?;
             self.store(i, vspan);
         }
+        let overrides = if body.is_none() {
+            keys.iter().position(|k| k.as_str() == "__overrides")
+        } else {
+            None
+        };
+        if let Some(ov) = overrides {
+            self.emit(Op::Local(0, ov as u32), span);
+            self.emit(Op::Overrides, span);
+        }
         match body {
             Some(b) => {
                 self.compile(b)?;
@@ -1279,6 +1333,10 @@ impl<'g> Compiler<'g> {
                 p.attr_keys.push(keys);
                 let k = p.attr_keys.len() as u32 - 1;
                 self.emit(Op::MakeAttrs(k, ndyn), span);
+                if let Some(ov) = overrides {
+                    self.emit(Op::Local(0, ov as u32), span);
+                    self.emit(Op::Update, span);
+                }
             }
         }
         self.pop_scope(span);

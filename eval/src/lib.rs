@@ -57,6 +57,7 @@ impl Evaluator {
                 imports: Rc::new(RefCell::new(ImportCache::default())),
                 compiled: Arc::new(CompileCache::default()),
                 last_compile_error: None,
+                lints: Default::default(),
             },
             limits: Limits::default(),
         }

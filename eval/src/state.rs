@@ -102,12 +102,13 @@ pub struct EvalState {
     /// Errors raised while compiling an imported file keep their full location here,
     /// since a builtin can only return an `ErrorKind`.
     pub last_compile_error: Option<EvalError>,
+    pub lints: crate::compiler::Lints,
 }
 
 impl EvalState {
     /// Compile a source text (not cached).
     pub fn compile_source(&self, file: Arc<SourceFile>) -> Result<Arc<CompiledFile>, EvalError> {
-        crate::compiler::compile_file(file, &self.global_index, self.global_names.clone()).map(Arc::new)
+        crate::compiler::compile_file(file, &self.global_index, self.global_names.clone(), self.lints).map(Arc::new)
     }
 
     /// A thunk evaluating a compiled file.

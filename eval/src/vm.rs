@@ -205,12 +205,6 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
-    fn view(&self) -> VmView<'_> {
-        VmView {
-            frames: &self.frames,
-        }
-    }
-
     // ---- public entry points ----
 
     /// Force `v` to weak head normal form.
@@ -949,6 +943,23 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let p = crate::compiler::canon_path(std::path::Path::new(&s));
                 self.stack.push(Value::Path(Rc::new(p)));
+            }
+            Op::Overrides => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let ov = self.pop();
+                let Value::Attrs(ov) = ov else {
+                    return Err(generators::type_error("a set", &ov));
+                };
+                let f = code_frame!(self);
+                if let Some(info) = f.env.info.clone() {
+                    let mut slots = f.env.slots.borrow_mut();
+                    for (k, v) in ov.iter() {
+                        if let Some(i) = info.names.iter().position(|n| *n == Some(k)) {
+                            slots[i] = v.clone();
+                        }
+                    }
+                }
             }
             Op::CheckFormals => {
                 let f = code_frame!(self);

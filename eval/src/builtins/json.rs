@@ -43,6 +43,9 @@ pub fn to_json<'a>(co: &'a Co, v: Value, out: &'a mut Vec<u8>, ctx: &'a mut NixC
                 if let Some(c) = s.context() {
                     ctx.extend(c.iter().cloned());
                 }
+                if s.as_str().is_none() {
+                    return Err(ErrorKind::other("cannot convert a string that is not valid UTF-8 to JSON"));
+                }
                 escape_json(s.as_bytes(), out)
             }
             Value::Path(p) => {
@@ -64,7 +67,8 @@ pub fn to_json<'a>(co: &'a Co, v: Value, out: &'a mut Vec<u8>, ctx: &'a mut NixC
             Value::Attrs(a) => {
                 if let Some(f) = a.get(sym::to_string()) {
                     let s = call(co, f.clone(), v.clone()).await?;
-                    return to_json(co, s, out, ctx).await;
+                    let s = super::strings::coerce(co, s, super::strings::Coerce { strong: false, copy_paths: true }).await?;
+                    return to_json(co, Value::String(s), out, ctx).await;
                 }
                 if let Some(p) = a.get(sym::out_path()) {
                     return to_json(co, p.clone(), out, ctx).await;
@@ -98,20 +102,34 @@ fn to_json_builtin(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-pub fn from_json_value(j: serde_json::Value) -> Value {
-    match j {
+pub fn from_json_value(j: serde_json::Value) -> R<Value> {
+    let nul = || ErrorKind::other("JSON string contains a null byte, which Nix strings cannot hold");
+    Ok(match j {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(b),
         serde_json::Value::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            None if n.is_f64() => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            None => return Err(ErrorKind::other(format!("JSON number {n} does not fit in a Nix integer"))),
         },
-        serde_json::Value::String(s) => Value::String(NixString::from(s)),
-        serde_json::Value::Array(a) => Value::list(a.into_iter().map(from_json_value).collect()),
-        serde_json::Value::Object(o) => Value::attrs(Attrs::from_unsorted(
-            o.into_iter().map(|(k, v)| (Symbol::intern(&k), from_json_value(v))).collect(),
-        )),
-    }
+        serde_json::Value::String(s) => {
+            if s.contains('\0') {
+                return Err(nul());
+            }
+            Value::String(NixString::from(s))
+        }
+        serde_json::Value::Array(a) => Value::list(a.into_iter().map(from_json_value).collect::<R<_>>()?),
+        serde_json::Value::Object(o) => {
+            let mut entries = Vec::with_capacity(o.len());
+            for (k, v) in o {
+                if k.contains('\0') {
+                    return Err(nul());
+                }
+                entries.push((Symbol::intern(&k), from_json_value(v)?));
+            }
+            Value::attrs(Attrs::from_unsorted(entries))
+        }
+    })
 }
 
 pub fn register(r: &mut Registry) {
@@ -120,6 +138,6 @@ pub fn register(r: &mut Registry) {
         let s = string(&a[0])?;
         let j: serde_json::Value = serde_json::from_slice(s.as_bytes())
             .map_err(|e| ErrorKind::other(format!("while decoding a JSON string: {e}")))?;
-        Ok(from_json_value(j))
+        from_json_value(j)
     });
 }

@@ -15,7 +15,7 @@ fn apply(f: &Value, x: Value) -> Value {
     Value::Thunk(Thunk::apply(f.clone(), x))
 }
 
-async fn forced_list(co: &Co, v: Value) -> R<Rc<Vec<Value>>> {
+async fn forced_list(co: &Co, v: Value) -> R<Rc<crate::value::NixList>> {
     let v = force(co, v).await?;
     Ok(list(&v)?.clone())
 }
@@ -109,6 +109,9 @@ fn elem(co: Co, a: Vec<Value>) -> GenFuture {
 fn sort(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let f = force(&co, a[0].clone()).await?;
+        if !f.is_function() {
+            return Err(type_error("a function", &f));
+        }
         let l = forced_list(&co, a[1].clone()).await?;
         let mut v: Vec<Value> = l.iter().cloned().collect();
         let n = v.len();
@@ -244,17 +247,21 @@ fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
                 .get(sym::key())
                 .ok_or_else(|| ErrorKind::AttributeMissing { name: "key".into(), suggestion: None })?;
             let key = crate::generators::deep_force(&co, key.clone()).await?;
-            let mut dup = false;
-            for k in &keys {
-                if super::compare::deep_eq(&co, k.clone(), key.clone()).await? {
-                    dup = true;
-                    break;
+            // Keys are kept ordered with `<`, as C++ Nix keeps them in a set: keys
+            // that cannot be compared are an error.
+            let (mut lo, mut hi) = (0, keys.len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if super::compare::lt(&co, keys[mid].clone(), key.clone()).await? {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
                 }
             }
-            if dup {
+            if lo < keys.len() && !super::compare::lt(&co, key.clone(), keys[lo].clone()).await? {
                 continue;
             }
-            keys.push(key);
+            keys.insert(lo, key);
             out.push(e.clone());
             let next = call(&co, op.clone(), e).await?;
             work.extend(list(&next)?.iter().cloned());

@@ -249,7 +249,7 @@ pub fn int(v: &Value) -> Result<i64, ErrorKind> {
     }
 }
 
-pub fn list(v: &Value) -> Result<&Rc<Vec<Value>>, ErrorKind> {
+pub fn list(v: &Value) -> Result<&Rc<crate::value::NixList>, ErrorKind> {
     match v {
         Value::List(l) => Ok(l),
         other => Err(crate::generators::type_error("a list", other)),

@@ -217,3 +217,19 @@ impl FromIterator<(Symbol, Value)> for Attrs {
         Attrs::from_unsorted(iter.into_iter().collect())
     }
 }
+
+impl Drop for Attrs {
+    fn drop(&mut self) {
+        match self {
+            Attrs::Small(v) => {
+                let v = std::mem::take(v);
+                super::drop::defer(v.into_iter().map(|(_, v)| super::drop::Deferred::Value(v)));
+            }
+            Attrs::Large(m) => {
+                let vals: Vec<Value> = m.values().cloned().collect();
+                *m = Map::new();
+                super::drop::defer(vals.into_iter().map(super::drop::Deferred::Value));
+            }
+        }
+    }
+}

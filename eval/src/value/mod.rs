@@ -2,6 +2,7 @@
 //! Runtime values are single-threaded (`Rc`); only the compiled form is shared.
 
 mod attrs;
+mod drop;
 mod string;
 
 pub use attrs::Attrs;
@@ -24,7 +25,7 @@ pub enum Value {
     String(NixString),
     Path(Rc<PathBuf>),
     Attrs(Rc<Attrs>),
-    List(Rc<Vec<Value>>),
+    List(Rc<NixList>),
     Closure(Rc<Closure>),
     Builtin(Rc<BuiltinApp>),
     Thunk(Thunk),
@@ -66,6 +67,39 @@ impl Env {
             e = e.parent.as_ref().expect("compiler resolved a scope that does not exist");
         }
         e
+    }
+}
+
+/// A list's elements (a plain vector: indexing and iteration are what Nix code does
+/// most; `++` copies, as in C++ Nix).
+#[derive(Clone, Default)]
+pub struct NixList(pub Vec<Value>);
+
+impl std::ops::Deref for NixList {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+impl Drop for NixList {
+    fn drop(&mut self) {
+        if self.0.iter().any(|v| !matches!(v, Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))) {
+            drop::defer(std::mem::take(&mut self.0).into_iter().map(drop::Deferred::Value));
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        let parent = self.parent.take();
+        drop::defer(
+            slots
+                .into_iter()
+                .map(drop::Deferred::Value)
+                .chain(parent.map(drop::Deferred::Env)),
+        );
     }
 }
 
@@ -111,7 +145,7 @@ impl Value {
     }
 
     pub fn list(v: Vec<Value>) -> Value {
-        Value::List(Rc::new(v))
+        Value::List(Rc::new(NixList(v)))
     }
 
     pub fn attrs(a: Attrs) -> Value {
