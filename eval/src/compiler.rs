@@ -58,6 +58,8 @@ enum BVal {
 
 #[derive(Default)]
 struct BSet {
+    /// Set when a `rec { }` literal was merged with other bindings of the same name.
+    rec: bool,
     statics: Vec<(Symbol, BVal, Span)>,
     dynamics: Vec<(ast::Expr, BVal, Span)>,
     inherit_froms: Vec<ast::Expr>,
@@ -1164,9 +1166,12 @@ impl<'g> Compiler<'g> {
     fn make_mergeable(&mut self, set: &mut BSet, i: usize, name: &str, span: Span) -> CResult<()> {
         match &set.statics[i].1 {
             BVal::Set(_) => Ok(()),
-            BVal::Expr(ast::Expr::AttrSet(a)) if a.rec_token().is_none() => {
+            BVal::Expr(ast::Expr::AttrSet(a)) => {
                 let a = a.clone();
-                let mut inner = BSet::default();
+                let mut inner = BSet {
+                    rec: a.rec_token().is_some(),
+                    ..BSet::default()
+                };
                 for e in a.entries() {
                     self.add_entry(&mut inner, e, false)?;
                 }
@@ -1190,7 +1195,8 @@ impl<'g> Compiler<'g> {
             ),
             BVal::Inherit { .. } => false,
             BVal::Set(s) => {
-                s.dynamics.is_empty()
+                !s.rec
+                    && s.dynamics.is_empty()
                     && s.inherit_froms.is_empty()
                     && s.statics.iter().all(|(_, v, _)| self.bval_is_cheap_leaf(v))
             }
@@ -1242,7 +1248,11 @@ impl<'g> Compiler<'g> {
                 } else {
                     let BVal::Set(s) = v else { unreachable!() };
                     self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
-                    self.compile_set(*s, span)?;
+                    if s.rec {
+                        self.compile_rec(*s, span, None)?;
+                    } else {
+                        self.compile_set(*s, span)?;
+                    }
                     self.emit(Op::Return, span);
                     self.emit_child_thunk(span);
                     Ok(())

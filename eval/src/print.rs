@@ -78,7 +78,7 @@ pub fn print_attr_name(name: &str, out: &mut Vec<u8>) {
 pub fn print_value(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    print_into(v, &mut out, &mut seen);
+    print_into(v, &mut out, &mut seen, None);
     out
 }
 
@@ -87,7 +87,9 @@ pub fn print_shallow(v: &Value) -> String {
     String::from_utf8_lossy(&print_value(v)).into_owned()
 }
 
-fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>) {
+/// `key` identifies the value as C++ Nix's printer does (by the cell holding it): the
+/// thunk it was reached through, else the container itself.
+fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>, key: Option<usize>) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -100,7 +102,7 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>) {
                 out.extend_from_slice(b"{ }");
                 return;
             }
-            if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
+            if !seen.insert(key.unwrap_or(Rc::as_ptr(a) as *const u8 as usize)) {
                 out.extend_from_slice("«repeated»".as_bytes());
                 return;
             }
@@ -108,7 +110,7 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>) {
             for (k, v) in a.iter() {
                 print_attr_name(k.as_str(), out);
                 out.extend_from_slice(b" = ");
-                print_into(v, out, seen);
+                print_into(v, out, seen, None);
                 out.extend_from_slice(b"; ");
             }
             out.push(b'}');
@@ -118,13 +120,13 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>) {
                 out.extend_from_slice(b"[ ]");
                 return;
             }
-            if !seen.insert(Rc::as_ptr(l) as *const u8 as usize) {
+            if !seen.insert(key.unwrap_or(Rc::as_ptr(l) as *const u8 as usize)) {
                 out.extend_from_slice("«repeated»".as_bytes());
                 return;
             }
             out.extend_from_slice(b"[ ");
             for v in l.iter() {
-                print_into(v, out, seen);
+                print_into(v, out, seen, None);
                 out.push(b' ');
             }
             out.push(b']');
@@ -138,7 +140,9 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>) {
             }
         }
         Value::Thunk(t) => match &*t.0.borrow() {
-            ThunkState::Evaluated(v) => print_into(v, out, seen),
+            ThunkState::Evaluated(v) => {
+                print_into(v, out, seen, Some(Rc::as_ptr(&t.0) as *const u8 as usize))
+            }
             _ => out.extend_from_slice(b"<CODE>"),
         },
     }

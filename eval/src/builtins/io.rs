@@ -65,7 +65,8 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
                 return Ok(Value::Path(Rc::new(candidate)));
             }
         }
-        Err(ErrorKind::other(format!(
+        // Catchable, as in current C++ Nix (`tryEval <x>` is a common probe).
+        Err(ErrorKind::Throw(format!(
             "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
         )))
     })
@@ -105,9 +106,12 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         let name = string(&a[0])?;
         Ok(Value::String(NixString::from(std::env::var(&*name.to_str_lossy()).unwrap_or_default())))
     });
-    r.plain("toPath", 1, |_, a| {
-        let p = path_arg(&a[0])?;
-        Ok(Value::String(NixString::from(crate::compiler::canon_path(&p).to_string_lossy().into_owned())))
+    r.gen("toPath", 1, |co, a| {
+        Box::pin(async move {
+            let s = super::strings::coerce(&co, a[0].clone(), super::strings::Coerce { strong: false, copy_paths: false }).await?;
+            let p = path_arg(&Value::String(s))?;
+            Ok(Value::String(NixString::from(crate::compiler::canon_path(&p).to_string_lossy().into_owned())))
+        })
     });
     r.gen("findFile", 2, find_file);
     r.value("nixPath", {

@@ -1,8 +1,5 @@
 //! toJSON and fromJSON.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use super::{string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{call, force, Co, GenFuture};
@@ -30,10 +27,29 @@ pub fn escape_json(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Serialise `v`, forcing as needed; string contexts are collected into `ctx`.
-pub fn to_json<'a>(co: &'a Co, v: Value, out: &'a mut Vec<u8>, ctx: &'a mut NixContext) -> Pin<Box<dyn Future<Output = R<()>> + 'a>> {
-    Box::pin(async move {
-        let v = force(co, v).await?;
+enum Task {
+    Value(Value),
+    Emit(&'static [u8]),
+    Key(Symbol),
+}
+
+/// Serialise `v`, forcing as needed, with an explicit work stack (deeply nested values
+/// must not recurse on the Rust stack); string contexts are collected into `ctx`.
+pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext) -> R<()> {
+    let mut work = vec![Task::Value(v)];
+    while let Some(task) = work.pop() {
+        let v = match task {
+            Task::Emit(b) => {
+                out.extend_from_slice(b);
+                continue;
+            }
+            Task::Key(k) => {
+                escape_json(k.as_str().as_bytes(), out);
+                out.push(b':');
+                continue;
+            }
+            Task::Value(v) => force(co, v).await?,
+        };
         match &v {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -56,41 +72,43 @@ pub fn to_json<'a>(co: &'a Co, v: Value, out: &'a mut Vec<u8>, ctx: &'a mut NixC
             }
             Value::List(l) => {
                 out.push(b'[');
-                for (i, e) in l.iter().enumerate() {
+                work.push(Task::Emit(b"]"));
+                for (i, e) in l.iter().enumerate().rev() {
+                    work.push(Task::Value(e.clone()));
                     if i > 0 {
-                        out.push(b',');
+                        work.push(Task::Emit(b","));
                     }
-                    to_json(co, e.clone(), out, ctx).await?;
                 }
-                out.push(b']');
             }
             Value::Attrs(a) => {
                 if let Some(f) = a.get(sym::to_string()) {
                     let s = call(co, f.clone(), v.clone()).await?;
                     let s = super::strings::coerce(co, s, super::strings::Coerce { strong: false, copy_paths: true }).await?;
-                    return to_json(co, Value::String(s), out, ctx).await;
+                    work.push(Task::Value(Value::String(s)));
+                    continue;
                 }
                 if let Some(p) = a.get(sym::out_path()) {
-                    return to_json(co, p.clone(), out, ctx).await;
+                    work.push(Task::Value(p.clone()));
+                    continue;
                 }
                 out.push(b'{');
-                for (i, (k, e)) in a.iter().enumerate() {
+                work.push(Task::Emit(b"}"));
+                let entries: Vec<_> = a.iter().map(|(k, v)| (k, v.clone())).collect();
+                for (i, (k, e)) in entries.into_iter().enumerate().rev() {
+                    work.push(Task::Value(e));
+                    work.push(Task::Key(k));
                     if i > 0 {
-                        out.push(b',');
+                        work.push(Task::Emit(b","));
                     }
-                    escape_json(k.as_str().as_bytes(), out);
-                    out.push(b':');
-                    to_json(co, e.clone(), out, ctx).await?;
                 }
-                out.push(b'}');
             }
             Value::Closure(_) | Value::Builtin(_) => {
                 return Err(ErrorKind::other("cannot convert a function to JSON"))
             }
             Value::Thunk(_) => unreachable!("forced"),
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 fn to_json_builtin(co: Co, a: Vec<Value>) -> GenFuture {
