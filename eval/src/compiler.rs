@@ -25,6 +25,8 @@ struct CScope {
     initialized: Vec<bool>,
     /// Index of the proto (in `Compiler::protos`) that runs this scope's initialisation.
     proto_level: usize,
+    /// Slots may change after initialisation (`__overrides`): never copy them early.
+    never_init: bool,
 }
 
 struct ProtoBuilder {
@@ -337,6 +339,7 @@ impl<'g> Compiler<'g> {
             names,
             initialized: vec![false; n],
             proto_level: self.protos.len() - 1,
+            never_init: false,
         });
     }
 
@@ -348,7 +351,7 @@ impl<'g> Compiler<'g> {
     fn store(&mut self, slot: usize, span: Span) {
         self.emit(Op::Store(slot as u32), span);
         if let Some(s) = self.scopes.last_mut() {
-            s.initialized[slot] = true;
+            s.initialized[slot] = !s.never_init;
         }
     }
 
@@ -994,6 +997,7 @@ impl<'g> Compiler<'g> {
             names,
             initialized,
             proto_level: self.protos.len() - 1,
+            never_init: false,
         });
         if formals_info.is_some() {
             let pspan = self.span_of(param.syntax());
@@ -1308,6 +1312,9 @@ impl<'g> Compiler<'g> {
             ScopeKind::RecAttrs
         };
         self.push_scope(kind, names, span);
+        if body.is_none() && set.statics.iter().any(|(k, _, _)| k.as_str() == "__overrides") {
+            self.scopes.last_mut().unwrap().never_init = true;
+        }
         for (i, f) in froms.iter().enumerate() {
             self.compile_lazy(f)?;
             self.store(nstatic + i, span);

@@ -22,7 +22,7 @@ pub fn path_arg(v: &Value) -> R<PathBuf> {
             if !s.starts_with('/') {
                 return Err(ErrorKind::other(format!("string '{s}' doesn't represent an absolute path")));
             }
-            Ok(PathBuf::from(s.into_owned()))
+            Ok(crate::compiler::canon_path(Path::new(&*s)))
         }
         other => Err(ErrorKind::other(format!("cannot coerce {} to a path", other.describe()))),
     }
@@ -99,8 +99,14 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         Ok(Value::String(NixString::from(t.as_nix_str())))
     });
     r.plain("pathExists", 1, |s: &mut EvalState, a| {
+        // A trailing `/` or `/.` asks for a directory, as in C++ Nix.
+        let must_dir = match &a[0] {
+            Value::String(st) => st.as_bytes().ends_with(b"/") || st.as_bytes().ends_with(b"/."),
+            _ => false,
+        };
         let p = path_arg(&a[0])?;
-        Ok(Value::Bool(s.io.path_exists(&p)))
+        let exists = s.io.path_exists(&p);
+        Ok(Value::Bool(exists && (!must_dir || std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false))))
     });
     r.plain("getEnv", 1, |_, a| {
         let name = string(&a[0])?;

@@ -104,6 +104,8 @@ fn compile(re: &str, anchored: bool) -> Result<regex::bytes::Regex, ErrorKind> {
     let pat = if anchored { format!("^(?:{t})$") } else { t };
     let r = regex::bytes::RegexBuilder::new(&pat)
         .unicode(false)
+        // POSIX `.` matches any character, newlines included.
+        .dot_matches_new_line(true)
         .build()
         .map_err(|_| ErrorKind::other(format!("invalid regular expression '{re}'")))?;
     CACHE.with(|c| c.borrow_mut().insert(key, r.clone()));
