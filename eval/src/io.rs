@@ -5,6 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use nix_compat::{Derivation, StorePath};
+
+use crate::pending::StoreAddition;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileType {
     Regular,
@@ -31,13 +35,46 @@ pub trait EvalIO {
     /// Type of the path itself (symlinks not followed).
     fn file_type(&self, path: &Path) -> std::io::Result<FileType>;
     fn path_exists(&self, path: &Path) -> bool;
-    /// Import a path into the store (as `"${./src}"` or `builtins.path` would) and
-    /// return the store path. Without a store this is an error.
-    fn import_path(&self, path: &Path) -> Result<String, String> {
-        Err(format!(
-            "copying '{}' to the store is not built yet in tvix-eval (needs nix-compat)",
-            path.display()
+    /// Target of a symlink (to serialise imported paths as NAR).
+    fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("{}: symlinks are not supported here", path.display()),
         ))
+    }
+    /// Whether a regular file is executable (to serialise imported paths as NAR).
+    fn is_executable(&self, _path: &Path) -> bool {
+        false
+    }
+    /// Import a path into the store (as `"${./src}"` would) and return the store path:
+    /// by default its NAR is read through this EvalIO, its path computed, and the
+    /// addition handed to [`EvalIO::add_to_store`].
+    fn import_path(&self, path: &Path) -> Result<String, String> {
+        crate::builtins::store_paths::import_unfiltered(self, path)
+    }
+    /// Takes a derivation the evaluator produced. Default: kept in memory
+    /// ([`crate::pending::thread_default`]).
+    fn add_derivation(&self, drv_path: &StorePath, drv: &Derivation) -> Result<(), String> {
+        crate::pending::thread_default().add_derivation(drv_path, drv);
+        Ok(())
+    }
+    /// A derivation by its `.drv` path, when another one depends on it.
+    fn get_derivation(&self, drv_path: &StorePath) -> Option<Derivation> {
+        crate::pending::thread_default().derivation(drv_path)
+    }
+    /// Takes a path the evaluator would add to the store. Default: kept in memory.
+    fn add_to_store(&self, path: &StorePath, what: StoreAddition) -> Result<(), String> {
+        crate::pending::thread_default().add(path, what);
+        Ok(())
+    }
+    /// References of a store path the evaluator added or knows (for `=drv` contexts,
+    /// which pull in a derivation's whole closure). `None` when it is not known.
+    fn references(&self, path: &StorePath) -> Option<Vec<StorePath>> {
+        let p = crate::pending::thread_default();
+        if let Some(d) = p.derivation(path) {
+            return Some(d.input_sources.iter().chain(d.input_derivations.keys()).cloned().collect());
+        }
+        p.addition(path).map(|a| a.references().cloned().collect())
     }
 }
 
@@ -77,6 +114,15 @@ impl EvalIO for StdIO {
 
     fn path_exists(&self, path: &Path) -> bool {
         std::fs::metadata(path).is_ok()
+    }
+
+    fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        std::fs::read_link(path)
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path).map(|m| m.permissions().mode() & 0o100 != 0).unwrap_or(false)
     }
 }
 

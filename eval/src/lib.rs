@@ -16,6 +16,7 @@ pub mod errors;
 pub mod generators;
 pub mod io;
 pub mod observer;
+pub mod pending;
 pub mod print;
 pub mod state;
 pub mod symbol;

@@ -137,12 +137,6 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     r.value("storeDir", Value::String(NixString::from(cfg.store_dir.as_str())));
     r.value("nixVersion", Value::String(NixString::from("2.18.0")));
     r.value("langVersion", Value::Int(6));
-    not_built(r, "derivationStrict", 1, "builtins.derivationStrict (derivations need nix-compat)");
-    not_built(r, "derivation", 1, "derivation (derivations need nix-compat)");
-    not_built(r, "path", 1, "builtins.path (needs the store)");
-    not_built(r, "filterSource", 2, "builtins.filterSource (needs the store)");
-    not_built(r, "toFile", 2, "builtins.toFile (needs the store)");
-    not_built(r, "storePath", 1, "builtins.storePath (needs the store)");
     not_built(r, "fetchurl", 1, "builtins.fetchurl (fetchers come with the builder)");
     not_built(r, "fetchTarball", 1, "fetchTarball (fetchers come with the builder)");
     not_built(r, "fetchGit", 1, "fetchGit (fetchers come with the builder)");

@@ -65,10 +65,9 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 escape_json(s.as_bytes(), out)
             }
             Value::Path(p) => {
-                return Err(ErrorKind::NotBuilt(format!(
-                    "copying '{}' to the store (builtins.toJSON of a path)",
-                    p.display()
-                )))
+                let s = super::store_paths::copy_path_to_store(co, p).await?;
+                ctx.extend(s.context().into_iter().flatten().cloned());
+                escape_json(s.as_bytes(), out)
             }
             Value::List(l) => {
                 out.push(b'[');

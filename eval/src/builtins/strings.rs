@@ -26,10 +26,7 @@ pub fn coerce<'a>(co: &'a Co, v: Value, how: Coerce) -> Pin<Box<dyn Future<Outpu
             Value::String(s) => s.clone(),
             Value::Path(p) => {
                 if how.copy_paths {
-                    return Err(ErrorKind::NotBuilt(format!(
-                        "copying '{}' to the store (string interpolation of a path)",
-                        p.display()
-                    )));
+                    return super::store_paths::copy_path_to_store(co, p).await;
                 }
                 NixString::from(p.to_string_lossy().into_owned())
             }
