@@ -214,3 +214,9 @@ mod tests {
         assert_eq!(std::mem::size_of::<Value>(), 16);
     }
 }
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::print::print_shallow(self))
+    }
+}
