@@ -49,9 +49,10 @@ fn check_outputs(names: Vec<String>) -> R<Vec<String>> {
         if !seen.insert(n.clone()) {
             return Err(err(format!("duplicate derivation output '{n}'")));
         }
-        // An output called `drv` would clash with the `drvPath` attribute.
-        if n == "drv" {
-            return Err(err("invalid derivation output name 'drv'"));
+        // `drv` would give the output attribute `drvPath`, which is taken (C++ Nix 2.8
+        // rejects `drv`, later versions `drvPath`; both clash).
+        if n == "drv" || n == "drvPath" {
+            return Err(err(format!("invalid derivation output name '{n}'")));
         }
     }
     if names.is_empty() {
@@ -165,9 +166,39 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
     }
     if let Some(mut out) = json {
         out.push(b'}');
+        check_json_depth(&out)?;
         c.drv.environment.insert(b"__json".to_vec(), out);
     }
     Ok(c)
+}
+
+/// How deeply structured attributes may nest. C++ Nix serialises them recursively and
+/// stops at its call depth limit; the same limit here keeps `__json` readable by any
+/// builder's JSON parser.
+const MAX_JSON_DEPTH: usize = 10_000;
+
+fn check_json_depth(json: &[u8]) -> R<()> {
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for &b in json {
+        match (in_str, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_str = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_str = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(err(format!(
+                        "structured attributes nest deeper than {MAX_JSON_DEPTH} levels (stack overflow; max-call-depth exceeded)"
+                    )));
+                }
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn compute_error(name: &str, e: DerivationError) -> ErrorKind {
