@@ -51,7 +51,9 @@ pub struct PendingWrites {
 
 impl PendingWrites {
     pub fn add_derivation(&self, path: &StorePath, drv: &Derivation) {
-        self.derivations.borrow_mut().insert(path.clone(), drv.clone());
+        self.derivations
+            .borrow_mut()
+            .insert(path.clone(), drv.clone());
     }
 
     pub fn add(&self, path: &StorePath, what: StoreAddition) {
@@ -67,7 +69,12 @@ impl PendingWrites {
     }
 
     /// Move everything out (what a store does when it takes the writes).
-    pub fn take(&self) -> (BTreeMap<StorePath, Derivation>, BTreeMap<StorePath, StoreAddition>) {
+    pub fn take(
+        &self,
+    ) -> (
+        BTreeMap<StorePath, Derivation>,
+        BTreeMap<StorePath, StoreAddition>,
+    ) {
         (
             std::mem::take(&mut *self.derivations.borrow_mut()),
             std::mem::take(&mut *self.additions.borrow_mut()),

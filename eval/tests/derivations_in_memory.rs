@@ -53,13 +53,18 @@ fn derivations_and_imports_are_kept_in_memory() {
     let (script, nar) = additions
         .iter()
         .find_map(|(p, a)| match a {
-            StoreAddition::Source { from, nar, .. } if from == Path::new("/p/script.sh") => Some((p, nar)),
+            StoreAddition::Source { from, nar, .. } if from == Path::new("/p/script.sh") => {
+                Some((p, nar))
+            }
             _ => None,
         })
         .expect("script.sh handed to EvalIO");
     assert_eq!(
         NarTree::read_from(&nar[..]).unwrap(),
-        NarTree::File { executable: false, contents: b"echo building".to_vec() }
+        NarTree::File {
+            executable: false,
+            contents: b"echo building".to_vec()
+        }
     );
     assert_eq!(main.builder, dir.display(script).into_bytes());
     assert!(main.input_sources.contains(script));
@@ -76,12 +81,17 @@ fn derivations_and_imports_are_kept_in_memory() {
     assert!(main.input_sources.contains(note));
 
     // The dependency is an input derivation with the one output used.
-    let (dep_path, outs) = main.input_derivations.iter().next().expect("dep is an input");
+    let (dep_path, outs) = main
+        .input_derivations
+        .iter()
+        .next()
+        .expect("dep is an input");
     assert_eq!(outs.iter().collect::<Vec<_>>(), ["lib"]);
     assert_eq!(drvs[dep_path].outputs.len(), 2);
     assert_eq!(
         main.environment[&b"lib"[..]],
-        dir.display(drvs[dep_path].outputs["lib"].path.as_ref().unwrap()).into_bytes()
+        dir.display(drvs[dep_path].outputs["lib"].path.as_ref().unwrap())
+            .into_bytes()
     );
 
     // What we would write parses back to the same derivation, at the same path.
@@ -112,12 +122,16 @@ impl EvalIO for TakingIO {
         self.files.path_exists(path)
     }
     fn add_derivation(&self, drv_path: &StorePath, drv: &Derivation) -> Result<(), String> {
-        self.derivations.borrow_mut().push((drv_path.clone(), drv.clone()));
+        self.derivations
+            .borrow_mut()
+            .push((drv_path.clone(), drv.clone()));
         Ok(())
     }
     fn get_derivation(&self, drv_path: &StorePath) -> Option<Derivation> {
         let ds = self.derivations.borrow();
-        ds.iter().find(|(p, _)| p == drv_path).map(|(_, d)| d.clone())
+        ds.iter()
+            .find(|(p, _)| p == drv_path)
+            .map(|(_, d)| d.clone())
     }
     fn add_to_store(&self, path: &StorePath, _: StoreAddition) -> Result<(), String> {
         self.added.borrow_mut().push(path.clone());
@@ -127,7 +141,10 @@ impl EvalIO for TakingIO {
 
 #[test]
 fn an_eval_io_can_take_the_writes() {
-    let io = Rc::new(TakingIO { files: memory_io(), ..Default::default() });
+    let io = Rc::new(TakingIO {
+        files: memory_io(),
+        ..Default::default()
+    });
     let out = eval_file(io.clone(), "/p", "outPath");
     assert_eq!(io.derivations.borrow().len(), 2, "dep and main");
     // script.sh (imported once per use, same path) and note.txt
@@ -148,13 +165,22 @@ fn a_directory_is_imported_whole() {
         .with_file("/main.nix", "\"${./src}\"");
     let mut ev = Evaluator::new(Rc::new(io), &BuiltinConfig::default(), |_| {});
     let v = ev.eval_strict("import /main.nix").unwrap();
-    let Value::String(s) = v else { panic!("not a string") };
+    let Value::String(s) = v else {
+        panic!("not a string")
+    };
     let (_, additions) = thread_default().take();
     let (path, what) = additions.into_iter().next().expect("one import");
     assert_eq!(s.as_bytes(), StoreDir::default().display(&path).as_bytes());
     assert_eq!(s.context().unwrap().len(), 1);
-    let StoreAddition::Source { nar, from, .. } = what else { panic!("not a source") };
+    let StoreAddition::Source { nar, from, .. } = what else {
+        panic!("not a source")
+    };
     assert_eq!(from, PathBuf::from("/src"));
-    let NarTree::Directory(entries) = NarTree::read_from(&nar[..]).unwrap() else { panic!("not a directory") };
-    assert_eq!(entries.keys().cloned().collect::<Vec<_>>(), [b"a.txt".to_vec(), b"sub".to_vec()]);
+    let NarTree::Directory(entries) = NarTree::read_from(&nar[..]).unwrap() else {
+        panic!("not a directory")
+    };
+    assert_eq!(
+        entries.keys().cloned().collect::<Vec<_>>(),
+        [b"a.txt".to_vec(), b"sub".to_vec()]
+    );
 }

@@ -53,10 +53,21 @@ fn derivations_match_nix_instantiate() {
     let file = cases_dir().join("cases.nix");
     let expr = paths_expr(&file);
     let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "--read-write-mode", "-E", &expr])
+        .args([
+            "--eval",
+            "--strict",
+            "--json",
+            "--read-write-mode",
+            "-E",
+            &expr,
+        ])
         .output()
         .expect("running nix-instantiate");
-    assert!(out.status.success(), "nix-instantiate failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nix-instantiate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cpp: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
     let ours: serde_json::Value = serde_json::from_str(&eval_tvix(&expr).unwrap()).unwrap();
@@ -72,7 +83,10 @@ fn derivations_match_nix_instantiate() {
     for (name, want) in cpp_set {
         let drv_path = want["drvPath"].as_str().unwrap();
         let p: StorePath = dir.parse(drv_path.as_bytes()).unwrap();
-        assert!(drvs.contains_key(&p), "derivation '{name}' was not handed to EvalIO");
+        assert!(
+            drvs.contains_key(&p),
+            "derivation '{name}' was not handed to EvalIO"
+        );
     }
     for (path, drv) in &drvs {
         let on_disk = std::fs::read(dir.display(path)).expect("C++ Nix wrote this .drv");
@@ -92,19 +106,29 @@ fn derivations_match_nix_instantiate() {
         let shown = dir.display(path);
         match what {
             StoreAddition::Source { nar, .. } => {
-                let dump = Command::new("nix-store").args(["--dump", &shown]).output().unwrap();
+                let dump = Command::new("nix-store")
+                    .args(["--dump", &shown])
+                    .output()
+                    .unwrap();
                 assert!(dump.status.success(), "C++ Nix did not store {shown}");
                 assert!(dump.stdout == *nar, "NAR of {shown} differs");
                 sources += 1;
             }
             StoreAddition::Text { contents, .. } => {
-                assert_eq!(std::fs::read(&shown).unwrap(), *contents, "contents of {shown}");
+                assert_eq!(
+                    std::fs::read(&shown).unwrap(),
+                    *contents,
+                    "contents of {shown}"
+                );
                 texts += 1;
             }
         }
     }
     // src, build.sh, filtered, flat, pinned, filterSource, data.txt; two texts.
-    assert!(sources >= 6 && texts == 2, "{sources} sources and {texts} texts recorded");
+    assert!(
+        sources >= 6 && texts == 2,
+        "{sources} sources and {texts} texts recorded"
+    );
     eprintln!(
         "{} derivations, {sources} sources and {texts} texts identical to C++ Nix",
         drvs.len()
@@ -142,7 +166,9 @@ fn derivation_errors() {
             want.trim()
         );
         // C++ Nix would try the network for the fetchers.
-        let fetcher = case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("fetch"));
+        let fetcher = case
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("fetch"));
         if nix && !fetcher {
             let out = Command::new("nix-instantiate")
                 .args(["--eval", "--strict"])

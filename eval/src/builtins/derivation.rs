@@ -71,7 +71,10 @@ fn no_ctx(s: &NixString, what: &str) -> R<String> {
     Ok(s.to_str_lossy().into_owned())
 }
 
-const STRONG_COPY: Coerce = Coerce { strong: true, copy_paths: true };
+const STRONG_COPY: Coerce = Coerce {
+    strong: true,
+    copy_paths: true,
+};
 
 async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
     let mut c = Collected::default();
@@ -91,7 +94,9 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
             continue;
         }
         let in_attr = |e: ErrorKind| match e {
-            ErrorKind::Other(m) => ErrorKind::Other(format!("{m}\n(while evaluating attribute '{key}' of derivation '{name}')")),
+            ErrorKind::Other(m) => ErrorKind::Other(format!(
+                "{m}\n(while evaluating attribute '{key}' of derivation '{name}')"
+            )),
             e => e,
         };
         if ignore_nulls && matches!(force(co, v.clone()).await?, Value::Null) {
@@ -123,7 +128,9 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
             }
             super::json::escape_json(key.as_bytes(), out);
             out.push(b':');
-            super::json::to_json(co, v.clone(), out, &mut c.ctx).await.map_err(in_attr)?;
+            super::json::to_json(co, v.clone(), out, &mut c.ctx)
+                .await
+                .map_err(in_attr)?;
             let forced = force(co, v.clone()).await?;
             match key {
                 "builder" => {
@@ -131,10 +138,18 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
                     c.ctx.extend(s.context().into_iter().flatten().cloned());
                     c.drv.builder = s.as_bytes().to_vec();
                 }
-                "system" => c.drv.system = no_ctx(string(&forced).map_err(in_attr)?, key)?.into_bytes(),
-                "outputHash" => c.output_hash = Some(no_ctx(string(&forced).map_err(in_attr)?, key)?),
-                "outputHashAlgo" => c.output_hash_algo = Some(no_ctx(string(&forced).map_err(in_attr)?, key)?),
-                "outputHashMode" => c.output_hash_mode = Some(no_ctx(string(&forced).map_err(in_attr)?, key)?),
+                "system" => {
+                    c.drv.system = no_ctx(string(&forced).map_err(in_attr)?, key)?.into_bytes()
+                }
+                "outputHash" => {
+                    c.output_hash = Some(no_ctx(string(&forced).map_err(in_attr)?, key)?)
+                }
+                "outputHashAlgo" => {
+                    c.output_hash_algo = Some(no_ctx(string(&forced).map_err(in_attr)?, key)?)
+                }
+                "outputHashMode" => {
+                    c.output_hash_mode = Some(no_ctx(string(&forced).map_err(in_attr)?, key)?)
+                }
                 "outputs" => {
                     let mut names = Vec::new();
                     for e in list(&forced).map_err(in_attr)?.iter() {
@@ -148,7 +163,9 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
         } else {
             let s = coerce(co, v.clone(), STRONG_COPY).await.map_err(in_attr)?;
             c.ctx.extend(s.context().into_iter().flatten().cloned());
-            c.drv.environment.insert(key.as_bytes().to_vec(), s.as_bytes().to_vec());
+            c.drv
+                .environment
+                .insert(key.as_bytes().to_vec(), s.as_bytes().to_vec());
             let text = || s.to_str_lossy().into_owned();
             match key {
                 "builder" => c.drv.builder = s.as_bytes().to_vec(),
@@ -157,7 +174,11 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
                 "outputHashAlgo" => c.output_hash_algo = Some(text()),
                 "outputHashMode" => c.output_hash_mode = Some(text()),
                 "outputs" => {
-                    let names = text().split([' ', '\t', '\n', '\r']).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+                    let names = text()
+                        .split([' ', '\t', '\n', '\r'])
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect();
                     c.outputs = Some(check_outputs(names).map_err(in_attr)?);
                 }
                 _ => {}
@@ -202,7 +223,9 @@ fn check_json_depth(json: &[u8]) -> R<()> {
 }
 
 fn compute_error(name: &str, e: DerivationError) -> ErrorKind {
-    err(format!("while computing the paths of derivation '{name}': {e}"))
+    err(format!(
+        "while computing the paths of derivation '{name}': {e}"
+    ))
 }
 
 /// `hashDerivationModulo` of a derivation EvalIO knows, computed once per `.drv` path.
@@ -215,7 +238,9 @@ fn drv_hash(io: &dyn EvalIO, dir: &StoreDir, p: &StorePath, depth: usize) -> Opt
         return None;
     }
     let drv = io.get_derivation(p)?;
-    let h = drv.hash_derivation_modulo(dir, |q| drv_hash(io, dir, q, depth + 1)).ok()?;
+    let h = drv
+        .hash_derivation_modulo(dir, |q| drv_hash(io, dir, q, depth + 1))
+        .ok()?;
     cache.drv_hashes.borrow_mut().insert(p.clone(), h);
     Some(h)
 }
@@ -238,18 +263,31 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
                     continue;
                 }
                 if q.is_derivation() {
-                    let d = io
-                        .get_derivation(&q)
-                        .ok_or_else(|| err(format!("derivation '{}' is not known to this evaluation", dir.display(&q))))?;
-                    c.drv.input_derivations.entry(q.clone()).or_default().extend(d.outputs.keys().cloned());
+                    let d = io.get_derivation(&q).ok_or_else(|| {
+                        err(format!(
+                            "derivation '{}' is not known to this evaluation",
+                            dir.display(&q)
+                        ))
+                    })?;
+                    c.drv
+                        .input_derivations
+                        .entry(q.clone())
+                        .or_default()
+                        .extend(d.outputs.keys().cloned());
                 }
                 todo.extend(io.references(&q).unwrap_or_default());
                 c.drv.input_sources.insert(q);
             }
         } else if let Some(rest) = e.strip_prefix('!') {
-            let (out, p) = rest.split_once('!').ok_or_else(|| err(format!("malformed string context '{e}'")))?;
+            let (out, p) = rest
+                .split_once('!')
+                .ok_or_else(|| err(format!("malformed string context '{e}'")))?;
             let p = dir.parse(p.as_bytes()).map_err(|e| err(e.to_string()))?;
-            c.drv.input_derivations.entry(p).or_default().insert(out.to_string());
+            c.drv
+                .input_derivations
+                .entry(p)
+                .or_default()
+                .insert(out.to_string());
         } else {
             let p = dir.parse(e.as_bytes()).map_err(|e| err(e.to_string()))?;
             c.drv.input_sources.insert(p);
@@ -262,7 +300,9 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
         return Err(err("required attribute 'system' missing"));
     }
     if name.ends_with(".drv") {
-        return Err(err(format!("derivation names are not allowed to end in '.drv' ('{name}')")));
+        return Err(err(format!(
+            "derivation names are not allowed to end in '.drv' ('{name}')"
+        )));
     }
     let outputs = c.outputs.take().unwrap_or_else(|| vec!["out".to_string()]);
     if let Some(h) = &c.output_hash {
@@ -273,7 +313,10 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
         }
         let algo = match c.output_hash_algo.as_deref() {
             None | Some("") => None,
-            Some(a) => Some(a.parse::<HashAlgo>().map_err(|e| err(format!("derivation '{name}': {e}")))?),
+            Some(a) => Some(
+                a.parse::<HashAlgo>()
+                    .map_err(|e| err(format!("derivation '{name}': {e}")))?,
+            ),
         };
         let hash = parse_hash_allow_empty(h, algo).map_err(|e| match e {
             ErrorKind::Other(m) => err(format!("derivation '{name}': {m}")),
@@ -282,7 +325,11 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
         let method = match c.output_hash_mode.as_deref() {
             None | Some("flat") => FileIngestionMethod::Flat,
             Some("recursive") => FileIngestionMethod::Recursive,
-            Some(m) => return Err(err(format!("invalid value '{m}' for 'outputHashMode' attribute"))),
+            Some(m) => {
+                return Err(err(format!(
+                    "invalid value '{m}' for 'outputHashMode' attribute"
+                )))
+            }
         };
         c.drv.outputs.insert(
             "out".into(),
@@ -300,23 +347,40 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
     c.drv
         .calculate_output_paths(&dir, &name, |p| drv_hash(io_ref, &dir, p, 0))
         .map_err(|e| compute_error(&name, e))?;
-    let drv_path = c.drv.drv_path(&dir, &name).map_err(|e| compute_error(&name, e))?;
+    let drv_path = c
+        .drv
+        .drv_path(&dir, &name)
+        .map_err(|e| compute_error(&name, e))?;
     let h = c
         .drv
         .hash_derivation_modulo(&dir, |p| drv_hash(io_ref, &dir, p, 0))
         .map_err(|e| compute_error(&name, e))?;
-    crate::pending::thread_default().drv_hashes.borrow_mut().insert(drv_path.clone(), h);
-    io.add_derivation(&drv_path, &c.drv).map_err(ErrorKind::Io)?;
+    crate::pending::thread_default()
+        .drv_hashes
+        .borrow_mut()
+        .insert(drv_path.clone(), h);
+    io.add_derivation(&drv_path, &c.drv)
+        .map_err(ErrorKind::Io)?;
 
     let drv_str = dir.display(&drv_path);
     let mut result = vec![(
         Symbol::intern("drvPath"),
-        Value::String(NixString::new(drv_str.clone().into_bytes(), Some([format!("={drv_str}")].into_iter().collect()))),
+        Value::String(NixString::new(
+            drv_str.clone().into_bytes(),
+            Some([format!("={drv_str}")].into_iter().collect()),
+        )),
     )];
     for (o, out) in &c.drv.outputs {
-        let p = out.path.as_ref().map(|p| dir.display(p)).unwrap_or_default();
+        let p = out
+            .path
+            .as_ref()
+            .map(|p| dir.display(p))
+            .unwrap_or_default();
         let ctx: NixContext = [format!("!{o}!{drv_str}")].into_iter().collect();
-        result.push((Symbol::intern(o), Value::String(NixString::new(p.into_bytes(), Some(ctx)))));
+        result.push((
+            Symbol::intern(o),
+            Value::String(NixString::new(p.into_bytes(), Some(ctx))),
+        ));
     }
     Ok(Value::attrs(Attrs::from_unsorted(result)))
 }
@@ -348,9 +412,11 @@ fn load_wrapper(state: &mut EvalState, _: Vec<Value>) -> R<Value> {
                 text: WRAPPER.to_string(),
                 dir: "/".into(),
             });
-            let c = state
-                .compile_source(file)
-                .map_err(|e| err(format!("internal error compiling the derivation wrapper: {e}")))?;
+            let c = state.compile_source(file).map_err(|e| {
+                err(format!(
+                    "internal error compiling the derivation wrapper: {e}"
+                ))
+            })?;
             state.compiled.insert(path.to_path_buf(), hash, c.clone());
             c
         }
@@ -367,5 +433,8 @@ pub fn register(r: &mut Registry) {
         args: Vec::new(),
     }));
     // `derivation` is the wrapper's function itself, loaded when first used.
-    r.value("derivation", Value::Thunk(Thunk::apply(loader, Value::Null)));
+    r.value(
+        "derivation",
+        Value::Thunk(Thunk::apply(loader, Value::Null)),
+    );
 }

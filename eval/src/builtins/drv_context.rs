@@ -33,19 +33,20 @@ fn append_context(co: Co, a: Vec<Value>) -> GenFuture {
             let info = attrs(&info)?.clone();
             for (field, v) in info.iter() {
                 match field.as_str() {
-                    "path" => {
-                        if boolean(&force(&co, v.clone()).await?)? {
-                            ctx.insert(path.to_string());
+                    "path" | "allOutputs" => {
+                        let on = boolean(&force(&co, v.clone()).await?)?;
+                        let all = field.as_str() == "allOutputs";
+                        if on && all && !path.ends_with(".drv") {
+                            return Err(err(format!(
+                                "tried to add all-outputs context of {path}, which is not a derivation, to a string"
+                            )));
                         }
-                    }
-                    "allOutputs" => {
-                        if boolean(&force(&co, v.clone()).await?)? {
-                            if !path.ends_with(".drv") {
-                                return Err(err(format!(
-                                    "tried to add all-outputs context of {path}, which is not a derivation, to a string"
-                                )));
-                            }
-                            ctx.insert(format!("={path}"));
+                        if on {
+                            ctx.insert(if all {
+                                format!("={path}")
+                            } else {
+                                path.to_string()
+                            });
                         }
                     }
                     "outputs" => {

@@ -26,7 +26,10 @@ type R<T> = Result<T, ErrorKind>;
 
 /// Run `f` with the evaluation state from inside a generator builtin (which has no
 /// state of its own): it is wrapped as a one-shot plain builtin and called.
-pub async fn with_state<T: 'static>(co: &Co, f: impl FnOnce(&mut EvalState) -> R<T> + 'static) -> R<T> {
+pub async fn with_state<T: 'static>(
+    co: &Co,
+    f: impl FnOnce(&mut EvalState) -> R<T> + 'static,
+) -> R<T> {
     let result: Rc<RefCell<Option<R<T>>>> = Rc::default();
     let out = result.clone();
     let f = RefCell::new(Some(f));
@@ -47,7 +50,11 @@ pub async fn with_state<T: 'static>(co: &Co, f: impl FnOnce(&mut EvalState) -> R
     }));
     crate::generators::call(co, b, Value::Null).await?;
     let r = result.borrow_mut().take();
-    r.unwrap_or_else(|| Err(ErrorKind::other("internal error: state callback did not run")))
+    r.unwrap_or_else(|| {
+        Err(ErrorKind::other(
+            "internal error: state callback did not run",
+        ))
+    })
 }
 
 /// A store path string whose context is the path itself.
@@ -58,7 +65,9 @@ pub fn store_path_string(dir: &StoreDir, p: &StorePath) -> Value {
 }
 
 fn base_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn io_msg(what: &str, p: &Path, e: std::io::Error) -> String {
@@ -71,7 +80,10 @@ fn unsupported_type(p: &Path) -> String {
 
 /// Read a file-system tree through EvalIO, as `nix-store --dump` would see it.
 fn read_tree<I: EvalIO + ?Sized>(io: &I, p: &Path) -> Result<NarTree, String> {
-    match io.file_type(p).map_err(|e| io_msg("getting status of", p, e))? {
+    match io
+        .file_type(p)
+        .map_err(|e| io_msg("getting status of", p, e))?
+    {
         FileType::Regular => Ok(NarTree::File {
             executable: io.is_executable(p),
             contents: io.read_file(p).map_err(|e| io_msg("reading file", p, e))?,
@@ -86,7 +98,10 @@ fn read_tree<I: EvalIO + ?Sized>(io: &I, p: &Path) -> Result<NarTree, String> {
         }),
         FileType::Directory => {
             let mut entries = BTreeMap::new();
-            for (name, _) in io.read_dir(p).map_err(|e| io_msg("reading directory", p, e))? {
+            for (name, _) in io
+                .read_dir(p)
+                .map_err(|e| io_msg("reading directory", p, e))?
+            {
                 entries.insert(name.clone().into_bytes(), read_tree(io, &p.join(&name))?);
             }
             Ok(NarTree::Directory(entries))
@@ -97,16 +112,28 @@ fn read_tree<I: EvalIO + ?Sized>(io: &I, p: &Path) -> Result<NarTree, String> {
 
 /// Read a tree, asking the Nix function `filter` about each entry below the root
 /// (as C++ Nix does, the root itself is always included).
-fn read_tree_filtered<'a>(co: &'a Co, p: PathBuf, filter: &'a Value) -> Pin<Box<dyn Future<Output = R<NarTree>> + 'a>> {
+fn read_tree_filtered<'a>(
+    co: &'a Co,
+    p: PathBuf,
+    filter: &'a Value,
+) -> Pin<Box<dyn Future<Output = R<NarTree>> + 'a>> {
     Box::pin(async move {
         let q = p.clone();
-        let t = with_state(co, move |s| s.io.file_type(&q).map_err(|e| ErrorKind::Io(io_msg("getting status of", &q, e)))).await?;
+        let t = with_state(co, move |s| {
+            s.io.file_type(&q)
+                .map_err(|e| ErrorKind::Io(io_msg("getting status of", &q, e)))
+        })
+        .await?;
         if t != FileType::Directory {
             let q = p.clone();
             return with_state(co, move |s| read_tree(&*s.io, &q).map_err(ErrorKind::Io)).await;
         }
         let q = p.clone();
-        let list = with_state(co, move |s| s.io.read_dir(&q).map_err(|e| ErrorKind::Io(io_msg("reading directory", &q, e)))).await?;
+        let list = with_state(co, move |s| {
+            s.io.read_dir(&q)
+                .map_err(|e| ErrorKind::Io(io_msg("reading directory", &q, e)))
+        })
+        .await?;
         let mut sorted: Vec<(String, FileType)> = list;
         sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         let mut entries = BTreeMap::new();
@@ -122,7 +149,10 @@ fn read_tree_filtered<'a>(co: &'a Co, p: PathBuf, filter: &'a Value) -> Pin<Box<
             if !boolean(&force(co, keep).await?)? {
                 continue;
             }
-            entries.insert(name.into_bytes(), read_tree_filtered(co, child, filter).await?);
+            entries.insert(
+                name.into_bytes(),
+                read_tree_filtered(co, child, filter).await?,
+            );
         }
         Ok(NarTree::Directory(entries))
     })
@@ -139,12 +169,17 @@ fn add_tree<I: EvalIO + ?Sized>(
     expected: Option<NixHash>,
 ) -> Result<StorePath, String> {
     let dir = StoreDir::default();
-    let nar = tree.to_nar().map_err(|e| format!("serialising '{}': {e}", from.display()))?;
+    let nar = tree
+        .to_nar()
+        .map_err(|e| format!("serialising '{}': {e}", from.display()))?;
     let hashed: &[u8] = match (method, &tree) {
         (FileIngestionMethod::Recursive, _) => &nar,
         (FileIngestionMethod::Flat, NarTree::File { contents, .. }) => contents,
         (FileIngestionMethod::Flat, _) => {
-            return Err(format!("file '{}' is not a regular file; it cannot be added flat", from.display()))
+            return Err(format!(
+                "file '{}' is not a regular file; it cannot be added flat",
+                from.display()
+            ))
         }
     };
     let algo = expected.as_ref().map_or(HashAlgo::Sha256, |h| h.algo());
@@ -163,7 +198,14 @@ fn add_tree<I: EvalIO + ?Sized>(
     let path = ca
         .store_path(&dir, name, [], false)
         .map_err(|e| format!("cannot add '{}' to the store: {e}", from.display()))?;
-    io.add_to_store(&path, StoreAddition::Source { from: from.to_path_buf(), nar, ca })?;
+    io.add_to_store(
+        &path,
+        StoreAddition::Source {
+            from: from.to_path_buf(),
+            nar,
+            ca,
+        },
+    )?;
     Ok(path)
 }
 
@@ -171,7 +213,10 @@ fn add_tree<I: EvalIO + ?Sized>(
 pub fn import_unfiltered<I: EvalIO + ?Sized>(io: &I, p: &Path) -> Result<String, String> {
     let name = base_name(p);
     if name.ends_with(".drv") {
-        return Err(format!("file names are not allowed to end in '.drv' ('{}')", p.display()));
+        return Err(format!(
+            "file names are not allowed to end in '.drv' ('{}')",
+            p.display()
+        ));
     }
     let tree = read_tree(io, p)?;
     let sp = add_tree(io, p, &name, tree, FileIngestionMethod::Recursive, None)?;
@@ -200,7 +245,14 @@ async fn context_free_path(co: &Co, v: Value, what: &str) -> R<PathBuf> {
     super::io::path_arg(&v)
 }
 
-async fn add_path(co: &Co, from: PathBuf, name: String, filter: Option<Value>, method: FileIngestionMethod, expected: Option<NixHash>) -> R<Value> {
+async fn add_path(
+    co: &Co,
+    from: PathBuf,
+    name: String,
+    filter: Option<Value>,
+    method: FileIngestionMethod,
+    expected: Option<NixHash>,
+) -> R<Value> {
     let tree = match &filter {
         Some(f) => read_tree_filtered(co, from.clone(), f).await?,
         None => {
@@ -208,14 +260,20 @@ async fn add_path(co: &Co, from: PathBuf, name: String, filter: Option<Value>, m
             with_state(co, move |s| read_tree(&*s.io, &q).map_err(ErrorKind::Io)).await?
         }
     };
-    let sp = with_state(co, move |s| add_tree(&*s.io, &from, &name, tree, method, expected).map_err(ErrorKind::Other)).await?;
+    let sp = with_state(co, move |s| {
+        add_tree(&*s.io, &from, &name, tree, method, expected).map_err(ErrorKind::Other)
+    })
+    .await?;
     Ok(store_path_string(&StoreDir::default(), &sp))
 }
 
 fn no_ctx_string(v: &Value, what: &str) -> R<String> {
     let s = string(v)?;
     if s.has_context() {
-        return Err(ErrorKind::other(format!("{what}: the string '{}' is not allowed to refer to a store path", s.to_str_lossy())));
+        return Err(ErrorKind::other(format!(
+            "{what}: the string '{}' is not allowed to refer to a store path",
+            s.to_str_lossy()
+        )));
     }
     Ok(s.to_str_lossy().into_owned())
 }
@@ -232,7 +290,12 @@ fn builtin_path(co: Co, a: Vec<Value>) -> GenFuture {
         for (k, v) in args.iter() {
             match k.as_str() {
                 "path" => path = Some(context_free_path(&co, v.clone(), "builtins.path").await?),
-                "name" => name = Some(no_ctx_string(&force(&co, v.clone()).await?, "builtins.path")?),
+                "name" => {
+                    name = Some(no_ctx_string(
+                        &force(&co, v.clone()).await?,
+                        "builtins.path",
+                    )?)
+                }
                 "filter" => {
                     let f = force(&co, v.clone()).await?;
                     if !f.is_function() {
@@ -249,10 +312,18 @@ fn builtin_path(co: Co, a: Vec<Value>) -> GenFuture {
                     let s = no_ctx_string(&force(&co, v.clone()).await?, "builtins.path")?;
                     expected = Some(parse_hash_allow_empty(&s, Some(HashAlgo::Sha256))?);
                 }
-                other => return Err(ErrorKind::other(format!("unsupported argument '{other}' to 'addPath'"))),
+                other => {
+                    return Err(ErrorKind::other(format!(
+                        "unsupported argument '{other}' to 'addPath'"
+                    )))
+                }
             }
         }
-        let path = path.ok_or_else(|| ErrorKind::other("missing required 'path' attribute in the first argument to builtins.path"))?;
+        let path = path.ok_or_else(|| {
+            ErrorKind::other(
+                "missing required 'path' attribute in the first argument to builtins.path",
+            )
+        })?;
         let name = name.unwrap_or_else(|| base_name(&path));
         add_path(&co, path, name, filter, method, expected).await
     })
@@ -269,7 +340,15 @@ fn filter_source(co: Co, a: Vec<Value>) -> GenFuture {
         }
         let path = context_free_path(&co, a[1].clone(), "filterSource").await?;
         let name = base_name(&path);
-        add_path(&co, path, name, Some(filter), FileIngestionMethod::Recursive, None).await
+        add_path(
+            &co,
+            path,
+            name,
+            Some(filter),
+            FileIngestionMethod::Recursive,
+            None,
+        )
+        .await
     })
 }
 
@@ -277,8 +356,10 @@ fn filter_source(co: Co, a: Vec<Value>) -> GenFuture {
 /// "tell me the real hash" workflows), which needs the algorithm.
 pub fn parse_hash_allow_empty(s: &str, algo: Option<HashAlgo>) -> R<NixHash> {
     if s.is_empty() {
-        let algo = algo.ok_or_else(|| ErrorKind::other("empty hash requires explicit hash type"))?;
-        return NixHash::from_digest(algo, &vec![0; algo.digest_len()]).map_err(|e| ErrorKind::other(e.to_string()));
+        let algo =
+            algo.ok_or_else(|| ErrorKind::other("empty hash requires explicit hash type"))?;
+        return NixHash::from_digest(algo, &vec![0; algo.digest_len()])
+            .map_err(|e| ErrorKind::other(e.to_string()));
     }
     NixHash::parse(s, algo).map_err(|e| ErrorKind::other(format!("invalid hash '{s}': {e}")))
 }
@@ -318,7 +399,9 @@ pub fn register(r: &mut Registry) {
             Value::String(s) => (s.to_str_lossy().into_owned(), s.context().cloned()),
             other => return Err(type_error("a path", other)),
         };
-        let p = crate::compiler::canon_path(Path::new(&text)).to_string_lossy().into_owned();
+        let p = crate::compiler::canon_path(Path::new(&text))
+            .to_string_lossy()
+            .into_owned();
         let (sp, _) = dir
             .parse_with_subpath(p.as_bytes())
             .map_err(|_| ErrorKind::other(format!("path '{p}' is not in the Nix store")))?;
