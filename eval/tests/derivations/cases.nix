@@ -123,8 +123,49 @@ let
     # plain context on the .drv file itself.
     justDrv = builtins.unsafeDiscardOutputDependency multi.drvPath;
   };
+  # `outputs` as a string is split on white space (only derivationStrict takes it;
+  # the `derivation` wrapper wants a list), so the result is shaped by hand.
+  outputsString =
+    let
+      s = builtins.derivationStrict {
+        name = "outputs-string";
+        system = sys;
+        builder = "/bin/sh";
+        outputs = "out  bin\tman";
+        args = [ "-c" simple ];
+      };
+    in
+    {
+      inherit (s) drvPath;
+      outputs = [ "out" "bin" "man" ];
+      out.outPath = s.out;
+      bin.outPath = s.bin;
+      man.outPath = s.man;
+    };
+
+  fodSha1Recursive = mk {
+    name = "fod-sha1-recursive";
+    outputHash = "sha1:0nisd2r6d6qf5mkc0vwpdz1wlj1ssnp6";
+    outputHashMode = "recursive";
+  };
+
+  structuredFod = mk {
+    name = "structured-fod";
+    __structuredAttrs = true;
+    __ignoreNulls = true;
+    outputHash = "sha256-LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=";
+    missing = null;
+    src = fodSha1Recursive;
+  };
+
+  wholeFod = mk {
+    name = "whole-fod+1.2_3";
+    closure = fodFlat.drvPath;
+    structured = structuredFod.drvPath;
+  };
 in
 {
   inherit simple multi withDeps fodFlat fodSri fodRecursive onFod structured
-    placeholders sources withTexts unicode conversions ignoreNulls closures;
+    placeholders sources withTexts unicode conversions ignoreNulls closures
+    outputsString fodSha1Recursive structuredFod wholeFod;
 }
