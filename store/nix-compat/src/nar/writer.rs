@@ -1,0 +1,241 @@
+//! Streaming NAR writer.
+//!
+//! [`open`] writes the header and hands out the root [`Node`]; a node is consumed
+//! by exactly one of [`Node::file`], [`Node::symlink`] or [`Node::directory`].
+//! A [`Directory`] hands out one node per entry and insists that entries come in
+//! strictly increasing name order and that each is completed before the next.
+//! Nothing is buffered: file contents are copied straight from a reader, and each
+//! tag is a few small writes, so give it a `BufWriter` (or an in-memory sink such
+//! as [`super::NarHasher`]) rather than a raw file or socket.
+
+use std::io::{self, Read, Write};
+
+use thiserror::Error;
+
+use super::{is_valid_entry_name, padding_len, MAGIC};
+
+/// Why writing an archive failed.
+#[derive(Debug, Error)]
+pub enum NarWriteError {
+    #[error("I/O error while writing NAR: {0}")]
+    Io(#[from] io::Error),
+    #[error("invalid directory entry name {0:?}")]
+    InvalidName(String),
+    #[error("directory entry {name:?} is not after {prev:?} in sorted order")]
+    Unsorted { prev: String, name: String },
+    #[error("the previous directory entry was not completed")]
+    EntryNotCompleted,
+    #[error("invalid symlink target {0:?}")]
+    InvalidSymlinkTarget(String),
+    #[error("file contents ended after {got} bytes, but {expected} were announced")]
+    FileTooShort { expected: u64, got: u64 },
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const ZEROS: [u8; 8] = [0; 8];
+
+fn write_str<W: Write>(w: &mut W, s: &[u8]) -> io::Result<()> {
+    w.write_all(&(s.len() as u64).to_le_bytes())?;
+    w.write_all(s)?;
+    w.write_all(&ZEROS[..padding_len(s.len() as u64)])
+}
+
+/// Start an archive on `w`: writes the magic and returns the root node.
+pub fn open<W: Write>(w: &mut W) -> Result<Node<'_, W>, NarWriteError> {
+    write_str(w, MAGIC)?;
+    Ok(Node { w, completed: None })
+}
+
+/// A node waiting for its contents.
+pub struct Node<'a, W: Write> {
+    w: &'a mut W,
+    /// Set when this node is a directory entry: flagged once the entry is closed.
+    completed: Option<&'a mut bool>,
+}
+
+impl<'a, W: Write> Node<'a, W> {
+    fn finish(self) -> Result<(), NarWriteError> {
+        // Closes the node, then the surrounding entry if there is one.
+        write_str(self.w, b")")?;
+        if let Some(flag) = self.completed {
+            write_str(self.w, b")")?;
+            *flag = true;
+        }
+        Ok(())
+    }
+
+    /// A symlink pointing at `target` (non-empty, no NUL).
+    pub fn symlink(self, target: &[u8]) -> Result<(), NarWriteError> {
+        if target.is_empty() || target.contains(&0) {
+            return Err(NarWriteError::InvalidSymlinkTarget(lossy(target)));
+        }
+        for s in [&b"("[..], b"type", b"symlink", b"target", target] {
+            write_str(self.w, s)?;
+        }
+        self.finish()
+    }
+
+    /// A regular file of `size` bytes, copied from `contents`, which must supply at
+    /// least that many bytes (more are not read).
+    pub fn file(
+        self,
+        executable: bool,
+        size: u64,
+        contents: &mut dyn Read,
+    ) -> Result<(), NarWriteError> {
+        for s in [&b"("[..], b"type", b"regular"] {
+            write_str(self.w, s)?;
+        }
+        if executable {
+            write_str(self.w, b"executable")?;
+            write_str(self.w, b"")?;
+        }
+        write_str(self.w, b"contents")?;
+        self.w.write_all(&size.to_le_bytes())?;
+        let copied = io::copy(&mut contents.take(size), self.w)?;
+        if copied != size {
+            return Err(NarWriteError::FileTooShort {
+                expected: size,
+                got: copied,
+            });
+        }
+        self.w.write_all(&ZEROS[..padding_len(size)])?;
+        self.finish()
+    }
+
+    /// A regular file whose contents are in memory.
+    pub fn file_bytes(self, executable: bool, contents: &[u8]) -> Result<(), NarWriteError> {
+        let mut r = contents;
+        self.file(executable, contents.len() as u64, &mut r)
+    }
+
+    /// A directory; add entries to it, then [`Directory::close`] it.
+    pub fn directory(self) -> Result<Directory<'a, W>, NarWriteError> {
+        for s in [&b"("[..], b"type", b"directory"] {
+            write_str(self.w, s)?;
+        }
+        Ok(Directory {
+            w: self.w,
+            completed: self.completed,
+            prev: None,
+            entry_done: true,
+        })
+    }
+}
+
+/// A directory being written.
+pub struct Directory<'a, W: Write> {
+    w: &'a mut W,
+    completed: Option<&'a mut bool>,
+    prev: Option<Vec<u8>>,
+    entry_done: bool,
+}
+
+impl<W: Write> Directory<'_, W> {
+    /// Start the entry `name`, which must sort strictly after the previous one.
+    pub fn entry(&mut self, name: &[u8]) -> Result<Node<'_, W>, NarWriteError> {
+        if !self.entry_done {
+            return Err(NarWriteError::EntryNotCompleted);
+        }
+        if !is_valid_entry_name(name) {
+            return Err(NarWriteError::InvalidName(lossy(name)));
+        }
+        if let Some(prev) = &self.prev {
+            if name <= prev.as_slice() {
+                return Err(NarWriteError::Unsorted {
+                    prev: lossy(prev),
+                    name: lossy(name),
+                });
+            }
+        }
+        for s in [&b"entry"[..], b"(", b"name", name, b"node"] {
+            write_str(self.w, s)?;
+        }
+        self.prev = Some(name.to_vec());
+        self.entry_done = false;
+        Ok(Node {
+            w: self.w,
+            completed: Some(&mut self.entry_done),
+        })
+    }
+
+    /// Finish the directory (and its surrounding entry, if any).
+    pub fn close(self) -> Result<(), NarWriteError> {
+        if !self.entry_done {
+            return Err(NarWriteError::EntryNotCompleted);
+        }
+        Node {
+            w: self.w,
+            completed: self.completed,
+        }
+        .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_file_layout() {
+        let mut out = Vec::new();
+        open(&mut out).unwrap().file_bytes(false, b"hi").unwrap();
+        let mut expected = Vec::new();
+        for s in [
+            &b"nix-archive-1"[..],
+            b"(",
+            b"type",
+            b"regular",
+            b"contents",
+            b"hi",
+            b")",
+        ] {
+            write_str(&mut expected, s).unwrap();
+        }
+        assert_eq!(out, expected);
+        assert_eq!(out.len() % 8, 0);
+    }
+
+    #[test]
+    fn enforces_order_and_names() {
+        let mut out = Vec::new();
+        let mut d = open(&mut out).unwrap().directory().unwrap();
+        d.entry(b"b").unwrap().symlink(b"x").unwrap();
+        assert!(matches!(d.entry(b"a"), Err(NarWriteError::Unsorted { .. })));
+        assert!(matches!(d.entry(b"b"), Err(NarWriteError::Unsorted { .. })));
+        for bad in [&b""[..], b".", b"..", b"a/b", b"a\0"] {
+            assert!(matches!(d.entry(bad), Err(NarWriteError::InvalidName(_))));
+        }
+        let _unfinished = d.entry(b"c").unwrap();
+        assert!(matches!(
+            d.entry(b"d"),
+            Err(NarWriteError::EntryNotCompleted)
+        ));
+        assert!(matches!(d.close(), Err(NarWriteError::EntryNotCompleted)));
+    }
+
+    #[test]
+    fn short_file_is_an_error() {
+        let mut out = Vec::new();
+        let mut r: &[u8] = b"abc";
+        let err = open(&mut out).unwrap().file(false, 10, &mut r).unwrap_err();
+        assert!(matches!(
+            err,
+            NarWriteError::FileTooShort {
+                expected: 10,
+                got: 3
+            }
+        ));
+    }
+
+    #[test]
+    fn bad_symlink_target() {
+        let mut out = Vec::new();
+        assert!(open(&mut out).unwrap().symlink(b"").is_err());
+        let mut out = Vec::new();
+        assert!(open(&mut out).unwrap().symlink(b"a\0b").is_err());
+    }
+}
