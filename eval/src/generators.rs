@@ -13,6 +13,8 @@ pub enum Request {
     Force(Value),
     /// Call `f x` and force the result.
     Call(Value, Value),
+    /// Call `f x y` and force the result.
+    Call2(Value, Value, Value),
     /// Force, catching a catchable error (for `tryEval`).
     TryForce(Value),
 }
@@ -57,8 +59,10 @@ pub async fn call(co: &Co, f: Value, x: Value) -> Result<Value, ErrorKind> {
 
 /// Call `f a b`.
 pub async fn call2(co: &Co, f: Value, a: Value, b: Value) -> Result<Value, ErrorKind> {
-    let g = call(co, f, a).await?;
-    call(co, g, b).await
+    match co.yield_(Request::Call2(f, a, b)).await {
+        Response::Value(v) => Ok(v),
+        _ => Err(ErrorKind::other("internal error: bad resume of call")),
+    }
 }
 
 /// Force `v` deeply: every list element and attribute value, iteratively.

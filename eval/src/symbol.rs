@@ -64,12 +64,14 @@ impl Symbol {
         if let Some(s) = hit {
             return s;
         }
+        // Copy only the names this thread has not seen yet.
         let g = global().lock().unwrap_or_else(|e| e.into_inner());
-        let snapshot: Vec<&'static str> = g.names.clone();
-        drop(g);
-        let s = snapshot[self.0 as usize];
-        LOCAL.with(|l| l.borrow_mut().names = snapshot);
-        s
+        LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            let have = l.names.len();
+            l.names.extend_from_slice(&g.names[have..]);
+            l.names[self.0 as usize]
+        })
     }
 
     /// Order by name, as Nix orders attribute names.

@@ -133,6 +133,29 @@ fn trampoline() -> Arc<Proto> {
     .clone()
 }
 
+/// `[f, x]` with `y` in slot 0 -> `f x y`, forced.
+fn trampoline2_with_arg() -> Arc<Proto> {
+    static T: OnceLock<Arc<Proto>> = OnceLock::new();
+    T.get_or_init(|| {
+        let t = trampoline();
+        Arc::new(Proto {
+            kind: ProtoKind::Thunk,
+            ops: vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Force, Op::Return],
+            spans: vec![Span::default(); 5],
+            consts: vec![],
+            protos: vec![],
+            scopes: vec![],
+            with_chains: vec![],
+            attr_keys: vec![],
+            file: t.file.clone(),
+            span: Span::default(),
+            lambda: None,
+            call_scope: None,
+        })
+    })
+    .clone()
+}
+
 /// `[functor, self]` with the argument in slot 0: `(functor self) arg`.
 fn functor_trampoline() -> Arc<Proto> {
     static T: OnceLock<Arc<Proto>> = OnceLock::new();
@@ -498,6 +521,22 @@ impl<'o, O: Observer> Vm<'o, O> {
                         kind: CodeKind::Call,
                     }))
                 }
+                Request::Call2(f, x, y) => {
+                    g.pending = Pending::CallResult;
+                    let base = self.stack.len();
+                    self.stack.push(f);
+                    self.stack.push(x);
+                    // The first call's result sits where `f` was; `y` waits above it.
+                    let env = Env::new(1, None, None);
+                    env.slots.borrow_mut()[0] = y;
+                    self.push_frame(Frame::Code(CodeFrame {
+                        proto: trampoline2_with_arg(),
+                        ip: 0,
+                        env,
+                        base,
+                        kind: CodeKind::Call,
+                    }))
+                }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
             genawaiter::GeneratorState::Complete(res) => {
@@ -509,14 +548,15 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    #[inline(always)]
     fn check_limits(&mut self) -> R<()> {
-        self.steps += 1;
-        if let Some(max) = self.limits.max_steps {
-            if self.steps > max {
-                return Err(ErrorKind::StepLimit(max));
-            }
-        }
+        self.steps = self.steps.wrapping_add(1);
         if self.steps & 1023 == 0 {
+            if let Some(max) = self.limits.max_steps {
+                if self.steps > max {
+                    return Err(ErrorKind::StepLimit(max));
+                }
+            }
             if let Some(c) = &self.limits.cancel {
                 if c.load(Ordering::Relaxed) {
                     return Err(ErrorKind::Cancelled);
@@ -537,6 +577,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Run one instruction of the top code frame.
+    #[inline(always)]
     fn step(&mut self) -> R<()> {
         self.check_limits()?;
         let f = code_frame!(self);
@@ -696,6 +737,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
+    #[inline(always)]
     fn step_rest(&mut self, op: Op) -> R<()> {
         match op {
             Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {

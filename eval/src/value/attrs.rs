@@ -222,14 +222,15 @@ impl Drop for Attrs {
     fn drop(&mut self) {
         match self {
             Attrs::Small(v) => {
+                if !v.iter().any(|(_, v)| super::frees_container(v)) {
+                    return;
+                }
                 let v = std::mem::take(v);
                 super::drop::defer(v.into_iter().map(|(_, v)| super::drop::Deferred::Value(v)));
             }
-            Attrs::Large(m) => {
-                let vals: Vec<Value> = m.values().cloned().collect();
-                *m = Map::new();
-                super::drop::defer(vals.into_iter().map(super::drop::Deferred::Value));
-            }
+            // Persistent maps share their nodes, so walking them on every drop would cost
+            // O(n) per `//`; long chains are made of small sets, which defer above.
+            Attrs::Large(_) => {}
         }
     }
 }

@@ -82,9 +82,30 @@ impl std::ops::Deref for NixList {
     }
 }
 
+/// Would dropping this value free a container (and so possibly recurse deeply)?
+#[inline]
+pub(crate) fn frees_container(v: &Value) -> bool {
+    match v {
+        Value::Attrs(a) => Rc::strong_count(a) == 1,
+        Value::List(l) => Rc::strong_count(l) == 1,
+        Value::Thunk(t) => {
+            Rc::strong_count(&t.0) == 1
+                && match &*t.0.borrow() {
+                    ThunkState::Evaluated(v) => frees_container(v),
+                    ThunkState::Suspended { env, .. } => Rc::strong_count(env) == 1,
+                    ThunkState::Apply(..) => true,
+                    ThunkState::Blackhole => false,
+                }
+        }
+        Value::Closure(c) => Rc::strong_count(c) == 1 && Rc::strong_count(&c.env) == 1,
+        Value::Builtin(b) => Rc::strong_count(b) == 1 && !b.args.is_empty(),
+        _ => false,
+    }
+}
+
 impl Drop for NixList {
     fn drop(&mut self) {
-        if self.0.iter().any(|v| !matches!(v, Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))) {
+        if self.0.iter().any(frees_container) {
             drop::defer(std::mem::take(&mut self.0).into_iter().map(drop::Deferred::Value));
         }
     }
@@ -92,6 +113,10 @@ impl Drop for NixList {
 
 impl Drop for Env {
     fn drop(&mut self) {
+        let parent_unique = self.parent.as_ref().is_some_and(|p| Rc::strong_count(p) == 1);
+        if !parent_unique && !self.slots.borrow().iter().any(frees_container) {
+            return;
+        }
         let slots = std::mem::take(&mut *self.slots.borrow_mut());
         let parent = self.parent.take();
         drop::defer(
