@@ -438,3 +438,28 @@ pub fn register(r: &mut Registry) {
         Value::Thunk(Thunk::apply(loader, Value::Null)),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_depth_counts_brackets_outside_strings() {
+        let deep = "[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1);
+        assert!(check_json_depth(deep.as_bytes()).is_err());
+        let shallow = "[".repeat(MAX_JSON_DEPTH) + &"]".repeat(MAX_JSON_DEPTH);
+        assert!(check_json_depth(shallow.as_bytes()).is_ok());
+        // Brackets inside strings, with escaped quotes, do not count.
+        let inside = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(MAX_JSON_DEPTH + 5));
+        assert!(check_json_depth(inside.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn output_names_are_checked() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(check_outputs(v(&["out", "dev"])).unwrap(), v(&["out", "dev"]));
+        for bad in [&["out", "out"][..], &["drv"], &["drvPath"], &[]] {
+            assert!(check_outputs(v(bad)).is_err(), "{bad:?} accepted");
+        }
+    }
+}
