@@ -27,7 +27,9 @@ fn attr(name: &str, value: &str) -> String {
     s
 }
 
-fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
+/// `drvs` holds the derivations already written: as in C++ Nix, each is written once
+/// (derivations refer to themselves through their outputs).
+fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::collections::HashSet<Vec<u8>>) {
     let pad = "  ".repeat(indent);
     match v {
         Value::Null => out.push_str(&format!("{pad}<null />\n")),
@@ -43,7 +45,7 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
             }
             out.push_str(&format!("{pad}<list>\n"));
             for e in l.iter() {
-                write(&e.clone().shallow(), indent + 1, loc, out);
+                write(&e.clone().shallow(), indent + 1, loc, out, drvs);
             }
             out.push_str(&format!("{pad}</list>\n"));
         }
@@ -51,13 +53,19 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
             let is_drv = matches!(a.get(super::sym::type_()).map(|v| v.clone().shallow()), Some(Value::String(s)) if s.as_bytes() == b"derivation");
             if is_drv {
                 let mut extra = String::new();
+                let mut drv_path = Vec::new();
                 if let Some(Value::String(p)) = a.get(super::sym::drv_path()).map(|v| v.clone().shallow()) {
                     extra.push_str(&attr("drvPath", &p.to_str_lossy()));
+                    drv_path = p.as_bytes().to_vec();
                 }
                 if let Some(Value::String(p)) = a.get(super::sym::out_path()).map(|v| v.clone().shallow()) {
                     extra.push_str(&attr("outPath", &p.to_str_lossy()));
                 }
                 out.push_str(&format!("{pad}<derivation{extra}>\n"));
+                if drv_path.is_empty() || !drvs.insert(drv_path) {
+                    out.push_str(&format!("{pad}  <repeated />\n{pad}</derivation>\n"));
+                    return;
+                }
             } else if a.is_empty() {
                 out.push_str(&format!("{pad}<attrs />\n"));
                 return;
@@ -66,7 +74,7 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
             }
             for (k, e) in a.iter() {
                 out.push_str(&format!("{pad}  <attr{}>\n", attr("name", k.as_str())));
-                write(&e.clone().shallow(), indent + 2, loc, out);
+                write(&e.clone().shallow(), indent + 2, loc, out, drvs);
                 out.push_str(&format!("{pad}  </attr>\n"));
             }
             out.push_str(&format!("{pad}</{}>\n", if is_drv { "derivation" } else { "attrs" }));
@@ -112,7 +120,7 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
 /// The XML document for a deeply forced value.
 pub fn to_xml(v: &Value, locations: bool) -> String {
     let mut out = String::from("<?xml version='1.0' encoding='utf-8'?>\n<expr>\n");
-    write(v, 1, locations, &mut out);
+    write(v, 1, locations, &mut out, &mut Default::default());
     out.push_str("</expr>\n");
     out
 }
