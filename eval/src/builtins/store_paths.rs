@@ -392,7 +392,7 @@ pub fn register(r: &mut Registry) {
     });
     r.gen("path", 1, builtin_path);
     r.gen("filterSource", 2, filter_source);
-    r.plain("storePath", 1, |_, a| {
+    r.plain("storePath", 1, |s: &mut EvalState, a| {
         let dir = StoreDir::default();
         let (text, ctx) = match &a[0] {
             Value::Path(p) => (p.to_string_lossy().into_owned(), None),
@@ -402,9 +402,15 @@ pub fn register(r: &mut Registry) {
         let p = crate::compiler::canon_path(Path::new(&text))
             .to_string_lossy()
             .into_owned();
-        let (sp, _) = dir
+        let (sp, sub) = dir
             .parse_with_subpath(p.as_bytes())
             .map_err(|_| ErrorKind::other(format!("path '{p}' is not in the Nix store")))?;
+        // C++ Nix resolves symlinks below a store path, so the file must exist.
+        if !sub.is_empty() && !s.io.path_exists(Path::new(&p)) {
+            return Err(ErrorKind::Io(format!(
+                "getting status of '{p}': No such file or directory"
+            )));
+        }
         let mut ctx = ctx.unwrap_or_default();
         ctx.insert(dir.display(&sp));
         Ok(Value::String(NixString::new(p.into_bytes(), Some(ctx))))
