@@ -457,7 +457,10 @@ mod tests {
     #[test]
     fn output_names_are_checked() {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(check_outputs(v(&["out", "dev"])).unwrap(), v(&["out", "dev"]));
+        assert_eq!(
+            check_outputs(v(&["out", "dev"])).unwrap(),
+            v(&["out", "dev"])
+        );
         for bad in [&["out", "out"][..], &["drv"], &["drvPath"], &[]] {
             assert!(check_outputs(v(bad)).is_err(), "{bad:?} accepted");
         }
