@@ -31,11 +31,23 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
     let pad = "  ".repeat(indent);
     match v {
         Value::Null => out.push_str(&format!("{pad}<null />\n")),
-        Value::Bool(b) => out.push_str(&format!("{pad}<bool{} />\n", attr("value", if *b { "true" } else { "false" }))),
+        Value::Bool(b) => out.push_str(&format!(
+            "{pad}<bool{} />\n",
+            attr("value", if *b { "true" } else { "false" })
+        )),
         Value::Int(i) => out.push_str(&format!("{pad}<int{} />\n", attr("value", &i.to_string()))),
-        Value::Float(f) => out.push_str(&format!("{pad}<float{} />\n", attr("value", &format_float(*f)))),
-        Value::String(s) => out.push_str(&format!("{pad}<string{} />\n", attr("value", &s.to_str_lossy()))),
-        Value::Path(p) => out.push_str(&format!("{pad}<path{} />\n", attr("value", &p.to_string_lossy()))),
+        Value::Float(f) => out.push_str(&format!(
+            "{pad}<float{} />\n",
+            attr("value", &format_float(*f))
+        )),
+        Value::String(s) => out.push_str(&format!(
+            "{pad}<string{} />\n",
+            attr("value", &s.to_str_lossy())
+        )),
+        Value::Path(p) => out.push_str(&format!(
+            "{pad}<path{} />\n",
+            attr("value", &p.to_string_lossy())
+        )),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str(&format!("{pad}<list />\n"));
@@ -51,10 +63,14 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
             let is_drv = matches!(a.get(super::sym::type_()).map(|v| v.clone().shallow()), Some(Value::String(s)) if s.as_bytes() == b"derivation");
             if is_drv {
                 let mut extra = String::new();
-                if let Some(Value::String(p)) = a.get(super::sym::drv_path()).map(|v| v.clone().shallow()) {
+                if let Some(Value::String(p)) =
+                    a.get(super::sym::drv_path()).map(|v| v.clone().shallow())
+                {
                     extra.push_str(&attr("drvPath", &p.to_str_lossy()));
                 }
-                if let Some(Value::String(p)) = a.get(super::sym::out_path()).map(|v| v.clone().shallow()) {
+                if let Some(Value::String(p)) =
+                    a.get(super::sym::out_path()).map(|v| v.clone().shallow())
+                {
                     extra.push_str(&attr("outPath", &p.to_str_lossy()));
                 }
                 out.push_str(&format!("{pad}<derivation{extra}>\n"));
@@ -69,18 +85,29 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
                 write(&e.clone().shallow(), indent + 2, loc, out);
                 out.push_str(&format!("{pad}  </attr>\n"));
             }
-            out.push_str(&format!("{pad}</{}>\n", if is_drv { "derivation" } else { "attrs" }));
+            out.push_str(&format!(
+                "{pad}</{}>\n",
+                if is_drv { "derivation" } else { "attrs" }
+            ));
         }
         Value::Closure(c) => {
             let mut pos = String::new();
             if loc {
-                let l = crate::errors::Location { file: c.proto.file.clone(), span: c.proto.span };
+                let l = crate::errors::Location {
+                    file: c.proto.file.clone(),
+                    span: c.proto.span,
+                };
                 let (line, col) = l.line_col();
-                pos = format!("{}{}{}", attr("column", &col.to_string()), attr("line", &line.to_string()), attr("path", &c.proto.file.name));
+                pos = format!(
+                    "{}{}{}",
+                    attr("column", &col.to_string()),
+                    attr("line", &line.to_string()),
+                    attr("path", &c.proto.file.name)
+                );
             }
             out.push_str(&format!("{pad}<function{pos}>\n"));
-            match c.proto.lambda.as_ref() {
-                Some(l) => match &l.formals {
+            if let Some(l) = c.proto.lambda.as_ref() {
+                match &l.formals {
                     Some(f) => {
                         let mut a = String::new();
                         if f.ellipsis {
@@ -91,7 +118,10 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
                         }
                         out.push_str(&format!("{pad}  <attrspat{a}>\n"));
                         for (s, _) in &f.entries {
-                            out.push_str(&format!("{pad}    <attr{} />\n", attr("name", s.as_str())));
+                            out.push_str(&format!(
+                                "{pad}    <attr{} />\n",
+                                attr("name", s.as_str())
+                            ));
                         }
                         out.push_str(&format!("{pad}  </attrspat>\n"));
                     }
@@ -99,8 +129,7 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
                         let name = l.arg.map(|s| s.as_str()).unwrap_or("");
                         out.push_str(&format!("{pad}  <varpat{} />\n", attr("name", name)));
                     }
-                },
-                None => {}
+                }
             }
             out.push_str(&format!("{pad}</function>\n"));
         }
