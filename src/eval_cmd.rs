@@ -58,31 +58,38 @@ pub struct Args {
     impure: bool,
     /// Most nested calls before evaluation stops with an error.
     #[arg(long = "max-call-depth")]
-    max_call_depth: Option<usize>,
-    /// off, warn or fatal: URL literals such as `http://x`.
-    #[arg(long = "lint-url-literals")]
-    lint_url_literals: Option<String>,
-    /// off, warn or fatal: relative path literals without `./`.
-    #[arg(long = "lint-short-path-literals")]
-    lint_short_path_literals: Option<String>,
-    /// off, warn or fatal: absolute and `~/` path literals.
-    #[arg(long = "lint-absolute-path-literals")]
-    lint_absolute_path_literals: Option<String>,
+    max_call_depth: Option<u32>,
+    /// URL literals such as `http://x`.
+    #[arg(long = "lint-url-literals", value_enum, default_value = "off")]
+    lint_url_literals: Lint,
+    /// Relative path literals without `./`.
+    #[arg(long = "lint-short-path-literals", value_enum, default_value = "off")]
+    lint_short_path_literals: Lint,
+    /// Absolute and `~/` path literals.
+    #[arg(
+        long = "lint-absolute-path-literals",
+        value_enum,
+        default_value = "off"
+    )]
+    lint_absolute_path_literals: Lint,
     /// Accepted for compatibility.
     #[arg(long = "extra-experimental-features")]
     extra_experimental_features: Vec<String>,
-    /// Accepted for compatibility (NAME VALUE).
-    #[arg(long = "option", num_args = 2)]
-    option: Vec<String>,
 }
 
-fn lint_level(s: &Option<String>) -> anyhow::Result<LintLevel> {
-    Ok(match s.as_deref() {
-        None | Some("off") | Some("ignore") => LintLevel::Off,
-        Some("warn") => LintLevel::Warn,
-        Some("fatal") | Some("error") => LintLevel::Fatal,
-        Some(other) => anyhow::bail!("unknown lint level '{other}' (expected off, warn or fatal)"),
-    })
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Lint {
+    Off,
+    Warn,
+    Fatal,
+}
+
+fn lint_level(l: Lint) -> LintLevel {
+    match l {
+        Lint::Off => LintLevel::Off,
+        Lint::Warn => LintLevel::Warn,
+        Lint::Fatal => LintLevel::Fatal,
+    }
 }
 
 fn search_path_entry(s: &str) -> (String, String) {
@@ -115,12 +122,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let mut ev = Evaluator::new(Rc::new(tvix_eval::io::StdIO), &cfg, |_| {});
     ev.state.lints = Lints {
-        url_literals: lint_level(&args.lint_url_literals)?,
-        short_path_literals: lint_level(&args.lint_short_path_literals)?,
-        absolute_path_literals: lint_level(&args.lint_absolute_path_literals)?,
+        url_literals: lint_level(args.lint_url_literals),
+        short_path_literals: lint_level(args.lint_short_path_literals),
+        absolute_path_literals: lint_level(args.lint_absolute_path_literals),
     };
     if let Some(d) = args.max_call_depth {
-        ev.limits.max_depth = d;
+        ev.limits.max_depth = d as usize;
     }
     let show_trace = args.show_trace;
     let report = |e: &EvalError| {
@@ -172,7 +179,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             let name = if f == "-" {
                 "«stdin»".to_string()
             } else {
-                tvix_eval::compiler::canon_path(&path).to_string_lossy().into_owned()
+                tvix_eval::compiler::canon_path(&path)
+                    .to_string_lossy()
+                    .into_owned()
             };
             sources.push((name, text, dir));
         }
@@ -188,7 +197,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         auto.push((pair[0].clone(), ev.state.file_thunk(&c)));
     }
     for pair in args.argstr.chunks(2) {
-        auto.push((pair[0].clone(), Value::String(NixString::from(pair[1].as_str()))));
+        auto.push((
+            pair[0].clone(),
+            Value::String(NixString::from(pair[1].as_str())),
+        ));
     }
     let auto_attrs = Value::attrs(Attrs::from_unsorted(
         auto.into_iter()
@@ -254,9 +266,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 }
             }
             if args.json {
-                let to_json = vm.state.globals[vm.state.global_index[&tvix_eval::symbol::Symbol::intern("__toJSON")] as usize].clone();
+                let to_json = vm.state.globals[vm.state.global_index
+                    [&tvix_eval::symbol::Symbol::intern("__toJSON")]
+                    as usize]
+                    .clone();
                 let s = vm.call(to_json, v)?;
-                let Value::String(s) = s else { unreachable!("toJSON returns a string") };
+                let Value::String(s) = s else {
+                    unreachable!("toJSON returns a string")
+                };
                 Ok(s.as_bytes().to_vec())
             } else if args.xml {
                 let v = vm.deep_force(v)?;
@@ -283,12 +300,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 
 /// nix-instantiate calls a function result that takes a set of named arguments with
 /// the --arg/--argstr values it asks for.
-fn auto_call<O: tvix_eval::Observer>(vm: &mut tvix_eval::Vm<'_, O>, v: Value, auto: &Value) -> Result<Value, EvalError> {
+fn auto_call<O: tvix_eval::Observer>(
+    vm: &mut tvix_eval::Vm<'_, O>,
+    v: Value,
+    auto: &Value,
+) -> Result<Value, EvalError> {
     let Value::Closure(c) = &v else { return Ok(v) };
     let Some(formals) = c.proto.lambda.as_ref().and_then(|l| l.formals.as_ref()) else {
         return Ok(v);
     };
-    let Value::Attrs(all) = auto else { return Ok(v) };
+    let Value::Attrs(all) = auto else {
+        return Ok(v);
+    };
     let picked: Vec<_> = if formals.ellipsis {
         all.iter().map(|(k, v)| (k, v.clone())).collect()
     } else {

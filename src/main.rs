@@ -11,7 +11,11 @@ mod store_cmd;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "tvix", version, about = "A Rust toolchain for the Nix language")]
+#[command(
+    name = "tvix",
+    version,
+    about = "A Rust toolchain for the Nix language"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

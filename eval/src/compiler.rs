@@ -54,7 +54,10 @@ enum Res {
 enum BVal {
     Expr(ast::Expr),
     /// `inherit name;` (looked up outside a rec/let scope) or `inherit (from) name;`.
-    Inherit { from: Option<usize>, name: Symbol },
+    Inherit {
+        from: Option<usize>,
+        name: Symbol,
+    },
     Set(Box<BSet>),
 }
 
@@ -137,9 +140,16 @@ fn parse_error(file: &Arc<SourceFile>, err: &rnix::ParseError) -> EvalError {
     let len = file.text.len() as u32;
     let (msg, span) = match err {
         P::Unexpected(r) => ("unexpected token".to_string(), Some(*r)),
-        P::UnexpectedExtra(r) => ("unexpected token after the expression".to_string(), Some(*r)),
+        P::UnexpectedExtra(r) => (
+            "unexpected token after the expression".to_string(),
+            Some(*r),
+        ),
         P::UnexpectedWanted(got, r, want) => (
-            format!("unexpected {}, expected {}", kind_name(*got), want_list(want)),
+            format!(
+                "unexpected {}, expected {}",
+                kind_name(*got),
+                want_list(want)
+            ),
             Some(*r),
         ),
         P::UnexpectedDoubleBind(r) => ("pattern bound twice".to_string(), Some(*r)),
@@ -148,7 +158,10 @@ fn parse_error(file: &Arc<SourceFile>, err: &rnix::ParseError) -> EvalError {
             format!("unexpected end of file, expected {}", want_list(want)),
             None,
         ),
-        P::DuplicatedArgs(r, name) => (format!("duplicate formal function argument '{name}'"), Some(*r)),
+        P::DuplicatedArgs(r, name) => (
+            format!("duplicate formal function argument '{name}'"),
+            Some(*r),
+        ),
         P::RecursionLimitExceeded => ("expression nested too deeply".to_string(), None),
         other => (other.to_string(), None),
     };
@@ -252,7 +265,10 @@ impl<'g> Compiler<'g> {
         match level {
             LintLevel::Off => Ok(()),
             LintLevel::Warn => {
-                let loc = Location { file: self.file.clone(), span };
+                let loc = Location {
+                    file: self.file.clone(),
+                    span,
+                };
                 let (l, c) = loc.line_col();
                 eprintln!("warning: {msg} at {}:{l}:{c}", self.file.name);
                 Ok(())
@@ -458,9 +474,9 @@ impl<'g> Compiler<'g> {
             ast::Expr::AttrSet(a) => {
                 a.rec_token().is_none()
                     && a.entries().all(|e| match e {
-                        ast::Entry::AttrpathValue(kv) => kv.attrpath().is_some_and(|p| {
-                            p.attrs().all(|a| static_attr_name(&a).is_some())
-                        }),
+                        ast::Entry::AttrpathValue(kv) => kv
+                            .attrpath()
+                            .is_some_and(|p| p.attrs().all(|a| static_attr_name(&a).is_some())),
                         ast::Entry::Inherit(_) => true,
                     })
             }
@@ -505,7 +521,10 @@ impl<'g> Compiler<'g> {
                     .content()
                     .map(|c| c.text().to_string())
                     .unwrap_or_default();
-                let inner = text.trim_start_matches('<').trim_end_matches('>').to_string();
+                let inner = text
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string();
                 self.emit_var(Symbol::intern("__findFile"), 0, span)?;
                 self.emit_var(Symbol::intern("__nixPath"), 0, span)?;
                 self.emit(Op::Call, span);
@@ -652,7 +671,10 @@ impl<'g> Compiler<'g> {
                 };
                 let (line, col) = loc.line_col();
                 self.constant(Constant::Int(col as i64), span);
-                self.constant(Constant::String(self.file.name.clone().into_bytes().into()), span);
+                self.constant(
+                    Constant::String(self.file.name.clone().into_bytes().into()),
+                    span,
+                );
                 self.constant(Constant::Int(line as i64), span);
                 let keys = vec![
                     Symbol::intern("column"),
@@ -690,7 +712,11 @@ impl<'g> Compiler<'g> {
                 }
             },
             ast::LiteralKind::Uri(u) => {
-                self.lint(self.lints.url_literals, "URL literals are deprecated; use a string instead", span)?;
+                self.lint(
+                    self.lints.url_literals,
+                    "URL literals are deprecated; use a string instead",
+                    span,
+                )?;
                 self.constant(Constant::String(u.syntax().text().as_bytes().into()), span)
             }
         }
@@ -755,7 +781,10 @@ impl<'g> Compiler<'g> {
                 let home = std::env::var("HOME").map_err(|_| {
                     EvalError::new(
                         ErrorKind::other("cannot resolve '~' in a path: HOME is not set"),
-                        Some(Location { file: file.clone(), span }),
+                        Some(Location {
+                            file: file.clone(),
+                            span,
+                        }),
                     )
                 })?;
                 PathBuf::from(format!("{home}{rest}"))
@@ -774,9 +803,17 @@ impl<'g> Compiler<'g> {
         if let Some(InterpolPart::Literal(first)) = parts.first() {
             let t = first.text();
             if t.starts_with('/') || t.starts_with('~') {
-                self.lint(self.lints.absolute_path_literals, "absolute path literal", span)?;
+                self.lint(
+                    self.lints.absolute_path_literals,
+                    "absolute path literal",
+                    span,
+                )?;
             } else if !t.starts_with("./") && !t.starts_with("../") {
-                self.lint(self.lints.short_path_literals, "relative path literal without './' prefix", span)?;
+                self.lint(
+                    self.lints.short_path_literals,
+                    "relative path literal without './' prefix",
+                    span,
+                )?;
             }
         }
         if parts.iter().all(|p| matches!(p, InterpolPart::Literal(_))) {
@@ -1064,7 +1101,8 @@ impl<'g> Compiler<'g> {
                     if set.statics.iter().any(|(k, _, _)| *k == sym) {
                         return Err(self.err(ErrorKind::DuplicateAttr(name), aspan));
                     }
-                    set.statics.push((sym, BVal::Inherit { from, name: sym }, aspan));
+                    set.statics
+                        .push((sym, BVal::Inherit { from, name: sym }, aspan));
                 }
                 Ok(())
             }
@@ -1133,8 +1171,12 @@ impl<'g> Compiler<'g> {
                     if !mergeable_new {
                         return Err(self.dup_err(&name, span));
                     }
-                    let ast::Expr::AttrSet(a) = value else { unreachable!() };
-                    let BVal::Set(inner) = &mut set.statics[i].1 else { unreachable!() };
+                    let ast::Expr::AttrSet(a) = value else {
+                        unreachable!()
+                    };
+                    let BVal::Set(inner) = &mut set.statics[i].1 else {
+                        unreachable!()
+                    };
                     let mut inner = std::mem::take(inner);
                     for e in a.entries() {
                         self.add_entry(&mut inner, e, false)?;
@@ -1154,7 +1196,9 @@ impl<'g> Compiler<'g> {
                     i
                 }
             };
-            let BVal::Set(inner) = &mut set.statics[i].1 else { unreachable!() };
+            let BVal::Set(inner) = &mut set.statics[i].1 else {
+                unreachable!()
+            };
             let mut inner = std::mem::take(inner);
             self.insert_path(&mut inner, rest, value, false, span)?;
             set.statics[i].1 = BVal::Set(inner);
@@ -1218,24 +1262,33 @@ impl<'g> Compiler<'g> {
     /// Push the value of a binding. `inherit_skip` is how many scopes an `inherit x;`
     /// looks past (the rec/let scope itself); `hidden` is where `inherit (e)` sources
     /// live, as (depth from the current scope, first slot).
-    fn compile_bval(&mut self, v: BVal, span: Span, inherit_skip: usize, hidden: (u32, u32)) -> CResult<()> {
+    fn compile_bval(
+        &mut self,
+        v: BVal,
+        span: Span,
+        inherit_skip: usize,
+        hidden: (u32, u32),
+    ) -> CResult<()> {
         match v {
             BVal::Expr(e) => self.compile_lazy(&e),
-            BVal::Inherit { from: None, name } => {
-                match self.resolve(name, inherit_skip) {
-                    Res::Local { init: true, .. } | Res::Global(_) => self.emit_var(name, inherit_skip, span),
-                    Res::Undefined => self.emit_var(name, inherit_skip, span),
-                    _ => {
-                        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
-                        self.emit_var(name, inherit_skip, span)?;
-                        self.emit(Op::Force, span);
-                        self.emit(Op::Return, span);
-                        self.emit_child_thunk(span);
-                        Ok(())
-                    }
+            BVal::Inherit { from: None, name } => match self.resolve(name, inherit_skip) {
+                Res::Local { init: true, .. } | Res::Global(_) => {
+                    self.emit_var(name, inherit_skip, span)
                 }
-            }
-            BVal::Inherit { from: Some(k), name } => {
+                Res::Undefined => self.emit_var(name, inherit_skip, span),
+                _ => {
+                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                    self.emit_var(name, inherit_skip, span)?;
+                    self.emit(Op::Force, span);
+                    self.emit(Op::Return, span);
+                    self.emit_child_thunk(span);
+                    Ok(())
+                }
+            },
+            BVal::Inherit {
+                from: Some(k),
+                name,
+            } => {
                 self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
                 self.emit(Op::Local(hidden.0, hidden.1 + k as u32), span);
                 self.emit(Op::Select(name), span);
@@ -1312,7 +1365,12 @@ impl<'g> Compiler<'g> {
             ScopeKind::RecAttrs
         };
         self.push_scope(kind, names, span);
-        if body.is_none() && set.statics.iter().any(|(k, _, _)| k.as_str() == "__overrides") {
+        if body.is_none()
+            && set
+                .statics
+                .iter()
+                .any(|(k, _, _)| k.as_str() == "__overrides")
+        {
             self.scopes.last_mut().unwrap().never_init = true;
         }
         for (i, f) in froms.iter().enumerate() {

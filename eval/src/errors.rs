@@ -12,11 +12,20 @@ pub enum ErrorKind {
     #[error("syntax error: {0}")]
     Parse(String),
     #[error("undefined variable '{name}'{}", did_you_mean(.suggestion))]
-    UndefinedVariable { name: String, suggestion: Option<String> },
+    UndefinedVariable {
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("attribute '{name}' missing{}", did_you_mean(.suggestion))]
-    AttributeMissing { name: String, suggestion: Option<String> },
+    AttributeMissing {
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("value is {got} while {expected} was expected")]
-    TypeError { expected: &'static str, got: &'static str },
+    TypeError {
+        expected: &'static str,
+        got: &'static str,
+    },
     #[error("{0}")]
     Throw(String),
     #[error("evaluation aborted with the following error message: '{0}'")]
@@ -34,7 +43,11 @@ pub enum ErrorKind {
     #[error("function '{function}' called without required argument '{name}'")]
     MissingArgument { function: String, name: String },
     #[error("function '{function}' called with unexpected argument '{name}'{}", did_you_mean(.suggestion))]
-    UnexpectedArgument { function: String, name: String, suggestion: Option<String> },
+    UnexpectedArgument {
+        function: String,
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("attribute '{0}' already defined")]
     DuplicateAttr(String),
     #[error("{0}")]

@@ -94,7 +94,35 @@ fn ft(t: std::fs::FileType) -> FileType {
     }
 }
 
+/// The store path a file or directory would get when imported (`"${./x}"`): its NAR
+/// hashed with sha256, as a recursive content-addressed "source" path. Computed only;
+/// nothing is written.
+pub fn compute_import_path(path: &Path) -> Result<String, String> {
+    use nix_compat::store_path::compute::{make_fixed_output_path, FileIngestionMethod};
+    let (hash, _) = nix_compat::nar::dump::nar_hash_path(path)
+        .map_err(|e| format!("while importing '{}': {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "source".into());
+    let dir = nix_compat::StoreDir::default();
+    let sp = make_fixed_output_path(
+        &dir,
+        &name,
+        FileIngestionMethod::Recursive,
+        &hash,
+        [],
+        false,
+    )
+    .map_err(|e| format!("while importing '{}': {e}", path.display()))?;
+    Ok(dir.display(&sp))
+}
+
 impl EvalIO for StdIO {
+    fn import_path(&self, path: &Path) -> Result<String, String> {
+        compute_import_path(path)
+    }
+
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         std::fs::read(path)
     }
@@ -103,7 +131,10 @@ impl EvalIO for StdIO {
         let mut out = Vec::new();
         for e in std::fs::read_dir(path)? {
             let e = e?;
-            out.push((e.file_name().to_string_lossy().into_owned(), ft(e.file_type()?)));
+            out.push((
+                e.file_name().to_string_lossy().into_owned(),
+                ft(e.file_type()?),
+            ));
         }
         Ok(out)
     }

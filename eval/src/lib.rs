@@ -44,7 +44,11 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// An evaluator with the standard builtins plus whatever `extra` registers.
-    pub fn new(io: Rc<dyn io::EvalIO>, config: &BuiltinConfig, extra: impl FnOnce(&mut Registry)) -> Evaluator {
+    pub fn new(
+        io: Rc<dyn io::EvalIO>,
+        config: &BuiltinConfig,
+        extra: impl FnOnce(&mut Registry),
+    ) -> Evaluator {
         let mut r = Registry::default();
         builtins::all_groups(&mut r, config);
         extra(&mut r);
@@ -77,7 +81,12 @@ impl Evaluator {
     }
 
     /// Compile source text. `dir` is where relative paths resolve.
-    pub fn compile(&self, name: &str, text: &str, dir: &Path) -> Result<Arc<CompiledFile>, EvalError> {
+    pub fn compile(
+        &self,
+        name: &str,
+        text: &str,
+        dir: &Path,
+    ) -> Result<Arc<CompiledFile>, EvalError> {
         self.state.compile_source(Arc::new(SourceFile {
             name: name.to_string(),
             text: text.to_string(),
@@ -88,7 +97,10 @@ impl Evaluator {
     /// Compile a file read through EvalIO.
     pub fn compile_path(&self, path: &Path) -> Result<Arc<CompiledFile>, EvalError> {
         let bytes = self.state.io.read_file(path).map_err(|e| {
-            EvalError::new(ErrorKind::Io(format!("reading '{}': {e}", path.display())), None)
+            EvalError::new(
+                ErrorKind::Io(format!("reading '{}': {e}", path.display())),
+                None,
+            )
         })?;
         let hash = state::content_hash(&bytes);
         if let Some(c) = self.state.compiled.get(path, hash) {
@@ -99,7 +111,9 @@ impl Evaluator {
             &String::from_utf8_lossy(&bytes),
             path.parent().unwrap_or(Path::new("/")),
         )?;
-        self.state.compiled.insert(PathBuf::from(path), hash, c.clone());
+        self.state
+            .compiled
+            .insert(PathBuf::from(path), hash, c.clone());
         Ok(c)
     }
 

@@ -62,7 +62,10 @@ pub fn is_identifier(s: &str) -> bool {
         _ => return false,
     }
     chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '\'' || c == '-')
-        && !matches!(s, "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or")
+        && !matches!(
+            s,
+            "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or"
+        )
 }
 
 pub fn print_attr_name(name: &str, out: &mut Vec<u8>) {

@@ -108,7 +108,13 @@ pub struct EvalState {
 impl EvalState {
     /// Compile a source text (not cached).
     pub fn compile_source(&self, file: Arc<SourceFile>) -> Result<Arc<CompiledFile>, EvalError> {
-        crate::compiler::compile_file(file, &self.global_index, self.global_names.clone(), self.lints).map(Arc::new)
+        crate::compiler::compile_file(
+            file,
+            &self.global_index,
+            self.global_names.clone(),
+            self.lints,
+        )
+        .map(Arc::new)
     }
 
     /// A thunk evaluating a compiled file.
@@ -155,7 +161,9 @@ impl EvalState {
                         let msg = e.to_string();
                         self.last_compile_error = Some(e);
                         return Err(match kind {
-                            ErrorKind::Parse(_) | ErrorKind::UndefinedVariable { .. } => ErrorKind::Other(msg),
+                            ErrorKind::Parse(_) | ErrorKind::UndefinedVariable { .. } => {
+                                ErrorKind::Other(msg)
+                            }
                             k => k,
                         });
                     }

@@ -322,7 +322,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if cf.proto.file.text.is_empty() {
                     continue;
                 }
-                let span = cf.proto.spans.get(cf.ip.saturating_sub(1)).copied().unwrap_or(cf.proto.span);
+                let span = cf
+                    .proto
+                    .spans
+                    .get(cf.ip.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(cf.proto.span);
                 let loc = Location {
                     file: cf.proto.file.clone(),
                     span,
@@ -331,7 +336,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                     location = Some(loc.clone());
                 }
                 let what = match (&cf.kind, cf.proto.kind) {
-                    (_, ProtoKind::File) => format!("while evaluating the file '{}'", cf.proto.file.name),
+                    (_, ProtoKind::File) => {
+                        format!("while evaluating the file '{}'", cf.proto.file.name)
+                    }
                     (CodeKind::Call, _) => "while calling a function".to_string(),
                     (CodeKind::Thunk(..), _) => "while evaluating a value".to_string(),
                 };
@@ -383,7 +390,11 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
         self.frames.push(f);
         if O::ACTIVE {
-            let kind = self.frames.last().map(|f| f.info().kind).unwrap_or(FrameKind::Call);
+            let kind = self
+                .frames
+                .last()
+                .map(|f| f.info().kind)
+                .unwrap_or(FrameKind::Call);
             let view = VmView {
                 frames: &self.frames,
             };
@@ -394,7 +405,11 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn pop_frame(&mut self) -> Option<Frame> {
         if O::ACTIVE {
-            let kind = self.frames.last().map(|f| f.info().kind).unwrap_or(FrameKind::Call);
+            let kind = self
+                .frames
+                .last()
+                .map(|f| f.info().kind)
+                .unwrap_or(FrameKind::Call);
             let view = VmView {
                 frames: &self.frames,
             };
@@ -474,7 +489,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     fn step_gen(&mut self) -> R<()> {
-        let Some(Frame::Gen(g)) = self.frames.last_mut() else { unreachable!() };
+        let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+            unreachable!()
+        };
         let resp = match std::mem::replace(&mut g.pending, Pending::Start) {
             Pending::Start => Response::Start,
             Pending::Ready(v) => Response::Value(v),
@@ -540,7 +557,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
             genawaiter::GeneratorState::Complete(res) => {
-                let Some(Frame::Gen(g)) = self.pop_frame() else { unreachable!() };
+                let Some(Frame::Gen(g)) = self.pop_frame() else {
+                    unreachable!()
+                };
                 self.stack.truncate(g.base);
                 self.stack.push(res?);
                 Ok(())
@@ -619,7 +638,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let env = f.env.clone();
                 for &(d, s) in &proto.with_chains[chain as usize] {
                     let v = env.ancestor(d).slots.borrow()[s as usize].clone();
-                    let Some(v) = self.demand(v)? else { return Ok(()) };
+                    let Some(v) = self.demand(v)? else {
+                        return Ok(());
+                    };
                     match &v {
                         Value::Attrs(a) => {
                             if let Some(x) = a.get(sym) {
@@ -671,7 +692,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Call => return self.op_call(),
             Op::Return => {
-                let Some(Frame::Code(f)) = self.pop_frame() else { unreachable!() };
+                let Some(Frame::Code(f)) = self.pop_frame() else {
+                    unreachable!()
+                };
                 let v = self.stack.pop().unwrap_or(Value::Null);
                 self.stack.truncate(f.base);
                 match f.kind {
@@ -720,7 +743,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                         None if op == Op::SelectDyn => return Err(missing_attr(sym.as_str(), a)),
                         None => None,
                     },
-                    other if op == Op::SelectDyn => return Err(generators::type_error("a set", other)),
+                    other if op == Op::SelectDyn => {
+                        return Err(generators::type_error("a set", other))
+                    }
                     _ => None,
                 };
                 match (found, op) {
@@ -820,8 +845,18 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let v: Vec<Value> = self.stack.drain(start..).collect();
                 self.stack.push(Value::list(v));
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq
-            | Op::Neq | Op::Concat | Op::Update => {
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Eq
+            | Op::Neq
+            | Op::Concat
+            | Op::Update => {
                 let n = self.stack.len();
                 demand_slot!(self, n - 2);
                 demand_slot!(self, n - 1);
@@ -830,7 +865,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let r = match op {
                     Op::Add => match (&a, &b) {
                         (Value::String(_), Value::Attrs(_)) | (Value::Attrs(_), _) => {
-                            return self.push_gen("add", builtins::strings::interpolate_gen(vec![a, b], false));
+                            return self.push_gen(
+                                "add",
+                                builtins::strings::interpolate_gen(vec![a, b], false),
+                            );
                         }
                         _ => builtins::arith::add(self.state, a, b)?,
                     },
@@ -948,7 +986,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     matches!(f.proto.ops.get(f.ip), Some(Op::ToPath))
                 };
                 let parts: Vec<Value> = self.stack.drain(len - n..).collect();
-                if parts.iter().all(|p| matches!(p, Value::String(_) | Value::Path(_))) {
+                if parts
+                    .iter()
+                    .all(|p| matches!(p, Value::String(_) | Value::Path(_)))
+                {
                     let mut sb = StringBuilder::default();
                     for p in &parts {
                         match p {
@@ -966,7 +1007,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     self.stack.push(Value::String(sb.finish()));
                 } else {
-                    return self.push_gen("interpolation", builtins::strings::interpolate_gen(parts, path_mode));
+                    return self.push_gen(
+                        "interpolation",
+                        builtins::strings::interpolate_gen(parts, path_mode),
+                    );
                 }
             }
             Op::ToPath => {
@@ -1006,7 +1050,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::CheckFormals => {
                 let f = code_frame!(self);
                 let arg = f.env.slots.borrow()[0].clone();
-                let Some(arg) = self.demand(arg)? else { return Ok(()) };
+                let Some(arg) = self.demand(arg)? else {
+                    return Ok(());
+                };
                 let f = code_frame!(self);
                 f.env.slots.borrow_mut()[0] = arg.clone();
                 let proto = f.proto.clone();
@@ -1044,7 +1090,11 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::GetFormal(i, target) => {
                 let f = code_frame!(self);
                 let proto = f.proto.clone();
-                let formals = proto.lambda.as_ref().and_then(|l| l.formals.as_ref()).unwrap();
+                let formals = proto
+                    .lambda
+                    .as_ref()
+                    .and_then(|l| l.formals.as_ref())
+                    .unwrap();
                 let sym = formals.entries[i as usize].0;
                 let found = match &f.env.slots.borrow()[0] {
                     Value::Attrs(a) => a.get(sym).cloned(),

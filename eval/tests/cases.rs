@@ -25,7 +25,11 @@ fn okay_cases_print_their_expectation() {
         let exp = std::fs::read_to_string(p.with_extension("exp")).unwrap();
         match tvix_eval::eval_to_string(&src) {
             Ok(out) if out == exp.trim_end() => {}
-            Ok(out) => failures.push(format!("{}: got {out}, want {}", p.display(), exp.trim_end())),
+            Ok(out) => failures.push(format!(
+                "{}: got {out}, want {}",
+                p.display(),
+                exp.trim_end()
+            )),
             Err(e) => failures.push(format!("{}: error {}", p.display(), e.render(false))),
         }
     }
@@ -45,7 +49,11 @@ fn fail_cases_fail_with_their_message() {
             Err(e) => {
                 let msg = e.render(true);
                 if !msg.contains(want.trim_end()) {
-                    failures.push(format!("{}: message {msg:?} lacks {:?}", p.display(), want.trim_end()));
+                    failures.push(format!(
+                        "{}: message {msg:?} lacks {:?}",
+                        p.display(),
+                        want.trim_end()
+                    ));
                 }
                 // Errors are located.
                 if e.location.is_none() {

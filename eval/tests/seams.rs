@@ -24,7 +24,9 @@ fn show(v: &Value) -> String {
 #[test]
 fn compiled_files_are_shared_across_threads_and_evaluations() {
     let ev = evaluator(Rc::new(MemoryIO::default()));
-    let compiled = ev.compile("«test»", "let f = x: x * 2; in f 21", Path::new("/")).unwrap();
+    let compiled = ev
+        .compile("«test»", "let f = x: x * 2; in f 21", Path::new("/"))
+        .unwrap();
     // The compiled form crosses a thread boundary and comes back unchanged.
     let back = std::thread::spawn(move || compiled).join().unwrap();
     for _ in 0..2 {
@@ -38,7 +40,13 @@ fn compiled_files_are_shared_across_threads_and_evaluations() {
 fn compile_cache_is_used_by_imports() {
     let io = MemoryIO::default().with_file("/lib.nix", "{ x = 1; }");
     let mut ev = evaluator(Rc::new(io));
-    let c = ev.compile("«test»", "(import /lib.nix).x + (import /lib.nix).x", Path::new("/")).unwrap();
+    let c = ev
+        .compile(
+            "«test»",
+            "(import /lib.nix).x + (import /lib.nix).x",
+            Path::new("/"),
+        )
+        .unwrap();
     assert_eq!(show(&ev.run(&c).unwrap()), "2");
     assert_eq!(ev.state.compiled.len(), 1);
     assert_eq!(ev.state.imports.borrow().len(), 1);
@@ -66,17 +74,30 @@ impl EvalIO for MutableIO {
 #[test]
 fn import_cache_keeps_unchanged_files_and_drops_changed_ones() {
     let io = Rc::new(MutableIO::default());
-    io.0.borrow_mut().files.insert(PathBuf::from("/a.nix"), b"builtins.trace \"eval a\" 1".to_vec());
+    io.0.borrow_mut().files.insert(
+        PathBuf::from("/a.nix"),
+        b"builtins.trace \"eval a\" 1".to_vec(),
+    );
     let mut ev = evaluator(io.clone());
-    let c = ev.compile("«test»", "import /a.nix", Path::new("/")).unwrap();
+    let c = ev
+        .compile("«test»", "import /a.nix", Path::new("/"))
+        .unwrap();
     assert_eq!(show(&ev.run(&c).unwrap()), "1");
-    let first = ev.state.imports.borrow().get(Path::new("/a.nix"), tvix_eval::state::content_hash(b"builtins.trace \"eval a\" 1"));
+    let first = ev.state.imports.borrow().get(
+        Path::new("/a.nix"),
+        tvix_eval::state::content_hash(b"builtins.trace \"eval a\" 1"),
+    );
     assert!(first.is_some(), "value kept for the unchanged file");
     // Change the file: the entry keyed by the old content no longer applies.
-    io.0.borrow_mut().files.insert(PathBuf::from("/a.nix"), b"2".to_vec());
+    io.0.borrow_mut()
+        .files
+        .insert(PathBuf::from("/a.nix"), b"2".to_vec());
     assert_eq!(show(&ev.run(&c).unwrap()), "2");
     // The user of the crate can drop entries.
-    ev.state.imports.borrow_mut().invalidate(Path::new("/a.nix"));
+    ev.state
+        .imports
+        .borrow_mut()
+        .invalidate(Path::new("/a.nix"));
     assert!(ev.state.imports.borrow().is_empty());
     ev.state.imports.borrow_mut().clear();
 }
@@ -85,15 +106,32 @@ fn import_cache_keeps_unchanged_files_and_drops_changed_ones() {
 fn debug_info_names_every_scope_slot() {
     let ev = evaluator(Rc::new(MemoryIO::default()));
     let c = ev
-        .compile("«test»", "let a = 1; b = a; in with { c = 1; }; x: { y }: a", Path::new("/"))
+        .compile(
+            "«test»",
+            "let a = 1; b = a; in with { c = 1; }; x: { y }: a",
+            Path::new("/"),
+        )
         .unwrap();
     let root = &c.root;
-    let let_scope = root.scopes.iter().find(|s| s.kind == ScopeKind::Let).unwrap();
-    let names: Vec<_> = let_scope.names.iter().map(|n| n.unwrap().as_str()).collect();
+    let let_scope = root
+        .scopes
+        .iter()
+        .find(|s| s.kind == ScopeKind::Let)
+        .unwrap();
+    let names: Vec<_> = let_scope
+        .names
+        .iter()
+        .map(|n| n.unwrap().as_str())
+        .collect();
     assert_eq!(names, ["a", "b"]);
     assert!(root.scopes.iter().any(|s| s.kind == ScopeKind::With));
     let lambda = root.protos.iter().find(|p| p.call_scope.is_some()).unwrap();
-    assert_eq!(lambda.call_scope.as_ref().unwrap().names[0].unwrap().as_str(), "x");
+    assert_eq!(
+        lambda.call_scope.as_ref().unwrap().names[0]
+            .unwrap()
+            .as_str(),
+        "x"
+    );
     // Every instruction has a span.
     assert_eq!(root.ops.len(), root.spans.len());
     assert!(root.spans.iter().all(|s| s.end >= s.start));
@@ -151,7 +189,11 @@ fn observer_sees_frames_steps_variables_and_errors() {
     assert_eq!(rec.errors, ["caught"], "catchable errors are reported too");
     let vars = rec.vars_at_call.expect("paused inside f");
     let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    assert_eq!(get("lazy"), Some(VarView::Unevaluated), "thunks are not forced");
+    assert_eq!(
+        get("lazy"),
+        Some(VarView::Unevaluated),
+        "thunks are not forced"
+    );
     assert!(get("n").is_some() && get("m").is_some() && get("f").is_some());
 }
 
@@ -159,7 +201,13 @@ fn observer_sees_frames_steps_variables_and_errors() {
 fn no_op_observer_is_free_to_use() {
     // `NoObserver` compiles the hooks away; this just checks it runs.
     let mut ev = evaluator(Rc::new(MemoryIO::default()));
-    let c = ev.compile("«test»", "builtins.length (builtins.genList (x: x) 1000)", Path::new("/")).unwrap();
+    let c = ev
+        .compile(
+            "«test»",
+            "builtins.length (builtins.genList (x: x) 1000)",
+            Path::new("/"),
+        )
+        .unwrap();
     let root = ev.state.file_thunk(&c);
     assert_eq!(show(&ev.vm(&mut NoObserver).force(root).unwrap()), "1000");
 }
@@ -199,19 +247,35 @@ fn cancel_flag_stops_evaluation() {
 
 #[test]
 fn extra_builtins_can_be_handed_in() {
-    let mut ev = Evaluator::new(Rc::new(MemoryIO::default()), &BuiltinConfig::default(), |r| {
-        r.plain("answer", 1, |_, a| match &a[0] {
-            Value::Int(i) => Ok(Value::Int(i + 41)),
-            _ => Err(ErrorKind::other("want an int")),
-        })
-    });
-    assert_eq!(show(&run_with(&mut ev, "builtins.answer 1 + __answer 0").unwrap()), "83");
+    let mut ev = Evaluator::new(
+        Rc::new(MemoryIO::default()),
+        &BuiltinConfig::default(),
+        |r| {
+            r.plain("answer", 1, |_, a| match &a[0] {
+                Value::Int(i) => Ok(Value::Int(i + 41)),
+                _ => Err(ErrorKind::other("want an int")),
+            })
+        },
+    );
+    assert_eq!(
+        show(&run_with(&mut ev, "builtins.answer 1 + __answer 0").unwrap()),
+        "83"
+    );
 }
 
 #[test]
 fn memory_io_serves_files_and_directories() {
-    let io = MemoryIO::default().with_file("/d/a.nix", "1").with_file("/d/sub/b.nix", "2");
+    let io = MemoryIO::default()
+        .with_file("/d/a.nix", "1")
+        .with_file("/d/sub/b.nix", "2");
     let mut ev = evaluator(Rc::new(io));
-    let v = run_with(&mut ev, "[ (builtins.readDir /d) (builtins.readFile /d/a.nix) (builtins.pathExists /nope) ]").unwrap();
-    assert_eq!(show(&v), "[ { \"a.nix\" = \"regular\"; sub = \"directory\"; } \"1\" false ]");
+    let v = run_with(
+        &mut ev,
+        "[ (builtins.readDir /d) (builtins.readFile /d/a.nix) (builtins.pathExists /nope) ]",
+    )
+    .unwrap();
+    assert_eq!(
+        show(&v),
+        "[ { \"a.nix\" = \"regular\"; sub = \"directory\"; } \"1\" false ]"
+    );
 }

@@ -12,9 +12,10 @@ type R = Result<Value, ErrorKind>;
 
 pub fn add(state: &EvalState, a: Value, b: Value) -> R {
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => {
-            Value::Int(x.checked_add(y).ok_or(ErrorKind::IntegerOverflow("addition"))?)
-        }
+        (Value::Int(x), Value::Int(y)) => Value::Int(
+            x.checked_add(y)
+                .ok_or(ErrorKind::IntegerOverflow("addition"))?,
+        ),
         (Value::Int(x), Value::Float(y)) => Value::Float(x as f64 + y),
         (Value::Float(x), Value::Int(y)) => Value::Float(x + y as f64),
         (Value::Float(x), Value::Float(y)) => Value::Float(x + y),
@@ -39,14 +40,21 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R {
                 ));
             }
             let joined = format!("{}{}", p.to_string_lossy(), s.to_str_lossy());
-            Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(&joined))))
+            Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(
+                &joined,
+            ))))
         }
         (Value::Path(p), Value::Path(q)) => {
             let joined = format!("{}{}", p.to_string_lossy(), q.to_string_lossy());
-            Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(&joined))))
+            Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(
+                &joined,
+            ))))
         }
         (Value::Path(_), other) | (Value::String(_), other) => {
-            return Err(ErrorKind::other(format!("cannot coerce {} to a string", other.describe())))
+            return Err(ErrorKind::other(format!(
+                "cannot coerce {} to a string",
+                other.describe()
+            )))
         }
         (a, b) => {
             return Err(ErrorKind::other(format!(
@@ -58,13 +66,23 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R {
     })
 }
 
-fn num_op(a: Value, b: Value, what: &'static str, fi: fn(i64, i64) -> Option<i64>, ff: fn(f64, f64) -> f64) -> R {
+fn num_op(
+    a: Value,
+    b: Value,
+    what: &'static str,
+    fi: fn(i64, i64) -> Option<i64>,
+    ff: fn(f64, f64) -> f64,
+) -> R {
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Value::Int(fi(x, y).ok_or(ErrorKind::IntegerOverflow(what))?),
+        (Value::Int(x), Value::Int(y)) => {
+            Value::Int(fi(x, y).ok_or(ErrorKind::IntegerOverflow(what))?)
+        }
         (Value::Int(x), Value::Float(y)) => Value::Float(ff(x as f64, y)),
         (Value::Float(x), Value::Int(y)) => Value::Float(ff(x, y as f64)),
         (Value::Float(x), Value::Float(y)) => Value::Float(ff(x, y)),
-        (Value::Int(_) | Value::Float(_), other) | (other, _) => return Err(type_error("an integer", &other)),
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => {
+            return Err(type_error("an integer", &other))
+        }
     })
 }
 
@@ -93,9 +111,13 @@ pub fn register(r: &mut Registry) {
     r.plain("sub", 2, |_, a| sub(a[0].clone(), a[1].clone()));
     r.plain("mul", 2, |_, a| mul(a[0].clone(), a[1].clone()));
     r.plain("div", 2, |_, a| div(a[0].clone(), a[1].clone()));
-    r.plain("bitAnd", 2, |_, a| Ok(Value::Int(int(&a[0])? & int(&a[1])?)));
+    r.plain("bitAnd", 2, |_, a| {
+        Ok(Value::Int(int(&a[0])? & int(&a[1])?))
+    });
     r.plain("bitOr", 2, |_, a| Ok(Value::Int(int(&a[0])? | int(&a[1])?)));
-    r.plain("bitXor", 2, |_, a| Ok(Value::Int(int(&a[0])? ^ int(&a[1])?)));
+    r.plain("bitXor", 2, |_, a| {
+        Ok(Value::Int(int(&a[0])? ^ int(&a[1])?))
+    });
     r.plain("ceil", 1, |_, a| round(&a[0], f64::ceil));
     r.plain("floor", 1, |_, a| round(&a[0], f64::floor));
 }
@@ -105,8 +127,10 @@ fn round(v: &Value, f: fn(f64) -> f64) -> R {
         Value::Int(i) => Ok(Value::Int(*i)),
         Value::Float(x) => {
             let y = f(*x);
-            if y.is_nan() || y >= 9.223372036854776e18 || y < -9.223372036854776e18 {
-                return Err(ErrorKind::other(format!("value {x} is out of the integer range")));
+            if y.is_nan() || !(-9.223372036854776e18..9.223372036854776e18).contains(&y) {
+                return Err(ErrorKind::other(format!(
+                    "value {x} is out of the integer range"
+                )));
             }
             Ok(Value::Int(y as i64))
         }

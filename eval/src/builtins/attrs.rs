@@ -44,11 +44,16 @@ fn zip_attrs_with(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let f = a[0].clone();
         let l = force(&co, a[1].clone()).await?;
-        let mut groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)> = Default::default();
+        let mut groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)> =
+            Default::default();
         for e in list(&l)?.iter() {
             let e = force(&co, e.clone()).await?;
             for (k, v) in attrs(&e)?.iter() {
-                groups.entry(k.as_str()).or_insert_with(|| (k, Vec::new())).1.push(v.clone());
+                groups
+                    .entry(k.as_str())
+                    .or_insert_with(|| (k, Vec::new()))
+                    .1
+                    .push(v.clone());
             }
         }
         let entries = groups
@@ -69,7 +74,10 @@ fn get_attr_gen(co: Co, a: Vec<Value>) -> GenFuture {
         let name = string(&name)?.to_str_lossy().into_owned();
         match attrs(&set)?.get(Symbol::intern(&name)) {
             Some(v) => Ok(v.clone()),
-            None => Err(ErrorKind::AttributeMissing { name, suggestion: None }),
+            None => Err(ErrorKind::AttributeMissing {
+                name,
+                suggestion: None,
+            }),
         }
     })
 }
@@ -98,17 +106,27 @@ pub fn register(r: &mut Registry) {
         Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
     });
     r.plain("attrValues", 1, |_, a| {
-        Ok(Value::list(attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect()))
+        Ok(Value::list(
+            attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
+        ))
     });
     r.gen("getAttr", 2, get_attr_gen);
     r.plain("hasAttr", 2, |_, a| {
         let name = string(&a[0])?;
-        Ok(Value::Bool(attrs(&a[1])?.get(Symbol::intern(&name.to_str_lossy())).is_some()))
+        Ok(Value::Bool(
+            attrs(&a[1])?
+                .get(Symbol::intern(&name.to_str_lossy()))
+                .is_some(),
+        ))
     });
     r.gen("removeAttrs", 2, remove_attrs);
     r.plain("intersectAttrs", 2, |_, a| {
         let (x, y) = (attrs(&a[0])?, attrs(&a[1])?);
-        let out: Vec<_> = y.iter().filter(|(k, _)| x.get(*k).is_some()).map(|(k, v)| (k, v.clone())).collect();
+        let out: Vec<_> = y
+            .iter()
+            .filter(|(k, _)| x.get(*k).is_some())
+            .map(|(k, v)| (k, v.clone()))
+            .collect();
         Ok(Value::attrs(Attrs::from_sorted(out)))
     });
     r.plain_mask("mapAttrs", 2, 0b10, |_, a| {

@@ -32,7 +32,9 @@ pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
         (Value::Attrs(x), Value::Attrs(y)) => {
             if Rc::ptr_eq(x, y) {
                 true
-            } else if x.len() != y.len() && (x.get(sym::type_()).is_none() || y.get(sym::type_()).is_none()) {
+            } else if x.len() != y.len()
+                && (x.get(sym::type_()).is_none() || y.get(sym::type_()).is_none())
+            {
                 false
             } else {
                 return None;
@@ -75,12 +77,9 @@ pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
         let b = force(co, b).await?;
         if let (Value::Attrs(x), Value::Attrs(y)) = (&a, &b) {
             if is_derivation(co, &a).await? && is_derivation(co, &b).await? {
-                match (x.get(sym::out_path()), y.get(sym::out_path())) {
-                    (Some(p), Some(q)) => {
-                        work.push((p.clone(), q.clone()));
-                        continue;
-                    }
-                    _ => {}
+                if let (Some(p), Some(q)) = (x.get(sym::out_path()), y.get(sym::out_path())) {
+                    work.push((p.clone(), q.clone()));
+                    continue;
                 }
             }
         }
@@ -120,7 +119,11 @@ pub fn eq_gen(a: Value, b: Value, negate: bool) -> Generator {
 }
 
 fn cannot_compare(a: &Value, b: &Value) -> ErrorKind {
-    ErrorKind::other(format!("cannot compare {} with {}", a.describe(), b.describe()))
+    ErrorKind::other(format!(
+        "cannot compare {} with {}",
+        a.describe(),
+        b.describe()
+    ))
 }
 
 /// `a < b` without forcing; `None` for lists.
@@ -137,14 +140,20 @@ pub fn shallow_lt(a: &Value, b: &Value) -> Result<Option<bool>, ErrorKind> {
     }))
 }
 
-pub fn lt<'a>(co: &'a Co, a: Value, b: Value) -> Pin<Box<dyn Future<Output = Result<bool, ErrorKind>> + 'a>> {
+pub fn lt<'a>(
+    co: &'a Co,
+    a: Value,
+    b: Value,
+) -> Pin<Box<dyn Future<Output = Result<bool, ErrorKind>> + 'a>> {
     Box::pin(async move {
         let a = force(co, a).await?;
         let b = force(co, b).await?;
         if let Some(r) = shallow_lt(&a, &b)? {
             return Ok(r);
         }
-        let (Value::List(x), Value::List(y)) = (&a, &b) else { unreachable!() };
+        let (Value::List(x), Value::List(y)) = (&a, &b) else {
+            unreachable!()
+        };
         for (p, q) in x.iter().zip(y.iter()) {
             if deep_eq(co, p.clone(), q.clone()).await? {
                 continue;

@@ -5,7 +5,9 @@ use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Value};
 
 pub fn register(r: &mut Registry) {
-    r.plain("hasContext", 1, |_, a| Ok(Value::Bool(string(&a[0])?.has_context())));
+    r.plain("hasContext", 1, |_, a| {
+        Ok(Value::Bool(string(&a[0])?.has_context()))
+    });
     r.plain("unsafeDiscardStringContext", 1, |_, a| {
         Ok(Value::String(NixString::from(string(&a[0])?.as_bytes())))
     });
@@ -13,20 +15,29 @@ pub fn register(r: &mut Registry) {
         let s = string(&a[0])?;
         let ctx = s.context().map(|c| {
             c.iter()
-                .map(|e| e.strip_prefix('=').map(|p| p.to_string()).unwrap_or_else(|| e.clone()))
+                .map(|e| {
+                    e.strip_prefix('=')
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| e.clone())
+                })
                 .collect()
         });
         Ok(Value::String(NixString::new(s.as_bytes(), ctx)))
     });
     r.plain("getContext", 1, |_, a| {
         let s = string(&a[0])?;
-        let mut paths: std::collections::BTreeMap<String, (bool, bool, Vec<String>)> = Default::default();
+        let mut paths: std::collections::BTreeMap<String, (bool, bool, Vec<String>)> =
+            Default::default();
         for e in s.context().into_iter().flatten() {
             if let Some(p) = e.strip_prefix('=') {
                 paths.entry(p.to_string()).or_default().1 = true;
             } else if let Some(rest) = e.strip_prefix('!') {
                 if let Some((out, p)) = rest.split_once('!') {
-                    paths.entry(p.to_string()).or_default().2.push(out.to_string());
+                    paths
+                        .entry(p.to_string())
+                        .or_default()
+                        .2
+                        .push(out.to_string());
                 }
             } else {
                 paths.entry(e.clone()).or_default().0 = true;
@@ -42,7 +53,11 @@ pub fn register(r: &mut Registry) {
                 if !outs.is_empty() {
                     info.push((
                         Symbol::intern("outputs"),
-                        Value::list(outs.into_iter().map(|o| Value::String(NixString::from(o))).collect()),
+                        Value::list(
+                            outs.into_iter()
+                                .map(|o| Value::String(NixString::from(o)))
+                                .collect(),
+                        ),
                     ));
                 }
                 if path {

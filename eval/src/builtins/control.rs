@@ -16,7 +16,9 @@ fn try_eval(co: Co, args: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let v = args.into_iter().next().unwrap();
         let r = match v {
-            Value::Thunk(t) if !t.is_evaluated() => co.yield_(Request::TryForce(Value::Thunk(t))).await,
+            Value::Thunk(t) if !t.is_evaluated() => {
+                co.yield_(Request::TryForce(Value::Thunk(t))).await
+            }
             v => Response::Value(v.shallow()),
         };
         let (ok, value) = match r {
@@ -40,7 +42,10 @@ fn deep_seq(co: Co, args: Vec<Value>) -> GenFuture {
 fn trace(co: Co, args: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let v = deep_force(&co, args[0].clone()).await?;
-        eprintln!("trace: {}", String::from_utf8_lossy(&crate::print::print_value(&v)));
+        eprintln!(
+            "trace: {}",
+            String::from_utf8_lossy(&crate::print::print_value(&v))
+        );
         Ok(args[1].clone())
     })
 }
@@ -66,17 +71,38 @@ pub fn register(r: &mut Registry) {
     r.gen("warn", 2, warn);
     r.plain_mask("addErrorContext", 2, 0, |_, a| Ok(a[1].clone()));
     r.plain_mask("break", 1, 0, |_, a| Ok(a[0].clone()));
-    r.plain("typeOf", 1, |_, a| Ok(Value::String(NixString::from(a[0].type_name()))));
-    r.plain("isNull", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::Null))));
-    r.plain("isInt", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::Int(_)))));
-    r.plain("isFloat", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::Float(_)))));
-    r.plain("isBool", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::Bool(_)))));
-    r.plain("isString", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::String(_)))));
-    r.plain("isPath", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::Path(_)))));
-    r.plain("isList", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::List(_)))));
-    r.plain("isAttrs", 1, |_, a| Ok(Value::Bool(matches!(a[0], Value::Attrs(_)))));
+    r.plain("typeOf", 1, |_, a| {
+        Ok(Value::String(NixString::from(a[0].type_name())))
+    });
+    r.plain("isNull", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::Null)))
+    });
+    r.plain("isInt", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::Int(_))))
+    });
+    r.plain("isFloat", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::Float(_))))
+    });
+    r.plain("isBool", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::Bool(_))))
+    });
+    r.plain("isString", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::String(_))))
+    });
+    r.plain("isPath", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::Path(_))))
+    });
+    r.plain("isList", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::List(_))))
+    });
+    r.plain("isAttrs", 1, |_, a| {
+        Ok(Value::Bool(matches!(a[0], Value::Attrs(_))))
+    });
     r.plain("isFunction", 1, |_, a| {
-        Ok(Value::Bool(matches!(a[0], Value::Closure(_) | Value::Builtin(_))))
+        Ok(Value::Bool(matches!(
+            a[0],
+            Value::Closure(_) | Value::Builtin(_)
+        )))
     });
     r.value("true", Value::Bool(true));
     r.value("false", Value::Bool(false));

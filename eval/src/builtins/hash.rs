@@ -17,7 +17,11 @@ pub fn hash_bytes(algo: &str, data: &[u8]) -> R<Vec<u8>> {
         "sha1" => sha1::Sha1::digest(data).to_vec(),
         "sha256" => sha2::Sha256::digest(data).to_vec(),
         "sha512" => sha2::Sha512::digest(data).to_vec(),
-        other => return Err(ErrorKind::other(format!("unknown hash algorithm '{other}'"))),
+        other => {
+            return Err(ErrorKind::other(format!(
+                "unknown hash algorithm '{other}'"
+            )))
+        }
     })
 }
 
@@ -40,7 +44,12 @@ pub fn nix32_encode(h: &[u8]) -> String {
         let b = n * 5;
         let i = b / 8;
         let j = b % 8;
-        let c = (h[i] >> j) as u16 | if i + 1 < h.len() { (h[i + 1] as u16) << (8 - j) } else { 0 };
+        let c = (h[i] >> j) as u16
+            | if i + 1 < h.len() {
+                (h[i + 1] as u16) << (8 - j)
+            } else {
+                0
+            };
         s.push(NIX32[(c & 0x1f) as usize] as char);
     }
     s
@@ -71,7 +80,9 @@ fn b64_encode(d: &[u8]) -> String {
     let mut s = String::new();
     for chunk in d.chunks(3) {
         let n = chunk.len();
-        let v = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let v = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
         for k in 0..4 {
             if k <= n {
                 s.push(B64[((v >> (18 - 6 * k)) & 63) as usize] as char);
@@ -107,10 +118,13 @@ fn hex(d: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn encode(d: &[u8], fmt: &str, algo: &str) -> R<String> {
@@ -126,14 +140,19 @@ fn encode(d: &[u8], fmt: &str, algo: &str) -> R<String> {
 /// Parse a hash in any of Nix's notations.
 fn parse_hash(s: &str, algo: Option<&str>) -> R<(String, Vec<u8>)> {
     let bad = || ErrorKind::other(format!("invalid hash '{s}'"));
-    let (algo, rest) = if let Some((a, r)) = s.split_once('-').filter(|(a, _)| algo_len(a).is_some()) {
-        (a.to_string(), (r, true))
-    } else if let Some((a, r)) = s.split_once(':').filter(|(a, _)| algo_len(a).is_some()) {
-        (a.to_string(), (r, false))
-    } else {
-        let a = algo.ok_or_else(|| ErrorKind::other(format!("hash '{s}' does not include a type, nor is the type otherwise known from context")))?;
-        (a.to_string(), (s, false))
-    };
+    let (algo, rest) =
+        if let Some((a, r)) = s.split_once('-').filter(|(a, _)| algo_len(a).is_some()) {
+            (a.to_string(), (r, true))
+        } else if let Some((a, r)) = s.split_once(':').filter(|(a, _)| algo_len(a).is_some()) {
+            (a.to_string(), (r, false))
+        } else {
+            let a = algo.ok_or_else(|| {
+                ErrorKind::other(format!(
+                "hash '{s}' does not include a type, nor is the type otherwise known from context"
+            ))
+            })?;
+            (a.to_string(), (s, false))
+        };
     let size = algo_len(&algo).ok_or_else(bad)?;
     let (body, sri) = rest;
     let d = if sri {
@@ -160,8 +179,12 @@ pub fn register(r: &mut Registry) {
     r.plain("hashFile", 2, |s: &mut EvalState, a| {
         let algo = string(&a[0])?.to_str_lossy().into_owned();
         let p = super::io::path_arg(&a[1])?;
-        let data = s.io.read_file(&p).map_err(|e| ErrorKind::Io(format!("opening file '{}': {e}", p.display())))?;
-        Ok(Value::String(NixString::from(hex(&hash_bytes(&algo, &data)?))))
+        let data =
+            s.io.read_file(&p)
+                .map_err(|e| ErrorKind::Io(format!("opening file '{}': {e}", p.display())))?;
+        Ok(Value::String(NixString::from(hex(&hash_bytes(
+            &algo, &data,
+        )?))))
     });
     r.plain("convertHash", 1, |_, a| {
         let args = attrs(&a[0])?;
@@ -176,7 +199,11 @@ pub fn register(r: &mut Registry) {
         };
         let fmt = match get("toHashFormat") {
             Some(Value::String(s)) => s.to_str_lossy().into_owned(),
-            _ => return Err(ErrorKind::other("convertHash: 'toHashFormat' must be a string")),
+            _ => {
+                return Err(ErrorKind::other(
+                    "convertHash: 'toHashFormat' must be a string",
+                ))
+            }
         };
         let (algo, d) = parse_hash(&hash, algo.as_deref())?;
         Ok(Value::String(NixString::from(encode(&d, &fmt, &algo)?)))
@@ -186,7 +213,10 @@ pub fn register(r: &mut Registry) {
         let mut data = b"nix-output:".to_vec();
         data.extend_from_slice(out.as_bytes());
         let d = hash_bytes("sha256", &data)?;
-        Ok(Value::String(NixString::from(format!("/{}", nix32_encode(&d)))))
+        Ok(Value::String(NixString::from(format!(
+            "/{}",
+            nix32_encode(&d)
+        ))))
     });
 }
 

@@ -20,11 +20,16 @@ pub fn path_arg(v: &Value) -> R<PathBuf> {
         Value::String(s) => {
             let s = s.to_str_lossy();
             if !s.starts_with('/') {
-                return Err(ErrorKind::other(format!("string '{s}' doesn't represent an absolute path")));
+                return Err(ErrorKind::other(format!(
+                    "string '{s}' doesn't represent an absolute path"
+                )));
             }
             Ok(crate::compiler::canon_path(Path::new(&*s)))
         }
-        other => Err(ErrorKind::other(format!("cannot coerce {} to a path", other.describe()))),
+        other => Err(ErrorKind::other(format!(
+            "cannot coerce {} to a path",
+            other.describe()
+        ))),
     }
 }
 
@@ -41,10 +46,14 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
             let e = force(&co, e.clone()).await?;
             let e = attrs(&e)?.clone();
             let prefix = match e.get(sym::prefix()) {
-                Some(p) => string(&force(&co, p.clone()).await?)?.to_str_lossy().into_owned(),
+                Some(p) => string(&force(&co, p.clone()).await?)?
+                    .to_str_lossy()
+                    .into_owned(),
                 None => String::new(),
             };
-            let Some(path) = e.get(sym::path()) else { continue };
+            let Some(path) = e.get(sym::path()) else {
+                continue;
+            };
             let path = force(&co, path.clone()).await?;
             let path = match &path {
                 Value::Path(p) => p.to_string_lossy().into_owned(),
@@ -56,10 +65,15 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
             } else if name == prefix {
                 Some(String::new())
             } else {
-                name.strip_prefix(&format!("{prefix}/")).map(|s| s.to_string())
+                name.strip_prefix(&format!("{prefix}/"))
+                    .map(|s| s.to_string())
             };
             let Some(rest) = rest else { continue };
-            let candidate = if rest.is_empty() { PathBuf::from(&path) } else { Path::new(&path).join(rest) };
+            let candidate = if rest.is_empty() {
+                PathBuf::from(&path)
+            } else {
+                Path::new(&path).join(rest)
+            };
             let candidate = crate::compiler::canon_path(&candidate);
             if std::fs::metadata(&candidate).is_ok() {
                 return Ok(Value::Path(Rc::new(candidate)));
@@ -73,29 +87,44 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
 }
 
 fn not_built(r: &mut Registry, name: &'static str, arity: usize, what: &'static str) {
-    r.plain_mask(name, arity, 0, move |_, _| Err(ErrorKind::NotBuilt(what.to_string())));
+    r.plain_mask(name, arity, 0, move |_, _| {
+        Err(ErrorKind::NotBuilt(what.to_string()))
+    });
 }
 
 pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
-    r.plain("import", 1, |s: &mut EvalState, a| s.import(&path_arg(&a[0])?));
+    r.plain("import", 1, |s: &mut EvalState, a| {
+        s.import(&path_arg(&a[0])?)
+    });
     r.plain("readFile", 1, |s: &mut EvalState, a| {
         let p = path_arg(&a[0])?;
-        let bytes = s.io.read_file(&p).map_err(|e| io_err("opening file", &p, e))?;
+        let bytes =
+            s.io.read_file(&p)
+                .map_err(|e| io_err("opening file", &p, e))?;
         Ok(Value::String(NixString::from(bytes)))
     });
     r.plain("readDir", 1, |s: &mut EvalState, a| {
         let p = path_arg(&a[0])?;
-        let entries = s.io.read_dir(&p).map_err(|e| io_err("reading directory", &p, e))?;
+        let entries =
+            s.io.read_dir(&p)
+                .map_err(|e| io_err("reading directory", &p, e))?;
         Ok(Value::attrs(Attrs::from_unsorted(
             entries
                 .into_iter()
-                .map(|(n, t)| (Symbol::intern(&n), Value::String(NixString::from(t.as_nix_str()))))
+                .map(|(n, t)| {
+                    (
+                        Symbol::intern(&n),
+                        Value::String(NixString::from(t.as_nix_str())),
+                    )
+                })
                 .collect(),
         )))
     });
     r.plain("readFileType", 1, |s: &mut EvalState, a| {
         let p = path_arg(&a[0])?;
-        let t = s.io.file_type(&p).map_err(|e| io_err("getting status of", &p, e))?;
+        let t =
+            s.io.file_type(&p)
+                .map_err(|e| io_err("getting status of", &p, e))?;
         Ok(Value::String(NixString::from(t.as_nix_str())))
     });
     r.plain("pathExists", 1, |s: &mut EvalState, a| {
@@ -106,17 +135,33 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         };
         let p = path_arg(&a[0])?;
         let exists = s.io.path_exists(&p);
-        Ok(Value::Bool(exists && (!must_dir || std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false))))
+        Ok(Value::Bool(
+            exists && (!must_dir || std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)),
+        ))
     });
     r.plain("getEnv", 1, |_, a| {
         let name = string(&a[0])?;
-        Ok(Value::String(NixString::from(std::env::var(&*name.to_str_lossy()).unwrap_or_default())))
+        Ok(Value::String(NixString::from(
+            std::env::var(&*name.to_str_lossy()).unwrap_or_default(),
+        )))
     });
     r.gen("toPath", 1, |co, a| {
         Box::pin(async move {
-            let s = super::strings::coerce(&co, a[0].clone(), super::strings::Coerce { strong: false, copy_paths: false }).await?;
+            let s = super::strings::coerce(
+                &co,
+                a[0].clone(),
+                super::strings::Coerce {
+                    strong: false,
+                    copy_paths: false,
+                },
+            )
+            .await?;
             let p = path_arg(&Value::String(s))?;
-            Ok(Value::String(NixString::from(crate::compiler::canon_path(&p).to_string_lossy().into_owned())))
+            Ok(Value::String(NixString::from(
+                crate::compiler::canon_path(&p)
+                    .to_string_lossy()
+                    .into_owned(),
+            )))
         })
     });
     r.gen("findFile", 2, find_file);
@@ -127,14 +172,23 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
                 .map(|(prefix, path)| {
                     Value::attrs(Attrs::from_sorted(vec![
                         (sym::path(), Value::String(NixString::from(path.as_str()))),
-                        (sym::prefix(), Value::String(NixString::from(prefix.as_str()))),
+                        (
+                            sym::prefix(),
+                            Value::String(NixString::from(prefix.as_str())),
+                        ),
                     ]))
                 })
                 .collect(),
         )
     });
-    r.value("currentSystem", Value::String(NixString::from(cfg.current_system.as_str())));
-    r.value("storeDir", Value::String(NixString::from(cfg.store_dir.as_str())));
+    r.value(
+        "currentSystem",
+        Value::String(NixString::from(cfg.current_system.as_str())),
+    );
+    r.value(
+        "storeDir",
+        Value::String(NixString::from(cfg.store_dir.as_str())),
+    );
     r.value("nixVersion", Value::String(NixString::from("2.18.0")));
     r.value("langVersion", Value::Int(6));
     not_built(r, "fetchurl", 1, "builtins.fetchurl (fetchers come with the builder)");

@@ -60,7 +60,9 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                     ctx.extend(c.iter().cloned());
                 }
                 if s.as_str().is_none() {
-                    return Err(ErrorKind::other("cannot convert a string that is not valid UTF-8 to JSON"));
+                    return Err(ErrorKind::other(
+                        "cannot convert a string that is not valid UTF-8 to JSON",
+                    ));
                 }
                 escape_json(s.as_bytes(), out)
             }
@@ -82,7 +84,15 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
             Value::Attrs(a) => {
                 if let Some(f) = a.get(sym::to_string()) {
                     let s = call(co, f.clone(), v.clone()).await?;
-                    let s = super::strings::coerce(co, s, super::strings::Coerce { strong: false, copy_paths: true }).await?;
+                    let s = super::strings::coerce(
+                        co,
+                        s,
+                        super::strings::Coerce {
+                            strong: false,
+                            copy_paths: true,
+                        },
+                    )
+                    .await?;
                     work.push(Task::Value(Value::String(s)));
                     continue;
                 }
@@ -120,14 +130,19 @@ fn to_json_builtin(co: Co, a: Vec<Value>) -> GenFuture {
 }
 
 pub fn from_json_value(j: serde_json::Value) -> R<Value> {
-    let nul = || ErrorKind::other("JSON string contains a null byte, which Nix strings cannot hold");
+    let nul =
+        || ErrorKind::other("JSON string contains a null byte, which Nix strings cannot hold");
     Ok(match j {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(b),
         serde_json::Value::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
             None if n.is_f64() => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-            None => return Err(ErrorKind::other(format!("JSON number {n} does not fit in a Nix integer"))),
+            None => {
+                return Err(ErrorKind::other(format!(
+                    "JSON number {n} does not fit in a Nix integer"
+                )))
+            }
         },
         serde_json::Value::String(s) => {
             if s.contains('\0') {
@@ -135,7 +150,9 @@ pub fn from_json_value(j: serde_json::Value) -> R<Value> {
             }
             Value::String(NixString::from(s))
         }
-        serde_json::Value::Array(a) => Value::list(a.into_iter().map(from_json_value).collect::<R<_>>()?),
+        serde_json::Value::Array(a) => {
+            Value::list(a.into_iter().map(from_json_value).collect::<R<_>>()?)
+        }
         serde_json::Value::Object(o) => {
             let mut entries = Vec::with_capacity(o.len());
             for (k, v) in o {

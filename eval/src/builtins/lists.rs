@@ -195,7 +195,10 @@ fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
             }
         }
         Ok(Value::attrs(Attrs::from_unsorted(
-            groups.into_iter().map(|(k, v)| (k, Value::list(v))).collect(),
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Value::list(v)))
+                .collect(),
         )))
     })
 }
@@ -210,12 +213,18 @@ fn list_to_attrs(co: Co, a: Vec<Value>) -> GenFuture {
             let e = attrs(&e)?;
             let name = e
                 .get(sym::name())
-                .ok_or_else(|| ErrorKind::AttributeMissing { name: "name".into(), suggestion: None })?;
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "name".into(),
+                    suggestion: None,
+                })?;
             let name = force(&co, name.clone()).await?;
             let name = Symbol::intern(&string(&name)?.to_str_lossy());
             let value = e
                 .get(sym::value())
-                .ok_or_else(|| ErrorKind::AttributeMissing { name: "value".into(), suggestion: None })?;
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "value".into(),
+                    suggestion: None,
+                })?;
             // The first occurrence of a name wins.
             if seen.insert(name) {
                 out.push((name, value.clone()));
@@ -229,15 +238,24 @@ fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let args = force(&co, a[0].clone()).await?;
         let args = attrs(&args)?.clone();
-        let start = args
-            .get(Symbol::intern("startSet"))
-            .ok_or_else(|| ErrorKind::AttributeMissing { name: "startSet".into(), suggestion: None })?;
+        let start =
+            args.get(Symbol::intern("startSet"))
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "startSet".into(),
+                    suggestion: None,
+                })?;
         let op = args
             .get(Symbol::intern("operator"))
-            .ok_or_else(|| ErrorKind::AttributeMissing { name: "operator".into(), suggestion: None })?
+            .ok_or_else(|| ErrorKind::AttributeMissing {
+                name: "operator".into(),
+                suggestion: None,
+            })?
             .clone();
-        let mut work: std::collections::VecDeque<Value> =
-            forced_list(&co, start.clone()).await?.iter().cloned().collect();
+        let mut work: std::collections::VecDeque<Value> = forced_list(&co, start.clone())
+            .await?
+            .iter()
+            .cloned()
+            .collect();
         let mut out = Vec::new();
         let mut keys: Vec<Value> = Vec::new();
         while let Some(e) = work.pop_front() {
@@ -245,7 +263,10 @@ fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
             let ea = attrs(&e)?;
             let key = ea
                 .get(sym::key())
-                .ok_or_else(|| ErrorKind::AttributeMissing { name: "key".into(), suggestion: None })?;
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "key".into(),
+                    suggestion: None,
+                })?;
             let key = crate::generators::deep_force(&co, key.clone()).await?;
             // Keys are kept ordered with `<`, as C++ Nix keeps them in a set: keys
             // that cannot be compared are an error.
@@ -271,7 +292,9 @@ fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
 }
 
 pub fn register(r: &mut Registry) {
-    r.plain("length", 1, |_, a| Ok(Value::Int(list(&a[0])?.len() as i64)));
+    r.plain("length", 1, |_, a| {
+        Ok(Value::Int(list(&a[0])?.len() as i64))
+    });
     r.plain("head", 1, |_, a| {
         list(&a[0])?
             .first()
@@ -289,22 +312,24 @@ pub fn register(r: &mut Registry) {
         let l = list(&a[0])?;
         let i = int(&a[1])?;
         if i < 0 || i as usize >= l.len() {
-            return Err(ErrorKind::other(format!(
-                "list index {i} is out of bounds"
-            )));
+            return Err(ErrorKind::other(format!("list index {i} is out of bounds")));
         }
         Ok(l[i as usize].clone())
     });
     r.plain_mask("map", 2, 0b10, |_, a| {
         let l = list(&a[1])?;
-        Ok(Value::list(l.iter().map(|x| apply(&a[0], x.clone())).collect()))
+        Ok(Value::list(
+            l.iter().map(|x| apply(&a[0], x.clone())).collect(),
+        ))
     });
     r.plain_mask("genList", 2, 0b10, |_, a| {
         let n = int(&a[1])?;
         if n < 0 {
             return Err(ErrorKind::other(format!("cannot create list of size {n}")));
         }
-        Ok(Value::list((0..n).map(|i| apply(&a[0], Value::Int(i))).collect()))
+        Ok(Value::list(
+            (0..n).map(|i| apply(&a[0], Value::Int(i))).collect(),
+        ))
     });
     r.gen("filter", 2, filter);
     r.gen("foldl'", 3, foldl_strict);

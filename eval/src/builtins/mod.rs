@@ -182,7 +182,9 @@ pub fn make_globals(r: Registry) -> Globals {
         entries.push((Symbol::intern(name), v));
     }
     // `builtins.builtins` is the set itself.
-    let self_ref = Thunk(Rc::new(std::cell::RefCell::new(crate::value::ThunkState::Blackhole)));
+    let self_ref = Thunk(Rc::new(std::cell::RefCell::new(
+        crate::value::ThunkState::Blackhole,
+    )));
     entries.push((Symbol::intern("builtins"), Value::Thunk(self_ref.clone())));
     let set = Value::attrs(Attrs::from_unsorted(entries.clone()));
     *self_ref.0.borrow_mut() = crate::value::ThunkState::Evaluated(set.clone());

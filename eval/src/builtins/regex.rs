@@ -29,7 +29,9 @@ fn translate(re: &str) -> String {
         if in_bracket {
             if c == '[' && chars.get(i + 1) == Some(&':') {
                 // [:class:] stays as is.
-                if let Some(end) = (i + 2..chars.len().saturating_sub(1)).find(|&j| chars[j] == ':' && chars[j + 1] == ']') {
+                if let Some(end) = (i + 2..chars.len().saturating_sub(1))
+                    .find(|&j| chars[j] == ':' && chars[j + 1] == ']')
+                {
                     out.extend(&chars[i..end + 2]);
                     i = end + 2;
                     continue;
@@ -38,7 +40,7 @@ fn translate(re: &str) -> String {
             if c == ']' {
                 in_bracket = false;
                 out.push(']');
-            } else if c == '\\' || c == '[' || c == '&' || c == '~' || c == '-' && false {
+            } else if c == '\\' || c == '[' || c == '&' || c == '~' {
                 out.push('\\');
                 out.push(c);
             } else {
@@ -81,7 +83,10 @@ fn translate(re: &str) -> String {
             }
             '}' => {
                 let before: String = out.chars().collect();
-                let open = before.rfind('{').map(|p| p == 0 || !before[..p].ends_with('\\')).unwrap_or(false);
+                let open = before
+                    .rfind('{')
+                    .map(|p| p == 0 || !before[..p].ends_with('\\'))
+                    .unwrap_or(false);
                 if open && before.rfind('{') > before.rfind('}') {
                     out.push('}');
                 } else {

@@ -19,7 +19,11 @@ pub struct Coerce {
     pub copy_paths: bool,
 }
 
-pub fn coerce<'a>(co: &'a Co, v: Value, how: Coerce) -> Pin<Box<dyn Future<Output = R<NixString>> + 'a>> {
+pub fn coerce<'a>(
+    co: &'a Co,
+    v: Value,
+    how: Coerce,
+) -> Pin<Box<dyn Future<Output = R<NixString>> + 'a>> {
     Box::pin(async move {
         let v = force(co, v).await?;
         Ok(match &v {
@@ -197,7 +201,10 @@ fn coerce_plain(v: &Value) -> R<NixString> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Path(p) => Ok(NixString::from(p.to_string_lossy().into_owned())),
-        other => Err(ErrorKind::other(format!("cannot coerce {} to a string", other.describe()))),
+        other => Err(ErrorKind::other(format!(
+            "cannot coerce {} to a string",
+            other.describe()
+        ))),
     }
 }
 
@@ -206,7 +213,10 @@ fn base_name_of(v: &Value) -> R<Value> {
     let b = s.as_bytes();
     let b = b.strip_suffix(b"/").unwrap_or(b);
     let start = b.iter().rposition(|c| *c == b'/').map_or(0, |i| i + 1);
-    Ok(Value::String(NixString::new(&b[start..], s.context().cloned())))
+    Ok(Value::String(NixString::new(
+        &b[start..],
+        s.context().cloned(),
+    )))
 }
 
 fn dir_of(v: &Value) -> R<Value> {
@@ -229,7 +239,9 @@ pub fn register(r: &mut Registry) {
     r.gen("toString", 1, to_string);
     r.gen("concatStringsSep", 2, concat_strings_sep);
     r.gen("replaceStrings", 3, replace_strings);
-    r.plain("stringLength", 1, |_, a| Ok(Value::Int(coerce_plain(&a[0])?.len() as i64)));
+    r.plain("stringLength", 1, |_, a| {
+        Ok(Value::Int(coerce_plain(&a[0])?.len() as i64))
+    });
     r.plain("substring", 3, |_, a| {
         let start = int(&a[0])?;
         let len = int(&a[1])?;
@@ -239,8 +251,15 @@ pub fn register(r: &mut Registry) {
         }
         let b = s.as_bytes();
         let start = (start as usize).min(b.len());
-        let end = if len < 0 { b.len() } else { start.saturating_add(len as usize).min(b.len()) };
-        Ok(Value::String(NixString::new(&b[start..end], s.context().cloned())))
+        let end = if len < 0 {
+            b.len()
+        } else {
+            start.saturating_add(len as usize).min(b.len())
+        };
+        Ok(Value::String(NixString::new(
+            &b[start..end],
+            s.context().cloned(),
+        )))
     });
     r.plain("baseNameOf", 1, |_, a| base_name_of(&a[0]));
     r.plain("dirOf", 1, |_, a| dir_of(&a[0]));

@@ -58,7 +58,10 @@ pub fn compare_versions(v1: &[u8], v2: &[u8]) -> i64 {
 
 pub fn register(r: &mut Registry) {
     r.plain("compareVersions", 2, |_, a| {
-        Ok(Value::Int(compare_versions(string(&a[0])?.as_bytes(), string(&a[1])?.as_bytes())))
+        Ok(Value::Int(compare_versions(
+            string(&a[0])?.as_bytes(),
+            string(&a[1])?.as_bytes(),
+        )))
     });
     r.plain("splitVersion", 1, |_, a| {
         let s = string(&a[0])?.as_bytes().to_vec();
@@ -86,7 +89,10 @@ pub fn register(r: &mut Registry) {
         }
         Ok(Value::attrs(Attrs::from_sorted(vec![
             (Symbol::intern("name"), Value::String(NixString::from(name))),
-            (Symbol::intern("version"), Value::String(NixString::from(version))),
+            (
+                Symbol::intern("version"),
+                Value::String(NixString::from(version)),
+            ),
         ])))
     });
 }

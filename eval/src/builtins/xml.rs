@@ -33,11 +33,23 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::
     let pad = "  ".repeat(indent);
     match v {
         Value::Null => out.push_str(&format!("{pad}<null />\n")),
-        Value::Bool(b) => out.push_str(&format!("{pad}<bool{} />\n", attr("value", if *b { "true" } else { "false" }))),
+        Value::Bool(b) => out.push_str(&format!(
+            "{pad}<bool{} />\n",
+            attr("value", if *b { "true" } else { "false" })
+        )),
         Value::Int(i) => out.push_str(&format!("{pad}<int{} />\n", attr("value", &i.to_string()))),
-        Value::Float(f) => out.push_str(&format!("{pad}<float{} />\n", attr("value", &format_float(*f)))),
-        Value::String(s) => out.push_str(&format!("{pad}<string{} />\n", attr("value", &s.to_str_lossy()))),
-        Value::Path(p) => out.push_str(&format!("{pad}<path{} />\n", attr("value", &p.to_string_lossy()))),
+        Value::Float(f) => out.push_str(&format!(
+            "{pad}<float{} />\n",
+            attr("value", &format_float(*f))
+        )),
+        Value::String(s) => out.push_str(&format!(
+            "{pad}<string{} />\n",
+            attr("value", &s.to_str_lossy())
+        )),
+        Value::Path(p) => out.push_str(&format!(
+            "{pad}<path{} />\n",
+            attr("value", &p.to_string_lossy())
+        )),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str(&format!("{pad}<list />\n"));
@@ -54,11 +66,15 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::
             if is_drv {
                 let mut extra = String::new();
                 let mut drv_path = Vec::new();
-                if let Some(Value::String(p)) = a.get(super::sym::drv_path()).map(|v| v.clone().shallow()) {
+                if let Some(Value::String(p)) =
+                    a.get(super::sym::drv_path()).map(|v| v.clone().shallow())
+                {
                     extra.push_str(&attr("drvPath", &p.to_str_lossy()));
                     drv_path = p.as_bytes().to_vec();
                 }
-                if let Some(Value::String(p)) = a.get(super::sym::out_path()).map(|v| v.clone().shallow()) {
+                if let Some(Value::String(p)) =
+                    a.get(super::sym::out_path()).map(|v| v.clone().shallow())
+                {
                     extra.push_str(&attr("outPath", &p.to_str_lossy()));
                 }
                 out.push_str(&format!("{pad}<derivation{extra}>\n"));
@@ -77,18 +93,29 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::
                 write(&e.clone().shallow(), indent + 2, loc, out, drvs);
                 out.push_str(&format!("{pad}  </attr>\n"));
             }
-            out.push_str(&format!("{pad}</{}>\n", if is_drv { "derivation" } else { "attrs" }));
+            out.push_str(&format!(
+                "{pad}</{}>\n",
+                if is_drv { "derivation" } else { "attrs" }
+            ));
         }
         Value::Closure(c) => {
             let mut pos = String::new();
             if loc {
-                let l = crate::errors::Location { file: c.proto.file.clone(), span: c.proto.span };
+                let l = crate::errors::Location {
+                    file: c.proto.file.clone(),
+                    span: c.proto.span,
+                };
                 let (line, col) = l.line_col();
-                pos = format!("{}{}{}", attr("column", &col.to_string()), attr("line", &line.to_string()), attr("path", &c.proto.file.name));
+                pos = format!(
+                    "{}{}{}",
+                    attr("column", &col.to_string()),
+                    attr("line", &line.to_string()),
+                    attr("path", &c.proto.file.name)
+                );
             }
             out.push_str(&format!("{pad}<function{pos}>\n"));
-            match c.proto.lambda.as_ref() {
-                Some(l) => match &l.formals {
+            if let Some(l) = c.proto.lambda.as_ref() {
+                match &l.formals {
                     Some(f) => {
                         let mut a = String::new();
                         if f.ellipsis {
@@ -99,7 +126,10 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::
                         }
                         out.push_str(&format!("{pad}  <attrspat{a}>\n"));
                         for (s, _) in &f.entries {
-                            out.push_str(&format!("{pad}    <attr{} />\n", attr("name", s.as_str())));
+                            out.push_str(&format!(
+                                "{pad}    <attr{} />\n",
+                                attr("name", s.as_str())
+                            ));
                         }
                         out.push_str(&format!("{pad}  </attrspat>\n"));
                     }
@@ -107,8 +137,7 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::
                         let name = l.arg.map(|s| s.as_str()).unwrap_or("");
                         out.push_str(&format!("{pad}  <varpat{} />\n", attr("name", name)));
                     }
-                },
-                None => {}
+                }
             }
             out.push_str(&format!("{pad}</function>\n"));
         }

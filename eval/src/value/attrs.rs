@@ -101,7 +101,10 @@ impl Attrs {
                     Err(i) => v.insert(i, (k, val)),
                 }
                 if v.len() > SMALL_MAX {
-                    let m = std::mem::take(v).into_iter().map(|(k, v)| (NameKey(k), v)).collect();
+                    let m = std::mem::take(v)
+                        .into_iter()
+                        .map(|(k, v)| (NameKey(k), v))
+                        .collect();
                     *self = Attrs::Large(m);
                 }
             }

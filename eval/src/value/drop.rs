@@ -21,7 +21,10 @@ thread_local! {
 }
 
 fn is_scalar(v: &Value) -> bool {
-    matches!(v, Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))
+    matches!(
+        v,
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    )
 }
 
 /// Queue `items` for dropping; drains the queue unless a drain is already running.
@@ -38,7 +41,9 @@ pub(crate) fn defer(items: impl Iterator<Item = Deferred>) {
     if queued.is_err() {
         return;
     }
-    let Ok(draining) = DRAINING.try_with(|d| d.replace(true)) else { return };
+    let Ok(draining) = DRAINING.try_with(|d| d.replace(true)) else {
+        return;
+    };
     if draining {
         return;
     }

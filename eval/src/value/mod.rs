@@ -64,7 +64,10 @@ impl Env {
     pub fn ancestor(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
         let mut e = self;
         for _ in 0..depth {
-            e = e.parent.as_ref().expect("compiler resolved a scope that does not exist");
+            e = e
+                .parent
+                .as_ref()
+                .expect("compiler resolved a scope that does not exist");
         }
         e
     }
@@ -106,14 +109,21 @@ pub(crate) fn frees_container(v: &Value) -> bool {
 impl Drop for NixList {
     fn drop(&mut self) {
         if self.0.iter().any(frees_container) {
-            drop::defer(std::mem::take(&mut self.0).into_iter().map(drop::Deferred::Value));
+            drop::defer(
+                std::mem::take(&mut self.0)
+                    .into_iter()
+                    .map(drop::Deferred::Value),
+            );
         }
     }
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
-        let parent_unique = self.parent.as_ref().is_some_and(|p| Rc::strong_count(p) == 1);
+        let parent_unique = self
+            .parent
+            .as_ref()
+            .is_some_and(|p| Rc::strong_count(p) == 1);
         if !parent_unique && !self.slots.borrow().iter().any(frees_container) {
             return;
         }
@@ -130,7 +140,10 @@ impl Drop for Env {
 
 pub enum ThunkState {
     /// Code not yet run, with the environment it will run in.
-    Suspended { proto: Arc<Proto>, env: Rc<Env> },
+    Suspended {
+        proto: Arc<Proto>,
+        env: Rc<Env>,
+    },
     /// Lazy application `f x` (what `map` and friends produce).
     Apply(Value, Value),
     /// Being forced right now; forcing it again is infinite recursion.
@@ -230,6 +243,12 @@ impl Value {
     }
 }
 
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::print::print_shallow(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,11 +256,5 @@ mod tests {
     #[test]
     fn value_is_16_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
-    }
-}
-
-impl std::fmt::Debug for Value {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::print::print_shallow(self))
     }
 }
