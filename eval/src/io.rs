@@ -72,7 +72,13 @@ pub trait EvalIO {
     fn references(&self, path: &StorePath) -> Option<Vec<StorePath>> {
         let p = crate::pending::thread_default();
         if let Some(d) = p.derivation(path) {
-            return Some(d.input_sources.iter().chain(d.input_derivations.keys()).cloned().collect());
+            return Some(
+                d.input_sources
+                    .iter()
+                    .chain(d.input_derivations.keys())
+                    .cloned()
+                    .collect(),
+            );
         }
         p.addition(path).map(|a| a.references().cloned().collect())
     }
@@ -119,9 +125,8 @@ pub fn compute_import_path(path: &Path) -> Result<String, String> {
 }
 
 impl EvalIO for StdIO {
-    fn import_path(&self, path: &Path) -> Result<String, String> {
-        compute_import_path(path)
-    }
+    // `import_path` is the trait's default: it computes the path like
+    // `compute_import_path` and also hands the import to `add_to_store`.
 
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         std::fs::read(path)
@@ -153,7 +158,9 @@ impl EvalIO for StdIO {
 
     fn is_executable(&self, path: &Path) -> bool {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::symlink_metadata(path).map(|m| m.permissions().mode() & 0o100 != 0).unwrap_or(false)
+        std::fs::symlink_metadata(path)
+            .map(|m| m.permissions().mode() & 0o100 != 0)
+            .unwrap_or(false)
     }
 }
 

@@ -191,10 +191,35 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     );
     r.value("nixVersion", Value::String(NixString::from("2.18.0")));
     r.value("langVersion", Value::Int(6));
-    not_built(r, "fetchurl", 1, "builtins.fetchurl (fetchers come with the builder)");
-    not_built(r, "fetchTarball", 1, "fetchTarball (fetchers come with the builder)");
-    not_built(r, "fetchGit", 1, "fetchGit (fetchers come with the builder)");
-    not_built(r, "fetchMercurial", 1, "fetchMercurial (fetchers come with the builder)");
-    not_built(r, "fetchTree", 1, "fetchTree (fetchers come with the builder)");
+    not_built(
+        r,
+        "fetchurl",
+        1,
+        "builtins.fetchurl (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchTarball",
+        1,
+        "fetchTarball (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchGit",
+        1,
+        "fetchGit (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchMercurial",
+        1,
+        "fetchMercurial (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchTree",
+        1,
+        "fetchTree (fetchers come with the builder)",
+    );
     not_built(r, "scopedImport", 2, "scopedImport");
 }

@@ -29,7 +29,13 @@ fn attr(name: &str, value: &str) -> String {
 
 /// `drvs` holds the derivations already written: as in C++ Nix, each is written once
 /// (derivations refer to themselves through their outputs).
-fn write(v: &Value, indent: usize, loc: bool, out: &mut String, drvs: &mut std::collections::HashSet<Vec<u8>>) {
+fn write(
+    v: &Value,
+    indent: usize,
+    loc: bool,
+    out: &mut String,
+    drvs: &mut std::collections::HashSet<Vec<u8>>,
+) {
     let pad = "  ".repeat(indent);
     match v {
         Value::Null => out.push_str(&format!("{pad}<null />\n")),
