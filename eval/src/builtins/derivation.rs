@@ -188,6 +188,7 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
     if let Some(mut out) = json {
         out.push(b'}');
         check_json_depth(&out)?;
+        let out = control_escapes_as_cpp(&out);
         c.drv.environment.insert(b"__json".to_vec(), out);
     }
     Ok(c)
@@ -220,6 +221,27 @@ fn check_json_depth(json: &[u8]) -> R<()> {
         }
     }
     Ok(())
+}
+
+/// C++ Nix (2.8, the reference) writes `__json` with every control character other
+/// than `\n`, `\r` and `\t` as `\u00XX`, where `toJSON` here writes `\b` and `\f`.
+fn control_escapes_as_cpp(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' && i + 1 < json.len() {
+            match json[i + 1] {
+                b'b' => out.extend_from_slice(b"\\u0008"),
+                b'f' => out.extend_from_slice(b"\\u000c"),
+                c => out.extend_from_slice(&[b'\\', c]),
+            }
+            i += 2;
+        } else {
+            out.push(json[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 fn compute_error(name: &str, e: DerivationError) -> ErrorKind {
@@ -452,6 +474,12 @@ mod tests {
         // Brackets inside strings, with escaped quotes, do not count.
         let inside = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(MAX_JSON_DEPTH + 5));
         assert!(check_json_depth(inside.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn control_escapes_follow_cpp_nix() {
+        let got = control_escapes_as_cpp(br#"{"a\\b":"x\by\fz\n"}"#);
+        assert_eq!(got, br#"{"a\\b":"x\u0008y\u000cz\n"}"#.to_vec());
     }
 
     #[test]

@@ -55,6 +55,8 @@ let
     script = ./src/build.sh;
     count = 42;
     empty = { };
+    "ключ" = "значение ✓ tab\t";
+    controls = builtins.fromJSON "\"a\\u0007b\\u0008c\\u000cd\\u001f\"";
   };
 
   placeholders = mk {
