@@ -99,6 +99,8 @@ let
     name = "unicode";
     "attr-ü" = "grüße ✓ 日本語";
     escapes = "tab\there\nnewline \"quoted\" back\\slash $dollar";
+    controls = builtins.fromJSON "\"a\\u0007b\\u0008c\\u000cd\\u001f\\r\"";
+    text = builtins.toFile "unicode.txt" "grüße ✓\n";
   };
 
   conversions = mk {
