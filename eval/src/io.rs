@@ -52,6 +52,12 @@ pub trait EvalIO {
     fn import_path(&self, path: &Path) -> Result<String, String> {
         crate::builtins::store_paths::import_unfiltered(self, path)
     }
+    // What evaluation would write. The defaults keep everything in
+    // `crate::pending::thread_default()`; an implementation that takes the writes
+    // itself (the builder) overrides `add_derivation`, `get_derivation`,
+    // `add_to_store` and `references` together, since later derivations read back
+    // what earlier ones handed over.
+
     /// Takes a derivation the evaluator produced. Default: kept in memory
     /// ([`crate::pending::thread_default`]).
     fn add_derivation(&self, drv_path: &StorePath, drv: &Derivation) -> Result<(), String> {
