@@ -50,6 +50,23 @@ fn derivations_match_nix_instantiate() {
         eprintln!("skipping derivations_match_nix_instantiate: nix-instantiate is not installed");
         return;
     }
+    // C++ Nix must be able to write the .drv files we compare with.
+    let probe = Command::new("nix-instantiate")
+        .args([
+            "--eval",
+            "--read-write-mode",
+            "-E",
+            "builtins.toFile \"tvix-probe\" \"x\"",
+        ])
+        .output()
+        .expect("running nix-instantiate");
+    if !probe.status.success() {
+        eprintln!(
+            "skipping derivations_match_nix_instantiate: nix-instantiate cannot write to the store: {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        return;
+    }
     let file = cases_dir().join("cases.nix");
     let expr = paths_expr(&file);
     let out = Command::new("nix-instantiate")
