@@ -33,6 +33,10 @@ pub trait EvalIO {
     fn path_exists(&self, path: &Path) -> bool;
     /// Import a path into the store (as `"${./src}"` or `builtins.path` would) and
     /// return the store path. Without a store this is an error.
+    /// A derivation the evaluator computed: its store path and ATerm. The default
+    /// keeps nothing.
+    fn add_derivation(&self, _drv_path: &str, _aterm: &[u8]) {}
+
     fn import_path(&self, path: &Path) -> Result<String, String> {
         Err(format!(
             "copying '{}' to the store is not built yet in tvix-eval (needs nix-compat)",

@@ -191,18 +191,6 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     );
     r.value("nixVersion", Value::String(NixString::from("2.18.0")));
     r.value("langVersion", Value::Int(6));
-    not_built(
-        r,
-        "derivationStrict",
-        1,
-        "builtins.derivationStrict (derivations need nix-compat)",
-    );
-    not_built(
-        r,
-        "derivation",
-        1,
-        "derivation (derivations need nix-compat)",
-    );
     not_built(r, "path", 1, "builtins.path (needs the store)");
     not_built(
         r,

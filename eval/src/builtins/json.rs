@@ -66,11 +66,12 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 }
                 escape_json(s.as_bytes(), out)
             }
-            Value::Path(p) => {
-                return Err(ErrorKind::NotBuilt(format!(
-                    "copying '{}' to the store (builtins.toJSON of a path)",
-                    p.display()
-                )))
+            Value::Path(_) => {
+                let s = super::strings::coerce(co, v.clone(), super::strings::Coerce { strong: false, copy_paths: true }).await?;
+                if let Some(c) = s.context() {
+                    ctx.extend(c.iter().cloned());
+                }
+                escape_json(s.as_bytes(), out)
             }
             Value::List(l) => {
                 out.push(b'[');

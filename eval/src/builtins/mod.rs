@@ -8,6 +8,7 @@ pub mod attrs;
 pub mod compare;
 pub mod context;
 pub mod control;
+pub mod derivation;
 pub mod hash;
 pub mod io;
 pub mod json;
@@ -119,6 +120,7 @@ pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
     compare::register(r);
     context::register(r);
     control::register(r);
+    derivation::register(r);
     hash::register(r);
     io::register(r, cfg);
     json::register(r);
@@ -157,6 +159,8 @@ const GLOBAL_NAMES: &[&str] = &[
 
 /// The global table: `builtins`, the bare names and `__name` for every builtin.
 pub struct Globals {
+    /// To be filled with the compiled `derivation` wrapper.
+    pub derivation: Thunk,
     pub values: Vec<Value>,
     pub index: HashMap<Symbol, u32>,
     pub names: Arc<[Symbol]>,
@@ -175,6 +179,9 @@ pub fn make_globals(r: Registry) -> Globals {
     for (name, v) in r.values {
         entries.push((Symbol::intern(name), v));
     }
+    // `derivation` is Nix code (see derivation.rs), compiled once globals exist.
+    let drv_cell = Thunk(Rc::new(std::cell::RefCell::new(crate::value::ThunkState::Blackhole)));
+    entries.push((Symbol::intern("derivation"), Value::Thunk(drv_cell.clone())));
     // `builtins.builtins` is the set itself.
     let self_ref = Thunk(Rc::new(std::cell::RefCell::new(
         crate::value::ThunkState::Blackhole,
@@ -208,6 +215,7 @@ pub fn make_globals(r: Registry) -> Globals {
         values,
         index,
         names: names.into(),
+        derivation: drv_cell,
     }
 }
 

@@ -30,10 +30,10 @@ pub fn coerce<'a>(
             Value::String(s) => s.clone(),
             Value::Path(p) => {
                 if how.copy_paths {
-                    return Err(ErrorKind::NotBuilt(format!(
-                        "copying '{}' to the store (string interpolation of a path)",
-                        p.display()
-                    )));
+                    return match co.yield_(crate::generators::Request::ImportPath((**p).clone())).await {
+                        crate::generators::Response::Value(Value::String(s)) => Ok(s),
+                        _ => Err(ErrorKind::other("internal error: bad resume of import")),
+                    };
                 }
                 NixString::from(p.to_string_lossy().into_owned())
             }
