@@ -17,6 +17,8 @@ pub enum Request {
     Call2(Value, Value, Value),
     /// Force, catching a catchable error (for `tryEval`).
     TryForce(Value),
+    /// The store path a file would be imported as (answered by EvalIO).
+    ImportPath(std::path::PathBuf),
 }
 
 pub enum Response {

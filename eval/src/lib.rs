@@ -53,7 +53,8 @@ impl Evaluator {
         builtins::all_groups(&mut r, config);
         extra(&mut r);
         let g = builtins::make_globals(r);
-        Evaluator {
+        let derivation = g.derivation.clone();
+        let ev = Evaluator {
             state: EvalState {
                 io,
                 globals: g.values,
@@ -65,7 +66,19 @@ impl Evaluator {
                 lints: Default::default(),
             },
             limits: Limits::default(),
-        }
+        };
+        let c = ev
+            .compile(
+                "«derivation.nix»",
+                builtins::derivation::DERIVATION_NIX,
+                Path::new("/"),
+            )
+            .expect("the bundled derivation wrapper compiles");
+        *derivation.0.borrow_mut() = value::ThunkState::Suspended {
+            proto: c.root.clone(),
+            env: value::Env::new(0, None, None),
+        };
+        ev
     }
 
     /// Use (and share) a compile cache, e.g. one kept across evaluations.

@@ -554,6 +554,22 @@ impl<'o, O: Observer> Vm<'o, O> {
                         kind: CodeKind::Call,
                     }))
                 }
+                Request::ImportPath(p) => {
+                    let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
+                    let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+                        unreachable!()
+                    };
+                    match r {
+                        Ok(sp) => {
+                            g.pending = Pending::Ready(Value::String(NixString::new(
+                                sp.clone().into_bytes(),
+                                Some([sp].into()),
+                            )))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    Ok(())
+                }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
             genawaiter::GeneratorState::Complete(res) => {

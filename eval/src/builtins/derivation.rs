@@ -4,8 +4,6 @@
 //! `EvalIO::add_derivation`; nothing is written here.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::sync::Arc;
 
 use nix_compat::derivation::{Derivation, DerivationError, DrvHash, Output};
 use nix_compat::store_path::compute::FileIngestionMethod;
@@ -14,19 +12,18 @@ use nix_compat::{ContentAddress, HashAlgo, StoreDir, StorePath};
 use super::store_paths::{parse_hash_allow_empty, with_state};
 use super::strings::{coerce, Coerce};
 use super::{attrs, boolean, list, string, Registry};
-use crate::compiled::SourceFile;
 use crate::errors::ErrorKind;
 use crate::generators::{force, Co, GenFuture};
 use crate::io::EvalIO;
 use crate::state::EvalState;
 use crate::symbol::Symbol;
-use crate::value::{Attrs, NixContext, NixString, Thunk, Value};
+use crate::value::{Attrs, NixContext, NixString, Value};
 
 type R<T> = Result<T, ErrorKind>;
 
-/// The `derivation` function's source: what C++ Nix calls `derivation-internal.nix`.
-const WRAPPER: &str = include_str!("../derivation.nix");
-const WRAPPER_NAME: &str = "«nix-internal»/derivation-internal.nix";
+/// The `derivation` function's source (C++ Nix bundles the same wrapper as
+/// `derivation-internal.nix`); `Evaluator::new` compiles it once globals exist.
+pub const DERIVATION_NIX: &str = include_str!("../derivation.nix");
 
 fn err(msg: impl Into<String>) -> ErrorKind {
     ErrorKind::other(msg)
@@ -422,43 +419,8 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-/// Load the wrapper (compiled once per evaluator, through its compile cache).
-fn load_wrapper(state: &mut EvalState, _: Vec<Value>) -> R<Value> {
-    let path = Path::new(WRAPPER_NAME);
-    let hash = crate::state::content_hash(WRAPPER.as_bytes());
-    let compiled = match state.compiled.get(path, hash) {
-        Some(c) => c,
-        None => {
-            let file = Arc::new(SourceFile {
-                name: WRAPPER_NAME.to_string(),
-                text: WRAPPER.to_string(),
-                dir: "/".into(),
-            });
-            let c = state.compile_source(file).map_err(|e| {
-                err(format!(
-                    "internal error compiling the derivation wrapper: {e}"
-                ))
-            })?;
-            state.compiled.insert(path.to_path_buf(), hash, c.clone());
-            c
-        }
-    };
-    Ok(state.file_thunk(&compiled))
-}
-
 pub fn register(r: &mut Registry) {
     r.gen("derivationStrict", 1, derivation_strict);
-    r.plain_mask("«load-derivation-wrapper»", 1, 0, load_wrapper);
-    let loader = r.defs.pop().expect("just registered");
-    let loader = Value::Builtin(std::rc::Rc::new(crate::value::BuiltinApp {
-        def: std::rc::Rc::new(loader),
-        args: Vec::new(),
-    }));
-    // `derivation` is the wrapper's function itself, loaded when first used.
-    r.value(
-        "derivation",
-        Value::Thunk(Thunk::apply(loader, Value::Null)),
-    );
 }
 
 #[cfg(test)]

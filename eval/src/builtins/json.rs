@@ -66,9 +66,19 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 }
                 escape_json(s.as_bytes(), out)
             }
-            Value::Path(p) => {
-                let s = super::store_paths::copy_path_to_store(co, p).await?;
-                ctx.extend(s.context().into_iter().flatten().cloned());
+            Value::Path(_) => {
+                let s = super::strings::coerce(
+                    co,
+                    v.clone(),
+                    super::strings::Coerce {
+                        strong: false,
+                        copy_paths: true,
+                    },
+                )
+                .await?;
+                if let Some(c) = s.context() {
+                    ctx.extend(c.iter().cloned());
+                }
                 escape_json(s.as_bytes(), out)
             }
             Value::List(l) => {

@@ -163,6 +163,8 @@ const GLOBAL_NAMES: &[&str] = &[
 
 /// The global table: `builtins`, the bare names and `__name` for every builtin.
 pub struct Globals {
+    /// To be filled with the compiled `derivation` wrapper.
+    pub derivation: Thunk,
     pub values: Vec<Value>,
     pub index: HashMap<Symbol, u32>,
     pub names: Arc<[Symbol]>,
@@ -181,6 +183,11 @@ pub fn make_globals(r: Registry) -> Globals {
     for (name, v) in r.values {
         entries.push((Symbol::intern(name), v));
     }
+    // `derivation` is Nix code (see derivation.rs), compiled once globals exist.
+    let drv_cell = Thunk(Rc::new(std::cell::RefCell::new(
+        crate::value::ThunkState::Blackhole,
+    )));
+    entries.push((Symbol::intern("derivation"), Value::Thunk(drv_cell.clone())));
     // `builtins.builtins` is the set itself.
     let self_ref = Thunk(Rc::new(std::cell::RefCell::new(
         crate::value::ThunkState::Blackhole,
@@ -214,6 +221,7 @@ pub fn make_globals(r: Registry) -> Globals {
         values,
         index,
         names: names.into(),
+        derivation: drv_cell,
     }
 }
 

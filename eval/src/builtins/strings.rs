@@ -30,7 +30,13 @@ pub fn coerce<'a>(
             Value::String(s) => s.clone(),
             Value::Path(p) => {
                 if how.copy_paths {
-                    return super::store_paths::copy_path_to_store(co, p).await;
+                    return match co
+                        .yield_(crate::generators::Request::ImportPath((**p).clone()))
+                        .await
+                    {
+                        crate::generators::Response::Value(Value::String(s)) => Ok(s),
+                        _ => Err(ErrorKind::other("internal error: bad resume of import")),
+                    };
                 }
                 NixString::from(p.to_string_lossy().into_owned())
             }
