@@ -95,7 +95,7 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
                 outputs.clear();
                 for o in l.iter() {
                     let o = coerce(&co, o.clone(), HOW).await?.to_str_lossy().into_owned();
-                    if o == "drv" || outputs.contains(&o) {
+                    if o == "drv" || o == "drvPath" || o.is_empty() || outputs.contains(&o) {
                         return Err(ErrorKind::other(format!("invalid derivation output name '{o}'")));
                     }
                     outputs.push(o);
