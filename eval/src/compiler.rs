@@ -92,6 +92,19 @@ pub fn compile_file(
     global_names: Arc<[Symbol]>,
     lints: Lints,
 ) -> Result<CompiledFile, EvalError> {
+    compile_file_in_scope(file, globals, global_names, lints, None)
+}
+
+/// Compile a file whose free names are first looked up in an outer scope with the
+/// given names (`scopedImport`): the file then runs in an environment holding their
+/// values, slot by slot.
+pub fn compile_file_in_scope(
+    file: Arc<SourceFile>,
+    globals: &HashMap<Symbol, u32>,
+    global_names: Arc<[Symbol]>,
+    lints: Lints,
+    scope: Option<Vec<Symbol>>,
+) -> Result<CompiledFile, EvalError> {
     let parse = rnix::Root::parse(&file.text);
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(&file, err));
@@ -115,6 +128,16 @@ pub fn compile_file(
     };
     let span = c.span_of(expr.syntax());
     c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
+    if let Some(names) = scope {
+        let n = names.len();
+        c.scopes.push(CScope {
+            kind: ScopeKind::Let,
+            names: names.into_iter().map(Some).collect(),
+            initialized: vec![true; n],
+            proto_level: 0,
+            never_init: false,
+        });
+    }
     c.compile(&expr)?;
     c.emit(Op::Force, span);
     c.emit(Op::Return, span);
