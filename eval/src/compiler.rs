@@ -105,7 +105,7 @@ pub fn compile_file_in_scope(
     lints: Lints,
     scope: Option<Vec<Symbol>>,
 ) -> Result<CompiledFile, EvalError> {
-    let parse = rnix::Root::parse(&file.text);
+    let parse = parse_source(&file.text);
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(&file, err));
     }
@@ -151,10 +151,34 @@ pub fn compile_file_in_scope(
 
 /// Parse only; the first syntax error, located.
 pub fn check_syntax(file: &Arc<SourceFile>) -> Result<(), EvalError> {
-    let parse = rnix::Root::parse(&file.text);
+    let parse = parse_source(&file.text);
     match parse.errors().first() {
         Some(e) => Err(parse_error(file, e)),
         None => Ok(()),
+    }
+}
+
+/// Parse, treating a lone carriage return as the end of a `#` comment, as C++ Nix's
+/// lexer does (rnix only ends comments at `\n`). Byte offsets are unchanged.
+fn parse_source(text: &str) -> rnix::Parse<rnix::Root> {
+    if !text.contains('\r') {
+        return rnix::Root::parse(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    let mut offset = 0;
+    for (kind, tok) in rnix::tokenize(text) {
+        if kind == rnix::SyntaxKind::TOKEN_COMMENT && tok.starts_with('#') {
+            for (i, b) in tok.bytes().enumerate() {
+                if b == b'\r' && tok.as_bytes().get(i + 1) != Some(&b'\n') {
+                    bytes[offset + i] = b'\n';
+                }
+            }
+        }
+        offset += tok.len();
+    }
+    match String::from_utf8(bytes) {
+        Ok(fixed) => rnix::Root::parse(&fixed),
+        Err(_) => rnix::Root::parse(text),
     }
 }
 
