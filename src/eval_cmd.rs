@@ -10,7 +10,9 @@ use tvix_eval::errors::EvalError;
 use tvix_eval::value::{Attrs, NixString, Value};
 use tvix_eval::{Evaluator, NoObserver};
 
+/// Repeating a flag is allowed, as nix-instantiate allows it.
 #[derive(clap::Args)]
+#[command(args_override_self = true)]
 pub struct Args {
     /// File to evaluate (default: ./default.nix); with --expr, the expressions.
     files: Vec<String>,

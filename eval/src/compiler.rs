@@ -92,7 +92,20 @@ pub fn compile_file(
     global_names: Arc<[Symbol]>,
     lints: Lints,
 ) -> Result<CompiledFile, EvalError> {
-    let parse = rnix::Root::parse(&file.text);
+    compile_file_in_scope(file, globals, global_names, lints, None)
+}
+
+/// Compile a file whose free names are first looked up in an outer scope with the
+/// given names (`scopedImport`): the file then runs in an environment holding their
+/// values, slot by slot.
+pub fn compile_file_in_scope(
+    file: Arc<SourceFile>,
+    globals: &HashMap<Symbol, u32>,
+    global_names: Arc<[Symbol]>,
+    lints: Lints,
+    scope: Option<Vec<Symbol>>,
+) -> Result<CompiledFile, EvalError> {
+    let parse = parse_source(&file.text);
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(&file, err));
     }
@@ -115,6 +128,16 @@ pub fn compile_file(
     };
     let span = c.span_of(expr.syntax());
     c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
+    if let Some(names) = scope {
+        let n = names.len();
+        c.scopes.push(CScope {
+            kind: ScopeKind::Let,
+            names: names.into_iter().map(Some).collect(),
+            initialized: vec![true; n],
+            proto_level: 0,
+            never_init: false,
+        });
+    }
     c.compile(&expr)?;
     c.emit(Op::Force, span);
     c.emit(Op::Return, span);
@@ -128,10 +151,34 @@ pub fn compile_file(
 
 /// Parse only; the first syntax error, located.
 pub fn check_syntax(file: &Arc<SourceFile>) -> Result<(), EvalError> {
-    let parse = rnix::Root::parse(&file.text);
+    let parse = parse_source(&file.text);
     match parse.errors().first() {
         Some(e) => Err(parse_error(file, e)),
         None => Ok(()),
+    }
+}
+
+/// Parse, treating a lone carriage return as the end of a `#` comment, as C++ Nix's
+/// lexer does (rnix only ends comments at `\n`). Byte offsets are unchanged.
+fn parse_source(text: &str) -> rnix::Parse<rnix::Root> {
+    if !text.contains('\r') {
+        return rnix::Root::parse(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    let mut offset = 0;
+    for (kind, tok) in rnix::tokenize(text) {
+        if kind == rnix::SyntaxKind::TOKEN_COMMENT && tok.starts_with('#') {
+            for (i, b) in tok.bytes().enumerate() {
+                if b == b'\r' && tok.as_bytes().get(i + 1) != Some(&b'\n') {
+                    bytes[offset + i] = b'\n';
+                }
+            }
+        }
+        offset += tok.len();
+    }
+    match String::from_utf8(bytes) {
+        Ok(fixed) => rnix::Root::parse(&fixed),
+        Err(_) => rnix::Root::parse(text),
     }
 }
 

@@ -48,7 +48,7 @@ fn check_outputs(names: Vec<String>) -> R<Vec<String>> {
         }
         // `drv` would give the output attribute `drvPath`, which is taken (C++ Nix 2.8
         // rejects `drv`, later versions `drvPath`; both clash).
-        if n == "drv" || n == "drvPath" {
+        if n == "drv" || n == "drvPath" || n.is_empty() {
             return Err(err(format!("invalid derivation output name '{n}'")));
         }
     }
@@ -451,7 +451,7 @@ mod tests {
             check_outputs(v(&["out", "dev"])).unwrap(),
             v(&["out", "dev"])
         );
-        for bad in [&["out", "out"][..], &["drv"], &["drvPath"], &[]] {
+        for bad in [&["out", "out"][..], &["drv"], &["drvPath"], &[""], &[]] {
             assert!(check_outputs(v(bad)).is_err(), "{bad:?} accepted");
         }
     }

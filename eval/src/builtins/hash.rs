@@ -186,27 +186,25 @@ pub fn register(r: &mut Registry) {
             &algo, &data,
         )?))))
     });
-    r.plain("convertHash", 1, |_, a| {
-        let args = attrs(&a[0])?;
-        let get = |n: &str| args.get(Symbol::intern(n)).map(|v| v.clone().shallow());
-        let hash = match get("hash") {
-            Some(Value::String(s)) => s.to_str_lossy().into_owned(),
-            _ => return Err(ErrorKind::other("convertHash: 'hash' must be a string")),
-        };
-        let algo = match get("hashAlgo") {
-            Some(Value::String(s)) => Some(s.to_str_lossy().into_owned()),
-            _ => None,
-        };
-        let fmt = match get("toHashFormat") {
-            Some(Value::String(s)) => s.to_str_lossy().into_owned(),
-            _ => {
-                return Err(ErrorKind::other(
-                    "convertHash: 'toHashFormat' must be a string",
-                ))
+    r.gen("convertHash", 1, |co, a| {
+        Box::pin(async move {
+            let args = crate::generators::force(&co, a[0].clone()).await?;
+            let args = attrs(&args)?.clone();
+            let mut get = Vec::new();
+            for n in ["hash", "hashAlgo", "toHashFormat"] {
+                get.push(match args.get(Symbol::intern(n)) {
+                    Some(v) => match crate::generators::force(&co, v.clone()).await? {
+                        Value::String(s) => Some(s.to_str_lossy().into_owned()),
+                        other => return Err(crate::generators::type_error("a string", &other)),
+                    },
+                    None => None,
+                });
             }
-        };
-        let (algo, d) = parse_hash(&hash, algo.as_deref())?;
-        Ok(Value::String(NixString::from(encode(&d, &fmt, &algo)?)))
+            let hash = get[0].clone().ok_or_else(|| ErrorKind::AttributeMissing { name: "hash".into(), suggestion: None })?;
+            let fmt = get[2].clone().ok_or_else(|| ErrorKind::AttributeMissing { name: "toHashFormat".into(), suggestion: None })?;
+            let (algo, d) = parse_hash(&hash, get[1].as_deref())?;
+            Ok(Value::String(NixString::from(encode(&d, &fmt, &algo)?)))
+        })
     });
     r.plain("placeholder", 1, |_, a| {
         let out = string(&a[0])?;

@@ -9,7 +9,6 @@ pub mod compare;
 pub mod context;
 pub mod control;
 pub mod derivation;
-pub mod drv_context;
 pub mod hash;
 pub mod io;
 pub mod json;
@@ -123,7 +122,6 @@ pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
     context::register(r);
     control::register(r);
     derivation::register(r);
-    drv_context::register(r);
     hash::register(r);
     io::register(r, cfg);
     json::register(r);

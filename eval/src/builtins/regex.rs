@@ -50,6 +50,12 @@ fn translate(re: &str) -> String {
             continue;
         }
         match c {
+            '\\' if i + 1 < chars.len() => {
+                out.push('\\');
+                out.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
             '[' => {
                 in_bracket = true;
                 out.push('[');

@@ -245,27 +245,25 @@ pub fn register(r: &mut Registry) {
     r.gen("toString", 1, to_string);
     r.gen("concatStringsSep", 2, concat_strings_sep);
     r.gen("replaceStrings", 3, replace_strings);
-    r.plain("stringLength", 1, |_, a| {
-        Ok(Value::Int(coerce_plain(&a[0])?.len() as i64))
+    r.gen("stringLength", 1, |co, a| {
+        Box::pin(async move {
+            let s = coerce(&co, a[0].clone(), Coerce { strong: false, copy_paths: true }).await?;
+            Ok(Value::Int(s.len() as i64))
+        })
     });
-    r.plain("substring", 3, |_, a| {
-        let start = int(&a[0])?;
-        let len = int(&a[1])?;
-        let s = coerce_plain(&a[2])?;
-        if start < 0 {
-            return Err(ErrorKind::other("negative start position in 'substring'"));
-        }
-        let b = s.as_bytes();
-        let start = (start as usize).min(b.len());
-        let end = if len < 0 {
-            b.len()
-        } else {
-            start.saturating_add(len as usize).min(b.len())
-        };
-        Ok(Value::String(NixString::new(
-            &b[start..end],
-            s.context().cloned(),
-        )))
+    r.gen("substring", 3, |co, a| {
+        Box::pin(async move {
+            let start = int(&force(&co, a[0].clone()).await?)?;
+            let len = int(&force(&co, a[1].clone()).await?)?;
+            let s = coerce(&co, a[2].clone(), Coerce { strong: false, copy_paths: true }).await?;
+            if start < 0 {
+                return Err(ErrorKind::other("negative start position in 'substring'"));
+            }
+            let b = s.as_bytes();
+            let start = (start as usize).min(b.len());
+            let end = if len < 0 { b.len() } else { start.saturating_add(len as usize).min(b.len()) };
+            Ok(Value::String(NixString::new(&b[start..end], s.context().cloned())))
+        })
     });
     r.plain("baseNameOf", 1, |_, a| base_name_of(&a[0]));
     r.plain("dirOf", 1, |_, a| dir_of(&a[0]));

@@ -131,10 +131,12 @@ fn write(
                             a.push_str(&attr("name", b.as_str()));
                         }
                         out.push_str(&format!("{pad}  <attrspat{a}>\n"));
-                        for (s, _) in &f.entries {
+                        let mut names: Vec<&str> = f.entries.iter().map(|(s, _)| s.as_str()).collect();
+                        names.sort_unstable();
+                        for s in names {
                             out.push_str(&format!(
                                 "{pad}    <attr{} />\n",
-                                attr("name", s.as_str())
+                                attr("name", s)
                             ));
                         }
                         out.push_str(&format!("{pad}  </attrspat>\n"));
