@@ -67,15 +67,7 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 escape_json(s.as_bytes(), out)
             }
             Value::Path(_) => {
-                let s = super::strings::coerce(
-                    co,
-                    v.clone(),
-                    super::strings::Coerce {
-                        strong: false,
-                        copy_paths: true,
-                    },
-                )
-                .await?;
+                let s = super::strings::coerce(co, v.clone(), super::strings::Coerce { strong: false, copy_paths: true }).await?;
                 if let Some(c) = s.context() {
                     ctx.extend(c.iter().cloned());
                 }

@@ -30,10 +30,7 @@ pub fn coerce<'a>(
             Value::String(s) => s.clone(),
             Value::Path(p) => {
                 if how.copy_paths {
-                    return match co
-                        .yield_(crate::generators::Request::ImportPath((**p).clone()))
-                        .await
-                    {
+                    return match co.yield_(crate::generators::Request::ImportPath((**p).clone())).await {
                         crate::generators::Response::Value(Value::String(s)) => Ok(s),
                         _ => Err(ErrorKind::other("internal error: bad resume of import")),
                     };
