@@ -223,14 +223,6 @@ pub fn import_unfiltered<I: EvalIO + ?Sized>(io: &I, p: &Path) -> Result<String,
     Ok(StoreDir::default().display(&sp))
 }
 
-/// Coerce a path to a string by importing it: the store path, with itself as context.
-pub async fn copy_path_to_store(co: &Co, p: &Path) -> R<NixString> {
-    let p = p.to_path_buf();
-    let sp = with_state(co, move |s| s.io.import_path(&p).map_err(ErrorKind::Io)).await?;
-    let ctx: NixContext = [sp.clone()].into_iter().collect();
-    Ok(NixString::new(sp.into_bytes(), Some(ctx)))
-}
-
 /// A path argument that must not carry string context (we cannot build to read it).
 async fn context_free_path(co: &Co, v: Value, what: &str) -> R<PathBuf> {
     let v = force(co, v).await?;
