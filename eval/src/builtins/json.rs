@@ -177,3 +177,46 @@ pub fn register(r: &mut Registry) {
         from_json_value(j)
     });
 }
+
+/// Fractional seconds in milli-, micro- or nanosecond precision, as C++ Nix prints.
+fn pad_fraction(s: &str) -> String {
+    let Some(dot) = s.find('.') else { return s.to_string() };
+    let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+    let want = digits.div_ceil(3) * 3;
+    let mut out = s[..dot + 1 + digits].to_string();
+    out.extend(std::iter::repeat_n('0', want - digits));
+    out.push_str(&s[dot + 1 + digits..]);
+    out
+}
+
+fn from_toml_value(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(NixString::from(s)),
+        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        // As C++ Nix's `parse-toml-timestamps` feature shows them.
+        toml::Value::Datetime(d) => Value::attrs(Attrs::from_sorted(vec![
+            (Symbol::intern("_type"), Value::String(NixString::from("timestamp"))),
+            (Symbol::intern("value"), Value::String(NixString::from(pad_fraction(&d.to_string())))),
+        ])),
+        toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
+        toml::Value::Table(t) => Value::attrs(Attrs::from_unsorted(
+            t.into_iter().map(|(k, v)| (Symbol::intern(&k), from_toml_value(v))).collect(),
+        )),
+    }
+}
+
+/// `fromTOML` (registered with the JSON group: both parse data formats).
+pub fn register_toml(r: &mut Registry) {
+    r.plain("fromTOML", 1, |_, a| {
+        let s = string(&a[0])?;
+        let text = s
+            .as_str()
+            .ok_or_else(|| ErrorKind::other("while parsing TOML: not valid UTF-8"))?;
+        let t: toml::Table = text
+            .parse()
+            .map_err(|e| ErrorKind::other(format!("while parsing TOML: {e}")))?;
+        Ok(from_toml_value(toml::Value::Table(t)))
+    });
+}

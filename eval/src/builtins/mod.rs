@@ -125,6 +125,7 @@ pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
     hash::register(r);
     io::register(r, cfg);
     json::register(r);
+    json::register_toml(r);
     lists::register(r);
     regex::register(r);
     store_paths::register(r);
