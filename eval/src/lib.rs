@@ -1,1 +1,155 @@
-//! Nix source to values: parser front end, compiler, VM, builtins. Knows nothing of stores, builds, editors or protocols.
+//! tvix-eval: Nix source to values.
+//!
+//! A file is parsed (rnix), compiled to bytecode once ([`compiler`], [`compiled`]) and
+//! run by a VM on an explicit frame stack ([`vm`]); builtins live in [`builtins`].
+//! The compiled form is immutable and `Send + Sync`, so it can be cached and shared;
+//! runtime values are single-threaded.
+//!
+//! This crate must not know about stores, builds, editors or protocols: every file access
+//! goes through [`io::EvalIO`], and whatever needs the outside world (fetchers, the store)
+//! is handed in as extra builtins by the user of the crate.
+
+pub mod builtins;
+pub mod compiled;
+pub mod compiler;
+pub mod errors;
+pub mod generators;
+pub mod io;
+pub mod observer;
+pub mod pending;
+pub mod print;
+pub mod state;
+pub mod symbol;
+pub mod value;
+pub mod vm;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+pub use builtins::{BuiltinConfig, Registry};
+pub use compiled::{CompiledFile, SourceFile};
+pub use errors::{ErrorKind, EvalError};
+pub use observer::{NoObserver, Observer};
+pub use state::{CompileCache, EvalState, ImportCache};
+pub use value::Value;
+pub use vm::{Limits, Vm};
+
+/// Everything one evaluation needs: file access, builtins, caches and limits.
+pub struct Evaluator {
+    pub state: EvalState,
+    pub limits: Limits,
+}
+
+impl Evaluator {
+    /// An evaluator with the standard builtins plus whatever `extra` registers.
+    pub fn new(
+        io: Rc<dyn io::EvalIO>,
+        config: &BuiltinConfig,
+        extra: impl FnOnce(&mut Registry),
+    ) -> Evaluator {
+        let mut r = Registry::default();
+        builtins::all_groups(&mut r, config);
+        extra(&mut r);
+        let g = builtins::make_globals(r);
+        let derivation = g.derivation.clone();
+        let ev = Evaluator {
+            state: EvalState {
+                io,
+                globals: g.values,
+                global_index: Rc::new(g.index),
+                global_names: g.names,
+                imports: Rc::new(RefCell::new(ImportCache::default())),
+                compiled: Arc::new(CompileCache::default()),
+                last_compile_error: None,
+                lints: Default::default(),
+            },
+            limits: Limits::default(),
+        };
+        let c = ev
+            .compile("«derivation.nix»", builtins::derivation::DERIVATION_NIX, Path::new("/"))
+            .expect("the bundled derivation wrapper compiles");
+        *derivation.0.borrow_mut() = value::ThunkState::Suspended {
+            proto: c.root.clone(),
+            env: value::Env::new(0, None, None),
+        };
+        ev
+    }
+
+    /// Use (and share) a compile cache, e.g. one kept across evaluations.
+    pub fn with_compile_cache(mut self, c: Arc<CompileCache>) -> Self {
+        self.state.compiled = c;
+        self
+    }
+
+    /// Use (and share) an import cache.
+    pub fn with_import_cache(mut self, c: Rc<RefCell<ImportCache>>) -> Self {
+        self.state.imports = c;
+        self
+    }
+
+    /// Compile source text. `dir` is where relative paths resolve.
+    pub fn compile(
+        &self,
+        name: &str,
+        text: &str,
+        dir: &Path,
+    ) -> Result<Arc<CompiledFile>, EvalError> {
+        self.state.compile_source(Arc::new(SourceFile {
+            name: name.to_string(),
+            text: text.to_string(),
+            dir: dir.to_path_buf(),
+        }))
+    }
+
+    /// Compile a file read through EvalIO.
+    pub fn compile_path(&self, path: &Path) -> Result<Arc<CompiledFile>, EvalError> {
+        let bytes = self.state.io.read_file(path).map_err(|e| {
+            EvalError::new(
+                ErrorKind::Io(format!("reading '{}': {e}", path.display())),
+                None,
+            )
+        })?;
+        let hash = state::content_hash(&bytes);
+        if let Some(c) = self.state.compiled.get(path, hash) {
+            return Ok(c);
+        }
+        let c = self.compile(
+            &path.to_string_lossy(),
+            &String::from_utf8_lossy(&bytes),
+            path.parent().unwrap_or(Path::new("/")),
+        )?;
+        self.state
+            .compiled
+            .insert(PathBuf::from(path), hash, c.clone());
+        Ok(c)
+    }
+
+    /// A VM over this evaluator's state.
+    pub fn vm<'a, O: Observer>(&'a mut self, observer: &'a mut O) -> Vm<'a, O> {
+        let limits = self.limits.clone();
+        Vm::new(&mut self.state, observer, limits)
+    }
+
+    /// Run a compiled file to weak head normal form.
+    pub fn run(&mut self, c: &CompiledFile) -> Result<Value, EvalError> {
+        let v = self.state.file_thunk(c);
+        self.vm(&mut NoObserver).force(v)
+    }
+
+    /// Evaluate source text fully (deeply forced), with no observer.
+    pub fn eval_strict(&mut self, text: &str) -> Result<Value, EvalError> {
+        let c = self.compile("«string»", text, Path::new("/"))?;
+        let v = self.state.file_thunk(&c);
+        self.vm(&mut NoObserver).deep_force(v)
+    }
+}
+
+/// Evaluate an expression with the standard builtins and print it deeply forced, as
+/// `nix-instantiate --eval --strict` would. Convenient for tests.
+pub fn eval_to_string(text: &str) -> Result<String, EvalError> {
+    let mut ev = Evaluator::new(Rc::new(io::StdIO), &BuiltinConfig::default(), |_| {});
+    let v = ev.eval_strict(text)?;
+    Ok(String::from_utf8_lossy(&print::print_value(&v)).into_owned())
+}

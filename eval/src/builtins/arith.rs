@@ -1,0 +1,139 @@
+//! Arithmetic and bit operations (also used by the VM's operators).
+
+use std::rc::Rc;
+
+use super::{int, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::type_error;
+use crate::state::EvalState;
+use crate::value::{StringBuilder, Value};
+
+type R = Result<Value, ErrorKind>;
+
+pub fn add(state: &EvalState, a: Value, b: Value) -> R {
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Value::Int(
+            x.checked_add(y)
+                .ok_or(ErrorKind::IntegerOverflow("addition"))?,
+        ),
+        (Value::Int(x), Value::Float(y)) => Value::Float(x as f64 + y),
+        (Value::Float(x), Value::Int(y)) => Value::Float(x + y as f64),
+        (Value::Float(x), Value::Float(y)) => Value::Float(x + y),
+        (Value::String(x), Value::String(y)) => {
+            let mut sb = StringBuilder::default();
+            sb.push(&x);
+            sb.push(&y);
+            Value::String(sb.finish())
+        }
+        (Value::String(x), Value::Path(p)) => {
+            let sp = state.io.import_path(&p).map_err(ErrorKind::Io)?;
+            let mut sb = StringBuilder::default();
+            sb.push(&x);
+            sb.push_bytes(sp.as_bytes());
+            sb.ctx.insert(sp);
+            Value::String(sb.finish())
+        }
+        (Value::Path(p), Value::String(s)) => {
+            if s.has_context() {
+                return Err(ErrorKind::other(
+                    "a string that refers to a store path cannot be appended to a path",
+                ));
+            }
+            let joined = format!("{}{}", p.to_string_lossy(), s.to_str_lossy());
+            Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(
+                &joined,
+            ))))
+        }
+        (Value::Path(p), Value::Path(q)) => {
+            let joined = format!("{}{}", p.to_string_lossy(), q.to_string_lossy());
+            Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(
+                &joined,
+            ))))
+        }
+        (Value::Path(_), other) | (Value::String(_), other) => {
+            return Err(ErrorKind::other(format!(
+                "cannot coerce {} to a string",
+                other.describe()
+            )))
+        }
+        (a, b) => {
+            return Err(ErrorKind::other(format!(
+                "cannot add {} to {}",
+                b.describe(),
+                a.describe()
+            )))
+        }
+    })
+}
+
+fn num_op(
+    a: Value,
+    b: Value,
+    what: &'static str,
+    fi: fn(i64, i64) -> Option<i64>,
+    ff: fn(f64, f64) -> f64,
+) -> R {
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            Value::Int(fi(x, y).ok_or(ErrorKind::IntegerOverflow(what))?)
+        }
+        (Value::Int(x), Value::Float(y)) => Value::Float(ff(x as f64, y)),
+        (Value::Float(x), Value::Int(y)) => Value::Float(ff(x, y as f64)),
+        (Value::Float(x), Value::Float(y)) => Value::Float(ff(x, y)),
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => {
+            return Err(type_error("an integer", &other))
+        }
+    })
+}
+
+pub fn sub(a: Value, b: Value) -> R {
+    num_op(a, b, "subtraction", i64::checked_sub, |x, y| x - y)
+}
+
+pub fn mul(a: Value, b: Value) -> R {
+    num_op(a, b, "multiplication", i64::checked_mul, |x, y| x * y)
+}
+
+pub fn div(a: Value, b: Value) -> R {
+    let zero = match &b {
+        Value::Int(0) => true,
+        Value::Float(f) => *f == 0.0,
+        _ => false,
+    };
+    if zero && matches!(a, Value::Int(_) | Value::Float(_)) {
+        return Err(ErrorKind::DivisionByZero);
+    }
+    num_op(a, b, "division", i64::checked_div, |x, y| x / y)
+}
+
+pub fn register(r: &mut Registry) {
+    r.plain("add", 2, |s, a| add(s, a[0].clone(), a[1].clone()));
+    r.plain("sub", 2, |_, a| sub(a[0].clone(), a[1].clone()));
+    r.plain("mul", 2, |_, a| mul(a[0].clone(), a[1].clone()));
+    r.plain("div", 2, |_, a| div(a[0].clone(), a[1].clone()));
+    r.plain("bitAnd", 2, |_, a| {
+        Ok(Value::Int(int(&a[0])? & int(&a[1])?))
+    });
+    r.plain("bitOr", 2, |_, a| Ok(Value::Int(int(&a[0])? | int(&a[1])?)));
+    r.plain("bitXor", 2, |_, a| {
+        Ok(Value::Int(int(&a[0])? ^ int(&a[1])?))
+    });
+    r.plain("ceil", 1, |_, a| round(&a[0], f64::ceil));
+    r.plain("floor", 1, |_, a| round(&a[0], f64::floor));
+}
+
+fn round(v: &Value, f: fn(f64) -> f64) -> R {
+    match v {
+        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Float(x) => {
+            let y = f(*x);
+            if y.is_nan() || !(-9.223372036854776e18..9.223372036854776e18).contains(&y) {
+                return Err(ErrorKind::other(format!(
+                    "value {x} is out of the integer range"
+                )));
+            }
+            Ok(Value::Int(y as i64))
+        }
+        other => Err(type_error("a float", other)),
+    }
+}

@@ -1,0 +1,148 @@
+//! Attribute set builtins.
+
+use super::{attrs, list, string, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::{call, force, Co, GenFuture};
+use crate::symbol::Symbol;
+use crate::value::{Attrs, NixString, Thunk, Value};
+
+fn name_value(k: Symbol) -> Value {
+    Value::String(NixString::from(k.as_str()))
+}
+
+fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let set = force(&co, a[0].clone()).await?;
+        let set = attrs(&set)?.clone();
+        let names = force(&co, a[1].clone()).await?;
+        let mut out = (*set).clone();
+        for n in list(&names)?.iter() {
+            let n = force(&co, n.clone()).await?;
+            out.remove(Symbol::intern(&string(&n)?.to_str_lossy()));
+        }
+        Ok(Value::attrs(out))
+    })
+}
+
+fn cat_attrs(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let name = force(&co, a[0].clone()).await?;
+        let name = Symbol::intern(&string(&name)?.to_str_lossy());
+        let l = force(&co, a[1].clone()).await?;
+        let mut out = Vec::new();
+        for e in list(&l)?.iter() {
+            let e = force(&co, e.clone()).await?;
+            if let Some(v) = attrs(&e)?.get(name) {
+                out.push(v.clone());
+            }
+        }
+        Ok(Value::list(out))
+    })
+}
+
+fn zip_attrs_with(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = a[0].clone();
+        let l = force(&co, a[1].clone()).await?;
+        let mut groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)> =
+            Default::default();
+        for e in list(&l)?.iter() {
+            let e = force(&co, e.clone()).await?;
+            for (k, v) in attrs(&e)?.iter() {
+                groups
+                    .entry(k.as_str())
+                    .or_insert_with(|| (k, Vec::new()))
+                    .1
+                    .push(v.clone());
+            }
+        }
+        let entries = groups
+            .into_values()
+            .map(|(k, vs)| {
+                let inner = Value::Thunk(Thunk::apply(f.clone(), name_value(k)));
+                (k, Value::Thunk(Thunk::apply(inner, Value::list(vs))))
+            })
+            .collect();
+        Ok(Value::attrs(Attrs::from_sorted(entries)))
+    })
+}
+
+fn get_attr_gen(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let name = force(&co, a[0].clone()).await?;
+        let set = force(&co, a[1].clone()).await?;
+        let name = string(&name)?.to_str_lossy().into_owned();
+        match attrs(&set)?.get(Symbol::intern(&name)) {
+            Some(v) => Ok(v.clone()),
+            None => Err(ErrorKind::AttributeMissing {
+                name,
+                suggestion: None,
+            }),
+        }
+    })
+}
+
+fn function_args(v: &Value) -> Result<Value, ErrorKind> {
+    match v {
+        Value::Closure(c) => {
+            let entries = match c.proto.lambda.as_ref().and_then(|l| l.formals.as_ref()) {
+                Some(f) => f
+                    .entries
+                    .iter()
+                    .zip(&f.has_default)
+                    .map(|((s, _), d)| (*s, Value::Bool(*d)))
+                    .collect(),
+                None => Vec::new(),
+            };
+            Ok(Value::attrs(Attrs::from_unsorted(entries)))
+        }
+        Value::Builtin(_) => Ok(Value::attrs(Attrs::new())),
+        other => Err(crate::generators::type_error("a function", other)),
+    }
+}
+
+pub fn register(r: &mut Registry) {
+    r.plain("attrNames", 1, |_, a| {
+        Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
+    });
+    r.plain("attrValues", 1, |_, a| {
+        Ok(Value::list(
+            attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
+        ))
+    });
+    r.gen("getAttr", 2, get_attr_gen);
+    r.plain("hasAttr", 2, |_, a| {
+        let name = string(&a[0])?;
+        Ok(Value::Bool(
+            attrs(&a[1])?
+                .get(Symbol::intern(&name.to_str_lossy()))
+                .is_some(),
+        ))
+    });
+    r.gen("removeAttrs", 2, remove_attrs);
+    r.plain("intersectAttrs", 2, |_, a| {
+        let (x, y) = (attrs(&a[0])?, attrs(&a[1])?);
+        let out: Vec<_> = y
+            .iter()
+            .filter(|(k, _)| x.get(*k).is_some())
+            .map(|(k, v)| (k, v.clone()))
+            .collect();
+        Ok(Value::attrs(Attrs::from_sorted(out)))
+    });
+    r.plain_mask("mapAttrs", 2, 0b10, |_, a| {
+        let f = &a[0];
+        let out: Vec<_> = attrs(&a[1])?
+            .iter()
+            .map(|(k, v)| {
+                let inner = Value::Thunk(Thunk::apply(f.clone(), name_value(k)));
+                (k, Value::Thunk(Thunk::apply(inner, v.clone())))
+            })
+            .collect();
+        Ok(Value::attrs(Attrs::from_sorted(out)))
+    });
+    r.gen("catAttrs", 2, cat_attrs);
+    r.gen("zipAttrsWith", 2, zip_attrs_with);
+    r.plain("functionArgs", 1, |_, a| function_args(&a[0]));
+    r.plain("unsafeGetAttrPos", 2, |_, _| Ok(Value::Null));
+    let _ = call;
+}

@@ -1,0 +1,184 @@
+//! Equality and ordering, as `==` and `<` define them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use super::{sym, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::{force, Co, GenFuture, Generator};
+use crate::value::Value;
+
+/// Equality decided without forcing anything; `None` when elements must be compared.
+pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
+    Some(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Float(y)) => (*x as f64) == *y,
+        (Value::Float(x), Value::Int(y)) => *x == (*y as f64),
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x.as_bytes() == y.as_bytes(),
+        (Value::Path(x), Value::Path(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            if Rc::ptr_eq(x, y) || (x.is_empty() && y.is_empty()) {
+                true
+            } else if x.len() != y.len() {
+                false
+            } else {
+                return None;
+            }
+        }
+        (Value::Attrs(x), Value::Attrs(y)) => {
+            if Rc::ptr_eq(x, y) {
+                true
+            } else if x.len() != y.len()
+                && (x.get(sym::type_()).is_none() || y.get(sym::type_()).is_none())
+            {
+                false
+            } else {
+                return None;
+            }
+        }
+        _ => false,
+    })
+}
+
+/// The same value, by identity (C++ Nix's shortcut for list elements and attributes).
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(&x.0, &y.0),
+        (Value::Closure(x), Value::Closure(y)) => Rc::ptr_eq(x, y),
+        (Value::Builtin(x), Value::Builtin(y)) => Rc::ptr_eq(x, y),
+        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+async fn is_derivation(co: &Co, v: &Value) -> Result<bool, ErrorKind> {
+    if let Value::Attrs(a) = v {
+        if let Some(t) = a.get(sym::type_()) {
+            let t = force(co, t.clone()).await?;
+            return Ok(matches!(&t, Value::String(s) if s.as_bytes() == b"derivation"));
+        }
+    }
+    Ok(false)
+}
+
+/// Deep equality, iteratively.
+pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
+    let mut work = vec![(a, b)];
+    while let Some((a, b)) = work.pop() {
+        if identical(&a, &b) {
+            continue;
+        }
+        let a = force(co, a).await?;
+        let b = force(co, b).await?;
+        if let (Value::Attrs(x), Value::Attrs(y)) = (&a, &b) {
+            if is_derivation(co, &a).await? && is_derivation(co, &b).await? {
+                if let (Some(p), Some(q)) = (x.get(sym::out_path()), y.get(sym::out_path())) {
+                    work.push((p.clone(), q.clone()));
+                    continue;
+                }
+            }
+        }
+        match shallow_eq(&a, &b) {
+            Some(true) => {}
+            Some(false) => return Ok(false),
+            None => match (&a, &b) {
+                (Value::List(x), Value::List(y)) => {
+                    for (p, q) in x.iter().zip(y.iter()).rev() {
+                        work.push((p.clone(), q.clone()));
+                    }
+                }
+                (Value::Attrs(x), Value::Attrs(y)) => {
+                    if x.len() != y.len() {
+                        return Ok(false);
+                    }
+                    let mut pairs = Vec::with_capacity(x.len());
+                    for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
+                        if k1 != k2 {
+                            return Ok(false);
+                        }
+                        pairs.push((v1.clone(), v2.clone()));
+                    }
+                    work.extend(pairs.into_iter().rev());
+                }
+                _ => return Ok(false),
+            },
+        }
+    }
+    Ok(true)
+}
+
+pub fn eq_gen(a: Value, b: Value, negate: bool) -> Generator {
+    crate::generators::start(move |co| {
+        Box::pin(async move { Ok(Value::Bool(deep_eq(&co, a, b).await? != negate)) })
+    })
+}
+
+fn cannot_compare(a: &Value, b: &Value) -> ErrorKind {
+    ErrorKind::other(format!(
+        "cannot compare {} with {}",
+        a.describe(),
+        b.describe()
+    ))
+}
+
+/// `a < b` without forcing; `None` for lists.
+pub fn shallow_lt(a: &Value, b: &Value) -> Result<Option<bool>, ErrorKind> {
+    Ok(Some(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Int(x), Value::Float(y)) => (*x as f64) < *y,
+        (Value::Float(x), Value::Int(y)) => *x < (*y as f64),
+        (Value::Float(x), Value::Float(y)) => x < y,
+        (Value::String(x), Value::String(y)) => x.as_bytes() < y.as_bytes(),
+        (Value::Path(x), Value::Path(y)) => x.as_os_str() < y.as_os_str(),
+        (Value::List(_), Value::List(_)) => return Ok(None),
+        _ => return Err(cannot_compare(a, b)),
+    }))
+}
+
+pub fn lt<'a>(
+    co: &'a Co,
+    a: Value,
+    b: Value,
+) -> Pin<Box<dyn Future<Output = Result<bool, ErrorKind>> + 'a>> {
+    Box::pin(async move {
+        let a = force(co, a).await?;
+        let b = force(co, b).await?;
+        if let Some(r) = shallow_lt(&a, &b)? {
+            return Ok(r);
+        }
+        let (Value::List(x), Value::List(y)) = (&a, &b) else {
+            unreachable!()
+        };
+        for (p, q) in x.iter().zip(y.iter()) {
+            if deep_eq(co, p.clone(), q.clone()).await? {
+                continue;
+            }
+            return lt(co, p.clone(), q.clone()).await;
+        }
+        Ok(x.len() < y.len())
+    })
+}
+
+pub fn lt_gen(a: Value, b: Value, negate: bool) -> Generator {
+    crate::generators::start(move |co| {
+        Box::pin(async move { Ok(Value::Bool(lt(&co, a, b).await? != negate)) })
+    })
+}
+
+fn less_than(co: Co, args: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let mut it = args.into_iter();
+        let a = it.next().unwrap();
+        let b = it.next().unwrap();
+        Ok(Value::Bool(lt(&co, a, b).await?))
+    })
+}
+
+pub fn register(r: &mut Registry) {
+    r.gen("lessThan", 2, less_than);
+}

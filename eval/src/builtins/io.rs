@@ -1,0 +1,253 @@
+//! Builtins that reach files (all through EvalIO), the environment and configuration,
+//! and the store-dependent builtins that are not built yet.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use super::{attrs, list, string, sym, BuiltinConfig, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::{force, type_error, Co, GenFuture};
+use crate::state::EvalState;
+use crate::symbol::Symbol;
+use crate::value::{Attrs, NixString, Value};
+
+type R<T> = Result<T, ErrorKind>;
+
+/// A path argument: a path, or a string holding an absolute path.
+pub fn path_arg(v: &Value) -> R<PathBuf> {
+    match v {
+        Value::Path(p) => Ok((**p).clone()),
+        Value::String(s) => {
+            let s = s.to_str_lossy();
+            if !s.starts_with('/') {
+                return Err(ErrorKind::other(format!(
+                    "string '{s}' doesn't represent an absolute path"
+                )));
+            }
+            Ok(crate::compiler::canon_path(Path::new(&*s)))
+        }
+        other => Err(ErrorKind::other(format!(
+            "cannot coerce {} to a path",
+            other.describe()
+        ))),
+    }
+}
+
+fn io_err(what: &str, p: &Path, e: std::io::Error) -> ErrorKind {
+    ErrorKind::Io(format!("{what} '{}': {e}", p.display()))
+}
+
+fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let sp = force(&co, a[0].clone()).await?;
+        let name = force(&co, a[1].clone()).await?;
+        let name = string(&name)?.to_str_lossy().into_owned();
+        for e in list(&sp)?.iter() {
+            let e = force(&co, e.clone()).await?;
+            let e = attrs(&e)?.clone();
+            let prefix = match e.get(sym::prefix()) {
+                Some(p) => string(&force(&co, p.clone()).await?)?
+                    .to_str_lossy()
+                    .into_owned(),
+                None => String::new(),
+            };
+            let Some(path) = e.get(sym::path()) else {
+                continue;
+            };
+            let path = force(&co, path.clone()).await?;
+            let path = match &path {
+                Value::Path(p) => p.to_string_lossy().into_owned(),
+                Value::String(s) => s.to_str_lossy().into_owned(),
+                other => return Err(type_error("a string", other)),
+            };
+            let rest = if prefix.is_empty() {
+                Some(name.clone())
+            } else if name == prefix {
+                Some(String::new())
+            } else {
+                name.strip_prefix(&format!("{prefix}/"))
+                    .map(|s| s.to_string())
+            };
+            let Some(rest) = rest else { continue };
+            let candidate = if rest.is_empty() {
+                PathBuf::from(&path)
+            } else {
+                Path::new(&path).join(rest)
+            };
+            let candidate = crate::compiler::canon_path(&candidate);
+            if std::fs::metadata(&candidate).is_ok() {
+                return Ok(Value::Path(Rc::new(candidate)));
+            }
+        }
+        // Catchable, as in current C++ Nix (`tryEval <x>` is a common probe).
+        Err(ErrorKind::Throw(format!(
+            "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+        )))
+    })
+}
+
+fn not_built(r: &mut Registry, name: &'static str, arity: usize, what: &'static str) {
+    r.plain_mask(name, arity, 0, move |_, _| {
+        Err(ErrorKind::NotBuilt(what.to_string()))
+    });
+}
+
+pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
+    r.plain("import", 1, |s: &mut EvalState, a| {
+        s.import(&path_arg(&a[0])?)
+    });
+    r.plain("readFile", 1, |s: &mut EvalState, a| {
+        let p = path_arg(&a[0])?;
+        let bytes =
+            s.io.read_file(&p)
+                .map_err(|e| io_err("opening file", &p, e))?;
+        Ok(Value::String(NixString::from(bytes)))
+    });
+    r.plain("readDir", 1, |s: &mut EvalState, a| {
+        let p = path_arg(&a[0])?;
+        let entries =
+            s.io.read_dir(&p)
+                .map_err(|e| io_err("reading directory", &p, e))?;
+        Ok(Value::attrs(Attrs::from_unsorted(
+            entries
+                .into_iter()
+                .map(|(n, t)| {
+                    (
+                        Symbol::intern(&n),
+                        Value::String(NixString::from(t.as_nix_str())),
+                    )
+                })
+                .collect(),
+        )))
+    });
+    r.plain("readFileType", 1, |s: &mut EvalState, a| {
+        let p = path_arg(&a[0])?;
+        let t =
+            s.io.file_type(&p)
+                .map_err(|e| io_err("getting status of", &p, e))?;
+        Ok(Value::String(NixString::from(t.as_nix_str())))
+    });
+    r.plain("pathExists", 1, |s: &mut EvalState, a| {
+        // A trailing `/` or `/.` asks for a directory, as in C++ Nix.
+        let must_dir = match &a[0] {
+            Value::String(st) => st.as_bytes().ends_with(b"/") || st.as_bytes().ends_with(b"/."),
+            _ => false,
+        };
+        let p = path_arg(&a[0])?;
+        let exists = s.io.path_exists(&p);
+        Ok(Value::Bool(
+            exists && (!must_dir || std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)),
+        ))
+    });
+    r.plain("getEnv", 1, |_, a| {
+        let name = string(&a[0])?;
+        Ok(Value::String(NixString::from(
+            std::env::var(&*name.to_str_lossy()).unwrap_or_default(),
+        )))
+    });
+    r.gen("toPath", 1, |co, a| {
+        Box::pin(async move {
+            let s = super::strings::coerce(
+                &co,
+                a[0].clone(),
+                super::strings::Coerce {
+                    strong: false,
+                    copy_paths: false,
+                },
+            )
+            .await?;
+            let p = path_arg(&Value::String(s))?;
+            Ok(Value::String(NixString::from(
+                crate::compiler::canon_path(&p)
+                    .to_string_lossy()
+                    .into_owned(),
+            )))
+        })
+    });
+    r.gen("findFile", 2, find_file);
+    r.value("nixPath", {
+        Value::list(
+            cfg.nix_path
+                .iter()
+                .map(|(prefix, path)| {
+                    Value::attrs(Attrs::from_sorted(vec![
+                        (sym::path(), Value::String(NixString::from(path.as_str()))),
+                        (
+                            sym::prefix(),
+                            Value::String(NixString::from(prefix.as_str())),
+                        ),
+                    ]))
+                })
+                .collect(),
+        )
+    });
+    r.value(
+        "currentSystem",
+        Value::String(NixString::from(cfg.current_system.as_str())),
+    );
+    r.value(
+        "storeDir",
+        Value::String(NixString::from(cfg.store_dir.as_str())),
+    );
+    r.value("nixVersion", Value::String(NixString::from("2.18.0")));
+    r.value("langVersion", Value::Int(6));
+    not_built(
+        r,
+        "fetchurl",
+        1,
+        "builtins.fetchurl (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchTarball",
+        1,
+        "fetchTarball (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchGit",
+        1,
+        "fetchGit (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchMercurial",
+        1,
+        "fetchMercurial (fetchers come with the builder)",
+    );
+    not_built(
+        r,
+        "fetchTree",
+        1,
+        "fetchTree (fetchers come with the builder)",
+    );
+    r.plain("scopedImport", 2, |s: &mut EvalState, a| {
+        let scope = attrs(&a[0])?.clone();
+        let path = path_arg(&a[1])?;
+        let path = match s.io.file_type(&path) {
+            Ok(crate::io::FileType::Directory) => path.join("default.nix"),
+            _ => path,
+        };
+        let bytes = s
+            .io
+            .read_file(&path)
+            .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
+        let file = std::sync::Arc::new(crate::compiled::SourceFile {
+            name: path.to_string_lossy().into_owned(),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        });
+        let names: Vec<Symbol> = scope.keys().collect();
+        let c = crate::compiler::compile_file_in_scope(file, &s.global_index, s.global_names.clone(), s.lints, Some(names.clone()))
+            .map_err(|e| ErrorKind::Other(e.to_string()))?;
+        let info = std::sync::Arc::new(crate::compiled::ScopeInfo {
+            kind: crate::compiled::ScopeKind::Let,
+            names: names.into_iter().map(Some).collect(),
+        });
+        let env = crate::value::Env::new(scope.len(), None, Some(info));
+        for (i, (_, v)) in scope.iter().enumerate() {
+            env.slots.borrow_mut()[i] = v.clone();
+        }
+        Ok(Value::Thunk(crate::value::Thunk::suspended(c.root.clone(), env)))
+    });
+}

@@ -1,0 +1,222 @@
+//! toJSON and fromJSON.
+
+use super::{string, sym, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::{call, force, Co, GenFuture};
+use crate::print::format_float;
+use crate::symbol::Symbol;
+use crate::value::{Attrs, NixContext, NixString, Value};
+
+type R<T> = Result<T, ErrorKind>;
+
+pub fn escape_json(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c).as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+enum Task {
+    Value(Value),
+    Emit(&'static [u8]),
+    Key(Symbol),
+}
+
+/// Serialise `v`, forcing as needed, with an explicit work stack (deeply nested values
+/// must not recurse on the Rust stack); string contexts are collected into `ctx`.
+pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext) -> R<()> {
+    let mut work = vec![Task::Value(v)];
+    while let Some(task) = work.pop() {
+        let v = match task {
+            Task::Emit(b) => {
+                out.extend_from_slice(b);
+                continue;
+            }
+            Task::Key(k) => {
+                escape_json(k.as_str().as_bytes(), out);
+                out.push(b':');
+                continue;
+            }
+            Task::Value(v) => force(co, v).await?,
+        };
+        match &v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
+            Value::String(s) => {
+                if let Some(c) = s.context() {
+                    ctx.extend(c.iter().cloned());
+                }
+                if s.as_str().is_none() {
+                    return Err(ErrorKind::other(
+                        "cannot convert a string that is not valid UTF-8 to JSON",
+                    ));
+                }
+                escape_json(s.as_bytes(), out)
+            }
+            Value::Path(_) => {
+                let s = super::strings::coerce(co, v.clone(), super::strings::Coerce { strong: false, copy_paths: true }).await?;
+                if let Some(c) = s.context() {
+                    ctx.extend(c.iter().cloned());
+                }
+                escape_json(s.as_bytes(), out)
+            }
+            Value::List(l) => {
+                out.push(b'[');
+                work.push(Task::Emit(b"]"));
+                for (i, e) in l.iter().enumerate().rev() {
+                    work.push(Task::Value(e.clone()));
+                    if i > 0 {
+                        work.push(Task::Emit(b","));
+                    }
+                }
+            }
+            Value::Attrs(a) => {
+                if let Some(f) = a.get(sym::to_string()) {
+                    let s = call(co, f.clone(), v.clone()).await?;
+                    let s = super::strings::coerce(
+                        co,
+                        s,
+                        super::strings::Coerce {
+                            strong: false,
+                            copy_paths: true,
+                        },
+                    )
+                    .await?;
+                    work.push(Task::Value(Value::String(s)));
+                    continue;
+                }
+                if let Some(p) = a.get(sym::out_path()) {
+                    work.push(Task::Value(p.clone()));
+                    continue;
+                }
+                out.push(b'{');
+                work.push(Task::Emit(b"}"));
+                let entries: Vec<_> = a.iter().map(|(k, v)| (k, v.clone())).collect();
+                for (i, (k, e)) in entries.into_iter().enumerate().rev() {
+                    work.push(Task::Value(e));
+                    work.push(Task::Key(k));
+                    if i > 0 {
+                        work.push(Task::Emit(b","));
+                    }
+                }
+            }
+            Value::Closure(_) | Value::Builtin(_) => {
+                return Err(ErrorKind::other("cannot convert a function to JSON"))
+            }
+            Value::Thunk(_) => unreachable!("forced"),
+        }
+    }
+    Ok(())
+}
+
+fn to_json_builtin(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        let mut ctx = NixContext::new();
+        to_json(&co, a[0].clone(), &mut out, &mut ctx).await?;
+        Ok(Value::String(NixString::new(out, Some(ctx))))
+    })
+}
+
+pub fn from_json_value(j: serde_json::Value) -> R<Value> {
+    let nul =
+        || ErrorKind::other("JSON string contains a null byte, which Nix strings cannot hold");
+    Ok(match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None if n.is_f64() => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            None => {
+                return Err(ErrorKind::other(format!(
+                    "JSON number {n} does not fit in a Nix integer"
+                )))
+            }
+        },
+        serde_json::Value::String(s) => {
+            if s.contains('\0') {
+                return Err(nul());
+            }
+            Value::String(NixString::from(s))
+        }
+        serde_json::Value::Array(a) => {
+            Value::list(a.into_iter().map(from_json_value).collect::<R<_>>()?)
+        }
+        serde_json::Value::Object(o) => {
+            let mut entries = Vec::with_capacity(o.len());
+            for (k, v) in o {
+                if k.contains('\0') {
+                    return Err(nul());
+                }
+                entries.push((Symbol::intern(&k), from_json_value(v)?));
+            }
+            Value::attrs(Attrs::from_unsorted(entries))
+        }
+    })
+}
+
+pub fn register(r: &mut Registry) {
+    r.gen("toJSON", 1, to_json_builtin);
+    r.plain("fromJSON", 1, |_, a| {
+        let s = string(&a[0])?;
+        let j: serde_json::Value = serde_json::from_slice(s.as_bytes())
+            .map_err(|e| ErrorKind::other(format!("while decoding a JSON string: {e}")))?;
+        from_json_value(j)
+    });
+}
+
+/// Fractional seconds in milli-, micro- or nanosecond precision, as C++ Nix prints.
+fn pad_fraction(s: &str) -> String {
+    let Some(dot) = s.find('.') else { return s.to_string() };
+    let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+    let want = digits.div_ceil(3) * 3;
+    let mut out = s[..dot + 1 + digits].to_string();
+    out.extend(std::iter::repeat_n('0', want - digits));
+    out.push_str(&s[dot + 1 + digits..]);
+    out
+}
+
+fn from_toml_value(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(NixString::from(s)),
+        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        // As C++ Nix's `parse-toml-timestamps` feature shows them.
+        toml::Value::Datetime(d) => Value::attrs(Attrs::from_sorted(vec![
+            (Symbol::intern("_type"), Value::String(NixString::from("timestamp"))),
+            (Symbol::intern("value"), Value::String(NixString::from(pad_fraction(&d.to_string())))),
+        ])),
+        toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
+        toml::Value::Table(t) => Value::attrs(Attrs::from_unsorted(
+            t.into_iter().map(|(k, v)| (Symbol::intern(&k), from_toml_value(v))).collect(),
+        )),
+    }
+}
+
+/// `fromTOML` (registered with the JSON group: both parse data formats).
+pub fn register_toml(r: &mut Registry) {
+    r.plain("fromTOML", 1, |_, a| {
+        let s = string(&a[0])?;
+        let text = s
+            .as_str()
+            .ok_or_else(|| ErrorKind::other("while parsing TOML: not valid UTF-8"))?;
+        let t: toml::Table = text
+            .parse()
+            .map_err(|e| ErrorKind::other(format!("while parsing TOML: {e}")))?;
+        Ok(from_toml_value(toml::Value::Table(t)))
+    });
+}

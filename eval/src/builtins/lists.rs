@@ -1,0 +1,346 @@
+//! List builtins. Lazy ones (`map`, `genList`) build `f x` thunks; the ones that must
+//! look at elements (`filter`, `foldl'`, `sort`, ...) are generators.
+
+use std::rc::Rc;
+
+use super::{attrs, int, list, string, sym, Registry};
+use crate::errors::ErrorKind;
+use crate::generators::{call, call2, force, type_error, Co, GenFuture};
+use crate::symbol::Symbol;
+use crate::value::{Attrs, Thunk, Value};
+
+type R<T> = Result<T, ErrorKind>;
+
+fn apply(f: &Value, x: Value) -> Value {
+    Value::Thunk(Thunk::apply(f.clone(), x))
+}
+
+async fn forced_list(co: &Co, v: Value) -> R<Rc<crate::value::NixList>> {
+    let v = force(co, v).await?;
+    Ok(list(&v)?.clone())
+}
+
+async fn forced_bool(co: &Co, f: &Value, x: Value) -> R<bool> {
+    match call(co, f.clone(), x).await? {
+        Value::Bool(b) => Ok(b),
+        other => Err(type_error("a Boolean", &other)),
+    }
+}
+
+fn filter(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        let l = forced_list(&co, a[1].clone()).await?;
+        let mut out = Vec::new();
+        for e in l.iter() {
+            if forced_bool(&co, &f, e.clone()).await? {
+                out.push(e.clone());
+            }
+        }
+        if out.len() == l.len() {
+            return Ok(Value::List(l));
+        }
+        Ok(Value::list(out))
+    })
+}
+
+fn foldl_strict(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        let mut acc = a[1].clone();
+        let l = forced_list(&co, a[2].clone()).await?;
+        for e in l.iter() {
+            acc = call2(&co, f.clone(), acc, e.clone()).await?;
+        }
+        force(&co, acc).await
+    })
+}
+
+fn any_all(co: Co, a: Vec<Value>, want: bool) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        let l = forced_list(&co, a[1].clone()).await?;
+        for e in l.iter() {
+            if forced_bool(&co, &f, e.clone()).await? == want {
+                return Ok(Value::Bool(want));
+            }
+        }
+        Ok(Value::Bool(!want))
+    })
+}
+
+fn concat_lists(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let l = forced_list(&co, a[0].clone()).await?;
+        let mut out = Vec::new();
+        for e in l.iter() {
+            out.extend(forced_list(&co, e.clone()).await?.iter().cloned());
+        }
+        Ok(Value::list(out))
+    })
+}
+
+fn concat_map(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        let l = forced_list(&co, a[1].clone()).await?;
+        let mut out = Vec::new();
+        for e in l.iter() {
+            let r = call(&co, f.clone(), e.clone()).await?;
+            out.extend(list(&r)?.iter().cloned());
+        }
+        Ok(Value::list(out))
+    })
+}
+
+fn elem(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let l = forced_list(&co, a[1].clone()).await?;
+        for e in l.iter() {
+            if super::compare::deep_eq(&co, a[0].clone(), e.clone()).await? {
+                return Ok(Value::Bool(true));
+            }
+        }
+        Ok(Value::Bool(false))
+    })
+}
+
+/// Stable merge sort with a Nix comparator.
+fn sort(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        if !f.is_function() {
+            return Err(type_error("a function", &f));
+        }
+        let l = forced_list(&co, a[1].clone()).await?;
+        let mut v: Vec<Value> = l.iter().cloned().collect();
+        let n = v.len();
+        let mut buf = v.clone();
+        let mut width = 1;
+        while width < n {
+            let mut i = 0;
+            while i < n {
+                let mid = (i + width).min(n);
+                let hi = (i + 2 * width).min(n);
+                let (mut l, mut r, mut k) = (i, mid, i);
+                while l < mid && r < hi {
+                    // Take from the right only if right < left (keeps equal elements stable).
+                    let c = call2(&co, f.clone(), v[r].clone(), v[l].clone()).await?;
+                    let right_first = match c {
+                        Value::Bool(b) => b,
+                        other => return Err(type_error("a Boolean", &other)),
+                    };
+                    if right_first {
+                        buf[k] = v[r].clone();
+                        r += 1;
+                    } else {
+                        buf[k] = v[l].clone();
+                        l += 1;
+                    }
+                    k += 1;
+                }
+                while l < mid {
+                    buf[k] = v[l].clone();
+                    l += 1;
+                    k += 1;
+                }
+                while r < hi {
+                    buf[k] = v[r].clone();
+                    r += 1;
+                    k += 1;
+                }
+                i += 2 * width;
+            }
+            std::mem::swap(&mut v, &mut buf);
+            width *= 2;
+        }
+        Ok(Value::list(v))
+    })
+}
+
+fn partition(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        let l = forced_list(&co, a[1].clone()).await?;
+        let (mut right, mut wrong) = (Vec::new(), Vec::new());
+        for e in l.iter() {
+            if forced_bool(&co, &f, e.clone()).await? {
+                right.push(e.clone());
+            } else {
+                wrong.push(e.clone());
+            }
+        }
+        Ok(Value::attrs(Attrs::from_sorted(vec![
+            (sym::right(), Value::list(right)),
+            (sym::wrong(), Value::list(wrong)),
+        ])))
+    })
+}
+
+fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let f = force(&co, a[0].clone()).await?;
+        let l = forced_list(&co, a[1].clone()).await?;
+        let mut groups: Vec<(Symbol, Vec<Value>)> = Vec::new();
+        let mut index: std::collections::HashMap<Symbol, usize> = Default::default();
+        for e in l.iter() {
+            let k = call(&co, f.clone(), e.clone()).await?;
+            let k = Symbol::intern(&string(&k)?.to_str_lossy());
+            match index.get(&k) {
+                Some(&i) => groups[i].1.push(e.clone()),
+                None => {
+                    index.insert(k, groups.len());
+                    groups.push((k, vec![e.clone()]));
+                }
+            }
+        }
+        Ok(Value::attrs(Attrs::from_unsorted(
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Value::list(v)))
+                .collect(),
+        )))
+    })
+}
+
+fn list_to_attrs(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let l = forced_list(&co, a[0].clone()).await?;
+        let mut out: Vec<(Symbol, Value)> = Vec::with_capacity(l.len());
+        let mut seen = std::collections::HashSet::new();
+        for e in l.iter() {
+            let e = force(&co, e.clone()).await?;
+            let e = attrs(&e)?;
+            let name = e
+                .get(sym::name())
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "name".into(),
+                    suggestion: None,
+                })?;
+            let name = force(&co, name.clone()).await?;
+            let name = Symbol::intern(&string(&name)?.to_str_lossy());
+            let value = e
+                .get(sym::value())
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "value".into(),
+                    suggestion: None,
+                })?;
+            // The first occurrence of a name wins.
+            if seen.insert(name) {
+                out.push((name, value.clone()));
+            }
+        }
+        Ok(Value::attrs(Attrs::from_unsorted(out)))
+    })
+}
+
+fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let args = force(&co, a[0].clone()).await?;
+        let args = attrs(&args)?.clone();
+        let start =
+            args.get(Symbol::intern("startSet"))
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "startSet".into(),
+                    suggestion: None,
+                })?;
+        let op = args
+            .get(Symbol::intern("operator"))
+            .ok_or_else(|| ErrorKind::AttributeMissing {
+                name: "operator".into(),
+                suggestion: None,
+            })?
+            .clone();
+        let mut work: std::collections::VecDeque<Value> = forced_list(&co, start.clone())
+            .await?
+            .iter()
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        let mut keys: Vec<Value> = Vec::new();
+        while let Some(e) = work.pop_front() {
+            let e = force(&co, e).await?;
+            let ea = attrs(&e)?;
+            let key = ea
+                .get(sym::key())
+                .ok_or_else(|| ErrorKind::AttributeMissing {
+                    name: "key".into(),
+                    suggestion: None,
+                })?;
+            let key = crate::generators::deep_force(&co, key.clone()).await?;
+            // Keys are kept ordered with `<`, as C++ Nix keeps them in a set: keys
+            // that cannot be compared are an error.
+            let (mut lo, mut hi) = (0, keys.len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if super::compare::lt(&co, keys[mid].clone(), key.clone()).await? {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            if lo < keys.len() && !super::compare::lt(&co, key.clone(), keys[lo].clone()).await? {
+                continue;
+            }
+            keys.insert(lo, key);
+            out.push(e.clone());
+            let next = call(&co, op.clone(), e).await?;
+            work.extend(list(&next)?.iter().cloned());
+        }
+        Ok(Value::list(out))
+    })
+}
+
+pub fn register(r: &mut Registry) {
+    r.plain("length", 1, |_, a| {
+        Ok(Value::Int(list(&a[0])?.len() as i64))
+    });
+    r.plain("head", 1, |_, a| {
+        list(&a[0])?
+            .first()
+            .cloned()
+            .ok_or_else(|| ErrorKind::other("'builtins.head' called on an empty list"))
+    });
+    r.plain("tail", 1, |_, a| {
+        let l = list(&a[0])?;
+        if l.is_empty() {
+            return Err(ErrorKind::other("'builtins.tail' called on an empty list"));
+        }
+        Ok(Value::list(l[1..].to_vec()))
+    });
+    r.plain("elemAt", 2, |_, a| {
+        let l = list(&a[0])?;
+        let i = int(&a[1])?;
+        if i < 0 || i as usize >= l.len() {
+            return Err(ErrorKind::other(format!("list index {i} is out of bounds")));
+        }
+        Ok(l[i as usize].clone())
+    });
+    r.plain_mask("map", 2, 0b10, |_, a| {
+        let l = list(&a[1])?;
+        Ok(Value::list(
+            l.iter().map(|x| apply(&a[0], x.clone())).collect(),
+        ))
+    });
+    r.plain_mask("genList", 2, 0b10, |_, a| {
+        let n = int(&a[1])?;
+        if n < 0 {
+            return Err(ErrorKind::other(format!("cannot create list of size {n}")));
+        }
+        Ok(Value::list(
+            (0..n).map(|i| apply(&a[0], Value::Int(i))).collect(),
+        ))
+    });
+    r.gen("filter", 2, filter);
+    r.gen("foldl'", 3, foldl_strict);
+    r.gen("any", 2, |co, a| any_all(co, a, true));
+    r.gen("all", 2, |co, a| any_all(co, a, false));
+    r.gen("concatLists", 1, concat_lists);
+    r.gen("concatMap", 2, concat_map);
+    r.gen("elem", 2, elem);
+    r.gen("sort", 2, sort);
+    r.gen("partition", 2, partition);
+    r.gen("groupBy", 2, group_by);
+    r.gen("listToAttrs", 1, list_to_attrs);
+    r.gen("genericClosure", 1, generic_closure);
+}

@@ -1,0 +1,291 @@
+//! Builtins, in modules grouped by kind. Each group has a `register` function; the one
+//! list in [`all_groups`] is the only place that names them, so a new group (for example
+//! the builder's fetchers) is added without touching the others. Users of the crate hand
+//! in their own builtins the same way (`Registry`).
+
+pub mod arith;
+pub mod attrs;
+pub mod compare;
+pub mod context;
+pub mod control;
+pub mod derivation;
+pub mod hash;
+pub mod io;
+pub mod json;
+pub mod lists;
+pub mod regex;
+pub mod store_paths;
+pub mod strings;
+pub mod versions;
+pub mod xml;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::errors::ErrorKind;
+use crate::generators::{Co, GenFuture};
+use crate::state::EvalState;
+use crate::symbol::Symbol;
+use crate::value::{Attrs, BuiltinApp, Thunk, Value};
+
+pub type PlainFn = Rc<dyn Fn(&mut EvalState, Vec<Value>) -> Result<Value, ErrorKind>>;
+pub type GenFn = Rc<dyn Fn(Co, Vec<Value>) -> GenFuture>;
+
+pub enum BuiltinImpl {
+    /// Runs at once; the arguments marked strict arrive forced.
+    Plain(PlainFn),
+    /// Suspends to force values or call functions.
+    Gen(GenFn),
+}
+
+pub struct BuiltinDef {
+    pub name: &'static str,
+    pub arity: usize,
+    /// Bit i set: argument i is forced before a plain builtin runs.
+    pub strict: u32,
+    pub imp: BuiltinImpl,
+}
+
+/// Collects builtins and constants.
+#[derive(Default)]
+pub struct Registry {
+    pub defs: Vec<BuiltinDef>,
+    pub values: Vec<(&'static str, Value)>,
+}
+
+impl Registry {
+    /// A builtin whose arguments are all forced first.
+    pub fn plain(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        f: impl Fn(&mut EvalState, Vec<Value>) -> Result<Value, ErrorKind> + 'static,
+    ) {
+        self.plain_mask(name, arity, (1 << arity) - 1, f)
+    }
+
+    pub fn plain_mask(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        strict: u32,
+        f: impl Fn(&mut EvalState, Vec<Value>) -> Result<Value, ErrorKind> + 'static,
+    ) {
+        self.defs.push(BuiltinDef {
+            name,
+            arity,
+            strict,
+            imp: BuiltinImpl::Plain(Rc::new(f)),
+        });
+    }
+
+    /// A builtin that runs as a generator (arguments arrive unforced).
+    pub fn gen(&mut self, name: &'static str, arity: usize, f: fn(Co, Vec<Value>) -> GenFuture) {
+        self.defs.push(BuiltinDef {
+            name,
+            arity,
+            strict: 0,
+            imp: BuiltinImpl::Gen(Rc::new(f)),
+        });
+    }
+
+    pub fn value(&mut self, name: &'static str, v: Value) {
+        self.values.push((name, v));
+    }
+}
+
+/// Settings that some builtins report.
+#[derive(Clone, Debug)]
+pub struct BuiltinConfig {
+    pub current_system: String,
+    pub store_dir: String,
+    /// `builtins.nixPath` entries as (prefix, path).
+    pub nix_path: Vec<(String, String)>,
+}
+
+impl Default for BuiltinConfig {
+    fn default() -> Self {
+        BuiltinConfig {
+            current_system: "x86_64-linux".into(),
+            store_dir: "/nix/store".into(),
+            nix_path: Vec::new(),
+        }
+    }
+}
+
+/// The one registration list.
+pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
+    arith::register(r);
+    attrs::register(r);
+    compare::register(r);
+    context::register(r);
+    control::register(r);
+    derivation::register(r);
+    hash::register(r);
+    io::register(r, cfg);
+    json::register(r);
+    json::register_toml(r);
+    lists::register(r);
+    regex::register(r);
+    store_paths::register(r);
+    strings::register(r);
+    versions::register(r);
+    xml::register(r);
+}
+
+/// Names available without the `builtins.` prefix (besides `__name` for every builtin).
+const GLOBAL_NAMES: &[&str] = &[
+    "abort",
+    "baseNameOf",
+    "break",
+    "derivation",
+    "derivationStrict",
+    "dirOf",
+    "false",
+    "fetchGit",
+    "fetchMercurial",
+    "fetchTarball",
+    "fetchTree",
+    "fromTOML",
+    "import",
+    "isNull",
+    "map",
+    "null",
+    "placeholder",
+    "removeAttrs",
+    "scopedImport",
+    "throw",
+    "toString",
+    "true",
+];
+
+/// The global table: `builtins`, the bare names and `__name` for every builtin.
+pub struct Globals {
+    /// To be filled with the compiled `derivation` wrapper.
+    pub derivation: Thunk,
+    pub values: Vec<Value>,
+    pub index: HashMap<Symbol, u32>,
+    pub names: Arc<[Symbol]>,
+}
+
+pub fn make_globals(r: Registry) -> Globals {
+    let mut entries: Vec<(Symbol, Value)> = Vec::new();
+    for def in r.defs {
+        let name = def.name;
+        let v = Value::Builtin(Rc::new(BuiltinApp {
+            def: Rc::new(def),
+            args: Vec::new(),
+        }));
+        entries.push((Symbol::intern(name), v));
+    }
+    for (name, v) in r.values {
+        entries.push((Symbol::intern(name), v));
+    }
+    // `derivation` is Nix code (see derivation.rs), compiled once globals exist.
+    let drv_cell = Thunk(Rc::new(std::cell::RefCell::new(crate::value::ThunkState::Blackhole)));
+    entries.push((Symbol::intern("derivation"), Value::Thunk(drv_cell.clone())));
+    // `builtins.builtins` is the set itself.
+    let self_ref = Thunk(Rc::new(std::cell::RefCell::new(
+        crate::value::ThunkState::Blackhole,
+    )));
+    entries.push((Symbol::intern("builtins"), Value::Thunk(self_ref.clone())));
+    let set = Value::attrs(Attrs::from_unsorted(entries.clone()));
+    *self_ref.0.borrow_mut() = crate::value::ThunkState::Evaluated(set.clone());
+
+    let mut values = Vec::new();
+    let mut index = HashMap::new();
+    let mut names = Vec::new();
+    let mut add = |name: Symbol, v: Value| {
+        if index.contains_key(&name) {
+            return;
+        }
+        index.insert(name, values.len() as u32);
+        names.push(name);
+        values.push(v);
+    };
+    add(Symbol::intern("builtins"), set);
+    for (name, v) in &entries {
+        let s = name.as_str();
+        if GLOBAL_NAMES.contains(&s) {
+            add(*name, v.clone());
+        }
+        if !matches!(s, "true" | "false" | "null" | "builtins") {
+            add(Symbol::intern(&format!("__{s}")), v.clone());
+        }
+    }
+    Globals {
+        values,
+        index,
+        names: names.into(),
+        derivation: drv_cell,
+    }
+}
+
+/// Frequently used symbols.
+pub mod sym {
+    use crate::symbol::Symbol;
+    use std::sync::OnceLock;
+
+    macro_rules! syms {
+        ($($f:ident = $s:expr;)*) => {$(
+            pub fn $f() -> Symbol {
+                static S: OnceLock<Symbol> = OnceLock::new();
+                *S.get_or_init(|| Symbol::intern($s))
+            }
+        )*};
+    }
+
+    syms! {
+        functor = "__functor";
+        to_string = "__toString";
+        out_path = "outPath";
+        type_ = "type";
+        name = "name";
+        value = "value";
+        key = "key";
+        right = "right";
+        wrong = "wrong";
+        success = "success";
+        prefix = "prefix";
+        path = "path";
+        drv_path = "drvPath";
+    }
+}
+
+// ---- helpers shared by the groups ----
+
+pub fn int(v: &Value) -> Result<i64, ErrorKind> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        other => Err(crate::generators::type_error("an integer", other)),
+    }
+}
+
+pub fn list(v: &Value) -> Result<&Rc<crate::value::NixList>, ErrorKind> {
+    match v {
+        Value::List(l) => Ok(l),
+        other => Err(crate::generators::type_error("a list", other)),
+    }
+}
+
+pub fn attrs(v: &Value) -> Result<&Rc<Attrs>, ErrorKind> {
+    match v {
+        Value::Attrs(a) => Ok(a),
+        other => Err(crate::generators::type_error("a set", other)),
+    }
+}
+
+pub fn string(v: &Value) -> Result<&crate::value::NixString, ErrorKind> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(crate::generators::type_error("a string", other)),
+    }
+}
+
+pub fn boolean(v: &Value) -> Result<bool, ErrorKind> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => Err(crate::generators::type_error("a Boolean", other)),
+    }
+}

@@ -1,0 +1,199 @@
+//! The compiled form of one file: bytecode, a span per instruction, constants as plain
+//! data and debug information. It holds no runtime values, never changes once built and
+//! is `Send + Sync`, so a cache (or the incremental database) can hand the same
+//! `CompiledFile` to every evaluation.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::symbol::Symbol;
+
+/// A source file as the compiler saw it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Shown in messages: a path, or `«string»` for `--expr`.
+    pub name: String,
+    pub text: String,
+    /// Directory that relative path literals resolve against.
+    pub dir: PathBuf,
+}
+
+/// Byte range in a `SourceFile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constant {
+    Int(i64),
+    Float(f64),
+    String(Box<[u8]>),
+    Path(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Push `consts[i]`.
+    Const(u32),
+    Null,
+    True,
+    False,
+    /// Push slot `slot` of the environment `depth` scopes up.
+    Local(u32, u32),
+    /// Push the global (builtin) in slot `i`.
+    Global(u32),
+    /// Look a name up in the enclosing `with` sets (`with_chains[chain]`), innermost first.
+    WithLookup(Symbol, u32),
+    /// Push a suspended thunk running `protos[i]` in the current environment.
+    Thunk(u32),
+    /// Push a closure of the lambda `protos[i]` over the current environment.
+    Closure(u32),
+    /// Enter a new environment described by `scopes[i]`.
+    PushScope(u32),
+    PopScope,
+    /// Pop into slot `i` of the current environment.
+    Store(u32),
+    Pop,
+    /// Force the top of the stack to weak head normal form.
+    Force,
+    /// `[f, x]` -> `f x`.
+    Call,
+    Return,
+    /// `[set]` -> `set.name` (error if missing).
+    Select(Symbol),
+    /// `[set]` -> `set.name`, or pop and jump to the default if missing.
+    SelectOr(Symbol, u32),
+    /// `[set, name]` -> `set.${name}`.
+    SelectDyn,
+    SelectDynOr(u32),
+    /// Step of `e ? a.b`: `[set]` -> `[set.a]`, or `false` and jump when absent.
+    HasStep(Symbol, u32),
+    HasLast(Symbol),
+    HasStepDyn(u32),
+    HasLastDyn,
+    /// Build an attrset: `attr_keys[i]` static keys (values on the stack in that order),
+    /// then `n` dynamic `(name, value)` pairs.
+    MakeAttrs(u32, u32),
+    MakeList(u32),
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Neq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Concat,
+    Update,
+    Not,
+    Neg,
+    Jump(u32),
+    /// Pop a Boolean (type checked) and jump if it is false / true.
+    JumpIfFalse(u32),
+    JumpIfTrue(u32),
+    /// Check the top of the stack is a Boolean (right operand of `&&`, `||`, `->`).
+    AssertBool,
+    /// Pop the condition of `assert`; raise a catchable error when false.
+    Assert,
+    /// Concatenate `n` values into a string (string interpolation).
+    Interpolate(u32),
+    /// Turn the string on the stack into a path (interpolated path literal).
+    ToPath,
+    /// Pop a set (`__overrides` of a rec set) and overwrite the current scope's slots
+    /// with its attributes of the same names.
+    Overrides,
+    /// Check the argument (slot 0) against the lambda's formals.
+    CheckFormals,
+    /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code
+    /// when present.
+    GetFormal(u32, u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoKind {
+    /// A whole file.
+    File,
+    /// A lazily evaluated expression.
+    Thunk,
+    Lambda,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Let,
+    RecAttrs,
+    Lambda,
+    With,
+    /// Compiler-made slots with no user-visible names (e.g. `inherit (e)` sources).
+    Hidden,
+}
+
+/// Debug information for one runtime environment: the name of every slot.
+#[derive(Debug)]
+pub struct ScopeInfo {
+    pub kind: ScopeKind,
+    /// `None` for compiler-made slots.
+    pub names: Vec<Option<Symbol>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Formals {
+    pub entries: Vec<(Symbol, Option<Span>)>,
+    pub has_default: Vec<bool>,
+    pub ellipsis: bool,
+    pub bind: Option<Symbol>,
+}
+
+#[derive(Debug)]
+pub struct LambdaInfo {
+    /// `x` in `x: ...`.
+    pub arg: Option<Symbol>,
+    pub formals: Option<Formals>,
+}
+
+/// One unit of code: a file, a thunk body or a lambda body.
+#[derive(Debug)]
+pub struct Proto {
+    pub kind: ProtoKind,
+    pub ops: Vec<Op>,
+    pub spans: Vec<Span>,
+    pub consts: Vec<Constant>,
+    pub protos: Vec<Arc<Proto>>,
+    pub scopes: Vec<Arc<ScopeInfo>>,
+    /// For each dynamic lookup: where the enclosing `with` sets live, innermost first,
+    /// as (depth, slot) relative to the environment at that point.
+    pub with_chains: Vec<Vec<(u32, u32)>>,
+    pub attr_keys: Vec<Vec<Symbol>>,
+    pub file: Arc<SourceFile>,
+    /// The whole expression this proto was compiled from.
+    pub span: Span,
+    pub lambda: Option<LambdaInfo>,
+    /// Set for lambdas: the environment made for a call (slot 0 is the argument).
+    pub call_scope: Option<Arc<ScopeInfo>>,
+}
+
+/// A compiled file: the unit the compile cache and the incremental layer keep.
+#[derive(Debug)]
+pub struct CompiledFile {
+    pub file: Arc<SourceFile>,
+    pub root: Arc<Proto>,
+    /// Names of the globals the code was resolved against, in slot order.
+    pub globals: Arc<[Symbol]>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn compiled_form_is_send_and_sync() {
+        assert_send_sync::<CompiledFile>();
+        assert_send_sync::<Arc<Proto>>();
+    }
+}

@@ -1,0 +1,1490 @@
+//! rnix syntax tree -> bytecode, one file at a time.
+//!
+//! Every name the compiler can see is resolved here: to a slot of an enclosing runtime
+//! environment (depth, slot), or to a global (builtin) slot. Only names under a `with`
+//! that no static scope binds stay dynamic. The compiler also decides what needs a
+//! thunk: literals, lambdas, initialised variables, lists and plain attribute sets are
+//! built directly, everything else is deferred.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rowan::ast::AstNode;
+
+use crate::compiled::*;
+use crate::errors::{ErrorKind, EvalError, Location};
+use crate::symbol::Symbol;
+
+type CResult<T> = Result<T, EvalError>;
+
+struct CScope {
+    kind: ScopeKind,
+    names: Vec<Option<Symbol>>,
+    initialized: Vec<bool>,
+    /// Index of the proto (in `Compiler::protos`) that runs this scope's initialisation.
+    proto_level: usize,
+    /// Slots may change after initialisation (`__overrides`): never copy them early.
+    never_init: bool,
+}
+
+struct ProtoBuilder {
+    kind: ProtoKind,
+    ops: Vec<Op>,
+    spans: Vec<Span>,
+    consts: Vec<Constant>,
+    protos: Vec<Arc<Proto>>,
+    scopes: Vec<Arc<ScopeInfo>>,
+    with_chains: Vec<Vec<(u32, u32)>>,
+    attr_keys: Vec<Vec<Symbol>>,
+    span: Span,
+    lambda: Option<LambdaInfo>,
+    call_scope: Option<Arc<ScopeInfo>>,
+}
+
+enum Res {
+    Local { depth: u32, slot: u32, init: bool },
+    Global(u32),
+    With(Vec<(u32, u32)>),
+    Undefined,
+}
+
+/// A binding's value while an attribute set (or let) is being assembled.
+enum BVal {
+    Expr(ast::Expr),
+    /// `inherit name;` (looked up outside a rec/let scope) or `inherit (from) name;`.
+    Inherit {
+        from: Option<usize>,
+        name: Symbol,
+    },
+    Set(Box<BSet>),
+}
+
+#[derive(Default)]
+struct BSet {
+    /// Set when a `rec { }` literal was merged with other bindings of the same name.
+    rec: bool,
+    statics: Vec<(Symbol, BVal, Span)>,
+    dynamics: Vec<(ast::Expr, BVal, Span)>,
+    inherit_froms: Vec<ast::Expr>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LintLevel {
+    #[default]
+    Off,
+    Warn,
+    Fatal,
+}
+
+/// Optional complaints about literal forms (C++ Nix's `--lint-*` settings).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lints {
+    pub url_literals: LintLevel,
+    pub short_path_literals: LintLevel,
+    pub absolute_path_literals: LintLevel,
+}
+
+pub fn compile_file(
+    file: Arc<SourceFile>,
+    globals: &HashMap<Symbol, u32>,
+    global_names: Arc<[Symbol]>,
+    lints: Lints,
+) -> Result<CompiledFile, EvalError> {
+    compile_file_in_scope(file, globals, global_names, lints, None)
+}
+
+/// Compile a file whose free names are first looked up in an outer scope with the
+/// given names (`scopedImport`): the file then runs in an environment holding their
+/// values, slot by slot.
+pub fn compile_file_in_scope(
+    file: Arc<SourceFile>,
+    globals: &HashMap<Symbol, u32>,
+    global_names: Arc<[Symbol]>,
+    lints: Lints,
+    scope: Option<Vec<Symbol>>,
+) -> Result<CompiledFile, EvalError> {
+    let parse = parse_source(&file.text);
+    if let Some(err) = parse.errors().first() {
+        return Err(parse_error(&file, err));
+    }
+    let root = parse.tree();
+    let expr = root.expr().ok_or_else(|| {
+        EvalError::new(
+            ErrorKind::Parse("empty file".into()),
+            Some(Location {
+                file: file.clone(),
+                span: Span::default(),
+            }),
+        )
+    })?;
+    let mut c = Compiler {
+        file: file.clone(),
+        globals,
+        scopes: Vec::new(),
+        protos: Vec::new(),
+        lints,
+    };
+    let span = c.span_of(expr.syntax());
+    c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
+    if let Some(names) = scope {
+        let n = names.len();
+        c.scopes.push(CScope {
+            kind: ScopeKind::Let,
+            names: names.into_iter().map(Some).collect(),
+            initialized: vec![true; n],
+            proto_level: 0,
+            never_init: false,
+        });
+    }
+    c.compile(&expr)?;
+    c.emit(Op::Force, span);
+    c.emit(Op::Return, span);
+    let root = c.finish_proto();
+    Ok(CompiledFile {
+        file,
+        root: Arc::new(root),
+        globals: global_names,
+    })
+}
+
+/// Parse only; the first syntax error, located.
+pub fn check_syntax(file: &Arc<SourceFile>) -> Result<(), EvalError> {
+    let parse = parse_source(&file.text);
+    match parse.errors().first() {
+        Some(e) => Err(parse_error(file, e)),
+        None => Ok(()),
+    }
+}
+
+/// Parse, treating a lone carriage return as the end of a `#` comment, as C++ Nix's
+/// lexer does (rnix only ends comments at `\n`). Byte offsets are unchanged.
+fn parse_source(text: &str) -> rnix::Parse<rnix::Root> {
+    if !text.contains('\r') {
+        return rnix::Root::parse(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    let mut offset = 0;
+    for (kind, tok) in rnix::tokenize(text) {
+        if kind == rnix::SyntaxKind::TOKEN_COMMENT && tok.starts_with('#') {
+            for (i, b) in tok.bytes().enumerate() {
+                if b == b'\r' && tok.as_bytes().get(i + 1) != Some(&b'\n') {
+                    bytes[offset + i] = b'\n';
+                }
+            }
+        }
+        offset += tok.len();
+    }
+    match String::from_utf8(bytes) {
+        Ok(fixed) => rnix::Root::parse(&fixed),
+        Err(_) => rnix::Root::parse(text),
+    }
+}
+
+fn parse_error(file: &Arc<SourceFile>, err: &rnix::ParseError) -> EvalError {
+    use rnix::ParseError as P;
+    let len = file.text.len() as u32;
+    let (msg, span) = match err {
+        P::Unexpected(r) => ("unexpected token".to_string(), Some(*r)),
+        P::UnexpectedExtra(r) => (
+            "unexpected token after the expression".to_string(),
+            Some(*r),
+        ),
+        P::UnexpectedWanted(got, r, want) => (
+            format!(
+                "unexpected {}, expected {}",
+                kind_name(*got),
+                want_list(want)
+            ),
+            Some(*r),
+        ),
+        P::UnexpectedDoubleBind(r) => ("pattern bound twice".to_string(), Some(*r)),
+        P::UnexpectedEOF => ("unexpected end of file".to_string(), None),
+        P::UnexpectedEOFWanted(want) => (
+            format!("unexpected end of file, expected {}", want_list(want)),
+            None,
+        ),
+        P::DuplicatedArgs(r, name) => (
+            format!("duplicate formal function argument '{name}'"),
+            Some(*r),
+        ),
+        P::RecursionLimitExceeded => ("expression nested too deeply".to_string(), None),
+        other => (other.to_string(), None),
+    };
+    let span = match span {
+        Some(r) => Span {
+            start: r.start().into(),
+            end: r.end().into(),
+        },
+        None => Span {
+            start: len,
+            end: len,
+        },
+    };
+    EvalError::new(
+        ErrorKind::Parse(msg),
+        Some(Location {
+            file: file.clone(),
+            span,
+        }),
+    )
+}
+
+fn kind_name(k: rnix::SyntaxKind) -> String {
+    format!("{k:?}")
+        .trim_start_matches("TOKEN_")
+        .trim_start_matches("NODE_")
+        .to_lowercase()
+        .replace('_', " ")
+}
+
+fn want_list(w: &[rnix::SyntaxKind]) -> String {
+    let v: Vec<String> = w.iter().map(|k| kind_name(*k)).collect();
+    v.join(" or ")
+}
+
+impl ProtoBuilder {
+    fn new(kind: ProtoKind, span: Span) -> ProtoBuilder {
+        ProtoBuilder {
+            kind,
+            ops: Vec::new(),
+            spans: Vec::new(),
+            consts: Vec::new(),
+            protos: Vec::new(),
+            scopes: Vec::new(),
+            with_chains: Vec::new(),
+            attr_keys: Vec::new(),
+            span,
+            lambda: None,
+            call_scope: None,
+        }
+    }
+}
+
+/// Remove `.` and `..` components without touching the file system, as Nix does.
+pub fn canon_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(s) => out.push(s),
+        }
+    }
+    out
+}
+
+struct Compiler<'g> {
+    lints: Lints,
+    file: Arc<SourceFile>,
+    globals: &'g HashMap<Symbol, u32>,
+    scopes: Vec<CScope>,
+    protos: Vec<ProtoBuilder>,
+}
+
+fn ident_name(i: &ast::Ident) -> String {
+    i.syntax().text().to_string()
+}
+
+impl<'g> Compiler<'g> {
+    fn span_of(&self, n: &rnix::SyntaxNode) -> Span {
+        let r = n.text_range();
+        Span {
+            start: r.start().into(),
+            end: r.end().into(),
+        }
+    }
+
+    fn err(&self, kind: ErrorKind, span: Span) -> EvalError {
+        EvalError::new(
+            kind,
+            Some(Location {
+                file: self.file.clone(),
+                span,
+            }),
+        )
+    }
+
+    fn lint(&self, level: LintLevel, msg: &str, span: Span) -> CResult<()> {
+        match level {
+            LintLevel::Off => Ok(()),
+            LintLevel::Warn => {
+                let loc = Location {
+                    file: self.file.clone(),
+                    span,
+                };
+                let (l, c) = loc.line_col();
+                eprintln!("warning: {msg} at {}:{l}:{c}", self.file.name);
+                Ok(())
+            }
+            LintLevel::Fatal => Err(self.err(ErrorKind::Parse(msg.to_string()), span)),
+        }
+    }
+
+    fn proto(&mut self) -> &mut ProtoBuilder {
+        self.protos.last_mut().expect("a proto is always open")
+    }
+
+    fn emit(&mut self, op: Op, span: Span) -> usize {
+        let p = self.proto();
+        p.ops.push(op);
+        p.spans.push(span);
+        p.ops.len() - 1
+    }
+
+    fn here(&mut self) -> u32 {
+        self.proto().ops.len() as u32
+    }
+
+    fn patch(&mut self, at: usize) {
+        let target = self.here();
+        let op = &mut self.proto().ops[at];
+        *op = match *op {
+            Op::Jump(_) => Op::Jump(target),
+            Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
+            Op::JumpIfTrue(_) => Op::JumpIfTrue(target),
+            Op::SelectOr(s, _) => Op::SelectOr(s, target),
+            Op::SelectDynOr(_) => Op::SelectDynOr(target),
+            Op::HasStep(s, _) => Op::HasStep(s, target),
+            Op::HasStepDyn(_) => Op::HasStepDyn(target),
+            Op::GetFormal(i, _) => Op::GetFormal(i, target),
+            other => other,
+        };
+    }
+
+    fn constant(&mut self, c: Constant, span: Span) {
+        let p = self.proto();
+        let idx = match p.consts.iter().position(|x| *x == c) {
+            Some(i) => i,
+            None => {
+                p.consts.push(c);
+                p.consts.len() - 1
+            }
+        };
+        self.emit(Op::Const(idx as u32), span);
+    }
+
+    fn finish_proto(&mut self) -> Proto {
+        let p = self.protos.pop().expect("proto stack underflow");
+        Proto {
+            kind: p.kind,
+            ops: p.ops,
+            spans: p.spans,
+            consts: p.consts,
+            protos: p.protos,
+            scopes: p.scopes,
+            with_chains: p.with_chains,
+            attr_keys: p.attr_keys,
+            file: self.file.clone(),
+            span: p.span,
+            lambda: p.lambda,
+            call_scope: p.call_scope,
+        }
+    }
+
+    // ---- scopes ----
+
+    fn push_scope(&mut self, kind: ScopeKind, names: Vec<Option<Symbol>>, span: Span) {
+        let info = Arc::new(ScopeInfo {
+            kind,
+            names: names.clone(),
+        });
+        let p = self.proto();
+        p.scopes.push(info);
+        let idx = p.scopes.len() as u32 - 1;
+        self.emit(Op::PushScope(idx), span);
+        let n = names.len();
+        self.scopes.push(CScope {
+            kind,
+            names,
+            initialized: vec![false; n],
+            proto_level: self.protos.len() - 1,
+            never_init: false,
+        });
+    }
+
+    fn pop_scope(&mut self, span: Span) {
+        self.scopes.pop();
+        self.emit(Op::PopScope, span);
+    }
+
+    fn store(&mut self, slot: usize, span: Span) {
+        self.emit(Op::Store(slot as u32), span);
+        if let Some(s) = self.scopes.last_mut() {
+            s.initialized[slot] = !s.never_init;
+        }
+    }
+
+    /// Resolve `name`, ignoring the innermost `skip` scopes.
+    fn resolve(&self, name: Symbol, skip: usize) -> Res {
+        let mut chain = Vec::new();
+        let level = self.protos.len() - 1;
+        let n = self.scopes.len();
+        for (depth, scope) in self.scopes.iter().rev().enumerate() {
+            if depth < skip {
+                continue;
+            }
+            let depth = depth as u32;
+            if scope.kind == ScopeKind::With {
+                chain.push((depth, 0));
+                continue;
+            }
+            if let Some(slot) = scope.names.iter().position(|n| *n == Some(name)) {
+                let init = scope.initialized[slot] || scope.proto_level < level;
+                return Res::Local {
+                    depth,
+                    slot: slot as u32,
+                    init,
+                };
+            }
+        }
+        let _ = n;
+        if let Some(&g) = self.globals.get(&name) {
+            return Res::Global(g);
+        }
+        if chain.is_empty() {
+            Res::Undefined
+        } else {
+            Res::With(chain)
+        }
+    }
+
+    fn all_names_in_scope(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.names.iter().flatten().map(|s| s.as_str()))
+            .collect();
+        v.extend(self.globals.keys().map(|s| s.as_str()));
+        v
+    }
+
+    fn emit_var(&mut self, name: Symbol, skip: usize, span: Span) -> CResult<()> {
+        match self.resolve(name, skip) {
+            Res::Local { depth, slot, .. } => {
+                self.emit(Op::Local(depth, slot), span);
+            }
+            Res::Global(g) => {
+                self.emit(Op::Global(g), span);
+            }
+            Res::With(chain) => {
+                let p = self.proto();
+                p.with_chains.push(chain);
+                let idx = p.with_chains.len() as u32 - 1;
+                self.emit(Op::WithLookup(name, idx), span);
+            }
+            Res::Undefined => {
+                let names = self.all_names_in_scope();
+                let suggestion = crate::errors::suggest(name.as_str(), names.into_iter());
+                return Err(self.err(
+                    ErrorKind::UndefinedVariable {
+                        name: name.as_str().to_string(),
+                        suggestion,
+                    },
+                    span,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- laziness ----
+
+    /// Can `e` be computed right now, cheaply and without forcing anything?
+    fn is_cheap(&self, e: &ast::Expr) -> bool {
+        match e {
+            ast::Expr::Literal(_) | ast::Expr::Lambda(_) | ast::Expr::List(_) => true,
+            ast::Expr::Str(s) => s
+                .normalized_parts()
+                .iter()
+                .all(|p| matches!(p, InterpolPart::Literal(_))),
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
+                let p = match e {
+                    ast::Expr::PathAbs(p) => p.parts(),
+                    ast::Expr::PathRel(p) => p.parts(),
+                    ast::Expr::PathHome(p) => p.parts(),
+                    _ => unreachable!(),
+                };
+                p.iter().all(|p| matches!(p, InterpolPart::Literal(_)))
+            }
+            ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_cheap(&e)),
+            ast::Expr::Ident(i) => {
+                let name = Symbol::intern(&ident_name(i));
+                matches!(
+                    self.resolve(name, 0),
+                    Res::Global(_) | Res::Local { init: true, .. }
+                )
+            }
+            ast::Expr::AttrSet(a) => {
+                a.rec_token().is_none()
+                    && a.entries().all(|e| match e {
+                        ast::Entry::AttrpathValue(kv) => kv
+                            .attrpath()
+                            .is_some_and(|p| p.attrs().all(|a| static_attr_name(&a).is_some())),
+                        ast::Entry::Inherit(_) => true,
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// Push `e`'s value, deferring it in a thunk unless it is cheap.
+    fn compile_lazy(&mut self, e: &ast::Expr) -> CResult<()> {
+        if self.is_cheap(e) {
+            return self.compile(e);
+        }
+        let span = self.span_of(e.syntax());
+        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+        self.compile(e)?;
+        self.emit(Op::Force, span);
+        self.emit(Op::Return, span);
+        self.emit_child_thunk(span);
+        Ok(())
+    }
+
+    fn emit_child_thunk(&mut self, span: Span) {
+        let child = self.finish_proto();
+        let p = self.proto();
+        p.protos.push(Arc::new(child));
+        let idx = p.protos.len() as u32 - 1;
+        self.emit(Op::Thunk(idx), span);
+    }
+
+    // ---- expressions ----
+
+    fn compile(&mut self, e: &ast::Expr) -> CResult<()> {
+        let span = self.span_of(e.syntax());
+        match e {
+            ast::Expr::Literal(l) => self.compile_literal(l, span),
+            ast::Expr::Str(s) => self.compile_str(s, span),
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
+                self.compile_path(e, span)
+            }
+            ast::Expr::PathSearch(p) => {
+                let text = p
+                    .content()
+                    .map(|c| c.text().to_string())
+                    .unwrap_or_default();
+                let inner = text
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string();
+                self.emit_var(Symbol::intern("__findFile"), 0, span)?;
+                self.emit_var(Symbol::intern("__nixPath"), 0, span)?;
+                self.emit(Op::Call, span);
+                self.constant(Constant::String(inner.into_bytes().into()), span);
+                self.emit(Op::Call, span);
+                Ok(())
+            }
+            ast::Expr::Ident(i) => {
+                let name = Symbol::intern(&ident_name(i));
+                self.emit_var(name, 0, span)
+            }
+            ast::Expr::Paren(p) => match p.expr() {
+                Some(e) => self.compile(&e),
+                None => Err(self.err(ErrorKind::Parse("empty parentheses".into()), span)),
+            },
+            ast::Expr::Root(r) => match r.expr() {
+                Some(e) => self.compile(&e),
+                None => Err(self.err(ErrorKind::Parse("empty expression".into()), span)),
+            },
+            ast::Expr::List(l) => {
+                let mut n = 0;
+                for item in l.items() {
+                    self.compile_lazy(&item)?;
+                    n += 1;
+                }
+                self.emit(Op::MakeList(n), span);
+                Ok(())
+            }
+            ast::Expr::AttrSet(a) => {
+                let set = self.collect_bindings(a.entries(), false)?;
+                if a.rec_token().is_some() {
+                    self.compile_rec(set, span, None)
+                } else {
+                    self.compile_set(set, span)
+                }
+            }
+            ast::Expr::LetIn(l) => {
+                let set = self.collect_bindings(l.entries(), true)?;
+                let body = l
+                    .body()
+                    .ok_or_else(|| self.err(ErrorKind::Parse("let without body".into()), span))?;
+                self.compile_rec(set, span, Some(&body))
+            }
+            ast::Expr::LegacyLet(l) => {
+                let set = self.collect_bindings(l.entries(), false)?;
+                self.compile_rec(set, span, None)?;
+                self.emit(Op::Select(Symbol::intern("body")), span);
+                Ok(())
+            }
+            ast::Expr::With(w) => {
+                let (Some(ns), Some(body)) = (w.namespace(), w.body()) else {
+                    return Err(self.err(ErrorKind::Parse("incomplete with".into()), span));
+                };
+                self.compile_lazy(&ns)?;
+                self.push_scope(ScopeKind::With, vec![None], span);
+                self.store(0, span);
+                self.compile(&body)?;
+                self.pop_scope(span);
+                Ok(())
+            }
+            ast::Expr::Lambda(l) => self.compile_lambda(l, span),
+            ast::Expr::Apply(a) => {
+                let (Some(f), Some(x)) = (a.lambda(), a.argument()) else {
+                    return Err(self.err(ErrorKind::Parse("incomplete application".into()), span));
+                };
+                self.compile(&f)?;
+                self.compile_lazy(&x)?;
+                self.emit(Op::Call, span);
+                Ok(())
+            }
+            ast::Expr::Select(s) => self.compile_select(s, span),
+            ast::Expr::HasAttr(h) => {
+                let (Some(e), Some(path)) = (h.expr(), h.attrpath()) else {
+                    return Err(self.err(ErrorKind::Parse("incomplete ?".into()), span));
+                };
+                self.compile(&e)?;
+                let attrs: Vec<ast::Attr> = path.attrs().collect();
+                let mut jumps = Vec::new();
+                for (i, a) in attrs.iter().enumerate() {
+                    let last = i + 1 == attrs.len();
+                    match static_attr_name(a) {
+                        Some(name) => {
+                            let sym = Symbol::intern(&name);
+                            if last {
+                                self.emit(Op::HasLast(sym), span);
+                            } else {
+                                jumps.push(self.emit(Op::HasStep(sym, 0), span));
+                            }
+                        }
+                        None => {
+                            self.compile_dynamic_key(a)?;
+                            if last {
+                                self.emit(Op::HasLastDyn, span);
+                            } else {
+                                jumps.push(self.emit(Op::HasStepDyn(0), span));
+                            }
+                        }
+                    }
+                }
+                for j in jumps {
+                    self.patch(j);
+                }
+                Ok(())
+            }
+            ast::Expr::IfElse(i) => {
+                let (Some(c), Some(t), Some(f)) = (i.condition(), i.body(), i.else_body()) else {
+                    return Err(self.err(ErrorKind::Parse("incomplete if".into()), span));
+                };
+                self.compile(&c)?;
+                let jf = self.emit(Op::JumpIfFalse(0), span);
+                self.compile(&t)?;
+                let je = self.emit(Op::Jump(0), span);
+                self.patch(jf);
+                self.compile(&f)?;
+                self.patch(je);
+                Ok(())
+            }
+            ast::Expr::Assert(a) => {
+                let (Some(c), Some(b)) = (a.condition(), a.body()) else {
+                    return Err(self.err(ErrorKind::Parse("incomplete assert".into()), span));
+                };
+                self.compile(&c)?;
+                let cspan = self.span_of(c.syntax());
+                let _ = cspan;
+                self.emit(Op::Assert, span);
+                self.compile(&b)
+            }
+            ast::Expr::UnaryOp(u) => {
+                let Some(e) = u.expr() else {
+                    return Err(self.err(ErrorKind::Parse("incomplete operator".into()), span));
+                };
+                self.compile(&e)?;
+                match u.operator() {
+                    Some(ast::UnaryOpKind::Invert) => self.emit(Op::Not, span),
+                    _ => self.emit(Op::Neg, span),
+                };
+                Ok(())
+            }
+            ast::Expr::BinOp(b) => self.compile_binop(b, span),
+            ast::Expr::CurPos(_) => {
+                let loc = Location {
+                    file: self.file.clone(),
+                    span,
+                };
+                let (line, col) = loc.line_col();
+                self.constant(Constant::Int(col as i64), span);
+                self.constant(
+                    Constant::String(self.file.name.clone().into_bytes().into()),
+                    span,
+                );
+                self.constant(Constant::Int(line as i64), span);
+                let keys = vec![
+                    Symbol::intern("column"),
+                    Symbol::intern("file"),
+                    Symbol::intern("line"),
+                ];
+                let p = self.proto();
+                p.attr_keys.push(keys);
+                let k = p.attr_keys.len() as u32 - 1;
+                self.emit(Op::MakeAttrs(k, 0), span);
+                Ok(())
+            }
+            ast::Expr::Error(_) => Err(self.err(ErrorKind::Parse("syntax error".into()), span)),
+        }
+    }
+
+    fn compile_literal(&mut self, l: &ast::Literal, span: Span) -> CResult<()> {
+        match l.kind() {
+            ast::LiteralKind::Integer(i) => match i.value() {
+                Ok(v) => self.constant(Constant::Int(v), span),
+                Err(_) => {
+                    return Err(self.err(
+                        ErrorKind::Parse(format!("invalid integer '{}'", i.syntax().text())),
+                        span,
+                    ))
+                }
+            },
+            ast::LiteralKind::Float(f) => match f.value() {
+                Ok(v) => self.constant(Constant::Float(v), span),
+                Err(_) => {
+                    return Err(self.err(
+                        ErrorKind::Parse(format!("invalid float '{}'", f.syntax().text())),
+                        span,
+                    ))
+                }
+            },
+            ast::LiteralKind::Uri(u) => {
+                self.lint(
+                    self.lints.url_literals,
+                    "URL literals are deprecated; use a string instead",
+                    span,
+                )?;
+                self.constant(Constant::String(u.syntax().text().as_bytes().into()), span)
+            }
+        }
+        Ok(())
+    }
+
+    fn compile_str(&mut self, s: &ast::Str, span: Span) -> CResult<()> {
+        let parts = s.normalized_parts();
+        for p in &parts {
+            if let InterpolPart::Literal(l) = p {
+                if l.contains('\0') {
+                    return Err(self.err(
+                        ErrorKind::Parse("input string cannot be represented as Nix string because it contains null bytes".into()),
+                        span,
+                    ));
+                }
+            }
+        }
+        if parts.iter().all(|p| matches!(p, InterpolPart::Literal(_))) {
+            let mut text = String::new();
+            for p in parts {
+                if let InterpolPart::Literal(l) = p {
+                    text.push_str(&l);
+                }
+            }
+            self.constant(Constant::String(text.into_bytes().into()), span);
+            return Ok(());
+        }
+        let mut n = 0;
+        for p in parts {
+            match p {
+                InterpolPart::Literal(l) => {
+                    if l.is_empty() {
+                        continue;
+                    }
+                    self.constant(Constant::String(l.into_bytes().into()), span)
+                }
+                InterpolPart::Interpolation(i) => {
+                    let Some(e) = i.expr() else {
+                        return Err(self.err(ErrorKind::Parse("empty interpolation".into()), span));
+                    };
+                    self.compile(&e)?;
+                }
+            }
+            n += 1;
+        }
+        self.emit(Op::Interpolate(n), span);
+        Ok(())
+    }
+
+    fn compile_path(&mut self, e: &ast::Expr, span: Span) -> CResult<()> {
+        let parts = match e {
+            ast::Expr::PathAbs(p) => p.parts(),
+            ast::Expr::PathRel(p) => p.parts(),
+            ast::Expr::PathHome(p) => p.parts(),
+            _ => unreachable!("compile_path on a non-path"),
+        };
+        let file = self.file.clone();
+        let resolve_prefix = |text: &str, dir: &Path| -> CResult<String> {
+            let trailing = text.ends_with('/');
+            let abs = if let Some(rest) = text.strip_prefix('~') {
+                let home = std::env::var("HOME").map_err(|_| {
+                    EvalError::new(
+                        ErrorKind::other("cannot resolve '~' in a path: HOME is not set"),
+                        Some(Location {
+                            file: file.clone(),
+                            span,
+                        }),
+                    )
+                })?;
+                PathBuf::from(format!("{home}{rest}"))
+            } else if text.starts_with('/') {
+                PathBuf::from(text)
+            } else {
+                dir.join(text)
+            };
+            let mut s = canon_path(&abs).to_string_lossy().into_owned();
+            if trailing && !s.ends_with('/') {
+                s.push('/');
+            }
+            Ok(s)
+        };
+        let dir = self.file.dir.clone();
+        if let Some(InterpolPart::Literal(first)) = parts.first() {
+            let t = first.text();
+            if t.starts_with('/') || t.starts_with('~') {
+                self.lint(
+                    self.lints.absolute_path_literals,
+                    "absolute path literal",
+                    span,
+                )?;
+            } else if !t.starts_with("./") && !t.starts_with("../") {
+                self.lint(
+                    self.lints.short_path_literals,
+                    "relative path literal without './' prefix",
+                    span,
+                )?;
+            }
+        }
+        if parts.iter().all(|p| matches!(p, InterpolPart::Literal(_))) {
+            let mut text = String::new();
+            for p in &parts {
+                if let InterpolPart::Literal(l) = p {
+                    text.push_str(l.text());
+                }
+            }
+            let s = resolve_prefix(&text, &dir)?;
+            self.constant(Constant::Path(PathBuf::from(s)), span);
+            return Ok(());
+        }
+        let mut n = 0;
+        for (i, p) in parts.iter().enumerate() {
+            match p {
+                InterpolPart::Literal(l) => {
+                    let text = if i == 0 {
+                        resolve_prefix(l.text(), &dir)?
+                    } else {
+                        l.text().to_string()
+                    };
+                    self.constant(Constant::String(text.into_bytes().into()), span);
+                }
+                InterpolPart::Interpolation(ip) => {
+                    let Some(e) = ip.expr() else {
+                        return Err(self.err(ErrorKind::Parse("empty interpolation".into()), span));
+                    };
+                    self.compile(&e)?;
+                }
+            }
+            n += 1;
+        }
+        self.emit(Op::Interpolate(n), span);
+        self.emit(Op::ToPath, span);
+        Ok(())
+    }
+
+    fn compile_binop(&mut self, b: &ast::BinOp, span: Span) -> CResult<()> {
+        use ast::BinOpKind as K;
+        let (Some(l), Some(r), Some(op)) = (b.lhs(), b.rhs(), b.operator()) else {
+            return Err(self.err(ErrorKind::Parse("incomplete operator".into()), span));
+        };
+        match op {
+            K::And | K::Or | K::Implication => {
+                self.compile(&l)?;
+                let j = match op {
+                    K::Or => self.emit(Op::JumpIfTrue(0), span),
+                    _ => self.emit(Op::JumpIfFalse(0), span),
+                };
+                self.compile(&r)?;
+                self.emit(Op::AssertBool, span);
+                let end = self.emit(Op::Jump(0), span);
+                self.patch(j);
+                match op {
+                    K::And => self.emit(Op::False, span),
+                    _ => self.emit(Op::True, span),
+                };
+                self.patch(end);
+                return Ok(());
+            }
+            K::PipeRight => {
+                self.compile(&r)?;
+                self.compile_lazy(&l)?;
+                self.emit(Op::Call, span);
+                return Ok(());
+            }
+            K::PipeLeft => {
+                self.compile(&l)?;
+                self.compile_lazy(&r)?;
+                self.emit(Op::Call, span);
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.compile(&l)?;
+        self.compile(&r)?;
+        let op = match op {
+            K::Concat => Op::Concat,
+            K::Update => Op::Update,
+            K::Add => Op::Add,
+            K::Sub => Op::Sub,
+            K::Mul => Op::Mul,
+            K::Div => Op::Div,
+            K::Equal => Op::Eq,
+            K::NotEqual => Op::Neq,
+            K::Less => Op::Lt,
+            K::LessOrEq => Op::Le,
+            K::More => Op::Gt,
+            K::MoreOrEq => Op::Ge,
+            K::And | K::Or | K::Implication | K::PipeLeft | K::PipeRight => unreachable!(),
+        };
+        self.emit(op, span);
+        Ok(())
+    }
+
+    fn compile_dynamic_key(&mut self, a: &ast::Attr) -> CResult<()> {
+        let span = self.span_of(a.syntax());
+        match a {
+            ast::Attr::Ident(i) => {
+                self.constant(Constant::String(ident_name(i).into_bytes().into()), span);
+                Ok(())
+            }
+            ast::Attr::Str(s) => self.compile_str(s, span),
+            ast::Attr::Dynamic(d) => match d.expr() {
+                Some(e) => self.compile(&e),
+                None => Err(self.err(ErrorKind::Parse("empty dynamic attribute".into()), span)),
+            },
+        }
+    }
+
+    fn compile_select(&mut self, s: &ast::Select, span: Span) -> CResult<()> {
+        let (Some(e), Some(path)) = (s.expr(), s.attrpath()) else {
+            return Err(self.err(ErrorKind::Parse("incomplete selection".into()), span));
+        };
+        self.compile(&e)?;
+        let default = s.default_expr();
+        let mut jumps = Vec::new();
+        for a in path.attrs() {
+            let aspan = self.span_of(a.syntax());
+            match static_attr_name(&a) {
+                Some(name) => {
+                    let sym = Symbol::intern(&name);
+                    if default.is_some() {
+                        jumps.push(self.emit(Op::SelectOr(sym, 0), aspan));
+                    } else {
+                        self.emit(Op::Select(sym), aspan);
+                    }
+                }
+                None => {
+                    self.compile_dynamic_key(&a)?;
+                    if default.is_some() {
+                        jumps.push(self.emit(Op::SelectDynOr(0), aspan));
+                    } else {
+                        self.emit(Op::SelectDyn, aspan);
+                    }
+                }
+            }
+        }
+        if let Some(d) = default {
+            let end = self.emit(Op::Jump(0), span);
+            for j in jumps {
+                self.patch(j);
+            }
+            self.compile(&d)?;
+            self.patch(end);
+        }
+        Ok(())
+    }
+
+    fn compile_lambda(&mut self, l: &ast::Lambda, span: Span) -> CResult<()> {
+        let (Some(param), Some(body)) = (l.param(), l.body()) else {
+            return Err(self.err(ErrorKind::Parse("incomplete function".into()), span));
+        };
+        self.protos.push(ProtoBuilder::new(ProtoKind::Lambda, span));
+        let mut names: Vec<Option<Symbol>> = Vec::new();
+        let mut formals_info = None;
+        let mut defaults: Vec<Option<ast::Expr>> = Vec::new();
+        let arg_name;
+        match &param {
+            ast::Param::IdentParam(ip) => {
+                let name = ip.ident().map(|i| Symbol::intern(&ident_name(&i)));
+                arg_name = name;
+                names.push(name);
+            }
+            ast::Param::Pattern(p) => {
+                let bind = p
+                    .pat_bind()
+                    .and_then(|b| b.ident())
+                    .map(|i| Symbol::intern(&ident_name(&i)));
+                arg_name = None;
+                names.push(bind);
+                let mut entries = Vec::new();
+                let mut has_default = Vec::new();
+                for e in p.pat_entries() {
+                    let Some(id) = e.ident() else { continue };
+                    let sym = Symbol::intern(&ident_name(&id));
+                    if Some(sym) == bind {
+                        return Err(self.err(
+                            ErrorKind::Parse(format!(
+                                "duplicate formal function argument '{}'",
+                                sym
+                            )),
+                            self.span_of(e.syntax()),
+                        ));
+                    }
+                    let espan = self.span_of(id.syntax());
+                    entries.push((sym, Some(espan)));
+                    has_default.push(e.default().is_some());
+                    defaults.push(e.default());
+                    names.push(Some(sym));
+                }
+                formals_info = Some(Formals {
+                    entries,
+                    has_default,
+                    ellipsis: p.ellipsis_token().is_some(),
+                    bind,
+                });
+            }
+        }
+        let info = Arc::new(ScopeInfo {
+            kind: ScopeKind::Lambda,
+            names: names.clone(),
+        });
+        {
+            let p = self.proto();
+            p.call_scope = Some(info);
+            p.lambda = Some(LambdaInfo {
+                arg: arg_name,
+                formals: formals_info.clone(),
+            });
+        }
+        let n = names.len();
+        let mut initialized = vec![false; n];
+        initialized[0] = true;
+        self.scopes.push(CScope {
+            kind: ScopeKind::Lambda,
+            names,
+            initialized,
+            proto_level: self.protos.len() - 1,
+            never_init: false,
+        });
+        if formals_info.is_some() {
+            let pspan = self.span_of(param.syntax());
+            self.emit(Op::CheckFormals, pspan);
+            for (i, d) in defaults.iter().enumerate() {
+                match d {
+                    None => {
+                        self.emit(Op::GetFormal(i as u32, u32::MAX), pspan);
+                        self.scopes.last_mut().unwrap().initialized[i + 1] = true;
+                    }
+                    Some(d) => {
+                        let j = self.emit(Op::GetFormal(i as u32, 0), pspan);
+                        self.compile_lazy(d)?;
+                        self.store(i + 1, pspan);
+                        self.patch(j);
+                    }
+                }
+            }
+        }
+        self.compile(&body)?;
+        self.emit(Op::Return, span);
+        self.scopes.pop();
+        let child = self.finish_proto();
+        let p = self.proto();
+        p.protos.push(Arc::new(child));
+        let idx = p.protos.len() as u32 - 1;
+        self.emit(Op::Closure(idx), span);
+        Ok(())
+    }
+
+    // ---- attribute sets and let ----
+
+    fn collect_bindings(
+        &mut self,
+        entries: impl Iterator<Item = ast::Entry>,
+        is_let: bool,
+    ) -> CResult<BSet> {
+        let mut set = BSet::default();
+        for entry in entries {
+            self.add_entry(&mut set, entry, is_let)?;
+        }
+        Ok(set)
+    }
+
+    fn add_entry(&mut self, set: &mut BSet, entry: ast::Entry, is_let: bool) -> CResult<()> {
+        match entry {
+            ast::Entry::Inherit(inh) => {
+                let from = match inh.from().and_then(|f| f.expr()) {
+                    Some(e) => {
+                        set.inherit_froms.push(e);
+                        Some(set.inherit_froms.len() - 1)
+                    }
+                    None => None,
+                };
+                for a in inh.attrs() {
+                    let aspan = self.span_of(a.syntax());
+                    let Some(name) = static_attr_name(&a) else {
+                        return Err(self.err(
+                            ErrorKind::Parse("dynamic attributes not allowed in inherit".into()),
+                            aspan,
+                        ));
+                    };
+                    let sym = Symbol::intern(&name);
+                    if set.statics.iter().any(|(k, _, _)| *k == sym) {
+                        return Err(self.err(ErrorKind::DuplicateAttr(name), aspan));
+                    }
+                    set.statics
+                        .push((sym, BVal::Inherit { from, name: sym }, aspan));
+                }
+                Ok(())
+            }
+            ast::Entry::AttrpathValue(kv) => {
+                let span = self.span_of(kv.syntax());
+                let (Some(path), Some(value)) = (kv.attrpath(), kv.value()) else {
+                    return Err(self.err(ErrorKind::Parse("incomplete binding".into()), span));
+                };
+                let attrs: Vec<ast::Attr> = path.attrs().collect();
+                self.insert_path(set, &attrs, value, is_let, span)
+            }
+        }
+    }
+
+    fn insert_path(
+        &mut self,
+        set: &mut BSet,
+        attrs: &[ast::Attr],
+        value: ast::Expr,
+        is_let: bool,
+        span: Span,
+    ) -> CResult<()> {
+        let Some((first, rest)) = attrs.split_first() else {
+            return Err(self.err(ErrorKind::Parse("empty attribute path".into()), span));
+        };
+        let name = static_attr_name(first);
+        let Some(name) = name else {
+            if is_let {
+                return Err(self.err(
+                    ErrorKind::Parse("dynamic attributes not allowed in let".into()),
+                    span,
+                ));
+            }
+            let key = match first {
+                ast::Attr::Dynamic(d) => d.expr(),
+                ast::Attr::Str(s) => Some(ast::Expr::Str(s.clone())),
+                ast::Attr::Ident(_) => None,
+            };
+            let Some(key) = key else {
+                return Err(self.err(ErrorKind::Parse("bad dynamic attribute".into()), span));
+            };
+            if rest.is_empty() {
+                set.dynamics.push((key, BVal::Expr(value), span));
+            } else {
+                let mut inner = BSet::default();
+                self.insert_path(&mut inner, rest, value, false, span)?;
+                set.dynamics.push((key, BVal::Set(Box::new(inner)), span));
+            }
+            return Ok(());
+        };
+        let sym = Symbol::intern(&name);
+        let existing = set.statics.iter().position(|(k, _, _)| *k == sym);
+        if rest.is_empty() {
+            match existing {
+                None => {
+                    set.statics.push((sym, BVal::Expr(value), span));
+                    Ok(())
+                }
+                Some(i) => {
+                    // `a.b = 1; a = { c = 2; };` merges when both sides are plain sets.
+                    let mergeable_new = match &value {
+                        ast::Expr::AttrSet(a) => a.rec_token().is_none(),
+                        _ => false,
+                    };
+                    self.make_mergeable(set, i, &name, span)?;
+                    if !mergeable_new {
+                        return Err(self.dup_err(&name, span));
+                    }
+                    let ast::Expr::AttrSet(a) = value else {
+                        unreachable!()
+                    };
+                    let BVal::Set(inner) = &mut set.statics[i].1 else {
+                        unreachable!()
+                    };
+                    let mut inner = std::mem::take(inner);
+                    for e in a.entries() {
+                        self.add_entry(&mut inner, e, false)?;
+                    }
+                    set.statics[i].1 = BVal::Set(inner);
+                    Ok(())
+                }
+            }
+        } else {
+            let i = match existing {
+                None => {
+                    set.statics.push((sym, BVal::Set(Box::default()), span));
+                    set.statics.len() - 1
+                }
+                Some(i) => {
+                    self.make_mergeable(set, i, &name, span)?;
+                    i
+                }
+            };
+            let BVal::Set(inner) = &mut set.statics[i].1 else {
+                unreachable!()
+            };
+            let mut inner = std::mem::take(inner);
+            self.insert_path(&mut inner, rest, value, false, span)?;
+            set.statics[i].1 = BVal::Set(inner);
+            Ok(())
+        }
+    }
+
+    fn dup_err(&self, name: &str, span: Span) -> EvalError {
+        self.err(ErrorKind::DuplicateAttr(name.to_string()), span)
+    }
+
+    /// Turn `set.statics[i]` into a `BVal::Set` if it is a plain attribute set literal.
+    fn make_mergeable(&mut self, set: &mut BSet, i: usize, name: &str, span: Span) -> CResult<()> {
+        match &set.statics[i].1 {
+            BVal::Set(_) => Ok(()),
+            BVal::Expr(ast::Expr::AttrSet(a)) => {
+                let a = a.clone();
+                let mut inner = BSet {
+                    rec: a.rec_token().is_some(),
+                    ..BSet::default()
+                };
+                for e in a.entries() {
+                    self.add_entry(&mut inner, e, false)?;
+                }
+                set.statics[i].1 = BVal::Set(Box::new(inner));
+                Ok(())
+            }
+            _ => Err(self.dup_err(name, span)),
+        }
+    }
+
+    fn sorted_statics(set: &mut BSet) {
+        set.statics.sort_by(|a, b| a.0.cmp_name(b.0));
+    }
+
+    fn bval_is_cheap(&self, v: &BVal) -> bool {
+        match v {
+            BVal::Expr(e) => self.is_cheap(e),
+            BVal::Inherit { from: None, name } => matches!(
+                self.resolve(*name, 0),
+                Res::Global(_) | Res::Local { init: true, .. }
+            ),
+            BVal::Inherit { .. } => false,
+            BVal::Set(s) => {
+                !s.rec
+                    && s.dynamics.is_empty()
+                    && s.inherit_froms.is_empty()
+                    && s.statics.iter().all(|(_, v, _)| self.bval_is_cheap_leaf(v))
+            }
+        }
+    }
+
+    fn bval_is_cheap_leaf(&self, v: &BVal) -> bool {
+        match v {
+            BVal::Set(_) => self.bval_is_cheap(v),
+            // Leaves of a plain nested set are compiled lazily anyway.
+            _ => true,
+        }
+    }
+
+    /// Push the value of a binding. `inherit_skip` is how many scopes an `inherit x;`
+    /// looks past (the rec/let scope itself); `hidden` is where `inherit (e)` sources
+    /// live, as (depth from the current scope, first slot).
+    fn compile_bval(
+        &mut self,
+        v: BVal,
+        span: Span,
+        inherit_skip: usize,
+        hidden: (u32, u32),
+    ) -> CResult<()> {
+        match v {
+            BVal::Expr(e) => self.compile_lazy(&e),
+            BVal::Inherit { from: None, name } => match self.resolve(name, inherit_skip) {
+                Res::Local { init: true, .. } | Res::Global(_) => {
+                    self.emit_var(name, inherit_skip, span)
+                }
+                Res::Undefined => self.emit_var(name, inherit_skip, span),
+                _ => {
+                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                    self.emit_var(name, inherit_skip, span)?;
+                    self.emit(Op::Force, span);
+                    self.emit(Op::Return, span);
+                    self.emit_child_thunk(span);
+                    Ok(())
+                }
+            },
+            BVal::Inherit {
+                from: Some(k),
+                name,
+            } => {
+                self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                self.emit(Op::Local(hidden.0, hidden.1 + k as u32), span);
+                self.emit(Op::Select(name), span);
+                self.emit(Op::Force, span);
+                self.emit(Op::Return, span);
+                self.emit_child_thunk(span);
+                Ok(())
+            }
+            BVal::Set(s) => {
+                let v = BVal::Set(s);
+                if self.bval_is_cheap(&v) {
+                    let BVal::Set(s) = v else { unreachable!() };
+                    self.compile_set(*s, span)
+                } else {
+                    let BVal::Set(s) = v else { unreachable!() };
+                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                    if s.rec {
+                        self.compile_rec(*s, span, None)?;
+                    } else {
+                        self.compile_set(*s, span)?;
+                    }
+                    self.emit(Op::Return, span);
+                    self.emit_child_thunk(span);
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// A non-recursive attribute set.
+    fn compile_set(&mut self, mut set: BSet, span: Span) -> CResult<()> {
+        Self::sorted_statics(&mut set);
+        let hidden = !set.inherit_froms.is_empty();
+        if hidden {
+            let froms = std::mem::take(&mut set.inherit_froms);
+            for f in &froms {
+                self.compile_lazy(f)?;
+            }
+            self.push_scope(ScopeKind::Hidden, vec![None; froms.len()], span);
+            for i in (0..froms.len()).rev() {
+                self.store(i, span);
+            }
+        }
+        // Inherits look past the hidden scope only (it has no names anyway).
+        let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
+        for (_, v, vspan) in set.statics {
+            self.compile_bval(v, vspan, 0, (0, 0))?;
+        }
+        let ndyn = set.dynamics.len() as u32;
+        for (k, v, vspan) in set.dynamics {
+            self.compile(&k)?;
+            self.compile_bval(v, vspan, 0, (0, 0))?;
+        }
+        let p = self.proto();
+        p.attr_keys.push(keys);
+        let k = p.attr_keys.len() as u32 - 1;
+        self.emit(Op::MakeAttrs(k, ndyn), span);
+        if hidden {
+            self.pop_scope(span);
+        }
+        Ok(())
+    }
+
+    /// A `rec` set (body = None) or a `let` (body = Some).
+    fn compile_rec(&mut self, mut set: BSet, span: Span, body: Option<&ast::Expr>) -> CResult<()> {
+        Self::sorted_statics(&mut set);
+        let nstatic = set.statics.len();
+        let froms = std::mem::take(&mut set.inherit_froms);
+        let mut names: Vec<Option<Symbol>> = set.statics.iter().map(|(k, _, _)| Some(*k)).collect();
+        names.extend(std::iter::repeat_n(None, froms.len()));
+        let kind = if body.is_some() {
+            ScopeKind::Let
+        } else {
+            ScopeKind::RecAttrs
+        };
+        self.push_scope(kind, names, span);
+        if body.is_none()
+            && set
+                .statics
+                .iter()
+                .any(|(k, _, _)| k.as_str() == "__overrides")
+        {
+            self.scopes.last_mut().unwrap().never_init = true;
+        }
+        for (i, f) in froms.iter().enumerate() {
+            self.compile_lazy(f)?;
+            self.store(nstatic + i, span);
+        }
+        let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
+        for (i, (_, v, vspan)) in set.statics.into_iter().enumerate() {
+            self.compile_bval(v, vspan, 1, (0, nstatic as u32))?;
+            self.store(i, vspan);
+        }
+        let overrides = if body.is_none() {
+            keys.iter().position(|k| k.as_str() == "__overrides")
+        } else {
+            None
+        };
+        if let Some(ov) = overrides {
+            self.emit(Op::Local(0, ov as u32), span);
+            self.emit(Op::Overrides, span);
+        }
+        match body {
+            Some(b) => {
+                self.compile(b)?;
+            }
+            None => {
+                for i in 0..nstatic {
+                    self.emit(Op::Local(0, i as u32), span);
+                }
+                let ndyn = set.dynamics.len() as u32;
+                for (k, v, vspan) in set.dynamics {
+                    self.compile(&k)?;
+                    self.compile_bval(v, vspan, 0, (0, nstatic as u32))?;
+                }
+                let p = self.proto();
+                p.attr_keys.push(keys);
+                let k = p.attr_keys.len() as u32 - 1;
+                self.emit(Op::MakeAttrs(k, ndyn), span);
+                if let Some(ov) = overrides {
+                    self.emit(Op::Local(0, ov as u32), span);
+                    self.emit(Op::Update, span);
+                }
+            }
+        }
+        self.pop_scope(span);
+        Ok(())
+    }
+}
+
+/// The name of an attribute if it is known without evaluation.
+fn static_attr_name(a: &ast::Attr) -> Option<String> {
+    match a {
+        ast::Attr::Ident(i) => Some(ident_name(i)),
+        ast::Attr::Str(s) => literal_str(s),
+        ast::Attr::Dynamic(d) => match d.expr() {
+            Some(ast::Expr::Str(s)) => literal_str(&s),
+            _ => None,
+        },
+    }
+}
+
+fn literal_str(s: &ast::Str) -> Option<String> {
+    let mut out = String::new();
+    for p in s.normalized_parts() {
+        match p {
+            InterpolPart::Literal(l) => out.push_str(&l),
+            InterpolPart::Interpolation(_) => return None,
+        }
+    }
+    Some(out)
+}

@@ -1,0 +1,104 @@
+//! Builtins that must force values or call functions are generators: they yield a
+//! request ("force this", "call this with that") and the VM services it on its own
+//! explicit stack, then resumes them with the result. Nothing recurses on the Rust stack.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::errors::ErrorKind;
+use crate::value::Value;
+
+pub enum Request {
+    /// Force to weak head normal form.
+    Force(Value),
+    /// Call `f x` and force the result.
+    Call(Value, Value),
+    /// Call `f x y` and force the result.
+    Call2(Value, Value, Value),
+    /// Force, catching a catchable error (for `tryEval`).
+    TryForce(Value),
+    /// The store path a file would be imported as (answered by EvalIO).
+    ImportPath(std::path::PathBuf),
+}
+
+pub enum Response {
+    Start,
+    Value(Value),
+    Caught(ErrorKind),
+}
+
+pub type Co = genawaiter::rc::Co<Request, Response>;
+pub type GenFuture = Pin<Box<dyn Future<Output = Result<Value, ErrorKind>>>>;
+pub type Generator = genawaiter::rc::Gen<Request, Response, GenFuture>;
+
+pub fn start(f: impl FnOnce(Co) -> GenFuture) -> Generator {
+    genawaiter::rc::Gen::new(f)
+}
+
+/// Force `v` to weak head normal form (no suspension if it already is).
+pub async fn force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
+    match v {
+        Value::Thunk(t) => {
+            if let Some(v) = t.value() {
+                return Ok(v);
+            }
+            match co.yield_(Request::Force(Value::Thunk(t))).await {
+                Response::Value(v) => Ok(v),
+                _ => Err(ErrorKind::other("internal error: bad resume of force")),
+            }
+        }
+        v => Ok(v),
+    }
+}
+
+/// Call `f x`, forcing the result.
+pub async fn call(co: &Co, f: Value, x: Value) -> Result<Value, ErrorKind> {
+    match co.yield_(Request::Call(f, x)).await {
+        Response::Value(v) => Ok(v),
+        _ => Err(ErrorKind::other("internal error: bad resume of call")),
+    }
+}
+
+/// Call `f a b`.
+pub async fn call2(co: &Co, f: Value, a: Value, b: Value) -> Result<Value, ErrorKind> {
+    match co.yield_(Request::Call2(f, a, b)).await {
+        Response::Value(v) => Ok(v),
+        _ => Err(ErrorKind::other("internal error: bad resume of call")),
+    }
+}
+
+/// Force `v` deeply: every list element and attribute value, iteratively.
+pub async fn deep_force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
+    let v = force(co, v).await?;
+    let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut work = vec![v.clone()];
+    while let Some(item) = work.pop() {
+        match item {
+            Value::List(l) => {
+                if !seen.insert(std::rc::Rc::as_ptr(&l) as *const u8 as usize) {
+                    continue;
+                }
+                for e in l.iter() {
+                    work.push(force(co, e.clone()).await?);
+                }
+            }
+            Value::Attrs(a) => {
+                if !seen.insert(std::rc::Rc::as_ptr(&a) as *const u8 as usize) {
+                    continue;
+                }
+                for (_, e) in a.iter() {
+                    work.push(force(co, e.clone()).await?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(v)
+}
+
+pub fn type_error(expected: &'static str, got: &Value) -> ErrorKind {
+    ErrorKind::TypeError {
+        expected,
+        got: got.describe(),
+    }
+}

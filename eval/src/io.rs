@@ -1,0 +1,237 @@
+//! EvalIO: every file access of the evaluator goes through this trait, so the language
+//! server can evaluate unsaved buffers, tests can run without a disk, and the builder can
+//! take the paths the evaluator would import into the store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nix_compat::{Derivation, StorePath};
+
+use crate::pending::StoreAddition;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    Regular,
+    Directory,
+    Symlink,
+    Unknown,
+}
+
+impl FileType {
+    pub fn as_nix_str(self) -> &'static str {
+        match self {
+            FileType::Regular => "regular",
+            FileType::Directory => "directory",
+            FileType::Symlink => "symlink",
+            FileType::Unknown => "unknown",
+        }
+    }
+}
+
+pub trait EvalIO {
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// Entries of a directory with their types (symlinks not followed), any order.
+    fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileType)>>;
+    /// Type of the path itself (symlinks not followed).
+    fn file_type(&self, path: &Path) -> std::io::Result<FileType>;
+    fn path_exists(&self, path: &Path) -> bool;
+    /// Target of a symlink (to serialise imported paths as NAR).
+    fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("{}: symlinks are not supported here", path.display()),
+        ))
+    }
+    /// Whether a regular file is executable (to serialise imported paths as NAR).
+    fn is_executable(&self, _path: &Path) -> bool {
+        false
+    }
+    /// Import a path into the store (as `"${./src}"` would) and return the store path:
+    /// by default its NAR is read through this EvalIO, its path computed, and the
+    /// addition handed to [`EvalIO::add_to_store`].
+    fn import_path(&self, path: &Path) -> Result<String, String> {
+        crate::builtins::store_paths::import_unfiltered(self, path)
+    }
+    // What evaluation would write. The defaults keep everything in
+    // `crate::pending::thread_default()`; an implementation that takes the writes
+    // itself (the builder) overrides `add_derivation`, `get_derivation`,
+    // `add_to_store` and `references` together, since later derivations read back
+    // what earlier ones handed over.
+
+    /// Takes a derivation the evaluator produced. Default: kept in memory
+    /// ([`crate::pending::thread_default`]).
+    fn add_derivation(&self, drv_path: &StorePath, drv: &Derivation) -> Result<(), String> {
+        crate::pending::thread_default().add_derivation(drv_path, drv);
+        Ok(())
+    }
+    /// A derivation by its `.drv` path, when another one depends on it.
+    fn get_derivation(&self, drv_path: &StorePath) -> Option<Derivation> {
+        crate::pending::thread_default().derivation(drv_path)
+    }
+    /// Takes a path the evaluator would add to the store. Default: kept in memory.
+    fn add_to_store(&self, path: &StorePath, what: StoreAddition) -> Result<(), String> {
+        crate::pending::thread_default().add(path, what);
+        Ok(())
+    }
+    /// References of a store path the evaluator added or knows (for `=drv` contexts,
+    /// which pull in a derivation's whole closure). `None` when it is not known.
+    fn references(&self, path: &StorePath) -> Option<Vec<StorePath>> {
+        let p = crate::pending::thread_default();
+        if let Some(d) = p.derivation(path) {
+            return Some(
+                d.input_sources
+                    .iter()
+                    .chain(d.input_derivations.keys())
+                    .cloned()
+                    .collect(),
+            );
+        }
+        p.addition(path).map(|a| a.references().cloned().collect())
+    }
+}
+
+/// The real file system.
+#[derive(Default, Clone, Copy)]
+pub struct StdIO;
+
+fn ft(t: std::fs::FileType) -> FileType {
+    if t.is_symlink() {
+        FileType::Symlink
+    } else if t.is_dir() {
+        FileType::Directory
+    } else if t.is_file() {
+        FileType::Regular
+    } else {
+        FileType::Unknown
+    }
+}
+
+/// The store path a file or directory would get when imported (`"${./x}"`): its NAR
+/// hashed with sha256, as a recursive content-addressed "source" path. Computed only;
+/// nothing is written.
+pub fn compute_import_path(path: &Path) -> Result<String, String> {
+    use nix_compat::store_path::compute::{make_fixed_output_path, FileIngestionMethod};
+    let (hash, _) = nix_compat::nar::dump::nar_hash_path(path)
+        .map_err(|e| format!("while importing '{}': {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "source".into());
+    let dir = nix_compat::StoreDir::default();
+    let sp = make_fixed_output_path(
+        &dir,
+        &name,
+        FileIngestionMethod::Recursive,
+        &hash,
+        [],
+        false,
+    )
+    .map_err(|e| format!("while importing '{}': {e}", path.display()))?;
+    Ok(dir.display(&sp))
+}
+
+impl EvalIO for StdIO {
+    // `import_path` is the trait's default: it computes the path like
+    // `compute_import_path` and also hands the import to `add_to_store`.
+
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileType)>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(path)? {
+            let e = e?;
+            out.push((
+                e.file_name().to_string_lossy().into_owned(),
+                ft(e.file_type()?),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn file_type(&self, path: &Path) -> std::io::Result<FileType> {
+        Ok(ft(std::fs::symlink_metadata(path)?.file_type()))
+    }
+
+    fn path_exists(&self, path: &Path) -> bool {
+        std::fs::metadata(path).is_ok()
+    }
+
+    fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        std::fs::read_link(path)
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .map(|m| m.permissions().mode() & 0o100 != 0)
+            .unwrap_or(false)
+    }
+}
+
+/// An in-memory file system, for tests and unsaved editor buffers.
+#[derive(Default, Clone)]
+pub struct MemoryIO {
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl MemoryIO {
+    pub fn with_file(mut self, path: impl Into<PathBuf>, content: impl Into<Vec<u8>>) -> Self {
+        self.files.insert(path.into(), content.into());
+        self
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.files.keys().any(|k| k.starts_with(path) && k != path)
+    }
+}
+
+fn not_found(path: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("{}: no such file", path.display()),
+    )
+}
+
+impl EvalIO for MemoryIO {
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.files.get(path).cloned().ok_or_else(|| not_found(path))
+    }
+
+    fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileType)>> {
+        if !self.is_dir(path) {
+            return Err(not_found(path));
+        }
+        let mut out: BTreeMap<String, FileType> = BTreeMap::new();
+        for k in self.files.keys() {
+            if let Ok(rest) = k.strip_prefix(path) {
+                let mut comps = rest.components();
+                if let Some(first) = comps.next() {
+                    let name = first.as_os_str().to_string_lossy().into_owned();
+                    let t = if comps.next().is_some() {
+                        FileType::Directory
+                    } else {
+                        FileType::Regular
+                    };
+                    out.insert(name, t);
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn file_type(&self, path: &Path) -> std::io::Result<FileType> {
+        if self.files.contains_key(path) {
+            Ok(FileType::Regular)
+        } else if self.is_dir(path) {
+            Ok(FileType::Directory)
+        } else {
+            Err(not_found(path))
+        }
+    }
+
+    fn path_exists(&self, path: &Path) -> bool {
+        self.files.contains_key(path) || self.is_dir(path)
+    }
+}

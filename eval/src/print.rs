@@ -1,0 +1,169 @@
+//! Printing values exactly as `nix-instantiate --eval` prints them.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use crate::value::{ThunkState, Value};
+
+/// C++ `std::ostream << double` with the default precision (6 significant digits).
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return if f.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if f.is_infinite() {
+        return if f < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{:.5e}", f);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let mant = trim_zeros(mant);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mant}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (5 - exp).max(0) as usize;
+        trim_zeros(&format!("{:.*}", decimals, f)).to_string()
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+pub fn escape_string(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'$' if s.get(i + 1) == Some(&b'{') => out.extend_from_slice(b"\\$"),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out.push(b'"');
+}
+
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '\'' || c == '-')
+        && !matches!(
+            s,
+            "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or"
+        )
+}
+
+pub fn print_attr_name(name: &str, out: &mut Vec<u8>) {
+    if is_identifier(name) {
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        escape_string(name.as_bytes(), out);
+    }
+}
+
+/// Print a value; unevaluated thunks print as `<CODE>` (what `--eval` without `--strict`
+/// shows), values met twice in one print as `«repeated»`.
+pub fn print_value(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    print_into(v, &mut out, &mut seen, None);
+    out
+}
+
+/// One line, for debuggers: like `print_value` with thunks left alone.
+pub fn print_shallow(v: &Value) -> String {
+    String::from_utf8_lossy(&print_value(v)).into_owned()
+}
+
+/// `key` identifies the value as C++ Nix's printer does (by the cell holding it): the
+/// thunk it was reached through, else the container itself.
+fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>, key: Option<usize>) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
+        Value::String(s) => escape_string(s.as_bytes(), out),
+        Value::Path(p) => out.extend_from_slice(p.to_string_lossy().as_bytes()),
+        Value::Attrs(a) => {
+            if a.is_empty() {
+                out.extend_from_slice(b"{ }");
+                return;
+            }
+            if !seen.insert(key.unwrap_or(Rc::as_ptr(a) as *const u8 as usize)) {
+                out.extend_from_slice("«repeated»".as_bytes());
+                return;
+            }
+            out.extend_from_slice(b"{ ");
+            for (k, v) in a.iter() {
+                print_attr_name(k.as_str(), out);
+                out.extend_from_slice(b" = ");
+                print_into(v, out, seen, None);
+                out.extend_from_slice(b"; ");
+            }
+            out.push(b'}');
+        }
+        Value::List(l) => {
+            if l.is_empty() {
+                out.extend_from_slice(b"[ ]");
+                return;
+            }
+            if !seen.insert(key.unwrap_or(Rc::as_ptr(l) as *const u8 as usize)) {
+                out.extend_from_slice("«repeated»".as_bytes());
+                return;
+            }
+            out.extend_from_slice(b"[ ");
+            for v in l.iter() {
+                print_into(v, out, seen, None);
+                out.push(b' ');
+            }
+            out.push(b']');
+        }
+        Value::Closure(_) => out.extend_from_slice(b"<LAMBDA>"),
+        Value::Builtin(b) => {
+            if b.args.is_empty() {
+                out.extend_from_slice(b"<PRIMOP>")
+            } else {
+                out.extend_from_slice(b"<PRIMOP-APP>")
+            }
+        }
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(v) => {
+                print_into(v, out, seen, Some(Rc::as_ptr(&t.0) as *const u8 as usize))
+            }
+            _ => out.extend_from_slice(b"<CODE>"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_float;
+
+    #[test]
+    fn floats_print_like_cpp() {
+        assert_eq!(format_float(1.0), "1");
+        assert_eq!(format_float(0.1), "0.1");
+        assert_eq!(format_float(1.5e-7), "1.5e-07");
+        assert_eq!(format_float(123456789.0), "1.23457e+08");
+        assert_eq!(format_float(3e100), "3e+100");
+        assert_eq!(format_float(-2.5), "-2.5");
+        assert_eq!(format_float(100000.0), "100000");
+        assert_eq!(format_float(1000000.0), "1e+06");
+    }
+}

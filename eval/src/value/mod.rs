@@ -1,0 +1,260 @@
+//! Runtime values. `Value` is 16 bytes: every payload is a scalar or one pointer.
+//! Runtime values are single-threaded (`Rc`); only the compiled form is shared.
+
+mod attrs;
+mod drop;
+mod string;
+
+pub use attrs::Attrs;
+pub use string::{NixContext, NixString, StringBuilder};
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::builtins::BuiltinDef;
+use crate::compiled::{Proto, ScopeInfo};
+
+#[derive(Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(NixString),
+    Path(Rc<PathBuf>),
+    Attrs(Rc<Attrs>),
+    List(Rc<NixList>),
+    Closure(Rc<Closure>),
+    Builtin(Rc<BuiltinApp>),
+    Thunk(Thunk),
+}
+
+/// A function value: compiled lambda plus the environment it closed over.
+pub struct Closure {
+    pub proto: Arc<Proto>,
+    pub env: Rc<Env>,
+}
+
+/// A builtin with the arguments applied to it so far.
+pub struct BuiltinApp {
+    pub def: Rc<BuiltinDef>,
+    pub args: Vec<Value>,
+}
+
+/// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
+/// compiler assigned them (see `ScopeInfo` for their names).
+pub struct Env {
+    pub slots: RefCell<Vec<Value>>,
+    pub parent: Option<Rc<Env>>,
+    pub info: Option<Arc<ScopeInfo>>,
+}
+
+impl Env {
+    pub fn new(n: usize, parent: Option<Rc<Env>>, info: Option<Arc<ScopeInfo>>) -> Rc<Env> {
+        Rc::new(Env {
+            slots: RefCell::new(vec![Value::Null; n]),
+            parent,
+            info,
+        })
+    }
+
+    #[inline]
+    pub fn ancestor(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
+        let mut e = self;
+        for _ in 0..depth {
+            e = e
+                .parent
+                .as_ref()
+                .expect("compiler resolved a scope that does not exist");
+        }
+        e
+    }
+}
+
+/// A list's elements (a plain vector: indexing and iteration are what Nix code does
+/// most; `++` copies, as in C++ Nix).
+#[derive(Clone, Default)]
+pub struct NixList(pub Vec<Value>);
+
+impl std::ops::Deref for NixList {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+/// Would dropping this value free a container (and so possibly recurse deeply)?
+#[inline]
+pub(crate) fn frees_container(v: &Value) -> bool {
+    match v {
+        Value::Attrs(a) => Rc::strong_count(a) == 1,
+        Value::List(l) => Rc::strong_count(l) == 1,
+        Value::Thunk(t) => {
+            Rc::strong_count(&t.0) == 1
+                && match &*t.0.borrow() {
+                    ThunkState::Evaluated(v) => frees_container(v),
+                    ThunkState::Suspended { env, .. } => Rc::strong_count(env) == 1,
+                    ThunkState::Apply(..) => true,
+                    ThunkState::Blackhole => false,
+                }
+        }
+        Value::Closure(c) => Rc::strong_count(c) == 1 && Rc::strong_count(&c.env) == 1,
+        Value::Builtin(b) => Rc::strong_count(b) == 1 && !b.args.is_empty(),
+        _ => false,
+    }
+}
+
+impl Drop for NixList {
+    fn drop(&mut self) {
+        if self.0.iter().any(frees_container) {
+            drop::defer(
+                std::mem::take(&mut self.0)
+                    .into_iter()
+                    .map(drop::Deferred::Value),
+            );
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let parent_unique = self
+            .parent
+            .as_ref()
+            .is_some_and(|p| Rc::strong_count(p) == 1);
+        if !parent_unique && !self.slots.borrow().iter().any(frees_container) {
+            return;
+        }
+        let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        let parent = self.parent.take();
+        drop::defer(
+            slots
+                .into_iter()
+                .map(drop::Deferred::Value)
+                .chain(parent.map(drop::Deferred::Env)),
+        );
+    }
+}
+
+pub enum ThunkState {
+    /// Code not yet run, with the environment it will run in.
+    Suspended {
+        proto: Arc<Proto>,
+        env: Rc<Env>,
+    },
+    /// Lazy application `f x` (what `map` and friends produce).
+    Apply(Value, Value),
+    /// Being forced right now; forcing it again is infinite recursion.
+    Blackhole,
+    Evaluated(Value),
+}
+
+#[derive(Clone)]
+pub struct Thunk(pub Rc<RefCell<ThunkState>>);
+
+impl Thunk {
+    pub fn suspended(proto: Arc<Proto>, env: Rc<Env>) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Suspended { proto, env })))
+    }
+    pub fn apply(f: Value, x: Value) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Apply(f, x))))
+    }
+    pub fn evaluated(v: Value) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Evaluated(v))))
+    }
+    /// The value if it has been computed.
+    #[inline]
+    pub fn value(&self) -> Option<Value> {
+        match &*self.0.borrow() {
+            ThunkState::Evaluated(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+    pub fn is_evaluated(&self) -> bool {
+        matches!(&*self.0.borrow(), ThunkState::Evaluated(_))
+    }
+}
+
+impl Value {
+    pub fn string(s: impl Into<NixString>) -> Value {
+        Value::String(s.into())
+    }
+
+    pub fn list(v: Vec<Value>) -> Value {
+        Value::List(Rc::new(NixList(v)))
+    }
+
+    pub fn attrs(a: Attrs) -> Value {
+        Value::Attrs(Rc::new(a))
+    }
+
+    /// Unwrap an evaluated thunk; leaves other values alone.
+    #[inline]
+    pub fn shallow(self) -> Value {
+        match self {
+            Value::Thunk(t) => match t.value() {
+                Some(v) => v,
+                None => Value::Thunk(t),
+            },
+            v => v,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Path(_) => "path",
+            Value::Attrs(_) => "set",
+            Value::List(_) => "list",
+            Value::Closure(_) | Value::Builtin(_) => "lambda",
+            Value::Thunk(_) => "thunk",
+        }
+    }
+
+    /// The phrase C++ Nix uses in type errors ("an integer", "a set", ...).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::String(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::Attrs(_) => "a set",
+            Value::List(_) => "a list",
+            Value::Closure(_) => "a function",
+            Value::Builtin(_) => "a built-in function",
+            Value::Thunk(_) => "a thunk",
+        }
+    }
+
+    pub fn is_function(&self) -> bool {
+        match self {
+            Value::Closure(_) | Value::Builtin(_) => true,
+            Value::Attrs(a) => a.get(crate::builtins::sym::functor()).is_some(),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::print::print_shallow(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_is_16_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+}

@@ -1,0 +1,1239 @@
+//! The VM: runs bytecode on an explicit frame stack. Calling a function, forcing a thunk
+//! and running a suspending builtin push frames; nothing recurses on the Rust stack, so
+//! deep Nix recursion is bounded by memory and the depth limit, and ends in a clean
+//! error instead of a stack overflow.
+//!
+//! Instructions that need a value in weak head normal form use one pattern: if the
+//! operand is an unevaluated thunk, the instruction pointer is stepped back, a frame
+//! forcing the thunk is pushed, and the same instruction runs again once it returns.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::builtins::{self, BuiltinImpl};
+use crate::compiled::*;
+use crate::errors::{suggest, ErrorKind, EvalError, Location};
+use crate::generators::{self, Generator, Request, Response};
+use crate::observer::{FrameInfo, FrameKind, Observer, VmView};
+use crate::state::EvalState;
+use crate::symbol::Symbol;
+use crate::value::*;
+
+/// Limits on one evaluation. Each gives a clean error when exceeded.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most instructions to run.
+    pub max_steps: Option<u64>,
+    /// Most frames on the VM stack (calls, forced thunks, builtins).
+    pub max_depth: usize,
+    /// Set from another thread to abandon the evaluation.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_steps: None,
+            max_depth: 2_000_000,
+            cancel: None,
+        }
+    }
+}
+
+pub(crate) enum CodeKind {
+    /// A function call: the result is pushed for the caller.
+    Call,
+    /// Forcing a thunk: the result is stored in it. Keeps what to restore on error.
+    Thunk(Thunk, ThunkState),
+}
+
+pub(crate) struct CodeFrame {
+    pub proto: Arc<Proto>,
+    pub ip: usize,
+    pub env: Rc<Env>,
+    pub base: usize,
+    pub kind: CodeKind,
+}
+
+pub(crate) enum Pending {
+    Start,
+    Ready(Value),
+    Forced(Thunk),
+    CallResult,
+    Try(Value),
+    Caught(ErrorKind),
+}
+
+pub(crate) struct GenFrame {
+    pub gen: Generator,
+    pub base: usize,
+    pub pending: Pending,
+    pub name: &'static str,
+}
+
+pub(crate) enum Frame {
+    Code(CodeFrame),
+    Gen(GenFrame),
+}
+
+impl Frame {
+    pub(crate) fn info(&self) -> FrameInfo {
+        match self {
+            Frame::Code(f) => {
+                let kind = match (&f.kind, f.proto.kind) {
+                    (_, ProtoKind::File) => FrameKind::Import,
+                    (CodeKind::Call, _) => FrameKind::Call,
+                    (CodeKind::Thunk(..), _) => FrameKind::Force,
+                };
+                let span = f.proto.spans.get(f.ip.saturating_sub(1)).copied();
+                FrameInfo {
+                    kind,
+                    location: span.map(|span| Location {
+                        file: f.proto.file.clone(),
+                        span,
+                    }),
+                    env: Some(f.env.clone()),
+                    proto_kind: Some(f.proto.kind),
+                }
+            }
+            Frame::Gen(g) => FrameInfo {
+                kind: FrameKind::Builtin(g.name),
+                location: None,
+                env: None,
+                proto_kind: None,
+            },
+        }
+    }
+}
+
+/// `[f, x] -> f x`, forced: used to force lazy applications and by builtins.
+fn trampoline() -> Arc<Proto> {
+    static T: OnceLock<Arc<Proto>> = OnceLock::new();
+    T.get_or_init(|| {
+        Arc::new(Proto {
+            kind: ProtoKind::Thunk,
+            ops: vec![Op::Call, Op::Force, Op::Return],
+            spans: vec![Span::default(); 3],
+            consts: vec![],
+            protos: vec![],
+            scopes: vec![],
+            with_chains: vec![],
+            attr_keys: vec![],
+            file: Arc::new(SourceFile {
+                name: "«internal»".into(),
+                text: String::new(),
+                dir: "/".into(),
+            }),
+            span: Span::default(),
+            lambda: None,
+            call_scope: None,
+        })
+    })
+    .clone()
+}
+
+/// `[f, x]` with `y` in slot 0 -> `f x y`, forced.
+fn trampoline2_with_arg() -> Arc<Proto> {
+    static T: OnceLock<Arc<Proto>> = OnceLock::new();
+    T.get_or_init(|| {
+        let t = trampoline();
+        Arc::new(Proto {
+            kind: ProtoKind::Thunk,
+            ops: vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Force, Op::Return],
+            spans: vec![Span::default(); 5],
+            consts: vec![],
+            protos: vec![],
+            scopes: vec![],
+            with_chains: vec![],
+            attr_keys: vec![],
+            file: t.file.clone(),
+            span: Span::default(),
+            lambda: None,
+            call_scope: None,
+        })
+    })
+    .clone()
+}
+
+/// `[functor, self]` with the argument in slot 0: `(functor self) arg`.
+fn functor_trampoline() -> Arc<Proto> {
+    static T: OnceLock<Arc<Proto>> = OnceLock::new();
+    T.get_or_init(|| {
+        let t = trampoline();
+        Arc::new(Proto {
+            kind: ProtoKind::Lambda,
+            ops: vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Return],
+            spans: vec![Span::default(); 4],
+            consts: vec![],
+            protos: vec![],
+            scopes: vec![],
+            with_chains: vec![],
+            attr_keys: vec![],
+            file: t.file.clone(),
+            span: Span::default(),
+            lambda: None,
+            call_scope: None,
+        })
+    })
+    .clone()
+}
+
+type R<T> = Result<T, ErrorKind>;
+
+pub struct Vm<'o, O: Observer> {
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<Frame>,
+    pub state: &'o mut EvalState,
+    observer: &'o mut O,
+    limits: Limits,
+    steps: u64,
+    empty_env: Rc<Env>,
+}
+
+macro_rules! code_frame {
+    ($self:ident) => {
+        match $self.frames.last_mut() {
+            Some(Frame::Code(f)) => f,
+            _ => unreachable!("instruction outside a code frame"),
+        }
+    };
+}
+
+/// Make sure the stack slot holds a value in WHNF, or push a frame to force it and
+/// re-run the current instruction.
+macro_rules! demand_slot {
+    ($self:ident, $idx:expr) => {{
+        let idx = $idx;
+        if let Value::Thunk(t) = &$self.stack[idx] {
+            let t = t.clone();
+            match $self.demand_thunk(&t)? {
+                Some(v) => $self.stack[idx] = v,
+                None => return Ok(()),
+            }
+        }
+    }};
+}
+
+impl<'o, O: Observer> Vm<'o, O> {
+    pub fn new(state: &'o mut EvalState, observer: &'o mut O, limits: Limits) -> Self {
+        Vm {
+            stack: Vec::with_capacity(256),
+            frames: Vec::with_capacity(64),
+            state,
+            observer,
+            limits,
+            steps: 0,
+            empty_env: Env::new(0, None, None),
+        }
+    }
+
+    // ---- public entry points ----
+
+    /// Force `v` to weak head normal form.
+    pub fn force(&mut self, v: Value) -> Result<Value, EvalError> {
+        let Value::Thunk(t) = v else { return Ok(v) };
+        if let Some(v) = t.value() {
+            return Ok(v);
+        }
+        let depth = self.frames.len();
+        let sbase = self.stack.len();
+        let started = self.start_force(&t).map_err(|k| self.error_here(k));
+        match started {
+            Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+        self.run(depth, sbase)?;
+        match t.value() {
+            Some(v) => Ok(v),
+            None => Err(self.error_here(ErrorKind::other("internal error: thunk not evaluated"))),
+        }
+    }
+
+    /// Call `f x` and force the result.
+    pub fn call(&mut self, f: Value, x: Value) -> Result<Value, EvalError> {
+        let depth = self.frames.len();
+        let sbase = self.stack.len();
+        self.stack.push(f);
+        self.stack.push(x);
+        self.frames.push(Frame::Code(CodeFrame {
+            proto: trampoline(),
+            ip: 0,
+            env: self.empty_env.clone(),
+            base: sbase,
+            kind: CodeKind::Call,
+        }));
+        self.run(depth, sbase)?;
+        Ok(self.stack.pop().unwrap_or(Value::Null))
+    }
+
+    /// Force `v` and everything inside it.
+    pub fn deep_force(&mut self, v: Value) -> Result<Value, EvalError> {
+        let v = self.force(v)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![v.clone()];
+        while let Some(item) = work.pop() {
+            match item {
+                Value::List(l) => {
+                    if l.is_empty() || !seen.insert(Rc::as_ptr(&l) as *const u8 as usize) {
+                        continue;
+                    }
+                    for e in l.iter() {
+                        work.push(self.force(e.clone())?);
+                    }
+                }
+                Value::Attrs(a) => {
+                    if a.is_empty() || !seen.insert(Rc::as_ptr(&a) as *const u8 as usize) {
+                        continue;
+                    }
+                    for (_, e) in a.iter() {
+                        work.push(self.force(e.clone())?);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(v)
+    }
+
+    // ---- the loop ----
+
+    fn run(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
+        while self.frames.len() > stop {
+            let res = match self.frames.last() {
+                Some(Frame::Code(_)) => self.step(),
+                Some(Frame::Gen(_)) => self.step_gen(),
+                None => break,
+            };
+            if let Err(kind) = res {
+                let err = self.error_here(kind);
+                self.unwind(err, stop, sbase)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the VM is now, as an error location, with the frames that led here.
+    fn error_here(&self, kind: ErrorKind) -> EvalError {
+        let mut location = None;
+        let mut trace = Vec::new();
+        for f in self.frames.iter().rev() {
+            if let Frame::Code(cf) = f {
+                if cf.proto.file.text.is_empty() {
+                    continue;
+                }
+                let span = cf
+                    .proto
+                    .spans
+                    .get(cf.ip.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(cf.proto.span);
+                let loc = Location {
+                    file: cf.proto.file.clone(),
+                    span,
+                };
+                if location.is_none() {
+                    location = Some(loc.clone());
+                }
+                let what = match (&cf.kind, cf.proto.kind) {
+                    (_, ProtoKind::File) => {
+                        format!("while evaluating the file '{}'", cf.proto.file.name)
+                    }
+                    (CodeKind::Call, _) => "while calling a function".to_string(),
+                    (CodeKind::Thunk(..), _) => "while evaluating a value".to_string(),
+                };
+                if trace.len() < 64 {
+                    trace.push((what, loc));
+                }
+            }
+        }
+        EvalError {
+            kind,
+            location,
+            trace,
+        }
+    }
+
+    fn unwind(&mut self, err: EvalError, stop: usize, sbase: usize) -> Result<(), EvalError> {
+        if O::ACTIVE {
+            let view = VmView {
+                frames: &self.frames,
+            };
+            self.observer.on_error(&view, &err);
+        }
+        let catchable = err.kind.is_catchable();
+        while self.frames.len() > stop {
+            match self.frames.pop() {
+                Some(Frame::Code(f)) => {
+                    if let CodeKind::Thunk(t, saved) = f.kind {
+                        *t.0.borrow_mut() = saved;
+                    }
+                }
+                Some(Frame::Gen(mut g)) => {
+                    if catchable && matches!(g.pending, Pending::Try(_)) {
+                        self.stack.truncate(g.base);
+                        g.pending = Pending::Caught(err.kind.clone());
+                        self.frames.push(Frame::Gen(g));
+                        return Ok(());
+                    }
+                }
+                None => break,
+            }
+        }
+        self.stack.truncate(sbase);
+        Err(err)
+    }
+
+    fn push_frame(&mut self, f: Frame) -> R<()> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+        }
+        self.frames.push(f);
+        if O::ACTIVE {
+            let kind = self
+                .frames
+                .last()
+                .map(|f| f.info().kind)
+                .unwrap_or(FrameKind::Call);
+            let view = VmView {
+                frames: &self.frames,
+            };
+            self.observer.enter_frame(&view, kind);
+        }
+        Ok(())
+    }
+
+    fn pop_frame(&mut self) -> Option<Frame> {
+        if O::ACTIVE {
+            let kind = self
+                .frames
+                .last()
+                .map(|f| f.info().kind)
+                .unwrap_or(FrameKind::Call);
+            let view = VmView {
+                frames: &self.frames,
+            };
+            self.observer.leave_frame(&view, kind);
+        }
+        self.frames.pop()
+    }
+
+    /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
+    fn start_force(&mut self, t: &Thunk) -> R<bool> {
+        let saved = {
+            let mut st = t.0.borrow_mut();
+            match &*st {
+                ThunkState::Evaluated(_) => return Ok(false),
+                ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion),
+                _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
+            }
+        };
+        let base = self.stack.len();
+        let (proto, env) = match &saved {
+            ThunkState::Suspended { proto, env } => (proto.clone(), env.clone()),
+            ThunkState::Apply(f, x) => {
+                self.stack.push(f.clone());
+                self.stack.push(x.clone());
+                (trampoline(), self.empty_env.clone())
+            }
+            _ => unreachable!(),
+        };
+        let r = self.push_frame(Frame::Code(CodeFrame {
+            proto,
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Thunk(t.clone(), saved),
+        }));
+        if let Err(e) = r {
+            self.stack.truncate(base);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// The value of `t` if evaluated; otherwise step the current instruction back and
+    /// push a frame forcing it (`None`).
+    #[inline]
+    fn demand_thunk(&mut self, t: &Thunk) -> R<Option<Value>> {
+        if let Some(v) = t.value() {
+            return Ok(Some(v));
+        }
+        code_frame!(self).ip -= 1;
+        match self.start_force(t) {
+            Ok(_) => Ok(None),
+            Err(e) => {
+                code_frame!(self).ip += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Like `demand_slot!` for a value that is not on the stack.
+    #[inline]
+    fn demand(&mut self, v: Value) -> R<Option<Value>> {
+        match v {
+            Value::Thunk(t) => self.demand_thunk(&t),
+            v => Ok(Some(v)),
+        }
+    }
+
+    fn push_gen(&mut self, name: &'static str, gen: Generator) -> R<()> {
+        let base = self.stack.len();
+        self.push_frame(Frame::Gen(GenFrame {
+            gen,
+            base,
+            pending: Pending::Start,
+            name,
+        }))
+    }
+
+    fn step_gen(&mut self) -> R<()> {
+        let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+            unreachable!()
+        };
+        let resp = match std::mem::replace(&mut g.pending, Pending::Start) {
+            Pending::Start => Response::Start,
+            Pending::Ready(v) => Response::Value(v),
+            Pending::Forced(t) => Response::Value(t.value().unwrap_or(Value::Null)),
+            Pending::CallResult => Response::Value(self.stack.pop().unwrap_or(Value::Null)),
+            Pending::Try(v) => Response::Value(v.shallow()),
+            Pending::Caught(e) => Response::Caught(e),
+        };
+        match g.gen.resume_with(resp) {
+            genawaiter::GeneratorState::Yielded(req) => match req {
+                Request::Force(v) | Request::TryForce(v) if !matches!(v, Value::Thunk(_)) => {
+                    g.pending = Pending::Ready(v);
+                    Ok(())
+                }
+                Request::Force(Value::Thunk(t)) => {
+                    if let Some(v) = t.value() {
+                        g.pending = Pending::Ready(v);
+                        return Ok(());
+                    }
+                    g.pending = Pending::Forced(t.clone());
+                    self.start_force(&t)?;
+                    Ok(())
+                }
+                Request::TryForce(Value::Thunk(t)) => {
+                    if let Some(v) = t.value() {
+                        g.pending = Pending::Ready(v);
+                        return Ok(());
+                    }
+                    g.pending = Pending::Try(Value::Thunk(t.clone()));
+                    self.start_force(&t)?;
+                    Ok(())
+                }
+                Request::Call(f, x) => {
+                    g.pending = Pending::CallResult;
+                    let base = self.stack.len();
+                    self.stack.push(f);
+                    self.stack.push(x);
+                    let env = self.empty_env.clone();
+                    self.push_frame(Frame::Code(CodeFrame {
+                        proto: trampoline(),
+                        ip: 0,
+                        env,
+                        base,
+                        kind: CodeKind::Call,
+                    }))
+                }
+                Request::Call2(f, x, y) => {
+                    g.pending = Pending::CallResult;
+                    let base = self.stack.len();
+                    self.stack.push(f);
+                    self.stack.push(x);
+                    // The first call's result sits where `f` was; `y` waits above it.
+                    let env = Env::new(1, None, None);
+                    env.slots.borrow_mut()[0] = y;
+                    self.push_frame(Frame::Code(CodeFrame {
+                        proto: trampoline2_with_arg(),
+                        ip: 0,
+                        env,
+                        base,
+                        kind: CodeKind::Call,
+                    }))
+                }
+                Request::ImportPath(p) => {
+                    let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
+                    let Some(Frame::Gen(g)) = self.frames.last_mut() else { unreachable!() };
+                    match r {
+                        Ok(sp) => {
+                            g.pending = Pending::Ready(Value::String(NixString::new(
+                                sp.clone().into_bytes(),
+                                Some([sp].into()),
+                            )))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    Ok(())
+                }
+                Request::Force(_) | Request::TryForce(_) => unreachable!(),
+            },
+            genawaiter::GeneratorState::Complete(res) => {
+                let Some(Frame::Gen(g)) = self.pop_frame() else {
+                    unreachable!()
+                };
+                self.stack.truncate(g.base);
+                self.stack.push(res?);
+                Ok(())
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn check_limits(&mut self) -> R<()> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps & 1023 == 0 {
+            if let Some(max) = self.limits.max_steps {
+                if self.steps > max {
+                    return Err(ErrorKind::StepLimit(max));
+                }
+            }
+            if let Some(c) = &self.limits.cancel {
+                if c.load(Ordering::Relaxed) {
+                    return Err(ErrorKind::Cancelled);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn top(&self) -> &Value {
+        self.stack.last().expect("stack underflow")
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("stack underflow")
+    }
+
+    /// Run one instruction of the top code frame.
+    #[inline(always)]
+    fn step(&mut self) -> R<()> {
+        self.check_limits()?;
+        let f = code_frame!(self);
+        let op = f.proto.ops[f.ip];
+        f.ip += 1;
+        if O::ACTIVE {
+            let file = f.proto.file.clone();
+            let span = f.proto.spans[f.ip - 1];
+            let view = VmView {
+                frames: &self.frames,
+            };
+            self.observer.before_step(&view, &file, span, op);
+        }
+        match op {
+            Op::Const(i) => {
+                let v = match &code_frame!(self).proto.consts[i as usize] {
+                    Constant::Int(i) => Value::Int(*i),
+                    Constant::Float(f) => Value::Float(*f),
+                    Constant::String(s) => Value::String(NixString::new(s.clone(), None)),
+                    Constant::Path(p) => Value::Path(Rc::new(p.clone())),
+                };
+                self.stack.push(v);
+            }
+            Op::Null => self.stack.push(Value::Null),
+            Op::True => self.stack.push(Value::Bool(true)),
+            Op::False => self.stack.push(Value::Bool(false)),
+            Op::Local(d, s) => {
+                let f = code_frame!(self);
+                let v = f.env.ancestor(d).slots.borrow()[s as usize].clone();
+                self.stack.push(v);
+            }
+            Op::Global(i) => {
+                let v = self.state.globals[i as usize].clone();
+                self.stack.push(v);
+            }
+            Op::WithLookup(sym, chain) => {
+                let f = code_frame!(self);
+                let proto = f.proto.clone();
+                let env = f.env.clone();
+                for &(d, s) in &proto.with_chains[chain as usize] {
+                    let v = env.ancestor(d).slots.borrow()[s as usize].clone();
+                    let Some(v) = self.demand(v)? else {
+                        return Ok(());
+                    };
+                    match &v {
+                        Value::Attrs(a) => {
+                            if let Some(x) = a.get(sym) {
+                                self.stack.push(x.clone());
+                                return Ok(());
+                            }
+                        }
+                        other => return Err(generators::type_error("a set", other)),
+                    }
+                }
+                return Err(ErrorKind::UndefinedVariable {
+                    name: sym.as_str().to_string(),
+                    suggestion: None,
+                });
+            }
+            Op::Thunk(i) => {
+                let f = code_frame!(self);
+                let t = Thunk::suspended(f.proto.protos[i as usize].clone(), f.env.clone());
+                self.stack.push(Value::Thunk(t));
+            }
+            Op::Closure(i) => {
+                let f = code_frame!(self);
+                let c = Closure {
+                    proto: f.proto.protos[i as usize].clone(),
+                    env: f.env.clone(),
+                };
+                self.stack.push(Value::Closure(Rc::new(c)));
+            }
+            Op::PushScope(i) => {
+                let f = code_frame!(self);
+                let info = f.proto.scopes[i as usize].clone();
+                f.env = Env::new(info.names.len(), Some(f.env.clone()), Some(info));
+            }
+            Op::PopScope => {
+                let f = code_frame!(self);
+                let parent = f.env.parent.clone().expect("PopScope without scope");
+                f.env = parent;
+            }
+            Op::Store(i) => {
+                let v = self.pop();
+                code_frame!(self).env.slots.borrow_mut()[i as usize] = v;
+            }
+            Op::Pop => {
+                self.pop();
+            }
+            Op::Force => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+            }
+            Op::Call => return self.op_call(),
+            Op::Return => {
+                let Some(Frame::Code(f)) = self.pop_frame() else {
+                    unreachable!()
+                };
+                let v = self.stack.pop().unwrap_or(Value::Null);
+                self.stack.truncate(f.base);
+                match f.kind {
+                    CodeKind::Call => self.stack.push(v),
+                    CodeKind::Thunk(t, _) => {
+                        *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
+                    }
+                }
+            }
+            Op::Select(sym) => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let v = match self.top() {
+                    Value::Attrs(a) => match a.get(sym) {
+                        Some(v) => v.clone(),
+                        None => return Err(missing_attr(sym.as_str(), a)),
+                    },
+                    other => return Err(generators::type_error("a set", other)),
+                };
+                self.stack[n] = v;
+            }
+            Op::SelectOr(sym, target) => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let found = match self.top() {
+                    Value::Attrs(a) => a.get(sym).cloned(),
+                    _ => None,
+                };
+                match found {
+                    Some(v) => self.stack[n] = v,
+                    None => {
+                        self.pop();
+                        code_frame!(self).ip = target as usize;
+                    }
+                }
+            }
+            Op::SelectDyn | Op::SelectDynOr(_) => {
+                let n = self.stack.len();
+                demand_slot!(self, n - 1);
+                demand_slot!(self, n - 2);
+                let key = self.pop();
+                let sym = attr_name(&key)?;
+                let found = match self.top() {
+                    Value::Attrs(a) => match a.get(sym) {
+                        Some(v) => Some(v.clone()),
+                        None if op == Op::SelectDyn => return Err(missing_attr(sym.as_str(), a)),
+                        None => None,
+                    },
+                    other if op == Op::SelectDyn => {
+                        return Err(generators::type_error("a set", other))
+                    }
+                    _ => None,
+                };
+                match (found, op) {
+                    (Some(v), _) => self.stack[n - 2] = v,
+                    (None, Op::SelectDynOr(target)) => {
+                        self.pop();
+                        code_frame!(self).ip = target as usize;
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            _ => return self.step_rest(op),
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn step_rest(&mut self, op: Op) -> R<()> {
+        match op {
+            Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {
+                let dynamic = matches!(op, Op::HasStepDyn(_) | Op::HasLastDyn);
+                let n = self.stack.len();
+                let set_idx = if dynamic { n - 2 } else { n - 1 };
+                if dynamic {
+                    demand_slot!(self, n - 1);
+                }
+                demand_slot!(self, set_idx);
+                let sym = match op {
+                    Op::HasStep(s, _) | Op::HasLast(s) => s,
+                    _ => {
+                        let k = self.pop();
+                        attr_name(&k)?
+                    }
+                };
+                let found = match &self.stack[set_idx] {
+                    Value::Attrs(a) => a.get(sym).cloned(),
+                    _ => None,
+                };
+                match op {
+                    Op::HasLast(_) | Op::HasLastDyn => {
+                        self.stack[set_idx] = Value::Bool(found.is_some())
+                    }
+                    Op::HasStep(_, target) | Op::HasStepDyn(target) => match found {
+                        Some(v) => self.stack[set_idx] = v,
+                        None => {
+                            self.stack[set_idx] = Value::Bool(false);
+                            code_frame!(self).ip = target as usize;
+                        }
+                    },
+                    _ => unreachable!(),
+                }
+            }
+            Op::MakeAttrs(k, ndyn) => {
+                let ndyn = ndyn as usize;
+                let n = self.stack.len();
+                for i in 0..ndyn {
+                    demand_slot!(self, n - 2 * ndyn + 2 * i);
+                }
+                let proto = code_frame!(self).proto.clone();
+                let keys = &proto.attr_keys[k as usize];
+                let start = n - 2 * ndyn - keys.len();
+                let mut vals = self.stack.drain(start..);
+                let mut entries: Vec<(Symbol, Value)> = Vec::with_capacity(keys.len() + ndyn);
+                for key in keys {
+                    entries.push((*key, vals.next().unwrap()));
+                }
+                let mut dyns = Vec::with_capacity(ndyn);
+                for _ in 0..ndyn {
+                    let key = vals.next().unwrap();
+                    let val = vals.next().unwrap();
+                    dyns.push((key, val));
+                }
+                drop(vals);
+                let attrs = if dyns.is_empty() {
+                    Attrs::from_sorted(entries)
+                } else {
+                    let mut a = Attrs::from_sorted(entries);
+                    for (key, val) in dyns {
+                        if matches!(key, Value::Null) {
+                            continue;
+                        }
+                        let sym = attr_name(&key)?;
+                        if a.get(sym).is_some() {
+                            return Err(ErrorKind::other(format!(
+                                "dynamic attribute '{}' already defined",
+                                sym
+                            )));
+                        }
+                        a.insert(sym, val);
+                    }
+                    a
+                };
+                self.stack.push(Value::attrs(attrs));
+            }
+            Op::MakeList(n) => {
+                let start = self.stack.len() - n as usize;
+                let v: Vec<Value> = self.stack.drain(start..).collect();
+                self.stack.push(Value::list(v));
+            }
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Eq
+            | Op::Neq
+            | Op::Concat
+            | Op::Update => {
+                let n = self.stack.len();
+                demand_slot!(self, n - 2);
+                demand_slot!(self, n - 1);
+                let b = self.pop();
+                let a = self.pop();
+                let r = match op {
+                    Op::Add => match (&a, &b) {
+                        (Value::String(_), Value::Attrs(_)) | (Value::Attrs(_), _) => {
+                            return self.push_gen(
+                                "add",
+                                builtins::strings::interpolate_gen(vec![a, b], false),
+                            );
+                        }
+                        _ => builtins::arith::add(self.state, a, b)?,
+                    },
+                    Op::Sub => builtins::arith::sub(a, b)?,
+                    Op::Mul => builtins::arith::mul(a, b)?,
+                    Op::Div => builtins::arith::div(a, b)?,
+                    Op::Eq | Op::Neq => {
+                        let neg = op == Op::Neq;
+                        match builtins::compare::shallow_eq(&a, &b) {
+                            Some(r) => Value::Bool(r != neg),
+                            None => {
+                                return self.push_gen("==", builtins::compare::eq_gen(a, b, neg));
+                            }
+                        }
+                    }
+                    Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                        let (x, y, negate) = match op {
+                            Op::Lt => (a, b, false),
+                            Op::Gt => (b, a, false),
+                            Op::Le => (b, a, true),
+                            _ => (a, b, true),
+                        };
+                        match builtins::compare::shallow_lt(&x, &y)? {
+                            Some(r) => Value::Bool(r != negate),
+                            None => {
+                                return self.push_gen("<", builtins::compare::lt_gen(x, y, negate));
+                            }
+                        }
+                    }
+                    Op::Concat => match (a, b) {
+                        (Value::List(x), Value::List(y)) => {
+                            if x.is_empty() {
+                                Value::List(y)
+                            } else if y.is_empty() {
+                                Value::List(x)
+                            } else {
+                                let mut v = Vec::with_capacity(x.len() + y.len());
+                                v.extend(x.iter().cloned());
+                                v.extend(y.iter().cloned());
+                                Value::list(v)
+                            }
+                        }
+                        (Value::List(_), other) | (other, _) => {
+                            return Err(generators::type_error("a list", &other))
+                        }
+                    },
+                    Op::Update => match (a, b) {
+                        (Value::Attrs(x), Value::Attrs(y)) => {
+                            if y.is_empty() {
+                                Value::Attrs(x)
+                            } else if x.is_empty() {
+                                Value::Attrs(y)
+                            } else {
+                                Value::attrs(x.update(&y))
+                            }
+                        }
+                        (Value::Attrs(_), other) | (other, _) => {
+                            return Err(generators::type_error("a set", &other))
+                        }
+                    },
+                    _ => unreachable!(),
+                };
+                self.stack.push(r);
+            }
+            Op::Not => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                match self.top() {
+                    Value::Bool(b) => self.stack[n] = Value::Bool(!b),
+                    other => return Err(generators::type_error("a Boolean", other)),
+                }
+            }
+            Op::Neg => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let v = self.pop();
+                self.stack.push(builtins::arith::sub(Value::Int(0), v)?);
+            }
+            Op::Jump(t) => code_frame!(self).ip = t as usize,
+            Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let b = match self.pop() {
+                    Value::Bool(b) => b,
+                    other => return Err(generators::type_error("a Boolean", &other)),
+                };
+                if b == matches!(op, Op::JumpIfTrue(_)) {
+                    code_frame!(self).ip = t as usize;
+                }
+            }
+            Op::AssertBool => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                if !matches!(self.top(), Value::Bool(_)) {
+                    return Err(generators::type_error("a Boolean", self.top()));
+                }
+            }
+            Op::Assert => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                match self.pop() {
+                    Value::Bool(true) => {}
+                    Value::Bool(false) => return Err(ErrorKind::AssertionFailed),
+                    other => return Err(generators::type_error("a Boolean", &other)),
+                }
+            }
+            Op::Interpolate(n) => {
+                let n = n as usize;
+                let len = self.stack.len();
+                for i in len - n..len {
+                    demand_slot!(self, i);
+                }
+                let path_mode = {
+                    let f = code_frame!(self);
+                    matches!(f.proto.ops.get(f.ip), Some(Op::ToPath))
+                };
+                let parts: Vec<Value> = self.stack.drain(len - n..).collect();
+                if parts
+                    .iter()
+                    .all(|p| matches!(p, Value::String(_) | Value::Path(_)))
+                {
+                    let mut sb = StringBuilder::default();
+                    for p in &parts {
+                        match p {
+                            Value::String(s) => sb.push(s),
+                            Value::Path(p) if path_mode => {
+                                sb.push_bytes(p.to_string_lossy().as_bytes())
+                            }
+                            Value::Path(p) => {
+                                let sp = self.state.io.import_path(p).map_err(ErrorKind::Io)?;
+                                sb.ctx.insert(sp.clone());
+                                sb.push_bytes(sp.as_bytes());
+                            }
+                            _ => unreachable!(),
+                        }
+                    }
+                    self.stack.push(Value::String(sb.finish()));
+                } else {
+                    return self.push_gen(
+                        "interpolation",
+                        builtins::strings::interpolate_gen(parts, path_mode),
+                    );
+                }
+            }
+            Op::ToPath => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let v = self.pop();
+                let s = match &v {
+                    Value::String(s) => s.to_str_lossy().into_owned(),
+                    Value::Path(p) => p.to_string_lossy().into_owned(),
+                    other => return Err(generators::type_error("a string", other)),
+                };
+                if !s.starts_with('/') {
+                    return Err(ErrorKind::other(format!(
+                        "string '{s}' doesn't represent an absolute path"
+                    )));
+                }
+                let p = crate::compiler::canon_path(std::path::Path::new(&s));
+                self.stack.push(Value::Path(Rc::new(p)));
+            }
+            Op::Overrides => {
+                let n = self.stack.len() - 1;
+                demand_slot!(self, n);
+                let ov = self.pop();
+                let Value::Attrs(ov) = ov else {
+                    return Err(generators::type_error("a set", &ov));
+                };
+                let f = code_frame!(self);
+                if let Some(info) = f.env.info.clone() {
+                    let mut slots = f.env.slots.borrow_mut();
+                    for (k, v) in ov.iter() {
+                        if let Some(i) = info.names.iter().position(|n| *n == Some(k)) {
+                            slots[i] = v.clone();
+                        }
+                    }
+                }
+            }
+            Op::CheckFormals => {
+                let f = code_frame!(self);
+                let arg = f.env.slots.borrow()[0].clone();
+                let Some(arg) = self.demand(arg)? else {
+                    return Ok(());
+                };
+                let f = code_frame!(self);
+                f.env.slots.borrow_mut()[0] = arg.clone();
+                let proto = f.proto.clone();
+                let formals = proto
+                    .lambda
+                    .as_ref()
+                    .and_then(|l| l.formals.as_ref())
+                    .expect("CheckFormals without formals");
+                let Value::Attrs(a) = &arg else {
+                    return Err(generators::type_error("a set", &arg));
+                };
+                if !formals.ellipsis {
+                    for k in a.keys() {
+                        if !formals.entries.iter().any(|(s, _)| *s == k) {
+                            return Err(ErrorKind::UnexpectedArgument {
+                                function: "anonymous lambda".into(),
+                                name: k.as_str().to_string(),
+                                suggestion: suggest(
+                                    k.as_str(),
+                                    formals.entries.iter().map(|(s, _)| s.as_str()),
+                                ),
+                            });
+                        }
+                    }
+                }
+                for (i, (s, _)) in formals.entries.iter().enumerate() {
+                    if !formals.has_default[i] && a.get(*s).is_none() {
+                        return Err(ErrorKind::MissingArgument {
+                            function: "anonymous lambda".into(),
+                            name: s.as_str().to_string(),
+                        });
+                    }
+                }
+            }
+            Op::GetFormal(i, target) => {
+                let f = code_frame!(self);
+                let proto = f.proto.clone();
+                let formals = proto
+                    .lambda
+                    .as_ref()
+                    .and_then(|l| l.formals.as_ref())
+                    .unwrap();
+                let sym = formals.entries[i as usize].0;
+                let found = match &f.env.slots.borrow()[0] {
+                    Value::Attrs(a) => a.get(sym).cloned(),
+                    _ => None,
+                };
+                if let Some(v) = found {
+                    f.env.slots.borrow_mut()[i as usize + 1] = v;
+                    if target != u32::MAX {
+                        f.ip = target as usize;
+                    }
+                }
+            }
+            _ => unreachable!("handled in step: {op:?}"),
+        }
+        Ok(())
+    }
+
+    fn op_call(&mut self) -> R<()> {
+        let n = self.stack.len();
+        demand_slot!(self, n - 2);
+        match &self.stack[n - 2] {
+            Value::Closure(c) => {
+                let c = c.clone();
+                let x = self.pop();
+                self.pop();
+                let size = c.proto.call_scope.as_ref().map_or(1, |s| s.names.len());
+                let env = Env::new(size, Some(c.env.clone()), c.proto.call_scope.clone());
+                env.slots.borrow_mut()[0] = x;
+                let base = self.stack.len();
+                self.push_frame(Frame::Code(CodeFrame {
+                    proto: c.proto.clone(),
+                    ip: 0,
+                    env,
+                    base,
+                    kind: CodeKind::Call,
+                }))
+            }
+            Value::Builtin(b) => {
+                let b = b.clone();
+                let arity = b.def.arity;
+                if b.args.len() + 1 < arity {
+                    let x = self.pop();
+                    self.pop();
+                    let mut args = b.args.clone();
+                    args.push(x);
+                    self.stack.push(Value::Builtin(Rc::new(BuiltinApp {
+                        def: b.def.clone(),
+                        args,
+                    })));
+                    return Ok(());
+                }
+                match &b.def.imp {
+                    BuiltinImpl::Plain(f) => {
+                        // Strict arguments are forced first (re-running this call).
+                        let strict = b.def.strict;
+                        let mut args: Vec<Value> = Vec::with_capacity(arity);
+                        let all: Vec<Value> = b
+                            .args
+                            .iter()
+                            .cloned()
+                            .chain(std::iter::once(self.stack[n - 1].clone()))
+                            .collect();
+                        for (i, a) in all.into_iter().enumerate() {
+                            if strict & (1 << i) != 0 {
+                                match self.demand(a)? {
+                                    Some(v) => args.push(v),
+                                    None => return Ok(()),
+                                }
+                            } else {
+                                args.push(a);
+                            }
+                        }
+                        self.stack.truncate(n - 2);
+                        let f = f.clone();
+                        let r = f(self.state, args)?;
+                        self.stack.push(r);
+                        Ok(())
+                    }
+                    BuiltinImpl::Gen(g) => {
+                        let x = self.pop();
+                        self.pop();
+                        let mut args = b.args.clone();
+                        args.push(x);
+                        let g = g.clone();
+                        let gen = generators::start(move |co| g(co, args));
+                        self.push_gen(b.def.name, gen)
+                    }
+                }
+            }
+            Value::Attrs(a) => {
+                let Some(functor) = a.get(builtins::sym::functor()).cloned() else {
+                    return Err(ErrorKind::NotCallable("a set"));
+                };
+                let x = self.pop();
+                let me = self.pop();
+                let base = self.stack.len();
+                self.stack.push(functor);
+                self.stack.push(me);
+                let env = Env::new(1, None, None);
+                env.slots.borrow_mut()[0] = x;
+                self.push_frame(Frame::Code(CodeFrame {
+                    proto: functor_trampoline(),
+                    ip: 0,
+                    env,
+                    base,
+                    kind: CodeKind::Call,
+                }))
+            }
+            other => Err(ErrorKind::NotCallable(other.describe())),
+        }
+    }
+}
+
+fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
+    let keys: Vec<&str> = a.keys().map(|k| k.as_str()).collect();
+    ErrorKind::AttributeMissing {
+        name: name.to_string(),
+        suggestion: suggest(name, keys.into_iter()),
+    }
+}
+
+/// An attribute name from a dynamic key.
+pub fn attr_name(v: &Value) -> R<Symbol> {
+    match v {
+        Value::String(s) => Ok(Symbol::intern(&s.to_str_lossy())),
+        other => Err(generators::type_error("a string", other)),
+    }
+}

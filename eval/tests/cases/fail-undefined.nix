@@ -1,0 +1,1 @@
+let abc = 1; in abd

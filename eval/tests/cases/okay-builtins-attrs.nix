@@ -1,0 +1,1 @@
+with builtins; [ (attrNames { b = 1; a = 2; }) (attrValues { b = 1; a = 2; }) (mapAttrs (n: v: n + v) { x = "1"; }) (removeAttrs { a = 1; b = 2; } [ "a" ]) (listToAttrs [ { name = "k"; value = 1; } ]) (intersectAttrs { a = 0; } { a = 1; b = 2; }) (catAttrs "a" [ { a = 1; } { } ]) (zipAttrsWith (n: vs: vs) [ { a = 1; } { a = 2; } ]) (functionArgs ({ x, y ? 1 }: x)) ]

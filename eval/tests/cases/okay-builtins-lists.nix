@@ -1,0 +1,1 @@
+with builtins; [ (map (x: x * 2) [ 1 2 ]) (filter (x: x > 1) [ 1 2 3 ]) (foldl' (a: b: a + b) 0 [ 1 2 3 ]) (sort (a: b: a < b) [ 3 1 2 ]) (genList (x: x) 3) (elemAt [ 5 6 ] 1) (length [ 1 2 ]) (concatMap (x: [ x x ]) [ 1 2 ]) (partition (x: x > 1) [ 1 2 ]) (groupBy (x: if x > 1 then "b" else "a") [ 1 2 3 ]) ]

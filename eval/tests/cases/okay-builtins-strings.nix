@@ -1,0 +1,1 @@
+with builtins; [ (substring 1 2 "hello") (stringLength "abc") (replaceStrings [ "a" ] [ "b" ] "aXa") (concatStringsSep "," [ "a" "b" ]) (match "a(b)c" "abc") (split "(,)" "a,b") (splitVersion "1.2-pre") (compareVersions "1.2" "1.10") (parseDrvName "hello-2.1") (hashString "sha256" "") (toJSON { a = [ 1 "x" null ]; }) (fromJSON "{\"a\": [1, 2.5]}") ]

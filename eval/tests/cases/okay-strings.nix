@@ -1,0 +1,4 @@
+let n = "world"; in [ "hello ${n}" ''
+  indented
+    ${n}
+'' ("a" + "b") (toString 42) (toString [ 1 "x" null ]) ]

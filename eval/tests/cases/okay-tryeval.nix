@@ -1,0 +1,1 @@
+[ (builtins.tryEval (throw "x")) (builtins.tryEval (assert false; 1)) (builtins.tryEval 5) ]

@@ -1,0 +1,1 @@
+builtins.fetchGit "https://example.org/x.git"

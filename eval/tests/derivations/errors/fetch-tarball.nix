@@ -1,0 +1,1 @@
+fetchTarball "https://example.org/x.tar.gz"

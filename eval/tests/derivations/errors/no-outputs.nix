@@ -1,0 +1,1 @@
+builtins.derivationStrict { name = "a"; system = "x"; builder = "/bin/sh"; outputs = [ ]; }
