@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod eval_cmd;
 mod fmt_cmd;
+mod repl_cmd;
 mod store_cmd;
 
 #[global_allocator]
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Evaluate a Nix expression, as `nix-instantiate --eval` does.
     Eval(eval_cmd::Args),
+    /// An interactive prompt to evaluate Nix expressions.
+    Repl(repl_cmd::Args),
     /// Format Nix files in the official Nix style.
     Fmt(fmt_cmd::Args),
     /// Work with the Tvix store.
@@ -35,6 +38,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Repl(args) => repl_cmd::run(args),
         Command::Fmt(args) => fmt_cmd::run(args),
         Command::Store(args) => store_cmd::run(args),
     };

@@ -297,21 +297,10 @@ const FLATTENED_SYMLINKS: [(&str, &str); 4] = [
     ("symlink-resolution/broken", "nonexistent"),
 ];
 
-/// Lays out `lang/`: a symlink to each corpus entry, except the folders holding flattened
-/// symlinks, which are copied with those symlinks restored.
+/// Lays out `lang/` as a copy of the corpus with the flattened symlinks restored. A copy,
+/// not links into ../shared, because some cases hash the folder's contents as a NAR.
 fn build_lang_dir(corpus: &Path, lang: &Path) {
-    std::fs::create_dir(lang).unwrap();
-    for entry in std::fs::read_dir(corpus).unwrap() {
-        let name = entry.unwrap().file_name();
-        let restored = FLATTENED_SYMLINKS
-            .iter()
-            .any(|(link, _)| Path::new(link).starts_with(&name));
-        if restored {
-            copy_tree(&corpus.join(&name), &lang.join(&name));
-        } else {
-            std::os::unix::fs::symlink(corpus.join(&name), lang.join(&name)).unwrap();
-        }
-    }
+    copy_tree(corpus, lang);
     for (link, target) in FLATTENED_SYMLINKS {
         let link = lang.join(link);
         if std::fs::symlink_metadata(&link).is_ok_and(|m| m.is_file()) {

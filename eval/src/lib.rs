@@ -18,6 +18,8 @@ pub mod io;
 pub mod observer;
 pub mod pending;
 pub mod print;
+pub mod repl;
+pub mod search_path;
 pub mod state;
 pub mod symbol;
 pub mod value;
@@ -68,7 +70,11 @@ impl Evaluator {
             limits: Limits::default(),
         };
         let c = ev
-            .compile("«derivation.nix»", builtins::derivation::DERIVATION_NIX, Path::new("/"))
+            .compile(
+                "«derivation.nix»",
+                builtins::derivation::DERIVATION_NIX,
+                Path::new("/"),
+            )
             .expect("the bundled derivation wrapper compiles");
         *derivation.0.borrow_mut() = value::ThunkState::Suspended {
             proto: c.root.clone(),

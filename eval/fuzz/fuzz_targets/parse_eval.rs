@@ -1,0 +1,25 @@
+//! Any text: parse, compile and evaluate it deeply under limits, then print the result.
+//! Errors are expected; a panic, a Rust stack overflow or a hang is a bug.
+#![no_main]
+
+use std::path::Path;
+use std::rc::Rc;
+
+use libfuzzer_sys::fuzz_target;
+use tvix_eval::builtins::BuiltinConfig;
+use tvix_eval::io::MemoryIO;
+use tvix_eval::{Evaluator, NoObserver};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let io = MemoryIO::default().with_file("/fuzz/lib.nix", "{ x = 1; f = a: a + 1; }");
+    let mut ev = Evaluator::new(Rc::new(io), &BuiltinConfig::default(), |_| {});
+    // Bounded so that a slow input is reported as slow, not as a timeout of the fuzzer.
+    ev.limits.max_steps = Some(200_000);
+    ev.limits.max_depth = 10_000;
+    let Ok(compiled) = ev.compile("«fuzz»", text, Path::new("/fuzz")) else { return };
+    let root = ev.state.file_thunk(&compiled);
+    if let Ok(value) = ev.vm(&mut NoObserver).deep_force(root) {
+        let _ = tvix_eval::print::print_value(&value);
+    }
+});
