@@ -67,7 +67,11 @@ impl Evaluator {
             limits: Limits::default(),
         };
         let c = ev
-            .compile("«derivation.nix»", builtins::derivation::DERIVATION_NIX, Path::new("/"))
+            .compile(
+                "«derivation.nix»",
+                builtins::derivation::DERIVATION_NIX,
+                Path::new("/"),
+            )
             .expect("the bundled derivation wrapper compiles");
         *derivation.0.borrow_mut() = value::ThunkState::Suspended {
             proto: c.root.clone(),

@@ -556,7 +556,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::ImportPath(p) => {
                     let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
-                    let Some(Frame::Gen(g)) = self.frames.last_mut() else { unreachable!() };
+                    let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+                        unreachable!()
+                    };
                     match r {
                         Ok(sp) => {
                             g.pending = Pending::Ready(Value::String(NixString::new(
@@ -570,7 +572,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::AddDerivation(path, aterm) => {
                     self.state.io.add_derivation(&path, &aterm);
-                    let Some(Frame::Gen(g)) = self.frames.last_mut() else { unreachable!() };
+                    let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+                        unreachable!()
+                    };
                     g.pending = Pending::Ready(Value::Null);
                     Ok(())
                 }

@@ -15,7 +15,9 @@ fn append_context(co: Co, a: Vec<Value>) -> GenFuture {
         for (path, info) in attrs(&c)?.iter() {
             let p = path.as_str();
             if !p.starts_with("/nix/store/") {
-                return Err(ErrorKind::other(format!("context key '{p}' is not a store path")));
+                return Err(ErrorKind::other(format!(
+                    "context key '{p}' is not a store path"
+                )));
             }
             let info = force(&co, info.clone()).await?;
             let info = attrs(&info)?.clone();
@@ -70,7 +72,10 @@ pub fn register(r: &mut Registry) {
                 "`addDrvOutputDependencies` can only act on derivations, not on '{e}'"
             )));
         }
-        Ok(Value::String(NixString::new(s.as_bytes(), Some([format!("={e}")].into()))))
+        Ok(Value::String(NixString::new(
+            s.as_bytes(),
+            Some([format!("={e}")].into()),
+        )))
     });
     r.plain("hasContext", 1, |_, a| {
         Ok(Value::Bool(string(&a[0])?.has_context()))

@@ -61,11 +61,18 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
         let set = attrs(&set)?.clone();
         let name = match set.get(sym::name()) {
             Some(n) => coerce(&co, n.clone(), HOW).await?,
-            None => return Err(ErrorKind::AttributeMissing { name: "name".into(), suggestion: None }),
+            None => {
+                return Err(ErrorKind::AttributeMissing {
+                    name: "name".into(),
+                    suggestion: None,
+                })
+            }
         };
         let name = name.to_str_lossy().into_owned();
         if name.ends_with(".drv") {
-            return Err(ErrorKind::other(format!("derivation names are not allowed to end in '.drv' ('{name}')")));
+            return Err(ErrorKind::other(format!(
+                "derivation names are not allowed to end in '.drv' ('{name}')"
+            )));
         }
         let flag = |v: Option<&Value>| v.cloned();
         let ignore_nulls = match flag(set.get(Symbol::intern("__ignoreNulls"))) {
@@ -91,22 +98,40 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
                 continue;
             }
             if key == "outputs" {
-                let Value::List(l) = &v else { return Err(type_error("a list", &v)) };
+                let Value::List(l) = &v else {
+                    return Err(type_error("a list", &v));
+                };
                 outputs.clear();
                 for o in l.iter() {
-                    let o = coerce(&co, o.clone(), HOW).await?.to_str_lossy().into_owned();
+                    let o = coerce(&co, o.clone(), HOW)
+                        .await?
+                        .to_str_lossy()
+                        .into_owned();
                     if o == "drv" || o == "drvPath" || o.is_empty() || outputs.contains(&o) {
-                        return Err(ErrorKind::other(format!("invalid derivation output name '{o}'")));
+                        return Err(ErrorKind::other(format!(
+                            "invalid derivation output name '{o}'"
+                        )));
                     }
                     outputs.push(o);
                 }
                 if outputs.is_empty() {
-                    return Err(ErrorKind::other("derivation cannot have an empty set of outputs"));
+                    return Err(ErrorKind::other(
+                        "derivation cannot have an empty set of outputs",
+                    ));
                 }
                 if structured {
-                    json.insert(key.into(), serde_json::Value::Array(outputs.iter().map(|o| serde_json::Value::String(o.clone())).collect()));
+                    json.insert(
+                        key.into(),
+                        serde_json::Value::Array(
+                            outputs
+                                .iter()
+                                .map(|o| serde_json::Value::String(o.clone()))
+                                .collect(),
+                        ),
+                    );
                 } else {
-                    drv.environment.insert(key.as_bytes().to_vec(), outputs.join(" ").into_bytes());
+                    drv.environment
+                        .insert(key.as_bytes().to_vec(), outputs.join(" ").into_bytes());
                 }
                 continue;
             }
@@ -117,7 +142,10 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
                 let mut out = Vec::new();
                 super::json::to_json(&co, v.clone(), &mut out, &mut ctx).await?;
                 let j: serde_json::Value = serde_json::from_slice(&out).map_err(err)?;
-                if matches!(key, "builder" | "system" | "outputHash" | "outputHashAlgo" | "outputHashMode") {
+                if matches!(
+                    key,
+                    "builder" | "system" | "outputHash" | "outputHashAlgo" | "outputHashMode"
+                ) {
                     if let serde_json::Value::String(s) = &j {
                         get_env.insert(key.into(), s.clone());
                     }
@@ -134,7 +162,9 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
                 continue;
             }
             if key == "args" {
-                let Value::List(l) = &v else { return Err(type_error("a list", &v)) };
+                let Value::List(l) = &v else {
+                    return Err(type_error("a list", &v));
+                };
                 for e in l.iter() {
                     let s = coerce(&co, e.clone(), HOW).await?;
                     if let Some(c) = s.context() {
@@ -149,40 +179,65 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
                 ctx.extend(c.iter().cloned());
             }
             get_env.insert(key.into(), s.to_str_lossy().into_owned());
-            drv.environment.insert(key.as_bytes().to_vec(), s.as_bytes().to_vec());
+            drv.environment
+                .insert(key.as_bytes().to_vec(), s.as_bytes().to_vec());
         }
         if structured {
             drv.environment.insert(
                 b"__json".to_vec(),
-                serde_json::to_string(&serde_json::Value::Object(json)).map_err(err)?.into_bytes(),
+                serde_json::to_string(&serde_json::Value::Object(json))
+                    .map_err(err)?
+                    .into_bytes(),
             );
         }
-        drv.builder = get_env.get("builder").cloned().unwrap_or_default().into_bytes();
-        drv.system = get_env.get("system").cloned().unwrap_or_default().into_bytes();
-        if drv.builder.is_empty() && !set.get(Symbol::intern("builder")).is_some() {
-            return Err(ErrorKind::AttributeMissing { name: "builder".into(), suggestion: None });
+        drv.builder = get_env
+            .get("builder")
+            .cloned()
+            .unwrap_or_default()
+            .into_bytes();
+        drv.system = get_env
+            .get("system")
+            .cloned()
+            .unwrap_or_default()
+            .into_bytes();
+        if drv.builder.is_empty() && set.get(Symbol::intern("builder")).is_none() {
+            return Err(ErrorKind::AttributeMissing {
+                name: "builder".into(),
+                suggestion: None,
+            });
         }
-        if !set.get(Symbol::intern("system")).is_some() {
-            return Err(ErrorKind::AttributeMissing { name: "system".into(), suggestion: None });
+        if set.get(Symbol::intern("system")).is_none() {
+            return Err(ErrorKind::AttributeMissing {
+                name: "system".into(),
+                suggestion: None,
+            });
         }
         let dir = StoreDir::default();
         // Inputs from the string contexts.
         for c in &ctx {
             if let Some(p) = c.strip_prefix('=') {
                 let sp = dir.parse(p.as_bytes()).map_err(err)?;
-                let outs = KNOWN.with(|k| k.borrow().get(&sp).map(|(_, o)| o.clone())).unwrap_or_default();
+                let outs = KNOWN
+                    .with(|k| k.borrow().get(&sp).map(|(_, o)| o.clone()))
+                    .unwrap_or_default();
                 drv.input_derivations.entry(sp).or_default().extend(outs);
             } else if let Some(rest) = c.strip_prefix('!') {
                 let (out, p) = rest.split_once('!').ok_or_else(|| err("bad context"))?;
                 let sp = dir.parse(p.as_bytes()).map_err(err)?;
-                drv.input_derivations.entry(sp).or_insert_with(BTreeSet::new).insert(out.to_string());
+                drv.input_derivations
+                    .entry(sp)
+                    .or_insert_with(BTreeSet::new)
+                    .insert(out.to_string());
             } else {
-                drv.input_sources.insert(dir.parse(c.as_bytes()).map_err(err)?);
+                drv.input_sources
+                    .insert(dir.parse(c.as_bytes()).map_err(err)?);
             }
         }
         if let Some(hash) = get_env.get("outputHash") {
             if outputs != ["out"] {
-                return Err(ErrorKind::other("multiple outputs are not supported in fixed-output derivations"));
+                return Err(ErrorKind::other(
+                    "multiple outputs are not supported in fixed-output derivations",
+                ));
             }
             let algo = match get_env.get("outputHashAlgo").map(|s| s.as_str()) {
                 None | Some("") => None,
@@ -191,34 +246,61 @@ fn derivation_strict(co: Co, a: Vec<Value>) -> GenFuture {
             let method = match get_env.get("outputHashMode").map(|s| s.as_str()) {
                 None | Some("flat") => FileIngestionMethod::Flat,
                 Some("recursive") | Some("nar") => FileIngestionMethod::Recursive,
-                Some(m) => return Err(ErrorKind::other(format!("invalid value '{m}' for 'outputHashMode'"))),
+                Some(m) => {
+                    return Err(ErrorKind::other(format!(
+                        "invalid value '{m}' for 'outputHashMode'"
+                    )))
+                }
             };
             let hash = NixHash::parse(hash, algo).map_err(err)?;
-            drv.outputs.insert("out".into(), Output { path: None, ca: Some(ContentAddress::Fixed { method, hash }) });
+            drv.outputs.insert(
+                "out".into(),
+                Output {
+                    path: None,
+                    ca: Some(ContentAddress::Fixed { method, hash }),
+                },
+            );
         } else {
             for o in &outputs {
                 drv.outputs.insert(o.clone(), Output::default());
             }
         }
         let lookup = |p: &StorePath| KNOWN.with(|k| k.borrow().get(p).map(|(h, _)| *h));
-        drv.calculate_output_paths(&dir, &name, lookup).map_err(err)?;
+        drv.calculate_output_paths(&dir, &name, lookup)
+            .map_err(err)?;
         let drv_path = drv.drv_path(&dir, &name).map_err(err)?;
         let modulo = drv.hash_derivation_modulo(&dir, lookup).map_err(err)?;
         let drv_str = dir.display(&drv_path);
-        KNOWN.with(|k| k.borrow_mut().insert(drv_path.clone(), (modulo, outputs.clone())));
+        KNOWN.with(|k| {
+            k.borrow_mut()
+                .insert(drv_path.clone(), (modulo, outputs.clone()))
+        });
         // Hand the derivation to EvalIO (the default keeps nothing).
-        if let Response::Caught(e) = co.yield_(Request::AddDerivation(drv_str.clone(), drv.to_aterm(&dir))).await {
+        if let Response::Caught(e) = co
+            .yield_(Request::AddDerivation(drv_str.clone(), drv.to_aterm(&dir)))
+            .await
+        {
             return Err(e);
         }
         let mut entries = vec![(
             sym::drv_path(),
-            Value::String(NixString::new(drv_str.clone().into_bytes(), Some([format!("={drv_str}")].into()))),
+            Value::String(NixString::new(
+                drv_str.clone().into_bytes(),
+                Some([format!("={drv_str}")].into()),
+            )),
         )];
         for (o, out) in &drv.outputs {
-            let p = out.path.as_ref().map(|p| dir.display(p)).unwrap_or_default();
+            let p = out
+                .path
+                .as_ref()
+                .map(|p| dir.display(p))
+                .unwrap_or_default();
             entries.push((
                 Symbol::intern(o),
-                Value::String(NixString::new(p.into_bytes(), Some([format!("!{o}!{drv_str}")].into()))),
+                Value::String(NixString::new(
+                    p.into_bytes(),
+                    Some([format!("!{o}!{drv_str}")].into()),
+                )),
             ));
         }
         Ok(Value::attrs(Attrs::from_unsorted(entries)))

@@ -200,8 +200,14 @@ pub fn register(r: &mut Registry) {
                     None => None,
                 });
             }
-            let hash = get[0].clone().ok_or_else(|| ErrorKind::AttributeMissing { name: "hash".into(), suggestion: None })?;
-            let fmt = get[2].clone().ok_or_else(|| ErrorKind::AttributeMissing { name: "toHashFormat".into(), suggestion: None })?;
+            let hash = get[0].clone().ok_or_else(|| ErrorKind::AttributeMissing {
+                name: "hash".into(),
+                suggestion: None,
+            })?;
+            let fmt = get[2].clone().ok_or_else(|| ErrorKind::AttributeMissing {
+                name: "toHashFormat".into(),
+                suggestion: None,
+            })?;
             let (algo, d) = parse_hash(&hash, get[1].as_deref())?;
             Ok(Value::String(NixString::from(encode(&d, &fmt, &algo)?)))
         })

@@ -237,18 +237,23 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
             Ok(crate::io::FileType::Directory) => path.join("default.nix"),
             _ => path,
         };
-        let bytes = s
-            .io
-            .read_file(&path)
-            .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
+        let bytes =
+            s.io.read_file(&path)
+                .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
         let file = std::sync::Arc::new(crate::compiled::SourceFile {
             name: path.to_string_lossy().into_owned(),
             text: String::from_utf8_lossy(&bytes).into_owned(),
             dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
         });
         let names: Vec<Symbol> = scope.keys().collect();
-        let c = crate::compiler::compile_file_in_scope(file, &s.global_index, s.global_names.clone(), s.lints, Some(names.clone()))
-            .map_err(|e| ErrorKind::Other(e.to_string()))?;
+        let c = crate::compiler::compile_file_in_scope(
+            file,
+            &s.global_index,
+            s.global_names.clone(),
+            s.lints,
+            Some(names.clone()),
+        )
+        .map_err(|e| ErrorKind::Other(e.to_string()))?;
         let info = std::sync::Arc::new(crate::compiled::ScopeInfo {
             kind: crate::compiled::ScopeKind::Let,
             names: names.into_iter().map(Some).collect(),
@@ -257,6 +262,9 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         for (i, (_, v)) in scope.iter().enumerate() {
             env.slots.borrow_mut()[i] = v.clone();
         }
-        Ok(Value::Thunk(crate::value::Thunk::suspended(c.root.clone(), env)))
+        Ok(Value::Thunk(crate::value::Thunk::suspended(
+            c.root.clone(),
+            env,
+        )))
     });
 }

@@ -67,7 +67,15 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 escape_json(s.as_bytes(), out)
             }
             Value::Path(_) => {
-                let s = super::strings::coerce(co, v.clone(), super::strings::Coerce { strong: false, copy_paths: true }).await?;
+                let s = super::strings::coerce(
+                    co,
+                    v.clone(),
+                    super::strings::Coerce {
+                        strong: false,
+                        copy_paths: true,
+                    },
+                )
+                .await?;
                 if let Some(c) = s.context() {
                     ctx.extend(c.iter().cloned());
                 }
@@ -180,7 +188,9 @@ pub fn register(r: &mut Registry) {
 
 /// Fractional seconds in milli-, micro- or nanosecond precision, as C++ Nix prints.
 fn pad_fraction(s: &str) -> String {
-    let Some(dot) = s.find('.') else { return s.to_string() };
+    let Some(dot) = s.find('.') else {
+        return s.to_string();
+    };
     let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
     let want = digits.div_ceil(3) * 3;
     let mut out = s[..dot + 1 + digits].to_string();
@@ -197,12 +207,20 @@ fn from_toml_value(v: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         // As C++ Nix's `parse-toml-timestamps` feature shows them.
         toml::Value::Datetime(d) => Value::attrs(Attrs::from_sorted(vec![
-            (Symbol::intern("_type"), Value::String(NixString::from("timestamp"))),
-            (Symbol::intern("value"), Value::String(NixString::from(pad_fraction(&d.to_string())))),
+            (
+                Symbol::intern("_type"),
+                Value::String(NixString::from("timestamp")),
+            ),
+            (
+                Symbol::intern("value"),
+                Value::String(NixString::from(pad_fraction(&d.to_string()))),
+            ),
         ])),
         toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
         toml::Value::Table(t) => Value::attrs(Attrs::from_unsorted(
-            t.into_iter().map(|(k, v)| (Symbol::intern(&k), from_toml_value(v))).collect(),
+            t.into_iter()
+                .map(|(k, v)| (Symbol::intern(&k), from_toml_value(v)))
+                .collect(),
         )),
     }
 }

@@ -181,7 +181,9 @@ pub fn make_globals(r: Registry) -> Globals {
         entries.push((Symbol::intern(name), v));
     }
     // `derivation` is Nix code (see derivation.rs), compiled once globals exist.
-    let drv_cell = Thunk(Rc::new(std::cell::RefCell::new(crate::value::ThunkState::Blackhole)));
+    let drv_cell = Thunk(Rc::new(std::cell::RefCell::new(
+        crate::value::ThunkState::Blackhole,
+    )));
     entries.push((Symbol::intern("derivation"), Value::Thunk(drv_cell.clone())));
     // `builtins.builtins` is the set itself.
     let self_ref = Thunk(Rc::new(std::cell::RefCell::new(

@@ -30,7 +30,10 @@ pub fn coerce<'a>(
             Value::String(s) => s.clone(),
             Value::Path(p) => {
                 if how.copy_paths {
-                    return match co.yield_(crate::generators::Request::ImportPath((**p).clone())).await {
+                    return match co
+                        .yield_(crate::generators::Request::ImportPath((**p).clone()))
+                        .await
+                    {
                         crate::generators::Response::Value(Value::String(s)) => Ok(s),
                         _ => Err(ErrorKind::other("internal error: bad resume of import")),
                     };
@@ -244,7 +247,15 @@ pub fn register(r: &mut Registry) {
     r.gen("replaceStrings", 3, replace_strings);
     r.gen("stringLength", 1, |co, a| {
         Box::pin(async move {
-            let s = coerce(&co, a[0].clone(), Coerce { strong: false, copy_paths: true }).await?;
+            let s = coerce(
+                &co,
+                a[0].clone(),
+                Coerce {
+                    strong: false,
+                    copy_paths: true,
+                },
+            )
+            .await?;
             Ok(Value::Int(s.len() as i64))
         })
     });
@@ -252,14 +263,29 @@ pub fn register(r: &mut Registry) {
         Box::pin(async move {
             let start = int(&force(&co, a[0].clone()).await?)?;
             let len = int(&force(&co, a[1].clone()).await?)?;
-            let s = coerce(&co, a[2].clone(), Coerce { strong: false, copy_paths: true }).await?;
+            let s = coerce(
+                &co,
+                a[2].clone(),
+                Coerce {
+                    strong: false,
+                    copy_paths: true,
+                },
+            )
+            .await?;
             if start < 0 {
                 return Err(ErrorKind::other("negative start position in 'substring'"));
             }
             let b = s.as_bytes();
             let start = (start as usize).min(b.len());
-            let end = if len < 0 { b.len() } else { start.saturating_add(len as usize).min(b.len()) };
-            Ok(Value::String(NixString::new(&b[start..end], s.context().cloned())))
+            let end = if len < 0 {
+                b.len()
+            } else {
+                start.saturating_add(len as usize).min(b.len())
+            };
+            Ok(Value::String(NixString::new(
+                &b[start..end],
+                s.context().cloned(),
+            )))
         })
     });
     r.plain("baseNameOf", 1, |_, a| base_name_of(&a[0]));

@@ -117,13 +117,11 @@ fn write(v: &Value, indent: usize, loc: bool, out: &mut String) {
                             a.push_str(&attr("name", b.as_str()));
                         }
                         out.push_str(&format!("{pad}  <attrspat{a}>\n"));
-                        let mut names: Vec<&str> = f.entries.iter().map(|(s, _)| s.as_str()).collect();
+                        let mut names: Vec<&str> =
+                            f.entries.iter().map(|(s, _)| s.as_str()).collect();
                         names.sort_unstable();
                         for s in names {
-                            out.push_str(&format!(
-                                "{pad}    <attr{} />\n",
-                                attr("name", s)
-                            ));
+                            out.push_str(&format!("{pad}    <attr{} />\n", attr("name", s)));
                         }
                         out.push_str(&format!("{pad}  </attrspat>\n"));
                     }
