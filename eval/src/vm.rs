@@ -317,6 +317,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn error_here(&self, kind: ErrorKind) -> EvalError {
         let mut location = None;
         let mut trace = Vec::new();
+        // Each frame's current instruction is where the frame inside it was entered:
+        // pair it with what that inner frame was doing.
+        let mut inner: Option<String> = None;
         for f in self.frames.iter().rev() {
             if let Frame::Code(cf) = f {
                 if cf.proto.file.text.is_empty() {
@@ -335,16 +338,18 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if location.is_none() {
                     location = Some(loc.clone());
                 }
-                let what = match (&cf.kind, cf.proto.kind) {
+                if let Some(what) = inner.take() {
+                    if trace.len() < 64 {
+                        trace.push((what, loc));
+                    }
+                }
+                inner = Some(match (&cf.kind, cf.proto.kind) {
                     (_, ProtoKind::File) => {
                         format!("while evaluating the file '{}'", cf.proto.file.name)
                     }
                     (CodeKind::Call, _) => "while calling a function".to_string(),
                     (CodeKind::Thunk(..), _) => "while evaluating a value".to_string(),
-                };
-                if trace.len() < 64 {
-                    trace.push((what, loc));
-                }
+                });
             }
         }
         EvalError {
