@@ -45,7 +45,15 @@ pub(crate) enum CodeKind {
     /// A function call: the result is pushed for the caller.
     Call,
     /// Forcing a thunk: the result is stored in it. Keeps what to restore on error.
-    Thunk(Thunk, ThunkState),
+    Thunk(Thunk, Restore),
+}
+
+/// How to put a thunk back when an error unwinds its frame (so forcing it again
+/// re-raises, as in C++ Nix).
+pub(crate) enum Restore {
+    /// `Suspended` with the frame's proto and this environment.
+    Env(Rc<Env>),
+    Apply(Value, Value),
 }
 
 pub(crate) struct CodeFrame {
@@ -370,8 +378,14 @@ impl<'o, O: Observer> Vm<'o, O> {
         while self.frames.len() > stop {
             match self.frames.pop() {
                 Some(Frame::Code(f)) => {
-                    if let CodeKind::Thunk(t, saved) = f.kind {
-                        *t.0.borrow_mut() = saved;
+                    if let CodeKind::Thunk(t, restore) = f.kind {
+                        *t.0.borrow_mut() = match restore {
+                            Restore::Env(env) => ThunkState::Suspended {
+                                proto: f.proto,
+                                env,
+                            },
+                            Restore::Apply(a, b) => ThunkState::Apply(a, b),
+                        };
                     }
                 }
                 Some(Frame::Gen(mut g)) => {
@@ -434,26 +448,30 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         };
         let base = self.stack.len();
-        let (proto, env) = match &saved {
-            ThunkState::Suspended { proto, env } => (proto.clone(), env.clone()),
+        let (proto, env, restore) = match saved {
+            ThunkState::Suspended { proto, env } => (proto, env.clone(), Restore::Env(env)),
             ThunkState::Apply(f, x) => {
                 self.stack.push(f.clone());
                 self.stack.push(x.clone());
-                (trampoline(), self.empty_env.clone())
+                (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
             }
             _ => unreachable!(),
         };
-        let r = self.push_frame(Frame::Code(CodeFrame {
+        if self.frames.len() >= self.limits.max_depth {
+            self.stack.truncate(base);
+            *t.0.borrow_mut() = match restore {
+                Restore::Env(env) => ThunkState::Suspended { proto, env },
+                Restore::Apply(a, b) => ThunkState::Apply(a, b),
+            };
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+        }
+        self.push_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t.clone(), saved),
-        }));
-        if let Err(e) = r {
-            self.stack.truncate(base);
-            return Err(e);
-        }
+            kind: CodeKind::Thunk(t.clone(), restore),
+        }))?;
         Ok(true)
     }
 
