@@ -122,6 +122,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             cfg.nix_path.push((p, absolutize(&cwd, &path)));
         }
     }
+    cfg.experimental_features = args
+        .extra_experimental_features
+        .iter()
+        .flat_map(|f| f.split_whitespace().map(str::to_string))
+        .collect();
     let mut ev = Evaluator::new(Rc::new(tvix_eval::io::StdIO), &cfg, |_| {});
     ev.state.lints = Lints {
         url_literals: lint_level(args.lint_url_literals),

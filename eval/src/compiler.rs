@@ -1048,6 +1048,12 @@ impl<'g> Compiler<'g> {
                         ));
                     }
                     let espan = self.span_of(id.syntax());
+                    if entries.iter().any(|(s, _)| *s == sym) {
+                        return Err(self.err(
+                            ErrorKind::Parse(format!("duplicate formal function argument '{sym}'")),
+                            espan,
+                        ));
+                    }
                     entries.push((sym, Some(espan)));
                     has_default.push(e.default().is_some());
                     defaults.push(e.default());

@@ -173,7 +173,7 @@ impl EvalError {
                     spans: vec![SpanLabel {
                         span: span_of(loc),
                         label: None,
-                        style: SpanStyle::Secondary,
+                        style: SpanStyle::Primary,
                     }],
                 });
             }

@@ -5,6 +5,12 @@
 //! The compiled form is immutable and `Send + Sync`, so it can be cached and shared;
 //! runtime values are single-threaded.
 //!
+//! Name resolution is static: every variable is compiled to (scope depth, slot) in the
+//! chain of runtime environments (one per `let`, `rec`, lambda call and `with`), or to
+//! a global (builtin) slot; only names under a `with` are looked up at run time.
+//! Closures and thunks capture their environment by pointer, as C++ Nix's `Env` does,
+//! which makes creating a thunk one allocation and recursive bindings free.
+//!
 //! This crate must not know about stores, builds, editors or protocols: every file access
 //! goes through [`io::EvalIO`], and whatever needs the outside world (fetchers, the store)
 //! is handed in as extra builtins by the user of the crate.

@@ -45,7 +45,15 @@ pub(crate) enum CodeKind {
     /// A function call: the result is pushed for the caller.
     Call,
     /// Forcing a thunk: the result is stored in it. Keeps what to restore on error.
-    Thunk(Thunk, ThunkState),
+    Thunk(Thunk, Restore),
+}
+
+/// How to put a thunk back when an error unwinds its frame (so forcing it again
+/// re-raises, as in C++ Nix).
+pub(crate) enum Restore {
+    /// `Suspended` with the frame's proto and this environment.
+    Env(Rc<Env>),
+    Apply(Value, Value),
 }
 
 pub(crate) struct CodeFrame {
@@ -317,6 +325,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn error_here(&self, kind: ErrorKind) -> EvalError {
         let mut location = None;
         let mut trace = Vec::new();
+        // Each frame's current instruction is where the frame inside it was entered:
+        // pair it with what that inner frame was doing.
+        let mut inner: Option<String> = None;
         for f in self.frames.iter().rev() {
             if let Frame::Code(cf) = f {
                 if cf.proto.file.text.is_empty() {
@@ -335,16 +346,18 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if location.is_none() {
                     location = Some(loc.clone());
                 }
-                let what = match (&cf.kind, cf.proto.kind) {
+                if let Some(what) = inner.take() {
+                    if trace.len() < 64 {
+                        trace.push((what, loc));
+                    }
+                }
+                inner = Some(match (&cf.kind, cf.proto.kind) {
                     (_, ProtoKind::File) => {
                         format!("while evaluating the file '{}'", cf.proto.file.name)
                     }
                     (CodeKind::Call, _) => "while calling a function".to_string(),
                     (CodeKind::Thunk(..), _) => "while evaluating a value".to_string(),
-                };
-                if trace.len() < 64 {
-                    trace.push((what, loc));
-                }
+                });
             }
         }
         EvalError {
@@ -365,8 +378,14 @@ impl<'o, O: Observer> Vm<'o, O> {
         while self.frames.len() > stop {
             match self.frames.pop() {
                 Some(Frame::Code(f)) => {
-                    if let CodeKind::Thunk(t, saved) = f.kind {
-                        *t.0.borrow_mut() = saved;
+                    if let CodeKind::Thunk(t, restore) = f.kind {
+                        *t.0.borrow_mut() = match restore {
+                            Restore::Env(env) => ThunkState::Suspended {
+                                proto: f.proto,
+                                env,
+                            },
+                            Restore::Apply(a, b) => ThunkState::Apply(a, b),
+                        };
                     }
                 }
                 Some(Frame::Gen(mut g)) => {
@@ -429,26 +448,30 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         };
         let base = self.stack.len();
-        let (proto, env) = match &saved {
-            ThunkState::Suspended { proto, env } => (proto.clone(), env.clone()),
+        let (proto, env, restore) = match saved {
+            ThunkState::Suspended { proto, env } => (proto, env.clone(), Restore::Env(env)),
             ThunkState::Apply(f, x) => {
                 self.stack.push(f.clone());
                 self.stack.push(x.clone());
-                (trampoline(), self.empty_env.clone())
+                (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
             }
             _ => unreachable!(),
         };
-        let r = self.push_frame(Frame::Code(CodeFrame {
+        if self.frames.len() >= self.limits.max_depth {
+            self.stack.truncate(base);
+            *t.0.borrow_mut() = match restore {
+                Restore::Env(env) => ThunkState::Suspended { proto, env },
+                Restore::Apply(a, b) => ThunkState::Apply(a, b),
+            };
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+        }
+        self.push_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t.clone(), saved),
-        }));
-        if let Err(e) = r {
-            self.stack.truncate(base);
-            return Err(e);
-        }
+            kind: CodeKind::Thunk(t.clone(), restore),
+        }))?;
         Ok(true)
     }
 

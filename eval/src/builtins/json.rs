@@ -199,12 +199,25 @@ fn pad_fraction(s: &str) -> String {
     out
 }
 
-fn from_toml_value(v: toml::Value) -> Value {
-    match v {
-        toml::Value::String(s) => Value::String(NixString::from(s)),
+fn from_toml_value(v: toml::Value, timestamps: bool) -> R<Value> {
+    let nul = || {
+        ErrorKind::other(
+            "while parsing TOML: a string contains a null byte, which Nix strings cannot hold",
+        )
+    };
+    Ok(match v {
+        toml::Value::String(s) => {
+            if s.contains('\0') {
+                return Err(nul());
+            }
+            Value::String(NixString::from(s))
+        }
         toml::Value::Integer(i) => Value::Int(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(_) if !timestamps => return Err(ErrorKind::other(
+            "while parsing TOML: timestamps need the experimental feature 'parse-toml-timestamps'",
+        )),
         // As C++ Nix's `parse-toml-timestamps` feature shows them.
         toml::Value::Datetime(d) => Value::attrs(Attrs::from_sorted(vec![
             (
@@ -216,18 +229,27 @@ fn from_toml_value(v: toml::Value) -> Value {
                 Value::String(NixString::from(pad_fraction(&d.to_string()))),
             ),
         ])),
-        toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
-        toml::Value::Table(t) => Value::attrs(Attrs::from_unsorted(
-            t.into_iter()
-                .map(|(k, v)| (Symbol::intern(&k), from_toml_value(v)))
-                .collect(),
-        )),
-    }
+        toml::Value::Array(a) => Value::list(
+            a.into_iter()
+                .map(|v| from_toml_value(v, timestamps))
+                .collect::<R<_>>()?,
+        ),
+        toml::Value::Table(t) => {
+            let mut entries = Vec::with_capacity(t.len());
+            for (k, v) in t {
+                if k.contains('\0') {
+                    return Err(nul());
+                }
+                entries.push((Symbol::intern(&k), from_toml_value(v, timestamps)?));
+            }
+            Value::attrs(Attrs::from_unsorted(entries))
+        }
+    })
 }
 
 /// `fromTOML` (registered with the JSON group: both parse data formats).
-pub fn register_toml(r: &mut Registry) {
-    r.plain("fromTOML", 1, |_, a| {
+pub fn register_toml(r: &mut Registry, timestamps: bool) {
+    r.plain("fromTOML", 1, move |_, a| {
         let s = string(&a[0])?;
         let text = s
             .as_str()
@@ -235,6 +257,6 @@ pub fn register_toml(r: &mut Registry) {
         let t: toml::Table = text
             .parse()
             .map_err(|e| ErrorKind::other(format!("while parsing TOML: {e}")))?;
-        Ok(from_toml_value(toml::Value::Table(t)))
+        from_toml_value(toml::Value::Table(t), timestamps)
     });
 }

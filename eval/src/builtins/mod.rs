@@ -102,6 +102,8 @@ pub struct BuiltinConfig {
     pub store_dir: String,
     /// `builtins.nixPath` entries as (prefix, path).
     pub nix_path: Vec<(String, String)>,
+    /// Experimental features turned on (e.g. `parse-toml-timestamps`).
+    pub experimental_features: Vec<String>,
 }
 
 impl Default for BuiltinConfig {
@@ -110,6 +112,7 @@ impl Default for BuiltinConfig {
             current_system: "x86_64-linux".into(),
             store_dir: "/nix/store".into(),
             nix_path: Vec::new(),
+            experimental_features: Vec::new(),
         }
     }
 }
@@ -125,7 +128,12 @@ pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
     hash::register(r);
     io::register(r, cfg);
     json::register(r);
-    json::register_toml(r);
+    json::register_toml(
+        r,
+        cfg.experimental_features
+            .iter()
+            .any(|f| f == "parse-toml-timestamps"),
+    );
     lists::register(r);
     regex::register(r);
     store_paths::register(r);
