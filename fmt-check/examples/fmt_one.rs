@@ -1,0 +1,12 @@
+//! Development helper: `cargo run -p tvix-fmt --example fmt_one -- FILE [WIDTH] [strict]`.
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let src = std::fs::read_to_string(&args[1]).expect("read");
+    let width = args.get(2).map(|w| w.parse().expect("width")).unwrap_or(80);
+    let strict = args.get(3).is_some_and(|s| s == "strict");
+    let opts = tvix_fmt::Options { width, indent: 2, strict };
+    match tvix_fmt::format(&src, &opts) {
+        Ok(s) => print!("{s}"),
+        Err(e) => eprintln!("{e}"),
+    }
+}

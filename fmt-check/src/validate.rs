@@ -1,0 +1,21 @@
+//! Syntax that rnix accepts but Nix (and the reference formatter) rejects.
+
+use rnix::{SyntaxKind::*, SyntaxNode};
+
+use crate::FormatError;
+
+pub fn check(src: &str, root: &SyntaxNode) -> Result<(), FormatError> {
+    for n in root.descendants() {
+        if let Some(msg) = invalid(&n) {
+            return Err(FormatError::at(src, usize::from(n.text_range().start()), msg.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn invalid(n: &SyntaxNode) -> Option<&'static str> {
+    match n.kind() {
+        NODE_ERROR => Some("invalid syntax"),
+        _ => None,
+    }
+}
