@@ -565,6 +565,8 @@ fn unexpand_shallow(xs: &[E]) -> Vec<E> {
 #[derive(Clone)]
 struct State {
     cc: i64,
+    /// Indentation of the current line.
+    line_indent: i64,
     indents: Vec<(i64, u32)>,
 }
 
@@ -576,6 +578,20 @@ struct Layout {
 }
 
 impl Layout {
+    /// Width available on a line indented by `ci`. With the default indentation the
+    /// indentation does not count; wider indentation costs its extra columns.
+    fn width_at(&self, ci: i64) -> i64 {
+        if self.indent > 2 {
+            self.tw - ci * (self.indent - 2)
+        } else {
+            self.tw
+        }
+    }
+
+    fn cur_width(&self) -> i64 {
+        self.width_at(self.st.indents.last().unwrap().1 as i64)
+    }
+
     fn put_text(&mut self, nl: u32, off: u32, t: &str) {
         loop {
             let (ci, tnl) = *self.st.indents.last().unwrap();
@@ -595,6 +611,7 @@ impl Layout {
         }
         let (ci, _) = *self.st.indents.last().unwrap();
         if self.st.cc == 0 {
+            self.st.line_indent = ci;
             for _ in 0..(ci + off as i64) {
                 self.out.push(' ');
             }
@@ -645,12 +662,14 @@ impl Layout {
                     Spacing::Emptyline => self.put_nl(2),
                     Spacing::Newlines(n) => self.put_nl(*n),
                     Spacing::Softbreak => {
-                        if !first_line_fits(self.tw - self.st.cc, self.tw, Walk::of_rest(rest)) {
+                        let tw = self.cur_width();
+                        if !first_line_fits(tw - self.st.cc, tw, Walk::of_rest(rest)) {
                             self.put_nl(1)
                         }
                     }
                     Spacing::Softspace => {
-                        if first_line_fits(self.tw - self.st.cc - 1, self.tw, Walk::of_rest(rest)) {
+                        let tw = self.cur_width();
+                        if first_line_fits(tw - self.st.cc - 1, tw, Walk::of_rest(rest)) {
                             self.put_raw(" ")
                         } else {
                             self.put_nl(1)
@@ -728,8 +747,13 @@ impl Layout {
             let last_nl = self.st.indents.last().unwrap().1;
             let line_nl = last_nl + if nl > last_nl { 2 } else { 0 };
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl { 2 } else { 0 };
+            let (top_ci, top_nl) = *self.st.indents.last().unwrap();
+            let _ = top_ci;
+            let tw = self.width_at(nl.max(top_nl) as i64);
             let mut s = String::new();
-            if fits(iwi, self.tw - flw, Walk::new(g, &[]), &mut s) {
+            if std::env::var("DBG").is_ok() { eprintln!("cc0 nl={nl} top=({top_ci},{top_nl}) tw={tw} flw={flw}"); }
+            if fits(iwi, tw - flw, Walk::new(g, &[]), &mut s) {
+                if std::env::var("DBG").is_ok() { eprintln!("  fit: {s}"); }
                 self.put_text(nl, off, &s);
                 true
             } else {
@@ -739,7 +763,7 @@ impl Layout {
             let line_nl = self.st.indents.last().unwrap().1;
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl { 2 } else { 0 };
             let mut s = String::new();
-            if fits(iwi - self.st.cc, self.tw - self.st.cc - flw, Walk::new(grp, &[]), &mut s) {
+            if fits(iwi - self.st.cc, self.cur_width() - self.st.cc - flw, Walk::new(grp, &[]), &mut s) {
                 self.put_raw(&s);
                 true
             } else {
@@ -759,7 +783,7 @@ pub fn layout(doc: Doc, width: usize, indent: usize) -> String {
         tw: width as i64,
         indent: indent as i64,
         out: String::new(),
-        st: State { cc: 0, indents: vec![(0, 0)] },
+        st: State { cc: 0, line_indent: 0, indents: vec![(0, 0)] },
     };
     let mut rest = Vec::new();
     l.go(&fixed, &mut rest);

@@ -196,7 +196,9 @@ fn pretty_term(t: &Term) -> Doc {
         Term::IndentedString(a) => ann_doc(a, indented_string(&a.value)),
         Term::Path(a) => ann_doc(a, str_line(&a.value)),
         Term::Selection(base, sels, def) => {
-            let sep = match **base {
+            let sep = match &**base {
+                // `1 .a` must keep its space: `1.a` would lex as a float
+                Term::Token(l) if l.value.starts_with(|c: char| c.is_ascii_digit() || c == '.') => hardspace(),
                 Term::Token(_) => vec![],
                 Term::Parenthesized(..) => softline_(),
                 _ => line_(),
@@ -216,6 +218,12 @@ fn pretty_term(t: &Term) -> Doc {
         Term::Parenthesized(open, e, close) => {
             let inner = match &**e {
                 e if is_absorbable_expr(e) => group(absorb_expr(false, e)),
+                Expr::Abstraction(p @ Param::Set(..), colon, body)
+                    if matches!(&**body, Expr::Term(t) if is_absorbable(t)) =>
+                {
+                    let Expr::Term(t) = &**body else { unreachable!() };
+                    group(cat![param(p), leaf(colon), hardspace(), pretty_term(t)])
+                }
                 Expr::Application(f, a) => pretty_app(true, vec![], true, f, a),
                 Expr::Term(Term::Selection(t, ..)) if is_absorbable(t) => {
                     cat![line_(), group(expr(e)), line_()]
@@ -337,10 +345,12 @@ fn param(p: &Param) -> Doc {
                     a => param_attr(&a),
                 })
                 .collect();
+            let mut close2 = close.clone();
+            let close_pre = std::mem::take(&mut close2.pre);
             group(cat![
                 leaf(&move_trailing_up(open.clone())),
-                surround(sep.clone(), nest(sep_by(&sep, docs))),
-                leaf(close)
+                surround(sep.clone(), nest(cat![sep_by(&sep, docs), trivia(&close_pre)])),
+                leaf(&close2)
             ])
         }
         Param::Context(a, at, b) => cat![param(a), leaf(at), param(b)],
@@ -605,20 +615,9 @@ pub fn expr(e: &Expr) -> Doc {
         Expr::Term(t) => term_doc(t),
         Expr::With(..) => pretty_with(false, e),
         Expr::Let(let_, binders, in_, body) => {
-            // Comments after the last binding move below the `in`.
-            let mut items: Vec<Item<Binder>> = binders.clone();
+            let items = binders;
             let mut moved: Trivia = Vec::new();
-            if let Some(Item::Comments(inner)) = items.last().cloned() {
-                items.pop();
-                let mut rev: Vec<Trivium> = inner.iter().rev().cloned().collect();
-                let k = rev.iter().position(|t| *t == Trivium::EmptyLine).unwrap_or(rev.len());
-                let el: Vec<Trivium> = rev.split_off(k);
-                let comments: Vec<Trivium> = rev.into_iter().rev().collect();
-                let el: Vec<Trivium> = el.into_iter().rev().collect();
-                items.push(Item::Comments(el));
-                moved = comments;
-            }
-            let let_part = group(cat![leaf(let_), hardline(), nest(items_binders(&items))]);
+            let let_part = group(cat![leaf(let_), hardline(), nest(items_binders(items))]);
             let mut all = moved;
             all.extend(in_.pre.iter().cloned());
             if let Some(c) = &in_.trail {
