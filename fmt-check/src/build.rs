@@ -176,6 +176,9 @@ impl<'s> Builder<'s> {
         let j = self.tokens.iter().position(|t| !is_trivia(t.kind())).unwrap_or(self.tokens.len());
         let raw = self.raw_range(0, j);
         self.pending = trivia::all_leading(&raw);
+        // Blank lines at the very start carry no meaning.
+        let blank = self.pending.iter().take_while(|t| **t == Trivium::EmptyLine).count();
+        self.pending.drain(..blank);
         let Some(expr_node) = root.children().next() else { return self.err(root, "empty file") };
         let expr = self.expr(&expr_node)?;
         let trivia = std::mem::take(&mut self.pending);
@@ -362,6 +365,8 @@ impl<'s> Builder<'s> {
                 self.take_comments(&mut items);
                 let c = self.tok(n, &parts, k)?;
                 let c = self.leaf(&c);
+                let mut o = o;
+                comment_only_body(&mut o, &mut items);
                 Ok(Term::List(o, items, c))
             }
             NODE_ATTR_SET | NODE_LEGACY_LET => {
@@ -391,6 +396,8 @@ impl<'s> Builder<'s> {
                 self.take_comments(&mut items);
                 let c = self.tok(n, &parts, k)?;
                 let c = self.leaf(&c);
+                let mut o = o;
+                comment_only_body(&mut o, &mut items);
                 Ok(Term::Set(krec, o, items, c))
             }
             NODE_SELECT => {
@@ -652,5 +659,19 @@ fn push_text(out: &mut Vec<StrPart>, t: &str) {
         s.push_str(t);
     } else {
         out.push(StrPart::Text(t.to_string()));
+    }
+}
+
+/// `[ # c` followed only by comments: the comment belongs to the (empty) body, so that
+/// it is laid out the same way once it sits on its own line.
+fn comment_only_body<T>(open: &mut Leaf, items: &mut Vec<Item<T>>) {
+    if items.iter().any(|i| matches!(i, Item::Item(_))) {
+        return;
+    }
+    let Some(c) = open.trail.take() else { return };
+    let t = Trivium::LineComment(format!(" {c}"));
+    match items.first_mut() {
+        Some(Item::Comments(ts)) => ts.insert(0, t),
+        _ => items.insert(0, Item::Comments(vec![t])),
     }
 }

@@ -91,6 +91,10 @@ mod validate;
 
 /// Format a whole Nix document.
 pub fn format(source: &str, options: &Options) -> Result<String, FormatError> {
+    // An empty file is not an expression, but there is nothing to complain about.
+    if source.trim().is_empty() {
+        return Ok(String::new());
+    }
     let root = parse(source)?;
     format_node_tree(source, &root, options)
 }

@@ -615,15 +615,21 @@ pub fn expr(e: &Expr) -> Doc {
         Expr::Term(t) => term_doc(t),
         Expr::With(..) => pretty_with(false, e),
         Expr::Let(let_, binders, in_, body) => {
-            let items = binders;
-            let mut moved: Trivia = Vec::new();
-            let let_part = group(cat![leaf(let_), hardline(), nest(items_binders(items))]);
-            let mut all = moved;
-            all.extend(in_.pre.iter().cloned());
+            let let_part = group(cat![leaf(let_), hardline(), nest(items_binders(binders))]);
+            // Comments around the `in` move to the first token of the body.
+            let mut moved: Trivia = in_.pre.clone();
             if let Some(c) = &in_.trail {
-                all.push(to_line_comment(c));
+                moved.push(to_line_comment(c));
             }
-            let in_part = group(cat![text(in_.value.clone()), hardline(), trivia(&all), expr(body)]);
+            let mut body2 = (**body).clone();
+            if !moved.is_empty() {
+                map_first_expr(&mut body2, &mut |l: &mut Leaf| {
+                    let mut pre = moved.clone();
+                    pre.append(&mut l.pre);
+                    l.pre = pre;
+                });
+            }
+            let in_part = group(cat![text(in_.value.clone()), hardline(), expr(&body2)]);
             cat![let_part, hardline(), in_part]
         }
         Expr::Assert(kw, cond, semi, body) => {
