@@ -490,7 +490,7 @@ fn is_absorbable(t: &Term) -> bool {
         Term::Set(_, _, items, _) => !items.is_empty(),
         Term::List(_, items, _) => !items.is_empty(),
         Term::Parenthesized(o, e, _) if o.lone() => match &**e {
-            Expr::Term(t) => is_absorbable(t),
+            Expr::Term(t) => is_absorbable(t) && !starts_with_comment(t),
             _ => false,
         },
         _ => false,
@@ -788,4 +788,10 @@ fn indented_string(lines: &StrLines) -> Doc {
         nest(sep_by(&newline(), ls)),
         text("''")
     ])
+}
+
+/// Whether comments precede the first token of a term.
+fn starts_with_comment(t: &Term) -> bool {
+    let mut t = t.clone();
+    map_first_term(&mut t, &mut |l: &mut Leaf| !l.pre.is_empty()).unwrap_or(false)
 }

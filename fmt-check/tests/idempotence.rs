@@ -70,8 +70,9 @@ fn normalise(src: &str) -> (Vec<String>, Vec<String>) {
         if *k == TOKEN_COMMENT {
             let body = t.trim_start_matches('#').trim_start_matches("/*").trim_end_matches("*/");
             for w in body.split_whitespace() {
-                let w = w.trim_matches('*');
-                if !w.is_empty() {
+                // Comment markers may be rewritten (`/* x */` becomes `# x`); words stay.
+                let w = w.trim_matches(['*', '#', '/']);
+                if w.chars().any(|c| c.is_alphanumeric()) {
                     words.push(w.to_string());
                 }
             }
@@ -99,7 +100,12 @@ fn check(path: &Path, src: &str, opts: &Options, failures: &mut Vec<String>) -> 
         ));
     }
     if ca != cb {
-        failures.push(format!("{name}: comments differ"));
+        let at = ca.iter().zip(&cb).position(|(x, y)| x != y).unwrap_or(ca.len().min(cb.len()));
+        failures.push(format!(
+            "{name}: comments differ at word {at}: {:?} vs {:?}",
+            ca.get(at..(at + 3).min(ca.len())),
+            cb.get(at..(at + 3).min(cb.len()))
+        ));
     }
     true
 }
