@@ -164,10 +164,15 @@ impl<'s> Builder<'s> {
         self.ann(t, t, text)
     }
 
+    /// Pending comments before an item become an item of their own; a language
+    /// annotation stays with the string it annotates.
     fn take_comments<T>(&mut self, items: &mut Vec<Item<T>>) {
+        let n = self.pending.iter().rev().take_while(|t| matches!(t, Trivium::LanguageAnnotation(_))).count();
+        let keep = self.pending.split_off(self.pending.len() - n);
         if !self.pending.is_empty() {
             items.push(Item::Comments(std::mem::take(&mut self.pending)));
         }
+        self.pending = keep;
     }
 
     /// The whole file.

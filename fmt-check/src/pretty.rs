@@ -68,6 +68,20 @@ fn ann_doc<T>(a: &Ann<T>, value: Doc) -> Doc {
     cat![trivia(&a.pre), value, trail_doc(&a.trail)]
 }
 
+/// A string: a language annotation right before it stays on its line, like part of it.
+fn string_doc<T>(a: &Ann<T>, value: Doc) -> Doc {
+    let (langs, others): (Vec<Trivium>, Vec<Trivium>) =
+        a.pre.iter().cloned().partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
+    let mut d = trivia(&others);
+    for l in langs {
+        if let Trivium::LanguageAnnotation(c) = l {
+            d.extend(comment(format!("/* {c} */")));
+            d.extend(hardspace());
+        }
+    }
+    cat![d, value, trail_doc(&a.trail)]
+}
+
 fn leaf(l: &Leaf) -> Doc {
     ann_doc(l, text(l.value.clone()))
 }
@@ -192,8 +206,8 @@ fn pretty_list(sep: Doc, open: &Leaf, items: &[Item<Term>], close: &Leaf) -> Doc
 fn pretty_term(t: &Term) -> Doc {
     match t {
         Term::Token(l) => leaf(l),
-        Term::SimpleString(a) => ann_doc(a, simple_string(&a.value)),
-        Term::IndentedString(a) => ann_doc(a, indented_string(&a.value)),
+        Term::SimpleString(a) => string_doc(a, simple_string(&a.value)),
+        Term::IndentedString(a) => string_doc(a, indented_string(&a.value)),
         Term::Path(a) => ann_doc(a, str_line(&a.value)),
         Term::Selection(base, sels, def) => {
             let sep = match &**base {
@@ -392,7 +406,10 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         if let Some(c) = l.trail.take() {
             l.pre.push(to_line_comment(&c));
         }
-        std::mem::take(&mut l.pre)
+        let (langs, others): (Vec<Trivium>, Vec<Trivium>) =
+            std::mem::take(&mut l.pre).into_iter().partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
+        l.pre = langs;
+        others
     })
     .unwrap_or_default();
 
@@ -793,5 +810,8 @@ fn indented_string(lines: &StrLines) -> Doc {
 /// Whether comments precede the first token of a term.
 fn starts_with_comment(t: &Term) -> bool {
     let mut t = t.clone();
-    map_first_term(&mut t, &mut |l: &mut Leaf| !l.pre.is_empty()).unwrap_or(false)
+    map_first_term(&mut t, &mut |l: &mut Leaf| {
+        l.pre.iter().any(|t| !matches!(t, Trivium::LanguageAnnotation(_)))
+    })
+    .unwrap_or(false)
 }

@@ -16,6 +16,13 @@ pub fn check(src: &str, root: &SyntaxNode) -> Result<(), FormatError> {
 fn invalid(n: &SyntaxNode) -> Option<&'static str> {
     match n.kind() {
         NODE_ERROR => Some("invalid syntax"),
+        // `inherit ${x};` only allows a plain string inside the interpolation
+        NODE_DYNAMIC
+            if n.parent().is_some_and(|p| p.kind() == NODE_INHERIT)
+                && !n.children().next().is_some_and(|c| c.kind() == NODE_STRING) =>
+        {
+            Some("only a string may be interpolated in `inherit`")
+        }
         _ => None,
     }
 }
