@@ -11,6 +11,8 @@ pub enum Trivium {
     BlockComment(bool, Vec<String>),
     /// `/* lang */` directly before a string.
     LanguageAnnotation(String),
+    /// `/*nixfmt:disable*/` (true) or `/*nixfmt:enable*/` on a line of its own.
+    Directive(bool),
 }
 
 pub type Trivia = Vec<Trivium>;

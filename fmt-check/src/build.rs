@@ -105,6 +105,8 @@ impl<'s> Builder<'s> {
                 }
             } else if let Some(rest) = text.strip_prefix('#') {
                 out.push(Raw::LineComment(rest.trim_end().to_string(), self.col_of(off)));
+            } else if let Some(d) = crate::directives::own_line_directive(self.src, off, text) {
+                out.push(Raw::Directive(d));
             } else {
                 let col0 = self.col_of(off) as usize - 1;
                 let raw = match trivia::block_comment(text, col0) {

@@ -7,6 +7,7 @@
 
 mod ast;
 mod build;
+mod directives;
 pub mod doc;
 mod pretty;
 mod range;
@@ -103,5 +104,5 @@ fn format_node_tree(source: &str, root: &rnix::SyntaxNode, options: &Options) ->
     let mut b = build::Builder::new(source, root, options.strict);
     let whole = b.file(root).map_err(|build::Unsupported(off, msg)| FormatError::at(source, off, msg))?;
     let d = pretty::whole(&whole);
-    Ok(doc::layout(d, options.width, options.indent))
+    Ok(directives::restore(source, doc::layout(d, options.width, options.indent)))
 }

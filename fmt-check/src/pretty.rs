@@ -49,6 +49,7 @@ fn trivium(t: &Trivium) -> Doc {
             ]
         }
         Trivium::LanguageAnnotation(c) => cat![comment(format!("/* {c} */")), hardspace()],
+        Trivium::Directive(d) => cat![comment(crate::directives::marker(*d)), hardline()],
     }
 }
 

@@ -11,6 +11,7 @@ pub enum Raw {
     LineComment(String, u32),
     BlockComment(bool, Vec<String>),
     LanguageAnnotation(String),
+    Directive(bool),
 }
 
 /// Normalise a block comment: `text` is the whole `/* ... */`, `col0` its 0-based column.
@@ -80,6 +81,7 @@ fn convert_leading(pts: &[Raw]) -> Trivia {
             }
             Raw::BlockComment(d, ls) => out.push(Trivium::BlockComment(*d, ls.clone())),
             Raw::LanguageAnnotation(c) => out.push(Trivium::LanguageAnnotation(c.clone())),
+            Raw::Directive(d) => out.push(Trivium::Directive(*d)),
         }
     }
     out

@@ -1,0 +1,125 @@
+//! `/*nixfmt:disable*/` ... `/*nixfmt:enable*/`: regions left exactly as written.
+//!
+//! A directive counts only on a line of its own. The document is formatted as usual with
+//! each directive printed as a marker line; then the lines from a disable marker to its
+//! enable marker are replaced by the original source lines of the region (an unclosed
+//! region runs to the end of the file). A lone enable is kept as a comment.
+
+const DISABLE: &str = "/*nixfmt:disable*/";
+const ENABLE: &str = "/*nixfmt:enable*/";
+
+pub fn marker(disable: bool) -> &'static str {
+    if disable {
+        DISABLE
+    } else {
+        ENABLE
+    }
+}
+
+fn is_hspace(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// Whether the comment `text` at `off` is a directive alone on its line.
+pub fn own_line_directive(src: &str, off: usize, text: &str) -> Option<bool> {
+    let d = match text {
+        DISABLE => true,
+        ENABLE => false,
+        _ => return None,
+    };
+    let line_start = src[..off].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let after = off + text.len();
+    let line_end = src[after..].find('\n').map(|i| after + i).unwrap_or(src.len());
+    let rest = src[after..line_end].trim_end_matches('\r');
+    (src[line_start..off].chars().all(is_hspace) && rest.chars().all(is_hspace)).then_some(d)
+}
+
+/// Directives of the source in order: (is_disable, start of its line, end of its line
+/// without the line break).
+fn directives(src: &str) -> Vec<(bool, usize, usize)> {
+    let mut out = Vec::new();
+    for (kind, off, text) in tokens(src) {
+        if kind != rnix::SyntaxKind::TOKEN_COMMENT {
+            continue;
+        }
+        if let Some(d) = own_line_directive(src, off, text) {
+            let line_start = src[..off].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let after = off + text.len();
+            let mut line_end = src[after..].find('\n').map(|i| after + i).unwrap_or(src.len());
+            if src[..line_end].ends_with('\r') {
+                line_end -= 1;
+            }
+            out.push((d, line_start, line_end));
+        }
+    }
+    out
+}
+
+fn tokens(src: &str) -> impl Iterator<Item = (rnix::SyntaxKind, usize, &str)> {
+    let mut off = 0;
+    rnix::tokenize(src).map(move |(k, t)| {
+        let o = off;
+        off += t.len();
+        (k, o, t)
+    })
+}
+
+/// Put the disabled regions of `src` back into the formatted `out`.
+pub fn restore(src: &str, out: String) -> String {
+    let dirs = directives(src);
+    if dirs.is_empty() {
+        return out;
+    }
+    let lines: Vec<&str> = out.split('\n').collect();
+    let markers: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| matches!(l.trim(), DISABLE | ENABLE)).map(|(i, _)| i).collect();
+    if markers.len() != dirs.len() {
+        // Something unusual (e.g. a directive inside an interpolation): keep the
+        // formatted text rather than guess.
+        return out;
+    }
+    // Pair directives into regions: (first directive, last directive or None for EOF).
+    let mut regions: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, (d, ..)) in dirs.iter().enumerate() {
+        match (d, open) {
+            (true, None) => open = Some(i),
+            (false, Some(s)) => {
+                regions.push((s, Some(i)));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = open {
+        regions.push((s, None));
+    }
+    let mut result: Vec<String> = Vec::new();
+    let mut next_line = 0;
+    let mut to_eof = false;
+    for (s, e) in regions {
+        let from = markers[s];
+        for l in &lines[next_line..from] {
+            result.push(l.to_string());
+        }
+        let raw_start = dirs[s].1;
+        match e {
+            Some(e) => {
+                let raw_end = dirs[e].2;
+                result.extend(src[raw_start..raw_end].split('\n').map(|l| l.to_string()));
+                next_line = markers[e] + 1;
+            }
+            None => {
+                result.extend(src[raw_start..].split('\n').map(|l| l.to_string()));
+                next_line = lines.len();
+                to_eof = true;
+            }
+        }
+    }
+    if !to_eof {
+        for l in &lines[next_line..] {
+            result.push(l.to_string());
+        }
+    }
+    result.join("\n")
+}
