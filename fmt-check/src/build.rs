@@ -207,7 +207,7 @@ impl<'s> Builder<'s> {
                 let op = self.tok(n, &parts, 1)?;
                 let op = self.leaf(&op);
                 let b = self.child_expr(n, &parts, 2)?;
-                Ok(Expr::Operation(Box::new(a), op, Box::new(b)))
+                Ok(right_assoc(Expr::Operation(Box::new(a), op, Box::new(b))))
             }
             NODE_UNARY_OP => {
                 let op = self.tok(n, &parts, 0)?;
@@ -680,5 +680,20 @@ fn comment_only_body<T>(open: &mut Leaf, items: &mut Vec<Item<T>>) {
     match items.first_mut() {
         Some(Item::Comments(ts)) => ts.insert(0, t),
         _ => items.insert(0, Item::Comments(vec![t])),
+    }
+}
+
+/// Nix's `++`, `//` and `->` group to the right; make sure the tree does too, whatever
+/// shape the parser produced.
+fn right_assoc(e: Expr) -> Expr {
+    match e {
+        Expr::Operation(a, op, c) if matches!(op.value.as_str(), "++" | "//" | "->") => match *a {
+            Expr::Operation(x, op1, y) if op1.value == op.value => {
+                let inner = right_assoc(Expr::Operation(y, op, c));
+                Expr::Operation(x, op1, Box::new(inner))
+            }
+            a => Expr::Operation(Box::new(a), op, c),
+        },
+        e => e,
     }
 }

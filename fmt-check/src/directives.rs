@@ -8,11 +8,16 @@
 const DISABLE: &str = "/*nixfmt:disable*/";
 const ENABLE: &str = "/*nixfmt:enable*/";
 
+// Markers printed in place of directives; private-use characters keep them apart from
+// any text a string literal could contain.
+const DISABLE_MARK: &str = "\u{F8FF}nixfmt:disable\u{F8FF}";
+const ENABLE_MARK: &str = "\u{F8FF}nixfmt:enable\u{F8FF}";
+
 pub fn marker(disable: bool) -> &'static str {
     if disable {
-        DISABLE
+        DISABLE_MARK
     } else {
-        ENABLE
+        ENABLE_MARK
     }
 }
 
@@ -71,12 +76,16 @@ pub fn restore(src: &str, out: String) -> String {
         return out;
     }
     let lines: Vec<&str> = out.split('\n').collect();
-    let markers: Vec<usize> =
-        lines.iter().enumerate().filter(|(_, l)| matches!(l.trim(), DISABLE | ENABLE)).map(|(i, _)| i).collect();
+    let markers: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l.trim(), DISABLE_MARK | ENABLE_MARK))
+        .map(|(i, _)| i)
+        .collect();
     if markers.len() != dirs.len() {
         // Something unusual (e.g. a directive inside an interpolation): keep the
-        // formatted text rather than guess.
-        return out;
+        // formatted text, with the directives written back.
+        return out.replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE);
     }
     // Pair directives into regions: (first directive, last directive or None for EOF).
     let mut regions: Vec<(usize, Option<usize>)> = Vec::new();
@@ -121,5 +130,6 @@ pub fn restore(src: &str, out: String) -> String {
             result.push(l.to_string());
         }
     }
-    result.join("\n")
+    // Lone directives outside regions stay as they were written.
+    result.join("\n").replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE)
 }

@@ -578,6 +578,13 @@ fn absorb_rhs(e: &Expr) -> Doc {
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
+        Expr::Operation(l, op, r)
+            if is_update_or_concat(op)
+                && matches!(&**l, Expr::Term(t) if is_absorbable(t))
+                && matches!(&**r, Expr::Operation(_, op2, _) if op2.value == op.value) =>
+        {
+            cat![hardspace(), expr(e)]
+        }
         Expr::Operation(l, op, r) if is_update_or_concat(op) => match (&**l, &**r) {
             (Expr::Term(t), b) if is_absorbable(t) => group_k(
                 GroupKind::Regular,
@@ -685,7 +692,7 @@ pub fn expr(e: &Expr) -> Doc {
             group_k(GroupKind::Regular, cat![line_(), leaf(p), leaf(colon), absorb_abs(1, body)])
         }
         Expr::Abstraction(p, colon, body) => match &**body {
-            Expr::Term(t) if is_absorbable(t) => cat![param(p), leaf(colon), line(), group(term_wide(t))],
+            Expr::Term(t) if is_absorbable(t) => cat![param(p), leaf(colon), line(), group(pretty_term(t))],
             b => cat![param(p), leaf(colon), line(), expr(b)],
         },
         Expr::Application(f, a) => pretty_app(false, vec![], false, f, a),
@@ -704,6 +711,9 @@ pub fn expr(e: &Expr) -> Doc {
             }
             let mut parts = Vec::new();
             flatten(&op.value, None, e, &mut parts);
+            // Long pipelines always put each stage on its own line.
+            let is_pipe = matches!(op.value.as_str(), "|>" | "<|");
+            let sep = if is_pipe && parts.len() > 3 { hardline() } else { line() };
             let mut d = Vec::new();
             for (o, x) in parts {
                 match o {
@@ -715,7 +725,7 @@ pub fn expr(e: &Expr) -> Doc {
                             Expr::Application(f, a) => group(pretty_app(false, line(), false, f, a)),
                             x => cat![hardspace(), expr(x)],
                         };
-                        d.extend(cat![line(), leaf(&move_trailing_up(o)), nest(absorbed)]);
+                        d.extend(cat![sep.clone(), leaf(&move_trailing_up(o)), nest(absorbed)]);
                     }
                 }
             }
@@ -773,6 +783,10 @@ fn str_part(p: &StrPart) -> Doc {
 
 fn str_line(parts: &[StrPart]) -> Doc {
     match parts {
+        [StrPart::Text(t), i @ StrPart::Interp(w)] if w.trivia.is_empty() && t.chars().all(|c| c == ' ') => {
+            let ind = t.chars().count() as u32;
+            cat![text(t.clone()), offset(ind, str_line(std::slice::from_ref(i)))]
+        }
         [StrPart::Interp(w)] if w.trivia.is_empty() => {
             let e = &w.expr;
             let inner = match e {
