@@ -199,3 +199,35 @@ pub fn map_last_term<R>(t: &mut Term, f: &mut dyn FnMut(&mut Leaf) -> R) -> Opti
         Term::Selection(_, sels, None) => sels.last_mut().and_then(|s| map_last_sel(&mut s.sel, f)),
     }
 }
+
+/// Source line of the first token of an expression.
+pub fn first_line(e: &Expr) -> u32 {
+    match e {
+        Expr::Term(t) => first_line_term(t),
+        Expr::With(l, ..)
+        | Expr::Let(l, ..)
+        | Expr::Assert(l, ..)
+        | Expr::If(l, ..)
+        | Expr::Negation(l, _)
+        | Expr::Inversion(l, _) => l.line,
+        Expr::Abstraction(p, ..) => first_line_param(p),
+        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => first_line(a),
+    }
+}
+
+fn first_line_param(p: &Param) -> u32 {
+    match p {
+        Param::Id(l) | Param::Set(l, ..) => l.line,
+        Param::Context(a, ..) => first_line_param(a),
+    }
+}
+
+pub fn first_line_term(t: &Term) -> u32 {
+    match t {
+        Term::Token(l) | Term::List(l, ..) | Term::Parenthesized(l, ..) => l.line,
+        Term::Set(Some(l), ..) | Term::Set(None, l, ..) => l.line,
+        Term::Selection(t, ..) => first_line_term(t),
+        Term::SimpleString(a) | Term::IndentedString(a) => a.line,
+        Term::Path(a) => a.line,
+    }
+}

@@ -131,5 +131,12 @@ pub fn restore(src: &str, out: String) -> String {
         }
     }
     // Lone directives outside regions stay as they were written.
-    result.join("\n").replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE)
+    let restored = result.join("\n").replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE);
+    // A region that cuts through a construct the formatter moved (e.g. an
+    // interpolation) could splice into the wrong place: never return broken code.
+    if rnix::Root::parse(&restored).errors().is_empty() {
+        restored
+    } else {
+        out.replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE)
+    }
 }

@@ -234,7 +234,9 @@ fn pretty_term(t: &Term) -> Doc {
             let inner = match &**e {
                 e if is_absorbable_expr(e) => group(absorb_expr(false, e)),
                 Expr::Abstraction(p @ Param::Set(..), colon, body)
-                    if matches!(&**body, Expr::Term(t) if is_absorbable(t)) =>
+                    if matches!(&**body, Expr::Term(t) if is_absorbable(t))
+                        && compact_params(p)
+                        && first_line(body) == colon.line =>
                 {
                     let Expr::Term(t) = &**body else { unreachable!() };
                     group(cat![param(p), leaf(colon), hardspace(), pretty_term(t)])
@@ -322,6 +324,21 @@ fn move_params_comments(mut attrs: Vec<ParamAttr>) -> Vec<ParamAttr> {
         }
     }
     attrs
+}
+
+/// A parameter set that may stay on one line (see `param`).
+fn compact_params(p: &Param) -> bool {
+    let Param::Set(open, attrs, close) = p else { return false };
+    use ParamAttr::*;
+    open.line == close.line
+        && matches!(
+            attrs.as_slice(),
+            [Ellipsis(_)]
+                | [Attr(_, None, _)]
+                | [Attr(_, None, _), Ellipsis(_)]
+                | [Attr(_, None, _), Attr(_, None, _)]
+                | [Attr(_, None, _), Attr(_, None, _), Ellipsis(_)]
+        )
 }
 
 fn param(p: &Param) -> Doc {
@@ -446,7 +463,16 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         }
     }
 
-    fn absorb_last(a: &Expr) -> Doc {
+    fn absorb_last(a: &Expr, after_list: bool) -> Doc {
+        if let (true, Expr::Term(Term::List(open, items, close))) = (after_list, a) {
+            let all_simple = items.iter().all(|i| match i {
+                Item::Item(t) => is_simple(&Expr::Term(t.clone())),
+                Item::Comments(_) => true,
+            });
+            if !items.is_empty() && items.len() <= 4 && all_simple {
+                return group_k(GroupKind::Priority, nest(pretty_list(line(), open, items, close)));
+            }
+        }
         match a {
             Expr::Term(t) if is_absorbable(t) => group_k(GroupKind::Priority, nest(pretty_term(t))),
             Expr::Term(Term::Parenthesized(open, inner, close)) => {
@@ -491,9 +517,10 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     let unexpanded = unexpand(None, &rendered_f);
     let post = if has_post { line_() } else { vec![] };
     let simple = is_simple(&Expr::Application(Box::new(f.clone()), Box::new(a.clone())));
+    let after_list = matches!(f, Expr::Application(_, prev) if matches!(**prev, Expr::Term(Term::List(..))));
     let body = match (simple, unexpanded) {
-        (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a)]),
-        _ => group_k(GroupKind::Regular, cat![rendered_f, line(), absorb_last(a), post]),
+        (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a, after_list)]),
+        _ => group_k(GroupKind::Regular, cat![rendered_f, line(), absorb_last(a, after_list), post]),
     };
     let tail = if has_post && !comment.is_empty() { hardline() } else { vec![] };
     cat![trivia(&comment), body, tail]
@@ -578,11 +605,7 @@ fn absorb_rhs(e: &Expr) -> Doc {
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
-        Expr::Operation(l, op, r)
-            if is_update_or_concat(op)
-                && matches!(&**l, Expr::Term(t) if is_absorbable(t))
-                && matches!(&**r, Expr::Operation(_, op2, _) if op2.value == op.value) =>
-        {
+        Expr::Operation(l, op, _) if is_update_or_concat(op) && matches!(&**l, Expr::Term(t) if is_absorbable(t)) => {
             cat![hardspace(), expr(e)]
         }
         Expr::Operation(l, op, r) if is_update_or_concat(op) => match (&**l, &**r) {
@@ -691,10 +714,17 @@ pub fn expr(e: &Expr) -> Doc {
             }
             group_k(GroupKind::Regular, cat![line_(), leaf(p), leaf(colon), absorb_abs(1, body)])
         }
-        Expr::Abstraction(p, colon, body) => match &**body {
-            Expr::Term(t) if is_absorbable(t) => cat![param(p), leaf(colon), line(), group(pretty_term(t))],
-            b => cat![param(p), leaf(colon), line(), expr(b)],
-        },
+        Expr::Abstraction(p, colon, body) => {
+            // The body stays on the colon's line only if it was written there.
+            let same_line = first_line(body) == colon.line;
+            match &**body {
+                Expr::Term(t) if is_absorbable(t) && same_line && compact_params(p) => {
+                    cat![param(p), leaf(colon), hardspace(), group(pretty_term(t))]
+                }
+                Expr::Term(t) if is_absorbable(t) => cat![param(p), leaf(colon), line(), group(term_wide(t))],
+                b => cat![param(p), leaf(colon), if same_line { line() } else { hardline() }, expr(b)],
+            }
+        }
         Expr::Application(f, a) => pretty_app(false, vec![], false, f, a),
         Expr::Operation(a, op, b) if is_comparison(&op.value) => {
             cat![expr(a), softline(), leaf(op), hardspace(), expr(b)]
