@@ -116,9 +116,22 @@ fn items_binders(items: &[Item<Binder>]) -> Doc {
 fn simple_sel(s: &SimpleSel) -> Doc {
     match s {
         SimpleSel::Id(l) => leaf(l),
-        SimpleSel::Interp(a) => ann_doc(a, str_part(&a.value)),
+        SimpleSel::Interp(a) => ann_doc(a, interp_selector(&a.value)),
         SimpleSel::Str(a) => ann_doc(a, simple_string(&a.value)),
     }
+}
+
+/// `${...}` as an attribute name: kept on one line when it can be.
+fn interp_selector(p: &StrPart) -> Doc {
+    if let StrPart::Interp(w) = p {
+        if w.trivia.is_empty() {
+            let d = expr(&w.expr);
+            if let Some(u) = unexpand(None, &d) {
+                return cat![text("${"), u, text("}")];
+            }
+        }
+    }
+    str_part(p)
 }
 
 fn selector(s: &Selector) -> Doc {
@@ -532,8 +545,8 @@ fn is_absorbable(t: &Term) -> bool {
     match t {
         Term::IndentedString(a) => a.value.len() >= 2,
         Term::Path(_) => true,
-        Term::Set(_, _, items, _) => !items.is_empty(),
-        Term::List(_, items, _) => !items.is_empty(),
+        Term::Set(_, o, items, c) => !items.is_empty() || o.line != c.line,
+        Term::List(o, items, c) => !items.is_empty() || o.line != c.line,
         Term::Parenthesized(o, e, _) if o.lone() => match &**e {
             Expr::Term(t) => is_absorbable(t) && !starts_with_comment(t),
             _ => false,
@@ -605,8 +618,11 @@ fn absorb_rhs(e: &Expr) -> Doc {
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
-        Expr::Operation(l, op, _) if is_update_or_concat(op) && matches!(&**l, Expr::Term(t) if is_absorbable(t)) => {
-            cat![hardspace(), expr(e)]
+        // A chain starting with a multi-line term starts right after the `=`.
+        Expr::Operation(l, op, _)
+            if op.lone() && !is_comparison(&op.value) && matches!(&**l, Expr::Term(t) if is_absorbable(t)) =>
+        {
+            cat![hardspace(), group(operation(e, true))]
         }
         Expr::Operation(l, op, r) if is_update_or_concat(op) => match (&**l, &**r) {
             (Expr::Term(t), b) if is_absorbable(t) => group_k(
@@ -729,42 +745,52 @@ pub fn expr(e: &Expr) -> Doc {
         Expr::Operation(a, op, b) if is_comparison(&op.value) => {
             cat![expr(a), softline(), leaf(op), hardspace(), expr(b)]
         }
-        Expr::Operation(_, op, _) => {
-            fn flatten(op: &str, opl: Option<&Leaf>, e: &Expr, out: &mut Vec<(Option<Leaf>, Expr)>) {
-                match e {
-                    Expr::Operation(a, op_r, b) if op_r.value == op => {
-                        flatten(op, opl, a, out);
-                        flatten(op, Some(op_r), b, out);
-                    }
-                    x => out.push((opl.cloned(), x.clone())),
-                }
-            }
-            let mut parts = Vec::new();
-            flatten(&op.value, None, e, &mut parts);
-            // Long pipelines always put each stage on its own line.
-            let is_pipe = matches!(op.value.as_str(), "|>" | "<|");
-            let sep = if is_pipe && parts.len() > 3 { hardline() } else { line() };
-            let mut d = Vec::new();
-            for (o, x) in parts {
-                match o {
-                    None => d.extend(expr(&x)),
-                    Some(o) => {
-                        let absorbed = match &x {
-                            Expr::Term(t) if is_absorbable(t) => cat![hardspace(), term_doc(t)],
-                            Expr::Operation(..) => group_k(GroupKind::Regular, cat![line(), expr(&x)]),
-                            Expr::Application(f, a) => group(pretty_app(false, line(), false, f, a)),
-                            x => cat![hardspace(), expr(x)],
-                        };
-                        d.extend(cat![sep.clone(), leaf(&move_trailing_up(o)), nest(absorbed)]);
-                    }
-                }
-            }
-            group_k(GroupKind::Regular, d)
-        }
+        Expr::Operation(..) => operation(e, false),
         Expr::MemberCheck(e, q, sels) => cat![expr(e), softline(), leaf(q), hardspace(), selectors(sels)],
         Expr::Negation(m, e) | Expr::Inversion(m, e) => cat![leaf(m), expr(e)],
     }
 }
+
+
+/// An operator chain, flattened over the same operator. With `bare_first`, the first
+/// operand is not grouped on its own, so it expands together with the chain.
+fn operation(e: &Expr, bare_first: bool) -> Doc {
+    let Expr::Operation(_, op, _) = e else { return expr(e) };
+
+    fn flatten(op: &str, opl: Option<&Leaf>, e: &Expr, out: &mut Vec<(Option<Leaf>, Expr)>) {
+        match e {
+            Expr::Operation(a, op_r, b) if op_r.value == op => {
+                flatten(op, opl, a, out);
+                flatten(op, Some(op_r), b, out);
+            }
+            x => out.push((opl.cloned(), x.clone())),
+        }
+    }
+    let mut parts = Vec::new();
+    flatten(&op.value, None, e, &mut parts);
+    // Long pipelines always put each stage on its own line.
+    let is_pipe = matches!(op.value.as_str(), "|>" | "<|");
+    let sep = if is_pipe && parts.len() > 3 { hardline() } else { line() };
+    let mut d = Vec::new();
+    for (o, x) in parts {
+        match o {
+            None => match &x {
+                Expr::Term(t) if bare_first => d.extend(pretty_term(t)),
+                x => d.extend(expr(x)),
+            },
+            Some(o) => {
+                let absorbed = match &x {
+                    Expr::Term(t) if is_absorbable(t) => cat![hardspace(), term_doc(t)],
+                    Expr::Operation(..) => group_k(GroupKind::Regular, cat![line(), expr(&x)]),
+                    Expr::Application(f, a) => group(pretty_app(false, line(), false, f, a)),
+                    x => cat![hardspace(), expr(x)],
+                };
+                d.extend(cat![sep.clone(), leaf(&move_trailing_up(o)), nest(absorbed)]);
+            }
+        }
+    }
+    group_k(GroupKind::Regular, d)
+        }
 
 fn pretty_if(sep: Doc, e: &Expr) -> Doc {
     match e {
