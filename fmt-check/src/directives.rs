@@ -85,7 +85,7 @@ pub fn restore(src: &str, out: String) -> String {
     if markers.len() != dirs.len() {
         // Something unusual (e.g. a directive inside an interpolation): keep the
         // formatted text, with the directives written back.
-        return out.replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE);
+        return unmark(&out);
     }
     // Pair directives into regions: (first directive, last directive or None for EOF).
     let mut regions: Vec<(usize, Option<usize>)> = Vec::new();
@@ -103,40 +103,30 @@ pub fn restore(src: &str, out: String) -> String {
     if let Some(s) = open {
         regions.push((s, None));
     }
-    let mut result: Vec<String> = Vec::new();
-    let mut next_line = 0;
-    let mut to_eof = false;
-    for (s, e) in regions {
+    // Apply regions from the last to the first so earlier line numbers stay valid.
+    // A region that cuts through a construct the formatter moved (e.g. an
+    // interpolation) could splice into the wrong place: such a region is left
+    // formatted, so the result is never broken code.
+    let mut cur: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for (s, e) in regions.into_iter().rev() {
         let from = markers[s];
-        for l in &lines[next_line..from] {
-            result.push(l.to_string());
-        }
         let raw_start = dirs[s].1;
-        match e {
-            Some(e) => {
-                let raw_end = dirs[e].2;
-                result.extend(src[raw_start..raw_end].split('\n').map(|l| l.to_string()));
-                next_line = markers[e] + 1;
-            }
-            None => {
-                result.extend(src[raw_start..].split('\n').map(|l| l.to_string()));
-                next_line = lines.len();
-                to_eof = true;
-            }
-        }
-    }
-    if !to_eof {
-        for l in &lines[next_line..] {
-            result.push(l.to_string());
+        let (raw, to) = match e {
+            Some(e) => (&src[raw_start..dirs[e].2], markers[e] + 1),
+            None => (&src[raw_start..], cur.len()),
+        };
+        let mut candidate: Vec<String> = cur[..from].to_vec();
+        candidate.extend(raw.split('\n').map(|l| l.to_string()));
+        candidate.extend(cur[to..].iter().cloned());
+        let text = unmark(&candidate.join("\n"));
+        if rnix::Root::parse(&text).errors().is_empty() {
+            cur = candidate;
         }
     }
     // Lone directives outside regions stay as they were written.
-    let restored = result.join("\n").replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE);
-    // A region that cuts through a construct the formatter moved (e.g. an
-    // interpolation) could splice into the wrong place: never return broken code.
-    if rnix::Root::parse(&restored).errors().is_empty() {
-        restored
-    } else {
-        out.replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE)
-    }
+    unmark(&cur.join("\n"))
+}
+
+fn unmark(s: &str) -> String {
+    s.replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE)
 }

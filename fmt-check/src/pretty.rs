@@ -249,6 +249,7 @@ fn pretty_term(t: &Term) -> Doc {
                 Expr::Abstraction(p @ Param::Set(..), colon, body)
                     if matches!(&**body, Expr::Term(t) if is_absorbable(t))
                         && compact_params(p)
+                        && matches!(p, Param::Set(o, ..) if o.lone())
                         && first_line(body) == colon.line =>
                 {
                     let Expr::Term(t) = &**body else { unreachable!() };
@@ -343,7 +344,12 @@ fn move_params_comments(mut attrs: Vec<ParamAttr>) -> Vec<ParamAttr> {
 fn compact_params(p: &Param) -> bool {
     let Param::Set(open, attrs, close) = p else { return false };
     use ParamAttr::*;
-    open.line == close.line
+    let quiet = attrs.iter().all(|a| match a {
+        Attr(n, None, c) => n.lone() && c.as_ref().is_none_or(|c| c.lone()),
+        Attr(..) => false,
+        Ellipsis(e) => e.lone(),
+    });
+    open.line == close.line && close.pre.is_empty() && quiet
         && matches!(
             attrs.as_slice(),
             [Ellipsis(_)]

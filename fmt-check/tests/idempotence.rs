@@ -66,8 +66,15 @@ fn normalise(src: &str) -> (Vec<String>, Vec<String>) {
         }
     }
     let mut words = Vec::new();
-    for (k, t) in &toks {
-        if *k == TOKEN_COMMENT {
+    for (i, (k, t)) in toks.iter().enumerate() {
+        // A one-word block comment before a string is a language annotation; the
+        // reference keeps it next to the string, moving other comments before it.
+        let next = toks[i + 1..].iter().find(|(k, _)| *k != TOKEN_WHITESPACE);
+        let annotation = t.starts_with("/*")
+            && !t[2..t.len() - 2].trim().contains(char::is_whitespace)
+            && t.len() <= 34
+            && matches!(next, Some((TOKEN_STRING_START, _)));
+        if *k == TOKEN_COMMENT && !annotation {
             let body = t.trim_start_matches('#').trim_start_matches("/*").trim_end_matches("*/");
             for w in body.split_whitespace() {
                 // Comment markers may be rewritten (`/* x */` becomes `# x`); words stay.
