@@ -96,7 +96,7 @@ pub enum Term {
 
 #[derive(Debug, Clone)]
 pub enum ParamAttr {
-    Attr(Leaf, Option<(Leaf, Expr)>, Option<Leaf>),
+    Attr(Leaf, Option<Box<(Leaf, Expr)>>, Option<Leaf>),
     Ellipsis(Leaf),
 }
 

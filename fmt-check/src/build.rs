@@ -612,7 +612,7 @@ impl<'s> Builder<'s> {
                                 let q = self.tok(e, &ep, 1)?;
                                 let q = self.leaf(&q);
                                 let d = self.child_expr(e, &ep, 2)?;
-                                Some((q, d))
+                                Some(Box::new((q, d)))
                             } else {
                                 None
                             };

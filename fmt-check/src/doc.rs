@@ -685,7 +685,7 @@ impl Layout {
                     let prios = priority_groups(ys);
                     for (pre, prio, post) in prios.iter().rev() {
                         let saved = (self.out.len(), self.st.clone());
-                        let mut r2: Vec<&[E]> = rest.iter().copied().collect();
+                        let mut r2: Vec<&[E]> = rest.to_vec();
                         if self.go_priority(pre, prio, post, &mut r2) {
                             return;
                         }

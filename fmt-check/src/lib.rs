@@ -106,3 +106,39 @@ fn format_node_tree(source: &str, root: &rnix::SyntaxNode, options: &Options) ->
     let d = pretty::whole(&whole);
     Ok(directives::restore(source, doc::layout(d, options.width, options.indent)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_with_defaults() {
+        let out = format("let x=1;in x", &Options::default()).unwrap();
+        assert_eq!(out, "let\n  x = 1;\nin\nx\n");
+    }
+
+    #[test]
+    fn indent_option() {
+        let opts = Options { indent: 4, ..Options::default() };
+        assert_eq!(format("{a=1;b=2;}", &opts).unwrap(), "{\n    a = 1;\n    b = 2;\n}\n");
+    }
+
+    #[test]
+    fn width_option() {
+        let src = "aaaa + bbbbbbbb + cccccccc";
+        assert_eq!(format(src, &Options::default()).unwrap(), "aaaa + bbbbbbbb + cccccccc\n");
+        let narrow = Options { width: 10, ..Options::default() };
+        assert_eq!(format(src, &narrow).unwrap(), "aaaa\n+ bbbbbbbb\n+ cccccccc\n");
+    }
+
+    #[test]
+    fn syntax_error_location() {
+        let err = format("{\n  a = 1;\n  b = ;\n}\n", &Options::default()).unwrap_err();
+        assert_eq!(err.location(), (3, 7));
+    }
+
+    #[test]
+    fn empty_input_is_fine() {
+        assert_eq!(format("  \n", &Options::default()).unwrap(), "");
+    }
+}

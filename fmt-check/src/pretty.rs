@@ -152,11 +152,7 @@ fn binder(b: &Binder) -> Doc {
             let ids_doc = sep_by(&sep, ids.iter().map(simple_sel).collect());
             match from {
                 None => {
-                    let inner = if ids.is_empty() {
-                        cat![ids_doc, nosep, leaf(semi)]
-                    } else {
-                        cat![ids_doc, nosep, leaf(semi)]
-                    };
+                    let inner = cat![ids_doc, nosep, leaf(semi)];
                     group(cat![leaf(kw), sep.clone(), nest(inner)])
                 }
                 Some(src) => group(cat![
@@ -282,12 +278,10 @@ fn term_doc(t: &Term) -> Doc {
 fn param_attr(p: &ParamAttr) -> Doc {
     match p {
         ParamAttr::Attr(name, None, comma) => cat![leaf(name), opt_leaf(comma)],
-        ParamAttr::Attr(name, Some((q, def)), comma) => group(cat![
-            leaf(name),
-            hardspace(),
-            nest(cat![leaf(q), nest(absorb_rhs(def))]),
-            opt_leaf(comma)
-        ]),
+        ParamAttr::Attr(name, Some(qd), comma) => {
+            let (q, def) = &**qd;
+            group(cat![leaf(name), hardspace(), nest(cat![leaf(q), nest(absorb_rhs(def))]), opt_leaf(comma)])
+        }
         ParamAttr::Ellipsis(l) => leaf(l),
     }
 }
@@ -298,10 +292,10 @@ fn move_param_attr_comment(p: ParamAttr) -> ParamAttr {
             comma.trail = name.trail.take();
             ParamAttr::Attr(name, None, Some(comma))
         }
-        ParamAttr::Attr(name, Some((q, mut def)), Some(mut comma)) if comma.lone() => {
-            let c = map_last_expr(&mut def, &mut |l: &mut Leaf| l.trail.take()).flatten();
+        ParamAttr::Attr(name, Some(mut qd), Some(mut comma)) if comma.lone() => {
+            let c = map_last_expr(&mut qd.1, &mut |l: &mut Leaf| l.trail.take()).flatten();
             comma.trail = c;
-            ParamAttr::Attr(name, Some((q, def)), Some(comma))
+            ParamAttr::Attr(name, Some(qd), Some(comma))
         }
         p => p,
     }

@@ -86,3 +86,35 @@ fn line_indent(src: &str, offset: usize) -> String {
     let ls = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
     src[ls..].chars().take_while(|c| *c == ' ' || *c == '\t').collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_only_the_enclosing_expression() {
+        let src = "{\n  a = [1   2];\n  b   =   { c=1; d=2; };\n}\n";
+        let start = src.find("c=1").unwrap();
+        let edit = format_range(src, start..start + 3, &Options::default()).unwrap();
+        // the smallest expression covering `c=1` is the inner attribute set
+        assert_eq!(&src[edit.range.clone()], "{ c=1; d=2; }");
+        assert_eq!(edit.text, "{\n    c = 1;\n    d = 2;\n  }");
+        let mut out = src.to_string();
+        out.replace_range(edit.range, &edit.text);
+        assert!(out.contains("a = [1   2];"), "outside the range is untouched: {out}");
+    }
+
+    #[test]
+    fn whole_document_when_range_covers_everything() {
+        let src = "{a=1;}";
+        let edit = format_range(src, 0..src.len(), &Options::default()).unwrap();
+        assert_eq!(edit.range, 0..src.len());
+        assert_eq!(edit.text, "{ a = 1; }");
+    }
+
+    #[test]
+    fn syntax_error_has_location() {
+        let err = format_range("{\n  a = ;\n}", 0..1, &Options::default()).unwrap_err();
+        assert_eq!(err.location().0, 2);
+    }
+}

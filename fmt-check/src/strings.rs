@@ -83,7 +83,7 @@ pub fn fix_indented(raw: Vec<StrPart>) -> StrLines {
     let mut lines = split_lines(raw);
     // first line: dropped when empty, unless it is the only line
     let first = normalize_line(lines.remove(0));
-    if !(is_empty_line(&first) && !lines.is_empty()) {
+    if !is_empty_line(&first) || lines.is_empty() {
         lines.insert(0, first);
     }
     // last line: emptied when only spaces

@@ -19,7 +19,7 @@ fn invalid(n: &SyntaxNode) -> Option<&'static str> {
         // `inherit ${x};` only allows a plain string inside the interpolation
         NODE_DYNAMIC
             if n.parent().is_some_and(|p| p.kind() == NODE_INHERIT)
-                && !n.children().next().is_some_and(|c| c.kind() == NODE_STRING) =>
+                && n.children().next().is_none_or(|c| c.kind() != NODE_STRING) =>
         {
             Some("only a string may be interpolated in `inherit`")
         }
