@@ -169,7 +169,7 @@ fn binder(b: &Binder) -> Doc {
         }
         Binder::Assignment(sels, eq, e, semi) => group(cat![
             selectors(sels),
-            nest(cat![hardspace(), leaf(eq), nest(absorb_rhs(e))]),
+            nest(cat![hardspace(), leaf(eq), nest(absorb_rhs(e, eq.trail.is_none()))]),
             leaf(semi)
         ]),
     }
@@ -280,7 +280,7 @@ fn param_attr(p: &ParamAttr) -> Doc {
         ParamAttr::Attr(name, None, comma) => cat![leaf(name), opt_leaf(comma)],
         ParamAttr::Attr(name, Some(qd), comma) => {
             let (q, def) = &**qd;
-            group(cat![leaf(name), hardspace(), nest(cat![leaf(q), nest(absorb_rhs(def))]), opt_leaf(comma)])
+            group(cat![leaf(name), hardspace(), nest(cat![leaf(q), nest(absorb_rhs(def, q.trail.is_none()))]), opt_leaf(comma)])
         }
         ParamAttr::Ellipsis(l) => leaf(l),
     }
@@ -346,7 +346,8 @@ fn compact_params(p: &Param) -> bool {
     open.line == close.line && close.pre.is_empty() && quiet
         && matches!(
             attrs.as_slice(),
-            [Ellipsis(_)]
+            []
+                | [Ellipsis(_)]
                 | [Attr(_, None, _)]
                 | [Attr(_, None, _), Ellipsis(_)]
                 | [Attr(_, None, _), Attr(_, None, _)]
@@ -605,16 +606,24 @@ fn is_update_or_concat(op: &Leaf) -> bool {
     op.lone() && (op.value == "//" || op.value == "++")
 }
 
-fn absorb_rhs(e: &Expr) -> Doc {
+/// The value after `=` (or `?`); `may_move` is false when a comment follows the `=`.
+fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
     match e {
         Expr::Term(Term::Set(_, _, items, _)) if matches!(items.as_slice(), [Item::Item(Binder::Inherit(..))]) => {
             cat![hardspace(), group(absorb_expr(false, e))]
         }
+        // A multi-line term starts after the `=` if its first line fits there, else on
+        // the next line.
+        Expr::Term(t @ (Term::Set(..) | Term::List(..) | Term::IndentedString(_)))
+            if may_move && is_absorbable(t) && !starts_with_comment(t) =>
+        {
+            group_k(GroupKind::Regular, cat![line(), group_k(GroupKind::Priority, group(absorb_expr(true, e)))])
+        }
         e if is_absorbable_expr(e) => cat![hardspace(), group(absorb_expr(true, e))],
         Expr::Term(Term::Parenthesized(o, inner, c)) => cat![hardspace(), absorb_paren(o, inner, c)],
-        Expr::Term(Term::SimpleString(_)) | Expr::Term(Term::IndentedString(_)) | Expr::Term(Term::Path(_)) => {
-            cat![hardspace(), group(expr(e))]
-        }
+        Expr::Term(Term::IndentedString(_)) if may_move => group_k(GroupKind::Regular, cat![line(), group(expr(e))]),
+        Expr::Term(Term::IndentedString(_)) => cat![hardspace(), group(expr(e))],
+        Expr::Term(Term::SimpleString(_)) | Expr::Term(Term::Path(_)) => cat![hardspace(), group(expr(e))],
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
