@@ -602,6 +602,19 @@ fn absorb_expr(wide: bool, e: &Expr) -> Doc {
     }
 }
 
+/// The leftmost operand of a chain of the same operator.
+fn first_operand(e: &Expr) -> &Expr {
+    let mut cur = e;
+    let Expr::Operation(_, op, _) = e else { return e };
+    while let Expr::Operation(l, o, _) = cur {
+        if o.value != op.value {
+            break;
+        }
+        cur = l;
+    }
+    cur
+}
+
 fn is_update_or_concat(op: &Leaf) -> bool {
     op.lone() && (op.value == "//" || op.value == "++")
 }
@@ -628,8 +641,9 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         // A chain starting with a multi-line term starts right after the `=`.
-        Expr::Operation(l, op, _)
-            if op.lone() && !is_comparison(&op.value) && matches!(&**l, Expr::Term(t) if is_absorbable(t)) =>
+        Expr::Operation(_, op, _)
+            if !is_comparison(&op.value)
+                && matches!(first_operand(e), Expr::Term(t) if is_absorbable(t) && !matches!(t, Term::Path(_))) =>
         {
             cat![hardspace(), group(operation(e, true))]
         }
