@@ -643,7 +643,8 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
         // A chain starting with a multi-line term starts right after the `=`.
         Expr::Operation(_, op, _)
             if !is_comparison(&op.value)
-                && matches!(first_operand(e), Expr::Term(t) if is_absorbable(t) && !matches!(t, Term::Path(_))) =>
+                && matches!(first_operand(e), Expr::Term(t)
+                    if is_absorbable(t) && !matches!(t, Term::Path(_)) && !starts_with_comment(t)) =>
         {
             cat![hardspace(), group(operation(e, true))]
         }
