@@ -409,7 +409,7 @@ fn is_simple(e: &Expr) -> bool {
     match e {
         Expr::Term(Term::SimpleString(a)) | Expr::Term(Term::IndentedString(a)) => a.lone(),
         Expr::Term(Term::Path(a)) => a.lone(),
-        Expr::Term(Term::Token(l)) => l.lone() && is_identifier(&l.value),
+        Expr::Term(Term::Token(l)) => l.lone(),
         Expr::Term(Term::Selection(t, sels, def)) => {
             def.is_none()
                 && sels.iter().all(|s| matches!(s.sel, SimpleSel::Id(_)))
@@ -426,6 +426,10 @@ fn is_simple(e: &Expr) -> bool {
         }
         _ => false,
     }
+}
+
+fn is_list(e: &Expr) -> bool {
+    matches!(e, Expr::Term(Term::List(..)))
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -445,31 +449,46 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     })
     .unwrap_or_default();
 
-    fn absorb_inner(e: &Expr) -> Doc {
+    // With several list arguments, lists of simple items stay on one line (unless
+    // written over several lines), and the call breaks between its arguments instead.
+    let many_lists = {
+        let mut n = usize::from(is_list(a));
+        let mut cur = f;
+        while let Expr::Application(f2, a2) = cur {
+            n += usize::from(is_list(a2));
+            cur = f2;
+        }
+        n >= 2
+    };
+
+    fn simple_items(items: &[Item<Term>]) -> bool {
+        items.iter().all(|i| match i {
+            Item::Item(t) => is_simple(&Expr::Term(t.clone())),
+            Item::Comments(_) => true,
+        })
+    }
+
+    fn absorb_inner(e: &Expr, many_lists: bool) -> Doc {
         if let Expr::Term(Term::List(open, items, close)) = e {
-            let all_simple = items.iter().all(|i| match i {
-                Item::Item(t) => is_simple(&Expr::Term(t.clone())),
-                Item::Comments(_) => true,
-            });
-            if items.len() <= 4 && all_simple {
+            if (many_lists || items.len() <= 4) && simple_items(items) {
                 return pretty_list(line(), open, items, close);
             }
         }
         expr(e)
     }
 
-    fn absorb_app(e: &Expr, indent_function: bool, no_comment: bool) -> Doc {
+    fn absorb_app(e: &Expr, indent_function: bool, no_comment: bool, many_lists: bool) -> Doc {
         match e {
             Expr::Application(f2, a2) => {
-                let kind = if matches!(**a2, Expr::Term(Term::Selection(..))) {
+                let kind = if matches!(**a2, Expr::Term(Term::Selection(..))) || (many_lists && is_list(a2)) {
                     GroupKind::Regular
                 } else {
                     GroupKind::Priority
                 };
                 cat![
-                    group_k(GroupKind::Transparent, absorb_app(f2, indent_function, no_comment)),
+                    group_k(GroupKind::Transparent, absorb_app(f2, indent_function, no_comment, many_lists)),
                     line(),
-                    nest(group_k(kind, absorb_inner(a2)))
+                    nest(group_k(kind, absorb_inner(a2, many_lists)))
                 ]
             }
             e if indent_function && no_comment => nest(group_k(GroupKind::Regular, cat![line_(), expr(e)])),
@@ -477,14 +496,10 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         }
     }
 
-    fn absorb_last(a: &Expr, after_list: bool) -> Doc {
-        if let (true, Expr::Term(Term::List(open, items, close))) = (after_list, a) {
-            let all_simple = items.iter().all(|i| match i {
-                Item::Item(t) => is_simple(&Expr::Term(t.clone())),
-                Item::Comments(_) => true,
-            });
-            if !items.is_empty() && items.len() <= 4 && all_simple {
-                return group_k(GroupKind::Priority, nest(pretty_list(line(), open, items, close)));
+    fn absorb_last(a: &Expr, many_lists: bool) -> Doc {
+        if let (true, Expr::Term(Term::List(open, items, close))) = (many_lists, a) {
+            if simple_items(items) {
+                return group_k(GroupKind::Regular, nest(pretty_list(line(), open, items, close)));
             }
         }
         match a {
@@ -527,14 +542,14 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         }
     }
 
-    let rendered_f = cat![pre, group_k(GroupKind::Transparent, absorb_app(&f_wo, indent_function, comment.is_empty()))];
+    let rendered_f =
+        cat![pre, group_k(GroupKind::Transparent, absorb_app(&f_wo, indent_function, comment.is_empty(), many_lists))];
     let unexpanded = unexpand(None, &rendered_f);
     let post = if has_post { line_() } else { vec![] };
     let simple = is_simple(&Expr::Application(Box::new(f.clone()), Box::new(a.clone())));
-    let after_list = matches!(f, Expr::Application(_, prev) if matches!(**prev, Expr::Term(Term::List(..))));
     let body = match (simple, unexpanded) {
-        (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a, after_list)]),
-        _ => group_k(GroupKind::Regular, cat![rendered_f, line(), absorb_last(a, after_list), post]),
+        (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a, many_lists)]),
+        _ => group_k(GroupKind::Regular, cat![rendered_f, line(), absorb_last(a, many_lists), post]),
     };
     let tail = if has_post && !comment.is_empty() { hardline() } else { vec![] };
     cat![trivia(&comment), body, tail]
