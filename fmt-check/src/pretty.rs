@@ -543,12 +543,43 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     }
 
     let rendered_f =
-        cat![pre, group_k(GroupKind::Transparent, absorb_app(&f_wo, indent_function, comment.is_empty(), many_lists))];
+        cat![pre.clone(), group_k(GroupKind::Transparent, absorb_app(&f_wo, indent_function, comment.is_empty(), many_lists))];
     let unexpanded = unexpand(None, &rendered_f);
     let post = if has_post { line_() } else { vec![] };
     let simple = is_simple(&Expr::Application(Box::new(f.clone()), Box::new(a.clone())));
     let body = match (simple, unexpanded) {
         (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a, many_lists)]),
+        _ if many_lists => {
+            // The function with the arguments before the first list stays together;
+            // from the first list on, arguments break together.
+            let mut args: Vec<&Expr> = Vec::new();
+            let mut fun = &f_wo;
+            while let Expr::Application(f2, a2) = fun {
+                args.push(a2);
+                fun = f2;
+            }
+            args.reverse();
+            let first_list = args.iter().position(|x| is_list(x)).unwrap_or(args.len());
+            let mut head = expr(fun);
+            for x in &args[..first_list] {
+                head.extend(cat![line(), nest(group(absorb_inner(x, true)))]);
+            }
+            let mut tail = Vec::new();
+            for x in &args[first_list..] {
+                tail.extend(cat![line(), nest(group(absorb_inner(x, true)))]);
+            }
+            if is_list(a) {
+                group_k(
+                    GroupKind::Regular,
+                    cat![pre, group(head), tail, line(), absorb_last(a, true), post],
+                )
+            } else {
+                group_k(
+                    GroupKind::Regular,
+                    cat![pre, group(cat![head, tail]), line(), absorb_last(a, true), post],
+                )
+            }
+        }
         _ => group_k(GroupKind::Regular, cat![rendered_f, line(), absorb_last(a, many_lists), post]),
     };
     let tail = if has_post && !comment.is_empty() { hardline() } else { vec![] };
