@@ -470,7 +470,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
 
     fn absorb_inner(e: &Expr, many_lists: bool) -> Doc {
         if let Expr::Term(Term::List(open, items, close)) = e {
-            if (many_lists || items.len() <= 4) && simple_items(items) {
+            if !items.is_empty() && (many_lists || items.len() <= 4) && simple_items(items) {
                 return pretty_list(line(), open, items, close);
             }
         }
@@ -498,7 +498,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
 
     fn absorb_last(a: &Expr, many_lists: bool) -> Doc {
         if let (true, Expr::Term(Term::List(open, items, close))) = (many_lists, a) {
-            if simple_items(items) {
+            if !items.is_empty() && simple_items(items) {
                 return group_k(GroupKind::Regular, nest(pretty_list(line(), open, items, close)));
             }
         }
@@ -606,6 +606,9 @@ fn is_absorbable_expr(e: &Expr) -> bool {
     match e {
         Expr::Term(t) => is_absorbable(t),
         Expr::With(_, _, _, b) => matches!(&**b, Expr::Term(t) if is_absorbable(t)),
+        Expr::Abstraction(p @ Param::Set(..), colon, b) => {
+            compact_params(p) && first_line(b) == colon.line && matches!(&**b, Expr::Abstraction(..)) && is_absorbable_expr(b)
+        }
         Expr::Abstraction(Param::Id(_), _, b) => match &**b {
             Expr::Term(t) => is_absorbable(t),
             b @ Expr::Abstraction(..) => is_absorbable_expr(b),
@@ -808,6 +811,9 @@ pub fn expr(e: &Expr) -> Doc {
                     cat![param(p), leaf(colon), hardspace(), group(pretty_term(t))]
                 }
                 Expr::Term(t) if is_absorbable(t) => cat![param(p), leaf(colon), line(), group(term_wide(t))],
+                b if same_line && compact_params(p) && is_absorbable_expr(b) => {
+                    cat![param(p), leaf(colon), hardspace(), expr(b)]
+                }
                 b => cat![param(p), leaf(colon), if same_line { line() } else { hardline() }, expr(b)],
             }
         }
