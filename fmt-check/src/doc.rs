@@ -580,16 +580,23 @@ struct Layout {
 impl Layout {
     /// Width available on a line indented by `ci`. With the default indentation the
     /// indentation does not count; wider indentation costs its extra columns.
-    fn width_at(&self, ci: i64) -> i64 {
-        if self.indent > 2 {
-            self.tw - ci * (self.indent - 2)
-        } else {
-            self.tw
+    /// Width available on a line, given its indentation `ci` and nesting level `nl`.
+    /// With the default indentation the indentation does not count.
+    fn width_at(&self, ci: i64, nl: i64) -> i64 {
+        if self.indent <= 2 {
+            return self.tw;
+        }
+        match std::env::var("WV").as_deref() {
+            Ok("B") => self.tw - ci * (self.indent - 2) / self.indent,
+            Ok("C") => self.tw - ci,
+            Ok("E") => self.tw - ci / 2,
+            _ => self.tw - nl * (self.indent - 2),
         }
     }
 
     fn cur_width(&self) -> i64 {
-        self.width_at(self.st.indents.last().unwrap().1 as i64)
+        let (ci, nl) = *self.st.indents.last().unwrap();
+        self.width_at(self.st.line_indent.max(ci), nl as i64)
     }
 
     fn put_text(&mut self, nl: u32, off: u32, t: &str) {
@@ -748,8 +755,8 @@ impl Layout {
             let line_nl = last_nl + if nl > last_nl { 2 } else { 0 };
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl { 2 } else { 0 };
             let (top_ci, top_nl) = *self.st.indents.last().unwrap();
-            let _ = top_ci;
-            let tw = self.width_at(nl.max(top_nl) as i64);
+            let ci = if nl > top_nl { top_ci + self.indent } else { top_ci };
+            let tw = self.width_at(ci, nl.max(top_nl) as i64);
             let mut s = String::new();
             if std::env::var("DBG").is_ok() { eprintln!("cc0 nl={nl} top=({top_ci},{top_nl}) tw={tw} flw={flw}"); }
             if fits(iwi, tw - flw, Walk::new(g, &[]), &mut s) {

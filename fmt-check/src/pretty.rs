@@ -683,7 +683,9 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
         }
         e if is_absorbable_expr(e) => cat![hardspace(), group(absorb_expr(true, e))],
         Expr::Term(Term::Parenthesized(o, inner, c)) => cat![hardspace(), absorb_paren(o, inner, c)],
-        Expr::Term(Term::IndentedString(_)) if may_move => group_k(GroupKind::Regular, cat![line(), group(expr(e))]),
+        Expr::Term(Term::IndentedString(_)) if may_move => {
+            group_k(GroupKind::Regular, cat![line(), group_k(GroupKind::Priority, group(expr(e)))])
+        }
         Expr::Term(Term::IndentedString(_)) => cat![hardspace(), group(expr(e))],
         Expr::Term(Term::SimpleString(_)) | Expr::Term(Term::Path(_)) => cat![hardspace(), group(expr(e))],
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
