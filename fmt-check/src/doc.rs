@@ -565,8 +565,6 @@ fn unexpand_shallow(xs: &[E]) -> Vec<E> {
 #[derive(Clone)]
 struct State {
     cc: i64,
-    /// Indentation of the current line.
-    line_indent: i64,
     indents: Vec<(i64, u32)>,
 }
 
@@ -580,23 +578,20 @@ struct Layout {
 impl Layout {
     /// Width available on a line indented by `ci`. With the default indentation the
     /// indentation does not count; wider indentation costs its extra columns.
-    /// Width available on a line, given its indentation `ci` and nesting level `nl`.
-    /// With the default indentation the indentation does not count.
-    fn width_at(&self, ci: i64, nl: i64) -> i64 {
+    /// Width available on a line at nesting level `nl`. With the default indentation
+    /// the indentation does not count; wider indentation costs its extra columns per
+    /// nesting level (an approximation of the reference, exact at indent 2).
+    fn width_at(&self, _ci: i64, nl: i64) -> i64 {
         if self.indent <= 2 {
-            return self.tw;
-        }
-        match std::env::var("WV").as_deref() {
-            Ok("B") => self.tw - ci * (self.indent - 2) / self.indent,
-            Ok("C") => self.tw - ci,
-            Ok("E") => self.tw - ci / 2,
-            _ => self.tw - nl * (self.indent - 2),
+            self.tw
+        } else {
+            self.tw - nl * (self.indent - 2)
         }
     }
 
     fn cur_width(&self) -> i64 {
         let (ci, nl) = *self.st.indents.last().unwrap();
-        self.width_at(self.st.line_indent.max(ci), nl as i64)
+        self.width_at(ci, nl as i64)
     }
 
     fn put_text(&mut self, nl: u32, off: u32, t: &str) {
@@ -618,7 +613,6 @@ impl Layout {
         }
         let (ci, _) = *self.st.indents.last().unwrap();
         if self.st.cc == 0 {
-            self.st.line_indent = ci;
             for _ in 0..(ci + off as i64) {
                 self.out.push(' ');
             }
@@ -758,9 +752,7 @@ impl Layout {
             let ci = if nl > top_nl { top_ci + self.indent } else { top_ci };
             let tw = self.width_at(ci, nl.max(top_nl) as i64);
             let mut s = String::new();
-            if std::env::var("DBG").is_ok() { eprintln!("cc0 nl={nl} top=({top_ci},{top_nl}) tw={tw} flw={flw}"); }
             if fits(iwi, tw - flw, Walk::new(g, &[]), &mut s) {
-                if std::env::var("DBG").is_ok() { eprintln!("  fit: {s}"); }
                 self.put_text(nl, off, &s);
                 true
             } else {
@@ -790,7 +782,7 @@ pub fn layout(doc: Doc, width: usize, indent: usize) -> String {
         tw: width as i64,
         indent: indent as i64,
         out: String::new(),
-        st: State { cc: 0, line_indent: 0, indents: vec![(0, 0)] },
+        st: State { cc: 0, indents: vec![(0, 0)] },
     };
     let mut rest = Vec::new();
     l.go(&fixed, &mut rest);
