@@ -231,3 +231,35 @@ pub fn first_line_term(t: &Term) -> u32 {
         Term::Path(a) => a.line,
     }
 }
+
+/// The first token's leading trivia and trailing comment, without copying anything.
+pub fn first_trivia_expr(e: &Expr) -> (&[Trivium], bool) {
+    match e {
+        Expr::Term(t) => first_trivia_term(t),
+        Expr::With(l, ..)
+        | Expr::Let(l, ..)
+        | Expr::Assert(l, ..)
+        | Expr::If(l, ..)
+        | Expr::Negation(l, _)
+        | Expr::Inversion(l, _) => (&l.pre, l.trail.is_some()),
+        Expr::Abstraction(p, ..) => first_trivia_param(p),
+        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => first_trivia_expr(a),
+    }
+}
+
+fn first_trivia_param(p: &Param) -> (&[Trivium], bool) {
+    match p {
+        Param::Id(l) | Param::Set(l, ..) => (&l.pre, l.trail.is_some()),
+        Param::Context(a, ..) => first_trivia_param(a),
+    }
+}
+
+pub fn first_trivia_term(t: &Term) -> (&[Trivium], bool) {
+    match t {
+        Term::Token(l) | Term::List(l, ..) | Term::Parenthesized(l, ..) => (&l.pre, l.trail.is_some()),
+        Term::Set(Some(l), ..) | Term::Set(None, l, ..) => (&l.pre, l.trail.is_some()),
+        Term::Selection(t, ..) => first_trivia_term(t),
+        Term::SimpleString(a) | Term::IndentedString(a) => (&a.pre, a.trail.is_some()),
+        Term::Path(a) => (&a.pre, a.trail.is_some()),
+    }
+}

@@ -517,7 +517,18 @@ fn next_indent(mut w: Walk) -> (u32, u32) {
 
 /// Split a group's children into (pre, prio, post) candidates, one per priority group
 /// (looking through transparent groups).
+fn has_priority(ys: &[E]) -> bool {
+    ys.iter().any(|y| match y {
+        E::Group(GroupKind::Priority, _) => true,
+        E::Group(GroupKind::Transparent, inner) => has_priority(inner),
+        _ => false,
+    })
+}
+
 fn priority_groups(ys: &[E]) -> Vec<(Vec<E>, Vec<E>, Vec<E>)> {
+    if !has_priority(ys) {
+        return vec![];
+    }
     fn segments(ys: &[E], out: &mut Vec<(bool, Vec<E>)>) {
         for y in ys {
             match y {

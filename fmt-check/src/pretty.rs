@@ -405,27 +405,35 @@ fn param(p: &Param) -> Doc {
 
 // ------------------------------------------------------------------ application
 
-fn is_simple(e: &Expr) -> bool {
-    match e {
-        Expr::Term(Term::SimpleString(a)) | Expr::Term(Term::IndentedString(a)) => a.lone(),
-        Expr::Term(Term::Path(a)) => a.lone(),
-        Expr::Term(Term::Token(l)) => l.lone(),
-        Expr::Term(Term::Selection(t, sels, def)) => {
-            def.is_none()
-                && sels.iter().all(|s| matches!(s.sel, SimpleSel::Id(_)))
-                && is_simple(&Expr::Term((**t).clone()))
+fn is_simple_term(t: &Term) -> bool {
+    match t {
+        Term::SimpleString(a) | Term::IndentedString(a) => a.lone(),
+        Term::Path(a) => a.lone(),
+        Term::Token(l) => l.lone(),
+        Term::Selection(t, sels, def) => {
+            def.is_none() && sels.iter().all(|s| matches!(s.sel, SimpleSel::Id(_))) && is_simple_term(t)
         }
-        Expr::Term(Term::Parenthesized(o, e, c)) => o.lone() && c.lone() && is_simple(e),
-        Expr::Application(f, a) => {
-            if let Expr::Application(f2, _) = &**f {
-                if let Expr::Application(..) = &**f2 {
-                    return false;
-                }
-            }
-            is_simple(f) && is_simple(a)
-        }
+        Term::Parenthesized(o, e, c) => o.lone() && c.lone() && is_simple(e),
         _ => false,
     }
+}
+
+fn is_simple(e: &Expr) -> bool {
+    match e {
+        Expr::Term(t) => is_simple_term(t),
+        Expr::Application(f, a) => is_simple_app(f, a),
+        _ => false,
+    }
+}
+
+/// Calls of simple terms are simple up to two arguments.
+fn is_simple_app(f: &Expr, a: &Expr) -> bool {
+    if let Expr::Application(f2, _) = f {
+        if let Expr::Application(..) = &**f2 {
+            return false;
+        }
+    }
+    is_simple(f) && is_simple(a)
 }
 
 fn is_list(e: &Expr) -> bool {
@@ -437,8 +445,13 @@ fn is_identifier(s: &str) -> bool {
 }
 
 fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Expr) -> Doc {
-    let mut f_wo = f.clone();
-    let comment = map_first_expr(&mut f_wo, &mut |l: &mut Leaf| {
+    // Only copy the function expression when its first token has comments to move.
+    let (first_pre, first_trail) = first_trivia_expr(f);
+    let needs_move = first_trail || first_pre.iter().any(|t| !matches!(t, Trivium::LanguageAnnotation(_)));
+    let mut f_owned = None;
+    let comment = if needs_move {
+        let mut f2 = f.clone();
+        let c = map_first_expr(&mut f2, &mut |l: &mut Leaf| {
         if let Some(c) = l.trail.take() {
             l.pre.push(to_line_comment(&c));
         }
@@ -446,8 +459,14 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
             std::mem::take(&mut l.pre).into_iter().partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
         l.pre = langs;
         others
-    })
-    .unwrap_or_default();
+        })
+        .unwrap_or_default();
+        f_owned = Some(f2);
+        c
+    } else {
+        Vec::new()
+    };
+    let f_wo: &Expr = f_owned.as_ref().unwrap_or(f);
 
     // With several list arguments, lists of simple items stay on one line (unless
     // written over several lines), and the call breaks between its arguments instead.
@@ -463,7 +482,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
 
     fn simple_items(items: &[Item<Term>]) -> bool {
         items.iter().all(|i| match i {
-            Item::Item(t) => is_simple(&Expr::Term(t.clone())),
+            Item::Item(t) => is_simple_term(t),
             Item::Comments(_) => true,
         })
     }
@@ -543,17 +562,17 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     }
 
     let rendered_f =
-        cat![pre.clone(), group_k(GroupKind::Transparent, absorb_app(&f_wo, indent_function, comment.is_empty(), many_lists))];
+        cat![pre.clone(), group_k(GroupKind::Transparent, absorb_app(f_wo, indent_function, comment.is_empty(), many_lists))];
     let unexpanded = unexpand(None, &rendered_f);
     let post = if has_post { line_() } else { vec![] };
-    let simple = is_simple(&Expr::Application(Box::new(f.clone()), Box::new(a.clone())));
+    let simple = is_simple_app(f, a);
     let body = match (simple, unexpanded) {
         (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a, many_lists)]),
         _ if many_lists => {
             // The function with the arguments before the first list stays together;
             // from the first list on, arguments break together.
             let mut args: Vec<&Expr> = Vec::new();
-            let mut fun = &f_wo;
+            let mut fun = f_wo;
             while let Expr::Application(f2, a2) = fun {
                 args.push(a2);
                 fun = f2;
@@ -958,9 +977,5 @@ fn indented_string(lines: &StrLines) -> Doc {
 
 /// Whether comments precede the first token of a term.
 fn starts_with_comment(t: &Term) -> bool {
-    let mut t = t.clone();
-    map_first_term(&mut t, &mut |l: &mut Leaf| {
-        l.pre.iter().any(|t| !matches!(t, Trivium::LanguageAnnotation(_)))
-    })
-    .unwrap_or(false)
+    first_trivia_term(t).0.iter().any(|t| !matches!(t, Trivium::LanguageAnnotation(_)))
 }
