@@ -92,6 +92,9 @@ pub enum Term {
     Set(Option<Leaf>, Leaf, Vec<Item<Binder>>, Leaf),
     Selection(Box<Term>, Vec<Selector>, Option<(Leaf, Box<Term>)>),
     Parenthesized(Leaf, Box<Expr>, Leaf),
+    /// An expression where a term is expected: only the deprecated `x or` (applying
+    /// `x` to the identifier `or`) produces this.
+    Other(Box<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +157,7 @@ pub fn map_first_term<R>(t: &mut Term, f: &mut dyn FnMut(&mut Leaf) -> R) -> Opt
         Term::Selection(t, ..) => map_first_term(t, f),
         Term::SimpleString(a) | Term::IndentedString(a) => Some(via_leaf(a, f)),
         Term::Path(a) => Some(via_leaf(a, f)),
+        Term::Other(e) => map_first_expr(e, f),
     }
 }
 
@@ -195,6 +199,7 @@ pub fn map_last_term<R>(t: &mut Term, f: &mut dyn FnMut(&mut Leaf) -> R) -> Opti
         Term::Token(l) | Term::List(.., l) | Term::Set(.., l) | Term::Parenthesized(.., l) => Some(f(l)),
         Term::SimpleString(a) | Term::IndentedString(a) => Some(via_leaf(a, f)),
         Term::Path(a) => Some(via_leaf(a, f)),
+        Term::Other(e) => map_last_expr(e, f),
         Term::Selection(_, _, Some((_, d))) => map_last_term(d, f),
         Term::Selection(_, sels, None) => sels.last_mut().and_then(|s| map_last_sel(&mut s.sel, f)),
     }
@@ -229,6 +234,7 @@ pub fn first_line_term(t: &Term) -> u32 {
         Term::Selection(t, ..) => first_line_term(t),
         Term::SimpleString(a) | Term::IndentedString(a) => a.line,
         Term::Path(a) => a.line,
+        Term::Other(e) => first_line(e),
     }
 }
 
@@ -261,5 +267,6 @@ pub fn first_trivia_term(t: &Term) -> (&[Trivium], bool) {
         Term::Selection(t, ..) => first_trivia_term(t),
         Term::SimpleString(a) | Term::IndentedString(a) => (&a.pre, a.trail.is_some()),
         Term::Path(a) => (&a.pre, a.trail.is_some()),
+        Term::Other(e) => first_trivia_expr(e),
     }
 }

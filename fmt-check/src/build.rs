@@ -309,9 +309,7 @@ impl<'s> Builder<'s> {
     fn child_term(&mut self, n: &SyntaxNode) -> R<Term> {
         match self.expr(n)? {
             Expr::Term(t) => Ok(t),
-            // Not a term in the reference's grammar; keep it parenthesis-free by
-            // treating it as an opaque term is impossible, so report it.
-            _ => self.err(n, "expected a simple term"),
+            e => Ok(Term::Other(Box::new(e))),
         }
     }
 

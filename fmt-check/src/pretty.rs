@@ -219,6 +219,7 @@ fn pretty_term(t: &Term) -> Doc {
         Term::SimpleString(a) => string_doc(a, simple_string(&a.value)),
         Term::IndentedString(a) => string_doc(a, indented_string(&a.value)),
         Term::Path(a) => ann_doc(a, str_line(&a.value)),
+        Term::Other(e) => expr(e),
         Term::Selection(base, sels, def) => {
             let sep = match &**base {
                 // `1 .a` must keep its space: `1.a` would lex as a float
