@@ -307,7 +307,12 @@ fn move_params_comments(mut attrs: Vec<ParamAttr>) -> Vec<ParamAttr> {
     for i in 0..n {
         if i + 1 < n {
             let moved = match &mut attrs[i] {
-                ParamAttr::Attr(_, _, Some(comma)) if comma.trail.is_none() => std::mem::take(&mut comma.pre),
+                // A formatting directive stays where it was written.
+                ParamAttr::Attr(_, _, Some(comma))
+                    if comma.trail.is_none() && !comma.pre.iter().any(|t| matches!(t, Trivium::Directive(_))) =>
+                {
+                    std::mem::take(&mut comma.pre)
+                }
                 _ => continue,
             };
             match &mut attrs[i + 1] {
