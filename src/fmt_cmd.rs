@@ -38,7 +38,11 @@ enum Outcome {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let options = Options { width: args.width, indent: args.indent, strict: args.strict };
+    let options = Options {
+        width: args.width,
+        indent: args.indent,
+        strict: args.strict,
+    };
     if args.paths.iter().any(|p| p.as_os_str() == "-") {
         if args.paths.len() != 1 {
             anyhow::bail!("`-` (standard input) cannot be combined with other paths");
@@ -73,12 +77,20 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     out.flush()?;
-    let verb = if args.check || args.diff { "would be reformatted" } else { "reformatted" };
+    let verb = if args.check || args.diff {
+        "would be reformatted"
+    } else {
+        "reformatted"
+    };
     eprintln!(
         "{} file(s) {verb}, {} unchanged{}",
         changed,
         files.len() - changed - failed,
-        if failed > 0 { format!(", {failed} with errors (left untouched)") } else { String::new() }
+        if failed > 0 {
+            format!(", {failed} with errors (left untouched)")
+        } else {
+            String::new()
+        }
     );
     let would_change = (args.check || args.diff) && changed > 0;
     Ok(if failed > 0 || would_change { 1 } else { 0 })
@@ -86,7 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 
 fn run_stdin(args: &Args, options: &Options) -> anyhow::Result<i32> {
     let mut src = String::new();
-    std::io::stdin().read_to_string(&mut src).context("reading standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut src)
+        .context("reading standard input")?;
     let formatted = match format(&src, options) {
         Ok(f) => f,
         Err(e) => {
@@ -128,12 +142,15 @@ fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let found = Mutex::new(Vec::new());
     for p in paths {
-        let meta = std::fs::metadata(p).with_context(|| format!("cannot access {}", p.display()))?;
+        let meta =
+            std::fs::metadata(p).with_context(|| format!("cannot access {}", p.display()))?;
         if !meta.is_dir() {
             files.push(p.clone());
             continue;
         }
-        let walker = ignore::WalkBuilder::new(p).require_git(false).build_parallel();
+        let walker = ignore::WalkBuilder::new(p)
+            .require_git(false)
+            .build_parallel();
         walker.run(|| {
             Box::new(|entry| {
                 if let Ok(e) = entry {
@@ -156,7 +173,10 @@ fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 fn format_all(files: &[PathBuf], options: &Options, write: bool) -> Vec<Outcome> {
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Outcome>>> = files.iter().map(|_| Mutex::new(None)).collect();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
@@ -169,7 +189,11 @@ fn format_all(files: &[PathBuf], options: &Options, write: bool) -> Vec<Outcome>
     });
     results
         .into_iter()
-        .map(|m| m.into_inner().expect("result lock").unwrap_or(Outcome::Failed(" not processed".into())))
+        .map(|m| {
+            m.into_inner()
+                .expect("result lock")
+                .unwrap_or(Outcome::Failed(" not processed".into()))
+        })
         .collect()
 }
 
@@ -197,15 +221,24 @@ fn format_file(path: &Path, options: &Options, write: bool) -> Outcome {
 /// interrupted run leaves either the old or the new content, never a mix.
 fn write_atomically(path: &Path, content: &str) -> anyhow::Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("path has no file name")?.to_string_lossy();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("path has no file name")?
+        .to_string_lossy();
     let tmp = dir.join(format!(
         ".{name}.tvix-fmt.{}.{}.tmp",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| -> anyhow::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(content.as_bytes())?;
         f.sync_all()?;
         if let Ok(meta) = std::fs::metadata(path) {

@@ -44,8 +44,14 @@ fn check_lists_changes_and_touches_nothing() {
     assert!(stdout.contains("a.nix"), "{stdout}");
     assert!(stdout.contains("b.nix"), "{stdout}");
     assert!(!stdout.contains("ok.nix"), "{stdout}");
-    assert!(!stdout.contains("c.nix"), "gitignored file listed: {stdout}");
-    assert!(stderr.contains("broken.nix:2:"), "syntax error location missing: {stderr}");
+    assert!(
+        !stdout.contains("c.nix"),
+        "gitignored file listed: {stdout}"
+    );
+    assert!(
+        stderr.contains("broken.nix:2:"),
+        "syntax error location missing: {stderr}"
+    );
     assert_eq!(read(&d.join("a.nix")), UGLY);
 }
 
@@ -69,7 +75,11 @@ fn formats_in_place_and_leaves_broken_files() {
         .collect();
     assert!(leftovers.is_empty());
     // formatted files are now clean
-    let out = tvix().args(["fmt", "--check"]).arg(d.join("a.nix")).output().unwrap();
+    let out = tvix()
+        .args(["fmt", "--check"])
+        .arg(d.join("a.nix"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -99,7 +109,12 @@ fn stdin_to_stdout_with_options() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{ a = 1; }\n");
 
-    let mut child = tvix().args(["fmt", "-"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = tvix()
+        .args(["fmt", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"{a=;}").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -24,7 +26,8 @@ fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A large file in the shape of nixpkgs' package sets.
 fn generated() -> String {
-    let mut s = String::from("{ lib, pkgs, ... }:\nlet\n  inherit (lib) optional optionals;\nin\n{\n");
+    let mut s =
+        String::from("{ lib, pkgs, ... }:\nlet\n  inherit (lib) optional optionals;\nin\n{\n");
     for i in 0..5000 {
         s.push_str(&format!(
             "  pkg{i} = pkgs.callPackage ./pkgs/pkg{i} {{ inherit (pkgs) stdenv fetchurl; enable = {}; deps = [ pkgs.a{i} pkgs.b{i} ] ++ optional (x > {i}) pkgs.c; }};\n",
@@ -39,8 +42,13 @@ fn time_tool(tool: &str, args: &[&str], sources: &[String]) -> Option<f64> {
     Command::new(tool).arg("--version").output().ok()?;
     let start = Instant::now();
     for src in sources {
-        let mut child =
-            Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+        let mut child = Command::new(tool)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
         child.stdin.take()?.write_all(src.as_bytes()).ok()?;
         child.wait().ok()?;
     }
@@ -70,9 +78,22 @@ fn main() {
         }
     }
     let ours = start.elapsed().as_secs_f64() / rounds as f64;
-    println!("files: {} ({} bytes, incl. a generated {}-byte file)", sources.len(), bytes, sources.last().unwrap().len());
-    println!("tvix-fmt:    {:.3} s  {:.1} ns/byte  {:.1} MB/s", ours, ours * 1e9 / bytes as f64, bytes as f64 / ours / 1e6);
-    for (tool, args) in [("alejandra", &["--quiet", "-"][..]), ("nixpkgs-fmt", &[][..])] {
+    println!(
+        "files: {} ({} bytes, incl. a generated {}-byte file)",
+        sources.len(),
+        bytes,
+        sources.last().unwrap().len()
+    );
+    println!(
+        "tvix-fmt:    {:.3} s  {:.1} ns/byte  {:.1} MB/s",
+        ours,
+        ours * 1e9 / bytes as f64,
+        bytes as f64 / ours / 1e6
+    );
+    for (tool, args) in [
+        ("alejandra", &["--quiet", "-"][..]),
+        ("nixpkgs-fmt", &[][..]),
+    ] {
         match time_tool(tool, args, &sources) {
             Some(t) => println!(
                 "{tool:<12} {:.3} s  {:.1} ns/byte  (one process per file, so includes start-up)",

@@ -136,7 +136,9 @@ pub fn map_first_expr<R>(e: &mut Expr, f: &mut dyn FnMut(&mut Leaf) -> R) -> Opt
         | Expr::Negation(l, _)
         | Expr::Inversion(l, _) => Some(f(l)),
         Expr::Abstraction(p, ..) => map_first_param(p, f),
-        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => map_first_expr(a, f),
+        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => {
+            map_first_expr(a, f)
+        }
     }
 }
 
@@ -162,7 +164,12 @@ pub fn map_first_term<R>(t: &mut Term, f: &mut dyn FnMut(&mut Leaf) -> R) -> Opt
 }
 
 fn via_leaf<T, R>(a: &mut Ann<T>, f: &mut dyn FnMut(&mut Leaf) -> R) -> R {
-    let mut l = Leaf { pre: std::mem::take(&mut a.pre), value: String::new(), line: a.line, trail: a.trail.take() };
+    let mut l = Leaf {
+        pre: std::mem::take(&mut a.pre),
+        value: String::new(),
+        line: a.line,
+        trail: a.trail.take(),
+    };
     let r = f(&mut l);
     a.pre = l.pre;
     a.trail = l.trail;
@@ -196,7 +203,9 @@ fn map_last_sel<R>(s: &mut SimpleSel, f: &mut dyn FnMut(&mut Leaf) -> R) -> Opti
 
 pub fn map_last_term<R>(t: &mut Term, f: &mut dyn FnMut(&mut Leaf) -> R) -> Option<R> {
     match t {
-        Term::Token(l) | Term::List(.., l) | Term::Set(.., l) | Term::Parenthesized(.., l) => Some(f(l)),
+        Term::Token(l) | Term::List(.., l) | Term::Set(.., l) | Term::Parenthesized(.., l) => {
+            Some(f(l))
+        }
         Term::SimpleString(a) | Term::IndentedString(a) => Some(via_leaf(a, f)),
         Term::Path(a) => Some(via_leaf(a, f)),
         Term::Other(e) => map_last_expr(e, f),
@@ -216,7 +225,9 @@ pub fn first_line(e: &Expr) -> u32 {
         | Expr::Negation(l, _)
         | Expr::Inversion(l, _) => l.line,
         Expr::Abstraction(p, ..) => first_line_param(p),
-        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => first_line(a),
+        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => {
+            first_line(a)
+        }
     }
 }
 
@@ -249,7 +260,9 @@ pub fn first_trivia_expr(e: &Expr) -> (&[Trivium], bool) {
         | Expr::Negation(l, _)
         | Expr::Inversion(l, _) => (&l.pre, l.trail.is_some()),
         Expr::Abstraction(p, ..) => first_trivia_param(p),
-        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => first_trivia_expr(a),
+        Expr::Application(a, _) | Expr::Operation(a, ..) | Expr::MemberCheck(a, ..) => {
+            first_trivia_expr(a)
+        }
     }
 }
 
@@ -262,7 +275,9 @@ fn first_trivia_param(p: &Param) -> (&[Trivium], bool) {
 
 pub fn first_trivia_term(t: &Term) -> (&[Trivium], bool) {
     match t {
-        Term::Token(l) | Term::List(l, ..) | Term::Parenthesized(l, ..) => (&l.pre, l.trail.is_some()),
+        Term::Token(l) | Term::List(l, ..) | Term::Parenthesized(l, ..) => {
+            (&l.pre, l.trail.is_some())
+        }
         Term::Set(Some(l), ..) | Term::Set(None, l, ..) => (&l.pre, l.trail.is_some()),
         Term::Selection(t, ..) => first_trivia_term(t),
         Term::SimpleString(a) | Term::IndentedString(a) => (&a.pre, a.trail.is_some()),

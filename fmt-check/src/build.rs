@@ -29,25 +29,42 @@ fn is_trivia(k: SyntaxKind) -> bool {
 }
 
 fn significant(node: &SyntaxNode) -> Vec<NodeOrToken<SyntaxNode, SyntaxToken>> {
-    node.children_with_tokens().filter(|c| !matches!(c, NodeOrToken::Token(t) if is_trivia(t.kind()))).collect()
+    node.children_with_tokens()
+        .filter(|c| !matches!(c, NodeOrToken::Token(t) if is_trivia(t.kind())))
+        .collect()
 }
 
 impl<'s> Builder<'s> {
     pub fn new(src: &'s str, root: &SyntaxNode, strict: bool) -> Self {
-        let tokens: Vec<SyntaxToken> =
-            root.descendants_with_tokens().filter_map(|e| e.into_token()).collect();
-        let starts = tokens.iter().map(|t| u32::from(t.text_range().start())).collect();
+        let tokens: Vec<SyntaxToken> = root
+            .descendants_with_tokens()
+            .filter_map(|e| e.into_token())
+            .collect();
+        let starts = tokens
+            .iter()
+            .map(|t| u32::from(t.text_range().start()))
+            .collect();
         let mut line_starts = vec![0];
         for (i, b) in src.bytes().enumerate() {
             if b == b'\n' {
                 line_starts.push(i + 1);
             }
         }
-        Builder { src, tokens, starts, line_starts, pending: Vec::new(), strict }
+        Builder {
+            src,
+            tokens,
+            starts,
+            line_starts,
+            pending: Vec::new(),
+            strict,
+        }
     }
 
     fn err<T>(&self, at: &SyntaxNode, what: &str) -> R<T> {
-        Err(Unsupported(usize::from(at.text_range().start()), what.to_string()))
+        Err(Unsupported(
+            usize::from(at.text_range().start()),
+            what.to_string(),
+        ))
     }
 
     fn index_of(&self, t: &SyntaxToken) -> usize {
@@ -104,7 +121,10 @@ impl<'s> Builder<'s> {
                     }
                 }
             } else if let Some(rest) = text.strip_prefix('#') {
-                out.push(Raw::LineComment(rest.trim_end().to_string(), self.col_of(off)));
+                out.push(Raw::LineComment(
+                    rest.trim_end().to_string(),
+                    self.col_of(off),
+                ));
             } else if let Some(d) = crate::directives::own_line_directive(self.src, off, text) {
                 out.push(Raw::Directive(d));
             } else {
@@ -158,7 +178,12 @@ impl<'s> Builder<'s> {
         let pre = std::mem::take(&mut self.pending);
         let line = self.line_of(usize::from(first.text_range().start()));
         let trail = self.after(last);
-        Ann { pre, value, line, trail }
+        Ann {
+            pre,
+            value,
+            line,
+            trail,
+        }
     }
 
     fn leaf(&mut self, t: &SyntaxToken) -> Leaf {
@@ -169,7 +194,12 @@ impl<'s> Builder<'s> {
     /// Pending comments before an item become an item of their own; a language
     /// annotation stays with the string it annotates.
     fn take_comments<T>(&mut self, items: &mut Vec<Item<T>>) {
-        let n = self.pending.iter().rev().take_while(|t| matches!(t, Trivium::LanguageAnnotation(_))).count();
+        let n = self
+            .pending
+            .iter()
+            .rev()
+            .take_while(|t| matches!(t, Trivium::LanguageAnnotation(_)))
+            .count();
         let keep = self.pending.split_off(self.pending.len() - n);
         if !self.pending.is_empty() {
             items.push(Item::Comments(std::mem::take(&mut self.pending)));
@@ -180,13 +210,23 @@ impl<'s> Builder<'s> {
     /// The whole file.
     pub fn file(&mut self, root: &SyntaxNode) -> R<Whole> {
         // Everything before the first token leads it.
-        let j = self.tokens.iter().position(|t| !is_trivia(t.kind())).unwrap_or(self.tokens.len());
+        let j = self
+            .tokens
+            .iter()
+            .position(|t| !is_trivia(t.kind()))
+            .unwrap_or(self.tokens.len());
         let raw = self.raw_range(0, j);
         self.pending = trivia::all_leading(&raw);
         // Blank lines at the very start carry no meaning.
-        let blank = self.pending.iter().take_while(|t| **t == Trivium::EmptyLine).count();
+        let blank = self
+            .pending
+            .iter()
+            .take_while(|t| **t == Trivium::EmptyLine)
+            .count();
         self.pending.drain(..blank);
-        let Some(expr_node) = root.children().next() else { return self.err(root, "empty file") };
+        let Some(expr_node) = root.children().next() else {
+            return self.err(root, "empty file");
+        };
         let expr = self.expr(&expr_node)?;
         let trivia = std::mem::take(&mut self.pending);
         Ok(Whole { expr, trivia })
@@ -268,7 +308,9 @@ impl<'s> Builder<'s> {
                 let mut k = 1;
                 while k < parts.len() {
                     match &parts[k] {
-                        NodeOrToken::Node(b) if matches!(b.kind(), NODE_ATTRPATH_VALUE | NODE_INHERIT) => {
+                        NodeOrToken::Node(b)
+                            if matches!(b.kind(), NODE_ATTRPATH_VALUE | NODE_INHERIT) =>
+                        {
                             self.take_comments(&mut items);
                             let b = self.binder(b)?;
                             items.push(Item::Item(b));
@@ -287,21 +329,36 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn tok(&self, n: &SyntaxNode, parts: &[NodeOrToken<SyntaxNode, SyntaxToken>], i: usize) -> R<SyntaxToken> {
+    fn tok(
+        &self,
+        n: &SyntaxNode,
+        parts: &[NodeOrToken<SyntaxNode, SyntaxToken>],
+        i: usize,
+    ) -> R<SyntaxToken> {
         match parts.get(i) {
             Some(NodeOrToken::Token(t)) => Ok(t.clone()),
             _ => self.err(n, "expected a token"),
         }
     }
 
-    fn node(&self, n: &SyntaxNode, parts: &[NodeOrToken<SyntaxNode, SyntaxToken>], i: usize) -> R<SyntaxNode> {
+    fn node(
+        &self,
+        n: &SyntaxNode,
+        parts: &[NodeOrToken<SyntaxNode, SyntaxToken>],
+        i: usize,
+    ) -> R<SyntaxNode> {
         match parts.get(i) {
             Some(NodeOrToken::Node(c)) => Ok(c.clone()),
             _ => self.err(n, "expected a node"),
         }
     }
 
-    fn child_expr(&mut self, n: &SyntaxNode, parts: &[NodeOrToken<SyntaxNode, SyntaxToken>], i: usize) -> R<Expr> {
+    fn child_expr(
+        &mut self,
+        n: &SyntaxNode,
+        parts: &[NodeOrToken<SyntaxNode, SyntaxToken>],
+        i: usize,
+    ) -> R<Expr> {
         let c = self.node(n, parts, i)?;
         self.expr(&c)
     }
@@ -345,7 +402,12 @@ impl<'s> Builder<'s> {
                     }
                 }
                 let trail = self.after(&last);
-                Ok(Term::Path(Ann { pre, value: out, line, trail }))
+                Ok(Term::Path(Ann {
+                    pre,
+                    value: out,
+                    line,
+                    trail,
+                }))
             }
             NODE_PAREN => {
                 let o = self.tok(n, &parts, 0)?;
@@ -436,7 +498,11 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn string(&mut self, n: &SyntaxNode, parts: &[NodeOrToken<SyntaxNode, SyntaxToken>]) -> R<Term> {
+    fn string(
+        &mut self,
+        n: &SyntaxNode,
+        parts: &[NodeOrToken<SyntaxNode, SyntaxToken>],
+    ) -> R<Term> {
         let first = n.first_token().unwrap();
         let last = n.last_token().unwrap();
         let indented = first.text() == "''";
@@ -454,14 +520,32 @@ impl<'s> Builder<'s> {
         }
         let trail = self.after(&last);
         if !indented {
-            let lines = crate::strings::split_lines(raw).into_iter().map(crate::strings::normalize_line).collect();
-            return Ok(Term::SimpleString(Ann { pre, value: lines, line, trail }));
+            let lines = crate::strings::split_lines(raw)
+                .into_iter()
+                .map(crate::strings::normalize_line)
+                .collect();
+            return Ok(Term::SimpleString(Ann {
+                pre,
+                value: lines,
+                line,
+                trail,
+            }));
         }
         let lines = crate::strings::fix_indented(raw);
         if let Some(simple) = crate::strings::indented_as_simple(&lines) {
-            return Ok(Term::SimpleString(Ann { pre, value: simple, line, trail }));
+            return Ok(Term::SimpleString(Ann {
+                pre,
+                value: simple,
+                line,
+                trail,
+            }));
         }
-        Ok(Term::IndentedString(Ann { pre, value: lines, line, trail }))
+        Ok(Term::IndentedString(Ann {
+            pre,
+            value: lines,
+            line,
+            trail,
+        }))
     }
 
     /// `${ expr }`: the inside is parsed as a whole of its own.
@@ -487,7 +571,10 @@ impl<'s> Builder<'s> {
                 NodeOrToken::Token(t) if t.kind() == TOKEN_DOT => dot = Some(self.leaf(t)),
                 NodeOrToken::Node(a) => {
                     let sel = self.simple_sel(a)?;
-                    out.push(Selector { dot: dot.take(), sel });
+                    out.push(Selector {
+                        dot: dot.take(),
+                        sel,
+                    });
                 }
                 NodeOrToken::Token(_) => return self.err(n, "unexpected token in attribute path"),
             }
@@ -516,7 +603,12 @@ impl<'s> Builder<'s> {
                 let line = self.line_of(usize::from(first.text_range().start()));
                 let w = self.interpolation(a)?;
                 let trail = self.after(&last);
-                Ok(SimpleSel::Interp(Ann { pre, value: StrPart::Interp(Box::new(w)), line, trail }))
+                Ok(SimpleSel::Interp(Ann {
+                    pre,
+                    value: StrPart::Interp(Box::new(w)),
+                    line,
+                    trail,
+                }))
             }
             _ => self.err(a, "unexpected attribute"),
         }

@@ -34,7 +34,10 @@ pub fn own_line_directive(src: &str, off: usize, text: &str) -> Option<bool> {
     };
     let line_start = src[..off].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let after = off + text.len();
-    let line_end = src[after..].find('\n').map(|i| after + i).unwrap_or(src.len());
+    let line_end = src[after..]
+        .find('\n')
+        .map(|i| after + i)
+        .unwrap_or(src.len());
     let rest = src[after..line_end].trim_end_matches('\r');
     (src[line_start..off].chars().all(is_hspace) && rest.chars().all(is_hspace)).then_some(d)
 }
@@ -50,7 +53,10 @@ fn directives(src: &str) -> Vec<(bool, usize, usize)> {
         if let Some(d) = own_line_directive(src, off, text) {
             let line_start = src[..off].rfind('\n').map(|i| i + 1).unwrap_or(0);
             let after = off + text.len();
-            let mut line_end = src[after..].find('\n').map(|i| after + i).unwrap_or(src.len());
+            let mut line_end = src[after..]
+                .find('\n')
+                .map(|i| after + i)
+                .unwrap_or(src.len());
             if src[..line_end].ends_with('\r') {
                 line_end -= 1;
             }
@@ -128,5 +134,6 @@ pub fn restore(src: &str, out: String) -> String {
 }
 
 fn unmark(s: &str) -> String {
-    s.replace(DISABLE_MARK, DISABLE).replace(ENABLE_MARK, ENABLE)
+    s.replace(DISABLE_MARK, DISABLE)
+        .replace(ENABLE_MARK, ENABLE)
 }

@@ -222,7 +222,12 @@ pub fn unexpand(limit: Option<i64>, d: &[D]) -> Option<Doc> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum E {
-    Text { nest: u32, off: u32, kind: TextKind, text: String },
+    Text {
+        nest: u32,
+        off: u32,
+        kind: TextKind,
+        text: String,
+    },
     Spacing(Spacing),
     Group(GroupKind, Vec<E>),
 }
@@ -230,7 +235,12 @@ pub enum E {
 fn resolve(d: Doc, nest: u32, off: u32, out: &mut Vec<E>) {
     for e in d {
         match e {
-            D::Text(kind, text) => out.push(E::Text { nest, off, kind, text }),
+            D::Text(kind, text) => out.push(E::Text {
+                nest,
+                off,
+                kind,
+                text,
+            }),
             D::Spacing(s) => out.push(E::Spacing(s)),
             D::Group(k, xs) => {
                 let mut inner = Vec::new();
@@ -246,13 +256,18 @@ fn resolve(d: Doc, nest: u32, off: u32, out: &mut Vec<E>) {
 fn is_hard(e: &E) -> bool {
     matches!(
         e,
-        E::Spacing(Spacing::Hardspace | Spacing::Hardline | Spacing::Emptyline | Spacing::Newlines(_))
+        E::Spacing(
+            Spacing::Hardspace | Spacing::Hardline | Spacing::Emptyline | Spacing::Newlines(_)
+        )
     )
 }
 
 fn is_comment(e: &E) -> bool {
     match e {
-        E::Text { kind: TextKind::Comment | TextKind::TrailingComment, .. } => true,
+        E::Text {
+            kind: TextKind::Comment | TextKind::TrailingComment,
+            ..
+        } => true,
         E::Group(_, inner) => inner.iter().all(|x| is_comment(x) || is_hard(x)),
         _ => false,
     }
@@ -286,7 +301,9 @@ fn fixup(xs: Vec<E>) -> Vec<E> {
                     q.push_front(E::Spacing(merge(a, b)));
                 }
                 Some(E::Group(..)) => {
-                    let Some(E::Group(k, inner)) = q.pop_front() else { unreachable!() };
+                    let Some(E::Group(k, inner)) = q.pop_front() else {
+                        unreachable!()
+                    };
                     if a == Spacing::Hardspace {
                         let mut ni = vec![E::Spacing(Spacing::Hardspace)];
                         ni.extend(inner);
@@ -314,16 +331,31 @@ fn fixup(xs: Vec<E>) -> Vec<E> {
                 }
                 _ => out.push(E::Spacing(a)),
             },
-            E::Text { nest, off, kind, text } => {
+            E::Text {
+                nest,
+                off,
+                kind,
+                text,
+            } => {
                 if let Some(&E::Text { kind: k2, .. }) = q.front() {
                     if k2 == kind {
                         if let Some(E::Text { text: t2, .. }) = q.pop_front() {
-                            q.push_front(E::Text { nest, off, kind, text: text + &t2 });
+                            q.push_front(E::Text {
+                                nest,
+                                off,
+                                kind,
+                                text: text + &t2,
+                            });
                             continue;
                         }
                     }
                 }
-                out.push(E::Text { nest, off, kind, text });
+                out.push(E::Text {
+                    nest,
+                    off,
+                    kind,
+                    text,
+                });
             }
             E::Group(k, inner) => {
                 let (pre, body, post) = split_group(k, inner);
@@ -388,7 +420,9 @@ impl<'a> Walk<'a> {
         Walk { stack }
     }
     fn of_rest(rest: &[&'a [E]]) -> Self {
-        Walk { stack: rest.to_vec() }
+        Walk {
+            stack: rest.to_vec(),
+        }
     }
     /// Next element at the current level, leaving groups closed.
     fn next(&mut self) -> Option<&'a E> {
@@ -463,7 +497,10 @@ fn first_line_width(mut w: Walk) -> i64 {
     let mut n = 0;
     while let Some(x) = w.next() {
         match x {
-            E::Text { kind: TextKind::Comment | TextKind::TrailingComment, .. } => {}
+            E::Text {
+                kind: TextKind::Comment | TextKind::TrailingComment,
+                ..
+            } => {}
             E::Text { text, .. } => n += text_width(text),
             E::Spacing(s) => match w.merged(*s) {
                 Spacing::Hardspace => n += 1,
@@ -481,9 +518,15 @@ fn first_line_fits(target: i64, max: i64, mut w: Walk) -> bool {
         if c < 0 {
             return false;
         }
-        let Some(x) = w.next() else { return max - c <= target };
+        let Some(x) = w.next() else {
+            return max - c <= target;
+        };
         match x {
-            E::Text { kind: TextKind::Regular, text, .. } => c -= text_width(text),
+            E::Text {
+                kind: TextKind::Regular,
+                text,
+                ..
+            } => c -= text_width(text),
             E::Text { .. } => {}
             E::Spacing(s) => match w.merged(*s) {
                 Spacing::Hardspace => c -= 1,
@@ -554,8 +597,14 @@ fn priority_groups(ys: &[E]) -> Vec<(Vec<E>, Vec<E>, Vec<E>)> {
         if !*p {
             continue;
         }
-        let pre: Vec<E> = segs[..i].iter().flat_map(|(_, c)| c.iter().cloned()).collect();
-        let post: Vec<E> = segs[i + 1..].iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+        let pre: Vec<E> = segs[..i]
+            .iter()
+            .flat_map(|(_, c)| c.iter().cloned())
+            .collect();
+        let post: Vec<E> = segs[i + 1..]
+            .iter()
+            .flat_map(|(_, c)| c.iter().cloned())
+            .collect();
         res.push((pre, content.clone(), post));
     }
     res
@@ -565,7 +614,9 @@ fn unexpand_shallow(xs: &[E]) -> Vec<E> {
     let mut out = Vec::new();
     for x in xs {
         match x {
-            E::Spacing(Spacing::Space | Spacing::Softspace) => out.push(E::Spacing(Spacing::Hardspace)),
+            E::Spacing(Spacing::Space | Spacing::Softspace) => {
+                out.push(E::Spacing(Spacing::Hardspace))
+            }
             E::Spacing(Spacing::Break | Spacing::Softbreak) => {}
             other => out.push(other.clone()),
         }
@@ -609,7 +660,11 @@ impl Layout {
         loop {
             let (ci, tnl) = *self.st.indents.last().unwrap();
             if nl > tnl {
-                let ni = if self.st.cc == 0 { ci + self.indent } else { ci };
+                let ni = if self.st.cc == 0 {
+                    ci + self.indent
+                } else {
+                    ci
+                };
                 self.st.indents.push((ni, nl));
                 break;
             } else if nl < tnl {
@@ -654,16 +709,21 @@ impl Layout {
 
     fn go_one<'a>(&mut self, x: &'a E, rest: &mut Vec<&'a [E]>) {
         match x {
-            E::Text { kind: TextKind::TrailingComment, text, .. }
-                if self.st.cc == 2 && {
-                    let line_nl = self.st.indents.last().unwrap().1;
-                    next_indent(Walk::of_rest(rest)).0 > line_nl
-                } =>
+            E::Text {
+                kind: TextKind::TrailingComment,
+                text,
+                ..
+            } if self.st.cc == 2 && {
+                let line_nl = self.st.indents.last().unwrap().1;
+                next_indent(Walk::of_rest(rest)).0 > line_nl
+            } =>
             {
                 self.put_raw(" ");
                 self.put_raw(text);
             }
-            E::Text { nest, off, text, .. } => self.put_text(*nest, *off, text),
+            E::Text {
+                nest, off, text, ..
+            } => self.put_text(*nest, *off, text),
             E::Spacing(s) => {
                 if self.st.cc == 0 {
                     return;
@@ -758,9 +818,17 @@ impl Layout {
             let (nl, off) = next_indent(Walk::new(g, &[]));
             let last_nl = self.st.indents.last().unwrap().1;
             let line_nl = last_nl + if nl > last_nl { 2 } else { 0 };
-            let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl { 2 } else { 0 };
+            let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
+                2
+            } else {
+                0
+            };
             let (top_ci, top_nl) = *self.st.indents.last().unwrap();
-            let ci = if nl > top_nl { top_ci + self.indent } else { top_ci };
+            let ci = if nl > top_nl {
+                top_ci + self.indent
+            } else {
+                top_ci
+            };
             let tw = self.width_at(ci, nl.max(top_nl) as i64);
             let mut s = String::new();
             if fits(iwi, tw - flw, Walk::new(g, &[]), &mut s) {
@@ -771,9 +839,18 @@ impl Layout {
             }
         } else {
             let line_nl = self.st.indents.last().unwrap().1;
-            let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl { 2 } else { 0 };
+            let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
+                2
+            } else {
+                0
+            };
             let mut s = String::new();
-            if fits(iwi - self.st.cc, self.cur_width() - self.st.cc - flw, Walk::new(grp, &[]), &mut s) {
+            if fits(
+                iwi - self.st.cc,
+                self.cur_width() - self.st.cc - flw,
+                Walk::new(grp, &[]),
+                &mut s,
+            ) {
                 self.put_raw(&s);
                 true
             } else {
@@ -793,7 +870,10 @@ pub fn layout(doc: Doc, width: usize, indent: usize) -> String {
         tw: width as i64,
         indent: indent as i64,
         out: String::new(),
-        st: State { cc: 0, indents: vec![(0, 0)] },
+        st: State {
+            cc: 0,
+            indents: vec![(0, 0)],
+        },
     };
     let mut rest = Vec::new();
     l.go(&fixed, &mut rest);

@@ -29,7 +29,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { width: 100, indent: 2, strict: false }
+        Options {
+            width: 100,
+            indent: 2,
+            strict: false,
+        }
     }
 }
 
@@ -38,7 +42,12 @@ impl Default for Options {
 pub enum FormatError {
     /// The source is not valid Nix. `line` and `column` are 1-based; column counts chars.
     #[error("syntax error at {line}:{column}: {message}")]
-    Syntax { line: usize, column: usize, offset: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        offset: usize,
+        message: String,
+    },
 }
 
 impl FormatError {
@@ -48,7 +57,12 @@ impl FormatError {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let column = before[line_start..].chars().count() + 1;
-        FormatError::Syntax { line, column, offset, message }
+        FormatError::Syntax {
+            line,
+            column,
+            offset,
+            message,
+        }
     }
 
     /// 1-based line and column of the error.
@@ -81,9 +95,11 @@ pub(crate) fn parse(source: &str) -> Result<rnix::SyntaxNode, FormatError> {
 fn error_offset(e: &rnix::ParseError) -> Option<usize> {
     use rnix::ParseError::*;
     match e {
-        Unexpected(r) | UnexpectedExtra(r) | UnexpectedWanted(_, r, _) | UnexpectedDoubleBind(r) | DuplicatedArgs(r, _) => {
-            Some(usize::from(r.start()))
-        }
+        Unexpected(r)
+        | UnexpectedExtra(r)
+        | UnexpectedWanted(_, r, _)
+        | UnexpectedDoubleBind(r)
+        | DuplicatedArgs(r, _) => Some(usize::from(r.start())),
         _ => None,
     }
 }
@@ -100,11 +116,20 @@ pub fn format(source: &str, options: &Options) -> Result<String, FormatError> {
     format_node_tree(source, &root, options)
 }
 
-fn format_node_tree(source: &str, root: &rnix::SyntaxNode, options: &Options) -> Result<String, FormatError> {
+fn format_node_tree(
+    source: &str,
+    root: &rnix::SyntaxNode,
+    options: &Options,
+) -> Result<String, FormatError> {
     let mut b = build::Builder::new(source, root, options.strict);
-    let whole = b.file(root).map_err(|build::Unsupported(off, msg)| FormatError::at(source, off, msg))?;
+    let whole = b
+        .file(root)
+        .map_err(|build::Unsupported(off, msg)| FormatError::at(source, off, msg))?;
     let d = pretty::whole(&whole);
-    Ok(directives::restore(source, doc::layout(d, options.width, options.indent)))
+    Ok(directives::restore(
+        source,
+        doc::layout(d, options.width, options.indent),
+    ))
 }
 
 #[cfg(test)]
@@ -119,16 +144,31 @@ mod tests {
 
     #[test]
     fn indent_option() {
-        let opts = Options { indent: 4, ..Options::default() };
-        assert_eq!(format("{a=1;b=2;}", &opts).unwrap(), "{\n    a = 1;\n    b = 2;\n}\n");
+        let opts = Options {
+            indent: 4,
+            ..Options::default()
+        };
+        assert_eq!(
+            format("{a=1;b=2;}", &opts).unwrap(),
+            "{\n    a = 1;\n    b = 2;\n}\n"
+        );
     }
 
     #[test]
     fn width_option() {
         let src = "aaaa + bbbbbbbb + cccccccc";
-        assert_eq!(format(src, &Options::default()).unwrap(), "aaaa + bbbbbbbb + cccccccc\n");
-        let narrow = Options { width: 10, ..Options::default() };
-        assert_eq!(format(src, &narrow).unwrap(), "aaaa\n+ bbbbbbbb\n+ cccccccc\n");
+        assert_eq!(
+            format(src, &Options::default()).unwrap(),
+            "aaaa + bbbbbbbb + cccccccc\n"
+        );
+        let narrow = Options {
+            width: 10,
+            ..Options::default()
+        };
+        assert_eq!(
+            format(src, &narrow).unwrap(),
+            "aaaa\n+ bbbbbbbb\n+ cccccccc\n"
+        );
     }
 
     #[test]

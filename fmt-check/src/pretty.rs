@@ -71,8 +71,11 @@ fn ann_doc<T>(a: &Ann<T>, value: Doc) -> Doc {
 
 /// A string: a language annotation right before it stays on its line, like part of it.
 fn string_doc<T>(a: &Ann<T>, value: Doc) -> Doc {
-    let (langs, others): (Vec<Trivium>, Vec<Trivium>) =
-        a.pre.iter().cloned().partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
+    let (langs, others): (Vec<Trivium>, Vec<Trivium>) = a
+        .pre
+        .iter()
+        .cloned()
+        .partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
     let mut d = trivia(&others);
     for l in langs {
         if let Trivium::LanguageAnnotation(c) = l {
@@ -148,7 +151,11 @@ fn binder(b: &Binder) -> Doc {
     match b {
         Binder::Inherit(kw, from, ids, semi) => {
             let one_line = kw.line == semi.line && ids.len() < 4;
-            let (sep, nosep) = if one_line { (line(), line_()) } else { (hardline(), hardline()) };
+            let (sep, nosep) = if one_line {
+                (line(), line_())
+            } else {
+                (hardline(), hardline())
+            };
             let ids_doc = sep_by(&sep, ids.iter().map(simple_sel).collect());
             match from {
                 None => {
@@ -169,7 +176,11 @@ fn binder(b: &Binder) -> Doc {
         }
         Binder::Assignment(sels, eq, e, semi) => group(cat![
             selectors(sels),
-            nest(cat![hardspace(), leaf(eq), nest(absorb_rhs(e, eq.trail.is_none()))]),
+            nest(cat![
+                hardspace(),
+                leaf(eq),
+                nest(absorb_rhs(e, eq.trail.is_none()))
+            ]),
             leaf(semi)
         ]),
     }
@@ -177,13 +188,30 @@ fn binder(b: &Binder) -> Doc {
 
 // ------------------------------------------------------------------ terms
 
-fn pretty_set(wide: bool, krec: &Option<Leaf>, open: &Leaf, items: &[Item<Binder>], close: &Leaf) -> Doc {
-    let rec = krec.as_ref().map(|k| cat![leaf(k), hardspace()]).unwrap_or_default();
+fn pretty_set(
+    wide: bool,
+    krec: &Option<Leaf>,
+    open: &Leaf,
+    items: &[Item<Binder>],
+    close: &Leaf,
+) -> Doc {
+    let rec = krec
+        .as_ref()
+        .map(|k| cat![leaf(k), hardspace()])
+        .unwrap_or_default();
     if items.is_empty() && open.lone() && close.pre.is_empty() {
-        let sep = if open.line != close.line { hardline() } else { hardspace() };
+        let sep = if open.line != close.line {
+            hardline()
+        } else {
+            hardspace()
+        };
         return cat![rec, leaf(open), sep, leaf(close)];
     }
-    let sep = if (wide && !items.is_empty()) || open.line != close.line { hardline() } else { line() };
+    let sep = if (wide && !items.is_empty()) || open.line != close.line {
+        hardline()
+    } else {
+        line()
+    };
     let mut open2 = open.clone();
     let post = open2.trail.take();
     cat![
@@ -204,10 +232,20 @@ fn term_wide(t: &Term) -> Doc {
 fn pretty_list(sep: Doc, open: &Leaf, items: &[Item<Term>], close: &Leaf) -> Doc {
     let mut open2 = open.clone();
     let post = open2.trail.take();
-    let sur = if open.line != close.line { hardline() } else { line() };
+    let sur = if open.line != close.line {
+        hardline()
+    } else {
+        line()
+    };
     cat![
         leaf(&open2),
-        surround(sur, nest(cat![trail_doc(&post), sep_by(&sep, items.iter().map(item_term).collect())])),
+        surround(
+            sur,
+            nest(cat![
+                trail_doc(&post),
+                sep_by(&sep, items.iter().map(item_term).collect())
+            ])
+        ),
         leaf(close)
     ]
 }
@@ -223,7 +261,12 @@ fn pretty_term(t: &Term) -> Doc {
         Term::Selection(base, sels, def) => {
             let sep = match &**base {
                 // `1 .a` must keep its space: `1.a` would lex as a float
-                Term::Token(l) if l.value.starts_with(|c: char| c.is_ascii_digit() || c == '.') => hardspace(),
+                Term::Token(l)
+                    if l.value
+                        .starts_with(|c: char| c.is_ascii_digit() || c == '.') =>
+                {
+                    hardspace()
+                }
                 Term::Token(_) => vec![],
                 Term::Parenthesized(..) => softline_(),
                 _ => line_(),
@@ -234,8 +277,14 @@ fn pretty_term(t: &Term) -> Doc {
                 .unwrap_or_default();
             cat![term_doc(base), sep, selectors(sels), d]
         }
-        Term::List(open, items, close) if items.is_empty() && open.trail.is_none() && close.pre.is_empty() => {
-            let sep = if open.line != close.line { hardline() } else { hardspace() };
+        Term::List(open, items, close)
+            if items.is_empty() && open.trail.is_none() && close.pre.is_empty() =>
+        {
+            let sep = if open.line != close.line {
+                hardline()
+            } else {
+                hardspace()
+            };
             cat![leaf(open), sep, leaf(close)]
         }
         Term::List(open, items, close) => pretty_list(hardline(), open, items, close),
@@ -249,7 +298,9 @@ fn pretty_term(t: &Term) -> Doc {
                         && matches!(p, Param::Set(o, ..) if o.lone())
                         && first_line(body) == colon.line =>
                 {
-                    let Expr::Term(t) = &**body else { unreachable!() };
+                    let Expr::Term(t) = &**body else {
+                        unreachable!()
+                    };
                     group(cat![param(p), leaf(colon), hardspace(), pretty_term(t)])
                 }
                 Expr::Application(f, a) => pretty_app(true, vec![], true, f, a),
@@ -261,7 +312,11 @@ fn pretty_term(t: &Term) -> Doc {
             };
             let mut close2 = close.clone();
             let close_pre = std::mem::take(&mut close2.pre);
-            group(cat![leaf(&move_trailing_up(open.clone())), nest(cat![inner, trivia(&close_pre)]), leaf(&close2)])
+            group(cat![
+                leaf(&move_trailing_up(open.clone())),
+                nest(cat![inner, trivia(&close_pre)]),
+                leaf(&close2)
+            ])
         }
     }
 }
@@ -281,7 +336,12 @@ fn param_attr(p: &ParamAttr) -> Doc {
         ParamAttr::Attr(name, None, comma) => cat![leaf(name), opt_leaf(comma)],
         ParamAttr::Attr(name, Some(qd), comma) => {
             let (q, def) = &**qd;
-            group(cat![leaf(name), hardspace(), nest(cat![leaf(q), nest(absorb_rhs(def, q.trail.is_none()))]), opt_leaf(comma)])
+            group(cat![
+                leaf(name),
+                hardspace(),
+                nest(cat![leaf(q), nest(absorb_rhs(def, q.trail.is_none()))]),
+                opt_leaf(comma)
+            ])
         }
         ParamAttr::Ellipsis(l) => leaf(l),
     }
@@ -289,7 +349,9 @@ fn param_attr(p: &ParamAttr) -> Doc {
 
 fn move_param_attr_comment(p: ParamAttr) -> ParamAttr {
     match p {
-        ParamAttr::Attr(mut name, None, Some(mut comma)) if name.trail.is_some() && comma.lone() => {
+        ParamAttr::Attr(mut name, None, Some(mut comma))
+            if name.trail.is_some() && comma.lone() =>
+        {
             comma.trail = name.trail.take();
             ParamAttr::Attr(name, None, Some(comma))
         }
@@ -309,7 +371,8 @@ fn move_params_comments(mut attrs: Vec<ParamAttr>) -> Vec<ParamAttr> {
             let moved = match &mut attrs[i] {
                 // A formatting directive stays where it was written.
                 ParamAttr::Attr(_, _, Some(comma))
-                    if comma.trail.is_none() && !comma.pre.iter().any(|t| matches!(t, Trivium::Directive(_))) =>
+                    if comma.trail.is_none()
+                        && !comma.pre.iter().any(|t| matches!(t, Trivium::Directive(_))) =>
                 {
                     std::mem::take(&mut comma.pre)
                 }
@@ -334,7 +397,12 @@ fn move_params_comments(mut attrs: Vec<ParamAttr>) -> Vec<ParamAttr> {
                 }
             }
         } else if let ParamAttr::Attr(name, _, comma @ None) = &mut attrs[i] {
-            *comma = Some(Leaf { pre: vec![], value: ",".into(), line: name.line, trail: None });
+            *comma = Some(Leaf {
+                pre: vec![],
+                value: ",".into(),
+                line: name.line,
+                trail: None,
+            });
         }
     }
     attrs
@@ -342,18 +410,21 @@ fn move_params_comments(mut attrs: Vec<ParamAttr>) -> Vec<ParamAttr> {
 
 /// A parameter set that may stay on one line (see `param`).
 fn compact_params(p: &Param) -> bool {
-    let Param::Set(open, attrs, close) = p else { return false };
+    let Param::Set(open, attrs, close) = p else {
+        return false;
+    };
     use ParamAttr::*;
     let quiet = attrs.iter().all(|a| match a {
         Attr(n, None, c) => n.lone() && c.as_ref().is_none_or(|c| c.lone()),
         Attr(..) => false,
         Ellipsis(e) => e.lone(),
     });
-    open.line == close.line && close.pre.is_empty() && quiet
+    open.line == close.line
+        && close.pre.is_empty()
+        && quiet
         && matches!(
             attrs.as_slice(),
-            []
-                | [Ellipsis(_)]
+            [] | [Ellipsis(_)]
                 | [Attr(_, None, _)]
                 | [Attr(_, None, _), Ellipsis(_)]
                 | [Attr(_, None, _), Attr(_, None, _)]
@@ -365,8 +436,16 @@ fn param(p: &Param) -> Doc {
     match p {
         Param::Id(l) => leaf(l),
         Param::Set(open, attrs, close) if attrs.is_empty() => {
-            let sep = if open.line != close.line { hardline() } else { hardspace() };
-            group(cat![leaf(&move_trailing_up(open.clone())), sep, leaf(close)])
+            let sep = if open.line != close.line {
+                hardline()
+            } else {
+                hardspace()
+            };
+            group(cat![
+                leaf(&move_trailing_up(open.clone())),
+                sep,
+                leaf(close)
+            ])
         }
         Param::Set(open, attrs, close) => {
             let sep = if open.line != close.line {
@@ -382,8 +461,10 @@ fn param(p: &Param) -> Doc {
                     _ => hardline(),
                 }
             };
-            let moved: Vec<ParamAttr> =
-                move_params_comments(attrs.clone()).into_iter().map(move_param_attr_comment).collect();
+            let moved: Vec<ParamAttr> = move_params_comments(attrs.clone())
+                .into_iter()
+                .map(move_param_attr_comment)
+                .collect();
             let n = moved.len();
             let docs: Vec<Doc> = moved
                 .into_iter()
@@ -401,7 +482,10 @@ fn param(p: &Param) -> Doc {
             let close_pre = std::mem::take(&mut close2.pre);
             group(cat![
                 leaf(&move_trailing_up(open.clone())),
-                surround(sep.clone(), nest(cat![sep_by(&sep, docs), trivia(&close_pre)])),
+                surround(
+                    sep.clone(),
+                    nest(cat![sep_by(&sep, docs), trivia(&close_pre)])
+                ),
                 leaf(&close2)
             ])
         }
@@ -417,7 +501,9 @@ fn is_simple_term(t: &Term) -> bool {
         Term::Path(a) => a.lone(),
         Term::Token(l) => l.lone(),
         Term::Selection(t, sels, def) => {
-            def.is_none() && sels.iter().all(|s| matches!(s.sel, SimpleSel::Id(_))) && is_simple_term(t)
+            def.is_none()
+                && sels.iter().all(|s| matches!(s.sel, SimpleSel::Id(_)))
+                && is_simple_term(t)
         }
         Term::Parenthesized(o, e, c) => o.lone() && c.lone() && is_simple(e),
         _ => false,
@@ -447,24 +533,30 @@ fn is_list(e: &Expr) -> bool {
 }
 
 fn is_identifier(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
 }
 
 fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Expr) -> Doc {
     // Only copy the function expression when its first token has comments to move.
     let (first_pre, first_trail) = first_trivia_expr(f);
-    let needs_move = first_trail || first_pre.iter().any(|t| !matches!(t, Trivium::LanguageAnnotation(_)));
+    let needs_move = first_trail
+        || first_pre
+            .iter()
+            .any(|t| !matches!(t, Trivium::LanguageAnnotation(_)));
     let mut f_owned = None;
     let comment = if needs_move {
         let mut f2 = f.clone();
         let c = map_first_expr(&mut f2, &mut |l: &mut Leaf| {
-        if let Some(c) = l.trail.take() {
-            l.pre.push(to_line_comment(&c));
-        }
-        let (langs, others): (Vec<Trivium>, Vec<Trivium>) =
-            std::mem::take(&mut l.pre).into_iter().partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
-        l.pre = langs;
-        others
+            if let Some(c) = l.trail.take() {
+                l.pre.push(to_line_comment(&c));
+            }
+            let (langs, others): (Vec<Trivium>, Vec<Trivium>) = std::mem::take(&mut l.pre)
+                .into_iter()
+                .partition(|t| matches!(t, Trivium::LanguageAnnotation(_)));
+            l.pre = langs;
+            others
         })
         .unwrap_or_default();
         f_owned = Some(f2);
@@ -505,18 +597,25 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     fn absorb_app(e: &Expr, indent_function: bool, no_comment: bool, many_lists: bool) -> Doc {
         match e {
             Expr::Application(f2, a2) => {
-                let kind = if matches!(**a2, Expr::Term(Term::Selection(..))) || (many_lists && is_list(a2)) {
+                let kind = if matches!(**a2, Expr::Term(Term::Selection(..)))
+                    || (many_lists && is_list(a2))
+                {
                     GroupKind::Regular
                 } else {
                     GroupKind::Priority
                 };
                 cat![
-                    group_k(GroupKind::Transparent, absorb_app(f2, indent_function, no_comment, many_lists)),
+                    group_k(
+                        GroupKind::Transparent,
+                        absorb_app(f2, indent_function, no_comment, many_lists)
+                    ),
                     line(),
                     nest(group_k(kind, absorb_inner(a2, many_lists)))
                 ]
             }
-            e if indent_function && no_comment => nest(group_k(GroupKind::Regular, cat![line_(), expr(e)])),
+            e if indent_function && no_comment => {
+                nest(group_k(GroupKind::Regular, cat![line_(), expr(e)]))
+            }
             e => expr(e),
         }
     }
@@ -524,7 +623,10 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     fn absorb_last(a: &Expr, many_lists: bool) -> Doc {
         if let (true, Expr::Term(Term::List(open, items, close))) = (many_lists, a) {
             if !items.is_empty() && simple_items(items) {
-                return group_k(GroupKind::Regular, nest(pretty_list(line(), open, items, close)));
+                return group_k(
+                    GroupKind::Regular,
+                    nest(pretty_list(line(), open, items, close)),
+                );
             }
         }
         match a {
@@ -532,10 +634,21 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
             Expr::Term(Term::Parenthesized(open, inner, close)) => {
                 if let Expr::Abstraction(Param::Id(name), colon, body) = &**inner {
                     if let Expr::Term(body) = &**body {
-                        if is_absorbable(body) && !open.has_trivia() && !name.has_trivia() && !colon.has_trivia() {
+                        if is_absorbable(body)
+                            && !open.has_trivia()
+                            && !name.has_trivia()
+                            && !colon.has_trivia()
+                        {
                             return group_k(
                                 GroupKind::Priority,
-                                nest(cat![leaf(open), leaf(name), leaf(colon), hardspace(), term_wide(body), leaf(close)]),
+                                nest(cat![
+                                    leaf(open),
+                                    leaf(name),
+                                    leaf(colon),
+                                    hardspace(),
+                                    term_wide(body),
+                                    leaf(close)
+                                ]),
                             );
                         }
                     }
@@ -567,13 +680,21 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         }
     }
 
-    let rendered_f =
-        cat![pre.clone(), group_k(GroupKind::Transparent, absorb_app(f_wo, indent_function, comment.is_empty(), many_lists))];
+    let rendered_f = cat![
+        pre.clone(),
+        group_k(
+            GroupKind::Transparent,
+            absorb_app(f_wo, indent_function, comment.is_empty(), many_lists)
+        )
+    ];
     let unexpanded = unexpand(None, &rendered_f);
     let post = if has_post { line_() } else { vec![] };
     let simple = is_simple_app(f, a);
     let body = match (simple, unexpanded) {
-        (true, Some(u)) => group_k(GroupKind::Regular, cat![u, hardspace(), absorb_last(a, many_lists)]),
+        (true, Some(u)) => group_k(
+            GroupKind::Regular,
+            cat![u, hardspace(), absorb_last(a, many_lists)],
+        ),
         _ if many_lists => {
             // The function with the arguments before the first list stays together;
             // from the first list on, arguments break together.
@@ -601,13 +722,26 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
             } else {
                 group_k(
                     GroupKind::Regular,
-                    cat![pre, group(cat![head, tail]), line(), absorb_last(a, true), post],
+                    cat![
+                        pre,
+                        group(cat![head, tail]),
+                        line(),
+                        absorb_last(a, true),
+                        post
+                    ],
                 )
             }
         }
-        _ => group_k(GroupKind::Regular, cat![rendered_f, line(), absorb_last(a, many_lists), post]),
+        _ => group_k(
+            GroupKind::Regular,
+            cat![rendered_f, line(), absorb_last(a, many_lists), post],
+        ),
     };
-    let tail = if has_post && !comment.is_empty() { hardline() } else { vec![] };
+    let tail = if has_post && !comment.is_empty() {
+        hardline()
+    } else {
+        vec![]
+    };
     cat![trivia(&comment), body, tail]
 }
 
@@ -632,7 +766,10 @@ fn is_absorbable_expr(e: &Expr) -> bool {
         Expr::Term(t) => is_absorbable(t),
         Expr::With(_, _, _, b) => matches!(&**b, Expr::Term(t) if is_absorbable(t)),
         Expr::Abstraction(p @ Param::Set(..), colon, b) => {
-            compact_params(p) && first_line(b) == colon.line && matches!(&**b, Expr::Abstraction(..)) && is_absorbable_expr(b)
+            compact_params(p)
+                && first_line(b) == colon.line
+                && matches!(&**b, Expr::Abstraction(..))
+                && is_absorbable_expr(b)
         }
         Expr::Abstraction(Param::Id(_), _, b) => match &**b {
             Expr::Term(t) => is_absorbable(t),
@@ -650,13 +787,21 @@ fn absorb_paren(open: &Leaf, e: &Expr, close: &Leaf) -> Doc {
     let close_pre = std::mem::take(&mut close2.pre);
     let mut e2 = e.clone();
     if let Some(c) = post {
-        map_first_expr(&mut e2, &mut |l: &mut Leaf| l.pre.insert(0, to_line_comment(&c)));
+        map_first_expr(&mut e2, &mut |l: &mut Leaf| {
+            l.pre.insert(0, to_line_comment(&c))
+        });
     }
     group_k(
         GroupKind::Priority,
         nest(cat![
             leaf(&open2),
-            surround(line_(), group_k(GroupKind::Regular, nest(cat![expr(&e2), trivia(&close_pre)]))),
+            surround(
+                line_(),
+                group_k(
+                    GroupKind::Regular,
+                    nest(cat![expr(&e2), trivia(&close_pre)])
+                )
+            ),
             leaf(&close2)
         ]),
     )
@@ -671,7 +816,9 @@ fn absorb_expr(wide: bool, e: &Expr) -> Doc {
                 pretty_term(t)
             }
         }
-        Expr::With(_, _, _, b) if matches!(&**b, Expr::Term(t) if is_absorbable(t)) => pretty_with(true, e),
+        Expr::With(_, _, _, b) if matches!(&**b, Expr::Term(t) if is_absorbable(t)) => {
+            pretty_with(true, e)
+        }
         e => expr(e),
     }
 }
@@ -679,7 +826,9 @@ fn absorb_expr(wide: bool, e: &Expr) -> Doc {
 /// The leftmost operand of a chain of the same operator.
 fn first_operand(e: &Expr) -> &Expr {
     let mut cur = e;
-    let Expr::Operation(_, op, _) = e else { return e };
+    let Expr::Operation(_, op, _) = e else {
+        return e;
+    };
     while let Expr::Operation(l, o, _) = cur {
         if o.value != op.value {
             break;
@@ -696,7 +845,9 @@ fn is_update_or_concat(op: &Leaf) -> bool {
 /// The value after `=` (or `?`); `may_move` is false when a comment follows the `=`.
 fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
     match e {
-        Expr::Term(Term::Set(_, _, items, _)) if matches!(items.as_slice(), [Item::Item(Binder::Inherit(..))]) => {
+        Expr::Term(Term::Set(_, _, items, _))
+            if matches!(items.as_slice(), [Item::Item(Binder::Inherit(..))]) =>
+        {
             cat![hardspace(), group(absorb_expr(false, e))]
         }
         // A multi-line term starts after the `=` if its first line fits there, else on
@@ -704,15 +855,26 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
         Expr::Term(t @ (Term::Set(..) | Term::List(..) | Term::IndentedString(_)))
             if may_move && is_absorbable(t) && !starts_with_comment(t) =>
         {
-            group_k(GroupKind::Regular, cat![line(), group_k(GroupKind::Priority, group(absorb_expr(true, e)))])
+            group_k(
+                GroupKind::Regular,
+                cat![
+                    line(),
+                    group_k(GroupKind::Priority, group(absorb_expr(true, e)))
+                ],
+            )
         }
         e if is_absorbable_expr(e) => cat![hardspace(), group(absorb_expr(true, e))],
-        Expr::Term(Term::Parenthesized(o, inner, c)) => cat![hardspace(), absorb_paren(o, inner, c)],
-        Expr::Term(Term::IndentedString(_)) if may_move => {
-            group_k(GroupKind::Regular, cat![line(), group_k(GroupKind::Priority, group(expr(e)))])
+        Expr::Term(Term::Parenthesized(o, inner, c)) => {
+            cat![hardspace(), absorb_paren(o, inner, c)]
         }
+        Expr::Term(Term::IndentedString(_)) if may_move => group_k(
+            GroupKind::Regular,
+            cat![line(), group_k(GroupKind::Priority, group(expr(e)))],
+        ),
         Expr::Term(Term::IndentedString(_)) => cat![hardspace(), group(expr(e))],
-        Expr::Term(Term::SimpleString(_)) | Expr::Term(Term::Path(_)) => cat![hardspace(), group(expr(e))],
+        Expr::Term(Term::SimpleString(_)) | Expr::Term(Term::Path(_)) => {
+            cat![hardspace(), group(expr(e))]
+        }
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
@@ -727,7 +889,14 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
         Expr::Operation(l, op, r) if is_update_or_concat(op) => match (&**l, &**r) {
             (Expr::Term(t), b) if is_absorbable(t) => group_k(
                 GroupKind::Regular,
-                cat![line(), group_k(GroupKind::Priority, term_wide(t)), line(), leaf(op), hardspace(), expr(b)],
+                cat![
+                    line(),
+                    group_k(GroupKind::Priority, term_wide(t)),
+                    line(),
+                    leaf(op),
+                    hardspace(),
+                    expr(b)
+                ],
             ),
             (l, Expr::Term(t)) if is_absorbable(t) => group_k(
                 GroupKind::Regular,
@@ -735,11 +904,23 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
                     line(),
                     expr(l),
                     line(),
-                    group_k(GroupKind::Transparent, cat![leaf(op), hardspace(), group_k(GroupKind::Priority, term_wide(t))])
+                    group_k(
+                        GroupKind::Transparent,
+                        cat![
+                            leaf(op),
+                            hardspace(),
+                            group_k(GroupKind::Priority, term_wide(t))
+                        ]
+                    )
                 ],
             ),
             (l, Expr::Application(f, a)) => {
-                cat![line(), group(expr(l)), line(), pretty_app(false, cat![leaf(op), hardspace()], false, f, a)]
+                cat![
+                    line(),
+                    group(expr(l)),
+                    line(),
+                    pretty_app(false, cat![leaf(op), hardspace()], false, f, a)
+                ]
             }
             _ => cat![line(), group(expr(e))],
         },
@@ -748,7 +929,9 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
 }
 
 fn pretty_with(absorb: bool, e: &Expr) -> Doc {
-    let Expr::With(w, e0, semi, e1) = e else { return expr(e) };
+    let Expr::With(w, e0, semi, e1) = e else {
+        return expr(e);
+    };
     if absorb {
         if let Expr::Term(t) = &**e1 {
             return group_k(
@@ -765,7 +948,16 @@ fn pretty_with(absorb: bool, e: &Expr) -> Doc {
             );
         }
     }
-    cat![group(cat![leaf(w), hardspace(), nest(group(expr(e0))), leaf(semi)]), line(), expr(e1)]
+    cat![
+        group(cat![
+            leaf(w),
+            hardspace(),
+            nest(group(expr(e0))),
+            leaf(semi)
+        ]),
+        line(),
+        expr(e1)
+    ]
 }
 
 // ------------------------------------------------------------------ expressions
@@ -807,7 +999,12 @@ pub fn expr(e: &Expr) -> Doc {
                 }
             }
             let (f, a) = insert(kw, cond);
-            group(cat![pretty_app(false, vec![], false, &f, &a), leaf(semi), hardline(), expr(body)])
+            group(cat![
+                pretty_app(false, vec![], false, &f, &a),
+                leaf(semi),
+                hardline(),
+                expr(body)
+            ])
         }
         Expr::If(..) => {
             let mut e2 = e.clone();
@@ -823,12 +1020,18 @@ pub fn expr(e: &Expr) -> Doc {
                         cat![hardspace(), leaf(p), leaf(c), absorb_abs(depth + 1, b)]
                     }
                     e if is_absorbable_expr(e) => {
-                        cat![hardspace(), group_k(GroupKind::Priority, absorb_expr(false, e))]
+                        cat![
+                            hardspace(),
+                            group_k(GroupKind::Priority, absorb_expr(false, e))
+                        ]
                     }
                     e => cat![if depth <= 2 { line() } else { hardline() }, expr(e)],
                 }
             }
-            group_k(GroupKind::Regular, cat![line_(), leaf(p), leaf(colon), absorb_abs(1, body)])
+            group_k(
+                GroupKind::Regular,
+                cat![line_(), leaf(p), leaf(colon), absorb_abs(1, body)],
+            )
         }
         Expr::Abstraction(p, colon, body) => {
             // The body stays on the colon's line only if it was written there.
@@ -837,11 +1040,18 @@ pub fn expr(e: &Expr) -> Doc {
                 Expr::Term(t) if is_absorbable(t) && same_line && compact_params(p) => {
                     cat![param(p), leaf(colon), hardspace(), group(pretty_term(t))]
                 }
-                Expr::Term(t) if is_absorbable(t) => cat![param(p), leaf(colon), line(), group(term_wide(t))],
+                Expr::Term(t) if is_absorbable(t) => {
+                    cat![param(p), leaf(colon), line(), group(term_wide(t))]
+                }
                 b if same_line && compact_params(p) && is_absorbable_expr(b) => {
                     cat![param(p), leaf(colon), hardspace(), expr(b)]
                 }
-                b => cat![param(p), leaf(colon), if same_line { line() } else { hardline() }, expr(b)],
+                b => cat![
+                    param(p),
+                    leaf(colon),
+                    if same_line { line() } else { hardline() },
+                    expr(b)
+                ],
             }
         }
         Expr::Application(f, a) => pretty_app(false, vec![], false, f, a),
@@ -849,16 +1059,19 @@ pub fn expr(e: &Expr) -> Doc {
             cat![expr(a), softline(), leaf(op), hardspace(), expr(b)]
         }
         Expr::Operation(..) => operation(e, false),
-        Expr::MemberCheck(e, q, sels) => cat![expr(e), softline(), leaf(q), hardspace(), selectors(sels)],
+        Expr::MemberCheck(e, q, sels) => {
+            cat![expr(e), softline(), leaf(q), hardspace(), selectors(sels)]
+        }
         Expr::Negation(m, e) | Expr::Inversion(m, e) => cat![leaf(m), expr(e)],
     }
 }
 
-
 /// An operator chain, flattened over the same operator. With `bare_first`, the first
 /// operand is not grouped on its own, so it expands together with the chain.
 fn operation(e: &Expr, bare_first: bool) -> Doc {
-    let Expr::Operation(_, op, _) = e else { return expr(e) };
+    let Expr::Operation(_, op, _) = e else {
+        return expr(e);
+    };
 
     fn flatten(op: &str, opl: Option<&Leaf>, e: &Expr, out: &mut Vec<(Option<Leaf>, Expr)>) {
         match e {
@@ -873,7 +1086,11 @@ fn operation(e: &Expr, bare_first: bool) -> Doc {
     flatten(&op.value, None, e, &mut parts);
     // Long pipelines always put each stage on its own line.
     let is_pipe = matches!(op.value.as_str(), "|>" | "<|");
-    let sep = if is_pipe && parts.len() > 3 { hardline() } else { line() };
+    let sep = if is_pipe && parts.len() > 3 {
+        hardline()
+    } else {
+        line()
+    };
     let mut d = Vec::new();
     for (o, x) in parts {
         match o {
@@ -888,12 +1105,16 @@ fn operation(e: &Expr, bare_first: bool) -> Doc {
                     Expr::Application(f, a) => group(pretty_app(false, line(), false, f, a)),
                     x => cat![hardspace(), expr(x)],
                 };
-                d.extend(cat![sep.clone(), leaf(&move_trailing_up(o)), nest(absorbed)]);
+                d.extend(cat![
+                    sep.clone(),
+                    leaf(&move_trailing_up(o)),
+                    nest(absorbed)
+                ]);
             }
         }
     }
     group_k(GroupKind::Regular, d)
-        }
+}
 
 fn pretty_if(sep: Doc, e: &Expr) -> Doc {
     match e {
@@ -942,25 +1163,39 @@ fn str_part(p: &StrPart) -> Doc {
 
 fn str_line(parts: &[StrPart]) -> Doc {
     match parts {
-        [StrPart::Text(t), i @ StrPart::Interp(w)] if w.trivia.is_empty() && t.chars().all(|c| c == ' ') => {
+        [StrPart::Text(t), i @ StrPart::Interp(w)]
+            if w.trivia.is_empty() && t.chars().all(|c| c == ' ') =>
+        {
             let ind = t.chars().count() as u32;
-            cat![text(t.clone()), offset(ind, str_line(std::slice::from_ref(i)))]
+            cat![
+                text(t.clone()),
+                offset(ind, str_line(std::slice::from_ref(i)))
+            ]
         }
         [StrPart::Interp(w)] if w.trivia.is_empty() => {
             let e = &w.expr;
             let inner = match e {
                 e if is_absorbable_expr(e) => group(absorb_expr(false, e)),
                 Expr::Application(f, a) => pretty_app(true, vec![], true, f, a),
-                Expr::Term(Term::Selection(t, ..)) if is_absorbable(t) => cat![line_(), group(expr(e)), line_()],
+                Expr::Term(Term::Selection(t, ..)) if is_absorbable(t) => {
+                    cat![line_(), group(expr(e)), line_()]
+                }
                 Expr::Term(Term::Selection(..)) => cat![group(expr(e)), line_()],
                 _ => cat![line_(), group(expr(e)), line_()],
             };
             group(cat![text("${"), nest(inner), text("}")])
         }
-        [StrPart::Interp(w)] => group(cat![text("${"), surround(line_(), nest(whole(w))), text("}")]),
+        [StrPart::Interp(w)] => group(cat![
+            text("${"),
+            surround(line_(), nest(whole(w))),
+            text("}")
+        ]),
         [StrPart::Text(t), rest @ ..] => {
             let ind = t.chars().take_while(|c| c.is_whitespace()).count() as u32;
-            cat![text(t.clone()), offset(ind, rest.iter().flat_map(str_part).collect())]
+            cat![
+                text(t.clone()),
+                offset(ind, rest.iter().flat_map(str_part).collect())
+            ]
         }
         parts => parts.iter().flat_map(str_part).collect(),
     }
@@ -983,5 +1218,8 @@ fn indented_string(lines: &StrLines) -> Doc {
 
 /// Whether comments precede the first token of a term.
 fn starts_with_comment(t: &Term) -> bool {
-    first_trivia_term(t).0.iter().any(|t| !matches!(t, Trivium::LanguageAnnotation(_)))
+    first_trivia_term(t)
+        .0
+        .iter()
+        .any(|t| !matches!(t, Trivium::LanguageAnnotation(_)))
 }

@@ -40,7 +40,11 @@ fn is_expression(n: &SyntaxNode) -> bool {
 
 /// Format the smallest expression that covers `range` and return the edit to apply.
 /// A range that covers the whole document (or no single expression) formats it all.
-pub fn format_range(source: &str, range: std::ops::Range<usize>, options: &Options) -> Result<RangeEdit, FormatError> {
+pub fn format_range(
+    source: &str,
+    range: std::ops::Range<usize>,
+    options: &Options,
+) -> Result<RangeEdit, FormatError> {
     let root = crate::parse(source)?;
     let start = range.start.min(source.len());
     let end = range.end.clamp(start, source.len());
@@ -78,13 +82,19 @@ pub fn format_range(source: &str, range: std::ops::Range<usize>, options: &Optio
         node = n.parent();
     }
     let text = crate::format(source, options)?;
-    Ok(RangeEdit { range: 0..source.len(), text })
+    Ok(RangeEdit {
+        range: 0..source.len(),
+        text,
+    })
 }
 
 /// The leading spaces of the line holding `offset`.
 fn line_indent(src: &str, offset: usize) -> String {
     let ls = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    src[ls..].chars().take_while(|c| *c == ' ' || *c == '\t').collect()
+    src[ls..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect()
 }
 
 #[cfg(test)]
@@ -101,7 +111,10 @@ mod tests {
         assert_eq!(edit.text, "{\n    c = 1;\n    d = 2;\n  }");
         let mut out = src.to_string();
         out.replace_range(edit.range, &edit.text);
-        assert!(out.contains("a = [1   2];"), "outside the range is untouched: {out}");
+        assert!(
+            out.contains("a = [1   2];"),
+            "outside the range is untouched: {out}"
+        );
     }
 
     #[test]

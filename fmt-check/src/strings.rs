@@ -15,7 +15,10 @@ pub fn split_lines(parts: Vec<StrPart>) -> StrLines {
                         lines.push(vec![]);
                     }
                     first = false;
-                    lines.last_mut().unwrap().push(StrPart::Text(seg.to_string()));
+                    lines
+                        .last_mut()
+                        .unwrap()
+                        .push(StrPart::Text(seg.to_string()));
                 }
             }
             i => lines.last_mut().unwrap().push(i),
@@ -113,7 +116,10 @@ pub fn indented_as_simple(lines: &StrLines) -> Option<StrLines> {
     if lines.len() > 1 {
         return None;
     }
-    let bad = lines.iter().flatten().any(|p| matches!(p, StrPart::Text(t) if t.contains('"') || t.contains('\\')));
+    let bad = lines
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, StrPart::Text(t) if t.contains('"') || t.contains('\\')));
     if bad {
         return None;
     }

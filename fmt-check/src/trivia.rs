@@ -17,7 +17,11 @@ pub enum Raw {
 /// Normalise a block comment: `text` is the whole `/* ... */`, `col0` its 0-based column.
 pub fn block_comment(text: &str, col0: usize) -> Raw {
     let inner = &text[2..text.len().saturating_sub(2).max(2)];
-    let (is_doc, body) = if inner.starts_with('*') && text.len() > 4 { (true, &inner[1..]) } else { (false, inner) };
+    let (is_doc, body) = if inner.starts_with('*') && text.len() > 4 {
+        (true, &inner[1..])
+    } else {
+        (false, inner)
+    };
     let body = body.replace("\r\n", "\n");
     let mut lines: Vec<String> = body.lines().map(|l| l.trim_end().to_string()).collect();
     while lines.last().is_some_and(|l| l.is_empty()) {
@@ -33,13 +37,20 @@ pub fn block_comment(text: &str, col0: usize) -> Raw {
             }
         }
     }
-    let mut lines: Vec<String> = lines.into_iter().map(|l| l.trim_end().to_string()).collect();
+    let mut lines: Vec<String> = lines
+        .into_iter()
+        .map(|l| l.trim_end().to_string())
+        .collect();
     while lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
     // Strip the common indentation of the lines after the first.
     if let Some((h, t)) = lines.split_first() {
-        let offset = if h.starts_with(' ') { col0 + 3 } else { col0 + 2 };
+        let offset = if h.starts_with(' ') {
+            col0 + 3
+        } else {
+            col0 + 2
+        };
         let n = t
             .iter()
             .filter(|l| !l.chars().all(|c| c == ' '))
@@ -65,7 +76,8 @@ pub fn is_language_identifier(s: &str) -> bool {
     let s = s.trim();
     !s.is_empty()
         && s.chars().count() <= 30
-        && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '+' | '.' | '_'))
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '+' | '.' | '_'))
 }
 
 fn convert_leading(pts: &[Raw]) -> Trivia {

@@ -7,7 +7,11 @@ use crate::FormatError;
 pub fn check(src: &str, root: &SyntaxNode) -> Result<(), FormatError> {
     for n in root.descendants() {
         if let Some(msg) = invalid(&n) {
-            return Err(FormatError::at(src, usize::from(n.text_range().start()), msg.to_string()));
+            return Err(FormatError::at(
+                src,
+                usize::from(n.text_range().start()),
+                msg.to_string(),
+            ));
         }
     }
     Ok(())

@@ -20,7 +20,9 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn sorted(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }
@@ -37,7 +39,10 @@ fn similar_lines(a: &str, b: &str) -> String {
     let mut out = String::new();
     for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
         if x != y {
-            out.push_str(&format!("first difference at line {}:\n- {x}\n+ {y}\n", i + 1));
+            out.push_str(&format!(
+                "first difference at line {}:\n- {x}\n+ {y}\n",
+                i + 1
+            ));
             break;
         }
     }
@@ -50,7 +55,10 @@ fn nixfmt_corpus() {
         eprintln!("skipping: ../shared/nixfmt-tests not found");
         return;
     };
-    let w80 = Options { width: 80, ..Options::default() };
+    let w80 = Options {
+        width: 80,
+        ..Options::default()
+    };
     let mut failed = Vec::new();
 
     let mut correct = (0, 0);
@@ -70,7 +78,13 @@ fn nixfmt_corpus() {
     let ind4 = root.join("correct-indent-4.nix");
     if let Ok(src) = std::fs::read_to_string(&ind4) {
         correct.1 += 1;
-        match format(&src, &Options { indent: 4, ..Options::default() }) {
+        match format(
+            &src,
+            &Options {
+                indent: 4,
+                ..Options::default()
+            },
+        ) {
             Ok(out) if out == src => correct.0 += 1,
             Ok(out) => {
                 show("correct-indent-4", &src, &out);
@@ -84,12 +98,24 @@ fn nixfmt_corpus() {
     let mut strict = (0, 0);
     for d in sorted(&root.join("diff")) {
         let name = d.file_name().unwrap().to_string_lossy().to_string();
-        let Ok(src) = std::fs::read_to_string(d.join("in.nix")) else { continue };
+        let Ok(src) = std::fs::read_to_string(d.join("in.nix")) else {
+            continue;
+        };
         for (file, opts, count, tag) in [
             ("out.nix", w80.clone(), &mut diff, ""),
-            ("out-pure.nix", Options { strict: true, ..w80.clone() }, &mut strict, " (strict)"),
+            (
+                "out-pure.nix",
+                Options {
+                    strict: true,
+                    ..w80.clone()
+                },
+                &mut strict,
+                " (strict)",
+            ),
         ] {
-            let Ok(expected) = std::fs::read_to_string(d.join(file)) else { continue };
+            let Ok(expected) = std::fs::read_to_string(d.join(file)) else {
+                continue;
+            };
             count.1 += 1;
             match format(&src, &opts) {
                 Ok(out) if out == expected => count.0 += 1,
@@ -110,7 +136,10 @@ fn nixfmt_corpus() {
         invalid.1 += 1;
         match format(&src, &Options::default()) {
             Err(_) => invalid.0 += 1,
-            Ok(_) => failed.push(format!("invalid/{} was accepted", f.file_name().unwrap().to_string_lossy())),
+            Ok(_) => failed.push(format!(
+                "invalid/{} was accepted",
+                f.file_name().unwrap().to_string_lossy()
+            )),
         }
     }
 
@@ -121,8 +150,24 @@ fn nixfmt_corpus() {
     for f in &failed {
         println!("differs: {f}");
     }
-    assert!(correct.0 >= MIN_CORRECT, "correct regressed: {} < {MIN_CORRECT}", correct.0);
-    assert!(diff.0 >= MIN_DIFF, "diff regressed: {} < {MIN_DIFF}", diff.0);
-    assert!(strict.0 >= MIN_DIFF_STRICT, "strict regressed: {} < {MIN_DIFF_STRICT}", strict.0);
-    assert!(invalid.0 >= MIN_INVALID, "invalid regressed: {} < {MIN_INVALID}", invalid.0);
+    assert!(
+        correct.0 >= MIN_CORRECT,
+        "correct regressed: {} < {MIN_CORRECT}",
+        correct.0
+    );
+    assert!(
+        diff.0 >= MIN_DIFF,
+        "diff regressed: {} < {MIN_DIFF}",
+        diff.0
+    );
+    assert!(
+        strict.0 >= MIN_DIFF_STRICT,
+        "strict regressed: {} < {MIN_DIFF_STRICT}",
+        strict.0
+    );
+    assert!(
+        invalid.0 >= MIN_INVALID,
+        "invalid regressed: {} < {MIN_INVALID}",
+        invalid.0
+    );
 }

@@ -11,11 +11,15 @@ use tvix_fmt::{format, Options};
 
 fn shared() -> Option<PathBuf> {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [base.join("../../shared"), base.join("../shared")].into_iter().find(|p| p.is_dir())
+    [base.join("../../shared"), base.join("../shared")]
+        .into_iter()
+        .find(|p| p.is_dir())
 }
 
 fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -31,8 +35,11 @@ fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// comments, in order.
 fn normalise(src: &str) -> (Vec<String>, Vec<String>) {
     let toks: Vec<(SyntaxKind, &str)> = rnix::tokenize(src).collect();
-    let sig: Vec<(SyntaxKind, &str)> =
-        toks.iter().copied().filter(|(k, _)| !matches!(k, TOKEN_WHITESPACE | TOKEN_COMMENT)).collect();
+    let sig: Vec<(SyntaxKind, &str)> = toks
+        .iter()
+        .copied()
+        .filter(|(k, _)| !matches!(k, TOKEN_WHITESPACE | TOKEN_COMMENT))
+        .collect();
     let mut out: Vec<String> = Vec::new();
     for (i, (k, t)) in sig.iter().enumerate() {
         match k {
@@ -74,11 +81,17 @@ fn normalise(src: &str) -> (Vec<String>, Vec<String>) {
             .find(|(k, t)| *k != TOKEN_WHITESPACE || t.matches('\n').count() > 1)
             .filter(|(k, _)| *k != TOKEN_WHITESPACE);
         let annotation = t.starts_with("/*")
-            && t[2..t.len() - 2].trim().chars().all(|c| c.is_alphanumeric() || "-+._".contains(c))
+            && t[2..t.len() - 2]
+                .trim()
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-+._".contains(c))
             && t.len() <= 34
             && matches!(next, Some((TOKEN_STRING_START, _)));
         if *k == TOKEN_COMMENT && !annotation {
-            let body = t.trim_start_matches('#').trim_start_matches("/*").trim_end_matches("*/");
+            let body = t
+                .trim_start_matches('#')
+                .trim_start_matches("/*")
+                .trim_end_matches("*/");
             for w in body.split_whitespace() {
                 // Comment markers may be rewritten (`/* x */` becomes `# x`); words stay.
                 let w = w.trim_matches(['*', '#', '/']);
@@ -92,7 +105,9 @@ fn normalise(src: &str) -> (Vec<String>, Vec<String>) {
 }
 
 fn check(path: &Path, src: &str, opts: &Options, failures: &mut Vec<String>) -> bool {
-    let Ok(once) = format(src, opts) else { return false };
+    let Ok(once) = format(src, opts) else {
+        return false;
+    };
     let name = path.display();
     // Disabled regions that cut through string interpolations are reproduced as the
     // reference does on the first run, but that output is not a fixed point.
@@ -101,14 +116,20 @@ fn check(path: &Path, src: &str, opts: &Options, failures: &mut Vec<String>) -> 
         || path.ends_with("directive_interp/out-pure.nix");
     match format(&once, opts) {
         Ok(twice) if twice == once => {}
-        Ok(_) if cut_regions => println!("known: {name} is not idempotent (region cuts interpolations)"),
+        Ok(_) if cut_regions => {
+            println!("known: {name} is not idempotent (region cuts interpolations)")
+        }
         Ok(_) => failures.push(format!("{name}: not idempotent")),
         Err(e) => failures.push(format!("{name}: output does not parse: {e}")),
     }
     let (a, ca) = normalise(src);
     let (b, cb) = normalise(&once);
     if a != b {
-        let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+        let at = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
         failures.push(format!(
             "{name}: tokens differ at {at}: {:?} vs {:?}",
             a.get(at..(at + 3).min(a.len())),
@@ -116,7 +137,11 @@ fn check(path: &Path, src: &str, opts: &Options, failures: &mut Vec<String>) -> 
         ));
     }
     if ca != cb {
-        let at = ca.iter().zip(&cb).position(|(x, y)| x != y).unwrap_or(ca.len().min(cb.len()));
+        let at = ca
+            .iter()
+            .zip(&cb)
+            .position(|(x, y)| x != y)
+            .unwrap_or(ca.len().min(cb.len()));
         failures.push(format!(
             "{name}: comments differ at word {at}: {:?} vs {:?}",
             ca.get(at.saturating_sub(4)..(at + 3).min(ca.len())),
@@ -138,8 +163,16 @@ fn idempotent_and_meaning_preserving() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for f in &files {
-        let Ok(src) = std::fs::read_to_string(f) else { continue };
-        for opts in [Options::default(), Options { width: 80, ..Options::default() }] {
+        let Ok(src) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for opts in [
+            Options::default(),
+            Options {
+                width: 80,
+                ..Options::default()
+            },
+        ] {
             if check(f, &src, &opts, &mut failures) {
                 checked += 1;
             }
@@ -162,7 +195,9 @@ fn workloads_format_idempotently() {
     nix_files(&shared.join("workloads"), &mut files);
     let mut failures = Vec::new();
     for f in &files {
-        let Ok(src) = std::fs::read_to_string(f) else { continue };
+        let Ok(src) = std::fs::read_to_string(f) else {
+            continue;
+        };
         if let Err(e) = format(&src, &Options::default()) {
             failures.push(format!("{}: {e}", f.display()));
             continue;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use tvix_fmt::{format, format_range, Options};
 
 fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -20,7 +22,10 @@ fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn truncated_inputs_do_not_panic() {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(shared) = [base.join("../../shared"), base.join("../shared")].into_iter().find(|p| p.is_dir()) else {
+    let Some(shared) = [base.join("../../shared"), base.join("../shared")]
+        .into_iter()
+        .find(|p| p.is_dir())
+    else {
         eprintln!("skipping: ../shared not found");
         return;
     };
@@ -31,7 +36,9 @@ fn truncated_inputs_do_not_panic() {
     let opts = Options::default();
     let (mut ok, mut errors) = (0, 0);
     for f in files.iter().step_by(3) {
-        let Ok(src) = std::fs::read_to_string(f) else { continue };
+        let Ok(src) = std::fs::read_to_string(f) else {
+            continue;
+        };
         let len = src.len();
         for k in 1..8 {
             let mut cut = len * k / 8;
