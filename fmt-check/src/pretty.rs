@@ -785,22 +785,22 @@ fn absorb_paren(open: &Leaf, e: &Expr, close: &Leaf) -> Doc {
     let post = open2.trail.take();
     let mut close2 = close.clone();
     let close_pre = std::mem::take(&mut close2.pre);
-    let mut e2 = e.clone();
-    if let Some(c) = post {
+    // Copy the body only when a comment has to move into it.
+    let e2 = post.map(|c| {
+        let mut e2 = e.clone();
         map_first_expr(&mut e2, &mut |l: &mut Leaf| {
             l.pre.insert(0, to_line_comment(&c))
         });
-    }
+        e2
+    });
+    let e2 = e2.as_ref().unwrap_or(e);
     group_k(
         GroupKind::Priority,
         nest(cat![
             leaf(&open2),
             surround(
                 line_(),
-                group_k(
-                    GroupKind::Regular,
-                    nest(cat![expr(&e2), trivia(&close_pre)])
-                )
+                group_k(GroupKind::Regular, nest(cat![expr(e2), trivia(&close_pre)]))
             ),
             leaf(&close2)
         ]),
@@ -977,15 +977,17 @@ pub fn expr(e: &Expr) -> Doc {
             if let Some(c) = &in_.trail {
                 moved.push(to_line_comment(c));
             }
-            let mut body2 = (**body).clone();
-            if !moved.is_empty() {
-                map_first_expr(&mut body2, &mut |l: &mut Leaf| {
+            let body2 = (!moved.is_empty()).then(|| {
+                let mut b = (**body).clone();
+                map_first_expr(&mut b, &mut |l: &mut Leaf| {
                     let mut pre = moved.clone();
                     pre.append(&mut l.pre);
                     l.pre = pre;
                 });
-            }
-            let in_part = group(cat![text(in_.value.clone()), hardline(), expr(&body2)]);
+                b
+            });
+            let body2 = body2.as_ref().unwrap_or(body);
+            let in_part = group(cat![text(in_.value.clone()), hardline(), expr(body2)]);
             cat![let_part, hardline(), in_part]
         }
         Expr::Assert(kw, cond, semi, body) => {
@@ -1006,12 +1008,19 @@ pub fn expr(e: &Expr) -> Doc {
                 expr(body)
             ])
         }
-        Expr::If(..) => {
-            let mut e2 = e.clone();
-            if let Expr::If(i, ..) = &mut e2 {
-                *i = move_trailing_up(i.clone());
-            }
-            group_k(GroupKind::Regular, pretty_if(line(), &e2))
+        Expr::If(i, ..) => {
+            // A comment after the first `if` moves in front of it.
+            let e2 = i.trail.is_some().then(|| {
+                let mut e2 = e.clone();
+                if let Expr::If(i, ..) = &mut e2 {
+                    *i = move_trailing_up(i.clone());
+                }
+                e2
+            });
+            group_k(
+                GroupKind::Regular,
+                pretty_if(line(), e2.as_ref().unwrap_or(e)),
+            )
         }
         Expr::Abstraction(Param::Id(p), colon, body) => {
             fn absorb_abs(depth: u32, e: &Expr) -> Doc {
