@@ -11,7 +11,8 @@ use tvix_fmt::{format, FormatError, Options};
 #[derive(clap::Args)]
 pub struct Args {
     /// Files or directories to format (directories: every `.nix` file below, respecting
-    /// `.gitignore`). `-` reads standard input and writes standard output.
+    /// `.gitignore` and skipping hidden entries). `-` reads standard input and writes
+    /// standard output.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Change nothing; list the files that would change and exit 1 if any would.
