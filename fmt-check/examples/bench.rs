@@ -56,7 +56,9 @@ fn time_tool(tool: &str, args: &[&str], sources: &[String]) -> Option<f64> {
 }
 
 fn main() {
-    let dirs: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let no_generated = args.iter().any(|a| a == "--no-generated");
+    let dirs: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let mut files = Vec::new();
     for d in &dirs {
         nix_files(Path::new(d), &mut files);
@@ -67,7 +69,9 @@ fn main() {
         .filter_map(|f| std::fs::read_to_string(f).ok())
         .filter(|s| tvix_fmt::format(s, &opts).is_ok())
         .collect();
-    sources.push(generated());
+    if !no_generated {
+        sources.push(generated());
+    }
     let bytes: usize = sources.iter().map(|s| s.len()).sum();
 
     let rounds = 3;
