@@ -568,6 +568,16 @@ fn has_priority(ys: &[E]) -> bool {
     })
 }
 
+fn count_priority(ys: &[E]) -> usize {
+    ys.iter()
+        .map(|y| match y {
+            E::Group(GroupKind::Priority, _) => 1,
+            E::Group(GroupKind::Transparent, inner) => count_priority(inner),
+            _ => 0,
+        })
+        .sum()
+}
+
 fn priority_groups(ys: &[E]) -> Vec<(Vec<E>, Vec<E>, Vec<E>)> {
     if !has_priority(ys) {
         return vec![];
@@ -753,12 +763,40 @@ impl Layout {
                 if self.go_group(ys, rest) {
                     return;
                 }
-                if *k != GroupKind::Transparent {
-                    let prios = priority_groups(ys);
-                    for (pre, prio, post) in prios.iter().rev() {
+                if *k != GroupKind::Transparent && has_priority(ys) {
+                    // Candidates in reverse document order. A priority group that is a
+                    // direct child is tried on slices of `ys`; only candidates inside
+                    // transparent groups need their segments copied out.
+                    let mut cands: Vec<Option<usize>> = Vec::new();
+                    for (i, y) in ys.iter().enumerate() {
+                        match y {
+                            E::Group(GroupKind::Priority, _) => cands.push(Some(i)),
+                            E::Group(GroupKind::Transparent, inner) => {
+                                for _ in 0..count_priority(inner) {
+                                    cands.push(None);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    let mut copied: Option<Vec<(Vec<E>, Vec<E>, Vec<E>)>> = None;
+                    for (n, cand) in cands.iter().enumerate().rev() {
                         let saved = (self.out.len(), self.st.clone());
                         let mut r2: Vec<&[E]> = rest.to_vec();
-                        if self.go_priority(pre, prio, post, &mut r2) {
+                        let ok = match cand {
+                            Some(i) => {
+                                let E::Group(_, prio) = &ys[*i] else {
+                                    unreachable!()
+                                };
+                                self.go_priority(&ys[..*i], prio, &ys[i + 1..], &mut r2)
+                            }
+                            None => {
+                                let all = copied.get_or_insert_with(|| priority_groups(ys));
+                                let (pre, prio, post) = &all[n];
+                                self.go_priority(pre, prio, post, &mut r2)
+                            }
+                        };
+                        if ok {
                             return;
                         }
                         self.out.truncate(saved.0);
