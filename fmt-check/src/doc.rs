@@ -578,7 +578,10 @@ fn count_priority(ys: &[E]) -> usize {
         .sum()
 }
 
-fn priority_groups(ys: &[E]) -> Vec<(Vec<E>, Vec<E>, Vec<E>)> {
+/// A priority candidate: what precedes it, its contents, what follows it.
+type Segments = (Vec<E>, Vec<E>, Vec<E>);
+
+fn priority_groups(ys: &[E]) -> Vec<Segments> {
     if !has_priority(ys) {
         return vec![];
     }
@@ -602,7 +605,7 @@ fn priority_groups(ys: &[E]) -> Vec<(Vec<E>, Vec<E>, Vec<E>)> {
     if !segs.iter().any(|(p, _)| *p) {
         return vec![];
     }
-    let mut res = Vec::new();
+    let mut res: Vec<Segments> = Vec::new();
     for (i, (p, content)) in segs.iter().enumerate() {
         if !*p {
             continue;
@@ -779,7 +782,7 @@ impl Layout {
                             _ => {}
                         }
                     }
-                    let mut copied: Option<Vec<(Vec<E>, Vec<E>, Vec<E>)>> = None;
+                    let mut copied: Option<Vec<Segments>> = None;
                     for (n, cand) in cands.iter().enumerate().rev() {
                         let saved = (self.out.len(), self.st.clone());
                         let mut r2: Vec<&[E]> = rest.to_vec();
