@@ -174,6 +174,14 @@ fn binder(b: &Binder) -> Doc {
                 ]),
             }
         }
+        // An operator chain after `= # comment` starts at the level of the `=`.
+        Binder::Assignment(sels, eq, e, semi) if eq.trail.is_some() && absorbs_chain(e) => {
+            group(cat![
+                selectors(sels),
+                nest(cat![hardspace(), leaf(eq), absorb_rhs(e, false)]),
+                leaf(semi)
+            ])
+        }
         Binder::Assignment(sels, eq, e, semi) => group(cat![
             selectors(sels),
             nest(cat![
@@ -823,6 +831,14 @@ fn absorb_expr(wide: bool, e: &Expr) -> Doc {
     }
 }
 
+/// An operator chain whose first operand is a multi-line term: it starts right after
+/// the `=`.
+fn absorbs_chain(e: &Expr) -> bool {
+    matches!(e, Expr::Operation(_, op, _) if !is_comparison(&op.value))
+        && matches!(first_operand(e), Expr::Term(t)
+            if is_absorbable(t) && !matches!(t, Term::Path(_)) && !starts_with_comment(t))
+}
+
 /// The leftmost operand of a chain of the same operator.
 fn first_operand(e: &Expr) -> &Expr {
     let mut cur = e;
@@ -879,11 +895,7 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
         Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         // A chain starting with a multi-line term starts right after the `=`.
-        Expr::Operation(_, op, _)
-            if !is_comparison(&op.value)
-                && matches!(first_operand(e), Expr::Term(t)
-                    if is_absorbable(t) && !matches!(t, Term::Path(_)) && !starts_with_comment(t)) =>
-        {
+        e if absorbs_chain(e) => {
             cat![hardspace(), group(operation(e, true))]
         }
         Expr::Operation(l, op, r) if is_update_or_concat(op) => match (&**l, &**r) {

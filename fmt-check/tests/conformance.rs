@@ -9,8 +9,8 @@ use tvix_fmt::{format, Options};
 
 /// Counts reached so far; raise them as the formatter improves.
 const MIN_CORRECT: usize = 19;
-const MIN_DIFF: usize = 55;
-const MIN_DIFF_STRICT: usize = 55;
+const MIN_DIFF: usize = 56;
+const MIN_DIFF_STRICT: usize = 56;
 const MIN_INVALID: usize = 8;
 
 fn corpus() -> Option<PathBuf> {
