@@ -38,17 +38,18 @@ pub fn ingest_path(
     path: &Path,
     root_name: &[u8],
 ) -> Result<Ingested, Error> {
-    ingest_path_observed(blobs, dirs, path, root_name, &mut |_| {})
+    ingest_path_observed(blobs, dirs, path, root_name, &mut |_, _| {})
 }
 
-/// [`ingest_path`], calling `on_file` with the size of each file once it is read
-/// (for progress reports).
+/// [`ingest_path`], reporting progress as it goes: `on_progress(files, bytes)`
+/// is called with increments, bytes as file contents are read and a file once it
+/// is complete.
 pub fn ingest_path_observed(
     blobs: &dyn BlobService,
     dirs: &dyn DirectoryService,
     path: &Path,
     root_name: &[u8],
-    on_file: &mut dyn FnMut(u64),
+    on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Ingested, Error> {
     let _span = tracing::debug_span!("ingest_path", path = %path.display()).entered();
     std::thread::scope(|scope| {
@@ -60,7 +61,7 @@ pub fn ingest_path_observed(
         let walked = FlatWriter::new(&mut sink)
             .map_err(nar_err(path))
             .and_then(|mut nar| {
-                let node = walk(&tx, dirs, path, root_name.to_vec(), &mut nar, on_file)?;
+                let node = walk(&tx, dirs, path, root_name.to_vec(), &mut nar, on_progress)?;
                 nar.finish().map_err(nar_err(path))?;
                 Ok(node)
             });
@@ -140,6 +141,7 @@ struct Tee<'a> {
     hasher: blake3::Hasher,
     tx: &'a SyncSender<BlobMsg>,
     read: u64,
+    on_progress: &'a mut dyn FnMut(u64, u64),
 }
 
 impl Read for Tee<'_> {
@@ -148,6 +150,7 @@ impl Read for Tee<'_> {
         if n > 0 {
             self.hasher.update(&buf[..n]);
             self.read += n as u64;
+            (self.on_progress)(0, n as u64);
             self.tx
                 .send(BlobMsg::Data(buf[..n].to_vec()))
                 .map_err(|_| worker_gone())?;
@@ -172,10 +175,10 @@ fn walk<W: io::Write>(
     path: &Path,
     root_name: Vec<u8>,
     nar: &mut FlatWriter<W>,
-    on_file: &mut dyn FnMut(u64),
+    on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Node, Error> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut done = match visit(tx, path, root_name, nar, on_file)? {
+    let mut done = match visit(tx, path, root_name, nar, on_progress)? {
         Visited::Leaf(node) => return Ok(node),
         Visited::Dir(frame) => {
             stack.push(frame);
@@ -193,7 +196,7 @@ fn walk<W: io::Write>(
             Some(child_name) => {
                 let child_path = top.path.join(OsStr::from_bytes(&child_name));
                 nar.entry(&child_name).map_err(nar_err(&child_path))?;
-                match visit(tx, &child_path, child_name, nar, on_file)? {
+                match visit(tx, &child_path, child_name, nar, on_progress)? {
                     Visited::Leaf(node) => done = Some(node),
                     Visited::Dir(frame) => stack.push(frame),
                 }
@@ -235,7 +238,7 @@ fn visit<W: io::Write>(
     path: &Path,
     name: Vec<u8>,
     nar: &mut FlatWriter<W>,
-    on_file: &mut dyn FnMut(u64),
+    on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Visited, Error> {
     let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
     let ft = meta.file_type();
@@ -254,6 +257,7 @@ fn visit<W: io::Write>(
             hasher: blake3::Hasher::new(),
             tx,
             read: 0,
+            on_progress: &mut *on_progress,
         };
         nar.file(executable, size, &mut tee)
             .map_err(nar_err(path))?;
@@ -269,7 +273,7 @@ fn visit<W: io::Write>(
         let digest = B3Digest::from(tee.hasher.finalize());
         tx.send(BlobMsg::End(digest))
             .map_err(|_| Error::io(path)(worker_gone()))?;
-        on_file(size);
+        on_progress(1, 0);
         Ok(Visited::Leaf(Node::file(FileNode {
             name,
             digest: digest.0.to_vec(),

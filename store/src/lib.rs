@@ -28,4 +28,6 @@ pub use ingest_nar::ingest_nar;
 pub use pathinfo::PathInfo;
 pub use pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
 pub use render::render_nar;
-pub use store::{default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts};
+pub use store::{
+    default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts, VerifyProgress,
+};
