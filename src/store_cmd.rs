@@ -78,12 +78,22 @@ fn run_verb(args: Args) -> anyhow::Result<i32> {
     let mut out = BufWriter::new(stdout.lock());
     match args.verb {
         Verb::Import { paths } => {
+            let bar = progress::import_bar();
+            let mut files = 0u64;
             for p in paths {
                 let info = store
-                    .import_path(&p)
-                    .with_context(|| format!("importing {}", p.display()))?;
-                writeln!(out, "{}", store.store_dir.display(&info.store_path))?;
+                    .import_path_observed(&p, &mut |f, bytes| {
+                        bar.inc(bytes);
+                        if f > 0 {
+                            files += f;
+                            bar.set_message(format!("{files} files"));
+                        }
+                    })
+                    .with_context(|| format!("importing {}", p.display()));
+                let info = info.inspect_err(|_| bar.abandon())?;
+                bar.suspend(|| writeln!(out, "{}", store.store_dir.display(&info.store_path)))?;
             }
+            bar.finish_and_clear();
         }
         Verb::ImportNar { name } => {
             let info = store.import_nar(&name, std::io::stdin().lock())?;
@@ -141,10 +151,15 @@ fn run_verb(args: Args) -> anyhow::Result<i32> {
         }
         Verb::Verify => {
             let mut problems = 0usize;
-            let counts = store.verify(&mut |p| {
-                problems += 1;
-                eprintln!("corrupt: {}: {}", p.what, p.error);
-            })?;
+            let bar = progress::verify_bar();
+            let counts = store.verify_observed(
+                &mut |p| {
+                    problems += 1;
+                    bar.suspend(|| eprintln!("corrupt: {}: {}", p.what, p.error));
+                },
+                &mut |step| progress::verify_step(&bar, step),
+            )?;
+            bar.finish_and_clear();
             writeln!(
                 out,
                 "checked {} chunks, {} blobs, {} directories, {} store paths: {} problems",
@@ -157,6 +172,42 @@ fn run_verb(args: Args) -> anyhow::Result<i32> {
     }
     out.flush()?;
     Ok(0)
+}
+
+/// Progress bars on stderr, drawn only when stderr is a terminal.
+mod progress {
+    use std::io::IsTerminal;
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use tvix_store::VerifyProgress;
+
+    fn bar(template: &str) -> ProgressBar {
+        if !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let style = ProgressStyle::with_template(template).expect("valid template");
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
+    }
+
+    /// Files and bytes ingested, and throughput; position counts bytes.
+    pub fn import_bar() -> ProgressBar {
+        let b =
+            bar("{spinner} importing: {msg}, {binary_bytes} ({binary_bytes_per_sec}), {elapsed}");
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    }
+
+    pub fn verify_bar() -> ProgressBar {
+        bar("verifying {msg} {wide_bar} {pos}/{len} {elapsed}")
+    }
+
+    pub fn verify_step(bar: &ProgressBar, step: VerifyProgress) {
+        if bar.message() != step.phase {
+            bar.set_message(step.phase);
+            bar.set_length(step.total as u64);
+        }
+        bar.set_position(step.done as u64 + 1);
+    }
 }
 
 /// One line for a node: type and mode, size, name (and symlink target).

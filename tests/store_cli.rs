@@ -141,3 +141,53 @@ fn argument_forms_named_like_nix_store_add() {
         String::from_utf8(theirs).unwrap()
     );
 }
+
+/// A tree nested 1900 levels deep (about as deep as PATH_MAX lets C++ Nix go):
+/// import, export-nar and verify all work through the command, and with stderr
+/// not a terminal no progress output appears.
+#[test]
+fn deep_tree_through_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deep");
+    let mut p = root.clone();
+    for _ in 0..1900 {
+        p.push("d");
+    }
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("f"), b"bottom").unwrap();
+    let store = tmp.path().join("store");
+    let out = tvix(&store, &[os("import"), root.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "unexpected stderr: {:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let verify = tvix(&store, &[os("verify")]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(
+        verify.stderr.is_empty(),
+        "unexpected stderr: {:?}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let nar = tvix_ok(&store, &[os("export-nar"), os(&path)]);
+    if !have(
+        "nix-store",
+        "deep_tree_through_the_command (comparison part)",
+    ) {
+        return;
+    }
+    let dump = run(Command::new("nix-store").arg("--dump").arg(&root));
+    assert!(nar == dump, "export-nar differs from nix-store --dump");
+    let added = run(Command::new("nix-store").arg("--add").arg(&root));
+    assert_eq!(String::from_utf8(added).unwrap().trim(), path);
+}

@@ -44,7 +44,7 @@ pub enum Error {
         expected_size: u64,
         actual_size: u64,
     },
-    #[error("directories nest deeper than {0} levels")]
+    #[error("NAR directories nest deeper than {0} levels")]
     TooDeep(usize),
     #[error("{0} is not built yet")]
     NotBuilt(&'static str),

@@ -6,14 +6,15 @@
 //! files and computes each file's BLAKE3; the NAR sink's thread computes SHA-256;
 //! a blob worker chunks file contents and stores them.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use nix_compat::nar::writer::{self, NarWriteError};
+use nix_compat::nar::writer::{FlatWriter, NarWriteError};
 use tvix_castore::{
     B3Digest, BlobService, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode,
 };
@@ -37,15 +38,33 @@ pub fn ingest_path(
     path: &Path,
     root_name: &[u8],
 ) -> Result<Ingested, Error> {
+    ingest_path_observed(blobs, dirs, path, root_name, &mut |_, _| {})
+}
+
+/// [`ingest_path`], reporting progress as it goes: `on_progress(files, bytes)`
+/// is called with increments, bytes as file contents are read and a file once it
+/// is complete.
+pub fn ingest_path_observed(
+    blobs: &dyn BlobService,
+    dirs: &dyn DirectoryService,
+    path: &Path,
+    root_name: &[u8],
+    on_progress: &mut dyn FnMut(u64, u64),
+) -> Result<Ingested, Error> {
+    let _span = tracing::debug_span!("ingest_path", path = %path.display()).entered();
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<BlobMsg>(16);
         let worker = scope.spawn(move || store_blobs(blobs, rx));
         // A buffered sink lets the NAR writer's copy read file contents straight
         // into the buffer (std's io::copy does so for a BufWriter), saving a copy.
         let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
-        let walked = writer::open(&mut sink)
+        let walked = FlatWriter::new(&mut sink)
             .map_err(nar_err(path))
-            .and_then(|root| walk(&tx, dirs, path, root_name.to_vec(), root, 0));
+            .and_then(|mut nar| {
+                let node = walk(&tx, dirs, path, root_name.to_vec(), &mut nar, on_progress)?;
+                nar.finish().map_err(nar_err(path))?;
+                Ok(node)
+            });
         drop(tx);
         // The worker's error explains a failed send in the walk, so it goes first.
         let stored = worker.join().unwrap_or_else(|_| {
@@ -59,6 +78,7 @@ pub fn ingest_path(
             .into_inner()
             .map_err(|e| Error::io(path)(e.into_error()))?;
         let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
+        tracing::debug!(nar_size, "ingested path");
         Ok(Ingested {
             node,
             nar_size,
@@ -121,6 +141,7 @@ struct Tee<'a> {
     hasher: blake3::Hasher,
     tx: &'a SyncSender<BlobMsg>,
     read: u64,
+    on_progress: &'a mut dyn FnMut(u64, u64),
 }
 
 impl Read for Tee<'_> {
@@ -129,6 +150,7 @@ impl Read for Tee<'_> {
         if n > 0 {
             self.hasher.update(&buf[..n]);
             self.read += n as u64;
+            (self.on_progress)(0, n as u64);
             self.tx
                 .send(BlobMsg::Data(buf[..n].to_vec()))
                 .map_err(|_| worker_gone())?;
@@ -137,24 +159,94 @@ impl Read for Tee<'_> {
     }
 }
 
+/// A directory being walked: its entries still to visit and what it holds so far.
+struct Frame {
+    path: PathBuf,
+    name: Vec<u8>,
+    pending: std::vec::IntoIter<Vec<u8>>,
+    dir: Directory,
+}
+
+/// Walks the tree at `path` with an explicit stack (one frame per open directory),
+/// so any depth the file system allows is fine.
 fn walk<W: io::Write>(
     tx: &SyncSender<BlobMsg>,
     dirs: &dyn DirectoryService,
     path: &Path,
-    name: Vec<u8>,
-    nar: writer::Node<'_, W>,
-    depth: usize,
+    root_name: Vec<u8>,
+    nar: &mut FlatWriter<W>,
+    on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Node, Error> {
-    if depth > crate::MAX_DEPTH {
-        return Err(Error::TooDeep(crate::MAX_DEPTH));
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut done = match visit(tx, path, root_name, nar, on_progress)? {
+        Visited::Leaf(node) => return Ok(node),
+        Visited::Dir(frame) => {
+            stack.push(frame);
+            None
+        }
+    };
+    loop {
+        let top = stack
+            .last_mut()
+            .expect("the loop returns when the stack empties");
+        if let Some(node) = done.take() {
+            top.dir.insert(node);
+        }
+        match top.pending.next() {
+            Some(child_name) => {
+                let child_path = top.path.join(OsStr::from_bytes(&child_name));
+                nar.entry(&child_name).map_err(nar_err(&child_path))?;
+                match visit(tx, &child_path, child_name, nar, on_progress)? {
+                    Visited::Leaf(node) => done = Some(node),
+                    Visited::Dir(frame) => stack.push(frame),
+                }
+            }
+            None => {
+                let Frame {
+                    path, name, dir, ..
+                } = stack.pop().expect("top exists");
+                nar.close_directory().map_err(nar_err(&path))?;
+                let size = dir
+                    .size()
+                    .map_err(|source| tvix_castore::Error::InvalidDirectory {
+                        digest: dir.digest(),
+                        source,
+                    })?;
+                let digest = dirs.put(&dir)?;
+                let node = Node::directory(DirectoryNode {
+                    name,
+                    digest: digest.0.to_vec(),
+                    size,
+                });
+                if stack.is_empty() {
+                    return Ok(node);
+                }
+                done = Some(node);
+            }
+        }
     }
+}
+
+enum Visited {
+    Leaf(Node),
+    Dir(Frame),
+}
+
+/// Writes a symlink or file whole; opens a directory and lists its entries.
+fn visit<W: io::Write>(
+    tx: &SyncSender<BlobMsg>,
+    path: &Path,
+    name: Vec<u8>,
+    nar: &mut FlatWriter<W>,
+    on_progress: &mut dyn FnMut(u64, u64),
+) -> Result<Visited, Error> {
     let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
         let target = fs::read_link(path).map_err(Error::io(path))?;
         let target = target.as_os_str().as_bytes().to_vec();
         nar.symlink(&target).map_err(nar_err(path))?;
-        Ok(Node::symlink(SymlinkNode { name, target }))
+        Ok(Visited::Leaf(Node::symlink(SymlinkNode { name, target })))
     } else if ft.is_file() {
         // Nix records only the owner's execute bit.
         let executable = meta.permissions().mode() & 0o100 != 0;
@@ -165,6 +257,7 @@ fn walk<W: io::Write>(
             hasher: blake3::Hasher::new(),
             tx,
             read: 0,
+            on_progress: &mut *on_progress,
         };
         nar.file(executable, size, &mut tee)
             .map_err(nar_err(path))?;
@@ -180,12 +273,13 @@ fn walk<W: io::Write>(
         let digest = B3Digest::from(tee.hasher.finalize());
         tx.send(BlobMsg::End(digest))
             .map_err(|_| Error::io(path)(worker_gone()))?;
-        Ok(Node::file(FileNode {
+        on_progress(1, 0);
+        Ok(Visited::Leaf(Node::file(FileNode {
             name,
             digest: digest.0.to_vec(),
             size,
             executable,
-        }))
+        })))
     } else if ft.is_dir() {
         let mut names = Vec::new();
         for entry in fs::read_dir(path).map_err(Error::io(path))? {
@@ -194,25 +288,12 @@ fn walk<W: io::Write>(
         }
         // NAR and castore both order entries by the bytes of their names.
         names.sort();
-        let mut nar_dir = nar.directory().map_err(nar_err(path))?;
-        let mut dir = Directory::default();
-        for child_name in names {
-            let child_path = path.join(std::ffi::OsStr::from_bytes(&child_name));
-            let entry = nar_dir.entry(&child_name).map_err(nar_err(&child_path))?;
-            dir.insert(walk(tx, dirs, &child_path, child_name, entry, depth + 1)?);
-        }
-        nar_dir.close().map_err(nar_err(path))?;
-        let size = dir
-            .size()
-            .map_err(|source| tvix_castore::Error::InvalidDirectory {
-                digest: dir.digest(),
-                source,
-            })?;
-        let digest = dirs.put(&dir)?;
-        Ok(Node::directory(DirectoryNode {
+        nar.open_directory().map_err(nar_err(path))?;
+        Ok(Visited::Dir(Frame {
+            path: path.to_path_buf(),
             name,
-            digest: digest.0.to_vec(),
-            size,
+            pending: names.into_iter(),
+            dir: Directory::default(),
         }))
     } else {
         Err(Error::UnsupportedFileType {

@@ -17,13 +17,17 @@ mod store;
 
 pub use error::Error;
 
-/// How deep directories may nest in anything we ingest or render (as in
-/// nix-compat's `NarTree`): deeper than real trees go, and it keeps recursion (and
-/// so stack use) bounded on hostile input.
-pub const MAX_DEPTH: usize = 256;
-pub use ingest_fs::{ingest_path, Ingested};
+/// How deep directories may nest in a NAR stream we ingest. Walks keep their own
+/// stacks, so this is no stack limit; it only bounds what an untrusted stream can
+/// make us hold open (a small frame per level), far beyond any real tree (paths on
+/// disk stop at PATH_MAX, about 2000 levels). Filesystem ingest and rendering
+/// have no limit.
+pub const MAX_NAR_DEPTH: usize = 100_000;
+pub use ingest_fs::{ingest_path, ingest_path_observed, Ingested};
 pub use ingest_nar::ingest_nar;
 pub use pathinfo::PathInfo;
 pub use pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
 pub use render::render_nar;
-pub use store::{default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts};
+pub use store::{
+    default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts, VerifyProgress,
+};

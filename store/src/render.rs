@@ -3,21 +3,43 @@
 
 use std::io::Write;
 
-use nix_compat::nar::writer::{self, NarWriteError};
+use nix_compat::nar::writer::{FlatWriter, NarWriteError};
 use tvix_castore::proto::node;
 use tvix_castore::{B3Digest, BlobService, DirectoryService, Node};
 
 use crate::Error;
 
-/// Writes the NAR of the tree rooted at `root` to `w`.
+/// Writes the NAR of the tree rooted at `root` to `w`. The walk keeps its own
+/// stack (one frame per open directory), so any depth renders.
 pub fn render_nar<W: Write>(
     blobs: &dyn BlobService,
     dirs: &dyn DirectoryService,
     root: &Node,
     w: &mut W,
 ) -> Result<(), Error> {
-    let nar = writer::open(w).map_err(render_err)?;
-    render_node(blobs, dirs, root, nar, 0)
+    let _span = tracing::debug_span!("render_nar").entered();
+    let mut nar = FlatWriter::new(w).map_err(render_err)?;
+    // The entries of each open directory still to be written, last first.
+    let mut stack: Vec<Vec<Node>> = Vec::new();
+    if let Some(entries) = render_node(blobs, dirs, root, &mut nar)? {
+        stack.push(entries);
+    }
+    while let Some(pending) = stack.last_mut() {
+        match pending.pop() {
+            Some(child) => {
+                nar.entry(child.name()).map_err(render_err)?;
+                if let Some(entries) = render_node(blobs, dirs, &child, &mut nar)? {
+                    stack.push(entries);
+                }
+            }
+            None => {
+                nar.close_directory().map_err(render_err)?;
+                stack.pop();
+            }
+        }
+    }
+    nar.finish().map_err(render_err)?;
+    Ok(())
 }
 
 fn render_err(e: NarWriteError) -> Error {
@@ -40,22 +62,20 @@ fn digest(bytes: &[u8]) -> Result<B3Digest, Error> {
     })
 }
 
+/// Writes a symlink or file whole; opens a directory and returns its entries
+/// (reversed, so that popping yields them in order).
 fn render_node<W: Write>(
     blobs: &dyn BlobService,
     dirs: &dyn DirectoryService,
     n: &Node,
-    nar: writer::Node<'_, W>,
-    depth: usize,
-) -> Result<(), Error> {
-    if depth > crate::MAX_DEPTH {
-        return Err(Error::TooDeep(crate::MAX_DEPTH));
-    }
+    nar: &mut FlatWriter<W>,
+) -> Result<Option<Vec<Node>>, Error> {
     match &n.node {
         None => Err(Error::Castore(tvix_castore::Error::InvalidDirectory {
             digest: B3Digest([0; 32]),
             source: tvix_castore::DirectoryError::EmptyNode,
         })),
-        Some(node::Node::Symlink(s)) => nar.symlink(&s.target).map_err(render_err),
+        Some(node::Node::Symlink(s)) => nar.symlink(&s.target).map_err(render_err).map(|()| None),
         Some(node::Node::File(f)) => {
             let d = digest(&f.digest)?;
             let mut r = blobs.open_read(&d)?.ok_or(tvix_castore::Error::NotFound {
@@ -70,17 +90,17 @@ fn render_node<W: Write>(
                     actual: r.size(),
                 });
             }
-            nar.file(f.executable, f.size, &mut r).map_err(render_err)
+            nar.file(f.executable, f.size, &mut r)
+                .map_err(render_err)
+                .map(|()| None)
         }
         Some(node::Node::Directory(dn)) => {
             let d = digest(&dn.digest)?;
             let dir = dirs.get_existing(&d)?;
-            let mut nar_dir = nar.directory().map_err(render_err)?;
-            for entry in dir.entries() {
-                let child = nar_dir.entry(entry.name()).map_err(render_err)?;
-                render_node(blobs, dirs, &entry, child, depth + 1)?;
-            }
-            nar_dir.close().map_err(render_err)
+            nar.open_directory().map_err(render_err)?;
+            let mut entries = dir.entries();
+            entries.reverse();
+            Ok(Some(entries))
         }
     }
 }

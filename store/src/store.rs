@@ -15,7 +15,7 @@ use tvix_castore::{
 
 use crate::nar_hash::NarHashSink;
 use crate::pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
-use crate::{ingest_nar, ingest_path, render_nar, Error, Ingested, PathInfo};
+use crate::{ingest_nar, ingest_path_observed, render_nar, Error, Ingested, PathInfo};
 
 /// Where the store lives, parsed from `--store`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +71,14 @@ pub fn default_data_dir() -> Option<PathBuf> {
 pub struct Problem {
     pub what: String,
     pub error: Error,
+}
+
+/// How far a verify run has got: `done` of `total` items of `phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyProgress {
+    pub phase: &'static str,
+    pub done: usize,
+    pub total: usize,
 }
 
 /// Counts from a verify run.
@@ -156,6 +164,17 @@ impl Store {
 
     /// Imports a filesystem path the way `nix-store --add` does.
     pub fn import_path(&self, path: &Path) -> Result<PathInfo, Error> {
+        self.import_path_observed(path, &mut |_, _| {})
+    }
+
+    /// [`Self::import_path`], reporting progress as
+    /// [`crate::ingest_path_observed`] does.
+    pub fn import_path_observed(
+        &self,
+        path: &Path,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<PathInfo, Error> {
+        let _span = tracing::debug_span!("import_path", path = %path.display()).entered();
         // Named as `nix-store --add` names it: the base name of the argument as
         // written (so `.` gives a path named `.`).
         use std::os::unix::ffi::OsStrExt;
@@ -173,7 +192,13 @@ impl Store {
         })?;
         // Without a trailing slash, which would make a symlink be followed.
         let path: PathBuf = path.components().collect();
-        let ingested = ingest_path(&*self.blobs, &*self.dirs, &path, name.as_bytes())?;
+        let ingested = ingest_path_observed(
+            &*self.blobs,
+            &*self.dirs,
+            &path,
+            name.as_bytes(),
+            on_progress,
+        )?;
         self.add_source(&name, ingested)
     }
 
@@ -272,9 +297,26 @@ impl Store {
     /// of every store path against its recorded hash and size. Problems are passed
     /// to `report` as they are found.
     pub fn verify(&self, report: &mut dyn FnMut(Problem)) -> Result<VerifyCounts, Error> {
+        self.verify_observed(report, &mut |_| {})
+    }
+
+    /// [`Self::verify`], telling `progress` how far each phase has got.
+    pub fn verify_observed(
+        &self,
+        report: &mut dyn FnMut(Problem),
+        progress: &mut dyn FnMut(VerifyProgress),
+    ) -> Result<VerifyCounts, Error> {
+        let _span = tracing::debug_span!("verify").entered();
         let mut counts = VerifyCounts::default();
         let blobs = &*self.blobs;
-        for d in blobs.list_chunks()? {
+        let chunks = blobs.list_chunks()?;
+        let total = chunks.len();
+        for d in chunks {
+            progress(VerifyProgress {
+                phase: "chunks",
+                done: counts.chunks,
+                total,
+            });
             counts.chunks += 1;
             if let Err(e) = blobs.verify_chunk(&d) {
                 report(Problem {
@@ -283,7 +325,14 @@ impl Store {
                 });
             }
         }
-        for d in blobs.list_blobs()? {
+        let list = blobs.list_blobs()?;
+        let total = list.len();
+        for d in list {
+            progress(VerifyProgress {
+                phase: "blobs",
+                done: counts.blobs,
+                total,
+            });
             counts.blobs += 1;
             if let Err(e) = blobs.verify(&d) {
                 report(Problem {
@@ -293,7 +342,14 @@ impl Store {
             }
         }
         let dirs = &*self.dirs;
-        for d in dirs.list()? {
+        let list = dirs.list()?;
+        let total = list.len();
+        for d in list {
+            progress(VerifyProgress {
+                phase: "directories",
+                done: counts.directories,
+                total,
+            });
             counts.directories += 1;
             let checked = dirs.get_existing(&d).and_then(|dir| {
                 for c in &dir.directories {
@@ -314,7 +370,14 @@ impl Store {
                 });
             }
         }
-        for info in self.paths.list()? {
+        let list = self.paths.list()?;
+        let total = list.len();
+        for info in list {
+            progress(VerifyProgress {
+                phase: "store paths",
+                done: counts.paths,
+                total,
+            });
             counts.paths += 1;
             let info = match info {
                 Ok(i) => i,
@@ -346,6 +409,7 @@ impl Store {
                 Ok(_) => {}
             }
         }
+        tracing::debug!(?counts, "verified");
         Ok(counts)
     }
 }

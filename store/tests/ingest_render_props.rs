@@ -154,26 +154,47 @@ fn nested_nar(depth: usize) -> Vec<u8> {
     out
 }
 
-#[test]
-fn nesting_is_bounded() {
-    // Run on a thread with a known stack, as the command's main thread has.
+/// Runs `f` on a thread with a small stack: a walk that recursed once per level
+/// would overflow it long before the depths used here.
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
-        .stack_size(8 << 20)
-        .spawn(|| {
-            let blobs = MemoryBlobService::default();
-            let dirs = MemoryDirectoryService::default();
-            let ok =
-                ingest_nar(&blobs, &dirs, &nested_nar(tvix_store::MAX_DEPTH)[..], b"t").unwrap();
-            let mut out = Vec::new();
-            render_nar(&blobs, &dirs, &ok.node, &mut out).unwrap();
-            assert_eq!(out, nested_nar(tvix_store::MAX_DEPTH));
-            let deep = nested_nar(tvix_store::MAX_DEPTH + 1);
-            assert!(matches!(
-                ingest_nar(&blobs, &dirs, &deep[..], b"t"),
-                Err(tvix_store::Error::TooDeep(_))
-            ));
-        })
+        .stack_size(256 << 10)
+        .spawn(f)
         .unwrap()
         .join()
         .unwrap();
+}
+
+#[test]
+fn deep_nar_ingests_and_renders_without_recursion() {
+    on_small_stack(|| {
+        let blobs = MemoryBlobService::default();
+        let dirs = MemoryDirectoryService::default();
+        let nar = nested_nar(3000);
+        let ok = ingest_nar(&blobs, &dirs, &nar[..], b"t").unwrap();
+        assert_eq!(ok.nar_size, nar.len() as u64);
+        let mut out = Vec::new();
+        render_nar(&blobs, &dirs, &ok.node, &mut out).unwrap();
+        assert!(out == nar, "rendered NAR differs from the one ingested");
+    });
+}
+
+#[test]
+fn nar_nesting_beyond_the_sanity_limit_is_refused() {
+    on_small_stack(|| {
+        let blobs = MemoryBlobService::default();
+        let dirs = MemoryDirectoryService::default();
+        let limit = tvix_store::MAX_NAR_DEPTH;
+        let err = ingest_nar(&blobs, &dirs, &nested_nar(limit + 1)[..], b"t").unwrap_err();
+        assert!(
+            matches!(err, tvix_store::Error::TooDeep(l) if l == limit),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("deeper than 100000 levels"),
+            "{err}"
+        );
+        // At the limit itself it is accepted.
+        ingest_nar(&blobs, &dirs, &nested_nar(limit)[..], b"t").unwrap();
+    });
 }

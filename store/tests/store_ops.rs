@@ -193,3 +193,52 @@ fn storage_failure_during_ingest_is_reported() {
     let err = tvix_store::ingest_path(&FullDisk, &dirs, &root, b"t").unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");
 }
+
+#[test]
+fn import_and_verify_report_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    tree(&root, 5, 3);
+    let store = Store::memory();
+    let (mut files, mut bytes, mut calls) = (0, 0, 0);
+    store
+        .import_path_observed(&root, &mut |f, b| {
+            files += f;
+            bytes += b;
+            calls += 1;
+        })
+        .unwrap();
+    // Five small files and the large one; symlinks and directories are not files.
+    assert_eq!(files, 6);
+    // The large file is reported as it is read, not only at its end.
+    assert!(calls > 6 + 6 + 1, "only {calls} progress calls");
+    let expected: u64 = (0..5)
+        .map(|i| format!("file {i} of tree 3").len() as u64)
+        .sum::<u64>()
+        + 2_500_000;
+    assert_eq!(bytes, expected);
+
+    let mut steps = Vec::new();
+    let counts = store
+        .verify_observed(
+            &mut |p| panic!("unexpected problem: {}", p.what),
+            &mut |s| steps.push(s),
+        )
+        .unwrap();
+    for (phase, n) in [
+        ("chunks", counts.chunks),
+        ("blobs", counts.blobs),
+        ("directories", counts.directories),
+        ("store paths", counts.paths),
+    ] {
+        let done: Vec<usize> = steps
+            .iter()
+            .filter(|s| s.phase == phase)
+            .inspect(|s| assert_eq!(s.total, n, "{phase}"))
+            .map(|s| s.done)
+            .collect();
+        assert_eq!(done, (0..n).collect::<Vec<_>>(), "{phase}");
+    }
+    assert_eq!(counts.paths, 1);
+    assert_eq!(counts.directories, 2);
+}

@@ -391,6 +391,47 @@ impl<R: Read> NarReader<R> {
     pub fn offset(&self) -> u64 {
         self.core.offset
     }
+
+    /// The archive as a flat sequence of events, so that a caller can walk a tree
+    /// of any depth with its own explicit stack instead of recursing: first the
+    /// root node, then, inside each directory, one event per entry followed by
+    /// [`Event::DirEnd`]; `None` once the archive is complete. A file not read to
+    /// the end, or a [`DirReader`] left unused, is skipped (and validated) here.
+    /// Do not mix with [`Self::root`]; call [`Self::finish`] after `None`.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_, R>>, NarReadError> {
+        if !self.root_read {
+            let node = self.root()?;
+            return Ok(Some(Event::Node { name: None, node }));
+        }
+        let core = &mut self.core;
+        core.check()?;
+        if let Some(Frame::File { .. }) = core.stack.last() {
+            let depth = core.stack.len() - 1;
+            core.unwind_to(depth)?;
+        }
+        if core.stack.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(match core.next_entry()? {
+            None => Event::DirEnd,
+            Some((name, header)) => Event::Node {
+                name: Some(name),
+                node: core.node(header),
+            },
+        }))
+    }
+}
+
+/// One step of [`NarReader::next_event`].
+pub enum Event<'a, R: Read> {
+    /// A node: the root (no name) or an entry of the innermost open directory.
+    /// A directory node opens a directory: its entries follow.
+    Node {
+        name: Option<Vec<u8>>,
+        node: Node<'a, R>,
+    },
+    /// The innermost open directory has no more entries.
+    DirEnd,
 }
 
 /// One node of the archive.
@@ -490,6 +531,60 @@ impl<R: Read> DirReader<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_walk_a_tree_flat() {
+        let mut nar = Vec::new();
+        let mut d = writer::open(&mut nar).unwrap().directory().unwrap();
+        d.entry(b"a").unwrap().file_bytes(true, b"hello").unwrap();
+        let mut sub = d.entry(b"b").unwrap().directory().unwrap();
+        sub.entry(b"f")
+            .unwrap()
+            .file_bytes(false, b"skipped")
+            .unwrap();
+        sub.entry(b"l").unwrap().symlink(b"../a").unwrap();
+        sub.close().unwrap();
+        d.close().unwrap();
+        nar.extend_from_slice(b"after");
+
+        let mut r = NarReader::new(&nar[..]);
+        let mut seen = Vec::new();
+        while let Some(ev) = r.next_event().unwrap() {
+            seen.push(match ev {
+                Event::DirEnd => "end".to_string(),
+                Event::Node { name, node } => {
+                    let name = String::from_utf8(name.unwrap_or_default()).unwrap();
+                    match node {
+                        Node::Directory(_) => format!("dir {name}"),
+                        Node::Symlink { target } => {
+                            format!("link {name} {}", String::from_utf8(target).unwrap())
+                        }
+                        Node::File { mut reader, .. } if name == "a" => {
+                            let mut s = String::new();
+                            reader.read_to_string(&mut s).unwrap();
+                            format!("file {name} {s}")
+                        }
+                        Node::File { .. } => format!("file {name} unread"),
+                    }
+                }
+            });
+        }
+        assert_eq!(
+            seen,
+            [
+                "dir ",
+                "file a hello",
+                "dir b",
+                "file f unread",
+                "link l ../a",
+                "end",
+                "end"
+            ]
+        );
+        let mut rest = Vec::new();
+        r.finish().unwrap().read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"after");
+    }
     use crate::nar::tree::NarTree;
     use crate::nar::writer;
 

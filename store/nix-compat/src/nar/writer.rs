@@ -29,6 +29,8 @@ pub enum NarWriteError {
     InvalidSymlinkTarget(String),
     #[error("file contents ended after {got} bytes, but {expected} were announced")]
     FileTooShort { expected: u64, got: u64 },
+    #[error("{0}")]
+    OutOfOrder(&'static str),
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -68,20 +70,37 @@ impl<'a, W: Write> Node<'a, W> {
     }
 
     /// A symlink pointing at `target` (non-empty, no NUL).
-    pub fn symlink(self, target: &[u8]) -> Result<(), NarWriteError> {
+    pub fn symlink(mut self, target: &[u8]) -> Result<(), NarWriteError> {
         if target.is_empty() || target.contains(&0) {
             return Err(NarWriteError::InvalidSymlinkTarget(lossy(target)));
         }
+        self.symlink_body(target)?;
+        self.finish()
+    }
+
+    /// A symlink node up to (not including) its closing tag.
+    fn symlink_body(&mut self, target: &[u8]) -> Result<(), NarWriteError> {
         for s in [&b"("[..], b"type", b"symlink", b"target", target] {
             write_str(self.w, s)?;
         }
-        self.finish()
+        Ok(())
     }
 
     /// A regular file of `size` bytes, copied from `contents`, which must supply at
     /// least that many bytes (more are not read).
     pub fn file(
-        self,
+        mut self,
+        executable: bool,
+        size: u64,
+        contents: &mut dyn Read,
+    ) -> Result<(), NarWriteError> {
+        self.file_body(executable, size, contents)?;
+        self.finish()
+    }
+
+    /// A file node up to (not including) its closing tag.
+    fn file_body(
+        &mut self,
         executable: bool,
         size: u64,
         contents: &mut dyn Read,
@@ -103,7 +122,7 @@ impl<'a, W: Write> Node<'a, W> {
             });
         }
         self.w.write_all(&ZEROS[..padding_len(size)])?;
-        self.finish()
+        Ok(())
     }
 
     /// A regular file whose contents are in memory.
@@ -175,6 +194,138 @@ impl<W: Write> Directory<'_, W> {
     }
 }
 
+/// The same archive as [`open`] writes, driven by flat calls instead of nested
+/// borrows, so that a caller can walk a tree of any depth with its own explicit
+/// stack instead of recursing. It checks the same rules (sorted, valid names,
+/// every node completed) and keeps one small frame per open directory.
+pub struct FlatWriter<W: Write> {
+    w: W,
+    /// Whether the next call must write a node (the root, or after `entry`).
+    node_due: bool,
+    /// The open directories, innermost last: the previous entry name of each.
+    dirs: Vec<Option<Vec<u8>>>,
+}
+
+impl<W: Write> FlatWriter<W> {
+    /// Writes the magic; the root node is due next.
+    pub fn new(mut w: W) -> Result<Self, NarWriteError> {
+        write_str(&mut w, MAGIC)?;
+        Ok(FlatWriter {
+            w,
+            node_due: true,
+            dirs: Vec::new(),
+        })
+    }
+
+    /// How many directories are open.
+    pub fn depth(&self) -> usize {
+        self.dirs.len()
+    }
+
+    fn start_node(&mut self) -> Result<(), NarWriteError> {
+        if !self.node_due {
+            return Err(NarWriteError::OutOfOrder("no node is due here"));
+        }
+        self.node_due = false;
+        Ok(())
+    }
+
+    /// Closes a node, and its surrounding entry if it is inside a directory.
+    fn end_node(&mut self) -> Result<(), NarWriteError> {
+        write_str(&mut self.w, b")")?;
+        if !self.dirs.is_empty() {
+            write_str(&mut self.w, b")")?;
+        }
+        Ok(())
+    }
+
+    /// The due node is a symlink to `target` (non-empty, no NUL).
+    pub fn symlink(&mut self, target: &[u8]) -> Result<(), NarWriteError> {
+        if target.is_empty() || target.contains(&0) {
+            return Err(NarWriteError::InvalidSymlinkTarget(lossy(target)));
+        }
+        self.start_node()?;
+        Node {
+            w: &mut self.w,
+            completed: None,
+        }
+        .symlink_body(target)?;
+        self.end_node()
+    }
+
+    /// The due node is a regular file of `size` bytes copied from `contents`.
+    pub fn file(
+        &mut self,
+        executable: bool,
+        size: u64,
+        contents: &mut dyn Read,
+    ) -> Result<(), NarWriteError> {
+        self.start_node()?;
+        Node {
+            w: &mut self.w,
+            completed: None,
+        }
+        .file_body(executable, size, contents)?;
+        self.end_node()
+    }
+
+    /// The due node is a directory: add entries, then [`Self::close_directory`].
+    pub fn open_directory(&mut self) -> Result<(), NarWriteError> {
+        self.start_node()?;
+        for s in [&b"("[..], b"type", b"directory"] {
+            write_str(&mut self.w, s)?;
+        }
+        self.dirs.push(None);
+        Ok(())
+    }
+
+    /// Starts the entry `name` of the innermost open directory; its node is due next.
+    pub fn entry(&mut self, name: &[u8]) -> Result<(), NarWriteError> {
+        if self.node_due {
+            return Err(NarWriteError::EntryNotCompleted);
+        }
+        if !is_valid_entry_name(name) {
+            return Err(NarWriteError::InvalidName(lossy(name)));
+        }
+        let Some(prev) = self.dirs.last_mut() else {
+            return Err(NarWriteError::OutOfOrder("entry outside a directory"));
+        };
+        if let Some(prev) = prev {
+            if name <= prev.as_slice() {
+                return Err(NarWriteError::Unsorted {
+                    prev: lossy(prev),
+                    name: lossy(name),
+                });
+            }
+        }
+        *prev = Some(name.to_vec());
+        for s in [&b"entry"[..], b"(", b"name", name, b"node"] {
+            write_str(&mut self.w, s)?;
+        }
+        self.node_due = true;
+        Ok(())
+    }
+
+    /// Ends the innermost open directory.
+    pub fn close_directory(&mut self) -> Result<(), NarWriteError> {
+        if self.node_due {
+            return Err(NarWriteError::EntryNotCompleted);
+        }
+        if self.dirs.pop().is_none() {
+            return Err(NarWriteError::OutOfOrder("no directory is open"));
+        }
+        self.end_node()
+    }
+
+    /// Checks the archive is complete and returns the sink.
+    pub fn finish(self) -> Result<W, NarWriteError> {
+        if self.node_due || !self.dirs.is_empty() {
+            return Err(NarWriteError::OutOfOrder("the archive is not complete"));
+        }
+        Ok(self.w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +366,60 @@ mod tests {
             Err(NarWriteError::EntryNotCompleted)
         ));
         assert!(matches!(d.close(), Err(NarWriteError::EntryNotCompleted)));
+    }
+
+    #[test]
+    fn flat_writer_matches_nested_writer() {
+        let mut nested = Vec::new();
+        let mut d = open(&mut nested).unwrap().directory().unwrap();
+        d.entry(b"a").unwrap().file_bytes(true, b"hello").unwrap();
+        let mut sub = d.entry(b"b").unwrap().directory().unwrap();
+        sub.entry(b"l").unwrap().symlink(b"../a").unwrap();
+        sub.close().unwrap();
+        d.entry(b"c").unwrap().directory().unwrap().close().unwrap();
+        d.close().unwrap();
+
+        let mut f = FlatWriter::new(Vec::new()).unwrap();
+        f.open_directory().unwrap();
+        f.entry(b"a").unwrap();
+        f.file(true, 5, &mut &b"hello"[..]).unwrap();
+        f.entry(b"b").unwrap();
+        f.open_directory().unwrap();
+        assert_eq!(f.depth(), 2);
+        f.entry(b"l").unwrap();
+        f.symlink(b"../a").unwrap();
+        f.close_directory().unwrap();
+        f.entry(b"c").unwrap();
+        f.open_directory().unwrap();
+        f.close_directory().unwrap();
+        f.close_directory().unwrap();
+        assert_eq!(f.finish().unwrap(), nested);
+    }
+
+    #[test]
+    fn flat_writer_enforces_structure() {
+        let mut f = FlatWriter::new(Vec::new()).unwrap();
+        assert!(matches!(
+            f.entry(b"a"),
+            Err(NarWriteError::EntryNotCompleted)
+        ));
+        f.open_directory().unwrap();
+        assert!(matches!(f.symlink(b"x"), Err(NarWriteError::OutOfOrder(_))));
+        f.entry(b"b").unwrap();
+        assert!(matches!(
+            f.close_directory(),
+            Err(NarWriteError::EntryNotCompleted)
+        ));
+        f.symlink(b"x").unwrap();
+        assert!(matches!(f.entry(b"a"), Err(NarWriteError::Unsorted { .. })));
+        f.close_directory().unwrap();
+        assert!(matches!(
+            f.close_directory(),
+            Err(NarWriteError::OutOfOrder(_))
+        ));
+        let mut g = FlatWriter::new(Vec::new()).unwrap();
+        g.open_directory().unwrap();
+        assert!(matches!(g.finish(), Err(NarWriteError::OutOfOrder(_))));
     }
 
     #[test]
