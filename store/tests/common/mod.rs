@@ -45,7 +45,8 @@ pub fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn write(path: &Path, data: &[u8], mode: u32) {
+/// Writes a file with the given permission bits.
+pub fn write(path: &Path, data: &[u8], mode: u32) {
     fs::write(path, data).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
