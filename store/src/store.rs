@@ -310,107 +310,119 @@ impl Store {
         let mut counts = VerifyCounts::default();
         let blobs = &*self.blobs;
         let chunks = blobs.list_chunks()?;
-        let total = chunks.len();
-        for d in chunks {
-            progress(VerifyProgress {
-                phase: "chunks",
-                done: counts.chunks,
-                total,
-            });
-            counts.chunks += 1;
-            if let Err(e) = blobs.verify_chunk(&d) {
-                report(Problem {
+        check_phase(
+            "chunks",
+            chunks,
+            &mut counts.chunks,
+            progress,
+            report,
+            |d| {
+                let error = blobs.verify_chunk(&d).err()?;
+                Some(Problem {
                     what: format!("chunk {d}"),
-                    error: e.into(),
-                });
-            }
-        }
+                    error: error.into(),
+                })
+            },
+        );
         let list = blobs.list_blobs()?;
-        let total = list.len();
-        for d in list {
-            progress(VerifyProgress {
-                phase: "blobs",
-                done: counts.blobs,
-                total,
-            });
-            counts.blobs += 1;
-            if let Err(e) = blobs.verify(&d) {
-                report(Problem {
-                    what: format!("blob {d}"),
-                    error: e.into(),
-                });
-            }
-        }
+        check_phase("blobs", list, &mut counts.blobs, progress, report, |d| {
+            let error = blobs.verify(&d).err()?;
+            Some(Problem {
+                what: format!("blob {d}"),
+                error: error.into(),
+            })
+        });
         let dirs = &*self.dirs;
         let list = dirs.list()?;
-        let total = list.len();
-        for d in list {
-            progress(VerifyProgress {
-                phase: "directories",
-                done: counts.directories,
-                total,
-            });
-            counts.directories += 1;
-            let checked = dirs.get_existing(&d).and_then(|dir| {
-                for c in &dir.directories {
-                    let cd = B3Digest::try_from(&c.digest[..]).expect("validated");
-                    if !dirs.has(&cd)? {
-                        return Err(tvix_castore::Error::NotFound {
-                            kind: "directory",
-                            digest: cd,
-                        });
+        check_phase(
+            "directories",
+            list,
+            &mut counts.directories,
+            progress,
+            report,
+            |d| {
+                let checked = dirs.get_existing(&d).and_then(|dir| {
+                    for c in &dir.directories {
+                        let cd = B3Digest::try_from(&c.digest[..]).expect("validated");
+                        if !dirs.has(&cd)? {
+                            return Err(tvix_castore::Error::NotFound {
+                                kind: "directory",
+                                digest: cd,
+                            });
+                        }
                     }
-                }
-                Ok(())
-            });
-            if let Err(e) = checked {
-                report(Problem {
-                    what: format!("directory {d}"),
-                    error: e.into(),
+                    Ok(())
                 });
-            }
-        }
+                let error = checked.err()?;
+                Some(Problem {
+                    what: format!("directory {d}"),
+                    error: error.into(),
+                })
+            },
+        );
         let list = self.paths.list()?;
-        let total = list.len();
-        for info in list {
-            progress(VerifyProgress {
-                phase: "store paths",
-                done: counts.paths,
-                total,
-            });
-            counts.paths += 1;
-            let info = match info {
-                Ok(i) => i,
-                Err(e) => {
-                    report(Problem {
-                        what: "path info".into(),
-                        error: e,
-                    });
-                    continue;
+        check_phase(
+            "store paths",
+            list,
+            &mut counts.paths,
+            progress,
+            report,
+            |info| {
+                let info = match info {
+                    Ok(i) => i,
+                    Err(error) => {
+                        return Some(Problem {
+                            what: "path info".into(),
+                            error,
+                        })
+                    }
+                };
+                let what = self.store_dir.display(&info.store_path);
+                let mut sink = NarHashSink::new();
+                let rendered = render_nar(blobs, dirs, &info.node, &mut sink)
+                    .and_then(|()| sink.finish().map_err(Error::io(&what)));
+                match rendered {
+                    Err(error) => Some(Problem { what, error }),
+                    Ok((size, sha)) if size != info.nar_size || sha != info.nar_sha256 => {
+                        Some(Problem {
+                            what,
+                            error: Error::NarHashMismatch {
+                                expected: nix_compat::nixbase32::encode(&info.nar_sha256),
+                                actual: nix_compat::nixbase32::encode(&sha),
+                                expected_size: info.nar_size,
+                                actual_size: size,
+                            },
+                        })
+                    }
+                    Ok(_) => None,
                 }
-            };
-            let what = self.store_dir.display(&info.store_path);
-            let mut sink = NarHashSink::new();
-            let rendered = render_nar(blobs, dirs, &info.node, &mut sink)
-                .and_then(|()| sink.finish().map_err(Error::io(&what)));
-            match rendered {
-                Err(error) => report(Problem { what, error }),
-                Ok((size, sha)) if size != info.nar_size || sha != info.nar_sha256 => {
-                    report(Problem {
-                        what,
-                        error: Error::NarHashMismatch {
-                            expected: nix_compat::nixbase32::encode(&info.nar_sha256),
-                            actual: nix_compat::nixbase32::encode(&sha),
-                            expected_size: info.nar_size,
-                            actual_size: size,
-                        },
-                    })
-                }
-                Ok(_) => {}
-            }
-        }
+            },
+        );
         tracing::debug!(?counts, "verified");
         Ok(counts)
+    }
+}
+
+/// One phase of `verify`: checks each item, counting and reporting progress as it goes.
+fn check_phase<T>(
+    phase: &'static str,
+    items: Vec<T>,
+    done: &mut usize,
+    progress: &mut dyn FnMut(VerifyProgress),
+    report: &mut dyn FnMut(Problem),
+    mut check: impl FnMut(T) -> Option<Problem>,
+) {
+    let total = items.len();
+    for item in items {
+        progress(VerifyProgress {
+            phase,
+            done: *done,
+            total,
+        });
+        *done += 1;
+        if let Some(problem) = check(item) {
+            report(problem);
+        }
     }
 }
 
