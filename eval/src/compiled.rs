@@ -56,6 +56,8 @@ pub enum Op {
     /// Pop into slot `i` of the current environment.
     Store(u32),
     Pop,
+    /// `[a, b]` -> `[b, a]` (used by the VM's internal trampolines).
+    Swap,
     /// Force the top of the stack to weak head normal form.
     Force,
     /// `[f, x]` -> `f x`.

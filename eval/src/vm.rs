@@ -141,14 +141,14 @@ fn trampoline() -> Arc<Proto> {
     .clone()
 }
 
-/// `[f, x]` with `y` in slot 0 -> `f x y`, forced.
-fn trampoline2_with_arg() -> Arc<Proto> {
+/// `[y, f, x]` -> `f x y`, forced (no environment needed).
+fn trampoline2() -> Arc<Proto> {
     static T: OnceLock<Arc<Proto>> = OnceLock::new();
     T.get_or_init(|| {
         let t = trampoline();
         Arc::new(Proto {
             kind: ProtoKind::Thunk,
-            ops: vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Force, Op::Return],
+            ops: vec![Op::Call, Op::Swap, Op::Call, Op::Force, Op::Return],
             spans: vec![Span::default(); 5],
             consts: vec![],
             protos: vec![],
@@ -214,10 +214,15 @@ macro_rules! demand_slot {
     ($self:ident, $idx:expr) => {{
         let idx = $idx;
         if let Value::Thunk(t) = &$self.stack[idx] {
-            let t = t.clone();
-            match $self.demand_thunk(&t)? {
-                Some(v) => $self.stack[idx] = v,
-                None => return Ok(()),
+            // Evaluated thunks (the common case) are replaced without touching frames.
+            if let Some(v) = t.value() {
+                $self.stack[idx] = v;
+            } else {
+                let t = t.clone();
+                match $self.demand_thunk(&t)? {
+                    Some(v) => $self.stack[idx] = v,
+                    None => return Ok(()),
+                }
             }
         }
     }};
@@ -564,13 +569,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                 Request::Call2(f, x, y) => {
                     g.pending = Pending::CallResult;
                     let base = self.stack.len();
+                    // `y` waits below the first call and is swapped above its result.
+                    self.stack.push(y);
                     self.stack.push(f);
                     self.stack.push(x);
-                    // The first call's result sits where `f` was; `y` waits above it.
-                    let env = Env::new(1, None, None);
-                    env.slots.borrow_mut()[0] = y;
+                    let env = self.empty_env.clone();
                     self.push_frame(Frame::Code(CodeFrame {
-                        proto: trampoline2_with_arg(),
+                        proto: trampoline2(),
                         ip: 0,
                         env,
                         base,
@@ -724,6 +729,10 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Pop => {
                 self.pop();
+            }
+            Op::Swap => {
+                let n = self.stack.len();
+                self.stack.swap(n - 1, n - 2);
             }
             Op::Force => {
                 let n = self.stack.len() - 1;

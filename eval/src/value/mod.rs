@@ -46,7 +46,7 @@ pub struct BuiltinApp {
 /// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
 /// compiler assigned them (see `ScopeInfo` for their names).
 pub struct Env {
-    pub slots: RefCell<Vec<Value>>,
+    pub slots: RefCell<Slots>,
     pub parent: Option<Rc<Env>>,
     pub info: Option<Arc<ScopeInfo>>,
 }
@@ -54,7 +54,11 @@ pub struct Env {
 impl Env {
     pub fn new(n: usize, parent: Option<Rc<Env>>, info: Option<Arc<ScopeInfo>>) -> Rc<Env> {
         Rc::new(Env {
-            slots: RefCell::new(vec![Value::Null; n]),
+            slots: RefCell::new(if n == 1 {
+                Slots::One(Value::Null)
+            } else {
+                Slots::Many(vec![Value::Null; n])
+            }),
             parent,
             info,
         })
@@ -70,6 +74,40 @@ impl Env {
                 .expect("compiler resolved a scope that does not exist");
         }
         e
+    }
+}
+
+/// An environment's variables. Most environments are one lambda's argument: that
+/// one is kept inline, saving an allocation per call.
+pub enum Slots {
+    One(Value),
+    Many(Vec<Value>),
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots::Many(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Value];
+    #[inline]
+    fn deref(&self) -> &[Value] {
+        match self {
+            Slots::One(v) => std::slice::from_ref(v),
+            Slots::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [Value] {
+        match self {
+            Slots::One(v) => std::slice::from_mut(v),
+            Slots::Many(v) => v,
+        }
     }
 }
 
@@ -120,21 +158,42 @@ impl Drop for NixList {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        let parent_unique = self
-            .parent
-            .as_ref()
-            .is_some_and(|p| Rc::strong_count(p) == 1);
-        if !parent_unique && !self.slots.borrow().iter().any(frees_container) {
-            return;
+        // Slots that would free a container go through the deferred queue; the chain
+        // of parents this environment owns alone is freed here, one at a time, so
+        // neither recurses deeply and the common case touches no thread-local.
+        defer_slots(self.slots.get_mut());
+        let mut parent = self.parent.take();
+        while let Some(p) = parent {
+            match Rc::try_unwrap(p) {
+                Ok(mut env) => {
+                    defer_slots(env.slots.get_mut());
+                    parent = env.parent.take();
+                    // `env` now has no parent and harmless slots: its drop is shallow.
+                }
+                Err(_) => break,
+            }
         }
-        let slots = std::mem::take(&mut *self.slots.borrow_mut());
-        let parent = self.parent.take();
+    }
+}
+
+fn defer_slots(slots: &mut Slots) {
+    if slots.iter().any(frees_container) {
         drop::defer(
-            slots
+            std::mem::take(slots)
                 .into_iter()
-                .map(drop::Deferred::Value)
-                .chain(parent.map(drop::Deferred::Env)),
+                .map(drop::Deferred::Value),
         );
+    }
+}
+
+impl IntoIterator for Slots {
+    type Item = Value;
+    type IntoIter = std::vec::IntoIter<Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            Slots::One(v) => vec![v].into_iter(),
+            Slots::Many(v) => v.into_iter(),
+        }
     }
 }
 
