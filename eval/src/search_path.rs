@@ -10,9 +10,10 @@ impl BuiltinConfig {
     /// The default configuration with the search path of `includes` and `$NIX_PATH`.
     pub fn from_search_path(includes: &[String], cwd: &Path) -> BuiltinConfig {
         let nix_path = std::env::var("NIX_PATH").unwrap_or_default();
-        let mut config = BuiltinConfig::default();
-        config.nix_path = search_path(includes, &nix_path, cwd);
-        config
+        BuiltinConfig {
+            nix_path: search_path(includes, &nix_path, cwd),
+            ..Default::default()
+        }
     }
 }
 
