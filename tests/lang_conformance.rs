@@ -320,9 +320,9 @@ fn copy_tree(from: &Path, to: &Path) {
     } else {
         std::fs::copy(from, to).unwrap();
         // The corpus is read-only; the copy must be removable with the temporary folder.
-        let mut perms = std::fs::metadata(to).unwrap().permissions();
-        perms.set_readonly(false);
-        std::fs::set_permissions(to, perms).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(to).unwrap().permissions().mode();
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode | 0o200)).unwrap();
     }
 }
 

@@ -162,10 +162,12 @@ pub fn select_attr_path<O: Observer>(
                     )))
                 }
             },
-            v => return Err(other(format!(
+            v => {
+                return Err(other(format!(
                 "the expression selected by the selection path '{path}' should be a set but is {}",
                 v.type_name()
-            ))),
+            )))
+            }
         };
         v = auto_call(vm, v, auto)?;
     }
@@ -232,8 +234,8 @@ mod tests {
     #[test]
     fn auto_calls_with_args_and_selects_paths() {
         let b = ("b", AutoArg::Expr("2 * 5".into()));
-        assert_eq!(run(&[b.clone()], &["sum"]).unwrap(), "11");
-        assert_eq!(run(&[b.clone()], &["l.0.x"]).unwrap(), "10");
+        assert_eq!(run(std::slice::from_ref(&b), &["sum"]).unwrap(), "11");
+        assert_eq!(run(std::slice::from_ref(&b), &["l.0.x"]).unwrap(), "10");
         // A selected function is auto-called too; unused arguments are left out.
         let c = ("c", AutoArg::Str("s".into()));
         assert_eq!(run(&[b.clone(), c], &["f"]).unwrap(), "\"s\"");
@@ -242,11 +244,11 @@ mod tests {
     #[test]
     fn selection_errors_name_the_path() {
         let b = ("b", AutoArg::Expr("1".into()));
-        let e = run(&[b.clone()], &["nope"]).unwrap_err();
+        let e = run(std::slice::from_ref(&b), &["nope"]).unwrap_err();
         assert!(e
             .to_string()
             .contains("attribute 'nope' in selection path 'nope'"));
-        let e = run(&[b.clone()], &["l.3"]).unwrap_err();
+        let e = run(std::slice::from_ref(&b), &["l.3"]).unwrap_err();
         assert!(e.to_string().contains("list index '3'"));
         let e = run(&[b], &["sum.x"]).unwrap_err();
         assert!(e.to_string().contains("should be a set but is int"));
