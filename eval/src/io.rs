@@ -155,7 +155,8 @@ impl EvalIO for StdIO {
     }
 
     fn path_exists(&self, path: &Path) -> bool {
-        std::fs::metadata(path).is_ok()
+        // lstat, as C++ Nix: a dangling symlink exists.
+        std::fs::symlink_metadata(path).is_ok()
     }
 
     fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
@@ -233,5 +234,22 @@ impl EvalIO for MemoryIO {
 
     fn path_exists(&self, path: &Path) -> bool {
         self.files.contains_key(path) || self.is_dir(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dangling_symlink_exists_as_in_cpp_nix() {
+        let dir = std::env::temp_dir().join(format!("tvix-io-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("broken");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("nonexistent", &link).unwrap();
+        assert!(StdIO.path_exists(&link));
+        assert!(!StdIO.path_exists(&dir.join("nonexistent")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

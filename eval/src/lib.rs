@@ -18,6 +18,7 @@
 pub mod builtins;
 pub mod compiled;
 pub mod compiler;
+pub mod entry;
 pub mod errors;
 pub mod generators;
 pub mod io;

@@ -90,70 +90,133 @@ pub fn print_shallow(v: &Value) -> String {
     String::from_utf8_lossy(&print_value(v)).into_owned()
 }
 
-/// `key` identifies the value as C++ Nix's printer does (by the cell holding it): the
-/// thunk it was reached through, else the container itself.
+/// Work left to do in [`print_into`]: text to emit, or a value (with its key) to print.
+enum Item {
+    Text(Vec<u8>),
+    Static(&'static [u8]),
+    Val(Value, Option<usize>),
+}
+
+/// Prints with an explicit work stack rather than recursion, so that a value nested
+/// 10^5 deep prints instead of overflowing the Rust stack.
+///
+/// `seen` keys follow C++ Nix 2.8, which remembers the `Bindings` of an attribute set
+/// (shared by every copy of it) and the element array of a list; a list of one or two
+/// elements keeps its elements inside the cell holding it, so it is only «repeated»
+/// when reached through the same cell (here: the same thunk, `key`).
 fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>, key: Option<usize>) {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
-        Value::String(s) => escape_string(s.as_bytes(), out),
-        Value::Path(p) => out.extend_from_slice(p.to_string_lossy().as_bytes()),
-        Value::Attrs(a) => {
-            if a.is_empty() {
-                out.extend_from_slice(b"{ }");
-                return;
+    let mut stack = vec![Item::Val(v.clone(), key)];
+    while let Some(item) = stack.pop() {
+        let (v, key) = match item {
+            Item::Text(t) => {
+                out.extend_from_slice(&t);
+                continue;
             }
-            if !seen.insert(key.unwrap_or(Rc::as_ptr(a) as *const u8 as usize)) {
-                out.extend_from_slice("«repeated»".as_bytes());
-                return;
+            Item::Static(t) => {
+                out.extend_from_slice(t);
+                continue;
             }
-            out.extend_from_slice(b"{ ");
-            for (k, v) in a.iter() {
-                print_attr_name(k.as_str(), out);
-                out.extend_from_slice(b" = ");
-                print_into(v, out, seen, None);
-                out.extend_from_slice(b"; ");
+            Item::Val(v, key) => (v, key),
+        };
+        match &v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
+            Value::String(s) => escape_string(s.as_bytes(), out),
+            Value::Path(p) => out.extend_from_slice(p.to_string_lossy().as_bytes()),
+            Value::Attrs(a) => {
+                if a.is_empty() {
+                    out.extend_from_slice(b"{ }");
+                    continue;
+                }
+                if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
+                    out.extend_from_slice("«repeated»".as_bytes());
+                    continue;
+                }
+                out.extend_from_slice(b"{ ");
+                stack.push(Item::Static(b"}"));
+                let entries: Vec<_> = a.iter().map(|(k, v)| (k, v.clone())).collect();
+                for (k, v) in entries.into_iter().rev() {
+                    stack.push(Item::Static(b"; "));
+                    stack.push(Item::Val(v, None));
+                    let mut name = Vec::new();
+                    print_attr_name(k.as_str(), &mut name);
+                    name.extend_from_slice(b" = ");
+                    stack.push(Item::Text(name));
+                }
             }
-            out.push(b'}');
+            Value::List(l) => {
+                if l.is_empty() {
+                    out.extend_from_slice(b"[ ]");
+                    continue;
+                }
+                let list_key = Rc::as_ptr(l) as *const u8 as usize;
+                let id = if l.len() <= 2 {
+                    key.unwrap_or(list_key)
+                } else {
+                    list_key
+                };
+                if !seen.insert(id) {
+                    out.extend_from_slice("«repeated»".as_bytes());
+                    continue;
+                }
+                out.extend_from_slice(b"[ ");
+                stack.push(Item::Static(b"]"));
+                let items: Vec<_> = l.iter().cloned().collect();
+                for v in items.into_iter().rev() {
+                    stack.push(Item::Static(b" "));
+                    stack.push(Item::Val(v, None));
+                }
+            }
+            Value::Closure(_) => out.extend_from_slice(b"<LAMBDA>"),
+            Value::Builtin(b) => {
+                if b.args.is_empty() {
+                    out.extend_from_slice(b"<PRIMOP>")
+                } else {
+                    out.extend_from_slice(b"<PRIMOP-APP>")
+                }
+            }
+            Value::Thunk(t) => match &*t.0.borrow() {
+                ThunkState::Evaluated(inner) => stack.push(Item::Val(
+                    inner.clone(),
+                    Some(Rc::as_ptr(&t.0) as *const u8 as usize),
+                )),
+                _ => out.extend_from_slice(b"<CODE>"),
+            },
         }
-        Value::List(l) => {
-            if l.is_empty() {
-                out.extend_from_slice(b"[ ]");
-                return;
-            }
-            if !seen.insert(key.unwrap_or(Rc::as_ptr(l) as *const u8 as usize)) {
-                out.extend_from_slice("«repeated»".as_bytes());
-                return;
-            }
-            out.extend_from_slice(b"[ ");
-            for v in l.iter() {
-                print_into(v, out, seen, None);
-                out.push(b' ');
-            }
-            out.push(b']');
-        }
-        Value::Closure(_) => out.extend_from_slice(b"<LAMBDA>"),
-        Value::Builtin(b) => {
-            if b.args.is_empty() {
-                out.extend_from_slice(b"<PRIMOP>")
-            } else {
-                out.extend_from_slice(b"<PRIMOP-APP>")
-            }
-        }
-        Value::Thunk(t) => match &*t.0.borrow() {
-            ThunkState::Evaluated(v) => {
-                print_into(v, out, seen, Some(Rc::as_ptr(&t.0) as *const u8 as usize))
-            }
-            _ => out.extend_from_slice(b"<CODE>"),
-        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::format_float;
+
+    fn strict(e: &str) -> String {
+        crate::eval_to_string(e).unwrap()
+    }
+
+    #[test]
+    fn repeated_follows_cpp_nix_identity() {
+        // Checked against `nix-instantiate --eval --strict -E` of C++ Nix 2.8.
+        let s = "let s = {x=1;}; f = y: y; in [ s (f s) ]";
+        assert_eq!(strict(s), "[ { x = 1; } «repeated» ]");
+        let s = "let s = {x=1;}; in [ {a=s;} s ]";
+        assert_eq!(strict(s), "[ { a = { x = 1; }; } «repeated» ]");
+        let s = "let s = [1 2 3]; f = y: y; in [ s (f s) ]";
+        assert_eq!(strict(s), "[ [ 1 2 3 ] «repeated» ]");
+        // Lists of one or two elements live inside their cell in C++ Nix.
+        let s = "let s = [1 2]; f = y: y; in [ s (f s) ]";
+        assert_eq!(strict(s), "[ [ 1 2 ] [ 1 2 ] ]");
+    }
+
+    #[test]
+    fn deep_values_print_without_overflowing_the_stack() {
+        let e = "builtins.foldl' (t: h: {inherit h t;}) null (builtins.genList (x: x) 100000)";
+        let out = strict(e);
+        assert!(out.starts_with("{ h = 99999; t = { h = 99998; t = "));
+        assert!(out.ends_with(&format!("{{ h = 0; t = null; }}{}", "; }".repeat(99_999))));
+    }
 
     #[test]
     fn floats_print_like_cpp() {

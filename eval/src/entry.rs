@@ -1,0 +1,270 @@
+//! Evaluating a file or expression the way `nix-instantiate --eval` does: which sources
+//! the command line names, calling a function result with the `--arg`/`--argstr`
+//! values, and selecting `-A` attribute paths. Shared by `tvix eval`, the REPL and
+//! anything else that starts an evaluation from user input.
+
+use std::path::{Path, PathBuf};
+
+use crate::compiler::canon_path;
+use crate::errors::{ErrorKind, EvalError};
+use crate::io::FileType;
+use crate::observer::Observer;
+use crate::symbol::Symbol;
+use crate::value::{Attrs, NixString, Value};
+use crate::vm::Vm;
+use crate::Evaluator;
+
+/// One source to evaluate: its name in messages, its text and where relative paths in
+/// it resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+    pub dir: PathBuf,
+}
+
+/// The sources of the command line: with `--expr` each item is an expression;
+/// otherwise each is a file (a directory means its `default.nix`, `-` is stdin), and
+/// no item at all means `./default.nix`. Files are read through the evaluator's EvalIO.
+pub fn load_sources(
+    ev: &Evaluator,
+    items: &[String],
+    exprs: bool,
+    cwd: &Path,
+) -> Result<Vec<Source>, EvalError> {
+    if exprs {
+        return Ok(items
+            .iter()
+            .map(|e| Source {
+                name: "«string»".to_string(),
+                text: e.clone(),
+                dir: cwd.to_path_buf(),
+            })
+            .collect());
+    }
+    let default = ["default.nix".to_string()];
+    let items = if items.is_empty() {
+        &default[..]
+    } else {
+        items
+    };
+    items.iter().map(|f| load_file(ev, f, cwd)).collect()
+}
+
+fn load_file(ev: &Evaluator, f: &str, cwd: &Path) -> Result<Source, EvalError> {
+    if f == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| other(format!("reading standard input: {e}")))?;
+        return Ok(Source {
+            name: "«stdin»".to_string(),
+            text,
+            dir: cwd.to_path_buf(),
+        });
+    }
+    let mut path = canon_path(&cwd.join(f));
+    // A symlink to a directory counts as the directory, as in nix-instantiate.
+    let is_dir = match ev.state.io.file_type(&path) {
+        Ok(FileType::Directory) => true,
+        Ok(FileType::Symlink) => ev.state.io.read_dir(&path).is_ok(),
+        _ => false,
+    };
+    if is_dir {
+        path = path.join("default.nix");
+    }
+    let bytes = ev
+        .state
+        .io
+        .read_file(&path)
+        .map_err(|e| other(format!("getting status of '{}': {e}", path.display())))?;
+    Ok(Source {
+        name: path.to_string_lossy().into_owned(),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+    })
+}
+
+/// A value given on the command line for a function argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoArg {
+    /// `--arg NAME EXPR`: a Nix expression, evaluated lazily.
+    Expr(String),
+    /// `--argstr NAME STRING`: a string as it is.
+    Str(String),
+}
+
+/// The attribute set of auto-call arguments; expressions are compiled now (so syntax
+/// errors show before evaluation) and evaluated only if the function uses them.
+pub fn auto_args(
+    ev: &Evaluator,
+    args: &[(String, AutoArg)],
+    cwd: &Path,
+) -> Result<Value, EvalError> {
+    let mut entries = Vec::with_capacity(args.len());
+    for (name, arg) in args {
+        let v = match arg {
+            AutoArg::Expr(e) => {
+                let compiled = ev.compile("«string»", e, cwd)?;
+                ev.state.file_thunk(&compiled)
+            }
+            AutoArg::Str(s) => Value::String(NixString::from(s.as_str())),
+        };
+        entries.push((Symbol::intern(name), v));
+    }
+    Ok(Value::attrs(Attrs::from_unsorted(entries)))
+}
+
+/// nix-instantiate calls a function that takes a set of named arguments with the
+/// auto-call values it asks for (all of them if it has `...`); anything else is left.
+pub fn auto_call<O: Observer>(
+    vm: &mut Vm<'_, O>,
+    v: Value,
+    auto: &Value,
+) -> Result<Value, EvalError> {
+    let Value::Closure(c) = &v else { return Ok(v) };
+    let Some(formals) = c.proto.lambda.as_ref().and_then(|l| l.formals.as_ref()) else {
+        return Ok(v);
+    };
+    let Value::Attrs(all) = auto else {
+        return Ok(v);
+    };
+    let picked: Vec<_> = all
+        .iter()
+        .filter(|(k, _)| formals.ellipsis || formals.entries.iter().any(|(s, _)| s == k))
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+    vm.call(v.clone(), Value::attrs(Attrs::from_sorted(picked)))
+}
+
+/// Follows a `-A` path (`a.b.0.c`: attribute names and list indices), auto-calling
+/// each value on the way as nix-instantiate does.
+pub fn select_attr_path<O: Observer>(
+    vm: &mut Vm<'_, O>,
+    mut v: Value,
+    path: &str,
+    auto: &Value,
+) -> Result<Value, EvalError> {
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        v = match &v {
+            Value::Attrs(a) => match a.get(Symbol::intern(part)) {
+                Some(x) => vm.force(x.clone())?,
+                None => {
+                    return Err(other(format!(
+                        "attribute '{part}' in selection path '{path}' not found"
+                    )))
+                }
+            },
+            Value::List(l) => match part.parse::<usize>().ok().and_then(|i| l.get(i)) {
+                Some(x) => vm.force(x.clone())?,
+                None => {
+                    return Err(other(format!(
+                        "list index '{part}' in selection path '{path}' is out of range"
+                    )))
+                }
+            },
+            v => {
+                return Err(other(format!(
+                "the expression selected by the selection path '{path}' should be a set but is {}",
+                v.type_name()
+            )))
+            }
+        };
+        v = auto_call(vm, v, auto)?;
+    }
+    Ok(v)
+}
+
+/// The value of a source as nix-instantiate computes it before printing: forced,
+/// auto-called, then each `-A` path selected in turn.
+pub fn evaluate<O: Observer>(
+    vm: &mut Vm<'_, O>,
+    root: Value,
+    auto: &Value,
+    attr_paths: &[String],
+) -> Result<Value, EvalError> {
+    let mut v = vm.force(root)?;
+    v = auto_call(vm, v, auto)?;
+    for path in attr_paths {
+        v = select_attr_path(vm, v, path, auto)?;
+    }
+    Ok(v)
+}
+
+fn other(msg: String) -> EvalError {
+    EvalError::new(ErrorKind::other(msg), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemoryIO;
+    use crate::NoObserver;
+    use std::rc::Rc;
+
+    fn evaluator() -> Evaluator {
+        let io = MemoryIO::default()
+            .with_file(
+                "/w/default.nix",
+                "{ a ? 1, b }: { sum = a + b; l = [ { x = b; } ]; f = { c }: c; }",
+            )
+            .with_file("/w/sub/default.nix", "42");
+        Evaluator::new(Rc::new(io), &crate::BuiltinConfig::default(), |_| {})
+    }
+
+    fn run(args: &[(&str, AutoArg)], paths: &[&str]) -> Result<String, EvalError> {
+        let mut ev = evaluator();
+        let cwd = Path::new("/w");
+        let src = load_sources(&ev, &[], false, cwd)?.remove(0);
+        assert_eq!(src.name, "/w/default.nix");
+        let args: Vec<_> = args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let auto = auto_args(&ev, &args, cwd)?;
+        let compiled = ev.compile(&src.name, &src.text, &src.dir)?;
+        let root = ev.state.file_thunk(&compiled);
+        let paths: Vec<_> = paths.iter().map(|p| p.to_string()).collect();
+        let mut obs = NoObserver;
+        let mut vm = ev.vm(&mut obs);
+        let v = evaluate(&mut vm, root, &auto, &paths)?;
+        let v = vm.deep_force(v)?;
+        Ok(String::from_utf8_lossy(&crate::print::print_value(&v)).into_owned())
+    }
+
+    #[test]
+    fn auto_calls_with_args_and_selects_paths() {
+        let b = ("b", AutoArg::Expr("2 * 5".into()));
+        assert_eq!(run(std::slice::from_ref(&b), &["sum"]).unwrap(), "11");
+        assert_eq!(run(std::slice::from_ref(&b), &["l.0.x"]).unwrap(), "10");
+        // A selected function is auto-called too; unused arguments are left out.
+        let c = ("c", AutoArg::Str("s".into()));
+        assert_eq!(run(&[b.clone(), c], &["f"]).unwrap(), "\"s\"");
+    }
+
+    #[test]
+    fn selection_errors_name_the_path() {
+        let b = ("b", AutoArg::Expr("1".into()));
+        let e = run(std::slice::from_ref(&b), &["nope"]).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("attribute 'nope' in selection path 'nope'"));
+        let e = run(std::slice::from_ref(&b), &["l.3"]).unwrap_err();
+        assert!(e.to_string().contains("list index '3'"));
+        let e = run(&[b], &["sum.x"]).unwrap_err();
+        assert!(e.to_string().contains("should be a set but is int"));
+    }
+
+    #[test]
+    fn sources_from_files_directories_and_expressions() {
+        let ev = evaluator();
+        let cwd = Path::new("/w");
+        let s = load_sources(&ev, &["sub".into()], false, cwd).unwrap();
+        assert_eq!(s[0].name, "/w/sub/default.nix");
+        assert_eq!(s[0].dir, PathBuf::from("/w/sub"));
+        let e = load_sources(&ev, &["missing.nix".into()], false, cwd).unwrap_err();
+        assert!(e.to_string().contains("getting status of '/w/missing.nix'"));
+        let s = load_sources(&ev, &["1".into(), "2".into()], true, cwd).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].text, "2");
+    }
+}
