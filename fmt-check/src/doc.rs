@@ -243,7 +243,7 @@ fn resolve(d: Doc, nest: u32, off: u32, out: &mut Vec<E>) {
             }),
             D::Spacing(s) => out.push(E::Spacing(s)),
             D::Group(k, xs) => {
-                let mut inner = Vec::new();
+                let mut inner = Vec::with_capacity(xs.len());
                 resolve(xs, nest, off, &mut inner);
                 out.push(E::Group(k, inner));
             }
@@ -291,8 +291,8 @@ pub fn merge(a: Spacing, b: Spacing) -> Spacing {
 /// Move hard spacings and comments out of group edges, merge neighbouring spacings and
 /// texts, drop empty groups. Emitted elements never merge with later ones.
 fn fixup(xs: Vec<E>) -> Vec<E> {
+    let mut out: Vec<E> = Vec::with_capacity(xs.len());
     let mut q: VecDeque<E> = xs.into();
-    let mut out: Vec<E> = Vec::new();
     while let Some(x) = q.pop_front() {
         match x {
             E::Spacing(a) => match q.front() {
@@ -386,9 +386,20 @@ fn split_group(k: GroupKind, inner: Vec<E>) -> (Vec<E>, Vec<E>, Vec<E>) {
     while j > i && is_hard(&inner[j - 1]) {
         j -= 1;
     }
-    let post = inner.split_off(j);
-    let body = inner.split_off(i);
-    (inner, simplify_group(k, body), post)
+    // `split_off` at the ends would still allocate; the common case (nothing to move
+    // out of the group) keeps the vector as it is.
+    let post = if j == inner.len() {
+        Vec::new()
+    } else {
+        inner.split_off(j)
+    };
+    let (pre, body) = if i == 0 {
+        (Vec::new(), inner)
+    } else {
+        let body = inner.split_off(i);
+        (inner, body)
+    };
+    (pre, simplify_group(k, body), post)
 }
 
 fn simplify_group(k: GroupKind, body: Vec<E>) -> Vec<E> {
@@ -514,6 +525,7 @@ fn first_line_width(mut w: Walk) -> i64 {
 
 fn first_line_fits(target: i64, max: i64, mut w: Walk) -> bool {
     let mut c = max;
+    let mut s = String::new();
     loop {
         if c < 0 {
             return false;
@@ -534,7 +546,7 @@ fn first_line_fits(target: i64, max: i64, mut w: Walk) -> bool {
             },
             E::Group(_, ys) => {
                 let flw = first_line_width(w.clone());
-                let mut s = String::new();
+                s.clear();
                 if fits(0, c - flw, Walk::new(ys, &[]), &mut s) {
                     c -= text_width(&s);
                 } else {
@@ -648,6 +660,8 @@ struct Layout {
     indent: i64,
     out: String,
     st: State,
+    /// Reused buffer for the one-line rendering of a group being tried.
+    scratch: String,
 }
 
 impl Layout {
@@ -871,13 +885,14 @@ impl Layout {
                 top_ci
             };
             let tw = self.width_at(ci, nl.max(top_nl) as i64);
-            let mut s = String::new();
-            if fits(iwi, tw - flw, Walk::new(g, &[]), &mut s) {
+            let mut s = std::mem::take(&mut self.scratch);
+            s.clear();
+            let ok = fits(iwi, tw - flw, Walk::new(g, &[]), &mut s);
+            if ok {
                 self.put_text(nl, off, &s);
-                true
-            } else {
-                false
             }
+            self.scratch = s;
+            ok
         } else {
             let line_nl = self.st.indents.last().unwrap().1;
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
@@ -885,18 +900,19 @@ impl Layout {
             } else {
                 0
             };
-            let mut s = String::new();
-            if fits(
+            let mut s = std::mem::take(&mut self.scratch);
+            s.clear();
+            let ok = fits(
                 iwi - self.st.cc,
                 self.cur_width() - self.st.cc - flw,
                 Walk::new(grp, &[]),
                 &mut s,
-            ) {
+            );
+            if ok {
                 self.put_raw(&s);
-                true
-            } else {
-                false
             }
+            self.scratch = s;
+            ok
         }
     }
 }
@@ -910,7 +926,8 @@ pub fn layout(doc: Doc, width: usize, indent: usize) -> String {
     let mut l = Layout {
         tw: width as i64,
         indent: indent as i64,
-        out: String::new(),
+        out: String::with_capacity(256),
+        scratch: String::new(),
         st: State {
             cc: 0,
             indents: vec![(0, 0)],
