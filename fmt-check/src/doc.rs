@@ -419,35 +419,105 @@ fn simplify_group(k: GroupKind, body: Vec<E>) -> Vec<E> {
 // ---------------------------------------------------------------------------
 // Lookahead walking over a stack of slices (top of stack is what comes next).
 
+/// How many levels a walk keeps inline before spilling to the heap.
+const INLINE: usize = 16;
+
+/// The levels a walk has entered or taken over from the base stack; small walks (the
+/// common case) never allocate.
 #[derive(Clone)]
-struct Walk<'a> {
-    stack: Vec<&'a [E]>,
+struct Levels<'a> {
+    inline: [&'a [E]; INLINE],
+    n: usize,
+    spill: Vec<&'a [E]>,
 }
 
-impl<'a> Walk<'a> {
-    fn new(first: &'a [E], rest: &[&'a [E]]) -> Self {
-        let mut stack: Vec<&'a [E]> = rest.to_vec();
-        stack.push(first);
-        Walk { stack }
+impl<'a> Levels<'a> {
+    fn new() -> Self {
+        Levels {
+            inline: [&[]; INLINE],
+            n: 0,
+            spill: Vec::new(),
+        }
     }
-    fn of_rest(rest: &[&'a [E]]) -> Self {
+    fn push(&mut self, xs: &'a [E]) {
+        if self.n < INLINE {
+            self.inline[self.n] = xs;
+            self.n += 1;
+        } else {
+            self.spill.push(xs);
+        }
+    }
+    fn pop(&mut self) -> bool {
+        if self.spill.pop().is_some() {
+            return true;
+        }
+        if self.n == 0 {
+            return false;
+        }
+        self.n -= 1;
+        true
+    }
+    fn last_mut(&mut self) -> Option<&mut &'a [E]> {
+        if let Some(l) = self.spill.last_mut() {
+            return Some(l);
+        }
+        if self.n == 0 {
+            None
+        } else {
+            Some(&mut self.inline[self.n - 1])
+        }
+    }
+    /// Levels from the top down.
+    fn iter_rev(&self) -> impl Iterator<Item = &&'a [E]> {
+        self.spill
+            .iter()
+            .rev()
+            .chain(self.inline[..self.n].iter().rev())
+    }
+}
+
+/// The stack is `base[..nb]` (borrowed, untouched) under `levels`; a base level is
+/// copied into `levels` only when the walk reaches it, so starting a lookahead over a
+/// deep stack costs nothing.
+#[derive(Clone)]
+struct Walk<'r, 'a> {
+    base: &'r [&'a [E]],
+    nb: usize,
+    levels: Levels<'a>,
+}
+
+impl<'r, 'a> Walk<'r, 'a> {
+    fn new(first: &'a [E], rest: &'r [&'a [E]]) -> Self {
+        let mut w = Walk::of_rest(rest);
+        w.levels.push(first);
+        w
+    }
+    fn of_rest(rest: &'r [&'a [E]]) -> Self {
         Walk {
-            stack: rest.to_vec(),
+            base: rest,
+            nb: rest.len(),
+            levels: Levels::new(),
         }
     }
     /// Next element at the current level, leaving groups closed.
     fn next(&mut self) -> Option<&'a E> {
-        while let Some(top) = self.stack.last_mut() {
-            if let Some((first, tail)) = top.split_first() {
-                *top = tail;
-                return Some(first);
+        loop {
+            if let Some(top) = self.levels.last_mut() {
+                if let Some((first, tail)) = top.split_first() {
+                    *top = tail;
+                    return Some(first);
+                }
+                self.levels.pop();
+            } else if self.nb > 0 {
+                self.nb -= 1;
+                self.levels.push(self.base[self.nb]);
+            } else {
+                return None;
             }
-            self.stack.pop();
         }
-        None
     }
     fn peek(&self) -> Option<&'a E> {
-        for s in self.stack.iter().rev() {
+        for s in self.levels.iter_rev().chain(self.base[..self.nb].iter().rev()) {
             if let Some(f) = s.first() {
                 return Some(f);
             }
@@ -455,7 +525,7 @@ impl<'a> Walk<'a> {
         None
     }
     fn enter(&mut self, xs: &'a [E]) {
-        self.stack.push(xs);
+        self.levels.push(xs);
     }
     /// Next spacing merged with spacings directly following it.
     fn merged(&mut self, mut s: Spacing) -> Spacing {
