@@ -94,31 +94,33 @@ pub fn nest(d: Doc) -> Doc {
 pub fn offset(n: u32, d: Doc) -> Doc {
     vec![D::Offset(n, d)]
 }
-pub fn sp(s: Spacing) -> Doc {
-    vec![D::Spacing(s)]
+/// Single elements are arrays, not `Doc`s, so that `cat!` can take them without a
+/// heap allocation each.
+pub fn sp(s: Spacing) -> [D; 1] {
+    [D::Spacing(s)]
 }
-pub fn softline_() -> Doc {
+pub fn softline_() -> [D; 1] {
     sp(Spacing::Softbreak)
 }
-pub fn line_() -> Doc {
+pub fn line_() -> [D; 1] {
     sp(Spacing::Break)
 }
-pub fn softline() -> Doc {
+pub fn softline() -> [D; 1] {
     sp(Spacing::Softspace)
 }
-pub fn line() -> Doc {
+pub fn line() -> [D; 1] {
     sp(Spacing::Space)
 }
-pub fn hardspace() -> Doc {
+pub fn hardspace() -> [D; 1] {
     sp(Spacing::Hardspace)
 }
-pub fn hardline() -> Doc {
+pub fn hardline() -> [D; 1] {
     sp(Spacing::Hardline)
 }
-pub fn emptyline() -> Doc {
+pub fn emptyline() -> [D; 1] {
     sp(Spacing::Emptyline)
 }
-pub fn newline() -> Doc {
+pub fn newline() -> [D; 1] {
     sp(Spacing::Newlines(1))
 }
 
@@ -132,7 +134,7 @@ macro_rules! cat {
     }};
 }
 
-pub fn sep_by(sep: &Doc, items: Vec<Doc>) -> Doc {
+pub fn sep_by(sep: &[D], items: Vec<Doc>) -> Doc {
     let mut out = Vec::new();
     for (i, it) in items.into_iter().enumerate() {
         if i > 0 {
@@ -517,7 +519,11 @@ impl<'r, 'a> Walk<'r, 'a> {
         }
     }
     fn peek(&self) -> Option<&'a E> {
-        for s in self.levels.iter_rev().chain(self.base[..self.nb].iter().rev()) {
+        for s in self
+            .levels
+            .iter_rev()
+            .chain(self.base[..self.nb].iter().rev())
+        {
             if let Some(f) = s.first() {
                 return Some(f);
             }
