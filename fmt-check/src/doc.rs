@@ -94,31 +94,33 @@ pub fn nest(d: Doc) -> Doc {
 pub fn offset(n: u32, d: Doc) -> Doc {
     vec![D::Offset(n, d)]
 }
-pub fn sp(s: Spacing) -> Doc {
-    vec![D::Spacing(s)]
+/// Single elements are arrays, not `Doc`s, so that `cat!` can take them without a
+/// heap allocation each.
+pub fn sp(s: Spacing) -> [D; 1] {
+    [D::Spacing(s)]
 }
-pub fn softline_() -> Doc {
+pub fn softline_() -> [D; 1] {
     sp(Spacing::Softbreak)
 }
-pub fn line_() -> Doc {
+pub fn line_() -> [D; 1] {
     sp(Spacing::Break)
 }
-pub fn softline() -> Doc {
+pub fn softline() -> [D; 1] {
     sp(Spacing::Softspace)
 }
-pub fn line() -> Doc {
+pub fn line() -> [D; 1] {
     sp(Spacing::Space)
 }
-pub fn hardspace() -> Doc {
+pub fn hardspace() -> [D; 1] {
     sp(Spacing::Hardspace)
 }
-pub fn hardline() -> Doc {
+pub fn hardline() -> [D; 1] {
     sp(Spacing::Hardline)
 }
-pub fn emptyline() -> Doc {
+pub fn emptyline() -> [D; 1] {
     sp(Spacing::Emptyline)
 }
-pub fn newline() -> Doc {
+pub fn newline() -> [D; 1] {
     sp(Spacing::Newlines(1))
 }
 
@@ -132,7 +134,7 @@ macro_rules! cat {
     }};
 }
 
-pub fn sep_by(sep: &Doc, items: Vec<Doc>) -> Doc {
+pub fn sep_by(sep: &[D], items: Vec<Doc>) -> Doc {
     let mut out = Vec::new();
     for (i, it) in items.into_iter().enumerate() {
         if i > 0 {
@@ -243,7 +245,7 @@ fn resolve(d: Doc, nest: u32, off: u32, out: &mut Vec<E>) {
             }),
             D::Spacing(s) => out.push(E::Spacing(s)),
             D::Group(k, xs) => {
-                let mut inner = Vec::new();
+                let mut inner = Vec::with_capacity(xs.len());
                 resolve(xs, nest, off, &mut inner);
                 out.push(E::Group(k, inner));
             }
@@ -291,8 +293,8 @@ pub fn merge(a: Spacing, b: Spacing) -> Spacing {
 /// Move hard spacings and comments out of group edges, merge neighbouring spacings and
 /// texts, drop empty groups. Emitted elements never merge with later ones.
 fn fixup(xs: Vec<E>) -> Vec<E> {
+    let mut out: Vec<E> = Vec::with_capacity(xs.len());
     let mut q: VecDeque<E> = xs.into();
-    let mut out: Vec<E> = Vec::new();
     while let Some(x) = q.pop_front() {
         match x {
             E::Spacing(a) => match q.front() {
@@ -386,9 +388,20 @@ fn split_group(k: GroupKind, inner: Vec<E>) -> (Vec<E>, Vec<E>, Vec<E>) {
     while j > i && is_hard(&inner[j - 1]) {
         j -= 1;
     }
-    let post = inner.split_off(j);
-    let body = inner.split_off(i);
-    (inner, simplify_group(k, body), post)
+    // `split_off` at the ends would still allocate; the common case (nothing to move
+    // out of the group) keeps the vector as it is.
+    let post = if j == inner.len() {
+        Vec::new()
+    } else {
+        inner.split_off(j)
+    };
+    let (pre, body) = if i == 0 {
+        (Vec::new(), inner)
+    } else {
+        let body = inner.split_off(i);
+        (inner, body)
+    };
+    (pre, simplify_group(k, body), post)
 }
 
 fn simplify_group(k: GroupKind, body: Vec<E>) -> Vec<E> {
@@ -408,35 +421,109 @@ fn simplify_group(k: GroupKind, body: Vec<E>) -> Vec<E> {
 // ---------------------------------------------------------------------------
 // Lookahead walking over a stack of slices (top of stack is what comes next).
 
+/// How many levels a walk keeps inline before spilling to the heap.
+const INLINE: usize = 16;
+
+/// The levels a walk has entered or taken over from the base stack; small walks (the
+/// common case) never allocate.
 #[derive(Clone)]
-struct Walk<'a> {
-    stack: Vec<&'a [E]>,
+struct Levels<'a> {
+    inline: [&'a [E]; INLINE],
+    n: usize,
+    spill: Vec<&'a [E]>,
 }
 
-impl<'a> Walk<'a> {
-    fn new(first: &'a [E], rest: &[&'a [E]]) -> Self {
-        let mut stack: Vec<&'a [E]> = rest.to_vec();
-        stack.push(first);
-        Walk { stack }
+impl<'a> Levels<'a> {
+    fn new() -> Self {
+        Levels {
+            inline: [&[]; INLINE],
+            n: 0,
+            spill: Vec::new(),
+        }
     }
-    fn of_rest(rest: &[&'a [E]]) -> Self {
+    fn push(&mut self, xs: &'a [E]) {
+        if self.n < INLINE {
+            self.inline[self.n] = xs;
+            self.n += 1;
+        } else {
+            self.spill.push(xs);
+        }
+    }
+    fn pop(&mut self) -> bool {
+        if self.spill.pop().is_some() {
+            return true;
+        }
+        if self.n == 0 {
+            return false;
+        }
+        self.n -= 1;
+        true
+    }
+    fn last_mut(&mut self) -> Option<&mut &'a [E]> {
+        if let Some(l) = self.spill.last_mut() {
+            return Some(l);
+        }
+        if self.n == 0 {
+            None
+        } else {
+            Some(&mut self.inline[self.n - 1])
+        }
+    }
+    /// Levels from the top down.
+    fn iter_rev(&self) -> impl Iterator<Item = &&'a [E]> {
+        self.spill
+            .iter()
+            .rev()
+            .chain(self.inline[..self.n].iter().rev())
+    }
+}
+
+/// The stack is `base[..nb]` (borrowed, untouched) under `levels`; a base level is
+/// copied into `levels` only when the walk reaches it, so starting a lookahead over a
+/// deep stack costs nothing.
+#[derive(Clone)]
+struct Walk<'r, 'a> {
+    base: &'r [&'a [E]],
+    nb: usize,
+    levels: Levels<'a>,
+}
+
+impl<'r, 'a> Walk<'r, 'a> {
+    fn new(first: &'a [E], rest: &'r [&'a [E]]) -> Self {
+        let mut w = Walk::of_rest(rest);
+        w.levels.push(first);
+        w
+    }
+    fn of_rest(rest: &'r [&'a [E]]) -> Self {
         Walk {
-            stack: rest.to_vec(),
+            base: rest,
+            nb: rest.len(),
+            levels: Levels::new(),
         }
     }
     /// Next element at the current level, leaving groups closed.
     fn next(&mut self) -> Option<&'a E> {
-        while let Some(top) = self.stack.last_mut() {
-            if let Some((first, tail)) = top.split_first() {
-                *top = tail;
-                return Some(first);
+        loop {
+            if let Some(top) = self.levels.last_mut() {
+                if let Some((first, tail)) = top.split_first() {
+                    *top = tail;
+                    return Some(first);
+                }
+                self.levels.pop();
+            } else if self.nb > 0 {
+                self.nb -= 1;
+                self.levels.push(self.base[self.nb]);
+            } else {
+                return None;
             }
-            self.stack.pop();
         }
-        None
     }
     fn peek(&self) -> Option<&'a E> {
-        for s in self.stack.iter().rev() {
+        for s in self
+            .levels
+            .iter_rev()
+            .chain(self.base[..self.nb].iter().rev())
+        {
             if let Some(f) = s.first() {
                 return Some(f);
             }
@@ -444,7 +531,7 @@ impl<'a> Walk<'a> {
         None
     }
     fn enter(&mut self, xs: &'a [E]) {
-        self.stack.push(xs);
+        self.levels.push(xs);
     }
     /// Next spacing merged with spacings directly following it.
     fn merged(&mut self, mut s: Spacing) -> Spacing {
@@ -514,6 +601,7 @@ fn first_line_width(mut w: Walk) -> i64 {
 
 fn first_line_fits(target: i64, max: i64, mut w: Walk) -> bool {
     let mut c = max;
+    let mut s = String::new();
     loop {
         if c < 0 {
             return false;
@@ -534,7 +622,7 @@ fn first_line_fits(target: i64, max: i64, mut w: Walk) -> bool {
             },
             E::Group(_, ys) => {
                 let flw = first_line_width(w.clone());
-                let mut s = String::new();
+                s.clear();
                 if fits(0, c - flw, Walk::new(ys, &[]), &mut s) {
                     c -= text_width(&s);
                 } else {
@@ -648,6 +736,8 @@ struct Layout {
     indent: i64,
     out: String,
     st: State,
+    /// Reused buffer for the one-line rendering of a group being tried.
+    scratch: String,
 }
 
 impl Layout {
@@ -871,13 +961,14 @@ impl Layout {
                 top_ci
             };
             let tw = self.width_at(ci, nl.max(top_nl) as i64);
-            let mut s = String::new();
-            if fits(iwi, tw - flw, Walk::new(g, &[]), &mut s) {
+            let mut s = std::mem::take(&mut self.scratch);
+            s.clear();
+            let ok = fits(iwi, tw - flw, Walk::new(g, &[]), &mut s);
+            if ok {
                 self.put_text(nl, off, &s);
-                true
-            } else {
-                false
             }
+            self.scratch = s;
+            ok
         } else {
             let line_nl = self.st.indents.last().unwrap().1;
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
@@ -885,18 +976,19 @@ impl Layout {
             } else {
                 0
             };
-            let mut s = String::new();
-            if fits(
+            let mut s = std::mem::take(&mut self.scratch);
+            s.clear();
+            let ok = fits(
                 iwi - self.st.cc,
                 self.cur_width() - self.st.cc - flw,
                 Walk::new(grp, &[]),
                 &mut s,
-            ) {
+            );
+            if ok {
                 self.put_raw(&s);
-                true
-            } else {
-                false
             }
+            self.scratch = s;
+            ok
         }
     }
 }
@@ -910,7 +1002,8 @@ pub fn layout(doc: Doc, width: usize, indent: usize) -> String {
     let mut l = Layout {
         tw: width as i64,
         indent: indent as i64,
-        out: String::new(),
+        out: String::with_capacity(256),
+        scratch: String::new(),
         st: State {
             cc: 0,
             indents: vec![(0, 0)],

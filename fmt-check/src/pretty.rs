@@ -28,7 +28,7 @@ fn trail_doc(t: &Option<String>) -> Doc {
 
 fn trivium(t: &Trivium) -> Doc {
     match t {
-        Trivium::EmptyLine => emptyline(),
+        Trivium::EmptyLine => emptyline().into(),
         Trivium::LineComment(c) => cat![comment(format!("#{c}")), hardline()],
         Trivium::BlockComment(is_doc, lines) => {
             let mut body = Vec::new();
@@ -57,7 +57,7 @@ fn trivia(ts: &[Trivium]) -> Doc {
     if ts.is_empty() {
         return vec![];
     }
-    let mut d = hardline();
+    let mut d: Doc = hardline().into();
     for t in ts {
         d.extend(trivium(t));
     }
@@ -208,17 +208,17 @@ fn pretty_set(
         .map(|k| cat![leaf(k), hardspace()])
         .unwrap_or_default();
     if items.is_empty() && open.lone() && close.pre.is_empty() {
-        let sep = if open.line != close.line {
-            hardline()
+        let sep: Doc = if open.line != close.line {
+            hardline().into()
         } else {
-            hardspace()
+            hardspace().into()
         };
         return cat![rec, leaf(open), sep, leaf(close)];
     }
-    let sep = if (wide && !items.is_empty()) || open.line != close.line {
-        hardline()
+    let sep: Doc = if (wide && !items.is_empty()) || open.line != close.line {
+        hardline().into()
     } else {
-        line()
+        line().into()
     };
     let mut open2 = open.clone();
     let post = open2.trail.take();
@@ -240,10 +240,10 @@ fn term_wide(t: &Term) -> Doc {
 fn pretty_list(sep: Doc, open: &Leaf, items: &[Item<Term>], close: &Leaf) -> Doc {
     let mut open2 = open.clone();
     let post = open2.trail.take();
-    let sur = if open.line != close.line {
-        hardline()
+    let sur: Doc = if open.line != close.line {
+        hardline().into()
     } else {
-        line()
+        line().into()
     };
     cat![
         leaf(&open2),
@@ -267,17 +267,17 @@ fn pretty_term(t: &Term) -> Doc {
         Term::Path(a) => ann_doc(a, str_line(&a.value)),
         Term::Other(e) => expr(e),
         Term::Selection(base, sels, def) => {
-            let sep = match &**base {
+            let sep: Doc = match &**base {
                 // `1 .a` must keep its space: `1.a` would lex as a float
                 Term::Token(l)
                     if l.value
                         .starts_with(|c: char| c.is_ascii_digit() || c == '.') =>
                 {
-                    hardspace()
+                    hardspace().into()
                 }
                 Term::Token(_) => vec![],
-                Term::Parenthesized(..) => softline_(),
-                _ => line_(),
+                Term::Parenthesized(..) => softline_().into(),
+                _ => line_().into(),
             };
             let d = def
                 .as_ref()
@@ -288,14 +288,14 @@ fn pretty_term(t: &Term) -> Doc {
         Term::List(open, items, close)
             if items.is_empty() && open.trail.is_none() && close.pre.is_empty() =>
         {
-            let sep = if open.line != close.line {
-                hardline()
+            let sep: Doc = if open.line != close.line {
+                hardline().into()
             } else {
-                hardspace()
+                hardspace().into()
             };
             cat![leaf(open), sep, leaf(close)]
         }
-        Term::List(open, items, close) => pretty_list(hardline(), open, items, close),
+        Term::List(open, items, close) => pretty_list(hardline().into(), open, items, close),
         Term::Set(k, o, i, c) => pretty_set(false, k, o, i, c),
         Term::Parenthesized(open, e, close) => {
             let inner = match &**e {
@@ -444,10 +444,10 @@ fn param(p: &Param) -> Doc {
     match p {
         Param::Id(l) => leaf(l),
         Param::Set(open, attrs, close) if attrs.is_empty() => {
-            let sep = if open.line != close.line {
-                hardline()
+            let sep: Doc = if open.line != close.line {
+                hardline().into()
             } else {
-                hardspace()
+                hardspace().into()
             };
             group(cat![
                 leaf(&move_trailing_up(open.clone())),
@@ -456,8 +456,8 @@ fn param(p: &Param) -> Doc {
             ])
         }
         Param::Set(open, attrs, close) => {
-            let sep = if open.line != close.line {
-                hardline()
+            let sep: Doc = if open.line != close.line {
+                hardline().into()
             } else {
                 use ParamAttr::*;
                 match attrs.as_slice() {
@@ -465,8 +465,8 @@ fn param(p: &Param) -> Doc {
                     | [Attr(_, None, _)]
                     | [Attr(_, None, _), Ellipsis(_)]
                     | [Attr(_, None, _), Attr(_, None, _)]
-                    | [Attr(_, None, _), Attr(_, None, _), Ellipsis(_)] => line(),
-                    _ => hardline(),
+                    | [Attr(_, None, _), Attr(_, None, _), Ellipsis(_)] => line().into(),
+                    _ => hardline().into(),
                 }
             };
             let moved: Vec<ParamAttr> = move_params_comments(attrs.clone())
@@ -596,7 +596,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
     fn absorb_inner(e: &Expr, many_lists: bool) -> Doc {
         if let Expr::Term(Term::List(open, items, close)) = e {
             if !items.is_empty() && (many_lists || items.len() <= 4) && simple_items(items) {
-                return pretty_list(line(), open, items, close);
+                return pretty_list(line().into(), open, items, close);
             }
         }
         expr(e)
@@ -633,7 +633,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
             if !items.is_empty() && simple_items(items) {
                 return group_k(
                     GroupKind::Regular,
-                    nest(pretty_list(line(), open, items, close)),
+                    nest(pretty_list(line().into(), open, items, close)),
                 );
             }
         }
@@ -696,7 +696,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         )
     ];
     let unexpanded = unexpand(None, &rendered_f);
-    let post = if has_post { line_() } else { vec![] };
+    let post = if has_post { line_().into() } else { vec![] };
     let simple = is_simple_app(f, a);
     let body = match (simple, unexpanded) {
         (true, Some(u)) => group_k(
@@ -746,7 +746,7 @@ fn pretty_app(indent_function: bool, pre: Doc, has_post: bool, f: &Expr, a: &Exp
         ),
     };
     let tail = if has_post && !comment.is_empty() {
-        hardline()
+        hardline().into()
     } else {
         vec![]
     };
@@ -807,7 +807,7 @@ fn absorb_paren(open: &Leaf, e: &Expr, close: &Leaf) -> Doc {
         nest(cat![
             leaf(&open2),
             surround(
-                line_(),
+                line_().into(),
                 group_k(GroupKind::Regular, nest(cat![expr(e2), trivia(&close_pre)]))
             ),
             leaf(&close2)
@@ -892,7 +892,7 @@ fn absorb_rhs(e: &Expr, may_move: bool) -> Doc {
             cat![hardspace(), group(expr(e))]
         }
         Expr::Term(_) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
-        Expr::Application(f, a) => pretty_app(false, line(), false, f, a),
+        Expr::Application(f, a) => pretty_app(false, line().into(), false, f, a),
         Expr::With(..) => group_k(GroupKind::Regular, cat![line(), expr(e)]),
         // A chain starting with a multi-line term starts right after the `=`.
         e if absorbs_chain(e) => {
@@ -1031,7 +1031,7 @@ pub fn expr(e: &Expr) -> Doc {
             });
             group_k(
                 GroupKind::Regular,
-                pretty_if(line(), e2.as_ref().unwrap_or(e)),
+                pretty_if(line().into(), e2.as_ref().unwrap_or(e)),
             )
         }
         Expr::Abstraction(Param::Id(p), colon, body) => {
@@ -1107,10 +1107,10 @@ fn operation(e: &Expr, bare_first: bool) -> Doc {
     flatten(&op.value, None, e, &mut parts);
     // Long pipelines always put each stage on its own line.
     let is_pipe = matches!(op.value.as_str(), "|>" | "<|");
-    let sep = if is_pipe && parts.len() > 3 {
-        hardline()
+    let sep: Doc = if is_pipe && parts.len() > 3 {
+        hardline().into()
     } else {
-        line()
+        line().into()
     };
     let mut d = Vec::new();
     for (o, x) in parts {
@@ -1123,7 +1123,7 @@ fn operation(e: &Expr, bare_first: bool) -> Doc {
                 let absorbed = match &x {
                     Expr::Term(t) if is_absorbable(t) => cat![hardspace(), term_doc(t)],
                     Expr::Operation(..) => group_k(GroupKind::Regular, cat![line(), expr(&x)]),
-                    Expr::Application(f, a) => group(pretty_app(false, line(), false, f, a)),
+                    Expr::Application(f, a) => group(pretty_app(false, line().into(), false, f, a)),
                     x => cat![hardspace(), expr(x)],
                 };
                 d.extend(cat![
@@ -1144,7 +1144,7 @@ fn pretty_if(sep: Doc, e: &Expr) -> Doc {
             surround(sep, nest(group(expr(e0)))),
             leaf(&move_trailing_up(el.clone())),
             hardspace(),
-            pretty_if(hardline(), e1)
+            pretty_if(hardline().into(), e1)
         ],
         x => cat![line(), nest(group(expr(x)))],
     }
@@ -1175,7 +1175,7 @@ fn str_part(p: &StrPart) -> Doc {
             let wd = whole(w);
             let inner = match unexpand(Some(30), &wd) {
                 Some(u) => u,
-                None => surround(line_(), nest(wd)),
+                None => surround(line_().into(), nest(wd)),
             };
             group(cat![text("${"), inner, text("}")])
         }
@@ -1208,7 +1208,7 @@ fn str_line(parts: &[StrPart]) -> Doc {
         }
         [StrPart::Interp(w)] => group(cat![
             text("${"),
-            surround(line_(), nest(whole(w))),
+            surround(line_().into(), nest(whole(w))),
             text("}")
         ]),
         [StrPart::Text(t), rest @ ..] => {
@@ -1231,7 +1231,11 @@ fn indented_string(lines: &StrLines) -> Doc {
     let ls: Vec<Doc> = lines.iter().map(|l| str_line(l)).collect();
     group(cat![
         text("''"),
-        if lines.len() >= 2 { line_() } else { vec![] },
+        if lines.len() >= 2 {
+            line_().into()
+        } else {
+            vec![]
+        },
         nest(sep_by(&newline(), ls)),
         text("''")
     ])
