@@ -178,11 +178,7 @@ impl Drop for Env {
 
 fn defer_slots(slots: &mut Slots) {
     if slots.iter().any(frees_container) {
-        drop::defer(
-            std::mem::take(slots)
-                .into_iter()
-                .map(drop::Deferred::Value),
-        );
+        drop::defer(std::mem::take(slots).into_iter().map(drop::Deferred::Value));
     }
 }
 
