@@ -115,51 +115,47 @@ impl Frame {
     }
 }
 
+/// A tiny piece of bytecode the VM runs on its own behalf, with no source of its own.
+fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Arc<Proto> {
+    static FILE: OnceLock<Arc<SourceFile>> = OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        Arc::new(SourceFile {
+            name: "«internal»".into(),
+            text: String::new(),
+            dir: "/".into(),
+        })
+    });
+    Arc::new(Proto {
+        kind,
+        spans: vec![Span::default(); ops.len()],
+        ops,
+        consts: vec![],
+        protos: vec![],
+        scopes: vec![],
+        with_chains: vec![],
+        attr_keys: vec![],
+        file: file.clone(),
+        span: Span::default(),
+        lambda: None,
+        call_scope: None,
+    })
+}
+
 /// `[f, x] -> f x`, forced: used to force lazy applications and by builtins.
 fn trampoline() -> Arc<Proto> {
     static T: OnceLock<Arc<Proto>> = OnceLock::new();
-    T.get_or_init(|| {
-        Arc::new(Proto {
-            kind: ProtoKind::Thunk,
-            ops: vec![Op::Call, Op::Force, Op::Return],
-            spans: vec![Span::default(); 3],
-            consts: vec![],
-            protos: vec![],
-            scopes: vec![],
-            with_chains: vec![],
-            attr_keys: vec![],
-            file: Arc::new(SourceFile {
-                name: "«internal»".into(),
-                text: String::new(),
-                dir: "/".into(),
-            }),
-            span: Span::default(),
-            lambda: None,
-            call_scope: None,
-        })
-    })
-    .clone()
+    T.get_or_init(|| internal_proto(ProtoKind::Thunk, vec![Op::Call, Op::Force, Op::Return]))
+        .clone()
 }
 
 /// `[y, f, x]` -> `f x y`, forced (no environment needed).
 fn trampoline2() -> Arc<Proto> {
     static T: OnceLock<Arc<Proto>> = OnceLock::new();
     T.get_or_init(|| {
-        let t = trampoline();
-        Arc::new(Proto {
-            kind: ProtoKind::Thunk,
-            ops: vec![Op::Call, Op::Swap, Op::Call, Op::Force, Op::Return],
-            spans: vec![Span::default(); 5],
-            consts: vec![],
-            protos: vec![],
-            scopes: vec![],
-            with_chains: vec![],
-            attr_keys: vec![],
-            file: t.file.clone(),
-            span: Span::default(),
-            lambda: None,
-            call_scope: None,
-        })
+        internal_proto(
+            ProtoKind::Thunk,
+            vec![Op::Call, Op::Swap, Op::Call, Op::Force, Op::Return],
+        )
     })
     .clone()
 }
@@ -168,21 +164,10 @@ fn trampoline2() -> Arc<Proto> {
 fn functor_trampoline() -> Arc<Proto> {
     static T: OnceLock<Arc<Proto>> = OnceLock::new();
     T.get_or_init(|| {
-        let t = trampoline();
-        Arc::new(Proto {
-            kind: ProtoKind::Lambda,
-            ops: vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Return],
-            spans: vec![Span::default(); 4],
-            consts: vec![],
-            protos: vec![],
-            scopes: vec![],
-            with_chains: vec![],
-            attr_keys: vec![],
-            file: t.file.clone(),
-            span: Span::default(),
-            lambda: None,
-            call_scope: None,
-        })
+        internal_proto(
+            ProtoKind::Lambda,
+            vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Return],
+        )
     })
     .clone()
 }
