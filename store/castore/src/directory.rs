@@ -218,6 +218,12 @@ pub trait DirectoryService: Send + Sync {
     fn has(&self, digest: &B3Digest) -> Result<bool, Error>;
     /// Every stored digest (for `verify`).
     fn list(&self) -> Result<Vec<B3Digest>, Error>;
+    /// The encoded closure of `root` (parents before children) in one request, for
+    /// backends where each request costs a round trip. `None`: the caller walks the
+    /// closure with `get_raw`. Unchecked, like `get_raw`.
+    fn get_closure_raw(&self, _root: &B3Digest) -> Result<Option<Vec<Vec<u8>>>, Error> {
+        Ok(None)
+    }
 }
 
 impl dyn DirectoryService + '_ {
@@ -283,6 +289,9 @@ impl dyn DirectoryService + '_ {
     /// The closure of `root`: it and every directory below it, each once, parents
     /// before children (breadth first). Missing directories are an error.
     pub fn closure(&self, root: &B3Digest) -> Result<Vec<(B3Digest, Directory)>, Error> {
+        if let Some(raw) = self.get_closure_raw(root)? {
+            return checked_closure(root, raw);
+        }
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([*root]);
@@ -299,6 +308,48 @@ impl dyn DirectoryService + '_ {
         }
         Ok(out)
     }
+}
+
+/// Checks a closure fetched in one piece: each directory hashes to a digest that is
+/// the root or a child of one received before it, is valid, and comes once; every
+/// child is there.
+fn checked_closure(
+    root: &B3Digest,
+    raw: Vec<Vec<u8>>,
+) -> Result<Vec<(B3Digest, Directory)>, Error> {
+    let mut wanted = HashSet::from([*root]);
+    let mut received = HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for bytes in raw {
+        let digest = B3Digest::of(&bytes);
+        if out.is_empty() && digest != *root {
+            return Err(Error::Corrupt {
+                kind: "directory",
+                digest: *root,
+                actual: digest,
+            });
+        }
+        if !wanted.contains(&digest) || !received.insert(digest) {
+            return Err(Error::Malformed {
+                kind: "directory closure",
+                digest: *root,
+                reason: format!("directory {digest} is not expected at this point"),
+            });
+        }
+        let dir = Directory::decode_canonical(&bytes)
+            .map_err(|source| Error::InvalidDirectory { digest, source })?;
+        for child in &dir.directories {
+            wanted.insert(B3Digest::try_from(&child.digest[..]).expect("validated digest"));
+        }
+        out.push((digest, dir));
+    }
+    if let Some(missing) = wanted.difference(&received).next() {
+        return Err(Error::NotFound {
+            kind: "directory",
+            digest: *missing,
+        });
+    }
+    Ok(out)
 }
 
 /// Directories in a hash map; for tests and `memory://` stores.

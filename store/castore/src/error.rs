@@ -33,6 +33,10 @@ pub enum Error {
         digest: B3Digest,
         source: DirectoryError,
     },
+    /// A store server failed a request, sent something malformed, or could not be
+    /// reached.
+    #[error("remote store: {0}")]
+    Remote(String),
     #[error("store at {path} is in use by another process and did not become free in {secs}s")]
     Busy { path: String, secs: u64 },
 }

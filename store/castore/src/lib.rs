@@ -15,6 +15,7 @@ pub mod blob;
 mod digest;
 pub mod directory;
 mod error;
+pub mod grpc;
 pub mod proto;
 pub mod redb_backend;
 
