@@ -7,7 +7,12 @@ use tonic_build::manual::{Method, Service};
 
 const CODEC: &str = "tonic::codec::ProstCodec";
 
-fn method(name: &str, route: &str, input: &str, output: &str) -> tonic_build::manual::MethodBuilder {
+fn method(
+    name: &str,
+    route: &str,
+    input: &str,
+    output: &str,
+) -> tonic_build::manual::MethodBuilder {
     Method::builder()
         .name(name)
         .route_name(route)
@@ -26,13 +31,29 @@ fn main() {
                 .server_streaming()
                 .build(),
         )
-        .method(method("has_chunk", "HasChunk", "HasChunkRequest", "HasChunkResponse").build())
+        .method(
+            method(
+                "has_chunk",
+                "HasChunk",
+                "HasChunkRequest",
+                "HasChunkResponse",
+            )
+            .build(),
+        )
         .method(
             method("put_chunks", "PutChunks", "BlobChunk", "PutChunksResponse")
                 .client_streaming()
                 .build(),
         )
-        .method(method("put_chunk_list", "PutChunkList", "PutChunkListRequest", "Empty").build())
+        .method(
+            method(
+                "put_chunk_list",
+                "PutChunkList",
+                "PutChunkListRequest",
+                "Empty",
+            )
+            .build(),
+        )
         .method(
             method("list", "List", "ListBlobsRequest", "DigestList")
                 .server_streaming()

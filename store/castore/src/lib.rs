@@ -16,6 +16,7 @@ mod digest;
 pub mod directory;
 mod error;
 pub mod grpc;
+pub mod layered;
 pub mod proto;
 pub mod redb_backend;
 

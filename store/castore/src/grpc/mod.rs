@@ -9,6 +9,7 @@
 //! client (see [`client`]), just as the local backends' bytes are.
 
 pub mod client;
+pub mod serve;
 pub mod server;
 pub mod wire;
 
@@ -22,7 +23,10 @@ use crate::{B3Digest, Error};
 /// Generated client and server stubs (see `build.rs`).
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/tvix.castore.v1.BlobService.rs"));
-    include!(concat!(env!("OUT_DIR"), "/tvix.castore.v1.DirectoryService.rs"));
+    include!(concat!(
+        env!("OUT_DIR"),
+        "/tvix.castore.v1.DirectoryService.rs"
+    ));
 }
 
 /// Largest message either side accepts: a directory with very many entries can be
@@ -52,9 +56,9 @@ impl Connection {
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| Error::Remote(format!("invalid address {addr:?}: {e}")))?
             .tcp_nodelay(true);
-        let channel = rt
-            .block_on(endpoint.connect())
-            .map_err(|e| Error::Remote(format!("cannot connect to {addr}: {}", source_chain(&e))))?;
+        let channel = rt.block_on(endpoint.connect()).map_err(|e| {
+            Error::Remote(format!("cannot connect to {addr}: {}", source_chain(&e)))
+        })?;
         Ok(Connection {
             rt: Arc::new(rt),
             channel,
@@ -110,3 +114,6 @@ pub fn error_of(s: &Status) -> Error {
 pub fn digest_arg(bytes: &[u8], what: &str) -> Result<B3Digest, Status> {
     B3Digest::try_from(bytes).map_err(|e| Status::invalid_argument(format!("{what}: {e}")))
 }
+
+#[cfg(test)]
+mod tests;

@@ -94,10 +94,9 @@ fn check_chunk_list(
 ) -> Result<(), Status> {
     let mut hasher = blake3::Hasher::new();
     for c in chunks {
-        let data = svc
-            .get_chunk(&c.digest)
-            .map_err(castore)?
-            .ok_or_else(|| Status::failed_precondition(format!("chunk {} is not stored", c.digest)))?;
+        let data = svc.get_chunk(&c.digest).map_err(castore)?.ok_or_else(|| {
+            Status::failed_precondition(format!("chunk {} is not stored", c.digest))
+        })?;
         if data.len() as u64 != c.size {
             return Err(Status::invalid_argument(format!(
                 "chunk {} has {} bytes, the list says {}",
