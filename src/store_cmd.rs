@@ -1,18 +1,19 @@
-//! `tvix store`: the store verbs. Argument parsing and printing only; the work is
-//! in tvix-store.
+//! `tvix store`: the store verbs. Argument parsing, progress and dispatch only; what
+//! each verb does and prints is in tvix-store (`tvix_store::verbs`).
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tvix_castore::proto::node;
-use tvix_store::{Store, StoreUrl};
+use tvix_store::{verbs, Store, StoreUrl};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Which store: `local` (the on-disk store in $XDG_DATA_HOME/tvix), `redb:///DIR`,
-    /// `memory://` (empty, gone when the command ends); `grpc+http://HOST:PORT` is
-    /// not built yet.
+    /// `memory://` (empty, gone when the command ends), `grpc+http://HOST:PORT` (a
+    /// `tvix store daemon`), or `grpc+http://HOST:PORT?cache=URL` (that daemon's
+    /// store read through a local cache, URL being `local`, `redb:///DIR` or
+    /// `memory://`; writes go to the daemon only).
     #[arg(long, global = true, env = "TVIX_STORE", default_value = "local")]
     store: String,
 
@@ -39,8 +40,10 @@ enum Verb {
     Info { path: String },
     /// Re-hash everything in the store and report corruption (exit status 1 if any).
     Verify,
-    /// Serve the store over gRPC (not built yet).
+    /// Serve the store (`--store`) over gRPC until killed; prints
+    /// `listening on HOST:PORT` once it accepts connections.
     Daemon {
+        /// `HOST:PORT` to listen on; port 0 picks a free port.
         #[arg(long)]
         listen: String,
     },
@@ -69,9 +72,6 @@ fn message(e: &anyhow::Error) -> String {
 }
 
 fn run_verb(args: Args) -> anyhow::Result<i32> {
-    if let Verb::Daemon { .. } = args.verb {
-        anyhow::bail!("tvix store daemon: the gRPC server is not built yet");
-    }
     let url = StoreUrl::parse(&args.store)?;
     let store = Store::open(&url).with_context(|| format!("opening store {}", args.store))?;
     let stdout = std::io::stdout();
@@ -99,56 +99,12 @@ fn run_verb(args: Args) -> anyhow::Result<i32> {
             let info = store.import_nar(&name, std::io::stdin().lock())?;
             writeln!(out, "{}", store.store_dir.display(&info.store_path))?;
         }
-        Verb::ExportNar { path } => {
-            let (p, sub) = store.parse_path(&path)?;
-            if !sub.is_empty() {
-                anyhow::bail!("{path} is below a store path; export-nar takes a store path");
-            }
-            store.export_nar(&p, &mut out)?;
-        }
-        Verb::Ls { path: None } => {
-            for info in store.paths.list()? {
-                match info {
-                    Ok(i) => writeln!(out, "{}", store.store_dir.display(&i.store_path))?,
-                    Err(e) => eprintln!("warning: {e}"),
-                }
-            }
-        }
-        Verb::Ls { path: Some(path) } => {
-            let n = store.lookup(&path)?;
-            let entries = match &n.node {
-                Some(node::Node::Directory(_)) => store.list_dir(&path)?,
-                _ => vec![n],
-            };
-            for e in entries {
-                writeln!(out, "{}", describe(&e))?;
-            }
-        }
+        Verb::ExportNar { path } => verbs::export_nar(&store, &path, &mut out)?,
+        Verb::Ls { path } => verbs::ls(&store, path.as_deref(), &mut out, &mut |e| {
+            eprintln!("warning: {e}")
+        })?,
         Verb::Cat { path } => store.cat(&path, &mut out)?,
-        Verb::Info { path } => {
-            let (p, _) = store.parse_path(&path)?;
-            let info = store.path_info(&p)?;
-            let sd = &store.store_dir;
-            writeln!(out, "StorePath: {}", sd.display(&info.store_path))?;
-            writeln!(
-                out,
-                "NarHash: sha256:{}",
-                nix_compat::nixbase32::encode(&info.nar_sha256)
-            )?;
-            writeln!(out, "NarSize: {}", info.nar_size)?;
-            let refs: Vec<String> = info.references.iter().map(|r| r.to_string()).collect();
-            writeln!(out, "References: {}", refs.join(" "))?;
-            if let Some(d) = &info.deriver {
-                writeln!(out, "Deriver: {d}")?;
-            }
-            for s in &info.signatures {
-                writeln!(out, "Sig: {s}")?;
-            }
-            if let Some(ca) = &info.ca {
-                writeln!(out, "CA: {ca}")?;
-            }
-            writeln!(out, "Root: {}", describe(&info.node))?;
-        }
+        Verb::Info { path } => verbs::info(&store, &path, &mut out)?,
         Verb::Verify => {
             let mut problems = 0usize;
             let bar = progress::verify_bar();
@@ -160,15 +116,15 @@ fn run_verb(args: Args) -> anyhow::Result<i32> {
                 &mut |step| progress::verify_step(&bar, step),
             )?;
             bar.finish_and_clear();
-            writeln!(
-                out,
-                "checked {} chunks, {} blobs, {} directories, {} store paths: {} problems",
-                counts.chunks, counts.blobs, counts.directories, counts.paths, problems
-            )?;
+            writeln!(out, "{}", verbs::verify_summary(&counts, problems))?;
             out.flush()?;
             return Ok(if problems == 0 { 0 } else { 1 });
         }
-        Verb::Daemon { .. } => unreachable!("handled above"),
+        Verb::Daemon { listen } => {
+            drop(out);
+            verbs::daemon(&store, &listen, &mut std::io::stdout())?;
+            return Ok(0);
+        }
     }
     out.flush()?;
     Ok(0)
@@ -207,29 +163,5 @@ mod progress {
             bar.set_length(step.total as u64);
         }
         bar.set_position(step.done as u64 + 1);
-    }
-}
-
-/// One line for a node: type and mode, size, name (and symlink target).
-fn describe(n: &tvix_castore::Node) -> String {
-    let name = String::from_utf8_lossy(n.name());
-    match &n.node {
-        Some(node::Node::Directory(d)) => format!("dr-xr-xr-x {:>12} {name}/", d.size),
-        Some(node::Node::File(f)) => {
-            let mode = if f.executable {
-                "-r-xr-xr-x"
-            } else {
-                "-r--r--r--"
-            };
-            format!("{mode} {:>12} {name}", f.size)
-        }
-        Some(node::Node::Symlink(s)) => {
-            format!(
-                "lrwxrwxrwx {:>12} {name} -> {}",
-                0,
-                String::from_utf8_lossy(&s.target)
-            )
-        }
-        None => format!("? {name}"),
     }
 }

@@ -99,12 +99,6 @@ fn reimport_is_idempotent_and_memory_store_works() {
         .unwrap();
     assert!(mem.status.success());
     assert_eq!(mem.stdout, a);
-    let grpc = Command::new(env!("CARGO_BIN_EXE_tvix"))
-        .args(["store", "--store", "grpc+http://127.0.0.1:1", "ls"])
-        .output()
-        .unwrap();
-    assert_eq!(grpc.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&grpc.stderr).contains("not built yet"));
 }
 
 #[test]

@@ -54,6 +54,10 @@ pub enum Error {
     NotADirectory(String),
     #[error("{0} is not a regular file")]
     NotAFile(String),
+    #[error("{0} is below a store path; a store path is needed here")]
+    NotAStorePath(String),
+    #[error("writing output: {0}")]
+    Output(std::io::Error),
 }
 
 impl Error {

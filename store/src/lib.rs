@@ -3,17 +3,23 @@
 //! signatures, deriver, content address), turns filesystem trees and NAR streams
 //! into castore trees, and renders NARs back out of castore.
 //!
-//! It must not know about evaluation or building, nor about the command line: the
-//! `tvix store` verbs live in the `tvix` binary and only call into this crate.
+//! It must not know about evaluation or building. The `tvix store` command parses
+//! arguments and shows progress; what each verb does and prints is in [`verbs`].
+//! The store is served and reached over gRPC ([`grpc`]), and a remote store can be
+//! read through a local cache ([`layered`]).
 
 mod error;
+pub mod grpc;
 pub mod ingest_fs;
 pub mod ingest_nar;
+pub mod layered;
 pub mod nar_hash;
 pub mod pathinfo;
 pub mod pathinfo_service;
 pub mod render;
 mod store;
+pub mod store_url;
+pub mod verbs;
 
 pub use error::Error;
 
@@ -28,6 +34,5 @@ pub use ingest_nar::ingest_nar;
 pub use pathinfo::PathInfo;
 pub use pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
 pub use render::render_nar;
-pub use store::{
-    default_data_dir, renamed, Problem, Store, StoreUrl, VerifyCounts, VerifyProgress,
-};
+pub use store::{renamed, Problem, Store, VerifyCounts, VerifyProgress};
+pub use store_url::{default_data_dir, StoreUrl};

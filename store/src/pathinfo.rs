@@ -23,25 +23,26 @@ pub struct PathInfo {
     pub ca: Option<ContentAddress>,
 }
 
-/// The stored form. Store paths are kept as base names.
+/// The stored form, also sent over gRPC (as tvix's `PathInfo` message would be,
+/// in a simpler shape). Store paths are kept as base names.
 #[derive(Clone, PartialEq, prost::Message)]
-struct PathInfoProto {
+pub struct PathInfoProto {
     #[prost(string, tag = "1")]
-    store_path: String,
+    pub store_path: String,
     #[prost(message, optional, tag = "2")]
-    node: Option<Node>,
+    pub node: Option<Node>,
     #[prost(string, repeated, tag = "3")]
-    references: Vec<String>,
+    pub references: Vec<String>,
     #[prost(uint64, tag = "4")]
-    nar_size: u64,
+    pub nar_size: u64,
     #[prost(bytes = "vec", tag = "5")]
-    nar_sha256: Vec<u8>,
+    pub nar_sha256: Vec<u8>,
     #[prost(string, repeated, tag = "6")]
-    signatures: Vec<String>,
+    pub signatures: Vec<String>,
     #[prost(string, tag = "7")]
-    deriver: String,
+    pub deriver: String,
     #[prost(string, tag = "8")]
-    ca: String,
+    pub ca: String,
 }
 
 impl PathInfo {

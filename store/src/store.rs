@@ -13,58 +13,16 @@ use tvix_castore::{
     RedbBackend,
 };
 
+use tvix_castore::grpc::client::{GrpcBlobService, GrpcDirectoryService};
+use tvix_castore::grpc::Connection;
+use tvix_castore::layered::{LayeredBlobService, LayeredDirectoryService};
+
+use crate::grpc::GrpcPathInfoService;
+use crate::layered::LayeredPathInfoService;
 use crate::nar_hash::NarHashSink;
 use crate::pathinfo_service::{MemoryPathInfoService, PathInfoService, RedbPathInfoService};
+use crate::store_url::StoreUrl;
 use crate::{ingest_nar, ingest_path_observed, render_nar, Error, Ingested, PathInfo};
-
-/// Where the store lives, parsed from `--store`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreUrl {
-    Memory,
-    /// A data directory holding `store.redb`.
-    Local(PathBuf),
-    Grpc(String),
-}
-
-impl StoreUrl {
-    /// `memory://`, `local` (the default directory), `redb:///abs/dir`,
-    /// `grpc+http://host:port`.
-    pub fn parse(url: &str) -> Result<StoreUrl, Error> {
-        let bad = |reason: &str| Error::InvalidUrl {
-            url: url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if url == "memory://" {
-            Ok(StoreUrl::Memory)
-        } else if url == "local" || url == "redb://" {
-            Ok(StoreUrl::Local(default_data_dir().ok_or_else(|| {
-                bad("neither XDG_DATA_HOME nor HOME is set")
-            })?))
-        } else if let Some(p) = url.strip_prefix("redb://") {
-            if !p.starts_with('/') {
-                return Err(bad(
-                    "redb:// needs an absolute path, e.g. redb:///var/lib/tvix",
-                ));
-            }
-            Ok(StoreUrl::Local(PathBuf::from(p)))
-        } else if let Some(hp) = url.strip_prefix("grpc+http://") {
-            Ok(StoreUrl::Grpc(hp.to_owned()))
-        } else {
-            Err(bad(
-                "expected memory://, local, redb:///DIR or grpc+http://HOST:PORT",
-            ))
-        }
-    }
-}
-
-/// `$XDG_DATA_HOME/tvix`, else `~/.local/share/tvix`.
-pub fn default_data_dir() -> Option<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
-        return Some(PathBuf::from(x).join("tvix"));
-    }
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
-    Some(PathBuf::from(home).join(".local/share/tvix"))
-}
 
 /// One problem found by [`Store::verify`].
 #[derive(Debug)]
@@ -124,7 +82,32 @@ impl Store {
         match url {
             StoreUrl::Memory => Ok(Store::memory()),
             StoreUrl::Local(dir) => Store::open_local(dir),
-            StoreUrl::Grpc(_) => Err(Error::NotBuilt("the gRPC store client (grpc+http://)")),
+            StoreUrl::Grpc(addr) => Store::open_grpc(addr),
+            StoreUrl::Layered { cache, remote } => {
+                Ok(Store::layered(Store::open(cache)?, Store::open(remote)?))
+            }
+        }
+    }
+
+    /// A client of the store served at `host:port` (see [`crate::grpc::serve`]).
+    pub fn open_grpc(addr: &str) -> Result<Store, Error> {
+        let conn = Connection::connect(addr)?;
+        Ok(Store {
+            blobs: Arc::new(GrpcBlobService::new(conn.clone())),
+            dirs: Arc::new(GrpcDirectoryService::new(conn.clone())),
+            paths: Arc::new(GrpcPathInfoService::new(conn)),
+            store_dir: StoreDir::default(),
+        })
+    }
+
+    /// `remote` read through `cache` (see [`crate::layered`]).
+    pub fn layered(cache: Store, remote: Store) -> Store {
+        let paths = LayeredPathInfoService::new(&cache, remote.paths.clone());
+        Store {
+            blobs: Arc::new(LayeredBlobService::new(cache.blobs, remote.blobs)),
+            dirs: Arc::new(LayeredDirectoryService::new(cache.dirs, remote.dirs)),
+            paths: Arc::new(paths),
+            store_dir: remote.store_dir,
         }
     }
 

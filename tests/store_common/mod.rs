@@ -14,13 +14,29 @@ use std::process::Command;
 
 /// Runs `tvix store --store redb://DIR ARGS...`.
 pub fn tvix(store: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    tvix_at(&format!("redb://{}", store.display()), args)
+}
+
+/// Runs `tvix store --store URL ARGS...`.
+pub fn tvix_at(url: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tvix"))
         .arg("store")
         .arg("--store")
-        .arg(format!("redb://{}", store.display()))
+        .arg(url)
         .args(args)
         .output()
         .expect("spawn tvix")
+}
+
+/// Like [`tvix_at`], but insists on success and returns stdout.
+pub fn tvix_at_ok(url: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = tvix_at(url, args);
+    assert!(
+        out.status.success(),
+        "tvix store --store {url} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Like [`tvix`], but insists on success and returns stdout.
