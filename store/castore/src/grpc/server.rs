@@ -73,6 +73,13 @@ fn not_found(kind: &str, digest: &B3Digest) -> Status {
     Status::not_found(format!("{kind} {digest} not found"))
 }
 
+/// What a `Read` names: a chunk (sent as stored), or a blob (its chunks as
+/// stored, one message each).
+enum Readable {
+    Chunk(Vec<u8>),
+    Blob(Vec<ChunkMeta>),
+}
+
 pub struct BlobServer {
     svc: Arc<dyn BlobService>,
 }
@@ -148,23 +155,21 @@ impl blob_service_server::BlobService for BlobServer {
         let svc = self.svc.clone();
         // Look the digest up before answering, so "not found" is the call's status.
         let (svc2, d) = (svc.clone(), digest);
-        let found = blocking(move || {
+        let what = blocking(move || {
             let svc = &*svc2 as &dyn BlobService;
             if let Some(data) = svc.get_chunk(&d).map_err(castore)? {
-                return Ok(Some(Err(data)));
+                return Ok(Some(Readable::Chunk(data)));
             }
-            Ok(svc.chunks(&d).map_err(castore)?.map(Ok))
+            Ok(svc.chunks(&d).map_err(castore)?.map(Readable::Blob))
         })
         .await?
         .ok_or_else(|| not_found("blob", &digest))?;
         Ok(Response::new(blocking_stream(move |send| {
-            match found {
-                // A chunk: its bytes as stored.
-                Err(data) => {
+            match what {
+                Readable::Chunk(data) => {
                     send(BlobChunk { data });
                 }
-                // A blob: its chunks as stored, one message each.
-                Ok(chunks) => {
+                Readable::Blob(chunks) => {
                     for c in chunks {
                         let data = svc
                             .get_chunk(&c.digest)
