@@ -37,6 +37,9 @@ pub enum Error {
     /// reached.
     #[error("remote store: {0}")]
     Remote(String),
+    /// Serving the store failed (e.g. the address to listen on is taken).
+    #[error("store server: {0}")]
+    Server(String),
     #[error("store at {path} is in use by another process and did not become free in {secs}s")]
     Busy { path: String, secs: u64 },
 }

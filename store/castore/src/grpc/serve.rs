@@ -99,7 +99,7 @@ impl ServerHandle {
         match self.thread.take() {
             Some(t) => t
                 .join()
-                .unwrap_or_else(|_| Err(Error::Remote("the server thread panicked".into()))),
+                .unwrap_or_else(|_| Err(Error::Server("its thread panicked".into()))),
             None => Ok(()),
         }
     }
@@ -116,7 +116,7 @@ impl Drop for ServerHandle {
 
 /// Starts serving `routes` on `listen` (`host:port`; port 0 picks a free one).
 pub fn spawn(routes: Routes, listen: &str) -> Result<ServerHandle, Error> {
-    let bad = |e: String| Error::Remote(format!("cannot listen on {listen:?}: {e}"));
+    let bad = |e: String| Error::Server(format!("cannot listen on {listen:?}: {e}"));
     let addr = listen
         .to_socket_addrs()
         .map_err(|e| bad(e.to_string()))?
@@ -145,7 +145,7 @@ pub fn spawn(routes: Routes, listen: &str) -> Result<ServerHandle, Error> {
                     },
                 ),
             );
-            served.map_err(|e| Error::Remote(format!("server: {e}")))
+            served.map_err(|e| Error::Server(e.to_string()))
         })?;
     Ok(ServerHandle {
         addr,
