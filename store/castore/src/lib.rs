@@ -5,8 +5,10 @@
 //! file only adds new chunks; every read re-checks digests. Directories are protobuf
 //! messages with one canonical encoding, validated before they are stored.
 //!
-//! Backends (in memory, and the on-disk default in a redb database) only store bytes
-//! under keys; chunking, verification and validation live in one place above them.
+//! Backends (in memory, the on-disk default in a redb database, a gRPC client of a
+//! store server in [`grpc`], and a cache in front of a remote in [`layered`]) only
+//! store bytes under keys; chunking, verification and validation live in one place
+//! above them.
 //!
 //! This crate must not know about Nix: no store paths, no NAR, no SHA-256. Those
 //! belong to `nix-compat` and `tvix-store`.
