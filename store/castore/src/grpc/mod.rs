@@ -55,7 +55,8 @@ impl Connection {
             .build()?;
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| Error::Remote(format!("invalid address {addr:?}: {e}")))?
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .connect_timeout(std::time::Duration::from_secs(10));
         let channel = rt.block_on(endpoint.connect()).map_err(|e| {
             Error::Remote(format!("cannot connect to {addr}: {}", source_chain(&e)))
         })?;
