@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rowan::ast::AstNode;
 
+use crate::attr_pos::AttrPos;
 use crate::compiled::*;
 use crate::errors::{ErrorKind, EvalError, Location};
 use crate::symbol::Symbol;
@@ -38,6 +39,7 @@ struct ProtoBuilder {
     scopes: Vec<Arc<ScopeInfo>>,
     with_chains: Vec<Vec<(u32, u32)>>,
     attr_keys: Vec<Vec<Symbol>>,
+    attr_pos: Vec<Option<Arc<AttrPos>>>,
     span: Span,
     lambda: Option<LambdaInfo>,
     call_scope: Option<Arc<ScopeInfo>>,
@@ -255,6 +257,7 @@ impl ProtoBuilder {
             scopes: Vec::new(),
             with_chains: Vec::new(),
             attr_keys: Vec::new(),
+            attr_pos: Vec::new(),
             span,
             lambda: None,
             call_scope: None,
@@ -378,6 +381,7 @@ impl<'g> Compiler<'g> {
             scopes: p.scopes,
             with_chains: p.with_chains,
             attr_keys: p.attr_keys,
+            attr_pos: p.attr_pos,
             file: self.file.clone(),
             span: p.span,
             lambda: p.lambda,
@@ -728,9 +732,7 @@ impl<'g> Compiler<'g> {
                     Symbol::intern("file"),
                     Symbol::intern("line"),
                 ];
-                let p = self.proto();
-                p.attr_keys.push(keys);
-                let k = p.attr_keys.len() as u32 - 1;
+                let k = self.attr_site(keys, None);
                 self.emit(Op::MakeAttrs(k, 0), span);
                 Ok(())
             }
@@ -1283,6 +1285,20 @@ impl<'g> Compiler<'g> {
         }
     }
 
+    /// Register the static keys of an attribute set built here, with the spans where
+    /// they are defined (and whether they are all its keys). Returns the index for
+    /// `Op::MakeAttrs`.
+    fn attr_site(&mut self, keys: Vec<Symbol>, spans: Option<(Vec<Span>, bool)>) -> u32 {
+        let pos = spans.map(|(spans, complete)| {
+            let entries = keys.iter().copied().zip(spans).collect();
+            Arc::new(AttrPos::site(self.file.clone(), entries, complete))
+        });
+        let p = self.proto();
+        p.attr_keys.push(keys);
+        p.attr_pos.push(pos);
+        p.attr_keys.len() as u32 - 1
+    }
+
     fn sorted_statics(set: &mut BSet) {
         set.statics.sort_by(|a, b| a.0.cmp_name(b.0));
     }
@@ -1387,6 +1403,7 @@ impl<'g> Compiler<'g> {
         }
         // Inherits look past the hidden scope only (it has no names anyway).
         let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
+        let spans: Vec<Span> = set.statics.iter().map(|(_, _, s)| *s).collect();
         for (_, v, vspan) in set.statics {
             self.compile_bval(v, vspan, 0, (0, 0))?;
         }
@@ -1395,9 +1412,7 @@ impl<'g> Compiler<'g> {
             self.compile(&k)?;
             self.compile_bval(v, vspan, 0, (0, 0))?;
         }
-        let p = self.proto();
-        p.attr_keys.push(keys);
-        let k = p.attr_keys.len() as u32 - 1;
+        let k = self.attr_site(keys, Some((spans, ndyn == 0)));
         self.emit(Op::MakeAttrs(k, ndyn), span);
         if hidden {
             self.pop_scope(span);
@@ -1431,6 +1446,7 @@ impl<'g> Compiler<'g> {
             self.store(nstatic + i, span);
         }
         let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
+        let spans: Vec<Span> = set.statics.iter().map(|(_, _, s)| *s).collect();
         for (i, (_, v, vspan)) in set.statics.into_iter().enumerate() {
             self.compile_bval(v, vspan, 1, (0, nstatic as u32))?;
             self.store(i, vspan);
@@ -1457,9 +1473,7 @@ impl<'g> Compiler<'g> {
                     self.compile(&k)?;
                     self.compile_bval(v, vspan, 0, (0, nstatic as u32))?;
                 }
-                let p = self.proto();
-                p.attr_keys.push(keys);
-                let k = p.attr_keys.len() as u32 - 1;
+                let k = self.attr_site(keys, Some((spans, ndyn == 0)));
                 self.emit(Op::MakeAttrs(k, ndyn), span);
                 if let Some(ov) = overrides {
                     self.emit(Op::Local(0, ov as u32), span);

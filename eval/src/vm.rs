@@ -134,6 +134,7 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Arc<Proto> {
         scopes: vec![],
         with_chains: vec![],
         attr_keys: vec![],
+        attr_pos: vec![],
         file: file.clone(),
         span: Span::default(),
         lambda: None,
@@ -871,6 +872,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     a
                 };
+                let attrs = attrs.with_pos(proto.attr_pos[k as usize].clone());
                 self.stack.push(Value::attrs(attrs));
             }
             Op::MakeList(n) => {
