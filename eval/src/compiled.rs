@@ -19,6 +19,17 @@ pub struct SourceFile {
     pub dir: PathBuf,
 }
 
+impl SourceFile {
+    /// A file from its bytes, which need not be UTF-8 (see `source_bytes`).
+    pub fn from_bytes(name: String, bytes: &[u8], dir: PathBuf) -> SourceFile {
+        SourceFile {
+            name,
+            text: crate::source_bytes::decode(bytes).into_owned(),
+            dir,
+        }
+    }
+}
+
 /// Byte range in a `SourceFile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Span {

@@ -791,7 +791,8 @@ impl<'g> Compiler<'g> {
                     text.push_str(&l);
                 }
             }
-            self.constant(Constant::String(text.into_bytes().into()), span);
+            let bytes = crate::source_bytes::restore(&text).into_owned();
+            self.constant(Constant::String(bytes.into()), span);
             return Ok(());
         }
         let mut n = 0;
@@ -801,7 +802,8 @@ impl<'g> Compiler<'g> {
                     if l.is_empty() {
                         continue;
                     }
-                    self.constant(Constant::String(l.into_bytes().into()), span)
+                    let bytes = crate::source_bytes::restore(&l).into_owned();
+                    self.constant(Constant::String(bytes.into()), span)
                 }
                 InterpolPart::Interpolation(i) => {
                     let Some(e) = i.expr() else {

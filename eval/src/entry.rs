@@ -53,12 +53,12 @@ pub fn load_sources(
 
 fn load_file(ev: &Evaluator, f: &str, cwd: &Path) -> Result<Source, EvalError> {
     if f == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
             .map_err(|e| other(format!("reading standard input: {e}")))?;
         return Ok(Source {
             name: "«stdin»".to_string(),
-            text,
+            text: crate::source_bytes::decode(&bytes).into_owned(),
             dir: cwd.to_path_buf(),
         });
     }
@@ -79,7 +79,7 @@ fn load_file(ev: &Evaluator, f: &str, cwd: &Path) -> Result<Source, EvalError> {
         .map_err(|e| other(format!("getting status of '{}': {e}", path.display())))?;
     Ok(Source {
         name: path.to_string_lossy().into_owned(),
-        text: String::from_utf8_lossy(&bytes).into_owned(),
+        text: crate::source_bytes::decode(&bytes).into_owned(),
         dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
     })
 }

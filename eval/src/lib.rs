@@ -28,6 +28,7 @@ pub mod pending;
 pub mod print;
 pub mod repl;
 pub mod search_path;
+pub mod source_bytes;
 pub mod state;
 pub mod symbol;
 pub mod value;
@@ -129,11 +130,11 @@ impl Evaluator {
         if let Some(c) = self.state.compiled.get(path, hash) {
             return Ok(c);
         }
-        let c = self.compile(
-            &path.to_string_lossy(),
-            &String::from_utf8_lossy(&bytes),
-            path.parent().unwrap_or(Path::new("/")),
-        )?;
+        let c = self.state.compile_source(Arc::new(SourceFile::from_bytes(
+            path.to_string_lossy().into_owned(),
+            &bytes,
+            path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        )))?;
         self.state
             .compiled
             .insert(PathBuf::from(path), hash, c.clone());

@@ -145,12 +145,11 @@ impl EvalState {
         let compiled = match self.compiled.get(&path, hash) {
             Some(c) => c,
             None => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                let file = Arc::new(SourceFile {
-                    name: path.to_string_lossy().into_owned(),
-                    text,
-                    dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-                });
+                let file = Arc::new(SourceFile::from_bytes(
+                    path.to_string_lossy().into_owned(),
+                    &bytes,
+                    path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                ));
                 match self.compile_source(file) {
                     Ok(c) => {
                         self.compiled.insert(path.clone(), hash, c.clone());

@@ -231,11 +231,11 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         let bytes =
             s.io.read_file(&path)
                 .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
-        let file = std::sync::Arc::new(crate::compiled::SourceFile {
-            name: path.to_string_lossy().into_owned(),
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-            dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-        });
+        let file = std::sync::Arc::new(crate::compiled::SourceFile::from_bytes(
+            path.to_string_lossy().into_owned(),
+            &bytes,
+            path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        ));
         let names: Vec<Symbol> = scope.keys().collect();
         let c = crate::compiler::compile_file_in_scope(
             file,
