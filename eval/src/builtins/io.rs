@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::{attrs, list, string, sym, BuiltinConfig, Registry};
+use super::{attrs, fetch_args, list, string, sym, BuiltinConfig, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{force, type_error, Co, GenFuture};
 use crate::state::EvalState;
@@ -191,36 +191,37 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     );
     r.value("nixVersion", Value::String(NixString::from("2.18.0")));
     r.value("langVersion", Value::Int(6));
-    not_built(
-        r,
-        "fetchurl",
-        1,
-        "builtins.fetchurl (fetchers come with the builder)",
-    );
-    not_built(
-        r,
-        "fetchTarball",
-        1,
-        "fetchTarball (fetchers come with the builder)",
-    );
-    not_built(
-        r,
-        "fetchGit",
-        1,
-        "fetchGit (fetchers come with the builder)",
-    );
+    // Fetchers check their argument as C++ Nix does, then say they are not built.
+    r.gen("fetchurl", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::url_fetch(&co, a[0].clone(), "fetchurl", false).await?;
+            Err(fetch_args::not_built("builtins.fetchurl"))
+        })
+    });
+    r.gen("fetchTarball", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::url_fetch(&co, a[0].clone(), "fetchTarball", true).await?;
+            Err(fetch_args::not_built("fetchTarball"))
+        })
+    });
+    r.gen("fetchGit", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::tree_fetch(&co, a[0].clone(), true).await?;
+            Err(fetch_args::not_built("fetchGit"))
+        })
+    });
     not_built(
         r,
         "fetchMercurial",
         1,
         "fetchMercurial (fetchers come with the builder)",
     );
-    not_built(
-        r,
-        "fetchTree",
-        1,
-        "fetchTree (fetchers come with the builder)",
-    );
+    r.gen("fetchTree", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::tree_fetch(&co, a[0].clone(), false).await?;
+            Err(fetch_args::not_built("fetchTree"))
+        })
+    });
     r.plain("scopedImport", 2, |s: &mut EvalState, a| {
         let scope = attrs(&a[0])?.clone();
         let path = path_arg(&a[1])?;

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod context;
 pub mod control;
 pub mod derivation;
+pub mod fetch_args;
 pub mod hash;
 pub mod io;
 pub mod json;
