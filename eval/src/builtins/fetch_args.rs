@@ -225,10 +225,12 @@ pub async fn tree_fetch(co: &Co, arg: Value, git: bool) -> R<TreeInput> {
                 )))
             }
             Value::Int(i) => InputAttr::Int(*i as u64),
-            other => return Err(ErrorKind::other(format!(
+            other => {
+                return Err(ErrorKind::other(format!(
                 "argument '{k}' to '{who}' is {} while a string, Boolean or integer is expected",
                 other.describe()
-            ))),
+            )))
+            }
         };
         out.insert(k.as_str().to_string(), a);
     }

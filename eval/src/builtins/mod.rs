@@ -10,6 +10,7 @@ pub mod context;
 pub mod control;
 pub mod derivation;
 pub mod fetch_args;
+pub mod flake_ref;
 pub mod hash;
 pub mod io;
 pub mod json;
@@ -126,6 +127,7 @@ pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
     context::register(r);
     control::register(r);
     derivation::register(r);
+    flake_ref::register(r);
     hash::register(r);
     io::register(r, cfg);
     json::register(r);
