@@ -65,6 +65,7 @@ impl Evaluator {
         extra(&mut r);
         let g = builtins::make_globals(r);
         let derivation = g.derivation.clone();
+        let builtins_self = g.builtins_self.clone();
         let ev = Evaluator {
             state: EvalState {
                 io,
@@ -75,6 +76,7 @@ impl Evaluator {
                 compiled: Arc::new(CompileCache::default()),
                 last_compile_error: None,
                 lints: Default::default(),
+                builtins_self,
             },
             limits: Limits::default(),
         };

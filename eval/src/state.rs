@@ -103,6 +103,16 @@ pub struct EvalState {
     /// since a builtin can only return an `ErrorKind`.
     pub last_compile_error: Option<EvalError>,
     pub lints: crate::compiler::Lints,
+    /// The thunk through which the `builtins` set contains itself.
+    pub builtins_self: Thunk,
+}
+
+impl Drop for EvalState {
+    /// `builtins.builtins` makes the globals an `Rc` cycle that would outlive the
+    /// evaluator; a long-running process (the language server) makes many of them.
+    fn drop(&mut self) {
+        *self.builtins_self.0.borrow_mut() = crate::value::ThunkState::Blackhole;
+    }
 }
 
 impl EvalState {

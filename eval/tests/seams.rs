@@ -279,3 +279,28 @@ fn memory_io_serves_files_and_directories() {
         "[ { \"a.nix\" = \"regular\"; sub = \"directory\"; } \"1\" false ]"
     );
 }
+
+#[test]
+fn dropping_the_evaluator_frees_its_globals() {
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    let slot = ev.state.global_index[&tvix_eval::symbol::Symbol::intern("builtins")];
+    let Value::Attrs(set) = &ev.state.globals[slot as usize] else {
+        panic!("`builtins` is a set");
+    };
+    let globals = Rc::downgrade(set);
+    // Use it as a language server would: `builtins.builtins`, the `derivation` wrapper.
+    let v = ev
+        .eval_strict(
+            r#"[ (builtins.builtins.length [ 1 ])
+                 (derivation { name = "x"; builder = "/b"; system = "s"; }).drvPath ]"#,
+        )
+        .unwrap();
+    assert!(show(&v).starts_with("[ 1 \"/nix/store/"));
+    drop(v);
+    assert!(globals.upgrade().is_some());
+    drop(ev);
+    assert!(
+        globals.upgrade().is_none(),
+        "the builtins set outlived its evaluator (an Rc cycle)"
+    );
+}

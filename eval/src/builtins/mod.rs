@@ -175,6 +175,9 @@ const GLOBAL_NAMES: &[&str] = &[
 pub struct Globals {
     /// To be filled with the compiled `derivation` wrapper.
     pub derivation: Thunk,
+    /// `builtins.builtins`: the set refers to itself through this thunk, a cycle the
+    /// owner breaks when it is done (see `EvalState::drop`).
+    pub builtins_self: Thunk,
     pub values: Vec<Value>,
     pub index: HashMap<Symbol, u32>,
     pub names: Arc<[Symbol]>,
@@ -232,6 +235,7 @@ pub fn make_globals(r: Registry) -> Globals {
         index,
         names: names.into(),
         derivation: drv_cell,
+        builtins_self: self_ref,
     }
 }
 
