@@ -19,6 +19,8 @@ pub enum Request {
     TryForce(Value),
     /// The store path a file would be imported as (answered by EvalIO).
     ImportPath(std::path::PathBuf),
+    /// Whether a path exists (answered by EvalIO).
+    PathExists(std::path::PathBuf),
 }
 
 pub enum Response {

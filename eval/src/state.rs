@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::compiled::{CompiledFile, SourceFile};
 use crate::errors::{ErrorKind, EvalError};
-use crate::io::{EvalIO, FileType};
+use crate::io::EvalIO;
 use crate::symbol::Symbol;
 use crate::value::{Env, Thunk, Value};
 
@@ -134,16 +134,7 @@ impl EvalState {
 
     /// `import path`: through the import cache, then the compile cache.
     pub fn import(&mut self, path: &Path) -> Result<Value, ErrorKind> {
-        let mut path = path.to_path_buf();
-        if let Ok(FileType::Directory) = self.io.file_type(&path) {
-            path.push("default.nix");
-        } else if let Ok(FileType::Symlink) = self.io.file_type(&path) {
-            if let Ok(t) = std::fs::canonicalize(&path) {
-                if t.is_dir() {
-                    path = t.join("default.nix");
-                }
-            }
-        }
+        let path = crate::io::resolve_expr_path(&*self.io, path).map_err(ErrorKind::Io)?;
         let bytes = self
             .io
             .read_file(&path)

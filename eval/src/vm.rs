@@ -584,6 +584,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     Ok(())
                 }
+                Request::PathExists(p) => {
+                    let exists = self.state.io.path_exists(&p);
+                    let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+                        unreachable!()
+                    };
+                    g.pending = Pending::Ready(Value::Bool(exists));
+                    Ok(())
+                }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
             genawaiter::GeneratorState::Complete(res) => {

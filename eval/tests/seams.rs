@@ -304,3 +304,24 @@ fn dropping_the_evaluator_frees_its_globals() {
         "the builtins set outlived its evaluator (an Rc cycle)"
     );
 }
+
+#[test]
+fn search_paths_imports_and_path_checks_go_through_eval_io() {
+    let io = MemoryIO::default()
+        .with_file("/mem/lib/x.nix", "40 + 2")
+        .with_file("/mem/lib/default.nix", "{ fromDefault = true; }")
+        .with_symlink("/mem/link", "lib");
+    let cfg = BuiltinConfig {
+        nix_path: vec![("lib".into(), "/mem/lib".into())],
+        ..BuiltinConfig::default()
+    };
+    let mut ev = Evaluator::new(Rc::new(io), &cfg, |_| {});
+    let v = ev
+        .eval_strict(
+            "[ (import <lib/x.nix>) (import /mem/link).fromDefault
+               (builtins.pathExists /mem/link) (builtins.pathExists \"/mem/link/\")
+               (builtins.pathExists \"/mem/lib/x.nix/\") (builtins.tryEval <nope>).success ]",
+        )
+        .unwrap();
+    assert_eq!(show(&v), "[ 42 true true true false false ]");
+}

@@ -33,6 +33,14 @@ pub fn path_arg(v: &Value) -> R<PathBuf> {
     }
 }
 
+/// Whether a path exists, asked of the evaluator's EvalIO.
+async fn path_exists(co: &Co, p: PathBuf) -> Result<bool, ErrorKind> {
+    match co.yield_(crate::generators::Request::PathExists(p)).await {
+        crate::generators::Response::Value(Value::Bool(b)) => Ok(b),
+        _ => Err(ErrorKind::other("internal error: bad resume of pathExists")),
+    }
+}
+
 fn io_err(what: &str, p: &Path, e: std::io::Error) -> ErrorKind {
     ErrorKind::Io(format!("{what} '{}': {e}", p.display()))
 }
@@ -75,7 +83,7 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
                 Path::new(&path).join(rest)
             };
             let candidate = crate::compiler::canon_path(&candidate);
-            if std::fs::metadata(&candidate).is_ok() {
+            if path_exists(&co, candidate.clone()).await? {
                 return Ok(Value::Path(Rc::new(candidate)));
             }
         }
@@ -135,9 +143,11 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         };
         let p = path_arg(&a[0])?;
         let exists = s.io.path_exists(&p);
-        Ok(Value::Bool(
-            exists && (!must_dir || std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)),
-        ))
+        let is_dir = || {
+            crate::io::follow_symlinks(&*s.io, &p)
+                .is_ok_and(|(_, t)| t == Some(crate::io::FileType::Directory))
+        };
+        Ok(Value::Bool(exists && (!must_dir || is_dir())))
     });
     r.plain("getEnv", 1, |_, a| {
         let name = string(&a[0])?;
@@ -225,10 +235,7 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     r.plain("scopedImport", 2, |s: &mut EvalState, a| {
         let scope = attrs(&a[0])?.clone();
         let path = path_arg(&a[1])?;
-        let path = match s.io.file_type(&path) {
-            Ok(crate::io::FileType::Directory) => path.join("default.nix"),
-            _ => path,
-        };
+        let path = crate::io::resolve_expr_path(&*s.io, &path).map_err(ErrorKind::Io)?;
         let bytes =
             s.io.read_file(&path)
                 .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
