@@ -107,6 +107,23 @@ pub fn compile_file_in_scope(
     lints: Lints,
     scope: Option<Vec<Symbol>>,
 ) -> Result<CompiledFile, EvalError> {
+    let scopes = scope
+        .map(|names| vec![(ScopeKind::Let, names.into_iter().map(Some).collect())])
+        .unwrap_or_default();
+    compile_in_scopes(file, globals, global_names, lints, scopes)
+}
+
+/// Compile source text that will run inside existing runtime environments, described
+/// outermost first as (kind, slot names), one per environment of the chain: free
+/// names resolve to their slots (and to the `with` sets among them) before globals.
+/// This is how a debugger evaluates an expression in a paused frame.
+pub fn compile_in_scopes(
+    file: Arc<SourceFile>,
+    globals: &HashMap<Symbol, u32>,
+    global_names: Arc<[Symbol]>,
+    lints: Lints,
+    scopes: Vec<(ScopeKind, Vec<Option<Symbol>>)>,
+) -> Result<CompiledFile, EvalError> {
     let parse = parse_source(&file.text);
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(&file, err));
@@ -130,11 +147,11 @@ pub fn compile_file_in_scope(
     };
     let span = c.span_of(expr.syntax());
     c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
-    if let Some(names) = scope {
+    for (kind, names) in scopes {
         let n = names.len();
         c.scopes.push(CScope {
-            kind: ScopeKind::Let,
-            names: names.into_iter().map(Some).collect(),
+            kind,
+            names,
             initialized: vec![true; n],
             proto_level: 0,
             never_init: false,

@@ -21,6 +21,7 @@ pub mod compiled;
 pub mod compiler;
 pub mod entry;
 pub mod errors;
+mod frame_eval;
 pub mod generators;
 pub mod io;
 pub mod observer;

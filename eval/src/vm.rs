@@ -360,9 +360,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn unwind(&mut self, err: EvalError, stop: usize, sbase: usize) -> Result<(), EvalError> {
         if O::ACTIVE {
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.on_error(&view, &err);
         }
         let catchable = err.kind.is_catchable();
@@ -405,9 +403,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 .last()
                 .map(|f| f.info().kind)
                 .unwrap_or(FrameKind::Call);
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.enter_frame(&view, kind);
         }
         Ok(())
@@ -420,9 +416,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 .last()
                 .map(|f| f.info().kind)
                 .unwrap_or(FrameKind::Call);
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.leave_frame(&view, kind);
         }
         self.frames.pop()
@@ -643,9 +637,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         if O::ACTIVE {
             let file = f.proto.file.clone();
             let span = f.proto.spans[f.ip - 1];
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.before_step(&view, &file, span, op);
         }
         match op {
