@@ -27,7 +27,8 @@ fn byte_char(b: u8) -> char {
 pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
     // Valid UTF-8 without reserved characters (every real file) is used as it is.
     if let Ok(s) = std::str::from_utf8(bytes) {
-        if !s.chars().any(|c| reserved(c).is_some()) {
+        // Reserved characters are encoded with a leading 0xF4 byte.
+        if !bytes.contains(&0xF4) || !s.chars().any(|c| reserved(c).is_some()) {
             return Cow::Borrowed(s);
         }
     }

@@ -272,3 +272,15 @@ impl Drop for Attrs {
         }
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn positions_cost_one_pointer_per_set() {
+        use std::mem::size_of;
+        assert_eq!(
+            size_of::<super::Attrs>(),
+            size_of::<super::Entries>() + size_of::<usize>()
+        );
+    }
+}
