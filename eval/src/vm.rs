@@ -514,6 +514,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     g.pending = Pending::Ready(v);
                     Ok(())
                 }
+                Request::PathExists(p) => {
+                    g.pending = Pending::Ready(Value::Bool(self.state.io.path_exists(&p)));
+                    Ok(())
+                }
                 Request::Force(Value::Thunk(t)) => {
                     if let Some(v) = t.value() {
                         g.pending = Pending::Ready(v);
@@ -576,14 +580,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                         }
                         Err(e) => return Err(e),
                     }
-                    Ok(())
-                }
-                Request::PathExists(p) => {
-                    let exists = self.state.io.path_exists(&p);
-                    let Some(Frame::Gen(g)) = self.frames.last_mut() else {
-                        unreachable!()
-                    };
-                    g.pending = Pending::Ready(Value::Bool(exists));
                     Ok(())
                 }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
