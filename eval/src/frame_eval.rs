@@ -14,7 +14,7 @@ use crate::compiled::{ScopeKind, SourceFile};
 use crate::errors::EvalError;
 use crate::state::EvalState;
 use crate::symbol::Symbol;
-use crate::value::{Env, Thunk, Value};
+use crate::value::{Env, ThunkState, Value};
 use crate::vm::{Limits, Vm};
 use crate::NoObserver;
 
@@ -54,6 +54,13 @@ pub(crate) fn eval_in_env(
         state.lints,
         scopes_of(env),
     )?;
-    let thunk = Value::Thunk(Thunk::suspended(compiled.root.clone(), env.clone()));
+    // The thunk of a file, but suspended in the frame's environment instead of a
+    // file's empty one.
+    let thunk = state.file_thunk(&compiled);
+    if let Value::Thunk(t) = &thunk {
+        if let ThunkState::Suspended { env: e, .. } = &mut *t.0.borrow_mut() {
+            *e = env.clone();
+        }
+    }
     Vm::new(state, &mut NoObserver, Limits::default()).force(thunk)
 }
