@@ -4,12 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use tvix_eval::builtins::BuiltinConfig;
 use tvix_eval::compiler::{LintLevel, Lints};
-use tvix_eval::entry::{self, AutoArg};
+use tvix_eval::entry::{self, AutoArg, Setup};
 use tvix_eval::errors::EvalError;
 use tvix_eval::value::Value;
-use tvix_eval::{Evaluator, NoObserver};
+use tvix_eval::NoObserver;
 
 /// Repeating a flag is allowed, as nix-instantiate allows it.
 #[derive(clap::Args)]
@@ -35,18 +34,8 @@ pub struct Args {
     /// Select an attribute of the result (dot-separated path).
     #[arg(short = 'A', long = "attr")]
     attr: Vec<String>,
-    /// Pass NAME = EXPR to the function the file evaluates to.
-    #[arg(long = "arg", num_args = 2, value_names = ["NAME", "EXPR"])]
-    arg: Vec<String>,
-    /// Pass NAME = STRING to the function the file evaluates to.
-    #[arg(long = "argstr", num_args = 2, value_names = ["NAME", "STRING"])]
-    argstr: Vec<String>,
-    /// Add a search path entry ([PREFIX=]PATH), before those of NIX_PATH.
-    #[arg(short = 'I', long = "include")]
-    include: Vec<String>,
-    /// Show the chain of Nix frames that led to an error.
-    #[arg(long = "show-trace")]
-    show_trace: bool,
+    #[command(flatten)]
+    setup: SetupArgs,
     /// Only parse; exit 1 with the location of a syntax error.
     #[arg(long)]
     parse: bool,
@@ -59,6 +48,23 @@ pub struct Args {
     /// Accepted for compatibility (evaluation may always read the environment).
     #[arg(long)]
     impure: bool,
+}
+
+/// The evaluator flags `tvix eval` and `tvix repl` share (see `entry::Setup`).
+#[derive(clap::Args)]
+pub struct SetupArgs {
+    /// Pass NAME = EXPR to the function the file evaluates to.
+    #[arg(long = "arg", num_args = 2, value_names = ["NAME", "EXPR"])]
+    arg: Vec<String>,
+    /// Pass NAME = STRING to the function the file evaluates to.
+    #[arg(long = "argstr", num_args = 2, value_names = ["NAME", "STRING"])]
+    argstr: Vec<String>,
+    /// Add a search path entry ([PREFIX=]PATH), before those of NIX_PATH.
+    #[arg(short = 'I', long = "include")]
+    include: Vec<String>,
+    /// Show the chain of Nix frames that led to an error.
+    #[arg(long = "show-trace")]
+    pub show_trace: bool,
     /// Most nested calls before evaluation stops with an error.
     #[arg(long = "max-call-depth")]
     max_call_depth: Option<u32>,
@@ -75,9 +81,41 @@ pub struct Args {
         default_value = "off"
     )]
     lint_absolute_path_literals: Lint,
-    /// Accepted for compatibility.
+    /// Experimental features to enable (space-separated; may be repeated).
     #[arg(long = "extra-experimental-features")]
     extra_experimental_features: Vec<String>,
+}
+
+impl SetupArgs {
+    pub fn setup(&self) -> Setup {
+        Setup {
+            include: self.include.clone(),
+            experimental_features: self
+                .extra_experimental_features
+                .iter()
+                .flat_map(|f| f.split_whitespace().map(str::to_string))
+                .collect(),
+            lints: Lints {
+                url_literals: lint_level(self.lint_url_literals),
+                short_path_literals: lint_level(self.lint_short_path_literals),
+                absolute_path_literals: lint_level(self.lint_absolute_path_literals),
+            },
+            max_call_depth: self.max_call_depth.map(|d| d as usize),
+        }
+    }
+
+    /// `--arg` and `--argstr`, in order.
+    pub fn auto_args(&self) -> Vec<(String, AutoArg)> {
+        self.arg
+            .chunks(2)
+            .map(|p| (p[0].clone(), AutoArg::Expr(p[1].clone())))
+            .chain(
+                self.argstr
+                    .chunks(2)
+                    .map(|p| (p[0].clone(), AutoArg::Str(p[1].clone()))),
+            )
+            .collect()
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -97,22 +135,11 @@ fn lint_level(l: Lint) -> LintLevel {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let mut cfg = BuiltinConfig::from_search_path(&args.include, &cwd);
-    cfg.experimental_features = args
-        .extra_experimental_features
-        .iter()
-        .flat_map(|f| f.split_whitespace().map(str::to_string))
-        .collect();
-    let mut ev = Evaluator::new(Rc::new(tvix_eval::io::StdIO), &cfg, |_| {});
-    ev.state.lints = Lints {
-        url_literals: lint_level(args.lint_url_literals),
-        short_path_literals: lint_level(args.lint_short_path_literals),
-        absolute_path_literals: lint_level(args.lint_absolute_path_literals),
-    };
-    if let Some(d) = args.max_call_depth {
-        ev.limits.max_depth = d as usize;
-    }
-    let show_trace = args.show_trace;
+    let mut ev = args
+        .setup
+        .setup()
+        .evaluator(Rc::new(tvix_eval::io::StdIO), &cwd, |_| {});
+    let show_trace = args.setup.show_trace;
     let report = |e: &EvalError| {
         eprint!("{}", e.render(show_trace));
         1
@@ -122,17 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(e) => return Ok(report(&e)),
     };
-    let auto_args: Vec<(String, AutoArg)> = args
-        .arg
-        .chunks(2)
-        .map(|p| (p[0].clone(), AutoArg::Expr(p[1].clone())))
-        .chain(
-            args.argstr
-                .chunks(2)
-                .map(|p| (p[0].clone(), AutoArg::Str(p[1].clone()))),
-        )
-        .collect();
-    let auto = match entry::auto_args(&ev, &auto_args, &cwd) {
+    let auto = match entry::auto_args(&ev, &args.setup.auto_args(), &cwd) {
         Ok(a) => a,
         Err(e) => return Ok(report(&e)),
     };

@@ -7,15 +7,14 @@ use rustyline::error::ReadlineError;
 use tvix_eval::repl::{Repl, ReplOutput};
 
 #[derive(clap::Args)]
+#[command(args_override_self = true)]
 pub struct Args {
     /// Files to load into scope at start, as `:l FILE` does.
     files: Vec<String>,
-    /// Add a search path entry ([PREFIX=]PATH), before those of NIX_PATH.
-    #[arg(short = 'I', long = "include")]
-    include: Vec<String>,
-    /// Show the chain of Nix frames that led to an error.
-    #[arg(long = "show-trace")]
-    show_trace: bool,
+    /// The evaluator flags of `tvix eval`; `--arg`/`--argstr` are what `:l` calls a
+    /// file's function with.
+    #[command(flatten)]
+    setup: crate::eval_cmd::SetupArgs,
 }
 
 fn history_file() -> Option<PathBuf> {
@@ -27,10 +26,20 @@ fn history_file() -> Option<PathBuf> {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
-    let config = tvix_eval::BuiltinConfig::from_search_path(&args.include, &cwd);
-    let evaluator = tvix_eval::Evaluator::new(Rc::new(tvix_eval::io::StdIO), &config, |_| {});
+    let evaluator = args
+        .setup
+        .setup()
+        .evaluator(Rc::new(tvix_eval::io::StdIO), &cwd, |_| {});
+    let auto = tvix_eval::entry::auto_args(&evaluator, &args.setup.auto_args(), &cwd);
     let mut repl = Repl::new(evaluator, cwd);
-    repl.set_show_trace(args.show_trace);
+    repl.set_show_trace(args.setup.show_trace);
+    match auto {
+        Ok(auto) => repl.set_auto_args(auto),
+        Err(e) => {
+            eprint!("{}", e.render(args.setup.show_trace));
+            return Ok(1);
+        }
+    }
     for file in &args.files {
         show(repl.handle(&format!(":l {file}")));
     }

@@ -9,8 +9,13 @@ fn session(input: &str) -> (String, String) {
 }
 
 fn session_in(home: &std::path::Path, input: &str) -> (String, String) {
+    session_with(home, &[], input)
+}
+
+fn session_with(home: &std::path::Path, flags: &[&str], input: &str) -> (String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tvix"))
         .arg("repl")
+        .args(flags)
         .env("XDG_DATA_HOME", home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -57,4 +62,21 @@ fn keeps_history_between_sessions() {
     let y = history.find("y = 1").expect("first session's line kept");
     let y2 = history.find("y2 = 2").expect("second session's line kept");
     assert!(y < y2, "{history}");
+}
+
+#[test]
+fn loads_files_with_the_flags_of_tvix_eval() {
+    let home = tempfile::tempdir().unwrap();
+    let pkg = home.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("default.nix"),
+        "{ n, s }: { out = n * 2; inherit s; }",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&pkg, home.path().join("alias")).unwrap();
+    let flags = ["--arg", "n", "21", "--argstr", "s", "text"];
+    let input = format!(":l {}\nout\ns\n", home.path().join("alias").display());
+    let (out, err) = session_with(home.path(), &flags, &input);
+    assert_eq!(out, "Added 2 variables.\n\n42\n\n\"text\"\n\n", "{err}");
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
 
 /// A source file as the compiler saw it.
@@ -16,6 +17,17 @@ pub struct SourceFile {
     pub text: String,
     /// Directory that relative path literals resolve against.
     pub dir: PathBuf,
+}
+
+impl SourceFile {
+    /// A file from its bytes, which need not be UTF-8 (see `source_bytes`).
+    pub fn from_bytes(name: String, bytes: &[u8], dir: PathBuf) -> SourceFile {
+        SourceFile {
+            name,
+            text: crate::source_bytes::decode(bytes).into_owned(),
+            dir,
+        }
+    }
 }
 
 /// Byte range in a `SourceFile`.
@@ -170,6 +182,8 @@ pub struct Proto {
     /// as (depth, slot) relative to the environment at that point.
     pub with_chains: Vec<Vec<(u32, u32)>>,
     pub attr_keys: Vec<Vec<Symbol>>,
+    /// Where the attributes of `attr_keys[i]` were defined (`unsafeGetAttrPos`).
+    pub attr_pos: Vec<Option<Arc<AttrPos>>>,
     pub file: Arc<SourceFile>,
     /// The whole expression this proto was compiled from.
     pub span: Span,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rowan::ast::AstNode;
 
+use crate::attr_pos::AttrPos;
 use crate::compiled::*;
 use crate::errors::{ErrorKind, EvalError, Location};
 use crate::symbol::Symbol;
@@ -38,6 +39,7 @@ struct ProtoBuilder {
     scopes: Vec<Arc<ScopeInfo>>,
     with_chains: Vec<Vec<(u32, u32)>>,
     attr_keys: Vec<Vec<Symbol>>,
+    attr_pos: Vec<Option<Arc<AttrPos>>>,
     span: Span,
     lambda: Option<LambdaInfo>,
     call_scope: Option<Arc<ScopeInfo>>,
@@ -105,6 +107,23 @@ pub fn compile_file_in_scope(
     lints: Lints,
     scope: Option<Vec<Symbol>>,
 ) -> Result<CompiledFile, EvalError> {
+    let scopes = scope
+        .map(|names| vec![(ScopeKind::Let, names.into_iter().map(Some).collect())])
+        .unwrap_or_default();
+    compile_in_scopes(file, globals, global_names, lints, scopes)
+}
+
+/// Compile source text that will run inside existing runtime environments, described
+/// outermost first as (kind, slot names), one per environment of the chain: free
+/// names resolve to their slots (and to the `with` sets among them) before globals.
+/// This is how a debugger evaluates an expression in a paused frame.
+pub fn compile_in_scopes(
+    file: Arc<SourceFile>,
+    globals: &HashMap<Symbol, u32>,
+    global_names: Arc<[Symbol]>,
+    lints: Lints,
+    scopes: Vec<(ScopeKind, Vec<Option<Symbol>>)>,
+) -> Result<CompiledFile, EvalError> {
     let parse = parse_source(&file.text);
     if let Some(err) = parse.errors().first() {
         return Err(parse_error(&file, err));
@@ -128,11 +147,11 @@ pub fn compile_file_in_scope(
     };
     let span = c.span_of(expr.syntax());
     c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
-    if let Some(names) = scope {
+    for (kind, names) in scopes {
         let n = names.len();
         c.scopes.push(CScope {
-            kind: ScopeKind::Let,
-            names: names.into_iter().map(Some).collect(),
+            kind,
+            names,
             initialized: vec![true; n],
             proto_level: 0,
             never_init: false,
@@ -255,6 +274,7 @@ impl ProtoBuilder {
             scopes: Vec::new(),
             with_chains: Vec::new(),
             attr_keys: Vec::new(),
+            attr_pos: Vec::new(),
             span,
             lambda: None,
             call_scope: None,
@@ -378,6 +398,7 @@ impl<'g> Compiler<'g> {
             scopes: p.scopes,
             with_chains: p.with_chains,
             attr_keys: p.attr_keys,
+            attr_pos: p.attr_pos,
             file: self.file.clone(),
             span: p.span,
             lambda: p.lambda,
@@ -728,9 +749,7 @@ impl<'g> Compiler<'g> {
                     Symbol::intern("file"),
                     Symbol::intern("line"),
                 ];
-                let p = self.proto();
-                p.attr_keys.push(keys);
-                let k = p.attr_keys.len() as u32 - 1;
+                let k = self.attr_site(keys, None);
                 self.emit(Op::MakeAttrs(k, 0), span);
                 Ok(())
             }
@@ -789,7 +808,8 @@ impl<'g> Compiler<'g> {
                     text.push_str(&l);
                 }
             }
-            self.constant(Constant::String(text.into_bytes().into()), span);
+            let bytes = crate::source_bytes::restore(&text).into_owned();
+            self.constant(Constant::String(bytes.into()), span);
             return Ok(());
         }
         let mut n = 0;
@@ -799,7 +819,8 @@ impl<'g> Compiler<'g> {
                     if l.is_empty() {
                         continue;
                     }
-                    self.constant(Constant::String(l.into_bytes().into()), span)
+                    let bytes = crate::source_bytes::restore(&l).into_owned();
+                    self.constant(Constant::String(bytes.into()), span)
                 }
                 InterpolPart::Interpolation(i) => {
                     let Some(e) = i.expr() else {
@@ -1283,6 +1304,20 @@ impl<'g> Compiler<'g> {
         }
     }
 
+    /// Register the static keys of an attribute set built here, with the spans where
+    /// they are defined (and whether they are all its keys). Returns the index for
+    /// `Op::MakeAttrs`.
+    fn attr_site(&mut self, keys: Vec<Symbol>, spans: Option<(Vec<Span>, bool)>) -> u32 {
+        let pos = spans.map(|(spans, complete)| {
+            let entries = keys.iter().copied().zip(spans).collect();
+            Arc::new(AttrPos::site(self.file.clone(), entries, complete))
+        });
+        let p = self.proto();
+        p.attr_keys.push(keys);
+        p.attr_pos.push(pos);
+        p.attr_keys.len() as u32 - 1
+    }
+
     fn sorted_statics(set: &mut BSet) {
         set.statics.sort_by(|a, b| a.0.cmp_name(b.0));
     }
@@ -1387,6 +1422,7 @@ impl<'g> Compiler<'g> {
         }
         // Inherits look past the hidden scope only (it has no names anyway).
         let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
+        let spans: Vec<Span> = set.statics.iter().map(|(_, _, s)| *s).collect();
         for (_, v, vspan) in set.statics {
             self.compile_bval(v, vspan, 0, (0, 0))?;
         }
@@ -1395,9 +1431,7 @@ impl<'g> Compiler<'g> {
             self.compile(&k)?;
             self.compile_bval(v, vspan, 0, (0, 0))?;
         }
-        let p = self.proto();
-        p.attr_keys.push(keys);
-        let k = p.attr_keys.len() as u32 - 1;
+        let k = self.attr_site(keys, Some((spans, ndyn == 0)));
         self.emit(Op::MakeAttrs(k, ndyn), span);
         if hidden {
             self.pop_scope(span);
@@ -1431,6 +1465,7 @@ impl<'g> Compiler<'g> {
             self.store(nstatic + i, span);
         }
         let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
+        let spans: Vec<Span> = set.statics.iter().map(|(_, _, s)| *s).collect();
         for (i, (_, v, vspan)) in set.statics.into_iter().enumerate() {
             self.compile_bval(v, vspan, 1, (0, nstatic as u32))?;
             self.store(i, vspan);
@@ -1457,9 +1492,7 @@ impl<'g> Compiler<'g> {
                     self.compile(&k)?;
                     self.compile_bval(v, vspan, 0, (0, nstatic as u32))?;
                 }
-                let p = self.proto();
-                p.attr_keys.push(keys);
-                let k = p.attr_keys.len() as u32 - 1;
+                let k = self.attr_site(keys, Some((spans, ndyn == 0)));
                 self.emit(Op::MakeAttrs(k, ndyn), span);
                 if let Some(ov) = overrides {
                     self.emit(Op::Local(0, ov as u32), span);

@@ -4,15 +4,50 @@
 //! anything else that starts an evaluation from user input.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use crate::compiler::canon_path;
+use crate::builtins::{BuiltinConfig, Registry};
+use crate::compiler::Lints;
 use crate::errors::{ErrorKind, EvalError};
-use crate::io::FileType;
+use crate::io::EvalIO;
 use crate::observer::Observer;
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Value};
 use crate::vm::Vm;
 use crate::Evaluator;
+
+/// The evaluator settings that a command line gives (`-I`, experimental features,
+/// lints, call depth), so that `tvix eval`, `tvix repl` and any later front end set
+/// up their evaluator the same way.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// `-I [PREFIX=]PATH` entries, searched before those of `NIX_PATH`.
+    pub include: Vec<String>,
+    pub experimental_features: Vec<String>,
+    pub lints: Lints,
+    /// Most nested calls before evaluation stops with an error (default: the VM's).
+    pub max_call_depth: Option<usize>,
+}
+
+impl Setup {
+    /// An evaluator over `io`, with relative `-I` paths resolved against `cwd` and the
+    /// builtins that `extra` adds.
+    pub fn evaluator(
+        &self,
+        io: Rc<dyn EvalIO>,
+        cwd: &Path,
+        extra: impl FnOnce(&mut Registry),
+    ) -> Evaluator {
+        let mut cfg = BuiltinConfig::from_search_path(&self.include, cwd);
+        cfg.experimental_features = self.experimental_features.clone();
+        let mut ev = Evaluator::new(io, &cfg, extra);
+        ev.state.lints = self.lints;
+        if let Some(d) = self.max_call_depth {
+            ev.limits.max_depth = d;
+        }
+        ev
+    }
+}
 
 /// One source to evaluate: its name in messages, its text and where relative paths in
 /// it resolve.
@@ -53,25 +88,17 @@ pub fn load_sources(
 
 fn load_file(ev: &Evaluator, f: &str, cwd: &Path) -> Result<Source, EvalError> {
     if f == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
             .map_err(|e| other(format!("reading standard input: {e}")))?;
         return Ok(Source {
             name: "«stdin»".to_string(),
-            text,
+            text: crate::source_bytes::decode(&bytes).into_owned(),
             dir: cwd.to_path_buf(),
         });
     }
-    let mut path = canon_path(&cwd.join(f));
-    // A symlink to a directory counts as the directory, as in nix-instantiate.
-    let is_dir = match ev.state.io.file_type(&path) {
-        Ok(FileType::Directory) => true,
-        Ok(FileType::Symlink) => ev.state.io.read_dir(&path).is_ok(),
-        _ => false,
-    };
-    if is_dir {
-        path = path.join("default.nix");
-    }
+    let path = crate::io::resolve_expr_path(&*ev.state.io, &cwd.join(f))
+        .map_err(|e| EvalError::new(ErrorKind::Io(e), None))?;
     let bytes = ev
         .state
         .io
@@ -79,7 +106,7 @@ fn load_file(ev: &Evaluator, f: &str, cwd: &Path) -> Result<Source, EvalError> {
         .map_err(|e| other(format!("getting status of '{}': {e}", path.display())))?;
     Ok(Source {
         name: path.to_string_lossy().into_owned(),
-        text: String::from_utf8_lossy(&bytes).into_owned(),
+        text: crate::source_bytes::decode(&bytes).into_owned(),
         dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
     })
 }

@@ -96,7 +96,8 @@ impl Location {
         let start = (self.span.start as usize).min(text.len());
         let before = &text[..start];
         let line = before.matches('\n').count() + 1;
-        let col = before.rfind('\n').map(|i| start - i).unwrap_or(start + 1);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = crate::source_bytes::original_len(&before[line_start..]) + 1;
         (line, col)
     }
 }
@@ -184,7 +185,8 @@ impl EvalError {
             em.emit(&diags);
         }
         let _ = ColorConfig::Never;
-        String::from_utf8_lossy(&out).into_owned()
+        // Raw bytes of a non-UTF-8 file show as U+FFFD, as a terminal would show them.
+        crate::source_bytes::for_display(&String::from_utf8_lossy(&out)).into_owned()
     }
 }
 

@@ -11,6 +11,8 @@ use crate::value::Value;
 pub enum Request {
     /// Force to weak head normal form.
     Force(Value),
+    /// Whether a path exists (answered by EvalIO).
+    PathExists(std::path::PathBuf),
     /// Call `f x` and force the result.
     Call(Value, Value),
     /// Call `f x y` and force the result.

@@ -171,10 +171,54 @@ impl EvalIO for StdIO {
     }
 }
 
+/// How many symlinks `resolve_expr_path` follows before it gives up (a loop).
+const MAX_SYMLINK_FOLLOWS: usize = 1024;
+
+/// The file that `import PATH` (or `tvix eval PATH`) reads, found as C++ Nix finds it:
+/// a symlink is followed, so that relative paths in the file resolve where the file
+/// really is, and a directory means its `default.nix`.
+pub fn resolve_expr_path(io: &dyn EvalIO, path: &Path) -> Result<PathBuf, String> {
+    let (path, t) = follow_symlinks(io, path)?;
+    Ok(match t {
+        Some(FileType::Directory) => path.join("default.nix"),
+        _ => path,
+    })
+}
+
+/// Where `path` leads once symlinks in its last component are followed (through
+/// EvalIO, as `stat` follows them), and the type found there (`None`: nothing there,
+/// or a link that cannot be read).
+pub fn follow_symlinks(
+    io: &dyn EvalIO,
+    path: &Path,
+) -> Result<(PathBuf, Option<FileType>), String> {
+    let mut path = crate::compiler::canon_path(path);
+    for _ in 0..MAX_SYMLINK_FOLLOWS {
+        match io.file_type(&path) {
+            Ok(FileType::Symlink) => match io.read_link(&path) {
+                Ok(target) => {
+                    let dir = path.parent().unwrap_or(Path::new("/"));
+                    path = crate::compiler::canon_path(&dir.join(target));
+                }
+                Err(_) => return Ok((path, None)),
+            },
+            Ok(t) => return Ok((path, Some(t))),
+            Err(_) => return Ok((path, None)),
+        }
+    }
+    Err(format!(
+        "too many symbolic links encountered while traversing the path '{}'",
+        path.display()
+    ))
+}
+
 /// An in-memory file system, for tests and unsaved editor buffers.
 #[derive(Default, Clone)]
 pub struct MemoryIO {
     pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Symbolic links and their targets (relative targets resolve against the link's
+    /// directory).
+    pub symlinks: BTreeMap<PathBuf, PathBuf>,
 }
 
 impl MemoryIO {
@@ -183,8 +227,28 @@ impl MemoryIO {
         self
     }
 
+    pub fn with_symlink(mut self, path: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Self {
+        self.symlinks.insert(path.into(), target.into());
+        self
+    }
+
     fn is_dir(&self, path: &Path) -> bool {
-        self.files.keys().any(|k| k.starts_with(path) && k != path)
+        let under = |k: &PathBuf| k.starts_with(path) && k != path;
+        self.files.keys().any(under) || self.symlinks.keys().any(under)
+    }
+
+    /// `path` with a symlink in its last component followed (for reads).
+    fn follow(&self, path: &Path) -> PathBuf {
+        let mut p = path.to_path_buf();
+        for _ in 0..MAX_SYMLINK_FOLLOWS {
+            match self.symlinks.get(&p) {
+                Some(t) => {
+                    p = crate::compiler::canon_path(&p.parent().unwrap_or(Path::new("/")).join(t))
+                }
+                None => break,
+            }
+        }
+        p
     }
 }
 
@@ -197,7 +261,11 @@ fn not_found(path: &Path) -> std::io::Error {
 
 impl EvalIO for MemoryIO {
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.files.get(path).cloned().ok_or_else(|| not_found(path))
+        let path = self.follow(path);
+        self.files
+            .get(&path)
+            .cloned()
+            .ok_or_else(|| not_found(&path))
     }
 
     fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileType)>> {
@@ -219,11 +287,29 @@ impl EvalIO for MemoryIO {
                 }
             }
         }
+        for k in self.symlinks.keys() {
+            if let Some(name) = k
+                .strip_prefix(path)
+                .ok()
+                .filter(|r| r.components().count() == 1)
+            {
+                out.insert(name.to_string_lossy().into_owned(), FileType::Symlink);
+            }
+        }
         Ok(out.into_iter().collect())
     }
 
+    fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        self.symlinks
+            .get(path)
+            .cloned()
+            .ok_or_else(|| not_found(path))
+    }
+
     fn file_type(&self, path: &Path) -> std::io::Result<FileType> {
-        if self.files.contains_key(path) {
+        if self.symlinks.contains_key(path) {
+            Ok(FileType::Symlink)
+        } else if self.files.contains_key(path) {
             Ok(FileType::Regular)
         } else if self.is_dir(path) {
             Ok(FileType::Directory)
@@ -233,13 +319,43 @@ impl EvalIO for MemoryIO {
     }
 
     fn path_exists(&self, path: &Path) -> bool {
-        self.files.contains_key(path) || self.is_dir(path)
+        self.files.contains_key(path) || self.symlinks.contains_key(path) || self.is_dir(path)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expression_paths_follow_symlinks_and_directories() {
+        let io = MemoryIO::default()
+            .with_file("/src/pkg/default.nix", "1")
+            .with_file("/src/real.nix", "2")
+            .with_symlink("/w/link.nix", "../src/real.nix")
+            .with_symlink("/w/dirlink", "/src/pkg")
+            .with_symlink("/w/chain", "dirlink")
+            .with_symlink("/w/loop", "loop");
+        let r = |p: &str| resolve_expr_path(&io, Path::new(p));
+        assert_eq!(r("/w/link.nix").unwrap(), PathBuf::from("/src/real.nix"));
+        assert_eq!(
+            r("/w/chain").unwrap(),
+            PathBuf::from("/src/pkg/default.nix")
+        );
+        assert_eq!(
+            r("/src/pkg").unwrap(),
+            PathBuf::from("/src/pkg/default.nix")
+        );
+        assert_eq!(
+            r("/w/./x/../link.nix").unwrap(),
+            PathBuf::from("/src/real.nix")
+        );
+        assert_eq!(r("/nowhere.nix").unwrap(), PathBuf::from("/nowhere.nix"));
+        assert!(r("/w/loop")
+            .unwrap_err()
+            .contains("too many symbolic links"));
+        assert_eq!(io.read_file(Path::new("/w/link.nix")).unwrap(), b"2");
+    }
 
     #[test]
     fn a_dangling_symlink_exists_as_in_cpp_nix() {

@@ -15,11 +15,13 @@
 //! goes through [`io::EvalIO`], and whatever needs the outside world (fetchers, the store)
 //! is handed in as extra builtins by the user of the crate.
 
+pub mod attr_pos;
 pub mod builtins;
 pub mod compiled;
 pub mod compiler;
 pub mod entry;
 pub mod errors;
+mod frame_eval;
 pub mod generators;
 pub mod io;
 pub mod observer;
@@ -27,6 +29,7 @@ pub mod pending;
 pub mod print;
 pub mod repl;
 pub mod search_path;
+pub mod source_bytes;
 pub mod state;
 pub mod symbol;
 pub mod value;
@@ -63,6 +66,7 @@ impl Evaluator {
         extra(&mut r);
         let g = builtins::make_globals(r);
         let derivation = g.derivation.clone();
+        let builtins_self = g.builtins_self.clone();
         let ev = Evaluator {
             state: EvalState {
                 io,
@@ -73,6 +77,7 @@ impl Evaluator {
                 compiled: Arc::new(CompileCache::default()),
                 last_compile_error: None,
                 lints: Default::default(),
+                builtins_self,
             },
             limits: Limits::default(),
         };
@@ -128,11 +133,11 @@ impl Evaluator {
         if let Some(c) = self.state.compiled.get(path, hash) {
             return Ok(c);
         }
-        let c = self.compile(
-            &path.to_string_lossy(),
-            &String::from_utf8_lossy(&bytes),
-            path.parent().unwrap_or(Path::new("/")),
-        )?;
+        let c = self.state.compile_source(Arc::new(SourceFile::from_bytes(
+            path.to_string_lossy().into_owned(),
+            &bytes,
+            path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        )))?;
         self.state
             .compiled
             .insert(PathBuf::from(path), hash, c.clone());

@@ -6,11 +6,13 @@
 //! variables by name through [`VmView`], without forcing anything.
 //! `NoObserver` sets `ACTIVE = false`, so the VM compiles every call away.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::compiled::{Op, ProtoKind, SourceFile, Span};
 use crate::errors::{EvalError, Location};
+use crate::state::EvalState;
 use crate::value::{Env, Value};
 
 /// Why a frame exists.
@@ -94,9 +96,47 @@ fn view_value(v: &Value) -> VarView {
     }
 }
 
-/// A read-only view of the VM handed to the observer.
+/// A view of the paused VM handed to the observer: the call stack to read, and the
+/// evaluator state to evaluate new expressions with (see [`VmView::eval_in_frame`]).
 pub struct VmView<'a> {
     pub(crate) frames: &'a [crate::vm::Frame],
+    state: RefCell<&'a mut EvalState>,
+}
+
+impl<'a> VmView<'a> {
+    pub(crate) fn new(frames: &'a [crate::vm::Frame], state: &'a mut EvalState) -> Self {
+        VmView {
+            frames,
+            state: RefCell::new(state),
+        }
+    }
+
+    /// Evaluate `expr` as if it were written where frame `frame` (0 = innermost) is
+    /// paused: it sees that frame's local variables and `with` sets, then the
+    /// globals; relative paths resolve against the frame's file. The value comes back
+    /// in weak head normal form. The nested evaluation is not observed (it cannot
+    /// pause), and forcing a variable the paused evaluation is itself computing is an
+    /// infinite recursion error, as it would be in the program.
+    pub fn eval_in_frame(&self, frame: usize, expr: &str) -> Result<Value, EvalError> {
+        let info = self
+            .frames
+            .iter()
+            .rev()
+            .nth(frame)
+            .map(|f| f.info())
+            .ok_or_else(|| frame_error(format!("there is no frame {frame}")))?;
+        let (Some(env), Some(location)) = (&info.env, &info.location) else {
+            return Err(frame_error(format!(
+                "frame {frame} is a builtin and has no variables"
+            )));
+        };
+        let mut state = self.state.borrow_mut();
+        crate::frame_eval::eval_in_env(&mut state, env, &location.file.dir, expr)
+    }
+}
+
+fn frame_error(msg: String) -> EvalError {
+    EvalError::new(crate::errors::ErrorKind::other(msg), None)
 }
 
 impl VmView<'_> {

@@ -2,10 +2,15 @@
 //! what to show out. Names bound at the prompt (`x = expr`, `:l file`) become globals,
 //! so later lines resolve them statically like builtins, and a name bound again
 //! replaces the earlier one, as in C++ Nix's repl.
+//!
+//! The evaluator comes set up by `entry::Setup`, and `:l` loads a file as `import`
+//! does and auto-calls it as `tvix eval` does (`entry::auto_call`), so the prompt and
+//! the command line agree on what a file means.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::entry;
 use crate::errors::EvalError;
 use crate::state::EvalState;
 use crate::symbol::Symbol;
@@ -40,6 +45,8 @@ pub struct Repl {
     /// Relative paths typed at the prompt resolve against this directory.
     cwd: PathBuf,
     show_trace: bool,
+    /// The `--arg`/`--argstr` set that `:l` calls a file's function with.
+    auto_args: Value,
 }
 
 impl Repl {
@@ -48,7 +55,19 @@ impl Repl {
             evaluator,
             cwd,
             show_trace: false,
+            auto_args: Value::attrs(crate::value::Attrs::new()),
         }
+    }
+
+    /// Arguments for files loaded with `:l` that evaluate to functions (see
+    /// `entry::auto_args`).
+    pub fn set_auto_args(&mut self, auto_args: Value) {
+        self.auto_args = auto_args;
+    }
+
+    /// The evaluator behind the prompt.
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
     }
 
     pub fn set_show_trace(&mut self, on: bool) {
@@ -121,21 +140,23 @@ impl Repl {
         Ok(())
     }
 
-    /// `:l file`: every attribute of the file's value (after calling it with no
-    /// arguments if it is a function of a set with defaults) joins the scope.
+    /// `:l file`: the file is imported (a directory means its `default.nix`); if it is
+    /// a function of a set, it is called with the auto-call arguments; every attribute
+    /// of the result joins the scope.
     fn load(&mut self, file: &str) -> Result<usize, EvalError> {
         let path = self.cwd.join(expand_home(file));
-        let expr = format!("import {}", nix_path_literal(&path));
-        let value = self.force(&expr)?;
-        let value = match value {
-            Value::Closure(_) => {
-                let mut observer = NoObserver;
-                let mut vm = self.evaluator.vm(&mut observer);
-                let empty = Value::attrs(crate::value::Attrs::from_sorted(Vec::new()));
-                vm.call(value, empty)?
-            }
-            other => other,
-        };
+        let state = &mut self.evaluator.state;
+        state.last_compile_error = None;
+        let value = state.import(&path).map_err(|kind| {
+            state
+                .last_compile_error
+                .take()
+                .unwrap_or_else(|| EvalError::new(kind, None))
+        })?;
+        let mut observer = NoObserver;
+        let mut vm = self.evaluator.vm(&mut observer);
+        let value = vm.force(value)?;
+        let value = entry::auto_call(&mut vm, value, &self.auto_args)?;
         let Value::Attrs(attrs) = value else {
             return Err(EvalError::new(
                 crate::ErrorKind::other(format!(
@@ -187,16 +208,6 @@ fn expand_home(file: &str) -> PathBuf {
         (Some(rest), Some(home)) => Path::new(&home).join(rest),
         _ => PathBuf::from(file),
     }
-}
-
-/// A path as a Nix string literal that `import` accepts, whatever its characters.
-fn nix_path_literal(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace("${", "\\${");
-    format!("(/. + \"{escaped}\")")
 }
 
 #[cfg(test)]
@@ -253,6 +264,31 @@ mod tests {
         assert_eq!(r.handle("greeting"), print("\"hi\""));
         assert_eq!(r.handle(":q"), ReplOutput::Quit);
         assert!(matches!(r.handle(":nope"), ReplOutput::Error(e) if e.contains(":nope")));
+    }
+
+    #[test]
+    fn load_resolves_like_import_and_auto_calls_like_eval() {
+        let io = crate::io::MemoryIO::default()
+            .with_file("/work/pkg/default.nix", "{ n }: { twice = n * 2; }")
+            .with_symlink("/work/alias.nix", "pkg")
+            .with_file("/work/bad.nix", "{ a = ; }");
+        let cwd = Path::new("/work");
+        let evaluator = entry::Setup::default().evaluator(Rc::new(io), cwd, |_| {});
+        let mut r = Repl::new(evaluator, cwd.to_path_buf());
+        let n = [("n".to_string(), entry::AutoArg::Expr("21".into()))];
+        let auto = entry::auto_args(r.evaluator(), &n, cwd).unwrap();
+        r.set_auto_args(auto);
+        assert_eq!(r.handle(":l alias.nix"), print("Added 1 variables."));
+        assert_eq!(r.handle("twice"), print("42"));
+        let ReplOutput::Error(e) = r.handle(":l missing.nix") else {
+            panic!("a missing file is an error")
+        };
+        assert!(e.contains("/work/missing.nix"), "{e}");
+        // A syntax error keeps its location in the file.
+        let ReplOutput::Error(e) = r.handle(":l bad.nix") else {
+            panic!("a syntax error is an error")
+        };
+        assert!(e.contains("/work/bad.nix:1:"), "{e}");
     }
 
     #[test]

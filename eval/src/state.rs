@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::compiled::{CompiledFile, SourceFile};
 use crate::errors::{ErrorKind, EvalError};
-use crate::io::{EvalIO, FileType};
+use crate::io::EvalIO;
 use crate::symbol::Symbol;
 use crate::value::{Env, Thunk, Value};
 
@@ -103,6 +103,16 @@ pub struct EvalState {
     /// since a builtin can only return an `ErrorKind`.
     pub last_compile_error: Option<EvalError>,
     pub lints: crate::compiler::Lints,
+    /// The thunk through which the `builtins` set contains itself.
+    pub builtins_self: Thunk,
+}
+
+impl Drop for EvalState {
+    /// `builtins.builtins` makes the globals an `Rc` cycle that would outlive the
+    /// evaluator; a long-running process (the language server) makes many of them.
+    fn drop(&mut self) {
+        *self.builtins_self.0.borrow_mut() = crate::value::ThunkState::Blackhole;
+    }
 }
 
 impl EvalState {
@@ -124,16 +134,7 @@ impl EvalState {
 
     /// `import path`: through the import cache, then the compile cache.
     pub fn import(&mut self, path: &Path) -> Result<Value, ErrorKind> {
-        let mut path = path.to_path_buf();
-        if let Ok(FileType::Directory) = self.io.file_type(&path) {
-            path.push("default.nix");
-        } else if let Ok(FileType::Symlink) = self.io.file_type(&path) {
-            if let Ok(t) = std::fs::canonicalize(&path) {
-                if t.is_dir() {
-                    path = t.join("default.nix");
-                }
-            }
-        }
+        let path = crate::io::resolve_expr_path(&*self.io, path).map_err(ErrorKind::Io)?;
         let bytes = self
             .io
             .read_file(&path)
@@ -145,12 +146,11 @@ impl EvalState {
         let compiled = match self.compiled.get(&path, hash) {
             Some(c) => c,
             None => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                let file = Arc::new(SourceFile {
-                    name: path.to_string_lossy().into_owned(),
-                    text,
-                    dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-                });
+                let file = Arc::new(SourceFile::from_bytes(
+                    path.to_string_lossy().into_owned(),
+                    &bytes,
+                    path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                ));
                 match self.compile_source(file) {
                     Ok(c) => {
                         self.compiled.insert(path.clone(), hash, c.clone());

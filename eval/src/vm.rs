@@ -134,6 +134,7 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Arc<Proto> {
         scopes: vec![],
         with_chains: vec![],
         attr_keys: vec![],
+        attr_pos: vec![],
         file: file.clone(),
         span: Span::default(),
         lambda: None,
@@ -359,9 +360,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn unwind(&mut self, err: EvalError, stop: usize, sbase: usize) -> Result<(), EvalError> {
         if O::ACTIVE {
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.on_error(&view, &err);
         }
         let catchable = err.kind.is_catchable();
@@ -404,9 +403,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 .last()
                 .map(|f| f.info().kind)
                 .unwrap_or(FrameKind::Call);
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.enter_frame(&view, kind);
         }
         Ok(())
@@ -419,9 +416,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 .last()
                 .map(|f| f.info().kind)
                 .unwrap_or(FrameKind::Call);
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.leave_frame(&view, kind);
         }
         self.frames.pop()
@@ -517,6 +512,10 @@ impl<'o, O: Observer> Vm<'o, O> {
             genawaiter::GeneratorState::Yielded(req) => match req {
                 Request::Force(v) | Request::TryForce(v) if !matches!(v, Value::Thunk(_)) => {
                     g.pending = Pending::Ready(v);
+                    Ok(())
+                }
+                Request::PathExists(p) => {
+                    g.pending = Pending::Ready(Value::Bool(self.state.io.path_exists(&p)));
                     Ok(())
                 }
                 Request::Force(Value::Thunk(t)) => {
@@ -634,9 +633,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         if O::ACTIVE {
             let file = f.proto.file.clone();
             let span = f.proto.spans[f.ip - 1];
-            let view = VmView {
-                frames: &self.frames,
-            };
+            let view = VmView::new(&self.frames, self.state);
             self.observer.before_step(&view, &file, span, op);
         }
         match op {
@@ -871,6 +868,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     a
                 };
+                let attrs = attrs.with_pos(proto.attr_pos[k as usize].clone());
                 self.stack.push(Value::attrs(attrs));
             }
             Op::MakeList(n) => {

@@ -21,7 +21,8 @@ fn cases(prefix: &str) -> Vec<std::path::PathBuf> {
 fn okay_cases_print_their_expectation() {
     let mut failures = Vec::new();
     for p in cases("okay-") {
-        let src = std::fs::read_to_string(&p).unwrap();
+        // Files are bytes (a case may hold bytes that are not UTF-8).
+        let src = tvix_eval::source_bytes::decode(&std::fs::read(&p).unwrap()).into_owned();
         let exp = std::fs::read_to_string(p.with_extension("exp")).unwrap();
         match tvix_eval::eval_to_string(&src) {
             Ok(out) if out == exp.trim_end() => {}
@@ -42,7 +43,8 @@ fn fail_cases_fail_with_their_message() {
     let all = cases("fail-");
     assert!(!all.is_empty());
     for p in all {
-        let src = std::fs::read_to_string(&p).unwrap();
+        // Files are bytes (a case may hold bytes that are not UTF-8).
+        let src = tvix_eval::source_bytes::decode(&std::fs::read(&p).unwrap()).into_owned();
         let want = std::fs::read_to_string(p.with_extension("err")).unwrap();
         match tvix_eval::eval_to_string(&src) {
             Ok(out) => failures.push(format!("{}: succeeded with {out}", p.display())),

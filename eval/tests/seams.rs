@@ -279,3 +279,119 @@ fn memory_io_serves_files_and_directories() {
         "[ { \"a.nix\" = \"regular\"; sub = \"directory\"; } \"1\" false ]"
     );
 }
+
+#[test]
+fn dropping_the_evaluator_frees_its_globals() {
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    let slot = ev.state.global_index[&tvix_eval::symbol::Symbol::intern("builtins")];
+    let Value::Attrs(set) = &ev.state.globals[slot as usize] else {
+        panic!("`builtins` is a set");
+    };
+    let globals = Rc::downgrade(set);
+    // Use it as a language server would: `builtins.builtins`, the `derivation` wrapper.
+    let v = ev
+        .eval_strict(
+            r#"[ (builtins.builtins.length [ 1 ])
+                 (derivation { name = "x"; builder = "/b"; system = "s"; }).drvPath ]"#,
+        )
+        .unwrap();
+    assert!(show(&v).starts_with("[ 1 \"/nix/store/"));
+    drop(v);
+    assert!(globals.upgrade().is_some());
+    drop(ev);
+    assert!(
+        globals.upgrade().is_none(),
+        "the builtins set outlived its evaluator (an Rc cycle)"
+    );
+}
+
+#[test]
+fn search_paths_imports_and_path_checks_go_through_eval_io() {
+    let io = MemoryIO::default()
+        .with_file("/mem/lib/x.nix", "40 + 2")
+        .with_file("/mem/lib/default.nix", "{ fromDefault = true; }")
+        .with_symlink("/mem/link", "lib");
+    let cfg = BuiltinConfig {
+        nix_path: vec![("lib".into(), "/mem/lib".into())],
+        ..BuiltinConfig::default()
+    };
+    let mut ev = Evaluator::new(Rc::new(io), &cfg, |_| {});
+    let v = ev
+        .eval_strict(
+            "[ (import <lib/x.nix>) (import /mem/link).fromDefault
+               (builtins.pathExists /mem/link) (builtins.pathExists \"/mem/link/\")
+               (builtins.pathExists \"/mem/lib/x.nix/\") (builtins.tryEval <nope>).success ]",
+        )
+        .unwrap();
+    assert_eq!(show(&v), "[ 42 true true true false false ]");
+}
+
+/// At the first `+` (`y + a` in the lambda), evaluates expressions in the paused
+/// frames: 0 is the lambda's call, 1 the file.
+#[derive(Default)]
+struct Evaluating {
+    results: Option<Vec<Result<String, String>>>,
+}
+
+impl Observer for Evaluating {
+    fn before_step(&mut self, vm: &VmView<'_>, _file: &Arc<SourceFile>, _span: Span, op: Op) {
+        if op != Op::Add || self.results.is_some() {
+            return;
+        }
+        let eval = |frame: usize, expr: &str| {
+            vm.eval_in_frame(frame, expr)
+                .map(|v| show(&v))
+                .map_err(|e| e.kind.to_string())
+        };
+        self.results = Some(vec![
+            eval(0, "x * 100"),
+            eval(0, "twice a"),
+            eval(0, "builtins.isFunction f && b"),
+            eval(0, "./data"),
+            eval(1, "a + 1"),
+            eval(1, "x"),
+            eval(0, "y * 2"),
+            eval(0, "nowhere"),
+            eval(99, "1"),
+        ]);
+    }
+}
+
+#[test]
+fn expressions_evaluate_in_the_scope_of_a_paused_frame() {
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    let src = "let a = 10; b = true; lib = { twice = n: n * 2; };
+                   f = x: with lib; let y = x + 1; in y + a;
+               in f 5";
+    let c = ev.compile("/src/t.nix", src, Path::new("/src")).unwrap();
+    let root = ev.state.file_thunk(&c);
+    let mut obs = Evaluating::default();
+    let v = ev.vm(&mut obs).force(root).unwrap();
+    assert_eq!(show(&v), "16", "the paused evaluation goes on unchanged");
+    let r = obs.results.expect("paused at a +");
+    assert_eq!(r[0], Ok("500".into()), "the lambda's argument");
+    assert_eq!(r[1], Ok("20".into()), "a `with` set and an outer let");
+    assert_eq!(r[2], Ok("true".into()), "a binding of the enclosing let");
+    assert_eq!(
+        r[3],
+        Ok("/src/data".into()),
+        "paths resolve in the frame's file"
+    );
+    assert_eq!(
+        r[4],
+        Ok("11".into()),
+        "the file's frame, outside the lambda"
+    );
+    let x = r[5].as_ref().unwrap_err();
+    assert!(
+        x.contains("undefined variable 'x'"),
+        "x is not in scope there: {x}"
+    );
+    assert_eq!(r[6], Ok("12".into()), "a variable not forced yet is forced");
+    let nowhere = r[7].as_ref().unwrap_err();
+    assert!(
+        nowhere.contains("undefined variable 'nowhere'"),
+        "{nowhere}"
+    );
+    assert!(r[8].as_ref().unwrap_err().contains("no frame 99"));
+}

@@ -1,6 +1,10 @@
 //! Attribute set builtins.
 
+use std::sync::Arc;
+
 use super::{attrs, list, string, Registry};
+use crate::attr_pos::{position_value, AttrPos};
+use crate::compiled::Proto;
 use crate::errors::ErrorKind;
 use crate::generators::{call, force, Co, GenFuture};
 use crate::symbol::Symbol;
@@ -94,11 +98,36 @@ fn function_args(v: &Value) -> Result<Value, ErrorKind> {
                     .collect(),
                 None => Vec::new(),
             };
-            Ok(Value::attrs(Attrs::from_unsorted(entries)))
+            Ok(Value::attrs(
+                Attrs::from_unsorted(entries).with_pos(formals_pos(&c.proto)),
+            ))
         }
         Value::Builtin(_) => Ok(Value::attrs(Attrs::new())),
         other => Err(crate::generators::type_error("a function", other)),
     }
+}
+
+/// Positions of a lambda's formals, for the set `functionArgs` makes of them.
+fn formals_pos(proto: &Proto) -> Option<Arc<AttrPos>> {
+    let formals = proto.lambda.as_ref()?.formals.as_ref()?;
+    let entries = formals
+        .entries
+        .iter()
+        .filter_map(|(s, span)| Some((*s, (*span)?)))
+        .collect();
+    Some(Arc::new(AttrPos::site(proto.file.clone(), entries, true)))
+}
+
+fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
+    let name = Symbol::intern(&string(&a[0])?.to_str_lossy());
+    let set = attrs(&a[1])?;
+    if set.get(name).is_none() {
+        return Ok(Value::Null);
+    }
+    Ok(set
+        .pos()
+        .and_then(|p| p.lookup(name))
+        .map_or(Value::Null, |loc| position_value(&loc)))
 }
 
 pub fn register(r: &mut Registry) {
@@ -127,7 +156,10 @@ pub fn register(r: &mut Registry) {
             .filter(|(k, _)| x.get(*k).is_some())
             .map(|(k, v)| (k, v.clone()))
             .collect();
-        Ok(Value::attrs(Attrs::from_sorted(out)))
+        // Every attribute comes from `y`, so its positions still hold.
+        Ok(Value::attrs(
+            Attrs::from_sorted(out).with_pos(y.pos().cloned()),
+        ))
     });
     r.plain_mask("mapAttrs", 2, 0b10, |_, a| {
         let f = &a[0];
@@ -143,6 +175,6 @@ pub fn register(r: &mut Registry) {
     r.gen("catAttrs", 2, cat_attrs);
     r.gen("zipAttrsWith", 2, zip_attrs_with);
     r.plain("functionArgs", 1, |_, a| function_args(&a[0]));
-    r.plain("unsafeGetAttrPos", 2, |_, _| Ok(Value::Null));
+    r.plain("unsafeGetAttrPos", 2, |_, a| unsafe_get_attr_pos(&a));
     let _ = call;
 }

@@ -138,7 +138,7 @@ fn encode(d: &[u8], fmt: &str, algo: &str) -> R<String> {
 }
 
 /// Parse a hash in any of Nix's notations.
-fn parse_hash(s: &str, algo: Option<&str>) -> R<(String, Vec<u8>)> {
+pub(crate) fn parse_hash(s: &str, algo: Option<&str>) -> R<(String, Vec<u8>)> {
     let bad = || ErrorKind::other(format!("invalid hash '{s}'"));
     let (algo, rest) =
         if let Some((a, r)) = s.split_once('-').filter(|(a, _)| algo_len(a).is_some()) {

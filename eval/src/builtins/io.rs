@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::{attrs, list, string, sym, BuiltinConfig, Registry};
+use super::{attrs, fetch_args, list, string, sym, BuiltinConfig, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{force, type_error, Co, GenFuture};
 use crate::state::EvalState;
@@ -30,6 +30,14 @@ pub fn path_arg(v: &Value) -> R<PathBuf> {
             "cannot coerce {} to a path",
             other.describe()
         ))),
+    }
+}
+
+/// Whether a path exists, asked of the evaluator's EvalIO.
+async fn path_exists(co: &Co, p: PathBuf) -> Result<bool, ErrorKind> {
+    match co.yield_(crate::generators::Request::PathExists(p)).await {
+        crate::generators::Response::Value(Value::Bool(b)) => Ok(b),
+        _ => Err(ErrorKind::other("internal error: bad resume of pathExists")),
     }
 }
 
@@ -75,7 +83,7 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
                 Path::new(&path).join(rest)
             };
             let candidate = crate::compiler::canon_path(&candidate);
-            if std::fs::metadata(&candidate).is_ok() {
+            if path_exists(&co, candidate.clone()).await? {
                 return Ok(Value::Path(Rc::new(candidate)));
             }
         }
@@ -135,9 +143,11 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
         };
         let p = path_arg(&a[0])?;
         let exists = s.io.path_exists(&p);
-        Ok(Value::Bool(
-            exists && (!must_dir || std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false)),
-        ))
+        let is_dir = || {
+            crate::io::follow_symlinks(&*s.io, &p)
+                .is_ok_and(|(_, t)| t == Some(crate::io::FileType::Directory))
+        };
+        Ok(Value::Bool(exists && (!must_dir || is_dir())))
     });
     r.plain("getEnv", 1, |_, a| {
         let name = string(&a[0])?;
@@ -191,51 +201,49 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     );
     r.value("nixVersion", Value::String(NixString::from("2.18.0")));
     r.value("langVersion", Value::Int(6));
-    not_built(
-        r,
-        "fetchurl",
-        1,
-        "builtins.fetchurl (fetchers come with the builder)",
-    );
-    not_built(
-        r,
-        "fetchTarball",
-        1,
-        "fetchTarball (fetchers come with the builder)",
-    );
-    not_built(
-        r,
-        "fetchGit",
-        1,
-        "fetchGit (fetchers come with the builder)",
-    );
+    // Fetchers check their argument as C++ Nix does, then say they are not built.
+    r.gen("fetchurl", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::url_fetch(&co, a[0].clone(), "fetchurl", false).await?;
+            Err(fetch_args::not_built("builtins.fetchurl"))
+        })
+    });
+    r.gen("fetchTarball", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::url_fetch(&co, a[0].clone(), "fetchTarball", true).await?;
+            Err(fetch_args::not_built("fetchTarball"))
+        })
+    });
+    r.gen("fetchGit", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::tree_fetch(&co, a[0].clone(), true).await?;
+            Err(fetch_args::not_built("fetchGit"))
+        })
+    });
     not_built(
         r,
         "fetchMercurial",
         1,
         "fetchMercurial (fetchers come with the builder)",
     );
-    not_built(
-        r,
-        "fetchTree",
-        1,
-        "fetchTree (fetchers come with the builder)",
-    );
+    r.gen("fetchTree", 1, |co, a| {
+        Box::pin(async move {
+            fetch_args::tree_fetch(&co, a[0].clone(), false).await?;
+            Err(fetch_args::not_built("fetchTree"))
+        })
+    });
     r.plain("scopedImport", 2, |s: &mut EvalState, a| {
         let scope = attrs(&a[0])?.clone();
         let path = path_arg(&a[1])?;
-        let path = match s.io.file_type(&path) {
-            Ok(crate::io::FileType::Directory) => path.join("default.nix"),
-            _ => path,
-        };
+        let path = crate::io::resolve_expr_path(&*s.io, &path).map_err(ErrorKind::Io)?;
         let bytes =
             s.io.read_file(&path)
                 .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
-        let file = std::sync::Arc::new(crate::compiled::SourceFile {
-            name: path.to_string_lossy().into_owned(),
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-            dir: path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-        });
+        let file = std::sync::Arc::new(crate::compiled::SourceFile::from_bytes(
+            path.to_string_lossy().into_owned(),
+            &bytes,
+            path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        ));
         let names: Vec<Symbol> = scope.keys().collect();
         let c = crate::compiler::compile_file_in_scope(
             file,

@@ -59,10 +59,12 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 if let Some(c) = s.context() {
                     ctx.extend(c.iter().cloned());
                 }
-                if s.as_str().is_none() {
-                    return Err(ErrorKind::other(
-                        "cannot convert a string that is not valid UTF-8 to JSON",
-                    ));
+                if let Err(e) = std::str::from_utf8(s.as_bytes()) {
+                    let at = e.valid_up_to();
+                    return Err(ErrorKind::other(format!(
+                        "JSON serialization error: invalid UTF-8 byte at index {at}: 0x{:02X}",
+                        s.as_bytes()[at]
+                    )));
                 }
                 escape_json(s.as_bytes(), out)
             }

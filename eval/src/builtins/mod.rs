@@ -9,6 +9,8 @@ pub mod compare;
 pub mod context;
 pub mod control;
 pub mod derivation;
+pub mod fetch_args;
+pub mod flake_ref;
 pub mod hash;
 pub mod io;
 pub mod json;
@@ -125,6 +127,7 @@ pub fn all_groups(r: &mut Registry, cfg: &BuiltinConfig) {
     context::register(r);
     control::register(r);
     derivation::register(r);
+    flake_ref::register(r);
     hash::register(r);
     io::register(r, cfg);
     json::register(r);
@@ -172,6 +175,9 @@ const GLOBAL_NAMES: &[&str] = &[
 pub struct Globals {
     /// To be filled with the compiled `derivation` wrapper.
     pub derivation: Thunk,
+    /// `builtins.builtins`: the set refers to itself through this thunk, a cycle the
+    /// owner breaks when it is done (see `EvalState::drop`).
+    pub builtins_self: Thunk,
     pub values: Vec<Value>,
     pub index: HashMap<Symbol, u32>,
     pub names: Arc<[Symbol]>,
@@ -229,6 +235,7 @@ pub fn make_globals(r: Registry) -> Globals {
         index,
         names: names.into(),
         derivation: drv_cell,
+        builtins_self: self_ref,
     }
 }
 

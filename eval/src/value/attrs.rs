@@ -4,7 +4,10 @@
 
 use std::cmp::Ordering;
 
+use std::sync::Arc;
+
 use super::Value;
+use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
 
 const SMALL_MAX: usize = 16;
@@ -27,15 +30,22 @@ impl Ord for NameKey {
     }
 }
 
+#[derive(Clone, Default)]
+pub struct Attrs {
+    entries: Entries,
+    /// Where the attributes were defined (see `attr_pos`); `None` when unknown.
+    pos: Option<Arc<AttrPos>>,
+}
+
 #[derive(Clone)]
-pub enum Attrs {
+enum Entries {
     Small(Vec<(Symbol, Value)>),
     Large(Map),
 }
 
-impl Default for Attrs {
+impl Default for Entries {
     fn default() -> Self {
-        Attrs::Small(Vec::new())
+        Entries::Small(Vec::new())
     }
 }
 
@@ -47,9 +57,11 @@ impl Attrs {
     /// From entries already sorted by name with no duplicates.
     pub fn from_sorted(v: Vec<(Symbol, Value)>) -> Attrs {
         if v.len() <= SMALL_MAX {
-            Attrs::Small(v)
+            Attrs::of(Entries::Small(v))
         } else {
-            Attrs::Large(v.into_iter().map(|(k, v)| (NameKey(k), v)).collect())
+            Attrs::of(Entries::Large(
+                v.into_iter().map(|(k, v)| (NameKey(k), v)).collect(),
+            ))
         }
     }
 
@@ -60,7 +72,7 @@ impl Attrs {
             for (k, val) in v {
                 m.insert(NameKey(k), val);
             }
-            return Attrs::Large(m);
+            return Attrs::of(Entries::Large(m));
         }
         // Stable sort keeps insertion order among equal keys; keep the last of each.
         v.sort_by(|a, b| a.0.cmp_name(b.0));
@@ -71,21 +83,36 @@ impl Attrs {
                 _ => out.push((k, val)),
             }
         }
-        Attrs::Small(out)
+        Attrs::of(Entries::Small(out))
+    }
+
+    fn of(entries: Entries) -> Attrs {
+        Attrs { entries, pos: None }
+    }
+
+    /// Record where the attributes were defined.
+    pub fn with_pos(mut self, pos: Option<Arc<AttrPos>>) -> Attrs {
+        self.pos = pos;
+        self
+    }
+
+    /// Where the attributes were defined, if known.
+    pub fn pos(&self) -> Option<&Arc<AttrPos>> {
+        self.pos.as_ref()
     }
 
     #[inline]
     pub fn get(&self, k: Symbol) -> Option<&Value> {
-        match self {
-            Attrs::Small(v) => v.iter().find(|e| e.0 == k).map(|e| &e.1),
-            Attrs::Large(m) => m.get(&NameKey(k)),
+        match &self.entries {
+            Entries::Small(v) => v.iter().find(|e| e.0 == k).map(|e| &e.1),
+            Entries::Large(m) => m.get(&NameKey(k)),
         }
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            Attrs::Small(v) => v.len(),
-            Attrs::Large(m) => m.len(),
+        match &self.entries {
+            Entries::Small(v) => v.len(),
+            Entries::Large(m) => m.len(),
         }
     }
 
@@ -93,9 +120,12 @@ impl Attrs {
         self.len() == 0
     }
 
+    /// Add or replace an attribute. Its position is unknown, and recorded positions of
+    /// the others are dropped with it (the caller re-attaches them if it knows better).
     pub fn insert(&mut self, k: Symbol, val: Value) {
-        match self {
-            Attrs::Small(v) => {
+        self.pos = None;
+        match &mut self.entries {
+            Entries::Small(v) => {
                 match v.binary_search_by(|e| e.0.cmp_name(k)) {
                     Ok(i) => v[i].1 = val,
                     Err(i) => v.insert(i, (k, val)),
@@ -105,19 +135,19 @@ impl Attrs {
                         .into_iter()
                         .map(|(k, v)| (NameKey(k), v))
                         .collect();
-                    *self = Attrs::Large(m);
+                    self.entries = Entries::Large(m);
                 }
             }
-            Attrs::Large(m) => {
+            Entries::Large(m) => {
                 m.insert(NameKey(k), val);
             }
         }
     }
 
     pub fn remove(&mut self, k: Symbol) {
-        match self {
-            Attrs::Small(v) => v.retain(|e| e.0 != k),
-            Attrs::Large(m) => {
+        match &mut self.entries {
+            Entries::Small(v) => v.retain(|e| e.0 != k),
+            Entries::Large(m) => {
                 m.remove(&NameKey(k));
             }
         }
@@ -125,9 +155,9 @@ impl Attrs {
 
     /// Entries in name order.
     pub fn iter(&self) -> AttrsIter<'_> {
-        match self {
-            Attrs::Small(v) => AttrsIter::Small(v.iter()),
-            Attrs::Large(m) => AttrsIter::Large(m.iter()),
+        match &self.entries {
+            Entries::Small(v) => AttrsIter::Small(v.iter()),
+            Entries::Large(m) => AttrsIter::Large(m.iter()),
         }
     }
 
@@ -143,8 +173,13 @@ impl Attrs {
         if self.is_empty() {
             return other.clone();
         }
-        match (self, other) {
-            (Attrs::Small(a), Attrs::Small(b)) if a.len() + b.len() <= SMALL_MAX => {
+        let pos = AttrPos::update(self.pos(), other.pos());
+        self.update_entries(other).with_pos(pos)
+    }
+
+    fn update_entries(&self, other: &Attrs) -> Attrs {
+        match (&self.entries, &other.entries) {
+            (Entries::Small(a), Entries::Small(b)) if a.len() + b.len() <= SMALL_MAX => {
                 let mut out = Vec::with_capacity(a.len() + b.len());
                 let (mut i, mut j) = (0, 0);
                 while i < a.len() && j < b.len() {
@@ -166,13 +201,13 @@ impl Attrs {
                 }
                 out.extend_from_slice(&a[i..]);
                 out.extend_from_slice(&b[j..]);
-                Attrs::Small(out)
+                Attrs::of(Entries::Small(out))
             }
             _ => {
                 // Insert the smaller side into a persistent copy of the larger one.
-                let (mut base, add, right_wins) = match (self, other) {
-                    (Attrs::Large(m), _) if m.len() >= other.len() => (m.clone(), other, true),
-                    (_, Attrs::Large(m)) => (m.clone(), self, false),
+                let (mut base, add, right_wins) = match (&self.entries, &other.entries) {
+                    (Entries::Large(m), _) if m.len() >= other.len() => (m.clone(), other, true),
+                    (_, Entries::Large(m)) => (m.clone(), self, false),
                     _ => (self.to_map(), other, true),
                 };
                 for (k, v) in add.iter() {
@@ -182,15 +217,15 @@ impl Attrs {
                         base.entry(NameKey(k)).or_insert_with(|| v.clone());
                     }
                 }
-                Attrs::Large(base)
+                Attrs::of(Entries::Large(base))
             }
         }
     }
 
     fn to_map(&self) -> Map {
-        match self {
-            Attrs::Small(v) => v.iter().map(|(k, v)| (NameKey(*k), v.clone())).collect(),
-            Attrs::Large(m) => m.clone(),
+        match &self.entries {
+            Entries::Small(v) => v.iter().map(|(k, v)| (NameKey(*k), v.clone())).collect(),
+            Entries::Large(m) => m.clone(),
         }
     }
 
@@ -223,8 +258,8 @@ impl FromIterator<(Symbol, Value)> for Attrs {
 
 impl Drop for Attrs {
     fn drop(&mut self) {
-        match self {
-            Attrs::Small(v) => {
+        match &mut self.entries {
+            Entries::Small(v) => {
                 if !v.iter().any(|(_, v)| super::frees_container(v)) {
                     return;
                 }
@@ -233,7 +268,19 @@ impl Drop for Attrs {
             }
             // Persistent maps share their nodes, so walking them on every drop would cost
             // O(n) per `//`; long chains are made of small sets, which defer above.
-            Attrs::Large(_) => {}
+            Entries::Large(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn positions_cost_one_pointer_per_set() {
+        use std::mem::size_of;
+        assert_eq!(
+            size_of::<super::Attrs>(),
+            size_of::<super::Entries>() + size_of::<usize>()
+        );
     }
 }

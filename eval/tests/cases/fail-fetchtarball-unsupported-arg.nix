@@ -1,0 +1,1 @@
+builtins.fetchTarball { url = "https://example.com/x.tar.gz"; md5 = "x"; }

@@ -1,0 +1,1 @@
+builtins.fetchTree { type = "github"; owner = "o"; repo = "r"; revCount = -3; }

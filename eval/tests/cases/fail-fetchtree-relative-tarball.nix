@@ -1,0 +1,1 @@
+builtins.fetchTree "tarball+file:dir/x"

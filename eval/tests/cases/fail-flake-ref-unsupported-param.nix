@@ -1,0 +1,1 @@
+builtins.parseFlakeRef "github:o/r?color=blue"
