@@ -84,7 +84,11 @@ pub async fn call2(co: &Co, f: Value, a: Value, b: Value) -> Result<Value, Error
 }
 
 /// Run `m` to completion on the VM's stack.
-pub async fn run_machine(co: &Co, name: &'static str, m: Box<dyn Machine>) -> Result<Value, ErrorKind> {
+pub async fn run_machine(
+    co: &Co,
+    name: &'static str,
+    m: Box<dyn Machine>,
+) -> Result<Value, ErrorKind> {
     match co.yield_(Request::Run(name, m)).await {
         Response::Value(v) => Ok(v),
         _ => Err(ErrorKind::other("internal error: bad resume of a machine")),

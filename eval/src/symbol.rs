@@ -37,7 +37,8 @@ const MAX_CHUNKS: usize = 1 << (32 - CHUNK_BITS);
 
 type Slot = AtomicPtr<&'static str>;
 
-static TABLE: [AtomicPtr<Slot>; MAX_CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS];
+static TABLE: [AtomicPtr<Slot>; MAX_CHUNKS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS];
 
 #[inline]
 fn published(id: u32) -> Option<&'static str> {
@@ -57,7 +58,9 @@ fn publish(id: u32, name: &'static str) {
     let cell = &TABLE[(id >> CHUNK_BITS) as usize];
     let mut chunk = cell.load(Ordering::Acquire);
     if chunk.is_null() {
-        let slots: Box<[Slot]> = (0..CHUNK_LEN).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
+        let slots: Box<[Slot]> = (0..CHUNK_LEN)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
         chunk = Box::leak(slots).as_mut_ptr();
         cell.store(chunk, Ordering::Release);
     }

@@ -516,6 +516,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         let Some(Frame::Gen(g)) = self.frames.last_mut() else {
             unreachable!()
         };
+        if matches!(g.pending, Pending::CallResult) && !self.settle_top()? {
+            return Ok(());
+        }
+        let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+            unreachable!()
+        };
         let resp = match std::mem::replace(&mut g.pending, Pending::Start) {
             Pending::Start => Response::Start,
             Pending::Ready(v) => Response::Value(v),
@@ -564,19 +570,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Call2(f, x, y) => {
                     g.pending = Pending::CallResult;
-                    let base = self.stack.len();
-                    // `y` waits below the first call and is swapped above its result.
-                    self.stack.push(y);
-                    self.stack.push(f);
-                    self.stack.push(x);
-                    let env = self.empty_env.clone();
-                    self.push_frame(Frame::Code(CodeFrame {
-                        proto: trampoline2(),
-                        ip: 0,
-                        env,
-                        base,
-                        kind: CodeKind::Call,
-                    }))
+                    self.push_call2(f, x, y)
                 }
                 Request::ImportPath(p) => {
                     let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
@@ -617,31 +611,82 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
+    /// an unevaluated thunk (see `settle_top`).
+    fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
+        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
+            if let Some(inner) = c.proto.curried {
+                // `a: b: body`: bind both arguments and run the body directly, without
+                // the trampoline or the intermediate closure.
+                let outer = Env::new(
+                    c.proto.call_size,
+                    Some(c.env.clone()),
+                    c.proto.call_scope.clone(),
+                );
+                outer.slots.borrow_mut()[0] = x;
+                let code = c.proto.child(inner);
+                let env = Env::new(code.call_size, Some(outer), code.call_scope.clone());
+                env.slots.borrow_mut()[0] = y;
+                let base = self.stack.len();
+                return self.push_frame(Frame::Code(CodeFrame {
+                    proto: code,
+                    ip: 0,
+                    env,
+                    base,
+                    kind: CodeKind::Call,
+                }));
+            }
+        }
+        let base = self.stack.len();
+        // `y` waits below the first call and is swapped above its result.
+        self.stack.push(y);
+        self.stack.push(f);
+        self.stack.push(x);
+        let env = self.empty_env.clone();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto: trampoline2(),
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
+    /// Force the call result on top of the stack. `false` if a frame forcing it was
+    /// pushed (the caller runs again once it is done).
+    fn settle_top(&mut self) -> R<bool> {
+        if let Some(Value::Thunk(t)) = self.stack.last() {
+            match t.value() {
+                Some(v) => *self.stack.last_mut().expect("checked") = v,
+                None => {
+                    let t = t.clone();
+                    self.start_force(&t)?;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn step_machine(&mut self) -> R<()> {
         let Some(Frame::Machine(m)) = self.frames.last_mut() else {
             unreachable!()
         };
         let last = if m.awaiting {
+            if !self.settle_top()? {
+                return Ok(());
+            }
             Some(self.stack.pop().unwrap_or(Value::Null))
         } else {
             None
         };
+        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+            unreachable!()
+        };
         match m.machine.resume(last)? {
             MachineStep::Call2(f, x, y) => {
                 m.awaiting = true;
-                let base = self.stack.len();
-                // `y` waits below the first call and is swapped above its result.
-                self.stack.push(y);
-                self.stack.push(f);
-                self.stack.push(x);
-                let env = self.empty_env.clone();
-                self.push_frame(Frame::Code(CodeFrame {
-                    proto: trampoline2(),
-                    ip: 0,
-                    env,
-                    base,
-                    kind: CodeKind::Call,
-                }))
+                self.push_call2(f, x, y)
             }
             MachineStep::Done(v) => {
                 let Some(Frame::Machine(m)) = self.pop_frame() else {
@@ -862,15 +907,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     _ => unreachable!(),
                 }
             }
-            Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Lt
-            | Op::Le
-            | Op::Gt
-            | Op::Ge
-            | Op::Eq
-            | Op::Neq => {
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
                 // Integers already on the stack (the common case) skip the general path.
                 let n = self.stack.len();
                 let r = match (&self.stack[n - 2], &self.stack[n - 1]) {
