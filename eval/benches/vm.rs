@@ -1,5 +1,6 @@
 //! The VM's hot paths, each as a small Nix program compiled once and run many times:
-//! function calls, attribute lookup, thunk forcing, string building.
+//! function calls, attribute lookup, thunk forcing, sorting with a Nix comparator,
+//! string building.
 
 use std::path::Path;
 use std::rc::Rc;
@@ -7,7 +8,7 @@ use std::rc::Rc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tvix_eval::{BuiltinConfig, Evaluator, NoObserver};
 
-const CASES: [(&str, &str); 5] = [
+const CASES: [(&str, &str); 6] = [
     ("calls", "let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib 20"),
     (
         "attr_lookup",
@@ -22,6 +23,11 @@ const CASES: [(&str, &str); 5] = [
     (
         "thunk_forcing",
         "let xs = builtins.genList (i: i * 2 + 1) 50000; in builtins.foldl' (a: b: a + b) 0 xs",
+    ),
+    (
+        "sort",
+        "builtins.elemAt (builtins.sort (a: b: a < b) \
+         (builtins.genList (i: builtins.bitAnd (i * 1103515245 + 12345) 65535) 5000)) 2500",
     ),
     (
         "string_building",

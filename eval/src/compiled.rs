@@ -120,11 +120,28 @@ pub enum Op {
     /// Pop a set (`__overrides` of a rec set) and overwrite the current scope's slots
     /// with its attributes of the same names.
     Overrides,
+    /// `[a, b]` -> `a op b` when both are numbers already computed and the result
+    /// cannot fail; otherwise pop both and jump (to code that builds a thunk instead).
+    /// Lets `f (n - 1)` skip a thunk without changing what laziness can observe.
+    Speculate(SpecOp, u32),
     /// Check the argument (slot 0) against the lambda's formals.
     CheckFormals,
     /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code
     /// when present.
     GetFormal(u32, u32),
+}
+
+/// The operators `Op::Speculate` computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

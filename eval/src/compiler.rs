@@ -371,6 +371,7 @@ impl<'g> Compiler<'g> {
             Op::HasStep(s, _) => Op::HasStep(s, target),
             Op::HasStepDyn(_) => Op::HasStepDyn(target),
             Op::GetFormal(i, _) => Op::GetFormal(i, target),
+            Op::Speculate(o, _) => Op::Speculate(o, target),
             other => other,
         };
     }
@@ -552,12 +553,87 @@ impl<'g> Compiler<'g> {
         }
     }
 
+    /// An operand `Op::Speculate` may read: a number literal or an initialised local
+    /// (loading either cannot fail or force anything).
+    fn is_spec_leaf(&self, e: &ast::Expr) -> bool {
+        match e {
+            ast::Expr::Literal(l) => matches!(
+                l.kind(),
+                ast::LiteralKind::Integer(_) | ast::LiteralKind::Float(_)
+            ),
+            ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_spec_leaf(&e)),
+            ast::Expr::Ident(i) => {
+                let name = Symbol::intern(&ident_name(i));
+                matches!(self.resolve(name, 0), Res::Local { init: true, .. })
+            }
+            _ => false,
+        }
+    }
+
+    /// Arithmetic `Op::Speculate` can try: a left-deep chain of numeric operators over
+    /// leaves (`n - 1`, `x * a + b`), so a failing step only has its own two operands on
+    /// the stack.
+    fn spec_op(&self, e: &ast::Expr) -> Option<SpecOp> {
+        use ast::BinOpKind as K;
+        let ast::Expr::BinOp(b) = e else {
+            return None;
+        };
+        let op = match b.operator()? {
+            K::Add => SpecOp::Add,
+            K::Sub => SpecOp::Sub,
+            K::Mul => SpecOp::Mul,
+            K::Div => SpecOp::Div,
+            K::Less => SpecOp::Lt,
+            K::LessOrEq => SpecOp::Le,
+            K::More => SpecOp::Gt,
+            K::MoreOrEq => SpecOp::Ge,
+            _ => return None,
+        };
+        let (l, r) = (b.lhs()?, b.rhs()?);
+        let l_ok = self.is_spec_leaf(&l) || self.spec_op(&strip_parens(l)).is_some();
+        (l_ok && self.is_spec_leaf(&r)).then_some(op)
+    }
+
+    /// Code for a `spec_op` expression; every `Speculate` jumps to `fails` on failure.
+    fn compile_spec(&mut self, e: &ast::Expr, fails: &mut Vec<usize>) -> CResult<()> {
+        let e = strip_parens(e.clone());
+        match (self.spec_op(&e), &e) {
+            (Some(op), ast::Expr::BinOp(b)) => {
+                let (Some(l), Some(r)) = (b.lhs(), b.rhs()) else {
+                    unreachable!("spec_op checked both operands")
+                };
+                self.compile_spec(&l, fails)?;
+                self.compile(&r)?;
+                let span = self.span_of(e.syntax());
+                fails.push(self.emit(Op::Speculate(op, 0), span));
+                Ok(())
+            }
+            _ => self.compile(&e),
+        }
+    }
+
     /// Push `e`'s value, deferring it in a thunk unless it is cheap.
     fn compile_lazy(&mut self, e: &ast::Expr) -> CResult<()> {
         if self.is_cheap(e) {
             return self.compile(e);
         }
         let span = self.span_of(e.syntax());
+        if self.spec_op(&strip_parens(e.clone())).is_some() {
+            // Compute it now if its operands already are numbers, else make the thunk.
+            let mut fails = Vec::new();
+            self.compile_spec(e, &mut fails)?;
+            let done = self.emit(Op::Jump(0), span);
+            for f in fails {
+                self.patch(f);
+            }
+            self.compile_thunk(e, span)?;
+            self.patch(done);
+            return Ok(());
+        }
+        self.compile_thunk(e, span)
+    }
+
+    fn compile_thunk(&mut self, e: &ast::Expr, span: Span) -> CResult<()> {
         self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
         self.compile(e)?;
         self.emit(Op::Force, span);
@@ -1506,6 +1582,16 @@ impl<'g> Compiler<'g> {
 }
 
 /// The name of an attribute if it is known without evaluation.
+fn strip_parens(mut e: ast::Expr) -> ast::Expr {
+    while let ast::Expr::Paren(p) = &e {
+        match p.expr() {
+            Some(inner) => e = inner,
+            None => break,
+        }
+    }
+    e
+}
+
 fn static_attr_name(a: &ast::Attr) -> Option<String> {
     match a {
         ast::Attr::Ident(i) => Some(ident_name(i)),

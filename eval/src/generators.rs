@@ -21,6 +21,22 @@ pub enum Request {
     TryForce(Value),
     /// The store path a file would be imported as (answered by EvalIO).
     ImportPath(std::path::PathBuf),
+    /// Run a machine on the VM's stack until it is done; its result is the answer.
+    Run(&'static str, Box<dyn Machine>),
+}
+
+/// A builtin's inner loop as a state machine the VM steps on its own stack. A loop that
+/// calls back into Nix code many times (`sort`'s comparator) is much cheaper this way
+/// than as a generator resumed once per call.
+pub trait Machine {
+    /// Continue, given the forced result of the call last asked for (`None` at first).
+    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind>;
+}
+
+pub enum MachineStep {
+    /// Call `f x y` and force the result.
+    Call2(Value, Value, Value),
+    Done(Value),
 }
 
 pub enum Response {
@@ -66,6 +82,18 @@ pub async fn call2(co: &Co, f: Value, a: Value, b: Value) -> Result<Value, Error
     match co.yield_(Request::Call2(f, a, b)).await {
         Response::Value(v) => Ok(v),
         _ => Err(ErrorKind::other("internal error: bad resume of call")),
+    }
+}
+
+/// Run `m` to completion on the VM's stack.
+pub async fn run_machine(
+    co: &Co,
+    name: &'static str,
+    m: Box<dyn Machine>,
+) -> Result<Value, ErrorKind> {
+    match co.yield_(Request::Run(name, m)).await {
+        Response::Value(v) => Ok(v),
+        _ => Err(ErrorKind::other("internal error: bad resume of a machine")),
     }
 }
 

@@ -89,7 +89,7 @@ impl Evaluator {
             )
             .expect("the bundled derivation wrapper compiles");
         *derivation.0.borrow_mut() = value::ThunkState::Suspended {
-            proto: c.root.clone(),
+            proto: value::Code::new(c.root.clone()),
             env: value::Env::new(0, None, None),
         };
         ev

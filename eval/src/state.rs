@@ -129,7 +129,10 @@ impl EvalState {
 
     /// A thunk evaluating a compiled file.
     pub fn file_thunk(&self, c: &CompiledFile) -> Value {
-        Value::Thunk(Thunk::suspended(c.root.clone(), Env::new(0, None, None)))
+        Value::Thunk(Thunk::suspended(
+            crate::value::Code::new(c.root.clone()),
+            Env::new(0, None, None),
+        ))
     }
 
     /// `import path`: through the import cache, then the compile cache.

@@ -1,11 +1,12 @@
 //! Interned identifiers and attribute names: `Symbol(u32)`, compared as integers.
 //!
 //! The table is global (so compiled files that mention symbols are `Send + Sync` and can
-//! be shared between threads) with a per-thread cache in front, so the hot paths (lookup
-//! of a symbol's text, interning a name already seen) take no lock.
+//! be shared between threads). The hot paths take no lock: a symbol's text is read from
+//! a lock-free table, and interning a name already seen hits a per-thread cache.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -26,9 +27,50 @@ fn global() -> &'static Mutex<Global> {
     })
 }
 
+// Names by id, readable without a lock: attribute sets compare names on every lookup,
+// so `as_str` must be a couple of loads. Chunks of slots are allocated on demand and
+// never freed; a slot is written once (under the global lock) before its id is handed
+// out, and published with release/acquire ordering.
+const CHUNK_BITS: u32 = 12;
+const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+const MAX_CHUNKS: usize = 1 << (32 - CHUNK_BITS);
+
+type Slot = AtomicPtr<&'static str>;
+
+static TABLE: [AtomicPtr<Slot>; MAX_CHUNKS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS];
+
+#[inline]
+fn published(id: u32) -> Option<&'static str> {
+    let chunk = TABLE[(id >> CHUNK_BITS) as usize].load(Ordering::Acquire);
+    if chunk.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null chunk points to CHUNK_LEN slots that are never freed.
+    let slot = unsafe { &*chunk.add(id as usize & (CHUNK_LEN - 1)) };
+    let name = slot.load(Ordering::Acquire);
+    // SAFETY: a non-null slot points to a leaked `&'static str`, written once.
+    (!name.is_null()).then(|| unsafe { *name })
+}
+
+/// Called with the global lock held, so chunks and slots have a single writer.
+fn publish(id: u32, name: &'static str) {
+    let cell = &TABLE[(id >> CHUNK_BITS) as usize];
+    let mut chunk = cell.load(Ordering::Acquire);
+    if chunk.is_null() {
+        let slots: Box<[Slot]> = (0..CHUNK_LEN)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
+        chunk = Box::leak(slots).as_mut_ptr();
+        cell.store(chunk, Ordering::Release);
+    }
+    let boxed: &'static mut &'static str = Box::leak(Box::new(name));
+    // SAFETY: as in `published`; the index is within the chunk.
+    unsafe { &*chunk.add(id as usize & (CHUNK_LEN - 1)) }.store(boxed, Ordering::Release);
+}
+
 #[derive(Default)]
 struct Local {
-    names: Vec<&'static str>,
     map: HashMap<&'static str, u32>,
 }
 
@@ -51,6 +93,7 @@ impl Symbol {
                 let id = g.names.len() as u32;
                 g.names.push(leaked);
                 g.map.insert(leaked, id);
+                publish(id, leaked);
                 id
             }
         };
@@ -60,18 +103,11 @@ impl Symbol {
     }
 
     pub fn as_str(self) -> &'static str {
-        let hit = LOCAL.with(|l| l.borrow().names.get(self.0 as usize).copied());
-        if let Some(s) = hit {
+        if let Some(s) = published(self.0) {
             return s;
         }
-        // Copy only the names this thread has not seen yet.
         let g = global().lock().unwrap_or_else(|e| e.into_inner());
-        LOCAL.with(|l| {
-            let mut l = l.borrow_mut();
-            let have = l.names.len();
-            l.names.extend_from_slice(&g.names[have..]);
-            l.names[self.0 as usize]
-        })
+        g.names[self.0 as usize]
     }
 
     /// Order by name, as Nix orders attribute names.

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use crate::builtins::{self, BuiltinImpl};
 use crate::compiled::*;
 use crate::errors::{suggest, ErrorKind, EvalError, Location};
-use crate::generators::{self, Generator, Request, Response};
+use crate::generators::{self, Generator, Machine, MachineStep, Request, Response};
 use crate::observer::{FrameInfo, FrameKind, Observer, VmView};
 use crate::state::EvalState;
 use crate::symbol::Symbol;
@@ -57,7 +57,7 @@ pub(crate) enum Restore {
 }
 
 pub(crate) struct CodeFrame {
-    pub proto: Arc<Proto>,
+    pub proto: Rc<Code>,
     pub ip: usize,
     pub env: Rc<Env>,
     pub base: usize,
@@ -80,9 +80,19 @@ pub(crate) struct GenFrame {
     pub name: &'static str,
 }
 
+/// A builtin's loop stepped by the VM (see `generators::Machine`).
+pub(crate) struct MachineFrame {
+    pub machine: Box<dyn Machine>,
+    pub base: usize,
+    /// The result of the call it asked for is on the stack.
+    pub awaiting: bool,
+    pub name: &'static str,
+}
+
 pub(crate) enum Frame {
     Code(CodeFrame),
     Gen(GenFrame),
+    Machine(MachineFrame),
 }
 
 impl Frame {
@@ -105,18 +115,20 @@ impl Frame {
                     proto_kind: Some(f.proto.kind),
                 }
             }
-            Frame::Gen(g) => FrameInfo {
-                kind: FrameKind::Builtin(g.name),
-                location: None,
-                env: None,
-                proto_kind: None,
-            },
+            Frame::Gen(GenFrame { name, .. }) | Frame::Machine(MachineFrame { name, .. }) => {
+                FrameInfo {
+                    kind: FrameKind::Builtin(name),
+                    location: None,
+                    env: None,
+                    proto_kind: None,
+                }
+            }
         }
     }
 }
 
 /// A tiny piece of bytecode the VM runs on its own behalf, with no source of its own.
-fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Arc<Proto> {
+fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Rc<Code> {
     static FILE: OnceLock<Arc<SourceFile>> = OnceLock::new();
     let file = FILE.get_or_init(|| {
         Arc::new(SourceFile {
@@ -125,7 +137,7 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Arc<Proto> {
             dir: "/".into(),
         })
     });
-    Arc::new(Proto {
+    Code::new(Arc::new(Proto {
         kind,
         spans: vec![Span::default(); ops.len()],
         ops,
@@ -139,38 +151,35 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Arc<Proto> {
         span: Span::default(),
         lambda: None,
         call_scope: None,
-    })
+    }))
 }
 
-/// `[f, x] -> f x`, forced: used to force lazy applications and by builtins.
-fn trampoline() -> Arc<Proto> {
-    static T: OnceLock<Arc<Proto>> = OnceLock::new();
-    T.get_or_init(|| internal_proto(ProtoKind::Thunk, vec![Op::Call, Op::Force, Op::Return]))
-        .clone()
+thread_local! {
+    /// `[f, x] -> f x`, forced: used to force lazy applications and by builtins.
+    static TRAMPOLINE: Rc<Code> =
+        internal_proto(ProtoKind::Thunk, vec![Op::Call, Op::Force, Op::Return]);
+    /// `[y, f, x]` -> `f x y`, forced (no environment needed).
+    static TRAMPOLINE2: Rc<Code> = internal_proto(
+        ProtoKind::Thunk,
+        vec![Op::Call, Op::Swap, Op::Call, Op::Force, Op::Return],
+    );
+    /// `[functor, self]` with the argument in slot 0: `(functor self) arg`.
+    static FUNCTOR_TRAMPOLINE: Rc<Code> = internal_proto(
+        ProtoKind::Lambda,
+        vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Return],
+    );
 }
 
-/// `[y, f, x]` -> `f x y`, forced (no environment needed).
-fn trampoline2() -> Arc<Proto> {
-    static T: OnceLock<Arc<Proto>> = OnceLock::new();
-    T.get_or_init(|| {
-        internal_proto(
-            ProtoKind::Thunk,
-            vec![Op::Call, Op::Swap, Op::Call, Op::Force, Op::Return],
-        )
-    })
-    .clone()
+fn trampoline() -> Rc<Code> {
+    TRAMPOLINE.with(Rc::clone)
 }
 
-/// `[functor, self]` with the argument in slot 0: `(functor self) arg`.
-fn functor_trampoline() -> Arc<Proto> {
-    static T: OnceLock<Arc<Proto>> = OnceLock::new();
-    T.get_or_init(|| {
-        internal_proto(
-            ProtoKind::Lambda,
-            vec![Op::Call, Op::Local(0, 0), Op::Call, Op::Return],
-        )
-    })
-    .clone()
+fn trampoline2() -> Rc<Code> {
+    TRAMPOLINE2.with(Rc::clone)
+}
+
+fn functor_trampoline() -> Rc<Code> {
+    FUNCTOR_TRAMPOLINE.with(Rc::clone)
 }
 
 type R<T> = Result<T, ErrorKind>;
@@ -302,6 +311,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             let res = match self.frames.last() {
                 Some(Frame::Code(_)) => self.step(),
                 Some(Frame::Gen(_)) => self.step_gen(),
+                Some(Frame::Machine(_)) => self.step_machine(),
                 None => break,
             };
             if let Err(kind) = res {
@@ -377,6 +387,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         };
                     }
                 }
+                Some(Frame::Machine(_)) => {}
                 Some(Frame::Gen(mut g)) => {
                     if catchable && matches!(g.pending, Pending::Try(_)) {
                         self.stack.truncate(g.base);
@@ -500,6 +511,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         let Some(Frame::Gen(g)) = self.frames.last_mut() else {
             unreachable!()
         };
+        if matches!(g.pending, Pending::CallResult) && !self.settle_top()? {
+            return Ok(());
+        }
+        let Some(Frame::Gen(g)) = self.frames.last_mut() else {
+            unreachable!()
+        };
         let resp = match std::mem::replace(&mut g.pending, Pending::Start) {
             Pending::Start => Response::Start,
             Pending::Ready(v) => Response::Value(v),
@@ -552,19 +569,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Call2(f, x, y) => {
                     g.pending = Pending::CallResult;
-                    let base = self.stack.len();
-                    // `y` waits below the first call and is swapped above its result.
-                    self.stack.push(y);
-                    self.stack.push(f);
-                    self.stack.push(x);
-                    let env = self.empty_env.clone();
-                    self.push_frame(Frame::Code(CodeFrame {
-                        proto: trampoline2(),
-                        ip: 0,
-                        env,
-                        base,
-                        kind: CodeKind::Call,
-                    }))
+                    self.push_call2(f, x, y)
                 }
                 Request::ImportPath(p) => {
                     let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
@@ -582,6 +587,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     Ok(())
                 }
+                Request::Run(name, machine) => {
+                    g.pending = Pending::CallResult;
+                    let base = self.stack.len();
+                    self.push_frame(Frame::Machine(MachineFrame {
+                        machine,
+                        base,
+                        awaiting: false,
+                        name,
+                    }))
+                }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
             genawaiter::GeneratorState::Complete(res) => {
@@ -590,6 +605,94 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 self.stack.truncate(g.base);
                 self.stack.push(res?);
+                Ok(())
+            }
+        }
+    }
+
+    /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
+    /// an unevaluated thunk (see `settle_top`).
+    fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
+        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
+            if let Some(inner) = c.proto.curried {
+                // `a: b: body`: bind both arguments and run the body directly, without
+                // the trampoline or the intermediate closure.
+                let outer = Env::new(
+                    c.proto.call_size,
+                    Some(c.env.clone()),
+                    c.proto.call_scope.clone(),
+                );
+                outer.slots.borrow_mut()[0] = x;
+                let code = c.proto.child(inner);
+                let env = Env::new(code.call_size, Some(outer), code.call_scope.clone());
+                env.slots.borrow_mut()[0] = y;
+                let base = self.stack.len();
+                return self.push_frame(Frame::Code(CodeFrame {
+                    proto: code,
+                    ip: 0,
+                    env,
+                    base,
+                    kind: CodeKind::Call,
+                }));
+            }
+        }
+        let base = self.stack.len();
+        // `y` waits below the first call and is swapped above its result.
+        self.stack.push(y);
+        self.stack.push(f);
+        self.stack.push(x);
+        let env = self.empty_env.clone();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto: trampoline2(),
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
+    /// Force the call result on top of the stack. `false` if a frame forcing it was
+    /// pushed (the caller runs again once it is done).
+    fn settle_top(&mut self) -> R<bool> {
+        if let Some(Value::Thunk(t)) = self.stack.last() {
+            match t.value() {
+                Some(v) => *self.stack.last_mut().expect("checked") = v,
+                None => {
+                    let t = t.clone();
+                    self.start_force(&t)?;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn step_machine(&mut self) -> R<()> {
+        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+            unreachable!()
+        };
+        let last = if m.awaiting {
+            if !self.settle_top()? {
+                return Ok(());
+            }
+            Some(self.stack.pop().unwrap_or(Value::Null))
+        } else {
+            None
+        };
+        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+            unreachable!()
+        };
+        match m.machine.resume(last)? {
+            MachineStep::Call2(f, x, y) => {
+                m.awaiting = true;
+                self.push_call2(f, x, y)
+            }
+            MachineStep::Done(v) => {
+                let Some(Frame::Machine(m)) = self.pop_frame() else {
+                    unreachable!()
+                };
+                self.stack.truncate(m.base);
+                self.stack.push(v);
                 Ok(())
             }
         }
@@ -638,12 +741,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
         match op {
             Op::Const(i) => {
-                let v = match &code_frame!(self).proto.consts[i as usize] {
-                    Constant::Int(i) => Value::Int(*i),
-                    Constant::Float(f) => Value::Float(*f),
-                    Constant::String(s) => Value::String(NixString::new(s.clone(), None)),
-                    Constant::Path(p) => Value::Path(Rc::new(p.clone())),
-                };
+                let v = code_frame!(self).proto.constant(i);
                 self.stack.push(v);
             }
             Op::Null => self.stack.push(Value::Null),
@@ -651,7 +749,17 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::False => self.stack.push(Value::Bool(false)),
             Op::Local(d, s) => {
                 let f = code_frame!(self);
-                let v = f.env.ancestor(d).slots.borrow()[s as usize].clone();
+                let mut slots = f.env.ancestor(d).slots.borrow_mut();
+                let slot = &mut slots[s as usize];
+                // A slot whose thunk has been evaluated keeps the value itself from now
+                // on: later reads skip the thunk, and it may be freed sooner.
+                if let Value::Thunk(t) = slot {
+                    if let Some(v) = t.value() {
+                        *slot = v;
+                    }
+                }
+                let v = slot.clone();
+                drop(slots);
                 self.stack.push(v);
             }
             Op::Global(i) => {
@@ -684,20 +792,20 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Thunk(i) => {
                 let f = code_frame!(self);
-                let t = Thunk::suspended(f.proto.protos[i as usize].clone(), f.env.clone());
+                let t = Thunk::suspended(f.proto.child(i), f.env.clone());
                 self.stack.push(Value::Thunk(t));
             }
             Op::Closure(i) => {
                 let f = code_frame!(self);
                 let c = Closure {
-                    proto: f.proto.protos[i as usize].clone(),
+                    proto: f.proto.child(i),
                     env: f.env.clone(),
                 };
                 self.stack.push(Value::Closure(Rc::new(c)));
             }
             Op::PushScope(i) => {
                 let f = code_frame!(self);
-                let info = f.proto.scopes[i as usize].clone();
+                let info = f.proto.scope(i);
                 f.env = Env::new(info.names.len(), Some(f.env.clone()), Some(info));
             }
             Op::PopScope => {
@@ -721,6 +829,15 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
             }
             Op::Call => return self.op_call(),
+            Op::Speculate(o, target) => {
+                let n = self.stack.len();
+                let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
+                self.stack.truncate(n - 2);
+                match r {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
             Op::Return => {
                 let Some(Frame::Code(f)) = self.pop_frame() else {
                     unreachable!()
@@ -785,6 +902,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                         code_frame!(self).ip = target as usize;
                     }
                     _ => unreachable!(),
+                }
+            }
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
+                // Integers already on the stack (the common case) skip the general path.
+                let n = self.stack.len();
+                let r = match (&self.stack[n - 2], &self.stack[n - 1]) {
+                    (Value::Int(x), Value::Int(y)) => int_binop(op, *x, *y),
+                    _ => None,
+                };
+                match r {
+                    Some(v) => {
+                        self.stack.truncate(n - 2);
+                        self.stack.push(v);
+                    }
+                    None => return self.step_rest(op),
                 }
             }
             _ => return self.step_rest(op),
@@ -1151,8 +1283,26 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let c = c.clone();
                 let x = self.pop();
                 self.pop();
-                let size = c.proto.call_scope.as_ref().map_or(1, |s| s.names.len());
-                let env = Env::new(size, Some(c.env.clone()), c.proto.call_scope.clone());
+                if let (Some(inner), false) = (c.proto.curried, O::ACTIVE) {
+                    // `(a: b: ...) x` only makes a closure: no frame needed (unless an
+                    // observer wants to see the call).
+                    let env = Env::new(
+                        c.proto.call_size,
+                        Some(c.env.clone()),
+                        c.proto.call_scope.clone(),
+                    );
+                    env.slots.borrow_mut()[0] = x;
+                    self.stack.push(Value::Closure(Rc::new(Closure {
+                        proto: c.proto.child(inner),
+                        env,
+                    })));
+                    return Ok(());
+                }
+                let env = Env::new(
+                    c.proto.call_size,
+                    Some(c.env.clone()),
+                    c.proto.call_scope.clone(),
+                );
                 env.slots.borrow_mut()[0] = x;
                 let base = self.stack.len();
                 self.push_frame(Frame::Code(CodeFrame {
@@ -1236,6 +1386,79 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             other => Err(ErrorKind::NotCallable(other.describe())),
         }
+    }
+}
+
+/// `x op y` on integers, unless it overflows (the general path reports that).
+#[inline(always)]
+fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
+    Some(match op {
+        Op::Add => Value::Int(x.checked_add(y)?),
+        Op::Sub => Value::Int(x.checked_sub(y)?),
+        Op::Mul => Value::Int(x.checked_mul(y)?),
+        Op::Lt => Value::Bool(x < y),
+        Op::Le => Value::Bool(x <= y),
+        Op::Gt => Value::Bool(x > y),
+        Op::Ge => Value::Bool(x >= y),
+        Op::Eq => Value::Bool(x == y),
+        Op::Neq => Value::Bool(x != y),
+        _ => return None,
+    })
+}
+
+/// A number that is already computed (directly or in an evaluated thunk).
+#[inline]
+fn known_number(v: &Value) -> Option<Value> {
+    match v {
+        Value::Int(_) | Value::Float(_) => Some(v.clone()),
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(v @ (Value::Int(_) | Value::Float(_))) => Some(v.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `a op b` if it is certain to succeed on numbers already computed: then computing it
+/// now gives exactly what forcing a thunk of it later would. `None` otherwise.
+fn speculate(op: SpecOp, a: &Value, b: &Value) -> Option<Value> {
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        let (x, y) = (*x, *y);
+        return match op {
+            SpecOp::Add => x.checked_add(y).map(Value::Int),
+            SpecOp::Sub => x.checked_sub(y).map(Value::Int),
+            SpecOp::Mul => x.checked_mul(y).map(Value::Int),
+            SpecOp::Div => x.checked_div(y).map(Value::Int),
+            SpecOp::Lt => Some(Value::Bool(x < y)),
+            SpecOp::Le => Some(Value::Bool(x <= y)),
+            SpecOp::Gt => Some(Value::Bool(x > y)),
+            SpecOp::Ge => Some(Value::Bool(x >= y)),
+        };
+    }
+    speculate_slow(op, a, b)
+}
+
+#[cold]
+fn speculate_slow(op: SpecOp, a: &Value, b: &Value) -> Option<Value> {
+    let (a, b) = (known_number(a)?, known_number(b)?);
+    if let (Value::Int(_), Value::Int(_)) = (&a, &b) {
+        return speculate(op, &a, &b);
+    }
+    let lt = builtins::compare::shallow_lt;
+    match op {
+        SpecOp::Add => match (a, b) {
+            (Value::Int(x), Value::Float(y)) => Some(Value::Float(x as f64 + y)),
+            (Value::Float(x), Value::Int(y)) => Some(Value::Float(x + y as f64)),
+            (Value::Float(x), Value::Float(y)) => Some(Value::Float(x + y)),
+            _ => None,
+        },
+        SpecOp::Sub => builtins::arith::sub(a, b).ok(),
+        SpecOp::Mul => builtins::arith::mul(a, b).ok(),
+        SpecOp::Div => builtins::arith::div(a, b).ok(),
+        SpecOp::Lt => lt(&a, &b).ok().flatten().map(Value::Bool),
+        SpecOp::Gt => lt(&b, &a).ok().flatten().map(Value::Bool),
+        SpecOp::Le => lt(&b, &a).ok().flatten().map(|r| Value::Bool(!r)),
+        SpecOp::Ge => lt(&a, &b).ok().flatten().map(|r| Value::Bool(!r)),
     }
 }
 

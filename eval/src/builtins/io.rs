@@ -253,7 +253,7 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
             Some(names.clone()),
         )
         .map_err(|e| ErrorKind::Other(e.to_string()))?;
-        let info = std::sync::Arc::new(crate::compiled::ScopeInfo {
+        let info = Rc::new(crate::compiled::ScopeInfo {
             kind: crate::compiled::ScopeKind::Let,
             names: names.into_iter().map(Some).collect(),
         });
@@ -262,7 +262,7 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
             env.slots.borrow_mut()[i] = v.clone();
         }
         Ok(Value::Thunk(crate::value::Thunk::suspended(
-            c.root.clone(),
+            crate::value::Code::new(c.root.clone()),
             env,
         )))
     });

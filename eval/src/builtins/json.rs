@@ -141,50 +141,89 @@ fn to_json_builtin(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-pub fn from_json_value(j: serde_json::Value) -> R<Value> {
-    let nul =
-        || ErrorKind::other("JSON string contains a null byte, which Nix strings cannot hold");
-    Ok(match j {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None if n.is_f64() => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-            None => {
-                return Err(ErrorKind::other(format!(
-                    "JSON number {n} does not fit in a Nix integer"
-                )))
+/// Parse JSON text straight into Nix values (no intermediate JSON tree, which would
+/// double the memory a large document needs).
+pub fn from_json_bytes(text: &[u8]) -> R<Value> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let v = serde::de::DeserializeSeed::deserialize(JsonToNix, &mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            let msg = e.to_string();
+            match msg.rsplit_once(" at line ") {
+                // Our own complaints about a well-formed document read as before.
+                Some((own, _)) if e.is_data() => ErrorKind::other(own),
+                _ => ErrorKind::other(format!("while decoding a JSON string: {msg}")),
             }
-        },
-        serde_json::Value::String(s) => {
-            if s.contains('\0') {
-                return Err(nul());
+        })?;
+    Ok(v)
+}
+
+/// Builds a `Value` from whatever the JSON parser reads.
+#[derive(Clone, Copy)]
+struct JsonToNix;
+
+const NUL_BYTE: &str = "JSON string contains a null byte, which Nix strings cannot hold";
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonToNix {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonToNix {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Value, E> {
+        i64::try_from(u)
+            .map(Value::Int)
+            .map_err(|_| E::custom(format!("JSON number {u} does not fit in a Nix integer")))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+        if s.contains('\0') {
+            return Err(E::custom(NUL_BYTE));
+        }
+        Ok(Value::String(NixString::from(s)))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(self)? {
+            items.push(v);
+        }
+        Ok(Value::list(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k.contains('\0') {
+                return Err(serde::de::Error::custom(NUL_BYTE));
             }
-            Value::String(NixString::from(s))
+            let v = map.next_value_seed(self)?;
+            entries.push((Symbol::intern(&k), v));
         }
-        serde_json::Value::Array(a) => {
-            Value::list(a.into_iter().map(from_json_value).collect::<R<_>>()?)
-        }
-        serde_json::Value::Object(o) => {
-            let mut entries = Vec::with_capacity(o.len());
-            for (k, v) in o {
-                if k.contains('\0') {
-                    return Err(nul());
-                }
-                entries.push((Symbol::intern(&k), from_json_value(v)?));
-            }
-            Value::attrs(Attrs::from_unsorted(entries))
-        }
-    })
+        Ok(Value::attrs(Attrs::from_unsorted(entries)))
+    }
 }
 
 pub fn register(r: &mut Registry) {
     r.gen("toJSON", 1, to_json_builtin);
     r.plain("fromJSON", 1, |_, a| {
-        let s = string(&a[0])?;
-        let j: serde_json::Value = serde_json::from_slice(s.as_bytes())
-            .map_err(|e| ErrorKind::other(format!("while decoding a JSON string: {e}")))?;
-        from_json_value(j)
+        from_json_bytes(string(&a[0])?.as_bytes())
     });
 }
 

@@ -5,7 +5,9 @@ use std::rc::Rc;
 
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
-use crate::generators::{call, call2, force, type_error, Co, GenFuture};
+use crate::generators::{
+    call, call2, force, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
+};
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
 
@@ -105,7 +107,7 @@ fn elem(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-/// Stable merge sort with a Nix comparator.
+/// `sort f list`: a stable merge sort calling the Nix comparator `f`.
 fn sort(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let f = force(&co, a[0].clone()).await?;
@@ -113,49 +115,96 @@ fn sort(co: Co, a: Vec<Value>) -> GenFuture {
             return Err(type_error("a function", &f));
         }
         let l = forced_list(&co, a[1].clone()).await?;
-        let mut v: Vec<Value> = l.iter().cloned().collect();
-        let n = v.len();
-        let mut buf = v.clone();
-        let mut width = 1;
-        while width < n {
-            let mut i = 0;
-            while i < n {
-                let mid = (i + width).min(n);
-                let hi = (i + 2 * width).min(n);
-                let (mut l, mut r, mut k) = (i, mid, i);
-                while l < mid && r < hi {
-                    // Take from the right only if right < left (keeps equal elements stable).
-                    let c = call2(&co, f.clone(), v[r].clone(), v[l].clone()).await?;
-                    let right_first = match c {
-                        Value::Bool(b) => b,
-                        other => return Err(type_error("a Boolean", &other)),
-                    };
-                    if right_first {
-                        buf[k] = v[r].clone();
-                        r += 1;
-                    } else {
-                        buf[k] = v[l].clone();
-                        l += 1;
-                    }
-                    k += 1;
-                }
-                while l < mid {
-                    buf[k] = v[l].clone();
-                    l += 1;
-                    k += 1;
-                }
-                while r < hi {
-                    buf[k] = v[r].clone();
-                    r += 1;
-                    k += 1;
-                }
-                i += 2 * width;
-            }
-            std::mem::swap(&mut v, &mut buf);
-            width *= 2;
+        if l.len() < 2 {
+            return Ok(Value::List(l));
         }
-        Ok(Value::list(v))
+        run_machine(&co, "sort", Box::new(MergeSort::new(f, l.to_vec()))).await
     })
+}
+
+/// Bottom-up merge sort, stopped at every comparison to let the VM call the comparator.
+struct MergeSort {
+    f: Value,
+    v: Vec<Value>,
+    buf: Vec<Value>,
+    width: usize,
+    /// The run being merged: `v[l..mid]` with `v[r..hi]` into `buf` from `k`.
+    start: usize,
+    mid: usize,
+    hi: usize,
+    l: usize,
+    r: usize,
+    k: usize,
+}
+
+impl MergeSort {
+    fn new(f: Value, v: Vec<Value>) -> MergeSort {
+        let mut m = MergeSort {
+            f,
+            buf: v.clone(),
+            v,
+            width: 1,
+            start: 0,
+            mid: 0,
+            hi: 0,
+            l: 0,
+            r: 0,
+            k: 0,
+        };
+        m.begin_run(0);
+        m
+    }
+
+    fn begin_run(&mut self, start: usize) {
+        let n = self.v.len();
+        self.start = start;
+        self.mid = (start + self.width).min(n);
+        self.hi = (start + 2 * self.width).min(n);
+        (self.l, self.r, self.k) = (start, self.mid, start);
+    }
+
+    fn take(&mut self, right: bool) {
+        let i = if right { &mut self.r } else { &mut self.l };
+        self.buf[self.k] = self.v[*i].clone();
+        *i += 1;
+        self.k += 1;
+    }
+}
+
+impl Machine for MergeSort {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        if let Some(c) = last {
+            match c {
+                // Take from the right only if right < left (keeps equal elements stable).
+                Value::Bool(right_first) => self.take(right_first),
+                other => return Err(type_error("a Boolean", &other)),
+            }
+        }
+        let n = self.v.len();
+        loop {
+            if self.l < self.mid && self.r < self.hi {
+                let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
+                return Ok(MachineStep::Call2(self.f.clone(), x, y));
+            }
+            while self.l < self.mid {
+                self.take(false);
+            }
+            while self.r < self.hi {
+                self.take(true);
+            }
+            let next = self.start + 2 * self.width;
+            if next < n {
+                self.begin_run(next);
+                continue;
+            }
+            std::mem::swap(&mut self.v, &mut self.buf);
+            self.width *= 2;
+            if self.width >= n {
+                return Ok(MachineStep::Done(Value::list(std::mem::take(&mut self.v))));
+            }
+            self.begin_run(0);
+        }
+    }
 }
 
 fn partition(co: Co, a: Vec<Value>) -> GenFuture {

@@ -2,19 +2,20 @@
 //! Runtime values are single-threaded (`Rc`); only the compiled form is shared.
 
 mod attrs;
+mod code;
 mod drop;
 mod string;
 
 pub use attrs::Attrs;
+pub use code::Code;
 pub use string::{NixContext, NixString, StringBuilder};
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::builtins::BuiltinDef;
-use crate::compiled::{Proto, ScopeInfo};
+use crate::compiled::ScopeInfo;
 
 #[derive(Clone)]
 pub enum Value {
@@ -33,7 +34,7 @@ pub enum Value {
 
 /// A function value: compiled lambda plus the environment it closed over.
 pub struct Closure {
-    pub proto: Arc<Proto>,
+    pub proto: Rc<Code>,
     pub env: Rc<Env>,
 }
 
@@ -48,11 +49,11 @@ pub struct BuiltinApp {
 pub struct Env {
     pub slots: RefCell<Slots>,
     pub parent: Option<Rc<Env>>,
-    pub info: Option<Arc<ScopeInfo>>,
+    pub info: Option<Rc<ScopeInfo>>,
 }
 
 impl Env {
-    pub fn new(n: usize, parent: Option<Rc<Env>>, info: Option<Arc<ScopeInfo>>) -> Rc<Env> {
+    pub fn new(n: usize, parent: Option<Rc<Env>>, info: Option<Rc<ScopeInfo>>) -> Rc<Env> {
         Rc::new(Env {
             slots: RefCell::new(if n == 1 {
                 Slots::One(Value::Null)
@@ -196,7 +197,7 @@ impl IntoIterator for Slots {
 pub enum ThunkState {
     /// Code not yet run, with the environment it will run in.
     Suspended {
-        proto: Arc<Proto>,
+        proto: Rc<Code>,
         env: Rc<Env>,
     },
     /// Lazy application `f x` (what `map` and friends produce).
@@ -210,7 +211,7 @@ pub enum ThunkState {
 pub struct Thunk(pub Rc<RefCell<ThunkState>>);
 
 impl Thunk {
-    pub fn suspended(proto: Arc<Proto>, env: Rc<Env>) -> Thunk {
+    pub fn suspended(proto: Rc<Code>, env: Rc<Env>) -> Thunk {
         Thunk(Rc::new(RefCell::new(ThunkState::Suspended { proto, env })))
     }
     pub fn apply(f: Value, x: Value) -> Thunk {

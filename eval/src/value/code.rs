@@ -1,0 +1,93 @@
+//! `Code`: the runtime face of one compiled `Proto`.
+//!
+//! The compiled form is shared between threads, so it is built of `Arc`s, and every
+//! clone of an `Arc` is an atomic operation. Calls, thunks and frames clone their code
+//! all the time, so the VM works on this single-threaded mirror instead: one `Rc` per
+//! proto, made the first time the proto runs, holding its constants as ready values
+//! (a string literal is allocated once, not on every evaluation) and the debug
+//! information of its scopes.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::{NixString, Value};
+use crate::compiled::{Constant, Op, Proto, ProtoKind, ScopeInfo};
+
+pub struct Code {
+    pub proto: Arc<Proto>,
+    consts: Box<[Value]>,
+    children: Box<[OnceCell<Rc<Code>>]>,
+    scopes: Box<[Rc<ScopeInfo>]>,
+    /// The environment made for a call of this lambda (slot 0 is the argument).
+    pub call_scope: Option<Rc<ScopeInfo>>,
+    /// Slots of that environment.
+    pub call_size: usize,
+    /// For a lambda whose body is another lambda (`a: b: ...`): that lambda's index,
+    /// so a call can make the inner closure without running a frame.
+    pub curried: Option<u32>,
+}
+
+fn runtime_scope(s: &ScopeInfo) -> Rc<ScopeInfo> {
+    Rc::new(ScopeInfo {
+        kind: s.kind,
+        names: s.names.clone(),
+    })
+}
+
+impl Code {
+    pub fn new(proto: Arc<Proto>) -> Rc<Code> {
+        let consts = proto
+            .consts
+            .iter()
+            .map(|c| match c {
+                Constant::Int(i) => Value::Int(*i),
+                Constant::Float(f) => Value::Float(*f),
+                Constant::String(s) => Value::String(NixString::new(s.clone(), None)),
+                Constant::Path(p) => Value::Path(Rc::new(PathBuf::clone(p))),
+            })
+            .collect();
+        let call_scope = proto.call_scope.as_deref().map(runtime_scope);
+        Rc::new(Code {
+            consts,
+            children: proto.protos.iter().map(|_| OnceCell::new()).collect(),
+            scopes: proto.scopes.iter().map(|s| runtime_scope(s)).collect(),
+            call_size: call_scope.as_ref().map_or(1, |s| s.names.len()),
+            curried: match proto.ops[..] {
+                [Op::Closure(i), Op::Return] if proto.kind == ProtoKind::Lambda => Some(i),
+                _ => None,
+            },
+            call_scope,
+            proto,
+        })
+    }
+
+    /// Constant `i` as a value.
+    #[inline]
+    pub fn constant(&self, i: u32) -> Value {
+        self.consts[i as usize].clone()
+    }
+
+    /// The code of nested proto `i` (a thunk body or lambda).
+    #[inline]
+    pub fn child(&self, i: u32) -> Rc<Code> {
+        self.children[i as usize]
+            .get_or_init(|| Code::new(self.proto.protos[i as usize].clone()))
+            .clone()
+    }
+
+    /// Debug information of scope `i`.
+    #[inline]
+    pub fn scope(&self, i: u32) -> Rc<ScopeInfo> {
+        self.scopes[i as usize].clone()
+    }
+}
+
+impl std::ops::Deref for Code {
+    type Target = Proto;
+    #[inline]
+    fn deref(&self) -> &Proto {
+        &self.proto
+    }
+}
