@@ -18,6 +18,8 @@ mod error;
 pub mod proto;
 pub mod redb_backend;
 
+/// The shared byte buffers [`BlobWriter::write_bytes`] takes.
+pub use bytes::Bytes;
 pub use blob::{BlobReader, BlobService, BlobWriter, ChunkMeta, MemoryBlobService, WrittenBlob};
 pub use digest::{B3Digest, DigestParseError};
 pub use directory::{DirectoryError, DirectoryService, MemoryDirectoryService};
