@@ -13,6 +13,7 @@ pub mod nar_hash;
 pub mod pathinfo;
 pub mod pathinfo_service;
 pub mod render;
+mod segments;
 mod store;
 
 pub use error::Error;
