@@ -87,7 +87,10 @@ fn main() {
             b.cpu
         );
     };
-    println!("{FILES} files of {} MiB, best of {rounds} rounds", FILE_SIZE >> 20);
+    println!(
+        "{FILES} files of {} MiB, best of {rounds} rounds",
+        FILE_SIZE >> 20
+    );
 
     let sha = measure(rounds, || {
         std::hint::black_box(Sha256::digest(&all));

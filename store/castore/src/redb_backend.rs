@@ -32,8 +32,9 @@ const DIRECTORIES: Table = TableDefinition::new("castore_directories");
 /// missing here (a store written before this table existed) is only stored again.
 const CHUNK_KEYS: Table = TableDefinition::new("castore_chunk_keys");
 
-/// How long to wait for another process to release the database.
-const OPEN_WAIT: Duration = Duration::from_secs(60);
+/// How long [`RedbBackend::open`] waits for another process to release the
+/// database.
+pub const OPEN_WAIT: Duration = Duration::from_secs(60);
 
 /// Pending bytes that trigger a (non-durable) commit of the batch.
 pub const FLUSH_BYTES: usize = 64 * 1024 * 1024;
@@ -99,9 +100,15 @@ pub struct RedbBackend {
 }
 
 impl RedbBackend {
-    /// Opens (creating if needed) the database at `path`, waiting while another
-    /// process has it open.
+    /// Opens (creating if needed) the database at `path`, waiting up to
+    /// [`OPEN_WAIT`] while another process has it open.
     pub fn open(path: &Path) -> Result<Self, Error> {
+        Self::open_waiting(path, OPEN_WAIT)
+    }
+
+    /// Like [`Self::open`], waiting at most `wait` for another process; then
+    /// [`Error::Busy`].
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<Self, Error> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -109,13 +116,13 @@ impl RedbBackend {
         let db = loop {
             match Database::create(path) {
                 Ok(db) => break db,
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < OPEN_WAIT => {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                     return Err(Error::Busy {
                         path: path.display().to_string(),
-                        secs: OPEN_WAIT.as_secs(),
+                        secs: wait.as_secs(),
                     })
                 }
                 Err(e) => return Err(e.into()),
