@@ -165,3 +165,48 @@ fn concurrent_importing_processes() {
     let refs: Vec<&Path> = trees.iter().map(|t| t.as_path()).collect();
     assert_eq!(assert_consistent(&store, &refs), 4);
 }
+
+#[test]
+fn a_store_held_by_another_process_fails_cleanly_then_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let tree = tmp.path().join("t");
+    store_common::wide_tree(&tree, 50, 1);
+    tvix_ok(&store, &[os("import"), tree.as_os_str()]);
+    let other = tmp.path().join("u");
+    store_common::wide_tree(&other, 60, 1);
+
+    // This test process holds the database, as a long import would.
+    let held = tvix_castore::RedbBackend::open(&store.join("store.redb")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tvix"))
+        .env("TVIX_STORE_BUSY_WAIT", "1")
+        .args(["store", "--store"])
+        .arg(format!("redb://{}", store.display()))
+        .arg("import")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another process"), "{err}");
+
+    // Released within the default wait: an import that started waiting succeeds.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(held);
+    });
+    let waiting = Command::new(env!("CARGO_BIN_EXE_tvix"))
+        .args(["store", "--store"])
+        .arg(format!("redb://{}", store.display()))
+        .arg("import")
+        .arg(&other)
+        .output()
+        .unwrap();
+    release.join().unwrap();
+    assert!(
+        waiting.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waiting.stderr)
+    );
+    assert_eq!(assert_consistent(&store, &[&tree, &other]), 2);
+}

@@ -32,7 +32,7 @@ fn large(c: &mut Criterion) {
     fs::create_dir(&root).unwrap();
     let mut all = Vec::new();
     for i in 0..4 {
-        let d = pseudo_random(16 << 20, i + 1);
+        let d = pseudo_random(16 << 20, 2 * i + 1);
         fs::write(root.join(format!("f{i}")), &d).unwrap();
         all.extend_from_slice(&d);
     }

@@ -4,11 +4,12 @@
 //!
 //! Three threads share the work so that two cores are kept busy: the walk reads
 //! files and computes each file's BLAKE3; the NAR sink's thread computes SHA-256;
-//! a blob worker chunks file contents and stores them.
+//! a blob worker chunks file contents and stores them. File contents are read
+//! once into shared, reused buffers that all three see without copying.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -16,10 +17,12 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use nix_compat::nar::writer::{FlatWriter, NarWriteError};
 use tvix_castore::{
-    B3Digest, BlobService, Directory, DirectoryNode, DirectoryService, FileNode, Node, SymlinkNode,
+    B3Digest, BlobService, Bytes, Directory, DirectoryNode, DirectoryService, FileNode, Node,
+    SymlinkNode,
 };
 
 use crate::nar_hash::NarHashSink;
+use crate::segments::{SegmentPool, SEGMENT};
 use crate::Error;
 
 /// A tree stored in castore, with the hash and size of its NAR.
@@ -55,9 +58,7 @@ pub fn ingest_path_observed(
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<BlobMsg>(16);
         let worker = scope.spawn(move || store_blobs(blobs, rx));
-        // A buffered sink lets the NAR writer's copy read file contents straight
-        // into the buffer (std's io::copy does so for a BufWriter), saving a copy.
-        let mut sink = BufWriter::with_capacity(1 << 20, NarHashSink::new());
+        let mut sink = NarHashSink::new();
         let walked = FlatWriter::new(&mut sink)
             .map_err(nar_err(path))
             .and_then(|mut nar| {
@@ -74,9 +75,6 @@ pub fn ingest_path_observed(
         });
         stored?;
         let node = walked?;
-        let sink = sink
-            .into_inner()
-            .map_err(|e| Error::io(path)(e.into_error()))?;
         let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
         tracing::debug!(nar_size, "ingested path");
         Ok(Ingested {
@@ -90,7 +88,7 @@ pub fn ingest_path_observed(
 /// What the walk tells the blob worker.
 enum BlobMsg {
     /// More bytes of the current file.
-    Data(Vec<u8>),
+    Data(Bytes),
     /// The current file is complete and has this digest.
     End(B3Digest),
 }
@@ -102,7 +100,7 @@ fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Err
         match msg {
             BlobMsg::Data(d) => current
                 .get_or_insert_with(|| blobs.open_write_prehashed())
-                .write_all_bytes(&d)?,
+                .write_bytes(d)?,
             BlobMsg::End(digest) => {
                 current
                     .take()
@@ -135,30 +133,6 @@ fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
     }
 }
 
-/// Reads a file, hashing what it reads and handing it to the blob worker.
-struct Tee<'a> {
-    file: File,
-    hasher: blake3::Hasher,
-    tx: &'a SyncSender<BlobMsg>,
-    read: u64,
-    on_progress: &'a mut dyn FnMut(u64, u64),
-}
-
-impl Read for Tee<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
-        if n > 0 {
-            self.hasher.update(&buf[..n]);
-            self.read += n as u64;
-            (self.on_progress)(0, n as u64);
-            self.tx
-                .send(BlobMsg::Data(buf[..n].to_vec()))
-                .map_err(|_| worker_gone())?;
-        }
-        Ok(n)
-    }
-}
-
 /// A directory being walked: its entries still to visit and what it holds so far.
 struct Frame {
     path: PathBuf,
@@ -169,16 +143,22 @@ struct Frame {
 
 /// Walks the tree at `path` with an explicit stack (one frame per open directory),
 /// so any depth the file system allows is fine.
-fn walk<W: io::Write>(
+fn walk(
     tx: &SyncSender<BlobMsg>,
     dirs: &dyn DirectoryService,
     path: &Path,
     root_name: Vec<u8>,
-    nar: &mut FlatWriter<W>,
+    nar: &mut NarWriter,
     on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Node, Error> {
+    let mut pool = SegmentPool::default();
+    let mut v = Visitor {
+        tx,
+        pool: &mut pool,
+        on_progress,
+    };
     let mut stack: Vec<Frame> = Vec::new();
-    let mut done = match visit(tx, path, root_name, nar, on_progress)? {
+    let mut done = match v.visit(path, root_name, nar)? {
         Visited::Leaf(node) => return Ok(node),
         Visited::Dir(frame) => {
             stack.push(frame);
@@ -196,7 +176,7 @@ fn walk<W: io::Write>(
             Some(child_name) => {
                 let child_path = top.path.join(OsStr::from_bytes(&child_name));
                 nar.entry(&child_name).map_err(nar_err(&child_path))?;
-                match visit(tx, &child_path, child_name, nar, on_progress)? {
+                match v.visit(&child_path, child_name, nar)? {
                     Visited::Leaf(node) => done = Some(node),
                     Visited::Dir(frame) => stack.push(frame),
                 }
@@ -232,55 +212,87 @@ enum Visited {
     Dir(Frame),
 }
 
-/// Writes a symlink or file whole; opens a directory and lists its entries.
-fn visit<W: io::Write>(
-    tx: &SyncSender<BlobMsg>,
+type NarWriter<'a> = FlatWriter<&'a mut NarHashSink>;
+
+/// What visiting a node needs besides the node.
+struct Visitor<'a> {
+    tx: &'a SyncSender<BlobMsg>,
+    pool: &'a mut SegmentPool,
+    on_progress: &'a mut dyn FnMut(u64, u64),
+}
+
+impl Visitor<'_> {
+    /// Writes a symlink or file whole; opens a directory and lists its entries.
+    fn visit(&mut self, path: &Path, name: Vec<u8>, nar: &mut NarWriter) -> Result<Visited, Error> {
+        let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let target = fs::read_link(path).map_err(Error::io(path))?;
+            let target = target.as_os_str().as_bytes().to_vec();
+            nar.symlink(&target).map_err(nar_err(path))?;
+            Ok(Visited::Leaf(Node::symlink(SymlinkNode { name, target })))
+        } else if ft.is_file() {
+            // Nix records only the owner's execute bit.
+            let executable = meta.permissions().mode() & 0o100 != 0;
+            let size = meta.len();
+            let mut file = File::open(path).map_err(Error::io(path))?;
+            let mut hasher = blake3::Hasher::new();
+            nar.file_with(executable, size, &mut |sink| {
+                self.copy_contents(&mut file, size, &mut hasher, sink)
+            })
+            .map_err(nar_err(path))?;
+            let digest = B3Digest::from(hasher.finalize());
+            self.tx
+                .send(BlobMsg::End(digest))
+                .map_err(|_| Error::io(path)(worker_gone()))?;
+            (self.on_progress)(1, 0);
+            Ok(Visited::Leaf(Node::file(FileNode {
+                name,
+                digest: digest.0.to_vec(),
+                size,
+                executable,
+            })))
+        } else {
+            visit_dir(path, name, ft, nar)
+        }
+    }
+
+    /// Reads `size` bytes of `file` (fewer if it ends early) once, into shared
+    /// buffers that go to the NAR hash, the blob worker and the file's BLAKE3.
+    fn copy_contents(
+        &mut self,
+        file: &mut File,
+        size: u64,
+        hasher: &mut blake3::Hasher,
+        sink: &mut NarHashSink,
+    ) -> io::Result<u64> {
+        let mut read = 0;
+        while read < size {
+            let want = (size - read).min(SEGMENT as u64) as usize;
+            let seg = self.pool.read(file, want)?;
+            if seg.is_empty() {
+                break;
+            }
+            read += seg.len() as u64;
+            hasher.update(&seg);
+            (self.on_progress)(0, seg.len() as u64);
+            sink.write_shared(seg.clone())?;
+            self.tx
+                .send(BlobMsg::Data(seg))
+                .map_err(|_| worker_gone())?;
+        }
+        Ok(read)
+    }
+}
+
+/// Opens a directory and lists its entries; anything else is unsupported.
+fn visit_dir(
     path: &Path,
     name: Vec<u8>,
-    nar: &mut FlatWriter<W>,
-    on_progress: &mut dyn FnMut(u64, u64),
+    ft: fs::FileType,
+    nar: &mut NarWriter,
 ) -> Result<Visited, Error> {
-    let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        let target = fs::read_link(path).map_err(Error::io(path))?;
-        let target = target.as_os_str().as_bytes().to_vec();
-        nar.symlink(&target).map_err(nar_err(path))?;
-        Ok(Visited::Leaf(Node::symlink(SymlinkNode { name, target })))
-    } else if ft.is_file() {
-        // Nix records only the owner's execute bit.
-        let executable = meta.permissions().mode() & 0o100 != 0;
-        let size = meta.len();
-        let file = File::open(path).map_err(Error::io(path))?;
-        let mut tee = Tee {
-            file,
-            hasher: blake3::Hasher::new(),
-            tx,
-            read: 0,
-            on_progress: &mut *on_progress,
-        };
-        nar.file(executable, size, &mut tee)
-            .map_err(nar_err(path))?;
-        if tee.read != size {
-            // The file grew while we read it: the blob would have more than the NAR.
-            return Err(Error::SizeMismatch {
-                what: "file",
-                name: path.display().to_string(),
-                claimed: size,
-                actual: tee.read,
-            });
-        }
-        let digest = B3Digest::from(tee.hasher.finalize());
-        tx.send(BlobMsg::End(digest))
-            .map_err(|_| Error::io(path)(worker_gone()))?;
-        on_progress(1, 0);
-        Ok(Visited::Leaf(Node::file(FileNode {
-            name,
-            digest: digest.0.to_vec(),
-            size,
-            executable,
-        })))
-    } else if ft.is_dir() {
+    if ft.is_dir() {
         let mut names = Vec::new();
         for entry in fs::read_dir(path).map_err(Error::io(path))? {
             let entry = entry.map_err(Error::io(path))?;

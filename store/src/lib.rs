@@ -17,6 +17,7 @@ pub mod nar_hash;
 pub mod pathinfo;
 pub mod pathinfo_service;
 pub mod render;
+mod segments;
 mod store;
 pub mod store_url;
 pub mod verbs;

@@ -7,15 +7,26 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
+use tvix_castore::Bytes;
 
 /// Bytes handed to the hashing thread at a time.
 const BATCH: usize = 256 * 1024;
+
+/// Shared buffers at least this large go to the hashing thread as they are;
+/// smaller ones are cheaper to copy into the batch than to send alone.
+const SHARE_MIN: usize = 64 * 1024;
+
+/// What the hashing thread is sent.
+enum Piece {
+    Owned(Vec<u8>),
+    Shared(Bytes),
+}
 
 /// Counts and SHA-256-hashes everything written to it.
 pub struct NarHashSink {
     buf: Vec<u8>,
     size: u64,
-    tx: Option<SyncSender<Vec<u8>>>,
+    tx: Option<SyncSender<Piece>>,
     worker: Option<JoinHandle<[u8; 32]>>,
 }
 
@@ -27,11 +38,14 @@ impl Default for NarHashSink {
 
 impl NarHashSink {
     pub fn new() -> Self {
-        let (tx, rx) = sync_channel::<Vec<u8>>(8);
+        let (tx, rx) = sync_channel::<Piece>(16);
         let worker = std::thread::spawn(move || {
             let mut h = Sha256::new();
-            for b in rx {
-                h.update(&b);
+            for p in rx {
+                match p {
+                    Piece::Owned(b) => h.update(&b),
+                    Piece::Shared(b) => h.update(&b),
+                }
             }
             h.finalize().into()
         });
@@ -48,11 +62,25 @@ impl NarHashSink {
             return Ok(());
         }
         let full = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH));
+        self.send_piece(Piece::Owned(full))
+    }
+
+    fn send_piece(&mut self, p: Piece) -> io::Result<()> {
         self.tx
             .as_ref()
             .expect("sink not finished")
-            .send(full)
+            .send(p)
             .map_err(|_| io::Error::other("NAR hashing thread stopped"))
+    }
+
+    /// Like `write_all`, but a large buffer is hashed where it is, not copied.
+    pub fn write_shared(&mut self, data: Bytes) -> io::Result<()> {
+        if data.len() < SHARE_MIN {
+            return self.write_all(&data);
+        }
+        self.size += data.len() as u64;
+        self.send()?;
+        self.send_piece(Piece::Shared(data))
     }
 
     /// The NAR's size and SHA-256.
@@ -139,9 +167,16 @@ mod tests {
             s.write_all(piece).unwrap();
         }
         s.write_all(&data[..BATCH + 1]).unwrap();
+        s.write_shared(Bytes::copy_from_slice(&data[..SHARE_MIN + 3]))
+            .unwrap();
+        s.write_all(b"between").unwrap();
+        s.write_shared(Bytes::copy_from_slice(&data[..10])).unwrap();
         let (size, digest) = s.finish().unwrap();
         let mut all = data.clone();
         all.extend_from_slice(&data[..BATCH + 1]);
+        all.extend_from_slice(&data[..SHARE_MIN + 3]);
+        all.extend_from_slice(b"between");
+        all.extend_from_slice(&data[..10]);
         assert_eq!(size, all.len() as u64);
         let expected: [u8; 32] = Sha256::digest(&all).into();
         assert_eq!(digest, expected);

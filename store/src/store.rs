@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use nix_compat::store_path::compute::{make_fixed_output_path, FileIngestionMethod};
 use nix_compat::{ContentAddress, NixHash, StoreDir, StorePath};
@@ -65,9 +66,15 @@ impl Store {
         }
     }
 
-    /// Opens (creating) the redb store in `data_dir`.
+    /// Opens (creating) the redb store in `data_dir`. One process at a time has
+    /// it open: another waits for it, up to `TVIX_STORE_BUSY_WAIT` seconds
+    /// (default 60), then fails with a "store busy" error without touching it.
     pub fn open_local(data_dir: &Path) -> Result<Store, Error> {
-        let db = RedbBackend::open(&data_dir.join("store.redb"))?;
+        let wait = std::env::var("TVIX_STORE_BUSY_WAIT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(tvix_castore::redb_backend::OPEN_WAIT, Duration::from_secs);
+        let db = RedbBackend::open_waiting(&data_dir.join("store.redb"), wait)?;
         let paths = RedbPathInfoService::new(db.clone())?;
         let db = Arc::new(db);
         Ok(Store {

@@ -23,6 +23,9 @@ pub mod proto;
 pub mod redb_backend;
 
 pub use blob::{BlobReader, BlobService, BlobWriter, ChunkMeta, MemoryBlobService, WrittenBlob};
+/// The shared byte buffers [`BlobWriter::write_bytes`] takes, re-exported so users
+/// need no dependency of their own.
+pub use bytes::{Bytes, BytesMut};
 pub use digest::{B3Digest, DigestParseError};
 pub use directory::{DirectoryError, DirectoryService, MemoryDirectoryService};
 pub use error::Error;

@@ -26,9 +26,15 @@ type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
 const CHUNKS: Table = TableDefinition::new("castore_chunks");
 const BLOBS: Table = TableDefinition::new("castore_blobs");
 const DIRECTORIES: Table = TableDefinition::new("castore_directories");
+/// The digest of every chunk with an empty value: asking redb whether a key
+/// exists reads the whole value, so "do we have this chunk" (asked for every
+/// chunk of every ingest) looks here instead of at the chunk itself. A chunk
+/// missing here (a store written before this table existed) is only stored again.
+const CHUNK_KEYS: Table = TableDefinition::new("castore_chunk_keys");
 
-/// How long to wait for another process to release the database.
-const OPEN_WAIT: Duration = Duration::from_secs(60);
+/// How long [`RedbBackend::open`] waits for another process to release the
+/// database.
+pub const OPEN_WAIT: Duration = Duration::from_secs(60);
 
 /// Pending bytes that trigger a (non-durable) commit of the batch.
 pub const FLUSH_BYTES: usize = 64 * 1024 * 1024;
@@ -94,9 +100,15 @@ pub struct RedbBackend {
 }
 
 impl RedbBackend {
-    /// Opens (creating if needed) the database at `path`, waiting while another
-    /// process has it open.
+    /// Opens (creating if needed) the database at `path`, waiting up to
+    /// [`OPEN_WAIT`] while another process has it open.
     pub fn open(path: &Path) -> Result<Self, Error> {
+        Self::open_waiting(path, OPEN_WAIT)
+    }
+
+    /// Like [`Self::open`], waiting at most `wait` for another process; then
+    /// [`Error::Busy`].
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<Self, Error> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -104,13 +116,13 @@ impl RedbBackend {
         let db = loop {
             match Database::create(path) {
                 Ok(db) => break db,
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < OPEN_WAIT => {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                     return Err(Error::Busy {
                         path: path.display().to_string(),
-                        secs: OPEN_WAIT.as_secs(),
+                        secs: wait.as_secs(),
                     })
                 }
                 Err(e) => return Err(e.into()),
@@ -121,6 +133,7 @@ impl RedbBackend {
         txn.open_table(CHUNKS)?;
         txn.open_table(BLOBS)?;
         txn.open_table(DIRECTORIES)?;
+        txn.open_table(CHUNK_KEYS)?;
         txn.commit()?;
         Ok(RedbBackend {
             inner: Arc::new(Inner {
@@ -154,12 +167,7 @@ impl RedbBackend {
     ) -> Result<(), Error> {
         let mut txn = self.inner.db.begin_write()?;
         txn.set_durability(durability);
-        for kind in Kind::ALL {
-            let mut t = txn.open_table(kind.table())?;
-            for (k, v) in p.map(kind) {
-                t.insert(&k.0[..], &v[..])?;
-            }
-        }
+        insert_all(&txn, p)?;
         extra(&txn)?;
         txn.commit()?;
         let durable = matches!(durability, Durability::Immediate);
@@ -215,7 +223,11 @@ impl RedbBackend {
         }
         let txn = self.inner.db.begin_read()?;
         drop(p);
-        let t = txn.open_table(kind.table())?;
+        let table = match kind {
+            Kind::Chunks => CHUNK_KEYS,
+            other => other.table(),
+        };
+        let t = txn.open_table(table)?;
         Ok(t.get(&key.0[..])?.is_some())
     }
 
@@ -252,20 +264,27 @@ impl Drop for Inner {
         if p.bytes > 0 || p.unsynced {
             if let Ok(mut txn) = self.db.begin_write() {
                 txn.set_durability(Durability::Immediate);
-                let ok = Kind::ALL.into_iter().all(|kind| {
-                    let Ok(mut t) = txn.open_table(kind.table()) else {
-                        return false;
-                    };
-                    p.map(kind)
-                        .iter()
-                        .all(|(k, v)| t.insert(&k.0[..], &v[..]).is_ok())
-                });
-                if ok {
+                if insert_all(&txn, p).is_ok() {
                     let _ = txn.commit();
                 }
             }
         }
     }
+}
+
+/// Writes a batch into a transaction (chunks also into [`CHUNK_KEYS`]).
+fn insert_all(txn: &WriteTransaction, p: &Pending) -> Result<(), Error> {
+    for kind in Kind::ALL {
+        let mut t = txn.open_table(kind.table())?;
+        for (k, v) in p.map(kind) {
+            t.insert(&k.0[..], &v[..])?;
+        }
+    }
+    let mut keys = txn.open_table(CHUNK_KEYS)?;
+    for k in p.chunks.keys() {
+        keys.insert(&k.0[..], &b""[..])?;
+    }
+    Ok(())
 }
 
 impl BlobService for RedbBackend {

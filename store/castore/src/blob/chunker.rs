@@ -1,63 +1,91 @@
-//! Streaming content-defined chunking (FastCDC) over data that arrives in pieces.
+//! Content-defined chunking with a gear hash, streaming: the chunker only says
+//! where cuts are, so the caller keeps the data wherever it already is (no copy
+//! into a window), and cuts depend only on content, never on how the input was
+//! split into calls.
+//!
+//! Past `MIN_CHUNK` bytes a chunk ends after any byte where the gear hash (which
+//! depends only on the last 64 bytes) has its top `CUT_BITS` bits zero, and at
+//! `MAX_CHUNK` at the latest. The first `MIN_CHUNK - 64` bytes of a chunk are not
+//! scanned at all: with the minimum at seven eighths of the average, only about an
+//! eighth of the bytes are hashed, which keeps chunking cheap next to BLAKE3.
 
-use fastcdc::v2020::FastCDC;
-
-// FastCDC does not scan the first MIN_CHUNK bytes of a chunk for a cut point, so a
-// minimum of half the average halves the cost of chunking; edits still only
-// disturb the chunks around them.
-pub const MIN_CHUNK: usize = 256 * 1024;
-pub const AVG_CHUNK: usize = 512 * 1024;
+pub const MIN_CHUNK: usize = 448 * 1024;
+/// Expected chunk size: `MIN_CHUNK` plus the mean gap between hash hits.
+pub const AVG_CHUNK: usize = MIN_CHUNK + (1 << CUT_BITS);
 pub const MAX_CHUNK: usize = 2 * 1024 * 1024;
 
-/// Buffers incoming bytes and hands out chunks whose boundaries depend only on the
-/// content, never on how the input was split into `push` calls.
-#[derive(Default)]
+/// A cut is possible at each byte with probability 2^-CUT_BITS.
+const CUT_BITS: u32 = 16;
+/// The hash is below this exactly when its top `CUT_BITS` bits are zero. The top
+/// bits are the ones that depend on a full 64 bytes of input.
+const THRESHOLD: u64 = 1 << (64 - CUT_BITS);
+/// Bytes that fully determine the hash (it shifts by one bit per byte).
+const WINDOW: usize = 64;
+
+/// One pseudo-random 64-bit value per byte value (splitmix64), fixed forever:
+/// changing it would change every chunk boundary.
+const GEAR: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut x: u64 = 0x7469_7578_6361_7374; // "tvixcast"
+    let mut i = 0;
+    while i < 256 {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        t[i] = z ^ (z >> 31);
+        i += 1;
+    }
+    t
+};
+
+/// Where the current chunk stands: its length so far and the hash of its last
+/// bytes.
+#[derive(Default, Clone, Debug)]
 pub struct Chunker {
-    buf: Vec<u8>,
+    len: usize,
+    hash: u64,
 }
 
 impl Chunker {
-    /// Adds data; calls `emit` for every chunk that is now fully determined.
-    pub fn push<E>(
-        &mut self,
-        data: &[u8],
-        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= 4 * MAX_CHUNK {
-            self.cut(false, emit)?;
+    /// Scans `data`, the next bytes of the blob. `Some(n)` means the current chunk
+    /// ends after `data[..n]` and the chunker now stands at the start of the next
+    /// chunk (call again with `data[n..]`); `None` means all of `data` belongs to
+    /// the current chunk.
+    pub fn next_cut(&mut self, data: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        // Skip what cannot hold a cut, except the last WINDOW bytes before the
+        // minimum, which warm the hash up so it is the same as a rolling one.
+        let warm_from = MIN_CHUNK - WINDOW;
+        if self.len < warm_from {
+            let skip = (warm_from - self.len).min(data.len());
+            self.len += skip;
+            i = skip;
         }
-        Ok(())
-    }
-
-    /// Emits everything left.
-    pub fn finish<E>(mut self, emit: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
-        self.cut(true, emit)
-    }
-
-    fn cut<E>(
-        &mut self,
-        last: bool,
-        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut consumed = 0;
-        let len = self.buf.len();
-        for c in FastCDC::new(
-            &self.buf,
-            MIN_CHUNK as u32,
-            AVG_CHUNK as u32,
-            MAX_CHUNK as u32,
-        ) {
-            // A cut is only final if at least MAX_CHUNK bytes followed its start:
-            // otherwise more data could move it.
-            if !last && c.offset + MAX_CHUNK > len {
-                break;
+        let mut h = self.hash;
+        if self.len < MIN_CHUNK {
+            let warm = (MIN_CHUNK - self.len).min(data.len() - i);
+            for &b in &data[i..i + warm] {
+                h = (h << 1).wrapping_add(GEAR[b as usize]);
             }
-            emit(&self.buf[c.offset..c.offset + c.length])?;
-            consumed = c.offset + c.length;
+            self.len += warm;
+            i += warm;
         }
-        self.buf.drain(..consumed);
-        Ok(())
+        let end = data.len().min(i + (MAX_CHUNK - self.len));
+        for (k, &b) in data[i..end].iter().enumerate() {
+            h = (h << 1).wrapping_add(GEAR[b as usize]);
+            if h < THRESHOLD {
+                *self = Chunker::default();
+                return Some(i + k + 1);
+            }
+        }
+        self.len += end - i;
+        if self.len == MAX_CHUNK {
+            *self = Chunker::default();
+            return Some(end);
+        }
+        self.hash = h;
+        None
     }
 }
 
@@ -68,35 +96,83 @@ mod tests {
     fn chunks_of(data: &[u8], piece: usize) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut c = Chunker::default();
-        let mut emit = |b: &[u8]| -> Result<(), ()> {
-            out.push(b.to_vec());
-            Ok(())
-        };
-        for p in data.chunks(piece) {
-            c.push(p, &mut emit).unwrap();
+        let mut current = Vec::new();
+        for mut p in data.chunks(piece) {
+            while let Some(n) = c.next_cut(p) {
+                current.extend_from_slice(&p[..n]);
+                out.push(std::mem::take(&mut current));
+                p = &p[n..];
+            }
+            current.extend_from_slice(p);
         }
-        c.finish(&mut emit).unwrap();
+        if !current.is_empty() {
+            out.push(current);
+        }
         out
     }
 
-    #[test]
-    fn boundaries_independent_of_write_sizes() {
-        let mut x: u64 = 1;
-        let data: Vec<u8> = (0..9_000_000)
+    fn random(n: usize, seed: u64) -> Vec<u8> {
+        let mut x: u64 = seed | 1;
+        (0..n)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 x as u8
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn boundaries_independent_of_write_sizes() {
+        let data = random(9_000_000, 1);
         let a = chunks_of(&data, 1 << 20);
         let b = chunks_of(&data, 4097);
         let c = chunks_of(&data, data.len());
+        let d = chunks_of(&data, 1);
         assert_eq!(a, b);
         assert_eq!(a, c);
+        assert_eq!(a, d);
         assert!(a.len() > 8, "expected several chunks, got {}", a.len());
         assert_eq!(a.concat(), data);
         assert!(a.iter().all(|c| c.len() <= MAX_CHUNK));
+        assert!(a[..a.len() - 1].iter().all(|c| c.len() >= MIN_CHUNK));
+    }
+
+    #[test]
+    fn sizes_average_near_avg_chunk() {
+        let data = random(64 << 20, 5);
+        let sizes: Vec<usize> = chunks_of(&data, 1 << 20).iter().map(Vec::len).collect();
+        let mean = sizes[..sizes.len() - 1].iter().sum::<usize>() / (sizes.len() - 1);
+        assert!(
+            mean > AVG_CHUNK * 9 / 10 && mean < AVG_CHUNK * 11 / 10,
+            "mean {mean} vs {AVG_CHUNK}"
+        );
+    }
+
+    #[test]
+    fn input_without_hash_hits_is_cut_at_the_maximum() {
+        // A constant byte gives a constant hash after 64 bytes; choose one whose
+        // hash is never below the threshold.
+        let b = (0..=255u8)
+            .find(|&b| {
+                let h = (0..64).fold(0u64, |h, _| (h << 1).wrapping_add(GEAR[b as usize]));
+                h >= THRESHOLD
+            })
+            .unwrap();
+        let data = vec![b; 2 * MAX_CHUNK + 5];
+        let sizes: Vec<usize> = chunks_of(&data, 100_000).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![MAX_CHUNK, MAX_CHUNK, 5]);
+    }
+
+    #[test]
+    fn an_insertion_disturbs_only_nearby_chunks() {
+        let data = random(16 << 20, 9);
+        let mut edited = data.clone();
+        edited.splice(3_000_000..3_000_000, b"inserted".iter().copied());
+        let a = chunks_of(&data, 1 << 20);
+        let b = chunks_of(&edited, 1 << 20);
+        let shared = b.iter().filter(|c| a.contains(c)).count();
+        assert!(shared + 4 >= a.len(), "{shared} of {} chunks kept", a.len());
     }
 }

@@ -3,6 +3,8 @@
 
 use std::io;
 
+use bytes::Bytes;
+
 use super::chunker::Chunker;
 use super::{encode_chunk_list, BlobService, ChunkMeta};
 use crate::{B3Digest, Error};
@@ -16,6 +18,10 @@ pub struct BlobWriter<'s> {
     /// [`BlobWriter::close_prehashed`]).
     hasher: Option<blake3::Hasher>,
     chunker: Chunker,
+    /// The bytes of the current chunk so far, as the pieces they arrived in: they
+    /// are hashed and copied once, when the chunk is complete (and copied only if
+    /// the store lacks it).
+    held: Vec<Bytes>,
     chunks: Vec<ChunkMeta>,
     pending: Vec<(B3Digest, Vec<u8>)>,
     pending_bytes: usize,
@@ -29,6 +35,7 @@ impl<'s> BlobWriter<'s> {
             svc,
             hasher: hash.then(blake3::Hasher::new),
             chunker: Chunker::default(),
+            held: Vec::new(),
             chunks: Vec::new(),
             pending: Vec::new(),
             pending_bytes: 0,
@@ -37,34 +44,65 @@ impl<'s> BlobWriter<'s> {
         }
     }
 
+    /// Adds bytes to the blob (copying them once).
     pub fn write_all_bytes(&mut self, data: &[u8]) -> Result<(), Error> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.write_bytes(Bytes::copy_from_slice(data))
+    }
+
+    /// Adds bytes to the blob without copying them: the writer keeps a reference
+    /// until their chunk is complete.
+    pub fn write_bytes(&mut self, mut data: Bytes) -> Result<(), Error> {
         if let Some(h) = &mut self.hasher {
-            h.update(data);
+            h.update(&data);
         }
         self.size += data.len() as u64;
-        let mut chunker = std::mem::take(&mut self.chunker);
-        let r = chunker.push(data, &mut |c| self.add_chunk(c));
-        self.chunker = chunker;
-        r
+        while let Some(n) = self.chunker.next_cut(&data) {
+            self.held.push(data.split_to(n));
+            self.end_chunk(None)?;
+        }
+        if !data.is_empty() {
+            self.held.push(data);
+        }
+        Ok(())
     }
 
-    fn add_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        self.add_chunk_with_digest(chunk, B3Digest::of(chunk))
-    }
-
-    fn add_chunk_with_digest(&mut self, chunk: &[u8], digest: B3Digest) -> Result<(), Error> {
+    /// Ends the current chunk, hashing it unless its digest is known.
+    fn end_chunk(&mut self, known: Option<B3Digest>) -> Result<(), Error> {
+        let mut pieces = std::mem::take(&mut self.held);
+        let size: usize = pieces.iter().map(Bytes::len).sum();
+        let digest = known.unwrap_or_else(|| {
+            let mut h = blake3::Hasher::new();
+            for p in &pieces {
+                h.update(p);
+            }
+            B3Digest::from(h.finalize())
+        });
         self.chunks.push(ChunkMeta {
             digest,
-            size: chunk.len() as u64,
+            size: size as u64,
         });
         let queued = self.pending.iter().any(|(d, _)| *d == digest);
-        if !queued && !self.svc.has_chunk(&digest)? {
-            self.pending.push((digest, chunk.to_vec()));
-            self.pending_bytes += chunk.len();
-            self.new_chunks += 1;
-            if self.pending_bytes >= BATCH_BYTES {
-                self.flush_pending()?;
+        if queued || self.svc.has_chunk(&digest)? {
+            return Ok(());
+        }
+        let bytes = if pieces.len() == 1 {
+            // Takes the buffer over without a copy when nothing else shares it.
+            Vec::from(pieces.pop().expect("one piece"))
+        } else {
+            let mut v = Vec::with_capacity(size);
+            for p in &pieces {
+                v.extend_from_slice(p);
             }
+            v
+        };
+        self.pending.push((digest, bytes));
+        self.pending_bytes += size;
+        self.new_chunks += 1;
+        if self.pending_bytes >= BATCH_BYTES {
+            self.flush_pending()?;
         }
         Ok(())
     }
@@ -95,12 +133,10 @@ impl<'s> BlobWriter<'s> {
     }
 
     fn finish(mut self, digest: B3Digest) -> Result<WrittenBlob, Error> {
-        let chunker = std::mem::take(&mut self.chunker);
-        if self.size <= super::MIN_CHUNK as u64 {
-            // One chunk, the whole blob: its digest is already known.
-            chunker.finish(&mut |c| self.add_chunk_with_digest(c, digest))?;
-        } else {
-            chunker.finish(&mut |c| self.add_chunk(c))?;
+        if !self.held.is_empty() {
+            // A blob of one chunk has the chunk's digest, already known.
+            let known = self.chunks.is_empty().then_some(digest);
+            self.end_chunk(known)?;
         }
         self.flush_pending()?;
         if !self.svc.has(&digest)? {

@@ -39,6 +39,34 @@ fn lossy(b: &[u8]) -> String {
 
 const ZEROS: [u8; 8] = [0; 8];
 
+/// A regular file node up to (not including) its closing tag, its contents written
+/// by `contents`, which returns how many bytes it wrote (exactly `size` is valid).
+fn write_file<W: Write>(
+    w: &mut W,
+    executable: bool,
+    size: u64,
+    contents: &mut dyn FnMut(&mut W) -> io::Result<u64>,
+) -> Result<(), NarWriteError> {
+    for s in [&b"("[..], b"type", b"regular"] {
+        write_str(w, s)?;
+    }
+    if executable {
+        write_str(w, b"executable")?;
+        write_str(w, b"")?;
+    }
+    write_str(w, b"contents")?;
+    w.write_all(&size.to_le_bytes())?;
+    let copied = contents(w)?;
+    if copied != size {
+        return Err(NarWriteError::FileTooShort {
+            expected: size,
+            got: copied,
+        });
+    }
+    w.write_all(&ZEROS[..padding_len(size)])?;
+    Ok(())
+}
+
 fn write_str<W: Write>(w: &mut W, s: &[u8]) -> io::Result<()> {
     w.write_all(&(s.len() as u64).to_le_bytes())?;
     w.write_all(s)?;
@@ -105,24 +133,9 @@ impl<'a, W: Write> Node<'a, W> {
         size: u64,
         contents: &mut dyn Read,
     ) -> Result<(), NarWriteError> {
-        for s in [&b"("[..], b"type", b"regular"] {
-            write_str(self.w, s)?;
-        }
-        if executable {
-            write_str(self.w, b"executable")?;
-            write_str(self.w, b"")?;
-        }
-        write_str(self.w, b"contents")?;
-        self.w.write_all(&size.to_le_bytes())?;
-        let copied = io::copy(&mut contents.take(size), self.w)?;
-        if copied != size {
-            return Err(NarWriteError::FileTooShort {
-                expected: size,
-                got: copied,
-            });
-        }
-        self.w.write_all(&ZEROS[..padding_len(size)])?;
-        Ok(())
+        write_file(self.w, executable, size, &mut |w| {
+            io::copy(&mut contents.take(size), w)
+        })
     }
 
     /// A regular file whose contents are in memory.
@@ -266,6 +279,20 @@ impl<W: Write> FlatWriter<W> {
             completed: None,
         }
         .file_body(executable, size, contents)?;
+        self.end_node()
+    }
+
+    /// The due node is a regular file of `size` bytes that `contents` writes to the
+    /// sink itself (returning how many it wrote), so a sink with a faster path than
+    /// `Write` (such as sharing buffers instead of copying them) can be used.
+    pub fn file_with(
+        &mut self,
+        executable: bool,
+        size: u64,
+        contents: &mut dyn FnMut(&mut W) -> io::Result<u64>,
+    ) -> Result<(), NarWriteError> {
+        self.start_node()?;
+        write_file(&mut self.w, executable, size, contents)?;
         self.end_node()
     }
 
