@@ -544,6 +544,10 @@ impl<'r, 'a> Walk<'r, 'a> {
     }
 }
 
+/// Render `w` on one line within `c` columns into `out`, or fail. `ni` is how much the
+/// next line will be indented relative to this one, minus what is already on this line:
+/// a trailing comment that would start exactly at the next line's indentation gets one
+/// more space, or the next run would read it as a leading comment of that line.
 fn fits(mut ni: i64, mut c: i64, mut w: Walk, out: &mut String) -> bool {
     loop {
         if c < 0 {
@@ -795,11 +799,13 @@ impl Layout {
 
     fn go_one<'a>(&mut self, x: &'a E, rest: &mut Vec<&'a [E]>) {
         match x {
+            // A trailing comment that would start at the next line's indentation is
+            // shifted by one (see `fits`).
             E::Text {
                 kind: TextKind::TrailingComment,
                 text,
                 ..
-            } if self.st.cc == 2 && {
+            } if self.st.cc == self.indent && {
                 let line_nl = self.st.indents.last().unwrap().1;
                 next_indent(Walk::of_rest(rest)).0 > line_nl
             } =>
@@ -933,7 +939,7 @@ impl Layout {
             let last_nl = self.st.indents.last().unwrap().1;
             let line_nl = last_nl + if nl > last_nl { 2 } else { 0 };
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
-                2
+                self.indent
             } else {
                 0
             };
@@ -948,7 +954,7 @@ impl Layout {
         } else {
             let line_nl = self.st.indents.last().unwrap().1;
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
-                2
+                self.indent
             } else {
                 0
             };
