@@ -110,7 +110,12 @@ fn instructions(cmd: &[String]) -> Option<u64> {
     let _ = std::fs::remove_file(&out_file);
     let log = String::from_utf8_lossy(&out.stderr);
     let line = log.lines().find(|l| l.contains("Collected :"))?;
-    line.rsplit(':').next()?.trim().replace(',', "").parse().ok()
+    line.rsplit(':')
+        .next()?
+        .trim()
+        .replace(',', "")
+        .parse()
+        .ok()
 }
 
 /// Whether `cmd` finishes within `limit` (killed otherwise).
@@ -303,9 +308,9 @@ fn main() {
             continue;
         };
         let ins = if callgrind { instructions(cmd) } else { None };
-        let cpu = t
-            .cpu
-            .map_or("   n/a".into(), |c| format!("{:>6.1}", c * 1e9 / bytes as f64));
+        let cpu = t.cpu.map_or("   n/a".into(), |c| {
+            format!("{:>6.1}", c * 1e9 / bytes as f64)
+        });
         let ins_s = ins.map_or(String::new(), |i| {
             format!("  {:>6.0} instr/byte", i as f64 / bytes as f64)
         });
@@ -318,7 +323,10 @@ fn main() {
     }
     if let Some((_, ours, our_ins)) = results.iter().find(|(n, ..)| *n == "tvix fmt") {
         for (name, t, ins) in results.iter().filter(|(n, ..)| *n != "tvix fmt") {
-            let mut line = format!("  tvix fmt vs {name}: {:.2}x faster (wall)", t.wall / ours.wall);
+            let mut line = format!(
+                "  tvix fmt vs {name}: {:.2}x faster (wall)",
+                t.wall / ours.wall
+            );
             if let (Some(a), Some(b)) = (ours.cpu, t.cpu) {
                 line += &format!(", {:.2}x (cpu)", b / a);
             }
