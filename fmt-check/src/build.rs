@@ -116,14 +116,17 @@ impl<'s> Builder<'s> {
         self.src[ls..off].chars().count() as u32 + 1
     }
 
-    /// Raw trivia following token index `i`, and the column of the next token.
+    /// Raw trivia following token index `i`, and the column of the next token (only
+    /// computed, and only needed, when the trivia hold a line comment; 0 otherwise).
     fn raw_after(&self, i: usize) -> (Vec<Raw>, u32) {
         let mut j = i + 1;
         while j < self.tokens.len() && is_trivia(self.tokens[j].kind) {
             j += 1;
         }
         let raw = self.raw_range(i + 1, j);
-        let next_col = if j < self.tokens.len() {
+        let next_col = if !raw.iter().any(|r| matches!(r, Raw::LineComment(..))) {
+            0
+        } else if j < self.tokens.len() {
             self.col_of(self.tokens[j].start as usize)
         } else {
             self.col_of(self.src.len())
