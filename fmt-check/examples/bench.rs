@@ -6,7 +6,8 @@
 //!
 //! Takes every `.nix` file under the directories (default: the whole `../shared` corpus)
 //! plus a large generated file, and reports time per byte:
-//! - the library in this process (`tvix_fmt::format` over every file, min of N runs);
+//! - the library in this process (`tvix_fmt::format` over every file, min of N runs;
+//!   with the system allocator, where the `tvix` command uses mimalloc);
 //! - whole processes on the same files, one process per tool given every file as an
 //!   argument in check mode (nothing is written): `tvix fmt --check --jobs 1`,
 //!   `alejandra --check --threads 1`, `nixpkgs-fmt --check`. Wall and CPU time are the
