@@ -11,8 +11,9 @@ use crate::trivia::{self, Raw};
 
 pub struct Builder<'s> {
     src: &'s str,
-    tokens: Vec<SyntaxToken>,
-    starts: Vec<u32>,
+    /// Every token of the file in order (trivia included), as plain data: the trivia
+    /// scans run over this instead of over rowan cursors, which allocate.
+    tokens: Vec<Tok>,
     line_starts: Vec<usize>,
     pending: Trivia,
     strict: bool,
@@ -23,6 +24,33 @@ pub struct Builder<'s> {
 pub struct Unsupported(pub usize, pub String);
 
 type R<T> = Result<T, Unsupported>;
+
+/// A token's kind and byte range.
+#[derive(Clone, Copy)]
+struct Tok {
+    kind: SyntaxKind,
+    start: u32,
+    end: u32,
+}
+
+/// Collect the tokens below `node` (starting at byte `off`) from the green tree, which
+/// can be walked without allocating.
+fn green_tokens(node: &rowan::GreenNodeData, off: &mut u32, out: &mut Vec<Tok>) {
+    for c in node.children() {
+        match c {
+            NodeOrToken::Node(n) => green_tokens(n, off, out),
+            NodeOrToken::Token(t) => {
+                let start = *off;
+                *off += u32::from(t.text_len());
+                out.push(Tok {
+                    kind: <rnix::NixLanguage as rowan::Language>::kind_from_raw(t.kind()),
+                    start,
+                    end: *off,
+                });
+            }
+        }
+    }
+}
 
 fn is_trivia(k: SyntaxKind) -> bool {
     matches!(k, TOKEN_WHITESPACE | TOKEN_COMMENT)
@@ -36,14 +64,9 @@ fn significant(node: &SyntaxNode) -> Vec<NodeOrToken<SyntaxNode, SyntaxToken>> {
 
 impl<'s> Builder<'s> {
     pub fn new(src: &'s str, root: &SyntaxNode, strict: bool) -> Self {
-        let tokens: Vec<SyntaxToken> = root
-            .descendants_with_tokens()
-            .filter_map(|e| e.into_token())
-            .collect();
-        let starts = tokens
-            .iter()
-            .map(|t| u32::from(t.text_range().start()))
-            .collect();
+        let mut tokens = Vec::with_capacity(src.len() / 3);
+        let mut off = u32::from(root.text_range().start());
+        green_tokens(root.green(), &mut off, &mut tokens);
         let mut line_starts = vec![0];
         for (i, b) in src.bytes().enumerate() {
             if b == b'\n' {
@@ -53,7 +76,6 @@ impl<'s> Builder<'s> {
         Builder {
             src,
             tokens,
-            starts,
             line_starts,
             pending: Vec::new(),
             strict,
@@ -68,11 +90,15 @@ impl<'s> Builder<'s> {
     }
 
     fn index_of(&self, t: &SyntaxToken) -> usize {
-        let s = u32::from(t.text_range().start());
-        // Several tokens cannot share a start except empty ones; take the first match
-        // with the same kind.
-        let mut i = self.starts.partition_point(|&x| x < s);
-        while i < self.tokens.len() && self.tokens[i] != *t {
+        let r = t.text_range();
+        let (s, e) = (u32::from(r.start()), u32::from(r.end()));
+        // Only empty tokens could share a start; match the whole range and the kind.
+        let mut i = self.tokens.partition_point(|x| x.start < s);
+        while i < self.tokens.len() {
+            let x = self.tokens[i];
+            if x.end == e && x.kind == t.kind() {
+                break;
+            }
             i += 1;
         }
         i
@@ -90,15 +116,18 @@ impl<'s> Builder<'s> {
         self.src[ls..off].chars().count() as u32 + 1
     }
 
-    /// Raw trivia following token index `i`, and the column of the next token.
+    /// Raw trivia following token index `i`, and the column of the next token (only
+    /// computed, and only needed, when the trivia hold a line comment; 0 otherwise).
     fn raw_after(&self, i: usize) -> (Vec<Raw>, u32) {
         let mut j = i + 1;
-        while j < self.tokens.len() && is_trivia(self.tokens[j].kind()) {
+        while j < self.tokens.len() && is_trivia(self.tokens[j].kind) {
             j += 1;
         }
         let raw = self.raw_range(i + 1, j);
-        let next_col = if j < self.tokens.len() {
-            self.col_of(usize::from(self.tokens[j].text_range().start()))
+        let next_col = if !raw.iter().any(|r| matches!(r, Raw::LineComment(..))) {
+            0
+        } else if j < self.tokens.len() {
+            self.col_of(self.tokens[j].start as usize)
         } else {
             self.col_of(self.src.len())
         };
@@ -109,9 +138,9 @@ impl<'s> Builder<'s> {
     fn raw_range(&self, from: usize, to: usize) -> Vec<Raw> {
         let mut out = Vec::new();
         for t in &self.tokens[from..to] {
-            let text = t.text();
-            let off = usize::from(t.text_range().start());
-            if t.kind() == TOKEN_WHITESPACE {
+            let text = &self.src[t.start as usize..t.end as usize];
+            let off = t.start as usize;
+            if t.kind == TOKEN_WHITESPACE {
                 let n = text.matches('\n').count() as u32;
                 if n > 0 {
                     if let Some(Raw::Newlines(m)) = out.last_mut() {
@@ -213,7 +242,7 @@ impl<'s> Builder<'s> {
         let j = self
             .tokens
             .iter()
-            .position(|t| !is_trivia(t.kind()))
+            .position(|t| !is_trivia(t.kind))
             .unwrap_or(self.tokens.len());
         let raw = self.raw_range(0, j);
         self.pending = trivia::all_leading(&raw);

@@ -46,6 +46,10 @@ pub fn own_line_directive(src: &str, off: usize, text: &str) -> Option<bool> {
 /// without the line break).
 fn directives(src: &str) -> Vec<(bool, usize, usize)> {
     let mut out = Vec::new();
+    // Most files have none: skip tokenizing them again.
+    if !src.contains("nixfmt:") {
+        return out;
+    }
     for (kind, off, text) in tokens(src) {
         if kind != rnix::SyntaxKind::TOKEN_COMMENT {
             continue;

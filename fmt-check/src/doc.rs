@@ -2,11 +2,12 @@
 //! greedy renderer that decides which groups break. Knows nothing about Nix.
 //!
 //! Width is measured from the indentation of the line, not from column 0: a line may be
-//! `width` characters long after its indentation (this is how the reference behaves).
+//! `width` characters long after its indentation, whatever the indentation step (this is
+//! how the reference behaves).
 
-/// How two pieces may be separated; ordered so that merging two takes the stronger.
 use std::collections::VecDeque;
 
+/// How two pieces may be separated; ordered so that merging two takes the stronger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Spacing {
     /// Line break or nothing, broken only when needed.
@@ -543,6 +544,10 @@ impl<'r, 'a> Walk<'r, 'a> {
     }
 }
 
+/// Render `w` on one line within `c` columns into `out`, or fail. `ni` is how much the
+/// next line will be indented relative to this one, minus what is already on this line:
+/// a trailing comment that would start exactly at the next line's indentation gets one
+/// more space, or the next run would read it as a leading comment of that line.
 fn fits(mut ni: i64, mut c: i64, mut w: Walk, out: &mut String) -> bool {
     loop {
         if c < 0 {
@@ -741,24 +746,6 @@ struct Layout {
 }
 
 impl Layout {
-    /// Width available on a line indented by `ci`. With the default indentation the
-    /// indentation does not count; wider indentation costs its extra columns.
-    /// Width available on a line at nesting level `nl`. With the default indentation
-    /// the indentation does not count; wider indentation costs its extra columns per
-    /// nesting level (an approximation of the reference, exact at indent 2).
-    fn width_at(&self, _ci: i64, nl: i64) -> i64 {
-        if self.indent <= 2 {
-            self.tw
-        } else {
-            self.tw - nl * (self.indent - 2)
-        }
-    }
-
-    fn cur_width(&self) -> i64 {
-        let (ci, nl) = *self.st.indents.last().unwrap();
-        self.width_at(ci, nl as i64)
-    }
-
     fn put_text(&mut self, nl: u32, off: u32, t: &str) {
         loop {
             let (ci, tnl) = *self.st.indents.last().unwrap();
@@ -812,11 +799,13 @@ impl Layout {
 
     fn go_one<'a>(&mut self, x: &'a E, rest: &mut Vec<&'a [E]>) {
         match x {
+            // A trailing comment that would start at the next line's indentation is
+            // shifted by one (see `fits`).
             E::Text {
                 kind: TextKind::TrailingComment,
                 text,
                 ..
-            } if self.st.cc == 2 && {
+            } if self.st.cc == self.indent && {
                 let line_nl = self.st.indents.last().unwrap().1;
                 next_indent(Walk::of_rest(rest)).0 > line_nl
             } =>
@@ -837,13 +826,13 @@ impl Layout {
                     Spacing::Emptyline => self.put_nl(2),
                     Spacing::Newlines(n) => self.put_nl(*n),
                     Spacing::Softbreak => {
-                        let tw = self.cur_width();
+                        let tw = self.tw;
                         if !first_line_fits(tw - self.st.cc, tw, Walk::of_rest(rest)) {
                             self.put_nl(1)
                         }
                     }
                     Spacing::Softspace => {
-                        let tw = self.cur_width();
+                        let tw = self.tw;
                         if first_line_fits(tw - self.st.cc - 1, tw, Walk::of_rest(rest)) {
                             self.put_raw(" ")
                         } else {
@@ -950,20 +939,13 @@ impl Layout {
             let last_nl = self.st.indents.last().unwrap().1;
             let line_nl = last_nl + if nl > last_nl { 2 } else { 0 };
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
-                2
+                self.indent
             } else {
                 0
             };
-            let (top_ci, top_nl) = *self.st.indents.last().unwrap();
-            let ci = if nl > top_nl {
-                top_ci + self.indent
-            } else {
-                top_ci
-            };
-            let tw = self.width_at(ci, nl.max(top_nl) as i64);
             let mut s = std::mem::take(&mut self.scratch);
             s.clear();
-            let ok = fits(iwi, tw - flw, Walk::new(g, &[]), &mut s);
+            let ok = fits(iwi, self.tw - flw, Walk::new(g, &[]), &mut s);
             if ok {
                 self.put_text(nl, off, &s);
             }
@@ -972,7 +954,7 @@ impl Layout {
         } else {
             let line_nl = self.st.indents.last().unwrap().1;
             let iwi = if next_indent(Walk::of_rest(rest)).0 > line_nl {
-                2
+                self.indent
             } else {
                 0
             };
@@ -980,7 +962,7 @@ impl Layout {
             s.clear();
             let ok = fits(
                 iwi - self.st.cc,
-                self.cur_width() - self.st.cc - flw,
+                self.tw - self.st.cc - flw,
                 Walk::new(grp, &[]),
                 &mut s,
             );

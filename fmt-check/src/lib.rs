@@ -2,15 +2,19 @@
 //! nixfmt), working on rnix's rowan syntax tree.
 //!
 //! `format` formats a whole document, `format_range` the smallest nodes covering a byte
-//! range (for editors). This crate knows nothing about files on disk, evaluation or
-//! editor protocols: it maps source text to source text.
+//! range (for editors). Both map source text to source text and know nothing about
+//! files, evaluation or editor protocols. What `tvix fmt` does with files on disk
+//! (walking directories, formatting in parallel, atomic writes, check and diff
+//! reports) is in `run` and `files`, apart from the formatting itself.
 
 mod ast;
 mod build;
 mod directives;
 pub mod doc;
+pub mod files;
 mod pretty;
 mod range;
+pub mod run;
 mod strings;
 mod trivia;
 

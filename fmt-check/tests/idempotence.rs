@@ -172,6 +172,14 @@ fn idempotent_and_meaning_preserving() {
                 width: 80,
                 ..Options::default()
             },
+            Options {
+                indent: 4,
+                ..Options::default()
+            },
+            Options {
+                strict: true,
+                ..Options::default()
+            },
         ] {
             if check(f, &src, &opts, &mut failures) {
                 checked += 1;
