@@ -1446,12 +1446,7 @@ fn speculate_slow(op: SpecOp, a: &Value, b: &Value) -> Option<Value> {
     }
     let lt = builtins::compare::shallow_lt;
     match op {
-        SpecOp::Add => match (a, b) {
-            (Value::Int(x), Value::Float(y)) => Some(Value::Float(x as f64 + y)),
-            (Value::Float(x), Value::Int(y)) => Some(Value::Float(x + y as f64)),
-            (Value::Float(x), Value::Float(y)) => Some(Value::Float(x + y)),
-            _ => None,
-        },
+        SpecOp::Add => builtins::arith::add_numbers(a, b).ok(),
         SpecOp::Sub => builtins::arith::sub(a, b).ok(),
         SpecOp::Mul => builtins::arith::mul(a, b).ok(),
         SpecOp::Div => builtins::arith::div(a, b).ok(),

@@ -12,13 +12,9 @@ type R = Result<Value, ErrorKind>;
 
 pub fn add(state: &EvalState, a: Value, b: Value) -> R {
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Value::Int(
-            x.checked_add(y)
-                .ok_or(ErrorKind::IntegerOverflow("addition"))?,
-        ),
-        (Value::Int(x), Value::Float(y)) => Value::Float(x as f64 + y),
-        (Value::Float(x), Value::Int(y)) => Value::Float(x + y as f64),
-        (Value::Float(x), Value::Float(y)) => Value::Float(x + y),
+        (a @ (Value::Int(_) | Value::Float(_)), b @ (Value::Int(_) | Value::Float(_))) => {
+            return add_numbers(a, b)
+        }
         (Value::String(x), Value::String(y)) => {
             let mut sb = StringBuilder::default();
             sb.push(&x);
@@ -64,6 +60,11 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R {
             )))
         }
     })
+}
+
+/// `a + b` for two numbers; the VM's speculation calls it on numbers it already has.
+pub fn add_numbers(a: Value, b: Value) -> R {
+    num_op(a, b, "addition", i64::checked_add, |x, y| x + y)
 }
 
 fn num_op(
