@@ -42,6 +42,19 @@ fn assert_consistent(store: &Path, trees: &[&Path]) -> usize {
     listed.lines().count()
 }
 
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[test]
 fn corrupt_blob_on_disk_is_detected() {
     let tmp = tempfile::tempdir().unwrap();
@@ -56,22 +69,25 @@ fn corrupt_blob_on_disk_is_detected() {
     let path = out.trim().to_owned();
     assert_consistent(&store, &[&file]);
 
-    let db = store.join("store.redb");
-    let mut bytes = std::fs::read(&db).unwrap();
-    let hits: Vec<usize> = bytes
-        .windows(marker.len())
-        .enumerate()
-        .filter(|(_, w)| *w == marker)
-        .map(|(i, _)| i)
-        .collect();
-    assert!(
-        !hits.is_empty(),
-        "blob bytes not found in the database file"
-    );
-    for i in hits {
-        bytes[i + 2] ^= 0x20;
+    // Wherever the store keeps chunk data, flip a bit of the marker in place.
+    let mut hits = 0;
+    for file in files_under(&store) {
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at: Vec<usize> = bytes
+            .windows(marker.len())
+            .enumerate()
+            .filter(|(_, w)| *w == marker)
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &at {
+            bytes[i + 2] ^= 0x20;
+        }
+        if !at.is_empty() {
+            hits += at.len();
+            std::fs::write(&file, &bytes).unwrap();
+        }
     }
-    std::fs::write(&db, &bytes).unwrap();
+    assert!(hits > 0, "blob bytes not found in the store's files");
 
     let cat = tvix(&store, &[os("cat"), os(&path)]);
     assert_eq!(cat.status.code(), Some(1));
@@ -177,7 +193,7 @@ fn a_store_held_by_another_process_fails_cleanly_then_works() {
     store_common::wide_tree(&other, 60, 1);
 
     // This test process holds the database, as a long import would.
-    let held = tvix_castore::RedbBackend::open(&store.join("store.redb")).unwrap();
+    let held = tvix_castore::DiskBackend::open(&store).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tvix"))
         .env("TVIX_STORE_BUSY_WAIT", "1")
         .args(["store", "--store"])

@@ -2,10 +2,11 @@
 //! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
 //! the NAR hash and size come out without the NAR ever existing.
 //!
-//! Three threads share the work so that two cores are kept busy: the walk reads
-//! files and computes each file's BLAKE3; the NAR sink's thread computes SHA-256;
-//! a blob worker chunks file contents and stores them. File contents are read
-//! once into shared, reused buffers that all three see without copying.
+//! Three threads share the work so that two cores are kept busy whichever is the
+//! slowest: the walk reads files and computes each file's BLAKE3; the NAR sink's
+//! thread computes SHA-256; a blob worker chunks file contents, hashes each chunk
+//! and stores the new ones. File contents are read once into shared, reused
+//! buffers that all three see without copying.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -56,7 +57,7 @@ pub fn ingest_path_observed(
 ) -> Result<Ingested, Error> {
     let _span = tracing::debug_span!("ingest_path", path = %path.display()).entered();
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<BlobMsg>(16);
+        let (tx, rx) = sync_channel::<BlobMsg>(BLOB_QUEUE);
         let worker = scope.spawn(move || store_blobs(blobs, rx));
         let mut sink = NarHashSink::new();
         let walked = FlatWriter::new(&mut sink)
@@ -84,6 +85,10 @@ pub fn ingest_path_observed(
         })
     })
 }
+
+/// Buffers on their way to the blob worker: enough to keep it busy, few enough
+/// that the buffers stay reused (each one in flight is one more to allocate).
+const BLOB_QUEUE: usize = 4;
 
 /// What the walk tells the blob worker.
 enum BlobMsg {

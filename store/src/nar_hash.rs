@@ -38,7 +38,7 @@ impl Default for NarHashSink {
 
 impl NarHashSink {
     pub fn new() -> Self {
-        let (tx, rx) = sync_channel::<Piece>(16);
+        let (tx, rx) = sync_channel::<Piece>(4);
         let worker = std::thread::spawn(move || {
             let mut h = Sha256::new();
             for p in rx {

@@ -1,5 +1,5 @@
 //! Where path infos are kept, keyed by the store path's 20-byte digest: in memory,
-//! or in the same redb database as castore (so one durable commit of a path info
+//! or in the same redb database as castore's on-disk backend (so one durable commit of a path info
 //! also makes the blobs and directories written before it durable).
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 use nix_compat::{nixbase32, StorePath};
 use redb::{ReadableTable, TableDefinition};
-use tvix_castore::RedbBackend;
+use tvix_castore::DiskBackend;
 
 use crate::{Error, PathInfo};
 
@@ -105,7 +105,7 @@ impl PathInfoService for MemoryPathInfoService {
 
 /// Path infos in a redb database shared with castore's tables.
 pub struct RedbPathInfoService {
-    backend: RedbBackend,
+    backend: DiskBackend,
 }
 
 fn storage<E: Into<redb::Error>>(e: E) -> Error {
@@ -113,7 +113,7 @@ fn storage<E: Into<redb::Error>>(e: E) -> Error {
 }
 
 impl RedbPathInfoService {
-    pub fn new(backend: RedbBackend) -> Result<Self, Error> {
+    pub fn new(backend: DiskBackend) -> Result<Self, Error> {
         backend.commit_with(|txn| {
             txn.open_table(PATHINFO)?;
             Ok(())

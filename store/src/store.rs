@@ -10,8 +10,8 @@ use nix_compat::store_path::compute::{make_fixed_output_path, FileIngestionMetho
 use nix_compat::{ContentAddress, NixHash, StoreDir, StorePath};
 use tvix_castore::proto::node;
 use tvix_castore::{
-    B3Digest, BlobService, DirectoryService, MemoryBlobService, MemoryDirectoryService, Node,
-    RedbBackend,
+    B3Digest, BlobService, DirectoryService, DiskBackend, MemoryBlobService,
+    MemoryDirectoryService, Node,
 };
 
 use tvix_castore::grpc::client::{GrpcBlobService, GrpcDirectoryService};
@@ -66,15 +66,16 @@ impl Store {
         }
     }
 
-    /// Opens (creating) the redb store in `data_dir`. One process at a time has
+    /// Opens (creating) the on-disk store in `data_dir` (see
+    /// [`tvix_castore::disk`]). One process at a time has
     /// it open: another waits for it, up to `TVIX_STORE_BUSY_WAIT` seconds
     /// (default 60), then fails with a "store busy" error without touching it.
     pub fn open_local(data_dir: &Path) -> Result<Store, Error> {
         let wait = std::env::var("TVIX_STORE_BUSY_WAIT")
             .ok()
             .and_then(|s| s.parse().ok())
-            .map_or(tvix_castore::redb_backend::OPEN_WAIT, Duration::from_secs);
-        let db = RedbBackend::open_waiting(&data_dir.join("store.redb"), wait)?;
+            .map_or(tvix_castore::disk::OPEN_WAIT, Duration::from_secs);
+        let db = DiskBackend::open_waiting(data_dir, wait)?;
         let paths = RedbPathInfoService::new(db.clone())?;
         let db = Arc::new(db);
         Ok(Store {

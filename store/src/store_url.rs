@@ -8,7 +8,7 @@ use crate::Error;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreUrl {
     Memory,
-    /// A data directory holding `store.redb`.
+    /// A data directory holding the on-disk store (database and packs).
     Local(PathBuf),
     /// A store server, `host:port`.
     Grpc(String),

@@ -66,6 +66,6 @@ fn awkward_tree_in_redb_store_matches_nix_store_dump() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tree");
     common::awkward_tree(&root);
-    let db = tvix_castore::RedbBackend::open(&tmp.path().join("s.redb")).unwrap();
+    let db = tvix_castore::DiskBackend::open(&tmp.path().join("s")).unwrap();
     check(&root, &db, &db);
 }

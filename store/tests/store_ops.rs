@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::symlink;
 
-use tvix_castore::RedbBackend;
+use tvix_castore::DiskBackend;
 use tvix_store::{PathInfo, Store};
 
 fn tree(root: &std::path::Path, n: usize, seed: u64) {
@@ -78,12 +78,7 @@ fn reimport_of_unchanged_tree_writes_no_new_chunks() {
         let store = Store::open_local(&data_dir).unwrap();
         store.import_path(&root).unwrap()
     };
-    let count = || {
-        RedbBackend::open(&data_dir.join("store.redb"))
-            .unwrap()
-            .chunk_count()
-            .unwrap()
-    };
+    let count = || DiskBackend::open(&data_dir).unwrap().chunk_count().unwrap();
     let before = count();
     let second = Store::open_local(&data_dir)
         .unwrap()
@@ -157,10 +152,7 @@ impl tvix_castore::BlobService for FullDisk {
     fn has_chunk(&self, _: &tvix_castore::B3Digest) -> Result<bool, tvix_castore::Error> {
         Ok(false)
     }
-    fn put_chunks(
-        &self,
-        _: Vec<(tvix_castore::B3Digest, Vec<u8>)>,
-    ) -> Result<(), tvix_castore::Error> {
+    fn put_chunks(&self, _: &tvix_castore::ChunkBatch) -> Result<(), tvix_castore::Error> {
         Err(std::io::Error::other("disk full").into())
     }
     fn get_chunk_list(

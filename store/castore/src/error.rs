@@ -40,6 +40,9 @@ pub enum Error {
     /// Serving the store failed (e.g. the address to listen on is taken).
     #[error("store server: {0}")]
     Server(String),
+    /// The store on disk was written in a layout this code does not read.
+    #[error("store at {path} cannot be opened: {reason}")]
+    UnsupportedFormat { path: String, reason: String },
     #[error("store at {path} is in use by another process and did not become free in {secs}s")]
     Busy { path: String, secs: u64 },
 }

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use crate::blob::{decode_chunk_list, encode_chunk_list};
+use crate::blob::{decode_chunk_list, encode_chunk_list, ChunkBatch};
 use crate::{B3Digest, BlobService, ChunkMeta, Directory, DirectoryService, Error};
 
 pub struct LayeredBlobService {
@@ -86,7 +86,8 @@ impl BlobService for LayeredBlobService {
                 actual,
             });
         }
-        self.cache.put_chunks(vec![(*digest, data.clone())])?;
+        self.cache
+            .put_chunks(&ChunkBatch::of([(*digest, data.clone().into())]))?;
         let mut waiting = self.waiting.lock().unwrap();
         for blob in waiting.by_chunk.remove(digest).unwrap_or_default() {
             let Some(chunks) = waiting.lists.get(&blob) else {
@@ -103,7 +104,7 @@ impl BlobService for LayeredBlobService {
         Ok(self.cache.has_chunk(digest)? || self.remote.has_chunk(digest)?)
     }
 
-    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error> {
+    fn put_chunks(&self, chunks: &ChunkBatch) -> Result<(), Error> {
         self.remote.put_chunks(chunks)
     }
 

@@ -5,7 +5,8 @@
 //! file only adds new chunks; every read re-checks digests. Directories are protobuf
 //! messages with one canonical encoding, validated before they are stored.
 //!
-//! Backends (in memory, the on-disk default in a redb database, a gRPC client of a
+//! Backends (in memory, the on-disk default in [`disk`] (a redb database beside
+//! append-only pack files), a gRPC client of a
 //! store server in [`grpc`], and a cache in front of a remote in [`layered`]) only
 //! store bytes under keys; chunking, verification and validation live in one place
 //! above them.
@@ -16,18 +17,20 @@
 pub mod blob;
 mod digest;
 pub mod directory;
+pub mod disk;
 mod error;
 pub mod grpc;
 pub mod layered;
 pub mod proto;
-pub mod redb_backend;
 
-pub use blob::{BlobReader, BlobService, BlobWriter, ChunkMeta, MemoryBlobService, WrittenBlob};
+pub use blob::{
+    BlobReader, BlobService, BlobWriter, ChunkBatch, ChunkMeta, MemoryBlobService, WrittenBlob,
+};
 /// The shared byte buffers [`BlobWriter::write_bytes`] takes, re-exported so users
 /// need no dependency of their own.
 pub use bytes::{Bytes, BytesMut};
 pub use digest::{B3Digest, DigestParseError};
 pub use directory::{DirectoryError, DirectoryService, MemoryDirectoryService};
+pub use disk::DiskBackend;
 pub use error::Error;
 pub use proto::{Directory, DirectoryNode, FileNode, Node, SymlinkNode};
-pub use redb_backend::RedbBackend;

@@ -72,21 +72,75 @@ impl Chunker {
             i += warm;
         }
         let end = data.len().min(i + (MAX_CHUNK - self.len));
-        for (k, &b) in data[i..end].iter().enumerate() {
-            h = (h << 1).wrapping_add(GEAR[b as usize]);
-            if h < THRESHOLD {
+        match scan(&data[..end], i, h) {
+            Ok(cut) => {
                 *self = Chunker::default();
-                return Some(i + k + 1);
+                Some(cut)
+            }
+            Err(h) => {
+                self.len += end - i;
+                if self.len == MAX_CHUNK {
+                    *self = Chunker::default();
+                    return Some(end);
+                }
+                self.hash = h;
+                None
             }
         }
-        self.len += end - i;
-        if self.len == MAX_CHUNK {
-            *self = Chunker::default();
-            return Some(end);
-        }
-        self.hash = h;
-        None
     }
+}
+
+/// Bytes each lane of [`scan`] covers per block.
+const LANE: usize = 2048;
+/// Lanes scanned side by side (four: [`scan`] names them).
+const LANES: usize = 4;
+
+/// Finds the first position in `data[from..]` where the hash (`h` after
+/// `data[..from]`) has a cut: `Ok(length up to and including that byte)`, or
+/// `Err(hash at the end)`.
+///
+/// The hash is a chain of dependent steps, so a plain loop waits on each one. As
+/// it depends only on the last [`WINDOW`] bytes, a block can be split into lanes
+/// that each start from the bytes just before them and run side by side; a block
+/// with a hit anywhere is rescanned in order to find the first one.
+fn scan(data: &[u8], from: usize, mut h: u64) -> Result<usize, u64> {
+    let mut i = from;
+    while data.len() - i >= LANES * LANE {
+        let block = &data[i..i + LANES * LANE];
+        let warm = |start: usize| {
+            data[i + start - WINDOW..i + start]
+                .iter()
+                .fold(0u64, |a, &b| (a << 1).wrapping_add(GEAR[b as usize]))
+        };
+        let mut hs = [h, warm(LANE), warm(2 * LANE), warm(3 * LANE)];
+        let (l0, rest) = block.split_at(LANE);
+        let (l1, rest) = rest.split_at(LANE);
+        let (l2, l3) = rest.split_at(LANE);
+        let mut hit = false;
+        for (((&a, &b), &c), &d) in l0.iter().zip(l1).zip(l2).zip(l3) {
+            for (hj, byte) in hs.iter_mut().zip([a, b, c, d]) {
+                *hj = (*hj << 1).wrapping_add(GEAR[byte as usize]);
+                hit |= *hj < THRESHOLD;
+            }
+        }
+        if hit {
+            return serial(&data[..i + LANES * LANE], i, h);
+        }
+        h = hs[LANES - 1];
+        i += LANES * LANE;
+    }
+    serial(data, i, h)
+}
+
+/// [`scan`], one byte after the other.
+fn serial(data: &[u8], from: usize, mut h: u64) -> Result<usize, u64> {
+    for (k, &b) in data[from..].iter().enumerate() {
+        h = (h << 1).wrapping_add(GEAR[b as usize]);
+        if h < THRESHOLD {
+            return Ok(from + k + 1);
+        }
+    }
+    Err(h)
 }
 
 #[cfg(test)]
@@ -137,6 +191,28 @@ mod tests {
         assert_eq!(a.concat(), data);
         assert!(a.iter().all(|c| c.len() <= MAX_CHUNK));
         assert!(a[..a.len() - 1].iter().all(|c| c.len() >= MIN_CHUNK));
+    }
+
+    #[test]
+    fn lanes_find_the_same_cuts_as_one_byte_at_a_time() {
+        let data = random(4 << 20, 3);
+        let (mut from, mut cuts) = (0, 0);
+        loop {
+            let h = 0x1234_5678_9abc_def0;
+            let (a, b) = (scan(&data, from, h), serial(&data, from, h));
+            assert_eq!(a, b, "from {from}");
+            match a {
+                Ok(cut) => {
+                    cuts += 1;
+                    from = cut + 777;
+                    if from >= data.len() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        assert!(cuts > 30, "only {cuts} cuts");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::BlobService;
+use super::{join_pieces, BlobService, ChunkBatch};
 use crate::{B3Digest, Error};
 
 #[derive(Default)]
@@ -31,10 +31,10 @@ impl BlobService for MemoryBlobService {
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error> {
         Ok(self.chunks.read().unwrap().contains_key(digest))
     }
-    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error> {
+    fn put_chunks(&self, chunks: &ChunkBatch) -> Result<(), Error> {
         let mut map = self.chunks.write().unwrap();
-        for (d, b) in chunks {
-            map.entry(d).or_insert(b);
+        for (d, _, pieces) in chunks.iter() {
+            map.entry(d).or_insert_with(|| join_pieces(pieces));
         }
         Ok(())
     }

@@ -4,11 +4,13 @@
 //! Backends implement the small [`BlobService`] trait (chunks and chunk lists as
 //! bytes); writing, reading, seeking and verification are here, once.
 
+mod batch;
 mod chunker;
 mod memory;
 mod reader;
 mod writer;
 
+pub use batch::{join_pieces, ChunkBatch};
 pub use chunker::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK};
 pub use memory::MemoryBlobService;
 pub use reader::BlobReader;
@@ -53,8 +55,9 @@ pub fn decode_chunk_list(bytes: &[u8]) -> Option<Vec<ChunkMeta>> {
 pub trait BlobService: Send + Sync {
     fn get_chunk(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error>;
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error>;
-    /// Stores several chunks at once (one transaction in a database).
-    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error>;
+    /// Stores several chunks at once (one write, one transaction). The digests
+    /// are the writer's; a backend need not check them.
+    fn put_chunks(&self, chunks: &ChunkBatch) -> Result<(), Error>;
     /// The stored chunk list of a blob, encoded by [`encode_chunk_list`].
     fn get_chunk_list(&self, blob: &B3Digest) -> Result<Option<Vec<u8>>, Error>;
     /// Records a blob. Called only after all its chunks are stored.

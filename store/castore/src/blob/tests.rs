@@ -1,7 +1,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::*;
-use crate::{MemoryBlobService, RedbBackend};
+use crate::{DiskBackend, MemoryBlobService};
 
 fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
@@ -33,18 +33,18 @@ fn memory_round_trip() {
 }
 
 #[test]
-fn redb_round_trip_and_reopen() {
+fn disk_round_trip_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.redb");
+    let path = dir.path().join("store");
     let data = random_bytes(3 * MAX_CHUNK, 9);
     let d = {
-        let db = RedbBackend::open(&path).unwrap();
+        let db = DiskBackend::open(&path).unwrap();
         round_trip(&db);
         let d = (&db as &dyn BlobService).put_bytes(&data).unwrap();
         db.sync().unwrap();
         d
     };
-    let db = RedbBackend::open(&path).unwrap();
+    let db = DiskBackend::open(&path).unwrap();
     assert_eq!((&db as &dyn BlobService).read_to_vec(&d).unwrap(), data);
 }
 
@@ -140,9 +140,9 @@ fn wrong_chunk_list_detected_by_whole_blob_digest() {
 }
 
 #[test]
-fn concurrent_writers_share_a_redb_store() {
+fn concurrent_writers_share_a_disk_store() {
     let dir = tempfile::tempdir().unwrap();
-    let db = RedbBackend::open(&dir.path().join("s.redb")).unwrap();
+    let db = DiskBackend::open(&dir.path().join("s")).unwrap();
     let results: Vec<(B3Digest, Vec<u8>)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..4u64)
             .map(|i| {
@@ -179,14 +179,14 @@ fn small_blob_is_one_chunk_named_like_the_blob() {
 }
 
 #[test]
-fn redb_writes_survive_a_clean_close_without_sync() {
+fn disk_writes_survive_a_clean_close_without_sync() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
+    let path = dir.path().join("s");
     let data = random_bytes(3 * MAX_CHUNK, 4);
     let d = {
-        let db = RedbBackend::open(&path).unwrap();
+        let db = DiskBackend::open(&path).unwrap();
         (&db as &dyn BlobService).put_bytes(&data).unwrap()
     };
-    let db = RedbBackend::open(&path).unwrap();
+    let db = DiskBackend::open(&path).unwrap();
     assert_eq!((&db as &dyn BlobService).read_to_vec(&d).unwrap(), data);
 }

@@ -1,12 +1,16 @@
 //! Writing a blob: hash everything, cut into chunks, store new chunks in batches,
 //! record the chunk list last (so a blob is never visible before all its parts).
+//!
+//! Each byte is hashed twice (for the blob and for its chunk) while it is still
+//! in cache, and never copied here: the writer keeps references to the caller's
+//! buffers until their chunk is stored.
 
 use std::io;
 
 use bytes::Bytes;
 
 use super::chunker::Chunker;
-use super::{encode_chunk_list, BlobService, ChunkMeta};
+use super::{encode_chunk_list, BlobService, ChunkBatch, ChunkMeta};
 use crate::{B3Digest, Error};
 
 /// How many bytes of new chunks to collect before one backend write.
@@ -17,14 +21,15 @@ pub struct BlobWriter<'s> {
     /// `None` when the caller hashes the whole blob itself (see
     /// [`BlobWriter::close_prehashed`]).
     hasher: Option<blake3::Hasher>,
+    /// The hash of the current chunk so far; `None` for the first chunk, whose
+    /// digest is the blob's if it is the only one, and is otherwise computed
+    /// from `held` when it ends.
+    chunk_hasher: Option<blake3::Hasher>,
     chunker: Chunker,
-    /// The bytes of the current chunk so far, as the pieces they arrived in: they
-    /// are hashed and copied once, when the chunk is complete (and copied only if
-    /// the store lacks it).
+    /// The bytes of the current chunk so far, as the pieces they arrived in.
     held: Vec<Bytes>,
     chunks: Vec<ChunkMeta>,
-    pending: Vec<(B3Digest, Vec<u8>)>,
-    pending_bytes: usize,
+    pending: ChunkBatch,
     size: u64,
     new_chunks: usize,
 }
@@ -34,11 +39,11 @@ impl<'s> BlobWriter<'s> {
         BlobWriter {
             svc,
             hasher: hash.then(blake3::Hasher::new),
+            chunk_hasher: None,
             chunker: Chunker::default(),
             held: Vec::new(),
             chunks: Vec::new(),
-            pending: Vec::new(),
-            pending_bytes: 0,
+            pending: ChunkBatch::default(),
             size: 0,
             new_chunks: 0,
         }
@@ -53,55 +58,55 @@ impl<'s> BlobWriter<'s> {
     }
 
     /// Adds bytes to the blob without copying them: the writer keeps a reference
-    /// until their chunk is complete.
+    /// until their chunk is stored.
     pub fn write_bytes(&mut self, mut data: Bytes) -> Result<(), Error> {
         if let Some(h) = &mut self.hasher {
             h.update(&data);
         }
         self.size += data.len() as u64;
         while let Some(n) = self.chunker.next_cut(&data) {
-            self.held.push(data.split_to(n));
+            self.hold(data.split_to(n));
             self.end_chunk(None)?;
         }
         if !data.is_empty() {
-            self.held.push(data);
+            self.hold(data);
         }
         Ok(())
     }
 
-    /// Ends the current chunk, hashing it unless its digest is known.
+    fn hold(&mut self, piece: Bytes) {
+        if let Some(h) = &mut self.chunk_hasher {
+            h.update(&piece);
+        }
+        self.held.push(piece);
+    }
+
+    /// Ends the current chunk; `known` is its digest when that is the blob's.
     fn end_chunk(&mut self, known: Option<B3Digest>) -> Result<(), Error> {
-        let mut pieces = std::mem::take(&mut self.held);
-        let size: usize = pieces.iter().map(Bytes::len).sum();
-        let digest = known.unwrap_or_else(|| {
-            let mut h = blake3::Hasher::new();
-            for p in &pieces {
-                h.update(p);
+        let digest = match (known, self.chunk_hasher.take()) {
+            (Some(d), _) => d,
+            (None, Some(h)) => B3Digest::from(h.finalize()),
+            (None, None) => {
+                let mut h = blake3::Hasher::new();
+                for p in &self.held {
+                    h.update(p);
+                }
+                B3Digest::from(h.finalize())
             }
-            B3Digest::from(h.finalize())
-        });
+        };
+        self.chunk_hasher = Some(blake3::Hasher::new());
+        let size: usize = self.held.iter().map(Bytes::len).sum();
         self.chunks.push(ChunkMeta {
             digest,
             size: size as u64,
         });
-        let queued = self.pending.iter().any(|(d, _)| *d == digest);
-        if queued || self.svc.has_chunk(&digest)? {
+        if self.pending.contains(&digest) || self.svc.has_chunk(&digest)? {
+            self.held.clear();
             return Ok(());
         }
-        let bytes = if pieces.len() == 1 {
-            // Takes the buffer over without a copy when nothing else shares it.
-            Vec::from(pieces.pop().expect("one piece"))
-        } else {
-            let mut v = Vec::with_capacity(size);
-            for p in &pieces {
-                v.extend_from_slice(p);
-            }
-            v
-        };
-        self.pending.push((digest, bytes));
-        self.pending_bytes += size;
+        self.pending.push(digest, self.held.drain(..));
         self.new_chunks += 1;
-        if self.pending_bytes >= BATCH_BYTES {
+        if self.pending.bytes() >= BATCH_BYTES {
             self.flush_pending()?;
         }
         Ok(())
@@ -109,8 +114,8 @@ impl<'s> BlobWriter<'s> {
 
     fn flush_pending(&mut self) -> Result<(), Error> {
         if !self.pending.is_empty() {
-            self.svc.put_chunks(std::mem::take(&mut self.pending))?;
-            self.pending_bytes = 0;
+            self.svc.put_chunks(&self.pending)?;
+            self.pending.clear();
         }
         Ok(())
     }
@@ -126,8 +131,9 @@ impl<'s> BlobWriter<'s> {
     }
 
     /// Finishes a blob whose BLAKE3 digest the caller computed over exactly the
-    /// bytes written (so hashing can run on another thread than chunking). A wrong
-    /// digest stores a blob that every read and `verify` reports as corrupt.
+    /// bytes written (so hashing the whole can run on another thread than
+    /// chunking). A wrong digest stores a blob that every read and `verify`
+    /// reports as corrupt.
     pub fn close_prehashed(self, digest: B3Digest) -> Result<WrittenBlob, Error> {
         self.finish(digest)
     }

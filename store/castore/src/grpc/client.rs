@@ -10,7 +10,7 @@ use super::generated::blob_service_client::BlobServiceClient;
 use super::generated::directory_service_client::DirectoryServiceClient;
 use super::wire::{self, BlobChunk};
 use super::{error_of, Connection, MAX_MESSAGE};
-use crate::blob::{decode_chunk_list, encode_chunk_list, MAX_CHUNK};
+use crate::blob::{decode_chunk_list, encode_chunk_list, join_pieces, ChunkBatch, MAX_CHUNK};
 use crate::{B3Digest, BlobService, Directory, DirectoryService, Error};
 
 use prost::Message;
@@ -109,9 +109,15 @@ impl BlobService for GrpcBlobService {
         Ok(r.map_err(|s| error_of(&s))?.into_inner().present)
     }
 
-    fn put_chunks(&self, chunks: Vec<(B3Digest, Vec<u8>)>) -> Result<(), Error> {
-        let digests: Vec<B3Digest> = chunks.iter().map(|(d, _)| *d).collect();
-        let stream = tokio_stream::iter(chunks.into_iter().map(|(_, data)| BlobChunk { data }));
+    fn put_chunks(&self, chunks: &ChunkBatch) -> Result<(), Error> {
+        let digests: Vec<B3Digest> = chunks.iter().map(|(d, _, _)| d).collect();
+        let messages: Vec<BlobChunk> = chunks
+            .iter()
+            .map(|(_, _, pieces)| BlobChunk {
+                data: join_pieces(pieces),
+            })
+            .collect();
+        let stream = tokio_stream::iter(messages);
         let mut c = self.client();
         let r = self.conn.block_on(c.put_chunks(Request::new(stream)));
         let stored = r.map_err(|s| error_of(&s))?.into_inner().digests;

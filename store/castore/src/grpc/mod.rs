@@ -100,6 +100,7 @@ pub fn status_of(e: &Error) -> Status {
         Error::Corrupt { .. } | Error::Malformed { .. } => Code::DataLoss,
         Error::InvalidDirectory { .. } => Code::InvalidArgument,
         Error::Busy { .. } => Code::Unavailable,
+        Error::UnsupportedFormat { .. } => Code::FailedPrecondition,
         Error::Storage(_) | Error::Io(_) | Error::Remote(_) | Error::Server(_) => Code::Internal,
     };
     Status::new(code, e.to_string())

@@ -17,7 +17,7 @@ use super::generated::blob_service_server::{self, BlobServiceServer};
 use super::generated::directory_service_server::{self, DirectoryServiceServer};
 use super::wire::{self, BlobChunk, DigestList, Directory};
 use super::{digest_arg, status_of, DIGESTS_PER_MESSAGE, MAX_MESSAGE};
-use crate::blob::{encode_chunk_list, MAX_CHUNK};
+use crate::blob::{encode_chunk_list, ChunkBatch, MAX_CHUNK};
 use crate::{B3Digest, BlobService, ChunkMeta, DirectoryService, Error};
 
 use prost::Message;
@@ -217,13 +217,13 @@ impl blob_service_server::BlobService for BlobServer {
                 let d = B3Digest::of(&data);
                 digests.push(d.0.to_vec());
                 batch_bytes += data.len();
-                batch.push((d, data));
+                batch.push((d, data.into()));
             }
             if (done && !batch.is_empty()) || batch_bytes >= 8 * MAX_CHUNK {
                 let svc = self.svc.clone();
                 let chunks = std::mem::take(&mut batch);
                 batch_bytes = 0;
-                blocking(move || svc.put_chunks(chunks).map_err(castore)).await?;
+                blocking(move || svc.put_chunks(&ChunkBatch::of(chunks)).map_err(castore)).await?;
             }
             if done {
                 break;

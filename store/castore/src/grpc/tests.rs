@@ -9,7 +9,7 @@ use super::generated::blob_service_client::BlobServiceClient;
 use super::serve::{spawn, Routes, ServerHandle};
 use super::server::{BlobServer, DirectoryServer};
 use super::{wire, Connection};
-use crate::blob::MAX_CHUNK;
+use crate::blob::{ChunkBatch, MAX_CHUNK};
 use crate::{
     B3Digest, BlobService, Directory, DirectoryNode, DirectoryService, Error, FileNode,
     MemoryBlobService, MemoryDirectoryService,
@@ -169,7 +169,9 @@ fn server_refuses_bad_writes_and_keeps_serving() {
     // A chunk list whose chunks do not hash to the blob's digest.
     let data = bytes(100, 1);
     let cd = B3Digest::of(&data);
-    blobs.put_chunks(vec![(cd, data.clone())]).unwrap();
+    blobs
+        .put_chunks(&ChunkBatch::of([(cd, data.clone().into())]))
+        .unwrap();
     let wrong = B3Digest::of(b"something else");
     let list = crate::blob::encode_chunk_list(&[crate::ChunkMeta {
         digest: cd,
@@ -182,7 +184,7 @@ fn server_refuses_bad_writes_and_keeps_serving() {
     assert!(!(&*f.blobs as &dyn BlobService).has(&wrong).unwrap());
     // A chunk claimed under a digest that is not its own.
     assert!(matches!(
-        blobs.put_chunks(vec![(wrong, data.clone())]),
+        blobs.put_chunks(&ChunkBatch::of([(wrong, data.clone().into())])),
         Err(Error::Remote(_))
     ));
     // Malformed requests straight from a raw client.
