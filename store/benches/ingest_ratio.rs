@@ -9,8 +9,8 @@
 //! and its busiest thread), which the load of other processes disturbs much
 //! less: max(CPU / 2, busiest thread) is what two idle cores would take.
 
-use std::fs;
 use std::collections::HashMap;
+use std::fs;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -62,13 +62,29 @@ fn own_tid() -> Option<u32> {
     link.file_name()?.to_str()?.parse().ok()
 }
 
+/// CPU seconds of the whole process so far, including threads that have ended
+/// (from /proc/self/stat, in 10 ms ticks).
+fn process_cpu() -> f64 {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Runs `f` while sampling every thread's CPU time, so threads that end inside
-/// `f` are counted too (up to the last sample, a few milliseconds before they
-/// end). Returns (CPU seconds of all threads, CPU seconds of the busiest one).
+/// `f` are seen too (up to the last sample, shortly before they end). Returns
+/// (CPU seconds of all threads, CPU seconds of the busiest one). The total is
+/// the larger of the sum of the samples and the process's own count (which
+/// misses nothing but counts in 10 ms ticks), less the sampler's own time.
 fn sampled(f: impl FnOnce()) -> (f64, f64) {
     let start = thread_cpu();
     let stop = AtomicBool::new(false);
     let seen = Mutex::new(HashMap::<u32, u64>::new());
+    let own = Mutex::new(0u64);
+    let p0 = process_cpu();
     std::thread::scope(|sc| {
         sc.spawn(|| {
             let me = own_tid();
@@ -76,7 +92,9 @@ fn sampled(f: impl FnOnce()) -> (f64, f64) {
                 let done = stop.load(Ordering::Relaxed);
                 let mut seen = seen.lock().unwrap();
                 for (tid, ns) in thread_cpu() {
-                    if Some(tid) != me {
+                    if Some(tid) == me {
+                        *own.lock().unwrap() = ns;
+                    } else {
                         seen.insert(tid, ns);
                     }
                 }
@@ -90,6 +108,7 @@ fn sampled(f: impl FnOnce()) -> (f64, f64) {
         f();
         stop.store(true, Ordering::Relaxed);
     });
+    let process = process_cpu() - p0;
     let used: Vec<u64> = seen
         .into_inner()
         .unwrap()
@@ -97,8 +116,9 @@ fn sampled(f: impl FnOnce()) -> (f64, f64) {
         .map(|(tid, ns)| ns.saturating_sub(start.get(&tid).copied().unwrap_or(0)))
         .collect();
     let secs = |ns: u64| ns as f64 / 1e9;
+    let sampler = secs(own.into_inner().unwrap());
     (
-        secs(used.iter().sum()),
+        secs(used.iter().sum()).max(process - sampler),
         secs(used.iter().copied().max().unwrap_or(0)),
     )
 }

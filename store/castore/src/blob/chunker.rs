@@ -116,14 +116,15 @@ fn scan(data: &[u8], from: usize, mut h: u64) -> Result<usize, u64> {
         let (l0, rest) = block.split_at(LANE);
         let (l1, rest) = rest.split_at(LANE);
         let (l2, l3) = rest.split_at(LANE);
-        let mut hit = false;
+        // The smallest hash each lane saw: below the threshold means a hit.
+        let mut low = [u64::MAX; LANES];
         for (((&a, &b), &c), &d) in l0.iter().zip(l1).zip(l2).zip(l3) {
-            for (hj, byte) in hs.iter_mut().zip([a, b, c, d]) {
+            for ((hj, lj), byte) in hs.iter_mut().zip(&mut low).zip([a, b, c, d]) {
                 *hj = (*hj << 1).wrapping_add(GEAR[byte as usize]);
-                hit |= *hj < THRESHOLD;
+                *lj = (*lj).min(*hj);
             }
         }
-        if hit {
+        if low.iter().any(|&l| l < THRESHOLD) {
             return serial(&data[..i + LANES * LANE], i, h);
         }
         h = hs[LANES - 1];
