@@ -113,6 +113,8 @@ fn sigkill_during_import_leaves_a_consistent_store() {
     let b = tmp.path().join("b");
     store_common::wide_tree(&a, 1500, 3);
     store_common::wide_tree(&b, 1200, 4);
+    // Large enough that some kills land while chunk data is going to the packs.
+    std::fs::write(b.join("large"), store_common::pseudo_random(24 << 20, 7)).unwrap();
     // A path imported before the crashes must survive them untouched.
     tvix_ok(&store, &[os("import"), a.as_os_str()]);
     let mut killed = 0;
