@@ -4,21 +4,24 @@
 //! defaults refer to each other stores into its own environment thunks and closures
 //! that hold that environment: a cycle that `Rc` never frees. Forcing such a thunk can
 //! tie a further knot (`let x = f x` memoises a value that contains `x`), which then
-//! no longer passes through the environment at all. Every such cycle contains a value
-//! of a recursive scope's slot, or the scope itself.
+//! no longer passes through the environment at all. Every such cycle contains the
+//! scope or something reached from its slots.
 //!
 //! So each evaluation keeps its recursive scopes in a [`ScopeRegistry`] until they
 //! are provably out of any cycle: a scope nobody else holds whose slot values nobody
 //! else holds either is let go at the next sweep (sweeps are amortised, so the
-//! registry stays proportional to what is still alive). Whatever is still registered
+//! registry stays proportional to what is still alive). The registry holds scopes
+//! strongly, not weakly: in `let x = f x` the scope dies once `x` is computed, while
+//! the knot it tied lives on, and only the scope's slots lead to it. Whatever is still registered
 //! when the evaluation's owner drops it is torn down: the slots of those scopes and
 //! every thunk and environment reachable from them are emptied, which breaks every
 //! cycle. A value taken out of an evaluation must therefore not be forced after its
 //! evaluator is gone: what it would have read reports infinite recursion instead.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::rc::Rc;
+
+use rustc_hash::FxHashSet;
 
 use crate::value::{Env, Thunk, ThunkState, Value};
 
@@ -154,72 +157,71 @@ fn owned_env(env: &Rc<Env>, budget: &mut usize) -> bool {
 }
 
 /// Empty the slots of `envs` and of every environment and thunk reachable from them.
-/// Everything taken out is kept until the walk ends, so no address is reused while
-/// it is in `seen`; then it is dropped, with no cycle left to keep it alive.
+/// An emptied thunk is a blackhole and an emptied environment holds `poison`, which
+/// is how a second visit knows to stop; sets and lists cannot be marked, so they are
+/// remembered by address. Everything taken out is kept until the walk ends, so no
+/// address is reused meanwhile; then it is dropped, with no cycle left to keep it alive.
 fn tear_down(envs: Vec<Rc<Env>>) {
     let poison = Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Blackhole))));
-    let mut seen: HashSet<*const ()> = HashSet::new();
+    let is_poison = |v: &Value| match (v, &poison) {
+        (Value::Thunk(a), Value::Thunk(b)) => Rc::ptr_eq(&a.0, &b.0),
+        _ => false,
+    };
+    let mut seen: FxHashSet<*const ()> = FxHashSet::default();
     let mut env_work = envs;
     let mut work: Vec<Value> = Vec::new();
     let mut taken_envs: Vec<Rc<Env>> = Vec::new();
     let mut taken: Vec<Value> = Vec::new();
     loop {
         if let Some(env) = env_work.pop() {
-            if seen.insert(Rc::as_ptr(&env) as *const ()) {
-                if let Ok(mut slots) = env.slots.try_borrow_mut() {
-                    for s in slots.iter_mut() {
-                        work.push(std::mem::replace(s, poison.clone()));
-                    }
+            if let Ok(mut slots) = env.slots.try_borrow_mut() {
+                if slots.first().is_some_and(is_poison) {
+                    continue;
                 }
-                if let Some(p) = &env.parent {
-                    env_work.push(p.clone());
+                for s in slots.iter_mut() {
+                    work.push(std::mem::replace(s, poison.clone()));
                 }
-                taken_envs.push(env);
             }
+            if let Some(p) = &env.parent {
+                env_work.push(p.clone());
+            }
+            taken_envs.push(env);
             continue;
         }
         let Some(v) = work.pop() else { break };
         match &v {
             Value::Thunk(t) => {
-                if seen.insert(Rc::as_ptr(&t.0) as *const ()) {
-                    let state = match t.0.try_borrow_mut() {
-                        Ok(mut s) => std::mem::replace(&mut *s, ThunkState::Blackhole),
-                        Err(_) => ThunkState::Blackhole,
-                    };
-                    match state {
-                        ThunkState::Suspended { env, .. } => env_work.push(env),
-                        ThunkState::Apply(f, x) => work.extend([f, x]),
-                        ThunkState::Evaluated(v) => work.push(v),
-                        ThunkState::Blackhole => {}
-                    }
+                let state = match t.0.try_borrow_mut() {
+                    Ok(mut s) => std::mem::replace(&mut *s, ThunkState::Blackhole),
+                    Err(_) => ThunkState::Blackhole,
+                };
+                match state {
+                    ThunkState::Suspended { env, .. } => env_work.push(env),
+                    ThunkState::Apply(f, x) => work.extend([f, x]),
+                    ThunkState::Evaluated(v) => work.push(v),
+                    ThunkState::Blackhole => continue,
                 }
             }
             Value::Attrs(a) => {
-                if seen.insert(Rc::as_ptr(a) as *const ()) {
-                    work.extend(a.iter().map(|(_, v)| v.clone()));
+                if !seen.insert(Rc::as_ptr(a) as *const ()) {
+                    continue;
                 }
+                work.extend(a.iter().map(|(_, v)| v.clone()));
             }
             Value::List(l) => {
-                if seen.insert(Rc::as_ptr(l) as *const ()) {
-                    work.extend(l.iter().cloned());
+                if !seen.insert(Rc::as_ptr(l) as *const ()) {
+                    continue;
                 }
+                work.extend(l.iter().cloned());
             }
-            Value::Closure(c) => {
-                if seen.insert(Rc::as_ptr(c) as *const ()) {
-                    env_work.push(c.env.clone());
-                }
-            }
-            Value::Builtin(b) => {
-                if seen.insert(Rc::as_ptr(b) as *const ()) {
-                    work.extend(b.args.iter().cloned());
-                }
-            }
+            Value::Closure(c) => env_work.push(c.env.clone()),
+            Value::Builtin(b) => work.extend(b.args.iter().cloned()),
             Value::Null
             | Value::Bool(_)
             | Value::Int(_)
             | Value::Float(_)
             | Value::String(_)
-            | Value::Path(_) => {}
+            | Value::Path(_) => continue,
         }
         taken.push(v);
     }
