@@ -135,10 +135,13 @@ fn lint_level(l: Lint) -> LintLevel {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let mut ev = args
-        .setup
-        .setup()
-        .evaluator(Rc::new(tvix_eval::io::StdIO), &cwd, |_| {});
+    // The process exits after this: freeing the evaluation's values (and breaking
+    // their cycles) would only give back memory that exiting gives back anyway.
+    let mut ev = std::mem::ManuallyDrop::new(args.setup.setup().evaluator(
+        Rc::new(tvix_eval::io::StdIO),
+        &cwd,
+        |_| {},
+    ));
     let show_trace = args.setup.show_trace;
     let report = |e: &EvalError| {
         eprint!("{}", e.render(show_trace));

@@ -27,6 +27,7 @@ pub mod io;
 pub mod observer;
 pub mod pending;
 pub mod print;
+pub mod recursive_scopes;
 pub mod repl;
 pub mod search_path;
 pub mod source_bytes;
@@ -78,6 +79,7 @@ impl Evaluator {
                 last_compile_error: None,
                 lints: Default::default(),
                 builtins_self,
+                scopes: Default::default(),
             },
             limits: Limits::default(),
         };

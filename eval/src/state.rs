@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::compiled::{CompiledFile, SourceFile};
 use crate::errors::{ErrorKind, EvalError};
 use crate::io::EvalIO;
+use crate::recursive_scopes::ScopeRegistry;
 use crate::symbol::Symbol;
 use crate::value::{Env, Thunk, Value};
 
@@ -62,6 +63,9 @@ impl CompileCache {
 #[derive(Default)]
 pub struct ImportCache {
     entries: HashMap<PathBuf, (u64, Value)>,
+    /// Recursive scopes of the evaluators that shared this cache and are gone: their
+    /// values may live on in the entries, so their cycles are broken with the cache.
+    pub(crate) scopes: ScopeRegistry,
 }
 
 impl ImportCache {
@@ -105,6 +109,8 @@ pub struct EvalState {
     pub lints: crate::compiler::Lints,
     /// The thunk through which the `builtins` set contains itself.
     pub builtins_self: Thunk,
+    /// This evaluation's recursive scopes, whose cycles are broken when it is dropped.
+    pub scopes: ScopeRegistry,
 }
 
 impl Drop for EvalState {
@@ -112,6 +118,14 @@ impl Drop for EvalState {
     /// evaluator; a long-running process (the language server) makes many of them.
     fn drop(&mut self) {
         *self.builtins_self.0.borrow_mut() = crate::value::ThunkState::Blackhole;
+        // Values kept in a shared import cache may still need this evaluation's
+        // scopes; the cache breaks their cycles when it goes. Otherwise `scopes` does
+        // it now, being dropped with the other fields.
+        if Rc::strong_count(&self.imports) > 1 {
+            if let Ok(mut cache) = self.imports.try_borrow_mut() {
+                self.scopes.move_into(&mut cache.scopes);
+            }
+        }
     }
 }
 

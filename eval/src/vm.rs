@@ -806,7 +806,11 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::PushScope(i) => {
                 let f = code_frame!(self);
                 let info = f.proto.scope(i);
+                let recursive = matches!(info.kind, ScopeKind::Let | ScopeKind::RecAttrs);
                 f.env = Env::new(info.names.len(), Some(f.env.clone()), Some(info));
+                if recursive {
+                    self.state.scopes.register(&f.env);
+                }
             }
             Op::PopScope => {
                 let f = code_frame!(self);
@@ -1268,6 +1272,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                     if target != u32::MAX {
                         f.ip = target as usize;
                     }
+                } else if target != u32::MAX {
+                    // The default is stored into the call's own scope: a possible cycle.
+                    self.state.scopes.register(&f.env);
                 }
             }
             _ => unreachable!("handled in step: {op:?}"),
