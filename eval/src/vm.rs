@@ -309,9 +309,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn run(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
         while self.frames.len() > stop {
             let res = match self.frames.last() {
-                Some(Frame::Code(_)) => self.step(),
-                Some(Frame::Gen(_)) => self.step_gen(),
-                Some(Frame::Machine(_)) => self.step_machine(),
+                Some(Frame::Code(_)) => self.run_code(stop),
+                Some(Frame::Gen(_)) => self.check_limits().and_then(|()| self.step_gen()),
+                Some(Frame::Machine(_)) => self.check_limits().and_then(|()| self.step_machine()),
                 None => break,
             };
             if let Err(kind) = res {
@@ -320,6 +320,180 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         }
         Ok(())
+    }
+
+    /// Run code frames until the top frame is not a code frame or is at `stop`.
+    ///
+    /// The current frame's code, environment and instruction pointer live in locals;
+    /// the frame stack is only looked at again when an instruction changes it (a call,
+    /// a return, forcing a thunk, starting a builtin). Instructions whose common case
+    /// needs nothing else run here; everything else (and every case the fast path
+    /// declines, leaving the state untouched) goes through `step` with the frame's
+    /// instruction pointer written back.
+    fn run_code(&mut self, stop: usize) -> R<()> {
+        'frame: loop {
+            // Bytecode only jumps forward, so a frame runs a bounded number of
+            // instructions before it calls, returns or forces: checking the budget
+            // here bounds every evaluation.
+            self.check_budget()?;
+            let depth = self.frames.len();
+            let (code, mut env, mut ip) = match self.frames.last() {
+                Some(Frame::Code(f)) if depth > stop => (f.proto.clone(), f.env.clone(), f.ip),
+                _ => return Ok(()),
+            };
+            let ops: &[Op] = &code.ops;
+            loop {
+                let op = ops[ip];
+                ip += 1;
+                self.steps += 1;
+                if O::ACTIVE {
+                    let f = code_frame!(self);
+                    f.ip = ip;
+                    let file = f.proto.file.clone();
+                    let span = f.proto.spans[ip - 1];
+                    let view = VmView::new(&self.frames, self.state);
+                    self.observer.before_step(&view, &file, span, op);
+                }
+                if self.fast_op(op, &code, &mut env, &mut ip) {
+                    continue;
+                }
+                match op {
+                    Op::Return => {
+                        self.op_return();
+                        continue 'frame;
+                    }
+                    Op::Call => {
+                        code_frame!(self).ip = ip;
+                        self.op_call()?;
+                    }
+                    _ => {
+                        code_frame!(self).ip = ip;
+                        self.step(op)?;
+                    }
+                }
+                if self.frames.len() != depth {
+                    continue 'frame;
+                }
+                let f = code_frame!(self);
+                ip = f.ip;
+                if !Rc::ptr_eq(&env, &f.env) {
+                    env = f.env.clone();
+                }
+            }
+        }
+    }
+
+    /// The common case of `op`, if it needs only the current frame's code and
+    /// environment and cannot fail. `false` (with nothing changed) sends the
+    /// instruction to `step`.
+    #[inline(always)]
+    fn fast_op(&mut self, op: Op, code: &Rc<Code>, env: &mut Rc<Env>, ip: &mut usize) -> bool {
+        match op {
+            Op::Const(i) => self.stack.push(code.constant(i)),
+            Op::Null => self.stack.push(Value::Null),
+            Op::True => self.stack.push(Value::Bool(true)),
+            Op::False => self.stack.push(Value::Bool(false)),
+            Op::Local(d, s) => {
+                let v = read_local(env, d, s);
+                self.stack.push(v);
+            }
+            Op::Global(i) => {
+                let v = self.state.globals[i as usize].clone();
+                self.stack.push(v);
+            }
+            Op::Thunk(i) => {
+                let t = Thunk::suspended(code.child(i), env.clone());
+                self.stack.push(Value::Thunk(t));
+            }
+            Op::Closure(i) => {
+                let c = Closure {
+                    proto: code.child(i),
+                    env: env.clone(),
+                };
+                self.stack.push(Value::Closure(Rc::new(c)));
+            }
+            Op::Store(i) => {
+                let v = self.pop();
+                env.slots.borrow_mut()[i as usize] = v;
+            }
+            Op::Pop => {
+                self.pop();
+            }
+            Op::Jump(t) => *ip = t as usize,
+            Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
+                let Some(&Value::Bool(b)) = self.stack.last() else {
+                    return false;
+                };
+                self.stack.pop();
+                if b == matches!(op, Op::JumpIfTrue(_)) {
+                    *ip = t as usize;
+                }
+            }
+            Op::Force => {
+                let Some(top) = self.stack.last_mut() else {
+                    return false;
+                };
+                if let Value::Thunk(t) = top {
+                    match t.value() {
+                        Some(v) => *top = v,
+                        None => return false,
+                    }
+                }
+            }
+            Op::Select(sym) => {
+                let Some(top) = self.stack.last_mut() else {
+                    return false;
+                };
+                let found = match &*top {
+                    Value::Attrs(a) => a.get(sym).cloned(),
+                    _ => None,
+                };
+                match found {
+                    Some(v) => *top = v,
+                    None => return false,
+                }
+            }
+            Op::SelectOr(sym, target) => {
+                let Some(top) = self.stack.last_mut() else {
+                    return false;
+                };
+                let Value::Attrs(a) = &*top else {
+                    return false;
+                };
+                match a.get(sym).cloned() {
+                    Some(v) => *top = v,
+                    None => {
+                        self.stack.pop();
+                        *ip = target as usize;
+                    }
+                }
+            }
+            Op::Speculate(o, target) => {
+                let n = self.stack.len();
+                let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
+                self.stack.truncate(n - 2);
+                match r {
+                    Some(v) => self.stack.push(v),
+                    None => *ip = target as usize,
+                }
+            }
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
+                let n = self.stack.len();
+                let r = match (&self.stack[n - 2], &self.stack[n - 1]) {
+                    (Value::Int(x), Value::Int(y)) => int_binop(op, *x, *y),
+                    _ => None,
+                };
+                match r {
+                    Some(v) => {
+                        self.stack.truncate(n - 1);
+                        self.stack[n - 2] = v;
+                    }
+                    None => return false,
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// Where the VM is now, as an error location, with the frames that led here.
@@ -698,6 +872,24 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// The step budget and the cancel flag, checked whenever a frame starts or
+    /// resumes running code.
+    #[inline(always)]
+    fn check_budget(&self) -> R<()> {
+        if let Some(max) = self.limits.max_steps {
+            if self.steps > max {
+                return Err(ErrorKind::StepLimit(max));
+            }
+        }
+        if let Some(c) = &self.limits.cancel {
+            if c.load(Ordering::Relaxed) {
+                return Err(ErrorKind::Cancelled);
+            }
+        }
+        Ok(())
+    }
+
+    /// One step of a builtin's frame counts as an instruction.
     #[inline(always)]
     fn check_limits(&mut self) -> R<()> {
         self.steps = self.steps.wrapping_add(1);
@@ -726,19 +918,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.pop().expect("stack underflow")
     }
 
-    /// Run one instruction of the top code frame.
-    #[inline(always)]
-    fn step(&mut self) -> R<()> {
-        self.check_limits()?;
-        let f = code_frame!(self);
-        let op = f.proto.ops[f.ip];
-        f.ip += 1;
-        if O::ACTIVE {
-            let file = f.proto.file.clone();
-            let span = f.proto.spans[f.ip - 1];
-            let view = VmView::new(&self.frames, self.state);
-            self.observer.before_step(&view, &file, span, op);
-        }
+    /// Run `op`, the instruction just fetched from the top code frame (whose `ip`
+    /// points past it), in full generality.
+    #[inline(never)]
+    fn step(&mut self, op: Op) -> R<()> {
         match op {
             Op::Const(i) => {
                 let v = code_frame!(self).proto.constant(i);
@@ -748,18 +931,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::True => self.stack.push(Value::Bool(true)),
             Op::False => self.stack.push(Value::Bool(false)),
             Op::Local(d, s) => {
-                let f = code_frame!(self);
-                let mut slots = f.env.ancestor(d).slots.borrow_mut();
-                let slot = &mut slots[s as usize];
-                // A slot whose thunk has been evaluated keeps the value itself from now
-                // on: later reads skip the thunk, and it may be freed sooner.
-                if let Value::Thunk(t) = slot {
-                    if let Some(v) = t.value() {
-                        *slot = v;
-                    }
-                }
-                let v = slot.clone();
-                drop(slots);
+                let v = read_local(&code_frame!(self).env, d, s);
                 self.stack.push(v);
             }
             Op::Global(i) => {
@@ -842,19 +1014,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => code_frame!(self).ip = target as usize,
                 }
             }
-            Op::Return => {
-                let Some(Frame::Code(f)) = self.pop_frame() else {
-                    unreachable!()
-                };
-                let v = self.stack.pop().unwrap_or(Value::Null);
-                self.stack.truncate(f.base);
-                match f.kind {
-                    CodeKind::Call => self.stack.push(v),
-                    CodeKind::Thunk(t, _) => {
-                        *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
-                    }
-                }
-            }
+            Op::Return => self.op_return(),
             Op::Select(sym) => {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
@@ -1282,14 +1442,31 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
+    /// Leave the top code frame with the value on top of the stack.
+    #[inline(always)]
+    fn op_return(&mut self) {
+        let Some(Frame::Code(f)) = self.pop_frame() else {
+            unreachable!("return outside a code frame")
+        };
+        let v = self.stack.pop().unwrap_or(Value::Null);
+        self.stack.truncate(f.base);
+        match f.kind {
+            CodeKind::Call => self.stack.push(v),
+            CodeKind::Thunk(t, _) => {
+                *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
+            }
+        }
+    }
+
     fn op_call(&mut self) -> R<()> {
         let n = self.stack.len();
         demand_slot!(self, n - 2);
         match &self.stack[n - 2] {
-            Value::Closure(c) => {
-                let c = c.clone();
+            Value::Closure(_) => {
                 let x = self.pop();
-                self.pop();
+                let Value::Closure(c) = self.pop() else {
+                    unreachable!("checked above")
+                };
                 if let (Some(inner), false) = (c.proto.curried, O::ACTIVE) {
                     // `(a: b: ...) x` only makes a closure: no frame needed (unless an
                     // observer wants to see the call).
@@ -1394,6 +1571,21 @@ impl<'o, O: Observer> Vm<'o, O> {
             other => Err(ErrorKind::NotCallable(other.describe())),
         }
     }
+}
+
+/// Slot `s` of the environment `d` scopes up from `env`.
+#[inline(always)]
+fn read_local(env: &Rc<Env>, d: u32, s: u32) -> Value {
+    let mut slots = env.ancestor(d).slots.borrow_mut();
+    let slot = &mut slots[s as usize];
+    // A slot whose thunk has been evaluated keeps the value itself from now on: later
+    // reads skip the thunk, and it may be freed sooner.
+    if let Value::Thunk(t) = slot {
+        if let Some(v) = t.value() {
+            *slot = v;
+        }
+    }
+    slot.clone()
 }
 
 /// `x op y` on integers, unless it overflows (the general path reports that).
