@@ -3,13 +3,14 @@
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod eval_cmd;
 mod fmt_cmd;
 mod repl_cmd;
 mod store_cmd;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Mimalloc = alloc::Mimalloc;
 
 #[derive(Parser)]
 #[command(

@@ -26,17 +26,26 @@ pub enum Request {
 }
 
 /// A builtin's inner loop as a state machine the VM steps on its own stack. A loop that
-/// calls back into Nix code many times (`sort`'s comparator) is much cheaper this way
-/// than as a generator resumed once per call.
+/// calls back into Nix code many times (`sort`'s comparator, `foldl'`'s operator) is
+/// much cheaper this way than as a generator resumed once per call.
 pub trait Machine {
-    /// Continue, given the forced result of the call last asked for (`None` at first).
+    /// Continue, given the answer to the step last asked for (`None` at first).
     fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind>;
 }
 
 pub enum MachineStep {
+    /// Force a value to weak head normal form.
+    Force(Value),
+    /// Call `f x` and force the result.
+    Call(Value, Value),
     /// Call `f x y` and force the result.
     Call2(Value, Value, Value),
     Done(Value),
+}
+
+/// Run `m` as the whole of a builtin: the generator only hands it to the VM.
+pub fn machine_builtin(co: Co, name: &'static str, m: Box<dyn Machine>) -> GenFuture {
+    Box::pin(async move { run_machine(&co, name, m).await })
 }
 
 pub enum Response {

@@ -5,16 +5,19 @@
 //! a lock-free table, and interning a name already seen hits a per-thread cache.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Symbol(pub u32);
 
+/// Interning hashes every dynamic attribute name: FxHash, not SipHash (the names are
+/// not attacker-chosen keys of a long-lived server table).
+type Map = rustc_hash::FxHashMap<&'static str, u32>;
+
 struct Global {
     names: Vec<&'static str>,
-    map: HashMap<&'static str, u32>,
+    map: Map,
 }
 
 fn global() -> &'static Mutex<Global> {
@@ -22,7 +25,7 @@ fn global() -> &'static Mutex<Global> {
     G.get_or_init(|| {
         Mutex::new(Global {
             names: Vec::new(),
-            map: HashMap::new(),
+            map: Map::default(),
         })
     })
 }
@@ -35,13 +38,27 @@ const CHUNK_BITS: u32 = 12;
 const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 const MAX_CHUNKS: usize = 1 << (32 - CHUNK_BITS);
 
-type Slot = AtomicPtr<&'static str>;
+/// What a published slot points to: the name, and its first eight bytes as a
+/// big-endian integer (zero-padded), so most name comparisons are one integer compare.
+struct Entry {
+    name: &'static str,
+    prefix: u64,
+}
+
+fn prefix_of(s: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = s.len().min(8);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_be_bytes(b)
+}
+
+type Slot = AtomicPtr<Entry>;
 
 static TABLE: [AtomicPtr<Slot>; MAX_CHUNKS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS];
 
 #[inline]
-fn published(id: u32) -> Option<&'static str> {
+fn published(id: u32) -> Option<&'static Entry> {
     let chunk = TABLE[(id >> CHUNK_BITS) as usize].load(Ordering::Acquire);
     if chunk.is_null() {
         return None;
@@ -49,8 +66,8 @@ fn published(id: u32) -> Option<&'static str> {
     // SAFETY: a non-null chunk points to CHUNK_LEN slots that are never freed.
     let slot = unsafe { &*chunk.add(id as usize & (CHUNK_LEN - 1)) };
     let name = slot.load(Ordering::Acquire);
-    // SAFETY: a non-null slot points to a leaked `&'static str`, written once.
-    (!name.is_null()).then(|| unsafe { *name })
+    // SAFETY: a non-null slot points to a leaked `Entry`, written once.
+    (!name.is_null()).then(|| unsafe { &*name })
 }
 
 /// Called with the global lock held, so chunks and slots have a single writer.
@@ -64,14 +81,17 @@ fn publish(id: u32, name: &'static str) {
         chunk = Box::leak(slots).as_mut_ptr();
         cell.store(chunk, Ordering::Release);
     }
-    let boxed: &'static mut &'static str = Box::leak(Box::new(name));
+    let boxed: &'static mut Entry = Box::leak(Box::new(Entry {
+        name,
+        prefix: prefix_of(name),
+    }));
     // SAFETY: as in `published`; the index is within the chunk.
     unsafe { &*chunk.add(id as usize & (CHUNK_LEN - 1)) }.store(boxed, Ordering::Release);
 }
 
 #[derive(Default)]
 struct Local {
-    map: HashMap<&'static str, u32>,
+    map: Map,
 }
 
 thread_local! {
@@ -102,23 +122,42 @@ impl Symbol {
         Symbol(id)
     }
 
+    #[inline]
     pub fn as_str(self) -> &'static str {
-        if let Some(s) = published(self.0) {
-            return s;
-        }
-        let g = global().lock().unwrap_or_else(|e| e.into_inner());
-        g.names[self.0 as usize]
+        self.entry().name
     }
 
-    /// Order by name, as Nix orders attribute names.
+    #[inline]
+    fn entry(self) -> &'static Entry {
+        match published(self.0) {
+            Some(e) => e,
+            None => unpublished(self),
+        }
+    }
+
+    /// Order by name, as Nix orders attribute names. Names whose first eight bytes
+    /// differ are ordered by those alone (zero padding cannot reorder them: a padded
+    /// zero only ties with a real zero, and ties fall through to the full compare).
     #[inline]
     pub fn cmp_name(self, other: Symbol) -> std::cmp::Ordering {
         if self == other {
-            std::cmp::Ordering::Equal
-        } else {
-            self.as_str().cmp(other.as_str())
+            return std::cmp::Ordering::Equal;
+        }
+        let (a, b) = (self.entry(), other.entry());
+        match a.prefix.cmp(&b.prefix) {
+            std::cmp::Ordering::Equal => a.name.cmp(b.name),
+            o => o,
         }
     }
+}
+
+/// Every id is published (under the lock) before `intern` hands it out; taking the lock
+/// makes that write visible here even without other synchronisation. A `Symbol` made
+/// up from a number that was never interned is a bug in the caller.
+#[cold]
+fn unpublished(s: Symbol) -> &'static Entry {
+    let _g = global().lock().unwrap_or_else(|e| e.into_inner());
+    published(s.0).unwrap_or_else(|| panic!("symbol {} was never interned", s.0))
 }
 
 impl std::fmt::Display for Symbol {

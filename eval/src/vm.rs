@@ -729,17 +729,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Call(f, x) => {
                     g.pending = Pending::CallResult;
-                    let base = self.stack.len();
-                    self.stack.push(f);
-                    self.stack.push(x);
-                    let env = self.empty_env.clone();
-                    self.push_frame(Frame::Code(CodeFrame {
-                        proto: trampoline(),
-                        ip: 0,
-                        env,
-                        base,
-                        kind: CodeKind::Call,
-                    }))
+                    self.push_call(f, x)
                 }
                 Request::Call2(f, x, y) => {
                     g.pending = Pending::CallResult;
@@ -825,6 +815,39 @@ impl<'o, O: Observer> Vm<'o, O> {
         }))
     }
 
+    /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
+    /// directly; anything else goes through the trampoline.
+    fn push_call(&mut self, f: Value, x: Value) -> R<()> {
+        let base = self.stack.len();
+        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
+            if c.proto.curried.is_none() {
+                let env = Env::new(
+                    c.proto.call_size,
+                    Some(c.env.clone()),
+                    c.proto.call_scope.clone(),
+                );
+                env.slots.borrow_mut()[0] = x;
+                return self.push_frame(Frame::Code(CodeFrame {
+                    proto: c.proto.clone(),
+                    ip: 0,
+                    env,
+                    base,
+                    kind: CodeKind::Call,
+                }));
+            }
+        }
+        self.stack.push(f);
+        self.stack.push(x);
+        let env = self.empty_env.clone();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto: trampoline(),
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
     /// Force the call result on top of the stack. `false` if a frame forcing it was
     /// pushed (the caller runs again once it is done).
     fn settle_top(&mut self) -> R<bool> {
@@ -857,6 +880,16 @@ impl<'o, O: Observer> Vm<'o, O> {
             unreachable!()
         };
         match m.machine.resume(last)? {
+            MachineStep::Force(v) => {
+                // `settle_top` forces it when the machine is stepped next.
+                m.awaiting = true;
+                self.stack.push(v);
+                Ok(())
+            }
+            MachineStep::Call(f, x) => {
+                m.awaiting = true;
+                self.push_call(f, x)
+            }
             MachineStep::Call2(f, x, y) => {
                 m.awaiting = true;
                 self.push_call2(f, x, y)

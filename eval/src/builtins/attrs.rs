@@ -71,21 +71,6 @@ fn zip_attrs_with(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-fn get_attr_gen(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let name = force(&co, a[0].clone()).await?;
-        let set = force(&co, a[1].clone()).await?;
-        let name = string(&name)?.to_str_lossy().into_owned();
-        match attrs(&set)?.get(Symbol::intern(&name)) {
-            Some(v) => Ok(v.clone()),
-            None => Err(ErrorKind::AttributeMissing {
-                name,
-                suggestion: None,
-            }),
-        }
-    })
-}
-
 fn function_args(v: &Value) -> Result<Value, ErrorKind> {
     match v {
         Value::Closure(c) => {
@@ -139,7 +124,16 @@ pub fn register(r: &mut Registry) {
             attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
         ))
     });
-    r.gen("getAttr", 2, get_attr_gen);
+    r.plain("getAttr", 2, |_, a| {
+        let name = string(&a[0])?;
+        match attrs(&a[1])?.get(Symbol::intern(&name.to_str_lossy())) {
+            Some(v) => Ok(v.clone()),
+            None => Err(ErrorKind::AttributeMissing {
+                name: name.to_str_lossy().into_owned(),
+                suggestion: None,
+            }),
+        }
+    });
     r.plain("hasAttr", 2, |_, a| {
         let name = string(&a[0])?;
         Ok(Value::Bool(

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, call2, force, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, machine_builtin, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -29,46 +29,245 @@ async fn forced_bool(co: &Co, f: &Value, x: Value) -> R<bool> {
     }
 }
 
-fn filter(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let f = force(&co, a[0].clone()).await?;
-        let l = forced_list(&co, a[1].clone()).await?;
-        let mut out = Vec::new();
-        for e in l.iter() {
-            if forced_bool(&co, &f, e.clone()).await? {
-                out.push(e.clone());
-            }
-        }
-        if out.len() == l.len() {
-            return Ok(Value::List(l));
-        }
-        Ok(Value::list(out))
-    })
+/// Where a list builtin's machine is. Each begins by forcing the function, then the
+/// list (the order the generators before them used, and so the order errors surface in).
+enum Stage {
+    Fun,
+    List,
+    /// The forced list is the answer just given.
+    First,
+    Loop,
+    /// Forcing the final value (`foldl'` over an empty list forces its start value).
+    Last,
 }
 
-fn foldl_strict(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let f = force(&co, a[0].clone()).await?;
-        let mut acc = a[1].clone();
-        let l = forced_list(&co, a[2].clone()).await?;
-        for e in l.iter() {
-            acc = call2(&co, f.clone(), acc, e.clone()).await?;
+/// What a `FunList` makes of the answer it is given.
+enum Got {
+    /// A step of the prelude, to hand to the VM.
+    Step(MachineStep),
+    /// The list is in hand; with the answer for the last element, if there was one.
+    Answer(Option<Value>),
+}
+
+/// The arguments `f list` of `filter`, `any`, `all`, `concatMap`: forced one after the
+/// other, then the elements handed out one at a time.
+struct FunList {
+    args: Vec<Value>,
+    f: Value,
+    l: Rc<crate::value::NixList>,
+    i: usize,
+    stage: Stage,
+}
+
+impl FunList {
+    fn new(args: Vec<Value>) -> FunList {
+        FunList {
+            args,
+            f: Value::Null,
+            l: Rc::default(),
+            i: 0,
+            stage: Stage::Fun,
         }
-        force(&co, acc).await
-    })
+    }
+
+    fn feed(&mut self, last: Option<Value>) -> R<Got> {
+        match self.stage {
+            Stage::Fun => {
+                self.stage = Stage::List;
+                Ok(Got::Step(MachineStep::Force(std::mem::take(
+                    &mut self.args[0],
+                ))))
+            }
+            Stage::List => {
+                self.f = last.unwrap_or_default();
+                self.stage = Stage::First;
+                Ok(Got::Step(MachineStep::Force(std::mem::take(
+                    &mut self.args[1],
+                ))))
+            }
+            Stage::First => {
+                self.l = list(&last.unwrap_or_default())?.clone();
+                self.args = Vec::new();
+                self.stage = Stage::Loop;
+                Ok(Got::Answer(None))
+            }
+            Stage::Loop | Stage::Last => Ok(Got::Answer(last)),
+        }
+    }
+
+    /// `f e` for the next element `e`.
+    fn next_call(&mut self) -> Option<MachineStep> {
+        let e = self.l.get(self.i)?.clone();
+        self.i += 1;
+        Some(MachineStep::Call(self.f.clone(), e))
+    }
+}
+
+/// Feeds the answer to a `FunList`: returns its prelude step from the caller, or gives
+/// the answer for the last element.
+macro_rules! feed {
+    ($m:expr, $last:expr) => {
+        match $m.feed($last)? {
+            Got::Step(step) => return Ok(step),
+            Got::Answer(a) => a,
+        }
+    };
+}
+
+fn want_bool(v: Value) -> R<bool> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        other => Err(type_error("a Boolean", &other)),
+    }
+}
+
+struct Filter {
+    m: FunList,
+    out: Vec<Value>,
+}
+
+impl Machine for Filter {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        if let Some(keep) = feed!(self.m, last) {
+            if want_bool(keep)? {
+                self.out.push(self.m.l[self.m.i - 1].clone());
+            }
+        }
+        if let Some(step) = self.m.next_call() {
+            return Ok(step);
+        }
+        if self.out.len() == self.m.l.len() {
+            return Ok(MachineStep::Done(Value::List(self.m.l.clone())));
+        }
+        Ok(MachineStep::Done(Value::list(std::mem::take(
+            &mut self.out,
+        ))))
+    }
+}
+
+fn filter(co: Co, a: Vec<Value>) -> GenFuture {
+    let m = Filter {
+        m: FunList::new(a),
+        out: Vec::new(),
+    };
+    machine_builtin(co, "filter", Box::new(m))
+}
+
+/// `any` (`want` true) and `all` (`want` false): stop at the first element whose answer
+/// is `want`.
+struct AnyAll {
+    m: FunList,
+    want: bool,
+}
+
+impl Machine for AnyAll {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        if let Some(b) = feed!(self.m, last) {
+            if want_bool(b)? == self.want {
+                return Ok(MachineStep::Done(Value::Bool(self.want)));
+            }
+        }
+        match self.m.next_call() {
+            Some(step) => Ok(step),
+            None => Ok(MachineStep::Done(Value::Bool(!self.want))),
+        }
+    }
 }
 
 fn any_all(co: Co, a: Vec<Value>, want: bool) -> GenFuture {
-    Box::pin(async move {
-        let f = force(&co, a[0].clone()).await?;
-        let l = forced_list(&co, a[1].clone()).await?;
-        for e in l.iter() {
-            if forced_bool(&co, &f, e.clone()).await? == want {
-                return Ok(Value::Bool(want));
-            }
+    let m = AnyAll {
+        m: FunList::new(a),
+        want,
+    };
+    machine_builtin(co, if want { "any" } else { "all" }, Box::new(m))
+}
+
+struct ConcatMap {
+    m: FunList,
+    out: Vec<Value>,
+}
+
+impl Machine for ConcatMap {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        if let Some(r) = feed!(self.m, last) {
+            self.out.extend(list(&r)?.iter().cloned());
         }
-        Ok(Value::Bool(!want))
-    })
+        match self.m.next_call() {
+            Some(step) => Ok(step),
+            None => Ok(MachineStep::Done(Value::list(std::mem::take(
+                &mut self.out,
+            )))),
+        }
+    }
+}
+
+fn concat_map(co: Co, a: Vec<Value>) -> GenFuture {
+    let m = ConcatMap {
+        m: FunList::new(a),
+        out: Vec::new(),
+    };
+    machine_builtin(co, "concatMap", Box::new(m))
+}
+
+/// `foldl' f nul list`: forces `f`, then the list, then calls `f acc e` for each element
+/// in turn, forcing each result; over an empty list it forces `nul`.
+struct Foldl {
+    args: Vec<Value>,
+    f: Value,
+    acc: Value,
+    l: Rc<crate::value::NixList>,
+    i: usize,
+    stage: Stage,
+}
+
+impl Machine for Foldl {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        let last = last.unwrap_or(Value::Null);
+        match self.stage {
+            Stage::Fun => {
+                self.stage = Stage::List;
+                return Ok(MachineStep::Force(std::mem::take(&mut self.args[0])));
+            }
+            Stage::List => {
+                self.f = last;
+                self.stage = Stage::First;
+                return Ok(MachineStep::Force(std::mem::take(&mut self.args[2])));
+            }
+            Stage::First => {
+                self.l = list(&last)?.clone();
+                self.acc = std::mem::take(&mut self.args[1]);
+                self.args = Vec::new();
+                self.stage = Stage::Loop;
+            }
+            Stage::Loop => self.acc = last,
+            Stage::Last => return Ok(MachineStep::Done(last)),
+        }
+        if let Some(e) = self.l.get(self.i) {
+            self.i += 1;
+            let acc = std::mem::take(&mut self.acc);
+            return Ok(MachineStep::Call2(self.f.clone(), acc, e.clone()));
+        }
+        let acc = std::mem::take(&mut self.acc);
+        match acc.shallow() {
+            acc @ Value::Thunk(_) => {
+                self.stage = Stage::Last;
+                Ok(MachineStep::Force(acc))
+            }
+            acc => Ok(MachineStep::Done(acc)),
+        }
+    }
+}
+
+fn foldl_strict(co: Co, a: Vec<Value>) -> GenFuture {
+    let m = Foldl {
+        args: a,
+        f: Value::Null,
+        acc: Value::Null,
+        l: Rc::default(),
+        i: 0,
+        stage: Stage::Fun,
+    };
+    machine_builtin(co, "foldl'", Box::new(m))
 }
 
 fn concat_lists(co: Co, a: Vec<Value>) -> GenFuture {
@@ -77,19 +276,6 @@ fn concat_lists(co: Co, a: Vec<Value>) -> GenFuture {
         let mut out = Vec::new();
         for e in l.iter() {
             out.extend(forced_list(&co, e.clone()).await?.iter().cloned());
-        }
-        Ok(Value::list(out))
-    })
-}
-
-fn concat_map(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let f = force(&co, a[0].clone()).await?;
-        let l = forced_list(&co, a[1].clone()).await?;
-        let mut out = Vec::new();
-        for e in l.iter() {
-            let r = call(&co, f.clone(), e.clone()).await?;
-            out.extend(list(&r)?.iter().cloned());
         }
         Ok(Value::list(out))
     })

@@ -197,12 +197,12 @@ pub fn make_globals(r: Registry) -> Globals {
         entries.push((Symbol::intern(name), v));
     }
     // `derivation` is Nix code (see derivation.rs), compiled once globals exist.
-    let drv_cell = Thunk(Rc::new(std::cell::RefCell::new(
+    let drv_cell = Thunk(Rc::new(crate::value::VCell::new(
         crate::value::ThunkState::Blackhole,
     )));
     entries.push((Symbol::intern("derivation"), Value::Thunk(drv_cell.clone())));
     // `builtins.builtins` is the set itself.
-    let self_ref = Thunk(Rc::new(std::cell::RefCell::new(
+    let self_ref = Thunk(Rc::new(crate::value::VCell::new(
         crate::value::ThunkState::Blackhole,
     )));
     entries.push((Symbol::intern("builtins"), Value::Thunk(self_ref.clone())));

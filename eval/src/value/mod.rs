@@ -2,15 +2,16 @@
 //! Runtime values are single-threaded (`Rc`); only the compiled form is shared.
 
 mod attrs;
+mod cell;
 mod code;
 mod drop;
 mod string;
 
 pub use attrs::Attrs;
+pub use cell::VCell;
 pub use code::Code;
 pub use string::{NixContext, NixString, StringBuilder};
 
-use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -32,6 +33,13 @@ pub enum Value {
     Thunk(Thunk),
 }
 
+/// `null`: what a slot holds before it is filled (and what `mem::take` leaves).
+impl Default for Value {
+    fn default() -> Self {
+        Value::Null
+    }
+}
+
 /// A function value: compiled lambda plus the environment it closed over.
 pub struct Closure {
     pub proto: Rc<Code>,
@@ -47,7 +55,7 @@ pub struct BuiltinApp {
 /// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
 /// compiler assigned them (see `ScopeInfo` for their names).
 pub struct Env {
-    pub slots: RefCell<Slots>,
+    pub slots: VCell<Slots>,
     pub parent: Option<Rc<Env>>,
     pub info: Option<Rc<ScopeInfo>>,
 }
@@ -55,11 +63,7 @@ pub struct Env {
 impl Env {
     pub fn new(n: usize, parent: Option<Rc<Env>>, info: Option<Rc<ScopeInfo>>) -> Rc<Env> {
         Rc::new(Env {
-            slots: RefCell::new(if n == 1 {
-                Slots::One(Value::Null)
-            } else {
-                Slots::Many(vec![Value::Null; n])
-            }),
+            slots: VCell::new(Slots::nulls(n)),
             parent,
             info,
         })
@@ -78,11 +82,26 @@ impl Env {
     }
 }
 
-/// An environment's variables. Most environments are one lambda's argument: that
-/// one is kept inline, saving an allocation per call.
+/// An environment's variables. Most environments (a lambda's argument and its formals, a
+/// small `let`) hold up to three: those are kept inline, saving an allocation per call.
 pub enum Slots {
     One(Value),
+    Two([Value; 2]),
+    Three([Value; 3]),
     Many(Vec<Value>),
+}
+
+impl Slots {
+    /// `n` slots holding `null`.
+    #[inline]
+    pub fn nulls(n: usize) -> Slots {
+        match n {
+            1 => Slots::One(Value::Null),
+            2 => Slots::Two(Default::default()),
+            3 => Slots::Three(Default::default()),
+            n => Slots::Many(vec![Value::Null; n]),
+        }
+    }
 }
 
 impl Default for Slots {
@@ -97,6 +116,8 @@ impl std::ops::Deref for Slots {
     fn deref(&self) -> &[Value] {
         match self {
             Slots::One(v) => std::slice::from_ref(v),
+            Slots::Two(v) => v,
+            Slots::Three(v) => v,
             Slots::Many(v) => v,
         }
     }
@@ -107,6 +128,8 @@ impl std::ops::DerefMut for Slots {
     fn deref_mut(&mut self) -> &mut [Value] {
         match self {
             Slots::One(v) => std::slice::from_mut(v),
+            Slots::Two(v) => v,
+            Slots::Three(v) => v,
             Slots::Many(v) => v,
         }
     }
@@ -185,11 +208,36 @@ fn defer_slots(slots: &mut Slots) {
 
 impl IntoIterator for Slots {
     type Item = Value;
-    type IntoIter = std::vec::IntoIter<Value>;
-    fn into_iter(self) -> Self::IntoIter {
+    type IntoIter = SlotsIntoIter;
+    fn into_iter(self) -> SlotsIntoIter {
         match self {
-            Slots::One(v) => vec![v].into_iter(),
-            Slots::Many(v) => v.into_iter(),
+            Slots::One(v) => SlotsIntoIter::Inline([v, Value::Null, Value::Null].into_iter(), 1),
+            Slots::Two([a, b]) => SlotsIntoIter::Inline([a, b, Value::Null].into_iter(), 2),
+            Slots::Three(v) => SlotsIntoIter::Inline(v.into_iter(), 3),
+            Slots::Many(v) => SlotsIntoIter::Many(v.into_iter()),
+        }
+    }
+}
+
+/// The values of `Slots`, by value (inline ones padded to three, of which the first
+/// `.1` are real).
+pub enum SlotsIntoIter {
+    Inline(std::array::IntoIter<Value, 3>, usize),
+    Many(std::vec::IntoIter<Value>),
+}
+
+impl Iterator for SlotsIntoIter {
+    type Item = Value;
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            SlotsIntoIter::Inline(it, left) => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                it.next()
+            }
+            SlotsIntoIter::Many(it) => it.next(),
         }
     }
 }
@@ -208,17 +256,17 @@ pub enum ThunkState {
 }
 
 #[derive(Clone)]
-pub struct Thunk(pub Rc<RefCell<ThunkState>>);
+pub struct Thunk(pub Rc<VCell<ThunkState>>);
 
 impl Thunk {
     pub fn suspended(proto: Rc<Code>, env: Rc<Env>) -> Thunk {
-        Thunk(Rc::new(RefCell::new(ThunkState::Suspended { proto, env })))
+        Thunk(Rc::new(VCell::new(ThunkState::Suspended { proto, env })))
     }
     pub fn apply(f: Value, x: Value) -> Thunk {
-        Thunk(Rc::new(RefCell::new(ThunkState::Apply(f, x))))
+        Thunk(Rc::new(VCell::new(ThunkState::Apply(f, x))))
     }
     pub fn evaluated(v: Value) -> Thunk {
-        Thunk(Rc::new(RefCell::new(ThunkState::Evaluated(v))))
+        Thunk(Rc::new(VCell::new(ThunkState::Evaluated(v))))
     }
     /// The value if it has been computed.
     #[inline]
@@ -312,5 +360,13 @@ mod tests {
     #[test]
     fn value_is_16_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+
+    #[test]
+    #[cfg(not(debug_assertions))]
+    fn thunks_and_environments_stay_small() {
+        // Allocated as `Rc`s: 16 bytes of counts on top.
+        assert_eq!(std::mem::size_of::<VCell<ThunkState>>(), 32);
+        assert_eq!(std::mem::size_of::<Env>(), 64);
     }
 }

@@ -9,33 +9,69 @@ use std::rc::Rc;
 pub type NixContext = BTreeSet<String>;
 
 struct Inner {
-    bytes: Box<[u8]>,
     ctx: Option<Box<NixContext>>,
+    bytes: Bytes,
+}
+
+/// Strings up to this long (attribute names, most values) live inside the `Rc`'s own
+/// allocation instead of a second one.
+const INLINE: usize = 22;
+
+enum Bytes {
+    Inline(u8, [u8; INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl Bytes {
+    #[inline]
+    fn new(b: impl AsRef<[u8]> + Into<Box<[u8]>>) -> Bytes {
+        let s = b.as_ref();
+        if s.len() <= INLINE {
+            let mut buf = [0; INLINE];
+            buf[..s.len()].copy_from_slice(s);
+            Bytes::Inline(s.len() as u8, buf)
+        } else {
+            Bytes::Heap(b.into())
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Inline(n, buf) => &buf[..*n as usize],
+            Bytes::Heap(b) => b,
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct NixString(Rc<Inner>);
 
 impl NixString {
-    pub fn new(bytes: impl Into<Box<[u8]>>, ctx: Option<NixContext>) -> NixString {
+    pub fn new(bytes: impl AsRef<[u8]> + Into<Box<[u8]>>, ctx: Option<NixContext>) -> NixString {
         let ctx = ctx.filter(|c| !c.is_empty()).map(Box::new);
         NixString(Rc::new(Inner {
-            bytes: bytes.into(),
+            bytes: Bytes::new(bytes),
             ctx,
         }))
     }
 
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0.bytes
+        self.0.bytes.as_slice()
     }
 
     pub fn to_str_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0.bytes)
+        // `from_utf8` checks valid text (nearly every string) faster than the lossy
+        // decoder walks it; the result is the same.
+        match std::str::from_utf8(self.as_bytes()) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(self.as_bytes()),
+        }
     }
 
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0.bytes).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
     pub fn context(&self) -> Option<&NixContext> {
@@ -47,11 +83,11 @@ impl NixString {
     }
 
     pub fn len(&self) -> usize {
-        self.0.bytes.len()
+        self.as_bytes().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.bytes.is_empty()
+        self.as_bytes().is_empty()
     }
 
     pub fn ptr_eq(&self, other: &NixString) -> bool {
@@ -99,5 +135,21 @@ impl StringBuilder {
     }
     pub fn finish(self) -> NixString {
         NixString::new(self.bytes, Some(self.ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NixString;
+
+    #[test]
+    fn short_and_long_strings_keep_their_bytes() {
+        for n in [0, 1, 21, 22, 23, 100] {
+            let b: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let s = NixString::new(b.clone(), None);
+            assert_eq!(s.as_bytes(), &b[..]);
+            assert_eq!(s.len(), n);
+            assert_eq!(NixString::from(&b[..]).as_bytes(), &b[..]);
+        }
     }
 }

@@ -1,0 +1,139 @@
+//! `VCell`: the interior mutability of thunks and environment slots.
+//!
+//! Every thunk and every environment used to carry a `RefCell` flag, 8 bytes each and a
+//! check on every read of a variable. The borrows the evaluator takes are all short and
+//! never re-enter the same cell: a read clones a value out, a write stores one. So
+//! release builds keep no flag; debug builds (every test run) keep RefCell's checks, so
+//! a borrow that did overlap would still panic there instead of going unnoticed.
+
+use std::cell::UnsafeCell;
+use std::ops::{Deref, DerefMut};
+
+pub struct VCell<T> {
+    value: UnsafeCell<T>,
+    /// As in `RefCell`: >0 shared borrows, -1 one exclusive borrow.
+    #[cfg(debug_assertions)]
+    flag: std::cell::Cell<isize>,
+}
+
+impl<T> VCell<T> {
+    pub fn new(value: T) -> VCell<T> {
+        VCell {
+            value: UnsafeCell::new(value),
+            #[cfg(debug_assertions)]
+            flag: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Shared access. Must not overlap an exclusive borrow of the same cell (checked
+    /// in debug builds).
+    #[inline(always)]
+    pub fn borrow(&self) -> VRef<'_, T> {
+        #[cfg(debug_assertions)]
+        {
+            let f = self.flag.get();
+            assert!(f >= 0, "VCell already mutably borrowed");
+            self.flag.set(f + 1);
+        }
+        VRef {
+            // SAFETY: no exclusive borrow is live (the contract above, checked in debug).
+            value: unsafe { &*self.value.get() },
+            #[cfg(debug_assertions)]
+            flag: &self.flag,
+        }
+    }
+
+    /// Exclusive access. Must not overlap any other borrow of the same cell (checked in
+    /// debug builds).
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    pub fn borrow_mut(&self) -> VMut<'_, T> {
+        #[cfg(debug_assertions)]
+        {
+            assert!(self.flag.get() == 0, "VCell already borrowed");
+            self.flag.set(-1);
+        }
+        VMut {
+            // SAFETY: no other borrow is live (the contract above, checked in debug).
+            value: unsafe { &mut *self.value.get() },
+            #[cfg(debug_assertions)]
+            flag: &self.flag,
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+}
+
+pub struct VRef<'a, T> {
+    value: &'a T,
+    #[cfg(debug_assertions)]
+    flag: &'a std::cell::Cell<isize>,
+}
+
+pub struct VMut<'a, T> {
+    value: &'a mut T,
+    #[cfg(debug_assertions)]
+    flag: &'a std::cell::Cell<isize>,
+}
+
+impl<T> Deref for VRef<'_, T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+impl<T> Deref for VMut<'_, T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+impl<T> DerefMut for VMut<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        self.value
+    }
+}
+
+#[cfg(debug_assertions)]
+impl<T> Drop for VRef<'_, T> {
+    fn drop(&mut self) {
+        self.flag.set(self.flag.get() - 1);
+    }
+}
+
+#[cfg(debug_assertions)]
+impl<T> Drop for VMut<'_, T> {
+    fn drop(&mut self) {
+        self.flag.set(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VCell;
+
+    #[test]
+    fn reads_and_writes() {
+        let c = VCell::new(1);
+        *c.borrow_mut() += 1;
+        let (a, b) = (c.borrow(), c.borrow());
+        assert_eq!(*a + *b, 4);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "already borrowed")]
+    fn overlapping_borrows_panic_in_debug_builds() {
+        let c = VCell::new(1);
+        let _r = c.borrow();
+        let _w = c.borrow_mut();
+    }
+}

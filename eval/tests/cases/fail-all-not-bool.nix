@@ -1,0 +1,1 @@
+builtins.all (x: "yes") [ 1 ]

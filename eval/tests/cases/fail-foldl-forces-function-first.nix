@@ -1,0 +1,1 @@
+builtins.foldl' (throw "function first") 0 (throw "list second")
