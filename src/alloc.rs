@@ -16,7 +16,7 @@ pub struct Mimalloc;
 /// (its size classes for such sizes are multiples of 16 and pages start 16-aligned).
 #[inline(always)]
 fn natural(layout: &Layout) -> bool {
-    layout.align() <= 8 || (layout.align() <= 16 && layout.size() % 16 == 0)
+    layout.align() <= 8 || (layout.align() <= 16 && layout.size().is_multiple_of(16))
 }
 
 // SAFETY: each call forwards to the mimalloc function with the same contract; the plain

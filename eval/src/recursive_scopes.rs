@@ -18,12 +18,11 @@
 //! cycle. A value taken out of an evaluation must therefore not be forced after its
 //! evaluator is gone: what it would have read reports infinite recursion instead.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
-use crate::value::{Env, Thunk, ThunkState, Value};
+use crate::value::{Env, Thunk, ThunkState, VCell, Value};
 
 /// Below this many scopes a sweep is not worth its scan.
 const MIN_SWEEP: usize = 1024;
@@ -162,7 +161,7 @@ fn owned_env(env: &Rc<Env>, budget: &mut usize) -> bool {
 /// remembered by address. Everything taken out is kept until the walk ends, so no
 /// address is reused meanwhile; then it is dropped, with no cycle left to keep it alive.
 fn tear_down(envs: Vec<Rc<Env>>) {
-    let poison = Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Blackhole))));
+    let poison = Value::Thunk(Thunk(Rc::new(VCell::new(ThunkState::Blackhole))));
     let is_poison = |v: &Value| match (v, &poison) {
         (Value::Thunk(a), Value::Thunk(b)) => Rc::ptr_eq(&a.0, &b.0),
         _ => false,

@@ -927,16 +927,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn check_limits(&mut self) -> R<()> {
         self.steps = self.steps.wrapping_add(1);
         if self.steps & 1023 == 0 {
-            if let Some(max) = self.limits.max_steps {
-                if self.steps > max {
-                    return Err(ErrorKind::StepLimit(max));
-                }
-            }
-            if let Some(c) = &self.limits.cancel {
-                if c.load(Ordering::Relaxed) {
-                    return Err(ErrorKind::Cancelled);
-                }
-            }
+            return self.check_budget();
         }
         Ok(())
     }

@@ -61,11 +61,37 @@ impl<T> VCell<T> {
         }
     }
 
+    /// Shared access, or `Err` when an exclusive borrow is live. Only debug builds keep
+    /// the flag to tell; release builds rely on the contract above and always succeed.
+    #[inline]
+    pub fn try_borrow(&self) -> Result<VRef<'_, T>, BorrowError> {
+        #[cfg(debug_assertions)]
+        if self.flag.get() < 0 {
+            return Err(BorrowError);
+        }
+        Ok(self.borrow())
+    }
+
+    /// Exclusive access, or `Err` when any borrow is live (told in debug builds only,
+    /// as for `try_borrow`).
+    #[inline]
+    pub fn try_borrow_mut(&self) -> Result<VMut<'_, T>, BorrowError> {
+        #[cfg(debug_assertions)]
+        if self.flag.get() != 0 {
+            return Err(BorrowError);
+        }
+        Ok(self.borrow_mut())
+    }
+
     #[inline]
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
 }
+
+/// A borrow that would overlap a live one.
+#[derive(Debug)]
+pub struct BorrowError;
 
 pub struct VRef<'a, T> {
     value: &'a T,

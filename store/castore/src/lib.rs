@@ -22,6 +22,8 @@ mod error;
 pub mod grpc;
 pub mod layered;
 pub mod proto;
+#[cfg(test)]
+mod test_data;
 
 pub use blob::{
     BlobReader, BlobService, BlobWriter, ChunkBatch, ChunkMeta, MemoryBlobService, WrittenBlob,

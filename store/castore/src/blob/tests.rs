@@ -1,19 +1,8 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::*;
+use crate::test_data::random_bytes;
 use crate::{DiskBackend, MemoryBlobService};
-
-fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn round_trip(svc: &dyn BlobService) {
     for len in [0usize, 1, 1000, MAX_CHUNK * 5 + 17] {

@@ -10,22 +10,11 @@ use super::serve::{spawn, Routes, ServerHandle};
 use super::server::{BlobServer, DirectoryServer};
 use super::{wire, Connection};
 use crate::blob::{ChunkBatch, MAX_CHUNK};
+use crate::test_data::random_bytes as bytes;
 use crate::{
     B3Digest, BlobService, Directory, DirectoryNode, DirectoryService, Error, FileNode,
     MemoryBlobService, MemoryDirectoryService,
 };
-
-fn bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 struct Fixture {
     blobs: Arc<MemoryBlobService>,
