@@ -3,7 +3,8 @@
 # small files and of a few large files, against `nix-store --add` of the same
 # trees and against plain sha256sum (and b3sum, if installed) of the large files;
 # re-import of the unchanged trees, which must store nothing new (checked with the
-# counts `tvix store verify` prints); NAR export.
+# counts `tvix store verify` prints); import through a gRPC daemon on loopback
+# (a fresh redb store behind it), first and again; NAR export.
 #
 # Usage: store/benches/whole_process.sh [path/to/tvix]
 # (default: target/release/tvix; build it with `cargo build --release`).
@@ -12,7 +13,8 @@
 set -euo pipefail
 tvix=${1:-target/release/tvix}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+daemon=
+trap '[ -n "$daemon" ] && kill "$daemon" 2>/dev/null; rm -rf "$work"' EXIT
 
 # Fresh random contents every run, so nix-store --add really adds.
 python3 - "$work" <<'PY'
@@ -57,6 +59,13 @@ for tree in large small; do
     exit 1
   fi
   t "tvix store import $tree (memory://)" "$tvix" store --store memory:// import "$work/$tree"
+  "$tvix" store --store "redb://$work/d-$tree" daemon --listen 127.0.0.1:0 > "$work/daemon.out" &
+  daemon=$!
+  for _ in $(seq 200); do grep -q '^listening on' "$work/daemon.out" && break; sleep 0.05; done
+  addr=$(sed -n 's/^listening on //p' "$work/daemon.out")
+  t "tvix store import $tree (grpc+http:// daemon)" "$tvix" store --store "grpc+http://$addr" import "$work/$tree"
+  t "tvix store import $tree again (grpc, unchanged)" "$tvix" store --store "grpc+http://$addr" import "$work/$tree"
+  kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=
   if command -v nix-store > /dev/null; then
     t "nix-store --add $tree" nix-store --add "$work/$tree"
     ours=$("$tvix" store --store "redb://$s" ls | head -1)

@@ -33,26 +33,17 @@ fn main() {
         )
         .method(
             method(
-                "has_chunk",
-                "HasChunk",
-                "HasChunkRequest",
-                "HasChunkResponse",
+                "missing_chunks",
+                "MissingChunks",
+                "DigestList",
+                "DigestList",
             )
             .build(),
         )
         .method(
-            method("put_chunks", "PutChunks", "BlobChunk", "PutChunksResponse")
+            method("put", "Put", "BlobUpload", "PutChunksResponse")
                 .client_streaming()
                 .build(),
-        )
-        .method(
-            method(
-                "put_chunk_list",
-                "PutChunkList",
-                "PutChunkListRequest",
-                "Empty",
-            )
-            .build(),
         )
         .method(
             method("list", "List", "ListBlobsRequest", "DigestList")

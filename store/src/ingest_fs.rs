@@ -76,6 +76,7 @@ pub fn ingest_path_observed(
         });
         stored?;
         let node = walked?;
+        dirs.flush()?;
         let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
         tracing::debug!(nar_size, "ingested path");
         Ok(Ingested {
@@ -114,6 +115,7 @@ fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Err
             }
         }
     }
+    blobs.flush()?;
     Ok(())
 }
 

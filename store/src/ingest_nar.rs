@@ -84,6 +84,8 @@ pub fn ingest_nar<R: Read>(
         }
     }
     let node = root.expect("a complete archive has a root");
+    blobs.flush()?;
+    dirs.flush()?;
     let hashing = nar.finish()?;
     let (nar_size, nar_sha256) = hashing.finish();
     tracing::debug!(nar_size, "ingested NAR");

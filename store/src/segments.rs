@@ -32,13 +32,23 @@ impl SegmentPool {
             v.truncate(got);
             return Ok(Bytes::from(v));
         }
+        if self
+            .issued
+            .front()
+            .is_some_and(|b| b.is_unique() && b.len() < n)
+        {
+            // Free but too small for this read: let it go.
+            self.issued.pop_front();
+        }
         let mut buf = match self.issued.front() {
-            Some(b) if b.is_unique() => self
+            Some(b) if b.is_unique() && b.len() >= n => self
                 .issued
                 .pop_front()
                 .and_then(|b| b.try_into_mut().ok())
                 .expect("a unique buffer converts back"),
-            _ => BytesMut::zeroed(SEGMENT),
+            // A fresh buffer only as large as this read: a store that keeps the
+            // buffers (the memory store) then keeps no unused tail.
+            _ => BytesMut::zeroed(n),
         };
         let got = read_full(file, &mut buf[..n])?;
         let whole = buf.freeze();

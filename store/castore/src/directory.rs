@@ -224,6 +224,10 @@ pub trait DirectoryService: Send + Sync {
     fn get_closure_raw(&self, _root: &B3Digest) -> Result<Option<Vec<Vec<u8>>>, Error> {
         Ok(None)
     }
+    /// Stores what the backend has buffered (see [`crate::BlobService::flush`]).
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl dyn DirectoryService + '_ {

@@ -138,6 +138,11 @@ impl BlobService for LayeredBlobService {
         self.remote.put_chunk_list(blob, list)
     }
 
+    fn flush(&self) -> Result<(), Error> {
+        self.remote.flush()?;
+        self.cache.flush()
+    }
+
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {
         self.remote.list_blobs()
     }
@@ -217,6 +222,11 @@ impl DirectoryService for LayeredDirectoryService {
 
     fn has(&self, digest: &B3Digest) -> Result<bool, Error> {
         Ok(self.cache.has(digest)? || self.remote.has(digest)?)
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.remote.flush()?;
+        self.cache.flush()
     }
 
     fn list(&self) -> Result<Vec<B3Digest>, Error> {

@@ -55,13 +55,20 @@ pub fn decode_chunk_list(bytes: &[u8]) -> Option<Vec<ChunkMeta>> {
 pub trait BlobService: Send + Sync {
     fn get_chunk(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error>;
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error>;
-    /// Stores several chunks at once (one write, one transaction). The digests
-    /// are the writer's; a backend need not check them.
+    /// Stores several chunks at once (one write, one transaction), skipping those
+    /// already stored. The digests are the writer's; a backend need not check them.
     fn put_chunks(&self, chunks: &ChunkBatch) -> Result<(), Error>;
     /// The stored chunk list of a blob, encoded by [`encode_chunk_list`].
     fn get_chunk_list(&self, blob: &B3Digest) -> Result<Option<Vec<u8>>, Error>;
-    /// Records a blob. Called only after all its chunks are stored.
+    /// Records a blob, unless it is recorded already. Called only after all its
+    /// chunks were passed to [`Self::put_chunks`].
     fn put_chunk_list(&self, blob: &B3Digest, list: Vec<u8>) -> Result<(), Error>;
+    /// Stores what the backend has buffered (a remote one sends writes in
+    /// batches); its errors are those of the writes it sends. Reads see buffered
+    /// writes without it. Writers call it when done.
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
     /// Every stored blob digest (for `verify`).
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error>;
     /// Every stored chunk digest (for `verify`).
@@ -104,11 +111,13 @@ impl<'a> dyn BlobService + 'a {
         BlobWriter::new(self, false)
     }
 
-    /// Stores `data` as a blob and returns its digest.
+    /// Stores `data` as a blob (flushing the backend) and returns its digest.
     pub fn put_bytes(&self, data: &[u8]) -> Result<B3Digest, Error> {
         let mut w = self.open_write();
         w.write_all_bytes(data)?;
-        Ok(w.close()?.digest)
+        let digest = w.close()?.digest;
+        self.flush()?;
+        Ok(digest)
     }
 
     /// Reads a whole blob into memory, verifying it; absent blobs are an error.

@@ -1,5 +1,6 @@
 //! Writing a blob: hash everything, cut into chunks, store new chunks in batches,
 //! record the chunk list last (so a blob is never visible before all its parts).
+//! Backends skip what they already have.
 //!
 //! Each byte is hashed twice (for the blob and for its chunk) while it is still
 //! in cache, and never copied here: the writer keeps references to the caller's
@@ -31,7 +32,6 @@ pub struct BlobWriter<'s> {
     chunks: Vec<ChunkMeta>,
     pending: ChunkBatch,
     size: u64,
-    new_chunks: usize,
 }
 
 impl<'s> BlobWriter<'s> {
@@ -45,7 +45,6 @@ impl<'s> BlobWriter<'s> {
             chunks: Vec::new(),
             pending: ChunkBatch::default(),
             size: 0,
-            new_chunks: 0,
         }
     }
 
@@ -100,12 +99,13 @@ impl<'s> BlobWriter<'s> {
             digest,
             size: size as u64,
         });
-        if self.pending.contains(&digest) || self.svc.has_chunk(&digest)? {
+        // The backend skips chunks it has: asking it first would cost a round trip
+        // per chunk on a remote one.
+        if self.pending.contains(&digest) {
             self.held.clear();
             return Ok(());
         }
         self.pending.push(digest, self.held.drain(..));
-        self.new_chunks += 1;
         if self.pending.bytes() >= BATCH_BYTES {
             self.flush_pending()?;
         }
@@ -145,14 +145,11 @@ impl<'s> BlobWriter<'s> {
             self.end_chunk(known)?;
         }
         self.flush_pending()?;
-        if !self.svc.has(&digest)? {
-            self.svc
-                .put_chunk_list(&digest, encode_chunk_list(&self.chunks))?;
-        }
+        self.svc
+            .put_chunk_list(&digest, encode_chunk_list(&self.chunks))?;
         Ok(WrittenBlob {
             digest,
             size: self.size,
-            new_chunks: self.new_chunks,
         })
     }
 }
@@ -162,8 +159,6 @@ impl<'s> BlobWriter<'s> {
 pub struct WrittenBlob {
     pub digest: B3Digest,
     pub size: u64,
-    /// How many chunks were missing from the store and written.
-    pub new_chunks: usize,
 }
 
 impl io::Write for BlobWriter<'_> {

@@ -437,6 +437,9 @@ impl BlobService for DiskBackend {
         self.get(Kind::Blobs, blob)
     }
     fn put_chunk_list(&self, blob: &B3Digest, list: Vec<u8>) -> Result<(), Error> {
+        if self.get(Kind::Blobs, blob)?.is_some() {
+            return Ok(());
+        }
         self.put(Kind::Blobs, *blob, list)
     }
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {

@@ -4,11 +4,15 @@
 //! valid, a closure must contain exactly the directories reachable from its root,
 //! and a digest the server reports for something stored must be the one we sent.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard};
+
 use tonic::{Code, Request, Status, Streaming};
 
 use super::generated::blob_service_client::BlobServiceClient;
 use super::generated::directory_service_client::DirectoryServiceClient;
-use super::wire::{self, BlobChunk};
+use super::wire;
+use super::wire::blob_upload::Item;
 use super::{error_of, Connection, MAX_MESSAGE};
 use crate::blob::{decode_chunk_list, encode_chunk_list, join_pieces, ChunkBatch, MAX_CHUNK};
 use crate::{B3Digest, BlobService, Directory, DirectoryService, Error};
@@ -48,14 +52,102 @@ async fn collect_digests(s: Streaming<wire::DigestList>) -> Result<Vec<B3Digest>
         .collect()
 }
 
-/// Blobs on a store server.
+/// Buffered chunk bytes that make the client send what it holds.
+const UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+/// Buffered blobs (or directories) that make the client send what it holds.
+const UPLOAD_ITEMS: usize = 4096;
+
+/// Writes not sent yet: chunks, then the blobs made of them.
+#[derive(Default)]
+struct Upload {
+    chunks: ChunkBatch,
+    digests: HashSet<B3Digest>,
+    blobs: Vec<wire::PutChunkListRequest>,
+}
+
+/// Blobs on a store server. Writes are buffered and sent in batches (one
+/// request asking which chunks the server lacks, one stream carrying those and
+/// the blobs), so a tree of small files costs a few round trips, not several per
+/// file; reads send what is buffered first.
 pub struct GrpcBlobService {
     conn: Connection,
+    upload: Mutex<Upload>,
 }
 
 impl GrpcBlobService {
     pub fn new(conn: Connection) -> Self {
-        GrpcBlobService { conn }
+        GrpcBlobService {
+            conn,
+            upload: Mutex::default(),
+        }
+    }
+
+    fn upload(&self) -> MutexGuard<'_, Upload> {
+        // A send that panicked took its batch; what is left is consistent.
+        self.upload.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends the buffered writes. The buffer is emptied even on failure: the
+    /// error goes to the writer, which does not retry.
+    fn send(&self, u: &mut Upload) -> Result<(), Error> {
+        let Upload { chunks, blobs, .. } = std::mem::take(u);
+        if chunks.is_empty() && blobs.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.client();
+        self.conn.block_on(async {
+            let missing: HashSet<Vec<u8>> = if chunks.is_empty() {
+                HashSet::new()
+            } else {
+                let asked = wire::DigestList {
+                    digests: chunks.iter().map(|(d, _, _)| d.0.to_vec()).collect(),
+                };
+                let r = c.missing_chunks(asked).await.map_err(|s| error_of(&s))?;
+                r.into_inner().digests.into_iter().collect()
+            };
+            let mut sent = Vec::new();
+            let mut items = Vec::new();
+            for (d, _, pieces) in chunks.iter() {
+                if missing.contains(&d.0[..]) {
+                    sent.push(d);
+                    let data = match pieces {
+                        [one] => one.clone(),
+                        _ => join_pieces(pieces).into(),
+                    };
+                    items.push(Item::Chunk(data));
+                }
+            }
+            items.extend(blobs.into_iter().map(Item::Blob));
+            if items.is_empty() {
+                return Ok(());
+            }
+            let stream = tokio_stream::iter(
+                items
+                    .into_iter()
+                    .map(|i| wire::BlobUpload { item: Some(i) }),
+            );
+            let r = c
+                .put(Request::new(stream))
+                .await
+                .map_err(|s| error_of(&s))?;
+            let stored = r.into_inner().digests;
+            if stored.len() != sent.len() {
+                return Err(Error::Remote(format!(
+                    "sent {} chunks, the server stored {}",
+                    sent.len(),
+                    stored.len()
+                )));
+            }
+            for (sent, got) in sent.iter().zip(&stored) {
+                let got = digest_from_server(got, "chunk digest")?;
+                if got != *sent {
+                    return Err(Error::Remote(format!(
+                        "sent chunk {sent}, the server stored it as {got}"
+                    )));
+                }
+            }
+            Ok(())
+        })
     }
 
     fn client(&self) -> BlobServiceClient<Channel> {
@@ -67,6 +159,7 @@ impl GrpcBlobService {
 
 impl BlobService for GrpcBlobService {
     fn get_chunk(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
+        self.flush()?;
         let mut c = self.client();
         let data = self.conn.block_on(async {
             let mut s = c
@@ -102,44 +195,29 @@ impl BlobService for GrpcBlobService {
     }
 
     fn has_chunk(&self, digest: &B3Digest) -> Result<bool, Error> {
+        self.flush()?;
         let mut c = self.client();
-        let r = self.conn.block_on(c.has_chunk(wire::HasChunkRequest {
-            digest: digest.0.to_vec(),
+        let r = self.conn.block_on(c.missing_chunks(wire::DigestList {
+            digests: vec![digest.0.to_vec()],
         }));
-        Ok(r.map_err(|s| error_of(&s))?.into_inner().present)
+        Ok(r.map_err(|s| error_of(&s))?.into_inner().digests.is_empty())
     }
 
     fn put_chunks(&self, chunks: &ChunkBatch) -> Result<(), Error> {
-        let digests: Vec<B3Digest> = chunks.iter().map(|(d, _, _)| d).collect();
-        let messages: Vec<BlobChunk> = chunks
-            .iter()
-            .map(|(_, _, pieces)| BlobChunk {
-                data: join_pieces(pieces),
-            })
-            .collect();
-        let stream = tokio_stream::iter(messages);
-        let mut c = self.client();
-        let r = self.conn.block_on(c.put_chunks(Request::new(stream)));
-        let stored = r.map_err(|s| error_of(&s))?.into_inner().digests;
-        if stored.len() != digests.len() {
-            return Err(Error::Remote(format!(
-                "sent {} chunks, the server stored {}",
-                digests.len(),
-                stored.len()
-            )));
-        }
-        for (sent, got) in digests.iter().zip(&stored) {
-            let got = digest_from_server(got, "chunk digest")?;
-            if got != *sent {
-                return Err(Error::Remote(format!(
-                    "sent chunk {sent}, the server stored it as {got}"
-                )));
+        let mut u = self.upload();
+        for (d, _, pieces) in chunks.iter() {
+            if u.digests.insert(d) {
+                u.chunks.push(d, pieces.iter().cloned());
             }
+        }
+        if u.chunks.bytes() >= UPLOAD_BYTES {
+            self.send(&mut u)?;
         }
         Ok(())
     }
 
     fn get_chunk_list(&self, blob: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
+        self.flush()?;
         let mut c = self.client();
         let r = self.conn.block_on(c.stat(wire::StatBlobRequest {
             digest: blob.0.to_vec(),
@@ -177,11 +255,17 @@ impl BlobService for GrpcBlobService {
                 })
                 .collect(),
         };
-        let mut c = self.client();
-        self.conn
-            .block_on(c.put_chunk_list(req))
-            .map_err(|s| error_of(&s))?;
+        let mut u = self.upload();
+        u.blobs.push(req);
+        if u.blobs.len() >= UPLOAD_ITEMS {
+            self.send(&mut u)?;
+        }
         Ok(())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        let mut u = self.upload();
+        self.send(&mut u)
     }
 
     fn list_blobs(&self) -> Result<Vec<B3Digest>, Error> {
@@ -195,6 +279,7 @@ impl BlobService for GrpcBlobService {
 
 impl GrpcBlobService {
     fn list(&self, chunks: bool) -> Result<Vec<B3Digest>, Error> {
+        self.flush()?;
         let mut c = self.client();
         self.conn.block_on(async {
             let s = c
@@ -206,14 +291,45 @@ impl GrpcBlobService {
     }
 }
 
-/// Directories on a store server.
+/// Directories on a store server. Puts are buffered and sent as one stream
+/// (children before parents, as they were put); reads answer from the buffer or
+/// send it first.
 pub struct GrpcDirectoryService {
     conn: Connection,
+    pending: Mutex<Vec<(B3Digest, Directory)>>,
 }
 
 impl GrpcDirectoryService {
     pub fn new(conn: Connection) -> Self {
-        GrpcDirectoryService { conn }
+        GrpcDirectoryService {
+            conn,
+            pending: Mutex::default(),
+        }
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Vec<(B3Digest, Directory)>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends the buffered directories (emptying the buffer even on failure).
+    fn send(&self, pending: &mut Vec<(B3Digest, Directory)>) -> Result<(), Error> {
+        let dirs = std::mem::take(pending);
+        let Some(&(last, _)) = dirs.last() else {
+            return Ok(());
+        };
+        let mut c = self.client();
+        let stream = tokio_stream::iter(dirs.into_iter().map(|(_, d)| d));
+        let r = self
+            .conn
+            .block_on(c.put(Request::new(stream)))
+            .map_err(|s| error_of(&s))?;
+        let got = digest_from_server(&r.into_inner().root_digest, "directory digest")?;
+        if got != last {
+            return Err(Error::Remote(format!(
+                "sent directory {last} last, the server stored it as {got}"
+            )));
+        }
+        Ok(())
     }
 
     fn client(&self) -> DirectoryServiceClient<Channel> {
@@ -239,6 +355,9 @@ impl GrpcDirectoryService {
 
 impl DirectoryService for GrpcDirectoryService {
     fn get_raw(&self, digest: &B3Digest) -> Result<Option<Vec<u8>>, Error> {
+        if let Some((_, d)) = self.pending().iter().find(|(d, _)| d == digest) {
+            return Ok(Some(d.encode_canonical()));
+        }
         let Some(dirs) = self.get(digest, false)? else {
             return Ok(None);
         };
@@ -266,25 +385,28 @@ impl DirectoryService for GrpcDirectoryService {
             digest: *digest,
             reason: e.to_string(),
         })?;
-        let mut c = self.client();
-        let r = self
-            .conn
-            .block_on(c.put(Request::new(tokio_stream::iter([dir]))))
-            .map_err(|s| error_of(&s))?;
-        let got = digest_from_server(&r.into_inner().root_digest, "directory digest")?;
-        if got != *digest {
-            return Err(Error::Remote(format!(
-                "sent directory {digest}, the server stored it as {got}"
-            )));
+        let mut pending = self.pending();
+        pending.push((*digest, dir));
+        if pending.len() >= UPLOAD_ITEMS {
+            self.send(&mut pending)?;
         }
         Ok(())
     }
 
     fn has(&self, digest: &B3Digest) -> Result<bool, Error> {
+        if self.pending().iter().any(|(d, _)| d == digest) {
+            return Ok(true);
+        }
         Ok(self.get(digest, false)?.is_some())
     }
 
+    fn flush(&self) -> Result<(), Error> {
+        let mut pending = self.pending();
+        self.send(&mut pending)
+    }
+
     fn list(&self) -> Result<Vec<B3Digest>, Error> {
+        self.flush()?;
         let mut c = self.client();
         self.conn.block_on(async {
             let s = c.list(wire::Empty {}).await.map_err(|s| error_of(&s))?;
@@ -294,6 +416,7 @@ impl DirectoryService for GrpcDirectoryService {
 
     fn get_closure_raw(&self, root: &B3Digest) -> Result<Option<Vec<Vec<u8>>>, Error> {
         // Checked by the caller (`closure` on `dyn DirectoryService`).
+        self.flush()?;
         let dirs = self.get(root, true)?.ok_or(Error::NotFound {
             kind: "directory",
             digest: *root,

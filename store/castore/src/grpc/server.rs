@@ -15,7 +15,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::generated::blob_service_server::{self, BlobServiceServer};
 use super::generated::directory_service_server::{self, DirectoryServiceServer};
-use super::wire::{self, BlobChunk, DigestList, Directory};
+use super::wire::blob_upload::Item;
+use super::wire::{self, BlobChunk, BlobUpload, DigestList, Directory};
 use super::{digest_arg, status_of, DIGESTS_PER_MESSAGE, MAX_MESSAGE};
 use crate::blob::{encode_chunk_list, ChunkBatch, MAX_CHUNK};
 use crate::{B3Digest, BlobService, ChunkMeta, DirectoryService, Error};
@@ -82,6 +83,44 @@ enum Readable {
 
 pub struct BlobServer {
     svc: Arc<dyn BlobService>,
+}
+
+/// Blobs recorded per backend call while a `Put` stream is read.
+const BLOBS_PER_CALL: usize = 1024;
+
+/// What a `Put` stream has brought since the last backend call.
+#[derive(Default)]
+struct Received {
+    chunks: Vec<(B3Digest, bytes::Bytes)>,
+    bytes: usize,
+    blobs: Vec<(B3Digest, Vec<ChunkMeta>)>,
+}
+
+impl BlobServer {
+    /// Stores the chunks, then records the blobs that are not recorded yet, each
+    /// once its chunks are checked against it.
+    async fn store(&self, up: Received) -> Result<(), Status> {
+        if up.chunks.is_empty() && up.blobs.is_empty() {
+            return Ok(());
+        }
+        let svc = self.svc.clone();
+        blocking(move || {
+            if !up.chunks.is_empty() {
+                svc.put_chunks(&ChunkBatch::of(up.chunks))
+                    .map_err(castore)?;
+            }
+            for (blob, chunks) in up.blobs {
+                if svc.get_chunk_list(&blob).map_err(castore)?.is_some() {
+                    continue;
+                }
+                check_chunk_list(&*svc, &blob, &chunks)?;
+                svc.put_chunk_list(&blob, encode_chunk_list(&chunks))
+                    .map_err(castore)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 impl BlobServer {
@@ -185,77 +224,74 @@ impl blob_service_server::BlobService for BlobServer {
         })))
     }
 
-    async fn has_chunk(
+    async fn missing_chunks(
         &self,
-        request: Request<wire::HasChunkRequest>,
-    ) -> Result<Response<wire::HasChunkResponse>, Status> {
-        let digest = digest_arg(&request.get_ref().digest, "digest")?;
-        let svc = self.svc.clone();
-        let present = blocking(move || svc.has_chunk(&digest).map_err(castore)).await?;
-        Ok(Response::new(wire::HasChunkResponse { present }))
-    }
-
-    async fn put_chunks(
-        &self,
-        request: Request<Streaming<BlobChunk>>,
-    ) -> Result<Response<wire::PutChunksResponse>, Status> {
-        let mut stream = request.into_inner();
-        let mut batch = Vec::new();
-        let mut digests = Vec::new();
-        let mut batch_bytes = 0usize;
-        loop {
-            let next = stream.message().await?;
-            let done = next.is_none();
-            if let Some(BlobChunk { data }) = next {
-                if data.len() > MAX_CHUNK {
-                    return Err(Status::invalid_argument(format!(
-                        "a chunk of {} bytes is larger than the largest chunk ({MAX_CHUNK})",
-                        data.len()
-                    )));
-                }
-                // Named by what we compute, never by what a client claims.
-                let d = B3Digest::of(&data);
-                digests.push(d.0.to_vec());
-                batch_bytes += data.len();
-                batch.push((d, data.into()));
-            }
-            if (done && !batch.is_empty()) || batch_bytes >= 8 * MAX_CHUNK {
-                let svc = self.svc.clone();
-                let chunks = std::mem::take(&mut batch);
-                batch_bytes = 0;
-                blocking(move || svc.put_chunks(&ChunkBatch::of(chunks)).map_err(castore)).await?;
-            }
-            if done {
-                break;
-            }
-        }
-        Ok(Response::new(wire::PutChunksResponse { digests }))
-    }
-
-    async fn put_chunk_list(
-        &self,
-        request: Request<wire::PutChunkListRequest>,
-    ) -> Result<Response<wire::Empty>, Status> {
-        let req = request.into_inner();
-        let blob = digest_arg(&req.digest, "digest")?;
-        let chunks = req
-            .chunks
+        request: Request<DigestList>,
+    ) -> Result<Response<DigestList>, Status> {
+        let digests = request
+            .get_ref()
+            .digests
             .iter()
-            .map(|c| {
-                Ok(ChunkMeta {
-                    digest: digest_arg(&c.digest, "chunk digest")?,
-                    size: c.size,
-                })
-            })
+            .map(|d| digest_arg(d, "digest"))
             .collect::<Result<Vec<_>, Status>>()?;
         let svc = self.svc.clone();
-        blocking(move || {
-            check_chunk_list(&*svc, &blob, &chunks)?;
-            svc.put_chunk_list(&blob, encode_chunk_list(&chunks))
-                .map_err(castore)
+        let missing = blocking(move || {
+            let mut out = Vec::new();
+            for d in digests {
+                if !svc.has_chunk(&d).map_err(castore)? {
+                    out.push(d.0.to_vec());
+                }
+            }
+            Ok(out)
         })
         .await?;
-        Ok(Response::new(wire::Empty {}))
+        Ok(Response::new(DigestList { digests: missing }))
+    }
+
+    async fn put(
+        &self,
+        request: Request<Streaming<BlobUpload>>,
+    ) -> Result<Response<wire::PutChunksResponse>, Status> {
+        let mut stream = request.into_inner();
+        let mut up = Received::default();
+        let mut digests = Vec::new();
+        while let Some(msg) = stream.message().await? {
+            match msg.item {
+                Some(Item::Chunk(data)) => {
+                    if data.len() > MAX_CHUNK {
+                        return Err(Status::invalid_argument(format!(
+                            "a chunk of {} bytes is larger than the largest chunk ({MAX_CHUNK})",
+                            data.len()
+                        )));
+                    }
+                    // Named by what we compute, never by what a client claims.
+                    let d = B3Digest::of(&data);
+                    digests.push(d.0.to_vec());
+                    up.bytes += data.len();
+                    up.chunks.push((d, data));
+                }
+                Some(Item::Blob(req)) => {
+                    let blob = digest_arg(&req.digest, "digest")?;
+                    let chunks = req
+                        .chunks
+                        .iter()
+                        .map(|c| {
+                            Ok(ChunkMeta {
+                                digest: digest_arg(&c.digest, "chunk digest")?,
+                                size: c.size,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, Status>>()?;
+                    up.blobs.push((blob, chunks));
+                }
+                None => return Err(Status::invalid_argument("an empty upload item")),
+            }
+            if up.bytes >= 8 * MAX_CHUNK || up.blobs.len() >= BLOBS_PER_CALL {
+                self.store(std::mem::take(&mut up)).await?;
+            }
+        }
+        self.store(up).await?;
+        Ok(Response::new(wire::PutChunksResponse { digests }))
     }
 
     type ListStream = BlockingStream<DigestList>;

@@ -141,6 +141,7 @@ fn client_detects_corrupt_data_from_the_server() {
     let (top, sub) = tree();
     let sd = svc.put(&sub).unwrap();
     let td = svc.put(&top).unwrap();
+    svc.flush().unwrap();
     // A valid directory, but not the one stored under that digest.
     let other = Directory {
         files: vec![file("g", b"y")],
@@ -161,31 +162,36 @@ fn server_refuses_bad_writes_and_keeps_serving() {
     blobs
         .put_chunks(&ChunkBatch::of([(cd, data.clone().into())]))
         .unwrap();
+    blobs.flush().unwrap();
     let wrong = B3Digest::of(b"something else");
     let list = crate::blob::encode_chunk_list(&[crate::ChunkMeta {
         digest: cd,
         size: 100,
     }]);
+    // Writes are buffered: the server's refusal comes with the flush.
+    blobs.put_chunk_list(&wrong, list).unwrap();
     assert!(matches!(
-        blobs.put_chunk_list(&wrong, list),
+        blobs.flush(),
         Err(Error::Remote(m)) if m.contains("hash to")
     ));
     assert!(!(&*f.blobs as &dyn BlobService).has(&wrong).unwrap());
     // A chunk claimed under a digest that is not its own.
-    assert!(matches!(
-        blobs.put_chunks(&ChunkBatch::of([(wrong, data.clone().into())])),
-        Err(Error::Remote(_))
-    ));
+    blobs
+        .put_chunks(&ChunkBatch::of([(wrong, data.clone().into())]))
+        .unwrap();
+    assert!(matches!(blobs.flush(), Err(Error::Remote(_))));
     // Malformed requests straight from a raw client.
     let mut raw = BlobServiceClient::new(f.conn.channel());
     let r = f.conn.block_on(raw.stat(wire::StatBlobRequest {
         digest: vec![1, 2, 3],
     }));
     assert_eq!(r.unwrap_err().code(), tonic::Code::InvalidArgument);
-    let huge = wire::BlobChunk {
-        data: vec![0; MAX_CHUNK + 1],
+    let huge = wire::BlobUpload {
+        item: Some(wire::blob_upload::Item::Chunk(
+            vec![0; MAX_CHUNK + 1].into(),
+        )),
     };
-    let r = f.conn.block_on(raw.put_chunks(tokio_stream::iter([huge])));
+    let r = f.conn.block_on(raw.put(tokio_stream::iter([huge])));
     assert_eq!(r.unwrap_err().code(), tonic::Code::InvalidArgument);
     // Still serving.
     assert_eq!(blobs.get_chunk(&cd).unwrap(), Some(data));

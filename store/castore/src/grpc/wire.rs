@@ -6,9 +6,8 @@
 //! service BlobService {
 //!   rpc Stat(StatBlobRequest) returns (StatBlobResponse);      // a blob's chunk list
 //!   rpc Read(ReadBlobRequest) returns (stream BlobChunk);      // a chunk, or a blob chunk by chunk
-//!   rpc HasChunk(HasChunkRequest) returns (HasChunkResponse);
-//!   rpc PutChunks(stream BlobChunk) returns (PutChunksResponse); // one message per chunk
-//!   rpc PutChunkList(PutChunkListRequest) returns (Empty);     // records a blob
+//!   rpc MissingChunks(DigestList) returns (DigestList);        // those of these not stored
+//!   rpc Put(stream BlobUpload) returns (PutChunksResponse);    // chunks, then blobs made of them
 //!   rpc List(ListBlobsRequest) returns (stream DigestList);
 //! }
 //! service DirectoryService {
@@ -52,16 +51,22 @@ pub struct BlobChunk {
     pub data: Vec<u8>,
 }
 
+/// One item of a `Put` stream: a chunk, or a blob to record from chunks sent
+/// earlier in the stream or stored before.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct HasChunkRequest {
-    #[prost(bytes = "vec", tag = "1")]
-    pub digest: Vec<u8>,
+pub struct BlobUpload {
+    #[prost(oneof = "blob_upload::Item", tags = "1, 2")]
+    pub item: Option<blob_upload::Item>,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct HasChunkResponse {
-    #[prost(bool, tag = "1")]
-    pub present: bool,
+pub mod blob_upload {
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    pub enum Item {
+        #[prost(bytes = "bytes", tag = "1")]
+        Chunk(bytes::Bytes),
+        #[prost(message, tag = "2")]
+        Blob(super::PutChunkListRequest),
+    }
 }
 
 /// The digest the server computed for each chunk received, in order.
