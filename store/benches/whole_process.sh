@@ -9,7 +9,8 @@
 # Usage: store/benches/whole_process.sh [path/to/tvix]
 # (default: target/release/tvix; build it with `cargo build --release`).
 # Each line shows wall seconds and CPU seconds (user+system, all threads); on a
-# machine loaded by other work, CPU seconds are the steadier figure.
+# machine loaded by other work, CPU seconds are the steadier figure. For the
+# grpc+http:// imports, CPU is the client's only (the daemon is another process).
 set -euo pipefail
 tvix=${1:-target/release/tvix}
 work=$(mktemp -d)
@@ -63,8 +64,8 @@ for tree in large small; do
   daemon=$!
   for _ in $(seq 200); do grep -q '^listening on' "$work/daemon.out" && break; sleep 0.05; done
   addr=$(sed -n 's/^listening on //p' "$work/daemon.out")
-  t "tvix store import $tree (grpc+http:// daemon)" "$tvix" store --store "grpc+http://$addr" import "$work/$tree"
-  t "tvix store import $tree again (grpc, unchanged)" "$tvix" store --store "grpc+http://$addr" import "$work/$tree"
+  t "tvix store import $tree (grpc+http://)" "$tvix" store --store "grpc+http://$addr" import "$work/$tree"
+  t "tvix store import $tree again (grpc+http://)" "$tvix" store --store "grpc+http://$addr" import "$work/$tree"
   kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=
   if command -v nix-store > /dev/null; then
     t "nix-store --add $tree" nix-store --add "$work/$tree"
