@@ -7,24 +7,12 @@
 
 use std::fs;
 use std::path::Path;
+use tvix_castore::test_data::random_bytes;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use tvix_castore::{MemoryBlobService, MemoryDirectoryService};
 use tvix_store::{ingest_path, render_nar, Store};
-
-fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
 
 fn large(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
@@ -32,7 +20,7 @@ fn large(c: &mut Criterion) {
     fs::create_dir(&root).unwrap();
     let mut all = Vec::new();
     for i in 0..4 {
-        let d = pseudo_random(16 << 20, 2 * i + 1);
+        let d = random_bytes(16 << 20, 2 * i + 1);
         fs::write(root.join(format!("f{i}")), &d).unwrap();
         all.extend_from_slice(&d);
     }
@@ -79,7 +67,7 @@ fn small_tree(root: &Path, n: usize) {
         fs::create_dir_all(&d).unwrap();
         fs::write(
             d.join(format!("f{i}")),
-            pseudo_random(100 + i % 4000, i as u64),
+            random_bytes(100 + i % 4000, i as u64),
         )
         .unwrap();
     }

@@ -15,6 +15,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tvix_castore::test_data::random_bytes;
 
 use sha2::{Digest, Sha256};
 use tvix_castore::{BlobService, DiskBackend, MemoryBlobService, MemoryDirectoryService};
@@ -22,19 +23,6 @@ use tvix_store::{ingest_path, render_nar, Store};
 
 const FILES: u64 = 4;
 const FILE_SIZE: usize = 64 << 20;
-
-fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
 
 /// CPU nanoseconds each thread of this process has run so far (from
 /// /proc/self/task/*/schedstat, which counts in nanoseconds).
@@ -192,7 +180,7 @@ fn main() {
     fs::create_dir(&root).unwrap();
     let mut all = Vec::new();
     for i in 0..FILES {
-        let d = pseudo_random(FILE_SIZE, 2 * i + 1);
+        let d = random_bytes(FILE_SIZE, 2 * i + 1);
         fs::write(root.join(format!("f{i}")), &d).unwrap();
         all.extend_from_slice(&d);
     }

@@ -82,7 +82,7 @@ fn corruption_on_the_server_is_caught_by_the_client() {
     let s = served();
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("file");
-    std::fs::write(&file, common::pseudo_random(100_000, 3)).unwrap();
+    std::fs::write(&file, common::random_bytes(100_000, 3)).unwrap();
     let info = s.client.import_path(&file).unwrap();
     let chunk = s.blobs.list_chunks().unwrap()[0];
     s.blobs.corrupt_chunk_for_test(&chunk, b"rotten".to_vec());

@@ -46,7 +46,7 @@ fn tree() -> impl Strategy<Value = Tree> {
         )
             .prop_map(|(d, x)| Tree::File(d, x)),
         (1usize..4, any::<u64>())
-            .prop_map(|(k, s)| Tree::File(common::pseudo_random(k * 300_000, s), false)),
+            .prop_map(|(k, s)| Tree::File(common::random_bytes(k * 300_000, s), false)),
         "[a-z/.]{1,10}".prop_map(|t| Tree::Link(t.into_bytes())),
     ];
     leaf.prop_recursive(4, 24, 6, |inner| {

@@ -20,7 +20,7 @@ fn tree(root: &std::path::Path, n: usize, seed: u64) {
     }
     fs::write(
         root.join("sub/large"),
-        common::pseudo_random(2_500_000, seed),
+        common::random_bytes(2_500_000, seed),
     )
     .unwrap();
     symlink("../f0", root.join("sub/link")).unwrap();

@@ -22,8 +22,7 @@ mod error;
 pub mod grpc;
 pub mod layered;
 pub mod proto;
-#[cfg(test)]
-mod test_data;
+pub mod test_data;
 
 pub use blob::{
     BlobReader, BlobService, BlobWriter, ChunkBatch, ChunkMeta, MemoryBlobService, WrittenBlob,

@@ -33,17 +33,7 @@ pub fn run(cmd: &mut Command) -> Vec<u8> {
     out.stdout
 }
 
-pub fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
+pub use tvix_castore::test_data::random_bytes;
 
 /// Writes a file with the given permission bits.
 pub fn write(path: &Path, data: &[u8], mode: u32) {
@@ -60,7 +50,7 @@ pub fn awkward_tree(root: &Path) {
     write(&root.join("group-exec-only"), b"y", 0o654);
     write(
         &root.join("big.bin"),
-        &pseudo_random(3 * 1024 * 1024 + 7, 11),
+        &random_bytes(3 * 1024 * 1024 + 7, 11),
         0o644,
     );
     write(&root.join("seven"), b"1234567", 0o644);
