@@ -169,6 +169,6 @@ pub fn register(r: &mut Registry) {
     r.gen("catAttrs", 2, cat_attrs);
     r.gen("zipAttrsWith", 2, zip_attrs_with);
     r.plain("functionArgs", 1, |_, a| function_args(&a[0]));
-    r.plain("unsafeGetAttrPos", 2, |_, a| unsafe_get_attr_pos(&a));
+    r.plain("unsafeGetAttrPos", 2, |_, a| unsafe_get_attr_pos(a));
     let _ = call;
 }
