@@ -268,46 +268,71 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
-/// `concatLists xs`: forces the list, then each element in turn. Elements already
-/// evaluated are taken at once; only thunks go back to the VM.
-struct ConcatLists {
+/// A list argument whose elements a machine looks at one by one, each forced: the list
+/// is forced first, then the elements in order. Elements already evaluated are taken at
+/// once; only thunks go back to the VM.
+pub(crate) struct ForcedElems {
     arg: Value,
-    /// `None` until the outer list is forced.
+    /// `None` until the list is forced.
     l: Option<Rc<crate::value::NixList>>,
     i: usize,
+}
+
+impl ForcedElems {
+    pub(crate) fn new(arg: Value) -> ForcedElems {
+        ForcedElems { arg, l: None, i: 0 }
+    }
+
+    /// Hand each forced element to `each`, given the answer to the step asked for last;
+    /// a step to ask the VM for, or `None` once every element has been seen.
+    pub(crate) fn step(
+        &mut self,
+        last: Option<Value>,
+        mut each: impl FnMut(Value) -> R<()>,
+    ) -> R<Option<MachineStep>> {
+        let l = match (&self.l, last) {
+            (None, None) => {
+                return Ok(Some(MachineStep::Force(std::mem::take(&mut self.arg))));
+            }
+            (None, Some(v)) => self.l.insert(list(&v)?.clone()),
+            (Some(l), last) => {
+                if let Some(e) = last {
+                    each(e)?;
+                }
+                l
+            }
+        };
+        while let Some(e) = l.get(self.i) {
+            self.i += 1;
+            match e.clone().shallow() {
+                t @ Value::Thunk(_) => return Ok(Some(MachineStep::Force(t))),
+                e => each(e)?,
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// `concatLists xs`.
+struct ConcatLists {
+    xs: ForcedElems,
     out: Vec<Value>,
 }
 
 impl Machine for ConcatLists {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        let Some(l) = &self.l else {
-            if let Some(v) = last {
-                self.l = Some(list(&v)?.clone());
-                return self.resume(None);
-            }
-            return Ok(MachineStep::Force(std::mem::take(&mut self.arg)));
-        };
-        if let Some(e) = last {
-            self.out.extend(list(&e)?.iter().cloned());
-        }
-        while let Some(e) = l.get(self.i) {
-            self.i += 1;
-            match e.clone().shallow() {
-                t @ Value::Thunk(_) => return Ok(MachineStep::Force(t)),
-                e => self.out.extend(list(&e)?.iter().cloned()),
-            }
-        }
-        Ok(MachineStep::Done(Value::list(std::mem::take(
-            &mut self.out,
-        ))))
+        let out = &mut self.out;
+        let step = self.xs.step(last, |e| {
+            out.extend(list(&e)?.iter().cloned());
+            Ok(())
+        })?;
+        Ok(step.unwrap_or_else(|| MachineStep::Done(Value::list(std::mem::take(out)))))
     }
 }
 
 fn concat_lists(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ConcatLists {
-        arg: std::mem::take(&mut a[0]),
-        l: None,
-        i: 0,
+        xs: ForcedElems::new(std::mem::take(&mut a[0])),
         out: Vec::new(),
     })
 }
