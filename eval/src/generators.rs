@@ -43,11 +43,6 @@ pub enum MachineStep {
     Done(Value),
 }
 
-/// Run `m` as the whole of a builtin: the generator only hands it to the VM.
-pub fn machine_builtin(co: Co, name: &'static str, m: Box<dyn Machine>) -> GenFuture {
-    Box::pin(async move { run_machine(&co, name, m).await })
-}
-
 pub enum Response {
     Start,
     Value(Value),

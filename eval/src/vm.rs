@@ -70,7 +70,8 @@ pub(crate) enum Pending {
     Forced(Thunk),
     CallResult,
     Try(Value),
-    Caught(ErrorKind),
+    /// Boxed: rare, and it would make every frame several times larger.
+    Caught(Box<ErrorKind>),
 }
 
 pub(crate) struct GenFrame {
@@ -565,7 +566,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 Some(Frame::Gen(mut g)) => {
                     if catchable && matches!(g.pending, Pending::Try(_)) {
                         self.stack.truncate(g.base);
-                        g.pending = Pending::Caught(err.kind.clone());
+                        g.pending = Pending::Caught(Box::new(err.kind.clone()));
                         self.frames.push(Frame::Gen(g));
                         return Ok(());
                     }
@@ -581,6 +582,13 @@ impl<'o, O: Observer> Vm<'o, O> {
         if self.frames.len() >= self.limits.max_depth {
             return Err(ErrorKind::DepthLimit(self.limits.max_depth));
         }
+        self.enter_frame(f);
+        Ok(())
+    }
+
+    /// Push `f`, the depth limit already checked.
+    #[inline(always)]
+    fn enter_frame(&mut self, f: Frame) {
         self.frames.push(f);
         if O::ACTIVE {
             let kind = self
@@ -591,7 +599,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             let view = VmView::new(&self.frames, self.state);
             self.observer.enter_frame(&view, kind);
         }
-        Ok(())
     }
 
     fn pop_frame(&mut self) -> Option<Frame> {
@@ -609,11 +616,13 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
     fn start_force(&mut self, t: &Thunk) -> R<bool> {
+        let depth_left = self.frames.len() < self.limits.max_depth;
         let saved = {
             let mut st = t.0.borrow_mut();
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
                 ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion),
+                _ if !depth_left => return Err(ErrorKind::DepthLimit(self.limits.max_depth)),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
         };
@@ -627,21 +636,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             _ => unreachable!(),
         };
-        if self.frames.len() >= self.limits.max_depth {
-            self.stack.truncate(base);
-            *t.0.borrow_mut() = match restore {
-                Restore::Env(env) => ThunkState::Suspended { proto, env },
-                Restore::Apply(a, b) => ThunkState::Apply(a, b),
-            };
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
-        }
-        self.push_frame(Frame::Code(CodeFrame {
+        self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
             env,
             base,
             kind: CodeKind::Thunk(t.clone(), restore),
-        }))?;
+        }));
         Ok(true)
     }
 
@@ -697,7 +698,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Pending::Forced(t) => Response::Value(t.value().unwrap_or(Value::Null)),
             Pending::CallResult => Response::Value(self.stack.pop().unwrap_or(Value::Null)),
             Pending::Try(v) => Response::Value(v.shallow()),
-            Pending::Caught(e) => Response::Caught(e),
+            Pending::Caught(e) => Response::Caught(*e),
         };
         match g.gen.resume_with(resp) {
             genawaiter::GeneratorState::Yielded(req) => match req {
@@ -1527,46 +1528,48 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if b.args.len() + 1 < arity {
                     let x = self.pop();
                     self.pop();
-                    let mut args = b.args.clone();
-                    args.push(x);
                     self.stack.push(Value::Builtin(Rc::new(BuiltinApp {
                         def: b.def.clone(),
-                        args,
+                        args: with_arg(&b.args, x),
                     })));
                     return Ok(());
                 }
                 match &b.def.imp {
                     BuiltinImpl::Plain(f) => {
-                        // Strict arguments are forced first (re-running this call).
+                        // Strict arguments are forced first (each re-runs this call).
                         let strict = b.def.strict;
-                        let mut args: Vec<Value> = Vec::with_capacity(arity);
-                        let all: Vec<Value> = b
-                            .args
-                            .iter()
-                            .cloned()
-                            .chain(std::iter::once(self.stack[n - 1].clone()))
-                            .collect();
-                        for (i, a) in all.into_iter().enumerate() {
-                            if strict & (1 << i) != 0 {
-                                match self.demand(a)? {
-                                    Some(v) => args.push(v),
-                                    None => return Ok(()),
+                        for (i, a) in b.args.iter().enumerate() {
+                            if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
+                                if !t.is_evaluated() {
+                                    self.demand_thunk(t)?;
+                                    return Ok(());
                                 }
-                            } else {
-                                args.push(a);
                             }
                         }
-                        self.stack.truncate(n - 2);
-                        let f = f.clone();
-                        let r = f(self.state, args)?;
-                        self.stack.push(r);
+                        if strict & (1 << (arity - 1)) != 0 {
+                            demand_slot!(self, n - 1);
+                        }
+                        let start = spread_args(&mut self.stack, &b, n);
+                        let r = f(self.state, &mut self.stack[start..]);
+                        self.stack.truncate(start);
+                        self.stack.push(r?);
                         Ok(())
+                    }
+                    BuiltinImpl::Machine(mk) => {
+                        let start = spread_args(&mut self.stack, &b, n);
+                        let machine = mk(&mut self.stack[start..]);
+                        self.stack.truncate(start);
+                        self.push_frame(Frame::Machine(MachineFrame {
+                            machine,
+                            base: start,
+                            awaiting: false,
+                            name: b.def.name,
+                        }))
                     }
                     BuiltinImpl::Gen(g) => {
                         let x = self.pop();
                         self.pop();
-                        let mut args = b.args.clone();
-                        args.push(x);
+                        let args = with_arg(&b.args, x);
                         let g = g.clone();
                         let gen = generators::start(move |co| g(co, args));
                         self.push_gen(b.def.name, gen)
@@ -1595,6 +1598,27 @@ impl<'o, O: Observer> Vm<'o, O> {
             other => Err(ErrorKind::NotCallable(other.describe())),
         }
     }
+}
+
+/// Lay out the arguments of the full application on top of the stack (`[b, x]`) as
+/// one run, those held by `b` first (evaluated thunks replaced by their values); the
+/// run's start.
+#[inline(always)]
+fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, n: usize) -> usize {
+    let x = stack.pop().expect("stack underflow");
+    let start = n - 2;
+    stack.truncate(start);
+    stack.extend(b.args.iter().map(|a| a.clone().shallow()));
+    stack.push(x);
+    start
+}
+
+/// `args` and then `x`, in one allocation of the exact size.
+fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
+    let mut v = Vec::with_capacity(args.len() + 1);
+    v.extend_from_slice(args);
+    v.push(x);
+    v
 }
 
 /// Slot `s` of the environment `d` scopes up from `env`.

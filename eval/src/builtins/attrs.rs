@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use super::{attrs, list, string, Registry};
 use crate::attr_pos::{position_value, AttrPos};
+use crate::builtins::lists::ForcedElems;
 use crate::compiled::Proto;
 use crate::errors::ErrorKind;
-use crate::generators::{call, force, Co, GenFuture};
+use crate::generators::{call, force, Co, GenFuture, Machine, MachineStep};
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Thunk, Value};
 
@@ -44,14 +45,18 @@ fn cat_attrs(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-fn zip_attrs_with(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let f = a[0].clone();
-        let l = force(&co, a[1].clone()).await?;
-        let mut groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)> =
-            Default::default();
-        for e in list(&l)?.iter() {
-            let e = force(&co, e.clone()).await?;
+/// `zipAttrsWith f sets`: the values of each name across the sets, in order, handed to
+/// `f name values` lazily.
+struct ZipAttrsWith {
+    f: Value,
+    sets: ForcedElems,
+    groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)>,
+}
+
+impl Machine for ZipAttrsWith {
+    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+        let groups = &mut self.groups;
+        let step = self.sets.step(last, |e| {
             for (k, v) in attrs(&e)?.iter() {
                 groups
                     .entry(k.as_str())
@@ -59,15 +64,27 @@ fn zip_attrs_with(co: Co, a: Vec<Value>) -> GenFuture {
                     .1
                     .push(v.clone());
             }
+            Ok(())
+        })?;
+        if let Some(step) = step {
+            return Ok(step);
         }
-        let entries = groups
+        let entries = std::mem::take(groups)
             .into_values()
             .map(|(k, vs)| {
-                let inner = Value::Thunk(Thunk::apply(f.clone(), name_value(k)));
+                let inner = Value::Thunk(Thunk::apply(self.f.clone(), name_value(k)));
                 (k, Value::Thunk(Thunk::apply(inner, Value::list(vs))))
             })
             .collect();
-        Ok(Value::attrs(Attrs::from_sorted(entries)))
+        Ok(MachineStep::Done(Value::attrs(Attrs::from_sorted(entries))))
+    }
+}
+
+fn zip_attrs_with(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ZipAttrsWith {
+        f: std::mem::take(&mut a[0]),
+        sets: ForcedElems::new(std::mem::take(&mut a[1])),
+        groups: Default::default(),
     })
 }
 
@@ -167,8 +184,8 @@ pub fn register(r: &mut Registry) {
         Ok(Value::attrs(Attrs::from_sorted(out)))
     });
     r.gen("catAttrs", 2, cat_attrs);
-    r.gen("zipAttrsWith", 2, zip_attrs_with);
+    r.machine("zipAttrsWith", 2, zip_attrs_with);
     r.plain("functionArgs", 1, |_, a| function_args(&a[0]));
-    r.plain("unsafeGetAttrPos", 2, |_, a| unsafe_get_attr_pos(&a));
+    r.plain("unsafeGetAttrPos", 2, |_, a| unsafe_get_attr_pos(a));
     let _ = call;
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, machine_builtin, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -52,7 +52,7 @@ enum Got {
 /// The arguments `f list` of `filter`, `any`, `all`, `concatMap`: forced one after the
 /// other, then the elements handed out one at a time.
 struct FunList {
-    args: Vec<Value>,
+    args: [Value; 2],
     f: Value,
     l: Rc<crate::value::NixList>,
     i: usize,
@@ -60,9 +60,9 @@ struct FunList {
 }
 
 impl FunList {
-    fn new(args: Vec<Value>) -> FunList {
+    fn new(a: &mut [Value]) -> FunList {
         FunList {
-            args,
+            args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
             f: Value::Null,
             l: Rc::default(),
             i: 0,
@@ -87,7 +87,6 @@ impl FunList {
             }
             Stage::First => {
                 self.l = list(&last.unwrap_or_default())?.clone();
-                self.args = Vec::new();
                 self.stage = Stage::Loop;
                 Ok(Got::Answer(None))
             }
@@ -145,12 +144,11 @@ impl Machine for Filter {
     }
 }
 
-fn filter(co: Co, a: Vec<Value>) -> GenFuture {
-    let m = Filter {
+fn filter(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(Filter {
         m: FunList::new(a),
         out: Vec::new(),
-    };
-    machine_builtin(co, "filter", Box::new(m))
+    })
 }
 
 /// `any` (`want` true) and `all` (`want` false): stop at the first element whose answer
@@ -174,12 +172,11 @@ impl Machine for AnyAll {
     }
 }
 
-fn any_all(co: Co, a: Vec<Value>, want: bool) -> GenFuture {
-    let m = AnyAll {
+fn any_all(a: &mut [Value], want: bool) -> Box<dyn Machine> {
+    Box::new(AnyAll {
         m: FunList::new(a),
         want,
-    };
-    machine_builtin(co, if want { "any" } else { "all" }, Box::new(m))
+    })
 }
 
 struct ConcatMap {
@@ -201,18 +198,17 @@ impl Machine for ConcatMap {
     }
 }
 
-fn concat_map(co: Co, a: Vec<Value>) -> GenFuture {
-    let m = ConcatMap {
+fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ConcatMap {
         m: FunList::new(a),
         out: Vec::new(),
-    };
-    machine_builtin(co, "concatMap", Box::new(m))
+    })
 }
 
 /// `foldl' f nul list`: forces `f`, then the list, then calls `f acc e` for each element
 /// in turn, forcing each result; over an empty list it forces `nul`.
 struct Foldl {
-    args: Vec<Value>,
+    args: [Value; 3],
     f: Value,
     acc: Value,
     l: Rc<crate::value::NixList>,
@@ -236,7 +232,6 @@ impl Machine for Foldl {
             Stage::First => {
                 self.l = list(&last)?.clone();
                 self.acc = std::mem::take(&mut self.args[1]);
-                self.args = Vec::new();
                 self.stage = Stage::Loop;
             }
             Stage::Loop => self.acc = last,
@@ -258,26 +253,87 @@ impl Machine for Foldl {
     }
 }
 
-fn foldl_strict(co: Co, a: Vec<Value>) -> GenFuture {
-    let m = Foldl {
-        args: a,
+fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(Foldl {
+        args: [
+            std::mem::take(&mut a[0]),
+            std::mem::take(&mut a[1]),
+            std::mem::take(&mut a[2]),
+        ],
         f: Value::Null,
         acc: Value::Null,
         l: Rc::default(),
         i: 0,
         stage: Stage::Fun,
-    };
-    machine_builtin(co, "foldl'", Box::new(m))
+    })
 }
 
-fn concat_lists(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let l = forced_list(&co, a[0].clone()).await?;
-        let mut out = Vec::new();
-        for e in l.iter() {
-            out.extend(forced_list(&co, e.clone()).await?.iter().cloned());
+/// A list argument whose elements a machine looks at one by one, each forced: the list
+/// is forced first, then the elements in order. Elements already evaluated are taken at
+/// once; only thunks go back to the VM.
+pub(crate) struct ForcedElems {
+    arg: Value,
+    /// `None` until the list is forced.
+    l: Option<Rc<crate::value::NixList>>,
+    i: usize,
+}
+
+impl ForcedElems {
+    pub(crate) fn new(arg: Value) -> ForcedElems {
+        ForcedElems { arg, l: None, i: 0 }
+    }
+
+    /// Hand each forced element to `each`, given the answer to the step asked for last;
+    /// a step to ask the VM for, or `None` once every element has been seen.
+    pub(crate) fn step(
+        &mut self,
+        last: Option<Value>,
+        mut each: impl FnMut(Value) -> R<()>,
+    ) -> R<Option<MachineStep>> {
+        let l = match (&self.l, last) {
+            (None, None) => {
+                return Ok(Some(MachineStep::Force(std::mem::take(&mut self.arg))));
+            }
+            (None, Some(v)) => self.l.insert(list(&v)?.clone()),
+            (Some(l), last) => {
+                if let Some(e) = last {
+                    each(e)?;
+                }
+                l
+            }
+        };
+        while let Some(e) = l.get(self.i) {
+            self.i += 1;
+            match e.clone().shallow() {
+                t @ Value::Thunk(_) => return Ok(Some(MachineStep::Force(t))),
+                e => each(e)?,
+            }
         }
-        Ok(Value::list(out))
+        Ok(None)
+    }
+}
+
+/// `concatLists xs`.
+struct ConcatLists {
+    xs: ForcedElems,
+    out: Vec<Value>,
+}
+
+impl Machine for ConcatLists {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        let out = &mut self.out;
+        let step = self.xs.step(last, |e| {
+            out.extend(list(&e)?.iter().cloned());
+            Ok(())
+        })?;
+        Ok(step.unwrap_or_else(|| MachineStep::Done(Value::list(std::mem::take(out)))))
+    }
+}
+
+fn concat_lists(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ConcatLists {
+        xs: ForcedElems::new(std::mem::take(&mut a[0])),
+        out: Vec::new(),
     })
 }
 
@@ -566,12 +622,12 @@ pub fn register(r: &mut Registry) {
             (0..n).map(|i| apply(&a[0], Value::Int(i))).collect(),
         ))
     });
-    r.gen("filter", 2, filter);
-    r.gen("foldl'", 3, foldl_strict);
-    r.gen("any", 2, |co, a| any_all(co, a, true));
-    r.gen("all", 2, |co, a| any_all(co, a, false));
-    r.gen("concatLists", 1, concat_lists);
-    r.gen("concatMap", 2, concat_map);
+    r.machine("filter", 2, filter);
+    r.machine("foldl'", 3, foldl_strict);
+    r.machine("any", 2, |a| any_all(a, true));
+    r.machine("all", 2, |a| any_all(a, false));
+    r.machine("concatLists", 1, concat_lists);
+    r.machine("concatMap", 2, concat_map);
     r.gen("elem", 2, elem);
     r.gen("sort", 2, sort);
     r.gen("partition", 2, partition);

@@ -26,19 +26,25 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::errors::ErrorKind;
-use crate::generators::{Co, GenFuture};
+use crate::generators::{Co, GenFuture, Machine};
 use crate::state::EvalState;
 use crate::symbol::Symbol;
 use crate::value::{Attrs, BuiltinApp, Thunk, Value};
 
-pub type PlainFn = Rc<dyn Fn(&mut EvalState, Vec<Value>) -> Result<Value, ErrorKind>>;
+/// A plain builtin gets its arguments where they lie on the VM's stack (no copy); it may
+/// take them out.
+pub type PlainFn = Rc<dyn Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind>>;
 pub type GenFn = Rc<dyn Fn(Co, Vec<Value>) -> GenFuture>;
+pub type MachineFn = fn(&mut [Value]) -> Box<dyn Machine>;
 
 pub enum BuiltinImpl {
     /// Runs at once; the arguments marked strict arrive forced.
     Plain(PlainFn),
     /// Suspends to force values or call functions.
     Gen(GenFn),
+    /// A loop the VM steps on its own stack (arguments arrive unforced); started
+    /// straight from the call, without a generator.
+    Machine(MachineFn),
 }
 
 pub struct BuiltinDef {
@@ -62,7 +68,7 @@ impl Registry {
         &mut self,
         name: &'static str,
         arity: usize,
-        f: impl Fn(&mut EvalState, Vec<Value>) -> Result<Value, ErrorKind> + 'static,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind> + 'static,
     ) {
         self.plain_mask(name, arity, (1 << arity) - 1, f)
     }
@@ -72,7 +78,7 @@ impl Registry {
         name: &'static str,
         arity: usize,
         strict: u32,
-        f: impl Fn(&mut EvalState, Vec<Value>) -> Result<Value, ErrorKind> + 'static,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind> + 'static,
     ) {
         self.defs.push(BuiltinDef {
             name,
@@ -89,6 +95,16 @@ impl Registry {
             arity,
             strict: 0,
             imp: BuiltinImpl::Gen(Rc::new(f)),
+        });
+    }
+
+    /// A builtin that runs as a machine (arguments arrive unforced).
+    pub fn machine(&mut self, name: &'static str, arity: usize, f: MachineFn) {
+        self.defs.push(BuiltinDef {
+            name,
+            arity,
+            strict: 0,
+            imp: BuiltinImpl::Machine(f),
         });
     }
 
