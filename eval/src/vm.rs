@@ -944,25 +944,11 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Run `op`, the instruction just fetched from the top code frame (whose `ip`
-    /// points past it), in full generality.
+    /// points past it), in full generality. Instructions `fast_op` always completes,
+    /// and calls and returns (which `run_code` does itself), never reach here.
     #[inline(never)]
     fn step(&mut self, op: Op) -> R<()> {
         match op {
-            Op::Const(i) => {
-                let v = code_frame!(self).proto.constant(i);
-                self.stack.push(v);
-            }
-            Op::Null => self.stack.push(Value::Null),
-            Op::True => self.stack.push(Value::Bool(true)),
-            Op::False => self.stack.push(Value::Bool(false)),
-            Op::Local(d, s) => {
-                let v = read_local(&code_frame!(self).env, d, s);
-                self.stack.push(v);
-            }
-            Op::Global(i) => {
-                let v = self.state.globals[i as usize].clone();
-                self.stack.push(v);
-            }
             Op::WithLookup(sym, chain) => {
                 let f = code_frame!(self);
                 let proto = f.proto.clone();
@@ -987,19 +973,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     suggestion: None,
                 });
             }
-            Op::Thunk(i) => {
-                let f = code_frame!(self);
-                let t = Thunk::suspended(f.proto.child(i), f.env.clone());
-                self.stack.push(Value::Thunk(t));
-            }
-            Op::Closure(i) => {
-                let f = code_frame!(self);
-                let c = Closure {
-                    proto: f.proto.child(i),
-                    env: f.env.clone(),
-                };
-                self.stack.push(Value::Closure(Rc::new(c)));
-            }
             Op::PushScope(i) => {
                 let f = code_frame!(self);
                 let info = f.proto.scope(i);
@@ -1014,13 +987,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let parent = f.env.parent.clone().expect("PopScope without scope");
                 f.env = parent;
             }
-            Op::Store(i) => {
-                let v = self.pop();
-                code_frame!(self).env.slots.borrow_mut()[i as usize] = v;
-            }
-            Op::Pop => {
-                self.pop();
-            }
             Op::Swap => {
                 let n = self.stack.len();
                 self.stack.swap(n - 1, n - 2);
@@ -1029,17 +995,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
             }
-            Op::Call => return self.op_call(),
-            Op::Speculate(o, target) => {
-                let n = self.stack.len();
-                let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
-                self.stack.truncate(n - 2);
-                match r {
-                    Some(v) => self.stack.push(v),
-                    None => code_frame!(self).ip = target as usize,
-                }
-            }
-            Op::Return => self.op_return(),
             Op::Select(sym) => {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
@@ -1091,21 +1046,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                         code_frame!(self).ip = target as usize;
                     }
                     _ => unreachable!(),
-                }
-            }
-            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
-                // Integers already on the stack (the common case) skip the general path.
-                let n = self.stack.len();
-                let r = match (&self.stack[n - 2], &self.stack[n - 1]) {
-                    (Value::Int(x), Value::Int(y)) => int_binop(op, *x, *y),
-                    _ => None,
-                };
-                match r {
-                    Some(v) => {
-                        self.stack.truncate(n - 2);
-                        self.stack.push(v);
-                    }
-                    None => return self.step_rest(op),
                 }
             }
             _ => return self.step_rest(op),
@@ -1299,7 +1239,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let v = self.pop();
                 self.stack.push(builtins::arith::sub(Value::Int(0), v)?);
             }
-            Op::Jump(t) => code_frame!(self).ip = t as usize,
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
@@ -1462,7 +1401,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.state.scopes.register(&f.env);
                 }
             }
-            _ => unreachable!("handled in step: {op:?}"),
+            _ => unreachable!("handled in fast_op, run_code or step: {op:?}"),
         }
         Ok(())
     }
