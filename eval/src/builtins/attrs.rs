@@ -11,7 +11,7 @@ use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Thunk, Value};
 
 fn name_value(k: Symbol) -> Value {
-    Value::String(NixString::from(k.as_str()))
+    Value::String(NixString::of_symbol(k))
 }
 
 fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
@@ -48,20 +48,22 @@ fn zip_attrs_with(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let f = a[0].clone();
         let l = force(&co, a[1].clone()).await?;
-        let mut groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)> =
-            Default::default();
+        // Grouped by symbol (integer hashing), put in name order once at the end.
+        let mut index: rustc_hash::FxHashMap<Symbol, usize> = Default::default();
+        let mut groups: Vec<(Symbol, Vec<Value>)> = Vec::new();
         for e in list(&l)?.iter() {
             let e = force(&co, e.clone()).await?;
             for (k, v) in attrs(&e)?.iter() {
-                groups
-                    .entry(k.as_str())
-                    .or_insert_with(|| (k, Vec::new()))
-                    .1
-                    .push(v.clone());
+                let i = *index.entry(k).or_insert_with(|| {
+                    groups.push((k, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[i].1.push(v.clone());
             }
         }
+        groups.sort_unstable_by(|a, b| a.0.cmp_name(b.0));
         let entries = groups
-            .into_values()
+            .into_iter()
             .map(|(k, vs)| {
                 let inner = Value::Thunk(Thunk::apply(f.clone(), name_value(k)));
                 (k, Value::Thunk(Thunk::apply(inner, Value::list(vs))))
