@@ -1567,6 +1567,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                         self.pop();
                         let mut args = b.args.clone();
                         args.push(x);
+                        if let Some(r) = b.def.quick.and_then(|q| q(&args)) {
+                            self.stack.push(r);
+                            return Ok(());
+                        }
                         let g = g.clone();
                         let gen = generators::start(move |co| g(co, args));
                         self.push_gen(b.def.name, gen)
