@@ -104,7 +104,7 @@ pub async fn run_machine(
 /// Force `v` deeply: every list element and attribute value, iteratively.
 pub async fn deep_force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
     let v = force(co, v).await?;
-    let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut seen: rustc_hash::FxHashSet<usize> = Default::default();
     let mut work = vec![v.clone()];
     while let Some(item) = work.pop() {
         match item {

@@ -16,6 +16,19 @@ pub fn format_float(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.into();
     }
+    // The shortest digits that read back as `f` come cheaply; when there are at most
+    // six, rounding to six significant digits (C's %g) keeps exactly them.
+    let short = format!("{:e}", f);
+    if let Some((mant, exp)) = short.split_once('e') {
+        if mant.bytes().filter(u8::is_ascii_digit).count() <= 6 {
+            let exp: i32 = exp.parse().unwrap_or(0);
+            if (-4..6).contains(&exp) {
+                return format!("{f}");
+            }
+            let sign = if exp < 0 { '-' } else { '+' };
+            return format!("{mant}e{sign}{:02}", exp.abs());
+        }
+    }
     let sci = format!("{:.5e}", f);
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -228,5 +241,10 @@ mod tests {
         assert_eq!(format_float(-2.5), "-2.5");
         assert_eq!(format_float(100000.0), "100000");
         assert_eq!(format_float(1000000.0), "1e+06");
+        assert_eq!(format_float(123456.0), "123456");
+        assert_eq!(format_float(1234567.0), "1.23457e+06");
+        assert_eq!(format_float(0.000123), "0.000123");
+        assert_eq!(format_float(0.0000123), "1.23e-05");
+        assert_eq!(format_float(2.0 / 3.0), "0.666667");
     }
 }

@@ -135,6 +135,13 @@ impl Symbol {
         }
     }
 
+    /// The first eight bytes of the name as a big-endian integer, zero-padded: names
+    /// with different prefixes are ordered by them alone (see `cmp_name`).
+    #[inline]
+    pub fn name_prefix(self) -> u64 {
+        self.entry().prefix
+    }
+
     /// Order by name, as Nix orders attribute names. Names whose first eight bytes
     /// differ are ordered by those alone (zero padding cannot reorder them: a padded
     /// zero only ties with a real zero, and ties fall through to the full compare).

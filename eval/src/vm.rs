@@ -1509,6 +1509,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                         let x = self.pop();
                         self.pop();
                         let args = with_arg(&b.args, x);
+                        if let Some(r) = b.def.quick.and_then(|q| q(&args)) {
+                            self.stack.push(r);
+                            return Ok(());
+                        }
                         let g = g.clone();
                         let gen = generators::start(move |co| g(co, args));
                         self.push_gen(b.def.name, gen)

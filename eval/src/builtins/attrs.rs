@@ -12,7 +12,7 @@ use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Thunk, Value};
 
 fn name_value(k: Symbol) -> Value {
-    Value::String(NixString::from(k.as_str()))
+    Value::String(NixString::of_symbol(k))
 }
 
 fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
@@ -46,31 +46,35 @@ fn cat_attrs(co: Co, a: Vec<Value>) -> GenFuture {
 }
 
 /// `zipAttrsWith f sets`: the values of each name across the sets, in order, handed to
-/// `f name values` lazily.
+/// `f name values` lazily. Grouped by symbol (integer hashing), put in name order once
+/// at the end.
 struct ZipAttrsWith {
     f: Value,
     sets: ForcedElems,
-    groups: std::collections::BTreeMap<&'static str, (Symbol, Vec<Value>)>,
+    index: rustc_hash::FxHashMap<Symbol, usize>,
+    groups: Vec<(Symbol, Vec<Value>)>,
 }
 
 impl Machine for ZipAttrsWith {
     fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
-        let groups = &mut self.groups;
+        let (index, groups) = (&mut self.index, &mut self.groups);
         let step = self.sets.step(last, |e| {
             for (k, v) in attrs(&e)?.iter() {
-                groups
-                    .entry(k.as_str())
-                    .or_insert_with(|| (k, Vec::new()))
-                    .1
-                    .push(v.clone());
+                let i = *index.entry(k).or_insert_with(|| {
+                    groups.push((k, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[i].1.push(v.clone());
             }
             Ok(())
         })?;
         if let Some(step) = step {
             return Ok(step);
         }
-        let entries = std::mem::take(groups)
-            .into_values()
+        let mut groups = std::mem::take(groups);
+        groups.sort_unstable_by(|a, b| a.0.cmp_name(b.0));
+        let entries = groups
+            .into_iter()
             .map(|(k, vs)| {
                 let inner = Value::Thunk(Thunk::apply(self.f.clone(), name_value(k)));
                 (k, Value::Thunk(Thunk::apply(inner, Value::list(vs))))
@@ -84,7 +88,8 @@ fn zip_attrs_with(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ZipAttrsWith {
         f: std::mem::take(&mut a[0]),
         sets: ForcedElems::new(std::mem::take(&mut a[1])),
-        groups: Default::default(),
+        index: Default::default(),
+        groups: Vec::new(),
     })
 }
 

@@ -53,7 +53,13 @@ pub struct BuiltinDef {
     /// Bit i set: argument i is forced before a plain builtin runs.
     pub strict: u32,
     pub imp: BuiltinImpl,
+    /// For a generator builtin: its answer when the arguments are already plain values
+    /// of the common kinds (`None` otherwise, and the generator runs), sparing the
+    /// generator for calls such as `toString 3`.
+    pub quick: Option<QuickFn>,
 }
+
+pub type QuickFn = fn(&[Value]) -> Option<Value>;
 
 /// Collects builtins and constants.
 #[derive(Default)]
@@ -85,6 +91,7 @@ impl Registry {
             arity,
             strict,
             imp: BuiltinImpl::Plain(Rc::new(f)),
+            quick: None,
         });
     }
 
@@ -95,6 +102,7 @@ impl Registry {
             arity,
             strict: 0,
             imp: BuiltinImpl::Gen(Rc::new(f)),
+            quick: None,
         });
     }
 
@@ -105,7 +113,20 @@ impl Registry {
             arity,
             strict: 0,
             imp: BuiltinImpl::Machine(f),
+            quick: None,
         });
+    }
+
+    /// A generator builtin with a quick answer for plain arguments (see `quick`).
+    pub fn gen_quick(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        f: fn(Co, Vec<Value>) -> GenFuture,
+        quick: QuickFn,
+    ) {
+        self.gen(name, arity, f);
+        self.defs.last_mut().expect("just pushed").quick = Some(quick);
     }
 
     pub fn value(&mut self, name: &'static str, v: Value) {

@@ -37,6 +37,7 @@ pub async fn with_state<T: 'static>(
         name: "«with-state»",
         arity: 1,
         strict: 0,
+        quick: None,
         imp: BuiltinImpl::Plain(Rc::new(move |s, _| {
             if let Some(f) = f.borrow_mut().take() {
                 *out.borrow_mut() = Some(f(s));

@@ -167,8 +167,29 @@ fn replace_strings(co: Co, args: Vec<Value>) -> GenFuture {
         if let Some(c) = s.context() {
             sb.ctx.extend(c.iter().cloned());
         }
+        sb.bytes.reserve(bytes.len());
+        // Bytes that start no pattern are copied in runs (unless a pattern is empty,
+        // which matches everywhere).
+        let has_empty = froms.iter().any(|f| f.is_empty());
+        let mut starts = [false; 256];
+        for f in &froms {
+            if let Some(&b) = f.as_bytes().first() {
+                starts[b as usize] = true;
+            }
+        }
         let mut i = 0;
         loop {
+            if !has_empty {
+                let run = bytes[i..]
+                    .iter()
+                    .position(|&b| starts[b as usize])
+                    .unwrap_or(bytes.len() - i);
+                sb.push_bytes(&bytes[i..i + run]);
+                i += run;
+                if i == bytes.len() {
+                    break;
+                }
+            }
             let mut matched = false;
             for (k, f) in froms.iter().enumerate() {
                 if bytes[i..].starts_with(f.as_bytes()) {
@@ -195,7 +216,7 @@ fn replace_strings(co: Co, args: Vec<Value>) -> GenFuture {
                 }
                 i += 1;
             }
-            if i > bytes.len() || (i == bytes.len() && !froms.iter().any(|f| f.is_empty())) {
+            if i > bytes.len() || (i == bytes.len() && !has_empty) {
                 break;
             }
         }
@@ -242,53 +263,84 @@ fn dir_of(v: &Value) -> R<Value> {
 }
 
 pub fn register(r: &mut Registry) {
-    r.gen("toString", 1, to_string);
+    r.gen_quick("toString", 1, to_string, |a| {
+        Some(Value::String(match plain(&a[0])? {
+            Value::String(s) => s,
+            Value::Int(i) => NixString::from(i.to_string()),
+            Value::Bool(b) => NixString::from(if b { "1" } else { "" }),
+            Value::Null => NixString::from(""),
+            _ => return None,
+        }))
+    });
     r.gen("concatStringsSep", 2, concat_strings_sep);
     r.gen("replaceStrings", 3, replace_strings);
-    r.gen("stringLength", 1, |co, a| {
-        Box::pin(async move {
-            let s = coerce(
-                &co,
-                a[0].clone(),
-                Coerce {
-                    strong: false,
-                    copy_paths: true,
-                },
-            )
-            .await?;
-            Ok(Value::Int(s.len() as i64))
-        })
+    r.gen_quick("stringLength", 1, string_length, |a| match plain(&a[0])? {
+        Value::String(s) => Some(Value::Int(s.len() as i64)),
+        _ => None,
     });
-    r.gen("substring", 3, |co, a| {
-        Box::pin(async move {
-            let start = int(&force(&co, a[0].clone()).await?)?;
-            let len = int(&force(&co, a[1].clone()).await?)?;
-            let s = coerce(
-                &co,
-                a[2].clone(),
-                Coerce {
-                    strong: false,
-                    copy_paths: true,
-                },
-            )
-            .await?;
-            if start < 0 {
-                return Err(ErrorKind::other("negative start position in 'substring'"));
+    r.gen_quick("substring", 3, substring, |a| {
+        match (plain(&a[0])?, plain(&a[1])?, plain(&a[2])?) {
+            (Value::Int(start), Value::Int(len), Value::String(s)) if start >= 0 => {
+                Some(substring_of(start, len, &s))
             }
-            let b = s.as_bytes();
-            let start = (start as usize).min(b.len());
-            let end = if len < 0 {
-                b.len()
-            } else {
-                start.saturating_add(len as usize).min(b.len())
-            };
-            Ok(Value::String(NixString::new(
-                &b[start..end],
-                s.context().cloned(),
-            )))
-        })
+            _ => None,
+        }
     });
     r.plain("baseNameOf", 1, |_, a| base_name_of(&a[0]));
     r.plain("dirOf", 1, |_, a| dir_of(&a[0]));
     let _ = type_error;
+}
+
+/// `v`, or what it evaluated to if it is a forced thunk; `None` if not yet forced.
+fn plain(v: &Value) -> Option<Value> {
+    match v {
+        Value::Thunk(t) => t.value(),
+        v => Some(v.clone()),
+    }
+}
+
+fn substring_of(start: i64, len: i64, s: &NixString) -> Value {
+    let b = s.as_bytes();
+    let start = (start as usize).min(b.len());
+    let end = if len < 0 {
+        b.len()
+    } else {
+        start.saturating_add(len as usize).min(b.len())
+    };
+    Value::String(NixString::new(&b[start..end], s.context().cloned()))
+}
+
+fn string_length(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let s = coerce(
+            &co,
+            a[0].clone(),
+            Coerce {
+                strong: false,
+                copy_paths: true,
+            },
+        )
+        .await?;
+        Ok(Value::Int(s.len() as i64))
+    })
+}
+
+fn substring(co: Co, a: Vec<Value>) -> GenFuture {
+    Box::pin(async move {
+        let start = int(&force(&co, a[0].clone()).await?)?;
+        let len = int(&force(&co, a[1].clone()).await?)?;
+        let s = coerce(
+            &co,
+            a[2].clone(),
+            Coerce {
+                strong: false,
+                copy_paths: true,
+            },
+        )
+        .await?;
+        if start < 0 {
+            return Err(ErrorKind::other("negative start position in 'substring'"));
+        }
+        Ok(substring_of(start, len, &s))
+    })
 }

@@ -15,9 +15,24 @@ const SMALL_MAX: usize = 16;
 /// Single-threaded persistent map (runtime values never cross threads).
 type Map = imbl::GenericOrdMap<NameKey, Value, imbl::shared_ptr::RcK>;
 
-/// A symbol ordered by its name, as Nix orders attribute names.
+/// A symbol ordered by its name, as Nix orders attribute names. The first eight bytes
+/// of the name are kept beside the symbol, so that walking a large set compares
+/// integers and reads the symbol table only for names sharing a prefix.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct NameKey(pub Symbol);
+pub struct NameKey {
+    prefix: u64,
+    sym: Symbol,
+}
+
+impl NameKey {
+    #[inline]
+    fn new(sym: Symbol) -> NameKey {
+        NameKey {
+            prefix: sym.name_prefix(),
+            sym,
+        }
+    }
+}
 
 impl PartialOrd for NameKey {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -25,8 +40,12 @@ impl PartialOrd for NameKey {
     }
 }
 impl Ord for NameKey {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.cmp_name(other.0)
+        match self.prefix.cmp(&other.prefix) {
+            Ordering::Equal => self.sym.cmp_name(other.sym),
+            o => o,
+        }
     }
 }
 
@@ -60,7 +79,7 @@ impl Attrs {
             Attrs::of(Entries::Small(v))
         } else {
             Attrs::of(Entries::Large(
-                v.into_iter().map(|(k, v)| (NameKey(k), v)).collect(),
+                v.into_iter().map(|(k, v)| (NameKey::new(k), v)).collect(),
             ))
         }
     }
@@ -70,7 +89,7 @@ impl Attrs {
         if v.len() > SMALL_MAX {
             let mut m = Map::new();
             for (k, val) in v {
-                m.insert(NameKey(k), val);
+                m.insert(NameKey::new(k), val);
             }
             return Attrs::of(Entries::Large(m));
         }
@@ -105,7 +124,7 @@ impl Attrs {
     pub fn get(&self, k: Symbol) -> Option<&Value> {
         match &self.entries {
             Entries::Small(v) => v.iter().find(|e| e.0 == k).map(|e| &e.1),
-            Entries::Large(m) => m.get(&NameKey(k)),
+            Entries::Large(m) => m.get(&NameKey::new(k)),
         }
     }
 
@@ -133,13 +152,13 @@ impl Attrs {
                 if v.len() > SMALL_MAX {
                     let m = std::mem::take(v)
                         .into_iter()
-                        .map(|(k, v)| (NameKey(k), v))
+                        .map(|(k, v)| (NameKey::new(k), v))
                         .collect();
                     self.entries = Entries::Large(m);
                 }
             }
             Entries::Large(m) => {
-                m.insert(NameKey(k), val);
+                m.insert(NameKey::new(k), val);
             }
         }
     }
@@ -148,7 +167,7 @@ impl Attrs {
         match &mut self.entries {
             Entries::Small(v) => v.retain(|e| e.0 != k),
             Entries::Large(m) => {
-                m.remove(&NameKey(k));
+                m.remove(&NameKey::new(k));
             }
         }
     }
@@ -212,9 +231,9 @@ impl Attrs {
                 };
                 for (k, v) in add.iter() {
                     if right_wins {
-                        base.insert(NameKey(k), v.clone());
+                        base.insert(NameKey::new(k), v.clone());
                     } else {
-                        base.entry(NameKey(k)).or_insert_with(|| v.clone());
+                        base.entry(NameKey::new(k)).or_insert_with(|| v.clone());
                     }
                 }
                 Attrs::of(Entries::Large(base))
@@ -224,7 +243,10 @@ impl Attrs {
 
     fn to_map(&self) -> Map {
         match &self.entries {
-            Entries::Small(v) => v.iter().map(|(k, v)| (NameKey(*k), v.clone())).collect(),
+            Entries::Small(v) => v
+                .iter()
+                .map(|(k, v)| (NameKey::new(*k), v.clone()))
+                .collect(),
             Entries::Large(m) => m.clone(),
         }
     }
@@ -245,7 +267,7 @@ impl<'a> Iterator for AttrsIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             AttrsIter::Small(it) => it.next().map(|(k, v)| (*k, v)),
-            AttrsIter::Large(it) => it.next().map(|(k, v)| (k.0, v)),
+            AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym, v)),
         }
     }
 }
@@ -257,18 +279,10 @@ impl FromIterator<(Symbol, Value)> for Attrs {
 }
 
 impl Drop for Attrs {
+    #[inline]
     fn drop(&mut self) {
-        match &mut self.entries {
-            Entries::Small(v) => {
-                if !v.iter().any(|(_, v)| super::frees_container(v)) {
-                    return;
-                }
-                let v = std::mem::take(v);
-                super::drop::defer(v.into_iter().map(|(_, v)| super::drop::Deferred::Value(v)));
-            }
-            // Persistent maps share their nodes, so walking them on every drop would cost
-            // O(n) per `//`; long chains are made of small sets, which defer above.
-            Entries::Large(_) => {}
+        if !self.is_empty() {
+            super::drop::release(std::mem::take(&mut self.entries));
         }
     }
 }

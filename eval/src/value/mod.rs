@@ -147,98 +147,21 @@ impl std::ops::Deref for NixList {
     }
 }
 
-/// Would dropping this value free a container (and so possibly recurse deeply)?
-#[inline]
-pub(crate) fn frees_container(v: &Value) -> bool {
-    match v {
-        Value::Attrs(a) => Rc::strong_count(a) == 1,
-        Value::List(l) => Rc::strong_count(l) == 1,
-        Value::Thunk(t) => {
-            Rc::strong_count(&t.0) == 1
-                && match &*t.0.borrow() {
-                    ThunkState::Evaluated(v) => frees_container(v),
-                    ThunkState::Suspended { env, .. } => Rc::strong_count(env) == 1,
-                    ThunkState::Apply(..) => true,
-                    ThunkState::Blackhole => false,
-                }
-        }
-        Value::Closure(c) => Rc::strong_count(c) == 1 && Rc::strong_count(&c.env) == 1,
-        Value::Builtin(b) => Rc::strong_count(b) == 1 && !b.args.is_empty(),
-        _ => false,
-    }
-}
-
 impl Drop for NixList {
+    #[inline]
     fn drop(&mut self) {
-        if self.0.iter().any(frees_container) {
-            drop::defer(
-                std::mem::take(&mut self.0)
-                    .into_iter()
-                    .map(drop::Deferred::Value),
-            );
+        if !self.0.is_empty() {
+            drop::release(std::mem::take(&mut self.0));
         }
     }
 }
 
 impl Drop for Env {
+    #[inline]
     fn drop(&mut self) {
-        // Slots that would free a container go through the deferred queue; the chain
-        // of parents this environment owns alone is freed here, one at a time, so
-        // neither recurses deeply and the common case touches no thread-local.
-        defer_slots(self.slots.get_mut());
-        let mut parent = self.parent.take();
-        while let Some(p) = parent {
-            match Rc::try_unwrap(p) {
-                Ok(mut env) => {
-                    defer_slots(env.slots.get_mut());
-                    parent = env.parent.take();
-                    // `env` now has no parent and harmless slots: its drop is shallow.
-                }
-                Err(_) => break,
-            }
-        }
-    }
-}
-
-fn defer_slots(slots: &mut Slots) {
-    if slots.iter().any(frees_container) {
-        drop::defer(std::mem::take(slots).into_iter().map(drop::Deferred::Value));
-    }
-}
-
-impl IntoIterator for Slots {
-    type Item = Value;
-    type IntoIter = SlotsIntoIter;
-    fn into_iter(self) -> SlotsIntoIter {
-        match self {
-            Slots::One(v) => SlotsIntoIter::Inline([v, Value::Null, Value::Null].into_iter(), 1),
-            Slots::Two([a, b]) => SlotsIntoIter::Inline([a, b, Value::Null].into_iter(), 2),
-            Slots::Three(v) => SlotsIntoIter::Inline(v.into_iter(), 3),
-            Slots::Many(v) => SlotsIntoIter::Many(v.into_iter()),
-        }
-    }
-}
-
-/// The values of `Slots`, by value (inline ones padded to three, of which the first
-/// `.1` are real).
-pub enum SlotsIntoIter {
-    Inline(std::array::IntoIter<Value, 3>, usize),
-    Many(std::vec::IntoIter<Value>),
-}
-
-impl Iterator for SlotsIntoIter {
-    type Item = Value;
-    fn next(&mut self) -> Option<Value> {
-        match self {
-            SlotsIntoIter::Inline(it, left) => {
-                if *left == 0 {
-                    return None;
-                }
-                *left -= 1;
-                it.next()
-            }
-            SlotsIntoIter::Many(it) => it.next(),
-        }
+        // Slots and the parent go through `release`, which bounds how deeply drops of
+        // nested environments, lists and sets recurse.
+        drop::release((std::mem::take(self.slots.get_mut()), self.parent.take()));
     }
 }
 

@@ -1,8 +1,11 @@
 //! Nix strings: byte strings (not necessarily UTF-8) with an optional string context.
 //! The context lives out of line and is absent in the common case.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
+
+use crate::symbol::Symbol;
 
 /// String context elements in C++ Nix's encoding: `/nix/store/..` (plain path),
 /// `=/nix/store/x.drv` (all outputs of a derivation), `!out!/nix/store/x.drv` (one output).
@@ -92,6 +95,24 @@ impl NixString {
 
     pub fn ptr_eq(&self, other: &NixString) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The name of `sym` as a string, one shared allocation per name and thread:
+    /// `attrNames`, `mapAttrs` and friends turn names into strings over and over.
+    pub fn of_symbol(sym: Symbol) -> NixString {
+        thread_local! {
+            static NAMES: RefCell<Vec<Option<NixString>>> = const { RefCell::new(Vec::new()) };
+        }
+        NAMES.with(|names| {
+            let mut names = names.borrow_mut();
+            let i = sym.0 as usize;
+            if i >= names.len() {
+                names.resize(i + 1, None);
+            }
+            names[i]
+                .get_or_insert_with(|| NixString::from(sym.as_str()))
+                .clone()
+        })
     }
 }
 
