@@ -61,7 +61,7 @@ fn corrupt_blob_on_disk_is_detected() {
     let store = tmp.path().join("store");
     let file = tmp.path().join("victim");
     // Under the minimum chunk size, so it is one chunk stored whole.
-    let mut data = store_common::pseudo_random(40_000, 99);
+    let mut data = store_common::random_bytes(40_000, 99);
     let marker = b"@@TVIX-CORRUPTION-MARKER@@";
     data[20_000..20_000 + marker.len()].copy_from_slice(marker);
     std::fs::write(&file, &data).unwrap();
@@ -114,7 +114,7 @@ fn sigkill_during_import_leaves_a_consistent_store() {
     store_common::wide_tree(&a, 1500, 3);
     store_common::wide_tree(&b, 1200, 4);
     // Large enough that some kills land while chunk data is going to the packs.
-    std::fs::write(b.join("large"), store_common::pseudo_random(24 << 20, 7)).unwrap();
+    std::fs::write(b.join("large"), store_common::random_bytes(24 << 20, 7)).unwrap();
     // A path imported before the crashes must survive them untouched.
     tvix_ok(&store, &[os("import"), a.as_os_str()]);
     let mut killed = 0;

@@ -65,7 +65,7 @@ pub fn wide_tree(root: &Path, small: usize, large: usize) {
     for i in 0..large {
         write(
             &root.join(format!("large{i}")),
-            &pseudo_random(2 * 1024 * 1024 + i, i as u64 + 1),
+            &random_bytes(2 * 1024 * 1024 + i, i as u64 + 1),
             0o644,
         );
     }
