@@ -26,8 +26,10 @@ pub fn coerce<'a>(
 ) -> Pin<Box<dyn Future<Output = R<NixString>> + 'a>> {
     Box::pin(async move {
         let v = force(co, v).await?;
+        if let Some(s) = coerce_scalar(&v, how) {
+            return Ok(s);
+        }
         Ok(match &v {
-            Value::String(s) => s.clone(),
             Value::Path(p) => {
                 if how.copy_paths {
                     return match co
@@ -50,10 +52,6 @@ pub fn coerce<'a>(
                 }
                 return Err(ErrorKind::other("cannot coerce a set to a string"));
             }
-            Value::Int(i) if how.strong => NixString::from(i.to_string()),
-            Value::Float(f) if how.strong => NixString::from(format!("{f:.6}")),
-            Value::Bool(b) if how.strong => NixString::from(if *b { "1" } else { "" }),
-            Value::Null if how.strong => NixString::from(""),
             Value::List(l) if how.strong => {
                 let mut sb = StringBuilder::default();
                 for (i, e) in l.iter().enumerate() {
@@ -78,6 +76,20 @@ pub fn coerce<'a>(
                 return Err(ErrorKind::Other(msg));
             }
         })
+    })
+}
+
+/// The coercions that need no evaluation: a string, and under `toString` rules a number,
+/// Boolean or null. Shared by `coerce` and the builtins' quick paths, so both follow
+/// one set of rules.
+fn coerce_scalar(v: &Value, how: Coerce) -> Option<NixString> {
+    Some(match v {
+        Value::String(s) => s.clone(),
+        Value::Int(i) if how.strong => NixString::from(i.to_string()),
+        Value::Float(f) if how.strong => NixString::from(format!("{f:.6}")),
+        Value::Bool(b) if how.strong => NixString::from(if *b { "1" } else { "" }),
+        Value::Null if how.strong => NixString::from(""),
+        _ => return None,
     })
 }
 
@@ -264,13 +276,11 @@ fn dir_of(v: &Value) -> R<Value> {
 
 pub fn register(r: &mut Registry) {
     r.gen_quick("toString", 1, to_string, |a| {
-        Some(Value::String(match plain(&a[0])? {
-            Value::String(s) => s,
-            Value::Int(i) => NixString::from(i.to_string()),
-            Value::Bool(b) => NixString::from(if b { "1" } else { "" }),
-            Value::Null => NixString::from(""),
-            _ => return None,
-        }))
+        let how = Coerce {
+            strong: true,
+            copy_paths: false,
+        };
+        coerce_scalar(&plain(&a[0])?, how).map(Value::String)
     });
     r.gen("concatStringsSep", 2, concat_strings_sep);
     r.gen("replaceStrings", 3, replace_strings);
