@@ -124,11 +124,7 @@ pub fn compile_in_scopes(
     lints: Lints,
     scopes: Vec<(ScopeKind, Vec<Option<Symbol>>)>,
 ) -> Result<CompiledFile, EvalError> {
-    let parse = parse_source(&file.text);
-    if let Some(err) = parse.errors().first() {
-        return Err(parse_error(&file, err));
-    }
-    let root = parse.tree();
+    let root = crate::parse::parse_file(&file)?;
     let expr = root.expr().ok_or_else(|| {
         EvalError::new(
             ErrorKind::Parse("empty file".into()),
@@ -166,101 +162,6 @@ pub fn compile_in_scopes(
         root: Arc::new(root),
         globals: global_names,
     })
-}
-
-/// Parse only; the first syntax error, located.
-pub fn check_syntax(file: &Arc<SourceFile>) -> Result<(), EvalError> {
-    let parse = parse_source(&file.text);
-    match parse.errors().first() {
-        Some(e) => Err(parse_error(file, e)),
-        None => Ok(()),
-    }
-}
-
-/// Parse, treating a lone carriage return as the end of a `#` comment, as C++ Nix's
-/// lexer does (rnix only ends comments at `\n`). Byte offsets are unchanged.
-fn parse_source(text: &str) -> rnix::Parse<rnix::Root> {
-    if !text.contains('\r') {
-        return rnix::Root::parse(text);
-    }
-    let mut bytes = text.as_bytes().to_vec();
-    let mut offset = 0;
-    for (kind, tok) in rnix::tokenize(text) {
-        if kind == rnix::SyntaxKind::TOKEN_COMMENT && tok.starts_with('#') {
-            for (i, b) in tok.bytes().enumerate() {
-                if b == b'\r' && tok.as_bytes().get(i + 1) != Some(&b'\n') {
-                    bytes[offset + i] = b'\n';
-                }
-            }
-        }
-        offset += tok.len();
-    }
-    match String::from_utf8(bytes) {
-        Ok(fixed) => rnix::Root::parse(&fixed),
-        Err(_) => rnix::Root::parse(text),
-    }
-}
-
-fn parse_error(file: &Arc<SourceFile>, err: &rnix::ParseError) -> EvalError {
-    use rnix::ParseError as P;
-    let len = file.text.len() as u32;
-    let (msg, span) = match err {
-        P::Unexpected(r) => ("unexpected token".to_string(), Some(*r)),
-        P::UnexpectedExtra(r) => (
-            "unexpected token after the expression".to_string(),
-            Some(*r),
-        ),
-        P::UnexpectedWanted(got, r, want) => (
-            format!(
-                "unexpected {}, expected {}",
-                kind_name(*got),
-                want_list(want)
-            ),
-            Some(*r),
-        ),
-        P::UnexpectedDoubleBind(r) => ("pattern bound twice".to_string(), Some(*r)),
-        P::UnexpectedEOF => ("unexpected end of file".to_string(), None),
-        P::UnexpectedEOFWanted(want) => (
-            format!("unexpected end of file, expected {}", want_list(want)),
-            None,
-        ),
-        P::DuplicatedArgs(r, name) => (
-            format!("duplicate formal function argument '{name}'"),
-            Some(*r),
-        ),
-        P::RecursionLimitExceeded => ("expression nested too deeply".to_string(), None),
-        other => (other.to_string(), None),
-    };
-    let span = match span {
-        Some(r) => Span {
-            start: r.start().into(),
-            end: r.end().into(),
-        },
-        None => Span {
-            start: len,
-            end: len,
-        },
-    };
-    EvalError::new(
-        ErrorKind::Parse(msg),
-        Some(Location {
-            file: file.clone(),
-            span,
-        }),
-    )
-}
-
-fn kind_name(k: rnix::SyntaxKind) -> String {
-    format!("{k:?}")
-        .trim_start_matches("TOKEN_")
-        .trim_start_matches("NODE_")
-        .to_lowercase()
-        .replace('_', " ")
-}
-
-fn want_list(w: &[rnix::SyntaxKind]) -> String {
-    let v: Vec<String> = w.iter().map(|k| kind_name(*k)).collect();
-    v.join(" or ")
 }
 
 impl ProtoBuilder {

@@ -25,6 +25,7 @@ mod frame_eval;
 pub mod generators;
 pub mod io;
 pub mod observer;
+pub mod parse;
 pub mod pending;
 pub mod print;
 pub mod recursive_scopes;

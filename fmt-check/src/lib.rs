@@ -182,6 +182,20 @@ mod tests {
     }
 
     #[test]
+    fn path_then_spaced_interpolation_is_refused_not_joined() {
+        let cases = [
+            ("[ /a ${x} ]", (1, 6)),
+            ("[ a/b /* c */ ${x} ]", (1, 15)),
+            ("[ ~/b\n  ${x} ]", (2, 3)),
+        ];
+        for (src, at) in cases {
+            let err = format(src, &Options::default()).unwrap_err();
+            assert_eq!(err.location(), at, "{src}: {err}");
+        }
+        assert_eq!(format("/a${x}", &Options::default()).unwrap(), "/a${x}\n");
+    }
+
+    #[test]
     fn empty_input_is_fine() {
         assert_eq!(format("  \n", &Options::default()).unwrap(), "");
     }
