@@ -2,11 +2,13 @@
 //! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
 //! the NAR hash and size come out without the NAR ever existing.
 //!
-//! Three threads share the work so that two cores are kept busy whichever is the
-//! slowest: the walk reads files and computes each file's BLAKE3; the NAR sink's
-//! thread computes SHA-256; a blob worker chunks file contents, hashes each chunk
-//! and stores the new ones. File contents are read once into shared, reused
-//! buffers that all three see without copying.
+//! Three threads share the work: the walk reads files; the NAR sink's thread
+//! computes SHA-256; a blob worker cuts file contents into chunks, computes the
+//! BLAKE3 of each file and of each chunk (both in one pass, which costs about
+//! as much as the SHA-256) and stores the new chunks. Small files the walk cuts
+//! and hashes itself, as waiting for the worker's answer would cost more. File
+//! contents are read once into shared, reused buffers that all three see
+//! without copying.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -18,8 +20,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use nix_compat::nar::writer::{FlatWriter, NarWriteError};
 use tvix_castore::{
-    B3Digest, BlobService, Bytes, Directory, DirectoryNode, DirectoryService, FileNode, Node,
-    SymlinkNode,
+    B3Digest, BlobCutter, BlobRecorder, BlobService, Bytes, Directory, DirectoryNode,
+    DirectoryService, FileNode, Node, SymlinkNode,
 };
 
 use crate::nar_hash::NarHashSink;
@@ -58,12 +60,24 @@ pub fn ingest_path_observed(
     let _span = tracing::debug_span!("ingest_path", path = %path.display()).entered();
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<BlobMsg>(BLOB_QUEUE);
-        let worker = scope.spawn(move || store_blobs(blobs, rx));
+        let (digest_tx, digests) = sync_channel::<B3Digest>(1);
+        let worker = std::thread::Builder::new()
+            .name("blob-store".into())
+            .spawn_scoped(scope, move || store_blobs(blobs, rx, digest_tx))
+            .map_err(Error::io(path))?;
         let mut sink = NarHashSink::new();
         let walked = FlatWriter::new(&mut sink)
             .map_err(nar_err(path))
             .and_then(|mut nar| {
-                let node = walk(&tx, dirs, path, root_name.to_vec(), &mut nar, on_progress)?;
+                let node = walk(
+                    &tx,
+                    &digests,
+                    dirs,
+                    path,
+                    root_name.to_vec(),
+                    &mut nar,
+                    on_progress,
+                )?;
                 nar.finish().map_err(nar_err(path))?;
                 Ok(node)
             });
@@ -91,29 +105,43 @@ pub fn ingest_path_observed(
 /// that the buffers stay reused (each one in flight is one more to allocate).
 const BLOB_QUEUE: usize = 4;
 
-/// What the walk tells the blob worker.
+/// What the walk tells the blob worker: the chunks of a file it cut itself
+/// (`Chunk`s, then `End`), or the contents of one for the worker to cut (`Data`,
+/// then `Close`, which the worker answers with the file's digest).
 enum BlobMsg {
-    /// More bytes of the current file.
-    Data(Bytes),
-    /// The current file is complete and has this digest.
+    Chunk(B3Digest, Vec<Bytes>),
     End(B3Digest),
+    Data(Bytes),
+    Close,
 }
 
-/// The blob worker: chunks and stores file contents as they arrive.
-fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Error> {
-    let mut current = None;
+/// The blob worker: cuts and hashes what it is sent whole, stores chunks.
+fn store_blobs(
+    blobs: &dyn BlobService,
+    rx: Receiver<BlobMsg>,
+    digests: SyncSender<B3Digest>,
+) -> Result<(), Error> {
+    let mut recorder = None;
+    let mut cutter = BlobCutter::default();
     for msg in rx {
+        let mut rec = recorder.take().unwrap_or_else(|| BlobRecorder::new(blobs));
+        let mut add = |d, pieces: std::vec::Drain<'_, Bytes>| rec.add_chunk(d, pieces);
         match msg {
-            BlobMsg::Data(d) => current
-                .get_or_insert_with(|| blobs.open_write_prehashed())
-                .write_bytes(d)?,
+            BlobMsg::Chunk(d, mut pieces) => add(d, pieces.drain(..))?,
+            BlobMsg::Data(data) => cutter.write(data, &mut add)?,
             BlobMsg::End(digest) => {
-                current
-                    .take()
-                    .unwrap_or_else(|| blobs.open_write_prehashed())
-                    .close_prehashed(digest)?;
+                rec.finish(digest)?;
+                continue;
+            }
+            BlobMsg::Close => {
+                let (digest, _) = std::mem::take(&mut cutter).finish(&mut add)?;
+                rec.finish(digest)?;
+                // The walk waits for this answer unless it has failed.
+                let _ = digests.send(digest);
+                continue;
             }
         }
+        recorder = Some(rec);
     }
     blobs.flush()?;
     Ok(())
@@ -152,6 +180,7 @@ struct Frame {
 /// so any depth the file system allows is fine.
 fn walk(
     tx: &SyncSender<BlobMsg>,
+    digests: &Receiver<B3Digest>,
     dirs: &dyn DirectoryService,
     path: &Path,
     root_name: Vec<u8>,
@@ -161,6 +190,7 @@ fn walk(
     let mut pool = SegmentPool::default();
     let mut v = Visitor {
         tx,
+        digests,
         pool: &mut pool,
         on_progress,
     };
@@ -224,6 +254,8 @@ type NarWriter<'a> = FlatWriter<&'a mut NarHashSink>;
 /// What visiting a node needs besides the node.
 struct Visitor<'a> {
     tx: &'a SyncSender<BlobMsg>,
+    /// The blob worker's answers to `Close`.
+    digests: &'a Receiver<B3Digest>,
     pool: &'a mut SegmentPool,
     on_progress: &'a mut dyn FnMut(u64, u64),
 }
@@ -243,15 +275,26 @@ impl Visitor<'_> {
             let executable = meta.permissions().mode() & 0o100 != 0;
             let size = meta.len();
             let mut file = File::open(path).map_err(Error::io(path))?;
-            let mut hasher = blake3::Hasher::new();
-            nar.file_with(executable, size, &mut |sink| {
-                self.copy_contents(&mut file, size, &mut hasher, sink)
-            })
-            .map_err(nar_err(path))?;
-            let digest = B3Digest::from(hasher.finalize());
-            self.tx
-                .send(BlobMsg::End(digest))
-                .map_err(|_| Error::io(path)(worker_gone()))?;
+            let digest = if size > SEGMENT as u64 {
+                nar.file_with(executable, size, &mut |sink| {
+                    self.copy_contents(&mut file, size, None, sink)
+                })
+                .map_err(nar_err(path))?;
+                self.send(BlobMsg::Close)
+                    .and_then(|()| self.digests.recv().map_err(|_| worker_gone()))
+                    .map_err(Error::io(path))?
+            } else {
+                let mut cutter = BlobCutter::default();
+                nar.file_with(executable, size, &mut |sink| {
+                    self.copy_contents(&mut file, size, Some(&mut cutter), sink)
+                })
+                .map_err(nar_err(path))?;
+                let (digest, _) = cutter
+                    .finish(&mut |d, pieces| self.send_chunk(d, pieces))
+                    .map_err(Error::io(path))?;
+                self.send(BlobMsg::End(digest)).map_err(Error::io(path))?;
+                digest
+            };
             (self.on_progress)(1, 0);
             Ok(Visited::Leaf(Node::file(FileNode {
                 name,
@@ -264,13 +307,22 @@ impl Visitor<'_> {
         }
     }
 
+    fn send(&self, msg: BlobMsg) -> io::Result<()> {
+        self.tx.send(msg).map_err(|_| worker_gone())
+    }
+
+    fn send_chunk(&self, digest: B3Digest, pieces: std::vec::Drain<'_, Bytes>) -> io::Result<()> {
+        self.send(BlobMsg::Chunk(digest, pieces.collect()))
+    }
+
     /// Reads `size` bytes of `file` (fewer if it ends early) once, into shared
-    /// buffers that go to the NAR hash, the blob worker and the file's BLAKE3.
+    /// buffers that go to the NAR hash and to the blob worker: cut into chunks
+    /// by `cutter` or, without one, whole for the worker to cut.
     fn copy_contents(
         &mut self,
         file: &mut File,
         size: u64,
-        hasher: &mut blake3::Hasher,
+        mut cutter: Option<&mut BlobCutter>,
         sink: &mut NarHashSink,
     ) -> io::Result<u64> {
         let mut read = 0;
@@ -281,12 +333,13 @@ impl Visitor<'_> {
                 break;
             }
             read += seg.len() as u64;
-            hasher.update(&seg);
             (self.on_progress)(0, seg.len() as u64);
+            // The NAR hash first, so its thread starts while this one cuts.
             sink.write_shared(seg.clone())?;
-            self.tx
-                .send(BlobMsg::Data(seg))
-                .map_err(|_| worker_gone())?;
+            match cutter.as_deref_mut() {
+                Some(c) => c.write(seg, &mut |d, pieces| self.send_chunk(d, pieces))?,
+                None => self.send(BlobMsg::Data(seg))?,
+            }
         }
         Ok(read)
     }
