@@ -2,12 +2,13 @@
 //! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
 //! the NAR hash and size come out without the NAR ever existing.
 //!
-//! Three threads share the work: the walk reads files; the NAR sink's thread
-//! computes SHA-256; a blob worker cuts file contents into chunks, computes the
-//! BLAKE3 of each file and of each chunk (both in one pass, which costs about
-//! as much as the SHA-256) and stores the new chunks. Small files the walk cuts
-//! and hashes itself, as waiting for the worker's answer would cost more. File
-//! contents are read once into shared, reused buffers that all three see
+//! Four threads share the work: the walk reads files; the NAR sink's thread
+//! computes SHA-256; a cutting thread cuts file contents into chunks and
+//! computes the BLAKE3 of each file and of each chunk (both in one pass, which
+//! costs about as much as the SHA-256); a storing thread writes the new chunks,
+//! so the cutting never waits for the backend. Small files the walk cuts and
+//! hashes itself, as waiting for the cutting thread's answer would cost more.
+//! File contents are read once into shared, reused buffers that all threads see
 //! without copying.
 
 use std::ffi::OsStr;
@@ -61,9 +62,14 @@ pub fn ingest_path_observed(
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<BlobMsg>(BLOB_QUEUE);
         let (digest_tx, digests) = sync_channel::<B3Digest>(1);
-        let worker = std::thread::Builder::new()
+        let (store_tx, store_rx) = sync_channel::<Stored>(STORE_QUEUE);
+        let storer = std::thread::Builder::new()
             .name("blob-store".into())
-            .spawn_scoped(scope, move || store_blobs(blobs, rx, digest_tx))
+            .spawn_scoped(scope, move || store_blobs(blobs, store_rx))
+            .map_err(Error::io(path))?;
+        let cutter = std::thread::Builder::new()
+            .name("blob-cut".into())
+            .spawn_scoped(scope, move || cut_blobs(rx, store_tx, digest_tx))
             .map_err(Error::io(path))?;
         let mut sink = NarHashSink::new();
         let walked = FlatWriter::new(&mut sink)
@@ -82,13 +88,12 @@ pub fn ingest_path_observed(
                 Ok(node)
             });
         drop(tx);
-        // The worker's error explains a failed send in the walk, so it goes first.
-        let stored = worker.join().unwrap_or_else(|_| {
-            Err(Error::Castore(tvix_castore::Error::Io(io::Error::other(
-                "blob worker panicked",
-            ))))
-        });
-        stored?;
+        // A thread's error explains a failed send to it, so the last in line
+        // goes first.
+        let panicked = |_| Err(castore_io(io::Error::other("blob worker panicked")));
+        let cut = cutter.join().unwrap_or_else(panicked);
+        storer.join().unwrap_or_else(panicked)?;
+        cut?;
         let node = walked?;
         dirs.flush()?;
         let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
@@ -101,47 +106,69 @@ pub fn ingest_path_observed(
     })
 }
 
-/// Buffers on their way to the blob worker: enough to keep it busy, few enough
-/// that the buffers stay reused (each one in flight is one more to allocate).
+/// Buffers on their way to the cutting thread: enough to keep it busy, few
+/// enough that the buffers stay reused (each one in flight is one more to
+/// allocate).
 const BLOB_QUEUE: usize = 4;
 
-/// What the walk tells the blob worker: the chunks of a file it cut itself
-/// (`Chunk`s, then `End`), or the contents of one for the worker to cut (`Data`,
-/// then `Close`, which the worker answers with the file's digest).
-enum BlobMsg {
+/// Chunks on their way to the storing thread: about one backend batch, so the
+/// cutting goes on while a batch is written.
+const STORE_QUEUE: usize = 16;
+
+/// A blob's chunks on their way to the storing thread: `Chunk`s, then `End`
+/// with the blob's digest.
+enum Stored {
     Chunk(B3Digest, Vec<Bytes>),
     End(B3Digest),
+}
+
+/// What the walk tells the cutting thread: a file it cut itself (passed on as
+/// it is), or the contents of one to cut (`Data`, then `Close`, which is
+/// answered with the file's digest).
+enum BlobMsg {
+    Cut(Stored),
     Data(Bytes),
     Close,
 }
 
-/// The blob worker: cuts and hashes what it is sent whole, stores chunks.
-fn store_blobs(
-    blobs: &dyn BlobService,
+/// The cutting thread: cuts and hashes what it is sent whole.
+fn cut_blobs(
     rx: Receiver<BlobMsg>,
+    out: SyncSender<Stored>,
     digests: SyncSender<B3Digest>,
 ) -> Result<(), Error> {
-    let mut recorder = None;
+    let send = |m| out.send(m).map_err(|_| castore_io(worker_gone()));
+    let mut chunk =
+        |d, pieces: std::vec::Drain<'_, Bytes>| send(Stored::Chunk(d, pieces.collect()));
     let mut cutter = BlobCutter::default();
     for msg in rx {
-        let mut rec = recorder.take().unwrap_or_else(|| BlobRecorder::new(blobs));
-        let mut add = |d, pieces: std::vec::Drain<'_, Bytes>| rec.add_chunk(d, pieces);
         match msg {
-            BlobMsg::Chunk(d, mut pieces) => add(d, pieces.drain(..))?,
-            BlobMsg::Data(data) => cutter.write(data, &mut add)?,
-            BlobMsg::End(digest) => {
-                rec.finish(digest)?;
-                continue;
-            }
+            BlobMsg::Cut(stored) => send(stored)?,
+            BlobMsg::Data(data) => cutter.write(data, &mut chunk)?,
             BlobMsg::Close => {
-                let (digest, _) = std::mem::take(&mut cutter).finish(&mut add)?;
-                rec.finish(digest)?;
+                let (digest, _) = std::mem::take(&mut cutter).finish(&mut chunk)?;
+                send(Stored::End(digest))?;
                 // The walk waits for this answer unless it has failed.
                 let _ = digests.send(digest);
-                continue;
             }
         }
-        recorder = Some(rec);
+    }
+    Ok(())
+}
+
+/// The storing thread: stores each blob's chunks, then its chunk list.
+fn store_blobs(blobs: &dyn BlobService, rx: Receiver<Stored>) -> Result<(), Error> {
+    let mut recorder = None;
+    for msg in rx {
+        match msg {
+            Stored::Chunk(d, pieces) => recorder
+                .get_or_insert_with(|| BlobRecorder::new(blobs))
+                .add_chunk(d, pieces)?,
+            Stored::End(digest) => recorder
+                .take()
+                .unwrap_or_else(|| BlobRecorder::new(blobs))
+                .finish(digest)?,
+        }
     }
     blobs.flush()?;
     Ok(())
@@ -149,6 +176,10 @@ fn store_blobs(
 
 fn worker_gone() -> io::Error {
     io::Error::other("blob worker stopped")
+}
+
+fn castore_io(e: io::Error) -> Error {
+    Error::Castore(tvix_castore::Error::Io(e))
 }
 
 fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
@@ -292,7 +323,8 @@ impl Visitor<'_> {
                 let (digest, _) = cutter
                     .finish(&mut |d, pieces| self.send_chunk(d, pieces))
                     .map_err(Error::io(path))?;
-                self.send(BlobMsg::End(digest)).map_err(Error::io(path))?;
+                self.send(BlobMsg::Cut(Stored::End(digest)))
+                    .map_err(Error::io(path))?;
                 digest
             };
             (self.on_progress)(1, 0);
@@ -312,7 +344,7 @@ impl Visitor<'_> {
     }
 
     fn send_chunk(&self, digest: B3Digest, pieces: std::vec::Drain<'_, Bytes>) -> io::Result<()> {
-        self.send(BlobMsg::Chunk(digest, pieces.collect()))
+        self.send(BlobMsg::Cut(Stored::Chunk(digest, pieces.collect())))
     }
 
     /// Reads `size` bytes of `file` (fewer if it ends early) once, into shared
