@@ -2,11 +2,14 @@
 //! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
 //! the NAR hash and size come out without the NAR ever existing.
 //!
-//! Three threads share the work so that two cores are kept busy whichever is the
-//! slowest: the walk reads files and computes each file's BLAKE3; the NAR sink's
-//! thread computes SHA-256; a blob worker chunks file contents, hashes each chunk
-//! and stores the new ones. File contents are read once into shared, reused
-//! buffers that all three see without copying.
+//! Four threads share the work: the walk reads files; the NAR sink's thread
+//! computes SHA-256; a cutting thread cuts file contents into chunks and
+//! computes the BLAKE3 of each file and of each chunk (both in one pass, which
+//! costs about as much as the SHA-256); a storing thread writes the new chunks,
+//! so the cutting never waits for the backend. Small files the walk cuts and
+//! hashes itself, as waiting for the cutting thread's answer would cost more.
+//! File contents are read once into shared, reused buffers that all threads see
+//! without copying.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -18,8 +21,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use nix_compat::nar::writer::{FlatWriter, NarWriteError};
 use tvix_castore::{
-    B3Digest, BlobService, Bytes, Directory, DirectoryNode, DirectoryService, FileNode, Node,
-    SymlinkNode,
+    B3Digest, BlobCutter, BlobRecorder, BlobService, Bytes, Directory, DirectoryNode,
+    DirectoryService, FileNode, Node, SymlinkNode,
 };
 
 use crate::nar_hash::NarHashSink;
@@ -58,23 +61,39 @@ pub fn ingest_path_observed(
     let _span = tracing::debug_span!("ingest_path", path = %path.display()).entered();
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<BlobMsg>(BLOB_QUEUE);
-        let worker = scope.spawn(move || store_blobs(blobs, rx));
+        let (digest_tx, digests) = sync_channel::<B3Digest>(1);
+        let (store_tx, store_rx) = sync_channel::<Stored>(STORE_QUEUE);
+        let storer = std::thread::Builder::new()
+            .name("blob-store".into())
+            .spawn_scoped(scope, move || store_blobs(blobs, store_rx))
+            .map_err(Error::io(path))?;
+        let cutter = std::thread::Builder::new()
+            .name("blob-cut".into())
+            .spawn_scoped(scope, move || cut_blobs(rx, store_tx, digest_tx))
+            .map_err(Error::io(path))?;
         let mut sink = NarHashSink::new();
         let walked = FlatWriter::new(&mut sink)
             .map_err(nar_err(path))
             .and_then(|mut nar| {
-                let node = walk(&tx, dirs, path, root_name.to_vec(), &mut nar, on_progress)?;
+                let node = walk(
+                    &tx,
+                    &digests,
+                    dirs,
+                    path,
+                    root_name.to_vec(),
+                    &mut nar,
+                    on_progress,
+                )?;
                 nar.finish().map_err(nar_err(path))?;
                 Ok(node)
             });
         drop(tx);
-        // The worker's error explains a failed send in the walk, so it goes first.
-        let stored = worker.join().unwrap_or_else(|_| {
-            Err(Error::Castore(tvix_castore::Error::Io(io::Error::other(
-                "blob worker panicked",
-            ))))
-        });
-        stored?;
+        // A thread's error explains a failed send to it, so the last in line
+        // goes first.
+        let panicked = |_| Err(castore_io(io::Error::other("blob worker panicked")));
+        let cut = cutter.join().unwrap_or_else(panicked);
+        storer.join().unwrap_or_else(panicked)?;
+        cut?;
         let node = walked?;
         dirs.flush()?;
         let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
@@ -87,32 +106,68 @@ pub fn ingest_path_observed(
     })
 }
 
-/// Buffers on their way to the blob worker: enough to keep it busy, few enough
-/// that the buffers stay reused (each one in flight is one more to allocate).
+/// Buffers on their way to the cutting thread: enough to keep it busy, few
+/// enough that the buffers stay reused (each one in flight is one more to
+/// allocate).
 const BLOB_QUEUE: usize = 4;
 
-/// What the walk tells the blob worker.
-enum BlobMsg {
-    /// More bytes of the current file.
-    Data(Bytes),
-    /// The current file is complete and has this digest.
+/// Chunks on their way to the storing thread: about one backend batch, so the
+/// cutting goes on while a batch is written.
+const STORE_QUEUE: usize = 16;
+
+/// A blob's chunks on their way to the storing thread: `Chunk`s, then `End`
+/// with the blob's digest.
+enum Stored {
+    Chunk(B3Digest, Vec<Bytes>),
     End(B3Digest),
 }
 
-/// The blob worker: chunks and stores file contents as they arrive.
-fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Error> {
-    let mut current = None;
+/// What the walk tells the cutting thread: a file it cut itself (passed on as
+/// it is), or the contents of one to cut (`Data`, then `Close`, which is
+/// answered with the file's digest).
+enum BlobMsg {
+    Cut(Stored),
+    Data(Bytes),
+    Close,
+}
+
+/// The cutting thread: cuts and hashes what it is sent whole.
+fn cut_blobs(
+    rx: Receiver<BlobMsg>,
+    out: SyncSender<Stored>,
+    digests: SyncSender<B3Digest>,
+) -> Result<(), Error> {
+    let send = |m| out.send(m).map_err(|_| castore_io(worker_gone()));
+    let mut chunk =
+        |d, pieces: std::vec::Drain<'_, Bytes>| send(Stored::Chunk(d, pieces.collect()));
+    let mut cutter = BlobCutter::default();
     for msg in rx {
         match msg {
-            BlobMsg::Data(d) => current
-                .get_or_insert_with(|| blobs.open_write_prehashed())
-                .write_bytes(d)?,
-            BlobMsg::End(digest) => {
-                current
-                    .take()
-                    .unwrap_or_else(|| blobs.open_write_prehashed())
-                    .close_prehashed(digest)?;
+            BlobMsg::Cut(stored) => send(stored)?,
+            BlobMsg::Data(data) => cutter.write(data, &mut chunk)?,
+            BlobMsg::Close => {
+                let (digest, _) = std::mem::take(&mut cutter).finish(&mut chunk)?;
+                send(Stored::End(digest))?;
+                // The walk waits for this answer unless it has failed.
+                let _ = digests.send(digest);
             }
+        }
+    }
+    Ok(())
+}
+
+/// The storing thread: stores each blob's chunks, then its chunk list.
+fn store_blobs(blobs: &dyn BlobService, rx: Receiver<Stored>) -> Result<(), Error> {
+    let mut recorder = None;
+    for msg in rx {
+        match msg {
+            Stored::Chunk(d, pieces) => recorder
+                .get_or_insert_with(|| BlobRecorder::new(blobs))
+                .add_chunk(d, pieces)?,
+            Stored::End(digest) => recorder
+                .take()
+                .unwrap_or_else(|| BlobRecorder::new(blobs))
+                .finish(digest)?,
         }
     }
     blobs.flush()?;
@@ -121,6 +176,10 @@ fn store_blobs(blobs: &dyn BlobService, rx: Receiver<BlobMsg>) -> Result<(), Err
 
 fn worker_gone() -> io::Error {
     io::Error::other("blob worker stopped")
+}
+
+fn castore_io(e: io::Error) -> Error {
+    Error::Castore(tvix_castore::Error::Io(e))
 }
 
 fn nar_err(path: &Path) -> impl FnOnce(NarWriteError) -> Error + '_ {
@@ -152,6 +211,7 @@ struct Frame {
 /// so any depth the file system allows is fine.
 fn walk(
     tx: &SyncSender<BlobMsg>,
+    digests: &Receiver<B3Digest>,
     dirs: &dyn DirectoryService,
     path: &Path,
     root_name: Vec<u8>,
@@ -161,6 +221,7 @@ fn walk(
     let mut pool = SegmentPool::default();
     let mut v = Visitor {
         tx,
+        digests,
         pool: &mut pool,
         on_progress,
     };
@@ -224,6 +285,8 @@ type NarWriter<'a> = FlatWriter<&'a mut NarHashSink>;
 /// What visiting a node needs besides the node.
 struct Visitor<'a> {
     tx: &'a SyncSender<BlobMsg>,
+    /// The blob worker's answers to `Close`.
+    digests: &'a Receiver<B3Digest>,
     pool: &'a mut SegmentPool,
     on_progress: &'a mut dyn FnMut(u64, u64),
 }
@@ -243,15 +306,27 @@ impl Visitor<'_> {
             let executable = meta.permissions().mode() & 0o100 != 0;
             let size = meta.len();
             let mut file = File::open(path).map_err(Error::io(path))?;
-            let mut hasher = blake3::Hasher::new();
-            nar.file_with(executable, size, &mut |sink| {
-                self.copy_contents(&mut file, size, &mut hasher, sink)
-            })
-            .map_err(nar_err(path))?;
-            let digest = B3Digest::from(hasher.finalize());
-            self.tx
-                .send(BlobMsg::End(digest))
-                .map_err(|_| Error::io(path)(worker_gone()))?;
+            let digest = if size > SEGMENT as u64 {
+                nar.file_with(executable, size, &mut |sink| {
+                    self.copy_contents(&mut file, size, None, sink)
+                })
+                .map_err(nar_err(path))?;
+                self.send(BlobMsg::Close)
+                    .and_then(|()| self.digests.recv().map_err(|_| worker_gone()))
+                    .map_err(Error::io(path))?
+            } else {
+                let mut cutter = BlobCutter::default();
+                nar.file_with(executable, size, &mut |sink| {
+                    self.copy_contents(&mut file, size, Some(&mut cutter), sink)
+                })
+                .map_err(nar_err(path))?;
+                let (digest, _) = cutter
+                    .finish(&mut |d, pieces| self.send_chunk(d, pieces))
+                    .map_err(Error::io(path))?;
+                self.send(BlobMsg::Cut(Stored::End(digest)))
+                    .map_err(Error::io(path))?;
+                digest
+            };
             (self.on_progress)(1, 0);
             Ok(Visited::Leaf(Node::file(FileNode {
                 name,
@@ -264,13 +339,22 @@ impl Visitor<'_> {
         }
     }
 
+    fn send(&self, msg: BlobMsg) -> io::Result<()> {
+        self.tx.send(msg).map_err(|_| worker_gone())
+    }
+
+    fn send_chunk(&self, digest: B3Digest, pieces: std::vec::Drain<'_, Bytes>) -> io::Result<()> {
+        self.send(BlobMsg::Cut(Stored::Chunk(digest, pieces.collect())))
+    }
+
     /// Reads `size` bytes of `file` (fewer if it ends early) once, into shared
-    /// buffers that go to the NAR hash, the blob worker and the file's BLAKE3.
+    /// buffers that go to the NAR hash and to the blob worker: cut into chunks
+    /// by `cutter` or, without one, whole for the worker to cut.
     fn copy_contents(
         &mut self,
         file: &mut File,
         size: u64,
-        hasher: &mut blake3::Hasher,
+        mut cutter: Option<&mut BlobCutter>,
         sink: &mut NarHashSink,
     ) -> io::Result<u64> {
         let mut read = 0;
@@ -281,12 +365,13 @@ impl Visitor<'_> {
                 break;
             }
             read += seg.len() as u64;
-            hasher.update(&seg);
             (self.on_progress)(0, seg.len() as u64);
+            // The NAR hash first, so its thread starts while this one cuts.
             sink.write_shared(seg.clone())?;
-            self.tx
-                .send(BlobMsg::Data(seg))
-                .map_err(|_| worker_gone())?;
+            match cutter.as_deref_mut() {
+                Some(c) => c.write(seg, &mut |d, pieces| self.send_chunk(d, pieces))?,
+                None => self.send(BlobMsg::Data(seg))?,
+            }
         }
         Ok(read)
     }

@@ -39,16 +39,20 @@ impl Default for NarHashSink {
 impl NarHashSink {
     pub fn new() -> Self {
         let (tx, rx) = sync_channel::<Piece>(4);
-        let worker = std::thread::spawn(move || {
-            let mut h = Sha256::new();
-            for p in rx {
-                match p {
-                    Piece::Owned(b) => h.update(&b),
-                    Piece::Shared(b) => h.update(&b),
+        // Named so profiles tell it apart; spawning fails only as `spawn` would panic.
+        let worker = std::thread::Builder::new()
+            .name("nar-sha256".into())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for p in rx {
+                    match p {
+                        Piece::Owned(b) => h.update(&b),
+                        Piece::Shared(b) => h.update(&b),
+                    }
                 }
-            }
-            h.finalize().into()
-        });
+                h.finalize().into()
+            });
+        let worker = worker.expect("spawning the NAR hashing thread");
         NarHashSink {
             buf: Vec::with_capacity(BATCH),
             size: 0,

@@ -202,8 +202,9 @@ fn import_and_verify_report_progress() {
         .unwrap();
     // Five small files and the large one; symlinks and directories are not files.
     assert_eq!(files, 6);
-    // The large file is reported as it is read, not only at its end.
-    assert!(calls > 6 + 6 + 1, "only {calls} progress calls");
+    // The large file is reported as it is read, not only at its end: one call
+    // per file done, one per small file's bytes, two or more for the large one's.
+    assert!(calls >= 6 + 5 + 2, "only {calls} progress calls");
     let expected: u64 = (0..5)
         .map(|i| format!("file {i} of tree 3").len() as u64)
         .sum::<u64>()

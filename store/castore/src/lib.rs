@@ -25,7 +25,8 @@ pub mod proto;
 pub mod test_data;
 
 pub use blob::{
-    BlobReader, BlobService, BlobWriter, ChunkBatch, ChunkMeta, MemoryBlobService, WrittenBlob,
+    BlobCutter, BlobReader, BlobRecorder, BlobService, BlobWriter, ChunkBatch, ChunkMeta,
+    MemoryBlobService, WrittenBlob,
 };
 /// The shared byte buffers [`BlobWriter::write_bytes`] takes, re-exported so users
 /// need no dependency of their own.

@@ -6,15 +6,17 @@
 
 mod batch;
 mod chunker;
+mod cutter;
 mod memory;
 mod reader;
 mod writer;
 
 pub use batch::{join_pieces, ChunkBatch};
 pub use chunker::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK};
+pub use cutter::BlobCutter;
 pub use memory::MemoryBlobService;
 pub use reader::BlobReader;
-pub use writer::{BlobWriter, WrittenBlob};
+pub use writer::{BlobRecorder, BlobWriter, WrittenBlob};
 
 use crate::{B3Digest, Error};
 
@@ -102,13 +104,7 @@ impl<'a> dyn BlobService + 'a {
 
     /// Starts writing a new blob.
     pub fn open_write(&self) -> BlobWriter<'_> {
-        BlobWriter::new(self, true)
-    }
-
-    /// Starts writing a blob whose digest the caller computes; finish it with
-    /// [`BlobWriter::close_prehashed`].
-    pub fn open_write_prehashed(&self) -> BlobWriter<'_> {
-        BlobWriter::new(self, false)
+        BlobWriter::new(self)
     }
 
     /// Stores `data` as a blob (flushing the backend) and returns its digest.

@@ -1,0 +1,170 @@
+//! Cutting a blob into chunks and hashing it: the blob's BLAKE3 and each chunk's
+//! are computed on the same small slices, one after the other, so each byte is
+//! read from memory once and hashed twice while it is in cache. Nothing is
+//! copied: chunks come out as pieces of the caller's buffers.
+
+use bytes::Bytes;
+
+use super::chunker::Chunker;
+use crate::B3Digest;
+
+/// Bytes hashed by both hashers in turn: small enough to stay in the first-level
+/// cache between the two, large enough for BLAKE3's wide SIMD paths.
+const SLICE: usize = 32 * 1024;
+
+#[derive(Default)]
+pub struct BlobCutter {
+    hasher: blake3::Hasher,
+    /// The hash of the current chunk so far; `None` for the first chunk, whose
+    /// digest is the blob's if it is the only one, and is otherwise computed
+    /// from `held` when it ends (most blobs are one chunk: this spares hashing
+    /// them twice).
+    chunk_hasher: Option<blake3::Hasher>,
+    /// Bytes of the current chunk given to `chunk_hasher` (counted also while
+    /// it is `None`).
+    chunk_hashed: usize,
+    chunker: Chunker,
+    /// The bytes of the current chunk so far, as the pieces they arrived in.
+    held: Vec<Bytes>,
+    chunks: u64,
+    size: u64,
+}
+
+impl BlobCutter {
+    /// Adds bytes to the blob; `on_chunk(digest, pieces)` is called for each
+    /// chunk that ends in them. Both hashers are fed whole slices measured from
+    /// the start of what they hash, as BLAKE3 is fastest when each update is a
+    /// power-of-two run of its 1 KiB chunks: the blob's from the start of `data`
+    /// (writes of whole slices keep it aligned), the chunk's lagging a little.
+    pub fn write<E>(
+        &mut self,
+        data: Bytes,
+        on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.size += data.len() as u64;
+        // `data[..chunk_start]` belongs to ended chunks, `data[..hashed]` is in
+        // the chunk hasher.
+        let mut chunk_start = 0;
+        let mut hashed = 0;
+        let mut at = 0;
+        while at < data.len() {
+            let end = (at + SLICE).min(data.len());
+            self.hasher.update(&data[at..end]);
+            let mut from = at;
+            while let Some(n) = self.chunker.next_cut(&data[from..end]) {
+                let cut = from + n;
+                self.hash_chunk(&data[hashed..cut]);
+                hashed = cut;
+                self.held.push(data.slice(chunk_start..cut));
+                chunk_start = cut;
+                self.end_chunk(None, on_chunk)?;
+                from = cut;
+            }
+            // Up to the last slice boundary of the chunk.
+            let ahead = (self.chunk_hashed + (end - hashed)) % SLICE;
+            let upto = end - ahead.min(end - hashed);
+            self.hash_chunk(&data[hashed..upto]);
+            hashed = upto;
+            at = end;
+        }
+        self.hash_chunk(&data[hashed..]);
+        if chunk_start < data.len() {
+            self.held.push(data.slice(chunk_start..));
+        }
+        Ok(())
+    }
+
+    fn hash_chunk(&mut self, bytes: &[u8]) {
+        self.chunk_hashed += bytes.len();
+        if let Some(h) = &mut self.chunk_hasher {
+            h.update(bytes);
+        }
+    }
+
+    /// Ends the current chunk; `known` is its digest when that is the blob's.
+    fn end_chunk<E>(
+        &mut self,
+        known: Option<B3Digest>,
+        on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let digest = match (known, self.chunk_hasher.take()) {
+            (Some(d), _) => d,
+            (None, Some(h)) => B3Digest::from(h.finalize()),
+            (None, None) => {
+                let mut h = blake3::Hasher::new();
+                for p in &self.held {
+                    h.update(p);
+                }
+                B3Digest::from(h.finalize())
+            }
+        };
+        self.chunk_hasher = Some(blake3::Hasher::new());
+        self.chunk_hashed = 0;
+        self.chunks += 1;
+        on_chunk(digest, self.held.drain(..))
+    }
+
+    /// Ends the blob, passing its last chunk to `on_chunk`; returns the blob's
+    /// digest and size.
+    pub fn finish<E>(
+        mut self,
+        on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
+    ) -> Result<(B3Digest, u64), E> {
+        let digest = B3Digest::from(self.hasher.finalize());
+        if !self.held.is_empty() {
+            // A blob of one chunk has the chunk's digest, already known.
+            let known = (self.chunks == 0).then_some(digest);
+            self.end_chunk(known, on_chunk)?;
+        }
+        Ok((digest, self.size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::MAX_CHUNK;
+    use crate::test_data::random_bytes;
+
+    type Cut = (B3Digest, Vec<(B3Digest, Vec<u8>)>);
+
+    /// The blob's digest and its chunks, writing `data` in pieces of `piece`.
+    fn cut(data: &[u8], piece: usize) -> Cut {
+        let mut c = BlobCutter::default();
+        let mut chunks = Vec::new();
+        let mut on = |d, pieces: std::vec::Drain<'_, Bytes>| -> Result<(), ()> {
+            chunks.push((d, pieces.flat_map(|p| p.to_vec()).collect()));
+            Ok(())
+        };
+        for p in data.chunks(piece) {
+            c.write(Bytes::copy_from_slice(p), &mut on).unwrap();
+        }
+        let (digest, size) = c.finish(&mut on).unwrap();
+        assert_eq!(size, data.len() as u64);
+        (digest, chunks)
+    }
+
+    #[test]
+    fn digests_and_cuts_do_not_depend_on_write_sizes() {
+        let data = random_bytes(6 * MAX_CHUNK + 12345, 7);
+        let whole = cut(&data, data.len());
+        assert_eq!(whole.0, B3Digest::of(&data));
+        assert!(whole.1.len() > 3, "only {} chunks", whole.1.len());
+        for (d, bytes) in &whole.1 {
+            assert_eq!(*d, B3Digest::of(bytes));
+        }
+        let joined: Vec<u8> = whole.1.iter().flat_map(|(_, b)| b.clone()).collect();
+        assert_eq!(joined, data);
+        for piece in [1 << 20, SLICE, SLICE + 1, 100_003, 4097] {
+            assert!(cut(&data, piece) == whole, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn small_and_empty_blobs_are_one_chunk_or_none() {
+        let data = random_bytes(5000, 3);
+        let d = B3Digest::of(&data);
+        assert_eq!(cut(&data, 999), (d, vec![(d, data)]));
+        assert_eq!(cut(&[], 1), (B3Digest::of(b""), vec![]));
+    }
+}
