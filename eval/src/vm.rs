@@ -1515,7 +1515,15 @@ impl<'o, O: Observer> Vm<'o, O> {
             let parent = m.parent.take();
             // Emptied in place: the next environment of the same size needs no new slots.
             for v in m.slots.get_mut().iter_mut() {
-                *v = Value::Null;
+                // Scalars (the common argument: an integer, a Boolean) are overwritten
+                // without a call into the general drop.
+                let old = std::mem::replace(v, Value::Null);
+                if matches!(
+                    old,
+                    Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+                ) {
+                    std::mem::forget(old);
+                }
             }
             self.env_pool.push(env);
             match parent {
