@@ -193,7 +193,12 @@ pub struct Vm<'o, O: Observer> {
     limits: Limits,
     steps: u64,
     empty_env: Rc<Env>,
+    /// Environments no longer in use, kept for reuse (see `recycle_env`).
+    env_pool: Vec<Rc<Env>>,
 }
+
+/// Most environments kept for reuse.
+const ENV_POOL: usize = 64;
 
 macro_rules! code_frame {
     ($self:ident) => {
@@ -234,6 +239,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             limits,
             steps: 0,
             empty_env: Env::new(0, None, None),
+            env_pool: Vec::with_capacity(ENV_POOL),
         }
     }
 
@@ -309,13 +315,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn run(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
         while self.frames.len() > stop {
-            let res = match self.frames.last() {
-                Some(Frame::Code(_)) => self.run_code(stop),
-                Some(Frame::Gen(_)) => self.check_limits().and_then(|()| self.step_gen()),
-                Some(Frame::Machine(_)) => self.check_limits().and_then(|()| self.step_machine()),
-                None => break,
-            };
-            if let Err(kind) = res {
+            if let Err(kind) = self.run_frames(stop) {
                 let err = self.error_here(kind);
                 self.unwind(err, stop, sbase)?;
             }
@@ -323,25 +323,41 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
-    /// Run code frames until the top frame is not a code frame or is at `stop`.
+    /// Run frames until the stack is down to `stop` (or an error).
     ///
-    /// The current frame's code, environment and instruction pointer live in locals;
-    /// the frame stack is only looked at again when an instruction changes it (a call,
-    /// a return, forcing a thunk, starting a builtin). Instructions whose common case
-    /// needs nothing else run here; everything else (and every case the fast path
-    /// declines, leaving the state untouched) goes through `step` with the frame's
-    /// instruction pointer written back.
-    fn run_code(&mut self, stop: usize) -> R<()> {
+    /// A builtin's frame (machine or generator) is stepped here too, so a machine's
+    /// call into Nix code and its return go straight from frame to frame.
+    ///
+    /// The current code frame's code, environment and instruction pointer live in
+    /// locals; the frame stack is only looked at again when an instruction changes it
+    /// (a call, a return, forcing a thunk, starting a builtin). Instructions whose
+    /// common case needs nothing else run here; everything else (and every case the
+    /// fast path declines, leaving the state untouched) goes through `step` with the
+    /// frame's instruction pointer written back.
+    fn run_frames(&mut self, stop: usize) -> R<()> {
         'frame: loop {
+            let depth = self.frames.len();
+            if depth <= stop {
+                return Ok(());
+            }
+            let (code, mut env, mut ip) = match self.frames.last() {
+                Some(Frame::Code(f)) => (f.proto.clone(), f.env.clone(), f.ip),
+                Some(Frame::Machine(_)) => {
+                    self.check_limits()?;
+                    self.step_machine()?;
+                    continue 'frame;
+                }
+                Some(Frame::Gen(_)) => {
+                    self.check_limits()?;
+                    self.step_gen()?;
+                    continue 'frame;
+                }
+                None => return Ok(()),
+            };
             // Bytecode only jumps forward, so a frame runs a bounded number of
             // instructions before it calls, returns or forces: checking the budget
             // here bounds every evaluation.
             self.check_budget()?;
-            let depth = self.frames.len();
-            let (code, mut env, mut ip) = match self.frames.last() {
-                Some(Frame::Code(f)) if depth > stop => (f.proto.clone(), f.env.clone(), f.ip),
-                _ => return Ok(()),
-            };
             let ops: &[Op] = &code.ops;
             loop {
                 let op = ops[ip];
@@ -360,6 +376,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 match op {
                     Op::Return => {
+                        if let Some(t) = self.lazy_thunk_result() {
+                            // An application's body may end in an unevaluated value; a
+                            // thunk frame must leave a value, so force it and return again.
+                            code_frame!(self).ip = ip - 1;
+                            self.start_force(&t)?;
+                            continue 'frame;
+                        }
+                        // The local copy goes first, so an environment nothing else
+                        // holds can be reused.
+                        drop(env);
                         self.op_return();
                         continue 'frame;
                     }
@@ -629,11 +655,19 @@ impl<'o, O: Observer> Vm<'o, O> {
         let base = self.stack.len();
         let (proto, env, restore) = match saved {
             ThunkState::Suspended { proto, env } => (proto, env.clone(), Restore::Env(env)),
-            ThunkState::Apply(f, x) => {
-                self.stack.push(f.clone());
-                self.stack.push(x.clone());
-                (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
-            }
+            ThunkState::Apply(f, x) => match (&f, O::ACTIVE) {
+                // A plain closure's body runs as the thunk's frame, without the
+                // trampoline (its `Return` forces a lazy result, see `run_frames`).
+                (Value::Closure(c), false) if c.proto.curried.is_none() => {
+                    let env = self.call_env(c, x.clone());
+                    (c.proto.clone(), env, Restore::Apply(f, x))
+                }
+                _ => {
+                    self.stack.push(f.clone());
+                    self.stack.push(x.clone());
+                    (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
+                }
+            },
             _ => unreachable!(),
         };
         self.enter_frame(Frame::Code(CodeFrame {
@@ -782,14 +816,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             if let Some(inner) = c.proto.curried {
                 // `a: b: body`: bind both arguments and run the body directly, without
                 // the trampoline or the intermediate closure.
-                let outer = Env::new(
-                    c.proto.call_size,
-                    Some(c.env.clone()),
-                    c.proto.call_scope.clone(),
-                );
-                outer.slots.borrow_mut()[0] = x;
+                let outer = self.call_env(c, x);
                 let code = c.proto.child(inner);
-                let env = Env::new(code.call_size, Some(outer), code.call_scope.clone());
+                let env = self.new_env(code.call_size, outer, code.call_scope.clone());
                 env.slots.borrow_mut()[0] = y;
                 let base = self.stack.len();
                 return self.push_frame(Frame::Code(CodeFrame {
@@ -822,12 +851,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let base = self.stack.len();
         if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
             if c.proto.curried.is_none() {
-                let env = Env::new(
-                    c.proto.call_size,
-                    Some(c.env.clone()),
-                    c.proto.call_scope.clone(),
-                );
-                env.slots.borrow_mut()[0] = x;
+                let env = self.call_env(c, x);
                 return self.push_frame(Frame::Code(CodeFrame {
                     proto: c.proto.clone(),
                     ip: 0,
@@ -945,7 +969,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Run `op`, the instruction just fetched from the top code frame (whose `ip`
     /// points past it), in full generality. Instructions `fast_op` always completes,
-    /// and calls and returns (which `run_code` does itself), never reach here.
+    /// and calls and returns (which `run_frames` does itself), never reach here.
     #[inline(never)]
     fn step(&mut self, op: Op) -> R<()> {
         match op {
@@ -976,11 +1000,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::PushScope(i) => {
                 let f = code_frame!(self);
                 let info = f.proto.scope(i);
+                let parent = f.env.clone();
                 let recursive = matches!(info.kind, ScopeKind::Let | ScopeKind::RecAttrs);
-                f.env = Env::new(info.names.len(), Some(f.env.clone()), Some(info));
+                let env = self.new_env(info.names.len(), parent, Some(info));
                 if recursive {
-                    self.state.scopes.register(&f.env);
+                    self.state.scopes.register(&env);
                 }
+                code_frame!(self).env = env;
             }
             Op::PopScope => {
                 let f = code_frame!(self);
@@ -1152,6 +1178,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len();
                 demand_slot!(self, n - 2);
                 demand_slot!(self, n - 1);
+                // Integers that were thunks a moment ago: as in `fast_op`.
+                if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                    if let Some(v) = int_binop(op, *x, *y) {
+                        self.stack.truncate(n - 1);
+                        self.stack[n - 2] = v;
+                        return Ok(());
+                    }
+                }
                 let b = self.pop();
                 let a = self.pop();
                 let r = match op {
@@ -1401,7 +1435,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.state.scopes.register(&f.env);
                 }
             }
-            _ => unreachable!("handled in fast_op, run_code or step: {op:?}"),
+            _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
         }
         Ok(())
     }
@@ -1420,6 +1454,83 @@ impl<'o, O: Observer> Vm<'o, O> {
                 *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
             }
         }
+        self.recycle_env(f.env);
+    }
+
+    /// The unevaluated thunk a `Return` in a thunk's frame is about to leave, if any.
+    /// Only an application run without the trampoline (see `start_force`) can get
+    /// here: compiled thunks force their value before returning.
+    #[inline(always)]
+    fn lazy_thunk_result(&self) -> Option<Thunk> {
+        let Some(Value::Thunk(t)) = self.stack.last() else {
+            return None;
+        };
+        if t.is_evaluated() {
+            return None;
+        }
+        match self.frames.last() {
+            Some(Frame::Code(CodeFrame {
+                kind: CodeKind::Thunk(..),
+                ..
+            })) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
+    #[inline(always)]
+    fn new_env(&mut self, n: usize, parent: Rc<Env>, info: Option<Rc<ScopeInfo>>) -> Rc<Env> {
+        if let Some(mut e) = self.env_pool.pop() {
+            if let Some(m) = Rc::get_mut(&mut e) {
+                // Its slots were emptied to nulls when it was recycled.
+                let slots = m.slots.get_mut();
+                if slots.len() != n {
+                    *slots = Slots::nulls(n);
+                }
+                m.parent = Some(parent);
+                m.info = info;
+                return e;
+            }
+        }
+        Env::new(n, Some(parent), info)
+    }
+
+    /// The environment of a call of `c` with argument `x`.
+    #[inline(always)]
+    fn call_env(&mut self, c: &Closure, x: Value) -> Rc<Env> {
+        let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
+        env.slots.borrow_mut()[0] = x;
+        env
+    }
+
+    /// Done with a frame's environment: if nothing else holds it (no closure or thunk
+    /// captured it), keep its allocation for the next call, and so on up its parents
+    /// (a curried call's outer scope). What it held is freed now.
+    #[inline(always)]
+    fn recycle_env(&mut self, mut env: Rc<Env>) {
+        while self.env_pool.len() < ENV_POOL {
+            let Some(m) = Rc::get_mut(&mut env) else {
+                return;
+            };
+            let parent = m.parent.take();
+            // Emptied in place: the next environment of the same size needs no new slots.
+            for v in m.slots.get_mut().iter_mut() {
+                // Scalars (the common argument: an integer, a Boolean) are overwritten
+                // without a call into the general drop.
+                let old = std::mem::replace(v, Value::Null);
+                if matches!(
+                    old,
+                    Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+                ) {
+                    std::mem::forget(old);
+                }
+            }
+            self.env_pool.push(env);
+            match parent {
+                Some(p) => env = p,
+                None => return,
+            }
+        }
     }
 
     fn op_call(&mut self) -> R<()> {
@@ -1434,24 +1545,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if let (Some(inner), false) = (c.proto.curried, O::ACTIVE) {
                     // `(a: b: ...) x` only makes a closure: no frame needed (unless an
                     // observer wants to see the call).
-                    let env = Env::new(
-                        c.proto.call_size,
-                        Some(c.env.clone()),
-                        c.proto.call_scope.clone(),
-                    );
-                    env.slots.borrow_mut()[0] = x;
+                    let env = self.call_env(&c, x);
                     self.stack.push(Value::Closure(Rc::new(Closure {
                         proto: c.proto.child(inner),
                         env,
                     })));
                     return Ok(());
                 }
-                let env = Env::new(
-                    c.proto.call_size,
-                    Some(c.env.clone()),
-                    c.proto.call_scope.clone(),
-                );
-                env.slots.borrow_mut()[0] = x;
+                let env = self.call_env(&c, x);
                 let base = self.stack.len();
                 self.push_frame(Frame::Code(CodeFrame {
                     proto: c.proto.clone(),

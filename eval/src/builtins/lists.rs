@@ -383,7 +383,9 @@ impl MergeSort {
     fn new(f: Value, v: Vec<Value>) -> MergeSort {
         let mut m = MergeSort {
             f,
-            buf: v.clone(),
+            // Each pass moves every element from `v` into `buf` (then they swap), so
+            // `buf` starts empty of values.
+            buf: vec![Value::Null; v.len()],
             v,
             width: 1,
             start: 0,
@@ -407,7 +409,7 @@ impl MergeSort {
 
     fn take(&mut self, right: bool) {
         let i = if right { &mut self.r } else { &mut self.l };
-        self.buf[self.k] = self.v[*i].clone();
+        self.buf[self.k] = std::mem::take(&mut self.v[*i]);
         *i += 1;
         self.k += 1;
     }
