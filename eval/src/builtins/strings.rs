@@ -85,7 +85,7 @@ pub fn coerce<'a>(
 fn coerce_scalar(v: &Value, how: Coerce) -> Option<NixString> {
     Some(match v {
         Value::String(s) => s.clone(),
-        Value::Int(i) if how.strong => NixString::from(i.to_string()),
+        Value::Int(i) if how.strong => NixString::of_int(*i),
         Value::Float(f) if how.strong => NixString::from(format!("{f:.6}")),
         Value::Bool(b) if how.strong => NixString::from(if *b { "1" } else { "" }),
         Value::Null if how.strong => NixString::from(""),
