@@ -13,63 +13,76 @@ use crate::symbol::Symbol;
 pub type NixContext = BTreeSet<String>;
 
 struct Inner {
-    ctx: Option<Box<NixContext>>,
-    /// Length in bytes; up to `INLINE` the bytes live in `data.inline`.
-    len: u32,
     /// The attribute name this string was interned as, plus one (zero: not yet):
     /// `x.${n}`, `getAttr`, `listToAttrs` look the same strings up over and over.
     sym: Cell<u32>,
+    /// Length of an inline string (at most `INLINE`), or `HEAP`.
+    len: u32,
     data: Data,
 }
 
-/// Strings up to this long (attribute names, most values) live inside the `Rc`'s own
-/// allocation instead of a second one; the buffer shares its space with the pointer of
-/// a longer string's own allocation, keeping a string's `Rc` at 48 bytes.
-const INLINE: usize = 16;
+/// Strings up to this long without a context (attribute names, most values) live
+/// inside the `Rc`'s own allocation; longer ones, and those with a context, keep their
+/// bytes and context in the same space, so a string's `Rc` stays 48 bytes.
+const INLINE: usize = 24;
+const HEAP: u32 = u32::MAX;
 
 union Data {
     inline: [u8; INLINE],
-    heap: ManuallyDrop<Box<[u8]>>,
+    heap: ManuallyDrop<Heap>,
+}
+
+struct Heap {
+    bytes: Box<[u8]>,
+    ctx: Option<Box<NixContext>>,
 }
 
 impl Inner {
     #[inline]
     fn new(b: impl AsRef<[u8]> + Into<Box<[u8]>>, ctx: Option<Box<NixContext>>) -> Inner {
         let s = b.as_ref();
-        let len = u32::try_from(s.len()).expect("strings are shorter than 4 GiB");
-        let data = if s.len() <= INLINE {
+        let (len, data) = if s.len() <= INLINE && ctx.is_none() {
             let mut buf = [0; INLINE];
             buf[..s.len()].copy_from_slice(s);
-            Data { inline: buf }
+            (s.len() as u32, Data { inline: buf })
         } else {
-            Data {
-                heap: ManuallyDrop::new(b.into()),
-            }
+            let heap = Heap {
+                bytes: b.into(),
+                ctx,
+            };
+            (
+                HEAP,
+                Data {
+                    heap: ManuallyDrop::new(heap),
+                },
+            )
         };
         Inner {
-            ctx,
-            len,
             sym: Cell::new(0),
+            len,
             data,
         }
     }
 
     #[inline]
+    fn heap(&self) -> Option<&Heap> {
+        // SAFETY: `len` says which field `new` wrote.
+        (self.len == HEAP).then(|| unsafe { &*self.data.heap })
+    }
+
+    #[inline]
     fn as_slice(&self) -> &[u8] {
-        let n = self.len as usize;
-        if n <= INLINE {
-            // SAFETY: `len` picks the field that `new` wrote.
-            unsafe { &self.data.inline[..n] }
-        } else {
-            // SAFETY: as above.
-            unsafe { &self.data.heap }
+        match self.heap() {
+            Some(h) => &h.bytes,
+            // SAFETY: not `HEAP`, so `new` wrote `inline` and `len` bytes of it count.
+            None => unsafe { &self.data.inline[..self.len as usize] },
         }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if self.len as usize > INLINE {
+        if self.len == HEAP {
             // SAFETY: `len` says `heap` was written, and it is dropped only here.
             unsafe { ManuallyDrop::drop(&mut self.data.heap) }
         }
@@ -117,11 +130,11 @@ impl NixString {
     }
 
     pub fn context(&self) -> Option<&NixContext> {
-        self.0.ctx.as_deref()
+        self.0.heap()?.ctx.as_deref()
     }
 
     pub fn has_context(&self) -> bool {
-        self.0.ctx.is_some()
+        self.0.heap().is_some_and(|h| h.ctx.is_some())
     }
 
     pub fn len(&self) -> usize {
@@ -254,7 +267,7 @@ mod tests {
 
     #[test]
     fn short_and_long_strings_keep_their_bytes() {
-        for n in [0, 1, 15, 16, 17, 21, 22, 23, 100] {
+        for n in [0, 1, 16, 23, 24, 25, 100] {
             let b: Vec<u8> = (0..n).map(|i| i as u8).collect();
             let s = NixString::new(b.clone(), None);
             assert_eq!(s.as_bytes(), &b[..]);
