@@ -1310,6 +1310,18 @@ impl<'o, O: Observer> Vm<'o, O> {
                     let f = code_frame!(self);
                     matches!(f.proto.ops.get(f.ip), Some(Op::ToPath))
                 };
+                fn strings(p: &Value) -> Option<&NixString> {
+                    match p {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    }
+                }
+                if self.stack[len - n..].iter().all(|p| strings(p).is_some()) {
+                    let s = NixString::concat(self.stack[len - n..].iter().filter_map(strings));
+                    self.stack.truncate(len - n);
+                    self.stack.push(Value::String(s));
+                    return Ok(());
+                }
                 let parts: Vec<Value> = self.stack.drain(len - n..).collect();
                 if parts
                     .iter()
@@ -1759,7 +1771,7 @@ fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
 /// An attribute name from a dynamic key.
 pub fn attr_name(v: &Value) -> R<Symbol> {
     match v {
-        Value::String(s) => Ok(Symbol::intern(&s.to_str_lossy())),
+        Value::String(s) => Ok(s.to_symbol()),
         other => Err(generators::type_error("a string", other)),
     }
 }

@@ -23,7 +23,7 @@ fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
         let mut out = (*set).clone();
         for n in list(&names)?.iter() {
             let n = force(&co, n.clone()).await?;
-            out.remove(Symbol::intern(&string(&n)?.to_str_lossy()));
+            out.remove(string(&n)?.to_symbol());
         }
         Ok(Value::attrs(out))
     })
@@ -32,7 +32,7 @@ fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
 fn cat_attrs(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let name = force(&co, a[0].clone()).await?;
-        let name = Symbol::intern(&string(&name)?.to_str_lossy());
+        let name = string(&name)?.to_symbol();
         let l = force(&co, a[1].clone()).await?;
         let mut out = Vec::new();
         for e in list(&l)?.iter() {
@@ -126,7 +126,7 @@ fn formals_pos(proto: &Proto) -> Option<Arc<AttrPos>> {
 }
 
 fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
-    let name = Symbol::intern(&string(&a[0])?.to_str_lossy());
+    let name = string(&a[0])?.to_symbol();
     let set = attrs(&a[1])?;
     if set.get(name).is_none() {
         return Ok(Value::Null);
@@ -148,7 +148,7 @@ pub fn register(r: &mut Registry) {
     });
     r.plain("getAttr", 2, |_, a| {
         let name = string(&a[0])?;
-        match attrs(&a[1])?.get(Symbol::intern(&name.to_str_lossy())) {
+        match attrs(&a[1])?.get(name.to_symbol()) {
             Some(v) => Ok(v.clone()),
             None => Err(ErrorKind::AttributeMissing {
                 name: name.to_str_lossy().into_owned(),
@@ -158,11 +158,7 @@ pub fn register(r: &mut Registry) {
     });
     r.plain("hasAttr", 2, |_, a| {
         let name = string(&a[0])?;
-        Ok(Value::Bool(
-            attrs(&a[1])?
-                .get(Symbol::intern(&name.to_str_lossy()))
-                .is_some(),
-        ))
+        Ok(Value::Bool(attrs(&a[1])?.get(name.to_symbol()).is_some()))
     });
     r.gen("removeAttrs", 2, remove_attrs);
     r.plain("intersectAttrs", 2, |_, a| {

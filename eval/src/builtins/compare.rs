@@ -68,6 +68,21 @@ async fn is_derivation(co: &Co, v: &Value) -> Result<bool, ErrorKind> {
 
 /// Deep equality, iteratively.
 pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
+    // Most comparisons (`elem` over strings, `==` of numbers) settle right here, without
+    // a work list; two sets may be derivations, which the loop handles.
+    if identical(&a, &b) {
+        return Ok(true);
+    }
+    let (a, b) = (a.shallow(), b.shallow());
+    let pending = matches!(
+        (&a, &b),
+        (Value::Thunk(_), _) | (_, Value::Thunk(_)) | (Value::Attrs(_), Value::Attrs(_))
+    );
+    if !pending {
+        if let Some(eq) = shallow_eq(&a, &b) {
+            return Ok(eq);
+        }
+    }
     let mut work = vec![(a, b)];
     while let Some((a, b)) = work.pop() {
         if identical(&a, &b) {

@@ -475,10 +475,10 @@ fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
         let f = force(&co, a[0].clone()).await?;
         let l = forced_list(&co, a[1].clone()).await?;
         let mut groups: Vec<(Symbol, Vec<Value>)> = Vec::new();
-        let mut index: std::collections::HashMap<Symbol, usize> = Default::default();
+        let mut index: rustc_hash::FxHashMap<Symbol, usize> = Default::default();
         for e in l.iter() {
             let k = call(&co, f.clone(), e.clone()).await?;
-            let k = Symbol::intern(&string(&k)?.to_str_lossy());
+            let k = string(&k)?.to_symbol();
             match index.get(&k) {
                 Some(&i) => groups[i].1.push(e.clone()),
                 None => {
@@ -500,7 +500,7 @@ fn list_to_attrs(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let l = forced_list(&co, a[0].clone()).await?;
         let mut out: Vec<(Symbol, Value)> = Vec::with_capacity(l.len());
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
         for e in l.iter() {
             let e = force(&co, e.clone()).await?;
             let e = attrs(&e)?;
@@ -511,7 +511,7 @@ fn list_to_attrs(co: Co, a: Vec<Value>) -> GenFuture {
                     suggestion: None,
                 })?;
             let name = force(&co, name.clone()).await?;
-            let name = Symbol::intern(&string(&name)?.to_str_lossy());
+            let name = string(&name)?.to_symbol();
             let value = e
                 .get(sym::value())
                 .ok_or_else(|| ErrorKind::AttributeMissing {

@@ -55,7 +55,7 @@ pub fn coerce<'a>(
             Value::List(l) if how.strong => {
                 let mut sb = StringBuilder::default();
                 for (i, e) in l.iter().enumerate() {
-                    let s = coerce(co, e.clone(), how).await?;
+                    let s = coerce_elem(co, e.clone(), how).await?;
                     if i > 0 {
                         sb.push_bytes(b" ");
                     }
@@ -79,13 +79,23 @@ pub fn coerce<'a>(
     })
 }
 
+/// `coerce`, without boxing a future when `v` forces to a string (or, under `toString`
+/// rules, a scalar): what `concatStringsSep` and interpolation meet nearly always.
+async fn coerce_elem(co: &Co, v: Value, how: Coerce) -> R<NixString> {
+    let v = force(co, v).await?;
+    match coerce_scalar(&v, how) {
+        Some(s) => Ok(s),
+        None => coerce(co, v, how).await,
+    }
+}
+
 /// The coercions that need no evaluation: a string, and under `toString` rules a number,
 /// Boolean or null. Shared by `coerce` and the builtins' quick paths, so both follow
 /// one set of rules.
 fn coerce_scalar(v: &Value, how: Coerce) -> Option<NixString> {
     Some(match v {
         Value::String(s) => s.clone(),
-        Value::Int(i) if how.strong => NixString::from(i.to_string()),
+        Value::Int(i) if how.strong => NixString::of_int(*i),
         Value::Float(f) if how.strong => NixString::from(format!("{f:.6}")),
         Value::Bool(b) if how.strong => NixString::from(if *b { "1" } else { "" }),
         Value::Null if how.strong => NixString::from(""),
@@ -99,7 +109,7 @@ pub fn interpolate_gen(parts: Vec<Value>, path_mode: bool) -> Generator {
         Box::pin(async move {
             let mut sb = StringBuilder::default();
             for p in parts {
-                let s = coerce(
+                let s = coerce_elem(
                     &co,
                     p,
                     Coerce {
@@ -118,7 +128,7 @@ pub fn interpolate_gen(parts: Vec<Value>, path_mode: bool) -> Generator {
 fn to_string(co: Co, args: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let v = args.into_iter().next().unwrap();
-        let s = coerce(
+        let s = coerce_elem(
             &co,
             v,
             Coerce {
@@ -142,7 +152,7 @@ fn concat_strings_sep(co: Co, args: Vec<Value>) -> GenFuture {
             if i > 0 {
                 sb.push(&sep);
             }
-            let s = coerce(
+            let s = coerce_elem(
                 &co,
                 e.clone(),
                 Coerce {
@@ -322,7 +332,7 @@ fn substring_of(start: i64, len: i64, s: &NixString) -> Value {
 
 fn string_length(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
-        let s = coerce(
+        let s = coerce_elem(
             &co,
             a[0].clone(),
             Coerce {
@@ -339,7 +349,7 @@ fn substring(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let start = int(&force(&co, a[0].clone()).await?)?;
         let len = int(&force(&co, a[1].clone()).await?)?;
-        let s = coerce(
+        let s = coerce_elem(
             &co,
             a[2].clone(),
             Coerce {
