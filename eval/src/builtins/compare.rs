@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::{sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{force, Co, GenFuture, Generator};
-use crate::value::Value;
+use crate::value::{Attrs, Value};
 
 /// Equality decided without forcing anything; `None` when elements must be compared.
 pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
@@ -66,6 +66,40 @@ async fn is_derivation(co: &Co, v: &Value) -> Result<bool, ErrorKind> {
     Ok(false)
 }
 
+/// Two sets compared key by key without forcing, when that settles it: `elem` over
+/// small records of evaluated scalars. Neither may have a `type` attribute (the pair
+/// could be derivations, compared by `outPath`), and a pair of values that needs the
+/// full comparison gives up (`None`) before any later pair may answer `false`, so
+/// what is forced and in which order stays that of `deep_eq`'s loop.
+fn flat_attrs_eq(x: &Attrs, y: &Attrs) -> Option<bool> {
+    if x.get(sym::type_()).is_some() || y.get(sym::type_()).is_some() {
+        return None;
+    }
+    if x.len() != y.len() {
+        return Some(false);
+    }
+    for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
+        if k1 != k2 {
+            return Some(false);
+        }
+        if identical(v1, v2) {
+            continue;
+        }
+        let (v1, v2) = (v1.clone().shallow(), v2.clone().shallow());
+        match (&v1, &v2) {
+            // Nested sets force their `type` first (they may be derivations).
+            (Value::Thunk(_), _) | (_, Value::Thunk(_)) | (Value::Attrs(_), Value::Attrs(_)) => {
+                return None
+            }
+            _ => {}
+        }
+        if !shallow_eq(&v1, &v2)? {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
 /// Deep equality, iteratively.
 pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
     // Most comparisons (`elem` over strings, `==` of numbers) settle right here, without
@@ -80,6 +114,11 @@ pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
     );
     if !pending {
         if let Some(eq) = shallow_eq(&a, &b) {
+            return Ok(eq);
+        }
+    }
+    if let (Value::Attrs(x), Value::Attrs(y)) = (&a, &b) {
+        if let Some(eq) = flat_attrs_eq(x, y) {
             return Ok(eq);
         }
     }
