@@ -15,4 +15,7 @@ in [
   ({ a = 1; b = throw "boom"; } == { a = 2; b = 1; })
   ({ type = "derivation"; outPath = "x"; a = 1; } == { type = "derivation"; outPath = "x"; a = 2; })
   ({ a = { type = "derivation"; outPath = "x"; a = 1; }; } == { a = { type = "derivation"; outPath = "x"; a = 2; }; })
+  (builtins.elem { a = { b = [ 1 { c = "x"; } ]; }; } [ { a = { b = [ 1 { c = "y"; } ]; }; } { a = { b = [ 1 { c = "x"; } ]; }; } ])
+  (fails ({ a = { b = [ 1 (throw "boom") ]; }; c = 1; } == { a = { b = [ 1 2 ]; }; c = 2; }))
+  ({ a = { b = [ 1 2 ]; }; c = throw "boom"; } == { a = { b = [ 1 3 ]; }; c = 2; })
 ]
