@@ -66,23 +66,64 @@ async fn is_derivation(co: &Co, v: &Value) -> Result<bool, ErrorKind> {
     Ok(false)
 }
 
+/// How deep `flat_eq` follows nested sets and lists before leaving them to the work list
+/// (it recurses on the Rust stack).
+const FLAT_DEPTH: u32 = 8;
+
+/// Equality settled without forcing anything, when it can be: `elem` over records of
+/// evaluated scalars and nested records. Sets with a `type` attribute are left to the
+/// loop (they may be derivations, compared by `outPath` once `type` is forced). Pairs
+/// are visited in the loop's order, and a pair that needs forcing gives up (`None`)
+/// before any later pair may answer `false`, so what is forced, and in which order,
+/// stays that of `deep_eq`'s loop.
+fn flat_eq(a: &Value, b: &Value, depth: u32) -> Option<bool> {
+    if identical(a, b) {
+        return Some(true);
+    }
+    if depth == 0 {
+        return None;
+    }
+    let (a, b) = (a.clone().shallow(), b.clone().shallow());
+    match (&a, &b) {
+        (Value::Thunk(_), _) | (_, Value::Thunk(_)) => None,
+        (Value::Attrs(x), Value::Attrs(y)) if !Rc::ptr_eq(x, y) => {
+            if x.get(sym::type_()).is_some() || y.get(sym::type_()).is_some() {
+                return None;
+            }
+            if x.len() != y.len() {
+                return Some(false);
+            }
+            // Names first, as the loop compares them all before any value.
+            if !x.keys().eq(y.keys()) {
+                return Some(false);
+            }
+            for ((_, v1), (_, v2)) in x.iter().zip(y.iter()) {
+                if !flat_eq(v1, v2, depth - 1)? {
+                    return Some(false);
+                }
+            }
+            Some(true)
+        }
+        (Value::List(x), Value::List(y)) if !Rc::ptr_eq(x, y) && x.len() == y.len() => {
+            for (p, q) in x.iter().zip(y.iter()) {
+                if !flat_eq(p, q, depth - 1)? {
+                    return Some(false);
+                }
+            }
+            Some(true)
+        }
+        _ => shallow_eq(&a, &b),
+    }
+}
+
 /// Deep equality, iteratively.
 pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
-    // Most comparisons (`elem` over strings, `==` of numbers) settle right here, without
-    // a work list; two sets may be derivations, which the loop handles.
-    if identical(&a, &b) {
-        return Ok(true);
+    // Most comparisons (`elem` over strings and plain records, `==` of numbers) settle
+    // right here, without a work list.
+    if let Some(eq) = flat_eq(&a, &b, FLAT_DEPTH) {
+        return Ok(eq);
     }
     let (a, b) = (a.shallow(), b.shallow());
-    let pending = matches!(
-        (&a, &b),
-        (Value::Thunk(_), _) | (_, Value::Thunk(_)) | (Value::Attrs(_), Value::Attrs(_))
-    );
-    if !pending {
-        if let Some(eq) = shallow_eq(&a, &b) {
-            return Ok(eq);
-        }
-    }
     let mut work = vec![(a, b)];
     while let Some((a, b)) = work.pop() {
         if identical(&a, &b) {

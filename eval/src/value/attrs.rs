@@ -298,3 +298,42 @@ mod size_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod update_tests {
+    use super::*;
+
+    fn set(names: &[&str], tag: i64) -> Attrs {
+        Attrs::from_unsorted(
+            names
+                .iter()
+                .map(|n| (Symbol::intern(n), Value::Int(tag)))
+                .collect(),
+        )
+    }
+
+    /// Names sharing their 8-byte prefix take the full-name path of the merge.
+    #[test]
+    fn small_merge_is_name_ordered_and_right_biased() {
+        let a = set(&["prefixed_b", "x", "prefixed_a", "a"], 1);
+        let b = set(&["prefixed_a", "prefixed_c", "b", "x"], 2);
+        let got: Vec<(String, i64)> = a
+            .update(&b)
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Int(i) => (k.as_str().to_owned(), *i),
+                _ => unreachable!(),
+            })
+            .collect();
+        let want = [
+            ("a", 1),
+            ("b", 2),
+            ("prefixed_a", 2),
+            ("prefixed_b", 1),
+            ("prefixed_c", 2),
+            ("x", 2),
+        ];
+        let want: Vec<(String, i64)> = want.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(got, want);
+    }
+}
