@@ -69,15 +69,9 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 escape_json(s.as_bytes(), out)
             }
             Value::Path(_) => {
-                let s = super::strings::coerce(
-                    co,
-                    v.clone(),
-                    super::strings::Coerce {
-                        strong: false,
-                        copy_paths: true,
-                    },
-                )
-                .await?;
+                let s =
+                    super::strings::coerce(co, v.clone(), super::strings::Coerce::INTERPOLATION)
+                        .await?;
                 if let Some(c) = s.context() {
                     ctx.extend(c.iter().cloned());
                 }
@@ -96,15 +90,8 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
             Value::Attrs(a) => {
                 if let Some(f) = a.get(sym::to_string()) {
                     let s = call(co, f.clone(), v.clone()).await?;
-                    let s = super::strings::coerce(
-                        co,
-                        s,
-                        super::strings::Coerce {
-                            strong: false,
-                            copy_paths: true,
-                        },
-                    )
-                    .await?;
+                    let s = super::strings::coerce(co, s, super::strings::Coerce::INTERPOLATION)
+                        .await?;
                     work.push(Task::Value(Value::String(s)));
                     continue;
                 }

@@ -19,6 +19,15 @@ pub struct Coerce {
     pub copy_paths: bool,
 }
 
+impl Coerce {
+    /// What `"${x}"` accepts: strings, paths (copied to the store) and sets with
+    /// `outPath` or `__toString`.
+    pub const INTERPOLATION: Coerce = Coerce {
+        strong: false,
+        copy_paths: true,
+    };
+}
+
 pub fn coerce<'a>(
     co: &'a Co,
     v: Value,
@@ -152,15 +161,7 @@ fn concat_strings_sep(co: Co, args: Vec<Value>) -> GenFuture {
             if i > 0 {
                 sb.push(&sep);
             }
-            let s = coerce_elem(
-                &co,
-                e.clone(),
-                Coerce {
-                    strong: false,
-                    copy_paths: true,
-                },
-            )
-            .await?;
+            let s = coerce_elem(&co, e.clone(), Coerce::INTERPOLATION).await?;
             sb.push(&s);
         }
         Ok(Value::String(sb.finish()))
@@ -332,15 +333,7 @@ fn substring_of(start: i64, len: i64, s: &NixString) -> Value {
 
 fn string_length(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
-        let s = coerce_elem(
-            &co,
-            a[0].clone(),
-            Coerce {
-                strong: false,
-                copy_paths: true,
-            },
-        )
-        .await?;
+        let s = coerce_elem(&co, a[0].clone(), Coerce::INTERPOLATION).await?;
         Ok(Value::Int(s.len() as i64))
     })
 }
@@ -349,15 +342,7 @@ fn substring(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let start = int(&force(&co, a[0].clone()).await?)?;
         let len = int(&force(&co, a[1].clone()).await?)?;
-        let s = coerce_elem(
-            &co,
-            a[2].clone(),
-            Coerce {
-                strong: false,
-                copy_paths: true,
-            },
-        )
-        .await?;
+        let s = coerce_elem(&co, a[2].clone(), Coerce::INTERPOLATION).await?;
         if start < 0 {
             return Err(ErrorKind::other("negative start position in 'substring'"));
         }
