@@ -7,7 +7,9 @@
 //! the best of each is reported, so a loaded machine shows its quietest moment).
 //! Besides wall-clock MiB/s it prints the CPU seconds each run used (all threads,
 //! and its busiest thread), which the load of other processes disturbs much
-//! less: max(CPU / 2, busiest thread) is what two idle cores would take.
+//! less: max(CPU / 2, busiest thread) is what two idle cores would take. Under
+//! each ingest, its threads: CPU seconds each ran and seconds each waited,
+//! runnable, for a CPU (other processes' load shows there).
 
 use std::collections::HashMap;
 use std::fs;
@@ -24,9 +26,17 @@ use tvix_store::{ingest_path, render_nar, Store};
 const FILES: u64 = 4;
 const FILE_SIZE: usize = 64 << 20;
 
-/// CPU nanoseconds each thread of this process has run so far (from
+/// What one thread has done so far: its name, nanoseconds run on a CPU and
+/// nanoseconds spent runnable but waiting for one (from
 /// /proc/self/task/*/schedstat, which counts in nanoseconds).
-fn thread_cpu() -> HashMap<u32, u64> {
+#[derive(Clone, Default)]
+struct ThreadTimes {
+    name: String,
+    ran: u64,
+    queued: u64,
+}
+
+fn thread_cpu() -> HashMap<u32, ThreadTimes> {
     let mut out = HashMap::new();
     let Ok(tasks) = fs::read_dir("/proc/self/task") else {
         return out;
@@ -35,12 +45,14 @@ fn thread_cpu() -> HashMap<u32, u64> {
         let Some(tid) = t.file_name().to_str().and_then(|s| s.parse().ok()) else {
             continue;
         };
-        let ns = fs::read_to_string(t.path().join("schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse().ok());
-        if let Some(ns) = ns {
-            out.insert(tid, ns);
-        }
+        let Ok(stat) = fs::read_to_string(t.path().join("schedstat")) else {
+            continue;
+        };
+        let mut f = stat.split_whitespace().map(|x| x.parse().unwrap_or(0));
+        let (ran, queued) = (f.next().unwrap_or(0), f.next().unwrap_or(0));
+        let name = fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let name = name.trim_end().to_string();
+        out.insert(tid, ThreadTimes { name, ran, queued });
     }
     out
 }
@@ -63,14 +75,13 @@ fn process_cpu() -> f64 {
 }
 
 /// Runs `f` while sampling every thread's CPU time, so threads that end inside
-/// `f` are seen too (up to the last sample, shortly before they end). Returns
-/// (CPU seconds of all threads, CPU seconds of the busiest one). The total is
-/// the larger of the sum of the samples and the process's own count (which
+/// `f` are seen too (up to the last sample, shortly before they end). The total
+/// is the larger of the sum of the samples and the process's own count (which
 /// misses nothing but counts in 10 ms ticks), less the sampler's own time.
-fn sampled(f: impl FnOnce()) -> (f64, f64) {
+fn sampled(f: impl FnOnce()) -> Run {
     let start = thread_cpu();
     let stop = AtomicBool::new(false);
-    let seen = Mutex::new(HashMap::<u32, u64>::new());
+    let seen = Mutex::new(HashMap::<u32, ThreadTimes>::new());
     let own = Mutex::new(0u64);
     let p0 = process_cpu();
     std::thread::scope(|sc| {
@@ -79,11 +90,11 @@ fn sampled(f: impl FnOnce()) -> (f64, f64) {
             loop {
                 let done = stop.load(Ordering::Relaxed);
                 let mut seen = seen.lock().unwrap();
-                for (tid, ns) in thread_cpu() {
+                for (tid, t) in thread_cpu() {
                     if Some(tid) == me {
-                        *own.lock().unwrap() = ns;
+                        *own.lock().unwrap() = t.ran;
                     } else {
-                        seen.insert(tid, ns);
+                        seen.insert(tid, t);
                     }
                 }
                 if done {
@@ -97,33 +108,55 @@ fn sampled(f: impl FnOnce()) -> (f64, f64) {
         stop.store(true, Ordering::Relaxed);
     });
     let process = process_cpu() - p0;
-    let used: Vec<u64> = seen
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut threads: Vec<(String, f64, f64)> = seen
         .into_inner()
         .unwrap()
         .into_iter()
-        .map(|(tid, ns)| ns.saturating_sub(start.get(&tid).copied().unwrap_or(0)))
+        .map(|(tid, t)| {
+            let t0 = start.get(&tid).cloned().unwrap_or_default();
+            let ran = secs(t.ran.saturating_sub(t0.ran));
+            (t.name, ran, secs(t.queued.saturating_sub(t0.queued)))
+        })
+        .filter(|t| t.1 > 0.0)
         .collect();
-    let secs = |ns: u64| ns as f64 / 1e9;
+    threads.sort_by(|a, b| b.1.total_cmp(&a.1));
     let sampler = secs(own.into_inner().unwrap());
-    (
-        secs(used.iter().sum()).max(process - sampler),
-        secs(used.iter().copied().max().unwrap_or(0)),
-    )
+    Run {
+        cpu: threads
+            .iter()
+            .map(|t| t.1)
+            .sum::<f64>()
+            .max(process - sampler),
+        busiest: threads.first().map_or(0.0, |t| t.1),
+        threads,
+    }
 }
 
-#[derive(Clone, Copy)]
+/// CPU seconds one run used.
+#[derive(Clone, Default)]
+struct Run {
+    /// All threads.
+    cpu: f64,
+    /// The busiest thread.
+    busiest: f64,
+    /// Each thread that ran: its name, seconds on a CPU and seconds runnable but
+    /// waiting for one; busiest first.
+    threads: Vec<(String, f64, f64)>,
+}
+
+#[derive(Clone)]
 struct Best {
     wall: f64,
-    cpu: f64,
-    /// CPU seconds of the busiest thread.
-    busiest: f64,
+    /// The run that used the least CPU.
+    run: Run,
 }
 
 impl Best {
     /// What the run would take on two idle cores: all its CPU time spread over
     /// both, but no less than its busiest thread needs.
     fn idle_two_cores(&self) -> f64 {
-        (self.cpu / 2.0).max(self.busiest)
+        (self.run.cpu / 2.0).max(self.run.busiest)
     }
 }
 
@@ -133,20 +166,22 @@ impl Best {
 fn measure<T, S>(rounds: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(&S) -> T) -> Best {
     let mut best = Best {
         wall: f64::MAX,
-        cpu: f64::MAX,
-        busiest: f64::MAX,
+        run: Run {
+            cpu: f64::MAX,
+            ..Run::default()
+        },
     };
     for _ in 0..rounds {
         let s = setup();
         let mut out = None;
         let t0 = Instant::now();
-        let (cpu, busiest) = sampled(|| out = Some(f(&s)));
+        let run = sampled(|| out = Some(f(&s)));
         let wall = t0.elapsed().as_secs_f64();
         drop(out);
         drop(s);
         best.wall = best.wall.min(wall);
-        if cpu < best.cpu {
-            (best.cpu, best.busiest) = (cpu, busiest);
+        if run.cpu < best.run.cpu {
+            best.run = run;
         }
     }
     best
@@ -185,14 +220,20 @@ fn main() {
         all.extend_from_slice(&d);
     }
     let mib = all.len() as f64 / (1 << 20) as f64;
-    let report = |label: &str, b: Best| {
+    let report = |label: &str, b: &Best| {
         println!(
             "{label:34} {:6.0} MiB/s {:6.3} s wall {:6.3} s CPU {:6.3} s busiest thread",
             mib / b.wall,
             b.wall,
-            b.cpu,
-            b.busiest
+            b.run.cpu,
+            b.run.busiest
         );
+    };
+    // Where an ingest's CPU time goes, thread by thread.
+    let threads = |b: &Best| {
+        for (name, ran, queued) in &b.run.threads {
+            println!("    {name:30} {ran:6.3} s CPU {queued:6.3} s waiting for a CPU");
+        }
     };
     println!(
         "{FILES} files of {} MiB, best of {rounds} rounds",
@@ -201,11 +242,11 @@ fn main() {
     let none = || ();
 
     let sha = measure(rounds, none, |_| Sha256::digest(&all));
-    report("plain sha256 (in memory)", sha);
+    report("plain sha256 (in memory)", &sha);
     let b3 = measure(rounds, none, |_| blake3::hash(&all));
-    report("plain blake3 (in memory)", b3);
+    report("plain blake3 (in memory)", &b3);
     let sha_files = measure(rounds, none, |_| sha256_of_files(&root));
-    report("sha256 of the files (read + hash)", sha_files);
+    report("sha256 of the files (read + hash)", &sha_files);
 
     let mem = measure(
         rounds,
@@ -217,7 +258,8 @@ fn main() {
         },
         |(bl, di)| ingest_path(bl, di, &root, b"large").unwrap(),
     );
-    report("ingest into memory", mem);
+    report("ingest into memory", &mem);
+    threads(&mem);
 
     let disk = measure(
         rounds,
@@ -229,7 +271,8 @@ fn main() {
                 .unwrap()
         },
     );
-    report("import into disk store (durable)", disk);
+    report("import into disk store (durable)", &disk);
+    threads(&disk);
     // What no durable import can beat: putting the same bytes on this disk.
     let floor = measure(
         rounds,
@@ -240,7 +283,7 @@ fn main() {
             f.sync_data().unwrap();
         },
     );
-    report("write + sync the bytes (disk floor)", floor);
+    report("write + sync the bytes (disk floor)", &floor);
 
     let d = tempfile::tempdir().unwrap();
     let store_dir = d.path().join("store");
@@ -258,7 +301,8 @@ fn main() {
             .import_path(&root)
             .unwrap()
     });
-    report("re-import unchanged (disk store)", reingest);
+    report("re-import unchanged (disk store)", &reingest);
+    threads(&reingest);
     let db = DiskBackend::open(&store_dir).unwrap();
     let chunks_after = db.chunk_count().unwrap();
     let blobs_after = (&db as &dyn BlobService).list_blobs().unwrap().len();
@@ -270,7 +314,7 @@ fn main() {
             .export_nar(&info.store_path, &mut std::io::sink())
             .unwrap()
     });
-    report("render NAR from disk store", render);
+    report("render NAR from disk store", &render);
     let (bl, di) = (
         MemoryBlobService::default(),
         MemoryDirectoryService::default(),
@@ -279,35 +323,35 @@ fn main() {
     let render_mem = measure(rounds, none, |_| {
         render_nar(&bl, &di, &ing.node, &mut std::io::sink()).unwrap()
     });
-    report("render NAR from memory", render_mem);
+    report("render NAR from memory", &render_mem);
 
     println!();
     // Re-import does all the hashing and chunking of an import but stores
     // nothing: it isolates the cost of ingest from that of the backend.
-    let ratios = |base: f64, f: &dyn Fn(Best) -> f64| {
+    let ratios = |base: f64, f: &dyn Fn(&Best) -> f64| {
         format!(
             "memory {:3.0}%, disk {:3.0}%, re-import {:3.0}%",
-            100.0 * base / f(mem),
-            100.0 * base / f(disk),
-            100.0 * base / f(reingest)
+            100.0 * base / f(&mem),
+            100.0 * base / f(&disk),
+            100.0 * base / f(&reingest)
         )
     };
-    let slower = |a: Best, b: Best, f: &dyn Fn(Best) -> f64| f(a).max(f(b));
-    let wall = |b: Best| b.wall;
-    let idle = |b: Best| b.idle_two_cores();
+    let slower = |a: &Best, b: &Best, f: &dyn Fn(&Best) -> f64| f(a).max(f(b));
+    let wall = |b: &Best| b.wall;
+    let idle = |b: &Best| b.idle_two_cores();
     println!("ingest speed as a share of the slower plain hash (in memory):");
     println!(
         "  wall time on this machine now:          {}",
-        ratios(slower(sha, b3, &wall), &wall)
+        ratios(slower(&sha, &b3, &wall), &wall)
     );
     println!(
         "  on two idle cores, from CPU times (*):  {}",
-        ratios(slower(sha, b3, &idle), &idle)
+        ratios(slower(&sha, &b3, &idle), &idle)
     );
     println!("the same against sha256 of the files (read + hash, as sha256sum):");
     println!(
         "  on two idle cores, from CPU times (*):  {}",
-        ratios(idle(sha_files), &idle)
+        ratios(idle(&sha_files), &idle)
     );
     println!(
         "(*) a run's time on two idle cores is taken as max(CPU of all threads / 2, CPU of \
