@@ -2,14 +2,13 @@
 //! the same time, feeds the NAR serialisation of the tree into a hashing sink, so
 //! the NAR hash and size come out without the NAR ever existing.
 //!
-//! Four threads share the work: the walk reads files; the NAR sink's thread
-//! computes SHA-256; a cutting thread cuts file contents into chunks and
-//! computes the BLAKE3 of each file and of each chunk (both in one pass, which
-//! costs about as much as the SHA-256); a storing thread writes the new chunks,
-//! so the cutting never waits for the backend. Small files the walk cuts and
-//! hashes itself, as waiting for the cutting thread's answer would cost more.
-//! File contents are read once into shared, reused buffers that all threads see
-//! without copying.
+//! Three threads share the work: the walk reads files, cuts them into chunks
+//! and computes the BLAKE3 of each chunk and of each file; the NAR sink's
+//! thread computes SHA-256 and takes over the file's BLAKE3 of the parts it
+//! reaches before the walk does (see [`SharedPiece`]), so the two balance
+//! themselves on two cores; a storing thread writes the new chunks, so the
+//! walk never waits for the backend. File contents are read once into shared,
+//! reused buffers that all threads see without copying.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -18,11 +17,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use nix_compat::nar::writer::{FlatWriter, NarWriteError};
 use tvix_castore::{
     B3Digest, BlobCutter, BlobRecorder, BlobService, Bytes, Directory, DirectoryNode,
-    DirectoryService, FileNode, Node, SymlinkNode,
+    DirectoryService, FileNode, Node, SharedPiece, SymlinkNode,
 };
 
 use crate::nar_hash::NarHashSink;
@@ -60,40 +60,23 @@ pub fn ingest_path_observed(
 ) -> Result<Ingested, Error> {
     let _span = tracing::debug_span!("ingest_path", path = %path.display()).entered();
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<BlobMsg>(BLOB_QUEUE);
-        let (digest_tx, digests) = sync_channel::<B3Digest>(1);
-        let (store_tx, store_rx) = sync_channel::<Stored>(STORE_QUEUE);
+        let (tx, store_rx) = sync_channel::<Stored>(STORE_QUEUE);
         let storer = std::thread::Builder::new()
             .name("blob-store".into())
             .spawn_scoped(scope, move || store_blobs(blobs, store_rx))
-            .map_err(Error::io(path))?;
-        let cutter = std::thread::Builder::new()
-            .name("blob-cut".into())
-            .spawn_scoped(scope, move || cut_blobs(rx, store_tx, digest_tx))
             .map_err(Error::io(path))?;
         let mut sink = NarHashSink::new();
         let walked = FlatWriter::new(&mut sink)
             .map_err(nar_err(path))
             .and_then(|mut nar| {
-                let node = walk(
-                    &tx,
-                    &digests,
-                    dirs,
-                    path,
-                    root_name.to_vec(),
-                    &mut nar,
-                    on_progress,
-                )?;
+                let node = walk(&tx, dirs, path, root_name.to_vec(), &mut nar, on_progress)?;
                 nar.finish().map_err(nar_err(path))?;
                 Ok(node)
             });
         drop(tx);
-        // A thread's error explains a failed send to it, so the last in line
-        // goes first.
+        // The storing thread's error explains a failed send to it.
         let panicked = |_| Err(castore_io(io::Error::other("blob worker panicked")));
-        let cut = cutter.join().unwrap_or_else(panicked);
         storer.join().unwrap_or_else(panicked)?;
-        cut?;
         let node = walked?;
         dirs.flush()?;
         let (nar_size, nar_sha256) = sink.finish().map_err(Error::io(path))?;
@@ -106,54 +89,19 @@ pub fn ingest_path_observed(
     })
 }
 
-/// Buffers on their way to the cutting thread: enough to keep it busy, few
-/// enough that the buffers stay reused (each one in flight is one more to
-/// allocate).
-const BLOB_QUEUE: usize = 4;
-
 /// Chunks on their way to the storing thread: about one backend batch, so the
-/// cutting goes on while a batch is written.
+/// walk goes on while a batch is written.
 const STORE_QUEUE: usize = 16;
+
+/// Files larger than this share their BLAKE3 with the NAR hash's thread; for
+/// smaller ones that costs more than it saves.
+const SHARE_MIN: u64 = 64 * 1024;
 
 /// A blob's chunks on their way to the storing thread: `Chunk`s, then `End`
 /// with the blob's digest.
 enum Stored {
     Chunk(B3Digest, Vec<Bytes>),
     End(B3Digest),
-}
-
-/// What the walk tells the cutting thread: a file it cut itself (passed on as
-/// it is), or the contents of one to cut (`Data`, then `Close`, which is
-/// answered with the file's digest).
-enum BlobMsg {
-    Cut(Stored),
-    Data(Bytes),
-    Close,
-}
-
-/// The cutting thread: cuts and hashes what it is sent whole.
-fn cut_blobs(
-    rx: Receiver<BlobMsg>,
-    out: SyncSender<Stored>,
-    digests: SyncSender<B3Digest>,
-) -> Result<(), Error> {
-    let send = |m| out.send(m).map_err(|_| castore_io(worker_gone()));
-    let mut chunk =
-        |d, pieces: std::vec::Drain<'_, Bytes>| send(Stored::Chunk(d, pieces.collect()));
-    let mut cutter = BlobCutter::default();
-    for msg in rx {
-        match msg {
-            BlobMsg::Cut(stored) => send(stored)?,
-            BlobMsg::Data(data) => cutter.write(data, &mut chunk)?,
-            BlobMsg::Close => {
-                let (digest, _) = std::mem::take(&mut cutter).finish(&mut chunk)?;
-                send(Stored::End(digest))?;
-                // The walk waits for this answer unless it has failed.
-                let _ = digests.send(digest);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The storing thread: stores each blob's chunks, then its chunk list.
@@ -210,8 +158,7 @@ struct Frame {
 /// Walks the tree at `path` with an explicit stack (one frame per open directory),
 /// so any depth the file system allows is fine.
 fn walk(
-    tx: &SyncSender<BlobMsg>,
-    digests: &Receiver<B3Digest>,
+    tx: &SyncSender<Stored>,
     dirs: &dyn DirectoryService,
     path: &Path,
     root_name: Vec<u8>,
@@ -221,7 +168,6 @@ fn walk(
     let mut pool = SegmentPool::default();
     let mut v = Visitor {
         tx,
-        digests,
         pool: &mut pool,
         on_progress,
     };
@@ -284,9 +230,7 @@ type NarWriter<'a> = FlatWriter<&'a mut NarHashSink>;
 
 /// What visiting a node needs besides the node.
 struct Visitor<'a> {
-    tx: &'a SyncSender<BlobMsg>,
-    /// The blob worker's answers to `Close`.
-    digests: &'a Receiver<B3Digest>,
+    tx: &'a SyncSender<Stored>,
     pool: &'a mut SegmentPool,
     on_progress: &'a mut dyn FnMut(u64, u64),
 }
@@ -306,27 +250,15 @@ impl Visitor<'_> {
             let executable = meta.permissions().mode() & 0o100 != 0;
             let size = meta.len();
             let mut file = File::open(path).map_err(Error::io(path))?;
-            let digest = if size > SEGMENT as u64 {
-                nar.file_with(executable, size, &mut |sink| {
-                    self.copy_contents(&mut file, size, None, sink)
-                })
-                .map_err(nar_err(path))?;
-                self.send(BlobMsg::Close)
-                    .and_then(|()| self.digests.recv().map_err(|_| worker_gone()))
-                    .map_err(Error::io(path))?
-            } else {
-                let mut cutter = BlobCutter::default();
-                nar.file_with(executable, size, &mut |sink| {
-                    self.copy_contents(&mut file, size, Some(&mut cutter), sink)
-                })
-                .map_err(nar_err(path))?;
-                let (digest, _) = cutter
-                    .finish(&mut |d, pieces| self.send_chunk(d, pieces))
-                    .map_err(Error::io(path))?;
-                self.send(BlobMsg::Cut(Stored::End(digest)))
-                    .map_err(Error::io(path))?;
-                digest
-            };
+            let mut cutter = BlobCutter::default();
+            nar.file_with(executable, size, &mut |sink| {
+                self.copy_contents(&mut file, size, &mut cutter, sink)
+            })
+            .map_err(nar_err(path))?;
+            let (digest, _) = cutter
+                .finish(&mut |d, pieces| self.send_chunk(d, pieces))
+                .map_err(Error::io(path))?;
+            self.send(Stored::End(digest)).map_err(Error::io(path))?;
             (self.on_progress)(1, 0);
             Ok(Visited::Leaf(Node::file(FileNode {
                 name,
@@ -339,39 +271,55 @@ impl Visitor<'_> {
         }
     }
 
-    fn send(&self, msg: BlobMsg) -> io::Result<()> {
+    fn send(&self, msg: Stored) -> io::Result<()> {
         self.tx.send(msg).map_err(|_| worker_gone())
     }
 
     fn send_chunk(&self, digest: B3Digest, pieces: std::vec::Drain<'_, Bytes>) -> io::Result<()> {
-        self.send(BlobMsg::Cut(Stored::Chunk(digest, pieces.collect())))
+        self.send(Stored::Chunk(digest, pieces.collect()))
     }
 
     /// Reads `size` bytes of `file` (fewer if it ends early) once, into shared
-    /// buffers that go to the NAR hash and to the blob worker: cut into chunks
-    /// by `cutter` or, without one, whole for the worker to cut.
+    /// buffers that go to the NAR hash and to `cutter`.
     fn copy_contents(
         &mut self,
         file: &mut File,
         size: u64,
-        mut cutter: Option<&mut BlobCutter>,
+        cutter: &mut BlobCutter,
         sink: &mut NarHashSink,
     ) -> io::Result<u64> {
+        let tx = self.tx;
+        let mut on_chunk = |d, pieces: std::vec::Drain<'_, Bytes>| {
+            tx.send(Stored::Chunk(d, pieces.collect()))
+                .map_err(|_| worker_gone())
+        };
         let mut read = 0;
+        // The piece read but not cut yet: the hashing thread gets each piece
+        // before the cutting starts on the one before, so it can run ahead and
+        // take over BLAKE3 units whenever the cutting is the slower.
+        let mut ahead: Option<Arc<SharedPiece>> = None;
         while read < size {
             let want = (size - read).min(SEGMENT as u64) as usize;
             let seg = self.pool.read(file, want)?;
             if seg.is_empty() {
                 break;
             }
+            let offset = read;
             read += seg.len() as u64;
             (self.on_progress)(0, seg.len() as u64);
-            // The NAR hash first, so its thread starts while this one cuts.
-            sink.write_shared(seg.clone())?;
-            match cutter.as_deref_mut() {
-                Some(c) => c.write(seg, &mut |d, pieces| self.send_chunk(d, pieces))?,
-                None => self.send(BlobMsg::Data(seg))?,
+            if size > SHARE_MIN {
+                let piece = Arc::new(SharedPiece::new(seg, offset));
+                sink.write_helped(piece.clone())?;
+                if let Some(prev) = ahead.replace(piece) {
+                    cutter.write_shared(prev, &mut on_chunk)?;
+                }
+            } else {
+                sink.write_shared(seg.clone())?;
+                cutter.write(seg, &mut on_chunk)?;
             }
+        }
+        if let Some(prev) = ahead {
+            cutter.write_shared(prev, &mut on_chunk)?;
         }
         Ok(read)
     }

@@ -4,10 +4,11 @@
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
-use tvix_castore::Bytes;
+use tvix_castore::{Bytes, SharedPiece};
 
 /// Bytes handed to the hashing thread at a time.
 const BATCH: usize = 256 * 1024;
@@ -20,6 +21,9 @@ const SHARE_MIN: usize = 64 * 1024;
 enum Piece {
     Owned(Vec<u8>),
     Shared(Bytes),
+    /// Hashed unit by unit, with the units of the blob's BLAKE3 that the
+    /// cutter has not claimed yet.
+    Helped(Arc<SharedPiece>),
 }
 
 /// Counts and SHA-256-hashes everything written to it.
@@ -48,6 +52,7 @@ impl NarHashSink {
                     match p {
                         Piece::Owned(b) => h.update(&b),
                         Piece::Shared(b) => h.update(&b),
+                        Piece::Helped(p) => p.help(|unit| h.update(unit)),
                     }
                 }
                 h.finalize().into()
@@ -85,6 +90,14 @@ impl NarHashSink {
         self.size += data.len() as u64;
         self.send()?;
         self.send_piece(Piece::Shared(data))
+    }
+
+    /// Like [`Self::write_shared`], and the hashing thread helps with the
+    /// blob's BLAKE3 of the piece (see [`SharedPiece`]).
+    pub fn write_helped(&mut self, piece: Arc<SharedPiece>) -> io::Result<()> {
+        self.size += piece.data().len() as u64;
+        self.send()?;
+        self.send_piece(Piece::Helped(piece))
     }
 
     /// The NAR's size and SHA-256.
@@ -175,12 +188,18 @@ mod tests {
             .unwrap();
         s.write_all(b"between").unwrap();
         s.write_shared(Bytes::copy_from_slice(&data[..10])).unwrap();
+        let piece = Arc::new(SharedPiece::new(
+            Bytes::copy_from_slice(&data[..100_001]),
+            0,
+        ));
+        s.write_helped(piece.clone()).unwrap();
         let (size, digest) = s.finish().unwrap();
         let mut all = data.clone();
         all.extend_from_slice(&data[..BATCH + 1]);
         all.extend_from_slice(&data[..SHARE_MIN + 3]);
         all.extend_from_slice(b"between");
         all.extend_from_slice(&data[..10]);
+        all.extend_from_slice(&data[..100_001]);
         assert_eq!(size, all.len() as u64);
         let expected: [u8; 32] = Sha256::digest(&all).into();
         assert_eq!(digest, expected);

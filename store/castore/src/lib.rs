@@ -26,7 +26,7 @@ pub mod test_data;
 
 pub use blob::{
     BlobCutter, BlobReader, BlobRecorder, BlobService, BlobWriter, ChunkBatch, ChunkMeta,
-    MemoryBlobService, WrittenBlob,
+    MemoryBlobService, SharedPiece, WrittenBlob,
 };
 /// The shared byte buffers [`BlobWriter::write_bytes`] takes, re-exported so users
 /// need no dependency of their own.

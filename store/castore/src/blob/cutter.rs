@@ -1,20 +1,33 @@
 //! Cutting a blob into chunks and hashing it: the blob's BLAKE3 and each chunk's
 //! are computed on the same small slices, one after the other, so each byte is
 //! read from memory once and hashed twice while it is in cache. Nothing is
-//! copied: chunks come out as pieces of the caller's buffers.
+//! copied: chunks come out as pieces of the caller's buffers. The blob's BLAKE3
+//! can be shared with another thread ([`SharedPiece`]).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::chunker::Chunker;
+use super::shared::{SharedPiece, UnitTree, UNIT};
 use crate::B3Digest;
 
 /// Bytes hashed by both hashers in turn: small enough to stay in the first-level
-/// cache between the two, large enough for BLAKE3's wide SIMD paths.
-const SLICE: usize = 32 * 1024;
+/// cache between the two, large enough for BLAKE3's wide SIMD paths. Equal to
+/// the units of shared pieces, so a slice is a unit.
+const SLICE: usize = UNIT;
 
 #[derive(Default)]
 pub struct BlobCutter {
+    /// The blob's hash, for bytes given to [`Self::write`].
     hasher: blake3::Hasher,
+    /// The blob's hash, for pieces given to [`Self::write_shared`]: the latest
+    /// piece, whose units another thread may still be hashing, and the units
+    /// of the pieces before, joined.
+    shared: VecDeque<Arc<SharedPiece>>,
+    tree: UnitTree,
+    shared_mode: bool,
     /// The hash of the current chunk so far; `None` for the first chunk, whose
     /// digest is the blob's if it is the only one, and is otherwise computed
     /// from `held` when it ends (most blobs are one chunk: this spares hashing
@@ -41,6 +54,54 @@ impl BlobCutter {
         data: Bytes,
         on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
     ) -> Result<(), E> {
+        assert!(!self.shared_mode, "a blob is written shared or not");
+        let mut hasher = std::mem::take(&mut self.hasher);
+        let r = self.cut(
+            data,
+            &mut |_, slice| {
+                hasher.update(slice);
+            },
+            on_chunk,
+        );
+        self.hasher = hasher;
+        r
+    }
+
+    /// Adds the next piece of the blob, hashing for the blob's digest the
+    /// units of it that no other thread has claimed. A blob written this way
+    /// is written only this way, from its start.
+    pub fn write_shared<E>(
+        &mut self,
+        piece: Arc<SharedPiece>,
+        on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        assert!(
+            self.shared_mode || self.size == 0,
+            "a blob is written shared or not"
+        );
+        assert_eq!(piece.offset(), self.size, "pieces in order");
+        self.shared_mode = true;
+        let data = piece.data().clone();
+        let r = self.cut(data, &mut |i, _| piece.hash_unit_if_free(i), on_chunk);
+        self.shared.push_back(piece);
+        // Join the pieces before this one: all their units are claimed, so at
+        // most one is still being hashed elsewhere. Joining them now lets their
+        // buffers be reused.
+        while self.shared.len() > 1 {
+            let p = self.shared.pop_front().expect("not empty");
+            self.tree.add(&p);
+        }
+        r
+    }
+
+    /// Cuts `data` into chunks and hashes them; `blob(i, slice)` is called for
+    /// the `i`th slice of `SLICE` bytes of `data` before the chunk hash sees it.
+    fn cut<E>(
+        &mut self,
+        data: Bytes,
+        blob: &mut dyn FnMut(usize, &[u8]),
+        on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.size += data.len() as u64;
         // `data[..chunk_start]` belongs to ended chunks, `data[..hashed]` is in
         // the chunk hasher.
@@ -49,7 +110,7 @@ impl BlobCutter {
         let mut at = 0;
         while at < data.len() {
             let end = (at + SLICE).min(data.len());
-            self.hasher.update(&data[at..end]);
+            blob(at / SLICE, &data[at..end]);
             let mut from = at;
             while let Some(n) = self.chunker.next_cut(&data[from..end]) {
                 let cut = from + n;
@@ -110,7 +171,21 @@ impl BlobCutter {
         mut self,
         on_chunk: &mut impl FnMut(B3Digest, std::vec::Drain<'_, Bytes>) -> Result<(), E>,
     ) -> Result<(B3Digest, u64), E> {
-        let digest = B3Digest::from(self.hasher.finalize());
+        let digest = if self.shared_mode {
+            for p in std::mem::take(&mut self.shared) {
+                self.tree.add(&p);
+            }
+            // A blob of one unit: its digest is the root hash of the unit.
+            std::mem::take(&mut self.tree).finish().unwrap_or_else(|| {
+                let mut h = blake3::Hasher::new();
+                for p in &self.held {
+                    h.update(p);
+                }
+                B3Digest::from(h.finalize())
+            })
+        } else {
+            B3Digest::from(self.hasher.finalize())
+        };
         if !self.held.is_empty() {
             // A blob of one chunk has the chunk's digest, already known.
             let known = (self.chunks == 0).then_some(digest);
@@ -123,6 +198,7 @@ impl BlobCutter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blob::shared::PIECE_UNITS;
     use crate::blob::MAX_CHUNK;
     use crate::test_data::random_bytes;
 
@@ -157,6 +233,68 @@ mod tests {
         assert_eq!(joined, data);
         for piece in [1 << 20, SLICE, SLICE + 1, 100_003, 4097] {
             assert!(cut(&data, piece) == whole, "pieces of {piece}");
+        }
+    }
+
+    /// [`cut`] through shared pieces of `piece` bytes: `helped(k)` says
+    /// whether a helper hashes the `k`th piece before the cutter sees it (all
+    /// its units then come from the helper); `threaded` also hands every piece
+    /// to a helper thread, which races the cutter for the units.
+    fn cut_shared(data: &[u8], piece: usize, helped: fn(usize) -> bool, threaded: bool) -> Cut {
+        let mut c = BlobCutter::default();
+        let mut chunks = Vec::new();
+        let mut on = |d, pieces: std::vec::Drain<'_, Bytes>| -> Result<(), ()> {
+            chunks.push((d, pieces.flat_map(|p| p.to_vec()).collect()));
+            Ok(())
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<SharedPiece>>();
+        let helper = std::thread::spawn(move || {
+            let mut seen = 0;
+            for p in rx {
+                p.help(|b| seen += b.len());
+            }
+            seen
+        });
+        for (k, p) in data.chunks(piece).enumerate() {
+            let p = Arc::new(SharedPiece::new(
+                Bytes::copy_from_slice(p),
+                (k * piece) as u64,
+            ));
+            if helped(k) {
+                p.help(|_| ());
+            }
+            if threaded {
+                tx.send(p.clone()).unwrap();
+            }
+            c.write_shared(p, &mut on).unwrap();
+        }
+        drop(tx);
+        let seen = helper.join().unwrap();
+        assert_eq!(seen, if threaded { data.len() } else { 0 });
+        let (digest, size) = c.finish(&mut on).unwrap();
+        assert_eq!(size, data.len() as u64);
+        (digest, chunks)
+    }
+
+    #[test]
+    fn shared_pieces_give_the_same_digests_and_cuts() {
+        let piece = PIECE_UNITS * UNIT;
+        for len in [2 * MAX_CHUNK + 12345, 2 * piece, UNIT + 1, UNIT, 1000] {
+            let data = random_bytes(len, len as u64);
+            let plain = cut(&data, data.len());
+            assert_eq!(plain.0, B3Digest::of(&data));
+            for p in [piece, 3 * UNIT] {
+                for helped in [|_| false, |_| true, |k| k % 2 == 1] as [fn(usize) -> bool; 3] {
+                    assert!(
+                        cut_shared(&data, p, helped, false) == plain,
+                        "{len} bytes in pieces of {p}"
+                    );
+                }
+                assert!(
+                    cut_shared(&data, p, |_| false, true) == plain,
+                    "{len} bytes in pieces of {p}, helper thread"
+                );
+            }
         }
     }
 

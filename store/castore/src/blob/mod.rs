@@ -9,6 +9,7 @@ mod chunker;
 mod cutter;
 mod memory;
 mod reader;
+mod shared;
 mod writer;
 
 pub use batch::{join_pieces, ChunkBatch};
@@ -16,6 +17,7 @@ pub use chunker::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK};
 pub use cutter::BlobCutter;
 pub use memory::MemoryBlobService;
 pub use reader::BlobReader;
+pub use shared::SharedPiece;
 pub use writer::{BlobRecorder, BlobWriter, WrittenBlob};
 
 use crate::{B3Digest, Error};

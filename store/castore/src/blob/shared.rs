@@ -1,0 +1,143 @@
+//! Sharing the blob's BLAKE3 with a thread that reads the same bytes anyway (the
+//! NAR hash's): a piece of a blob is hashed in units, each a BLAKE3 subtree at
+//! its offset in the blob, by whichever thread claims it first. The cutter
+//! claims units as it reaches them; a helper that is ahead of it claims those
+//! it reaches first. So the work balances itself: the faster thread takes more.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use blake3::hazmat::{
+    merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
+};
+use bytes::Bytes;
+
+use crate::B3Digest;
+
+/// Bytes per unit: a power of two (so units are whole BLAKE3 subtrees) large
+/// enough for BLAKE3's wide SIMD paths, small enough to stay in the first-level
+/// cache while the claiming thread's other work reads it too.
+pub const UNIT: usize = 32 * 1024;
+
+/// Units in one piece at most: one bit each in the claim mask.
+pub const PIECE_UNITS: usize = 64;
+
+/// A piece of a blob (at most [`PIECE_UNITS`] units, starting at a unit
+/// boundary of the blob), with the chaining values of its units as they are
+/// computed.
+pub struct SharedPiece {
+    data: Bytes,
+    offset: u64,
+    claimed: AtomicU64,
+    cvs: [OnceLock<ChainingValue>; PIECE_UNITS],
+}
+
+impl SharedPiece {
+    /// `data` is the blob's bytes from `offset`, a multiple of [`UNIT`]; all its
+    /// units are whole but the last one of the blob.
+    pub fn new(data: Bytes, offset: u64) -> SharedPiece {
+        assert!(data.len() <= PIECE_UNITS * UNIT, "piece too large");
+        assert!(offset.is_multiple_of(UNIT as u64), "piece not at a unit");
+        SharedPiece {
+            data,
+            offset,
+            claimed: AtomicU64::new(0),
+            cvs: [const { OnceLock::new() }; PIECE_UNITS],
+        }
+    }
+
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn units(&self) -> usize {
+        self.data.len().div_ceil(UNIT)
+    }
+
+    pub fn unit(&self, i: usize) -> &[u8] {
+        &self.data[i * UNIT..((i + 1) * UNIT).min(self.data.len())]
+    }
+
+    /// Hashes unit `i` unless another thread claimed it first.
+    pub fn hash_unit_if_free(&self, i: usize) {
+        let bit = 1u64 << i;
+        if self.claimed.fetch_or(bit, Ordering::AcqRel) & bit == 0 {
+            let cv = blake3::Hasher::new()
+                .set_input_offset(self.offset + (i * UNIT) as u64)
+                .update(self.unit(i))
+                .finalize_non_root();
+            // Only the claimant sets it.
+            let _ = self.cvs[i].set(cv);
+        }
+    }
+
+    /// The helper's side: feeds the piece to `f` unit by unit, hashing each unit
+    /// nobody has claimed yet just before (while it is in cache).
+    pub fn help(&self, mut f: impl FnMut(&[u8])) {
+        for i in 0..self.units() {
+            self.hash_unit_if_free(i);
+            f(self.unit(i));
+        }
+    }
+
+    /// The chaining value of unit `i`, once the thread that claimed it is done.
+    fn cv(&self, i: usize) -> ChainingValue {
+        self.hash_unit_if_free(i);
+        *self.cvs[i].wait()
+    }
+}
+
+/// Joins the chaining values of a blob's units, left to right, into the
+/// blob's digest, as BLAKE3's own hasher joins those of its 1 KiB chunks.
+#[derive(Default)]
+pub struct UnitTree {
+    /// Roots of the complete subtrees so far, largest first.
+    stack: Vec<ChainingValue>,
+    /// Units joined into `stack`.
+    units: u64,
+    /// The latest unit, held back until another follows: only then is it
+    /// known not to be the last, whose parents include the root.
+    last: Option<ChainingValue>,
+}
+
+impl UnitTree {
+    /// Adds the chaining values of all units of `piece`, the next of the blob,
+    /// waiting for those another thread is computing.
+    pub fn add(&mut self, piece: &SharedPiece) {
+        for i in 0..piece.units() {
+            let cv = piece.cv(i);
+            if let Some(mut left_done) = self.last.replace(cv) {
+                self.units += 1;
+                // Each trailing zero of the count completes one more subtree.
+                let mut n = self.units;
+                while n & 1 == 0 {
+                    let left = self.stack.pop().expect("a subtree per set bit");
+                    left_done = merge_subtrees_non_root(&left, &left_done, Mode::Hash);
+                    n >>= 1;
+                }
+                self.stack.push(left_done);
+            }
+        }
+    }
+
+    /// The blob's digest, if it has more than one unit (a single unit is the
+    /// root itself, which a chaining value is not).
+    pub fn finish(mut self) -> Option<B3Digest> {
+        let mut right = self.last?;
+        loop {
+            let left = self.stack.pop()?;
+            if self.stack.is_empty() {
+                return Some(B3Digest::from(merge_subtrees_root(
+                    &left,
+                    &right,
+                    Mode::Hash,
+                )));
+            }
+            right = merge_subtrees_non_root(&left, &right, Mode::Hash);
+        }
+    }
+}
