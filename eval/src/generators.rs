@@ -43,6 +43,15 @@ pub enum MachineStep {
     Done(Value),
 }
 
+/// `v` if it is already in weak head normal form, else the step that forces it: a
+/// machine takes evaluated arguments without a round trip through the VM.
+pub fn forced_or_step(v: Value) -> Result<Value, MachineStep> {
+    match v.shallow() {
+        t @ Value::Thunk(_) => Err(MachineStep::Force(t)),
+        v => Ok(v),
+    }
+}
+
 pub enum Response {
     Start,
     Value(Value),

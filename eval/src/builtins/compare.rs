@@ -83,9 +83,19 @@ fn flat_eq(a: &Value, b: &Value, depth: u32) -> Option<bool> {
     if depth == 0 {
         return None;
     }
-    let (a, b) = (a.clone().shallow(), b.clone().shallow());
-    match (&a, &b) {
-        (Value::Thunk(_), _) | (_, Value::Thunk(_)) => None,
+    if matches!(a, Value::Thunk(_)) || matches!(b, Value::Thunk(_)) {
+        let (a, b) = (a.clone().shallow(), b.clone().shallow());
+        if matches!(a, Value::Thunk(_)) || matches!(b, Value::Thunk(_)) {
+            return None;
+        }
+        return flat_eq_values(&a, &b, depth);
+    }
+    flat_eq_values(a, b, depth)
+}
+
+/// `flat_eq` of two values in weak head normal form.
+fn flat_eq_values(a: &Value, b: &Value, depth: u32) -> Option<bool> {
+    match (a, b) {
         (Value::Attrs(x), Value::Attrs(y)) if !Rc::ptr_eq(x, y) => {
             if x.get(sym::type_()).is_some() || y.get(sym::type_()).is_some() {
                 return None;
@@ -112,8 +122,14 @@ fn flat_eq(a: &Value, b: &Value, depth: u32) -> Option<bool> {
             }
             Some(true)
         }
-        _ => shallow_eq(&a, &b),
+        _ => shallow_eq(a, b),
     }
+}
+
+/// Equality settled without forcing anything (see `flat_eq`), for a builtin's quick
+/// path; `None` when it must run `deep_eq`.
+pub fn quick_eq(a: &Value, b: &Value) -> Option<bool> {
+    flat_eq(a, b, FLAT_DEPTH)
 }
 
 /// Deep equality, iteratively.

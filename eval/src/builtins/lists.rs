@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, forced_or_step, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -70,27 +70,33 @@ impl FunList {
         }
     }
 
-    fn feed(&mut self, last: Option<Value>) -> R<Got> {
-        match self.stage {
-            Stage::Fun => {
-                self.stage = Stage::List;
-                Ok(Got::Step(MachineStep::Force(std::mem::take(
-                    &mut self.args[0],
-                ))))
+    fn feed(&mut self, mut last: Option<Value>) -> R<Got> {
+        // An argument that is already a value is taken at once rather than handed to
+        // the VM to force: most calls get an evaluated function and list.
+        loop {
+            match self.stage {
+                Stage::Fun => {
+                    self.stage = Stage::List;
+                    match forced_or_step(std::mem::take(&mut self.args[0])) {
+                        Ok(v) => last = Some(v),
+                        Err(step) => return Ok(Got::Step(step)),
+                    }
+                }
+                Stage::List => {
+                    self.f = last.take().unwrap_or_default();
+                    self.stage = Stage::First;
+                    match forced_or_step(std::mem::take(&mut self.args[1])) {
+                        Ok(v) => last = Some(v),
+                        Err(step) => return Ok(Got::Step(step)),
+                    }
+                }
+                Stage::First => {
+                    self.l = list(&last.unwrap_or_default())?.clone();
+                    self.stage = Stage::Loop;
+                    return Ok(Got::Answer(None));
+                }
+                Stage::Loop | Stage::Last => return Ok(Got::Answer(last)),
             }
-            Stage::List => {
-                self.f = last.unwrap_or_default();
-                self.stage = Stage::First;
-                Ok(Got::Step(MachineStep::Force(std::mem::take(
-                    &mut self.args[1],
-                ))))
-            }
-            Stage::First => {
-                self.l = list(&last.unwrap_or_default())?.clone();
-                self.stage = Stage::Loop;
-                Ok(Got::Answer(None))
-            }
-            Stage::Loop | Stage::Last => Ok(Got::Answer(last)),
         }
     }
 
@@ -218,24 +224,36 @@ struct Foldl {
 
 impl Machine for Foldl {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        let last = last.unwrap_or(Value::Null);
-        match self.stage {
-            Stage::Fun => {
-                self.stage = Stage::List;
-                return Ok(MachineStep::Force(std::mem::take(&mut self.args[0])));
+        let mut last = last.unwrap_or(Value::Null);
+        loop {
+            match self.stage {
+                Stage::Fun => {
+                    self.stage = Stage::List;
+                    last = match forced_or_step(std::mem::take(&mut self.args[0])) {
+                        Ok(v) => v,
+                        Err(step) => return Ok(step),
+                    };
+                }
+                Stage::List => {
+                    self.f = std::mem::take(&mut last);
+                    self.stage = Stage::First;
+                    last = match forced_or_step(std::mem::take(&mut self.args[2])) {
+                        Ok(v) => v,
+                        Err(step) => return Ok(step),
+                    };
+                }
+                Stage::First => {
+                    self.l = list(&last)?.clone();
+                    self.acc = std::mem::take(&mut self.args[1]);
+                    self.stage = Stage::Loop;
+                    break;
+                }
+                Stage::Loop => {
+                    self.acc = last;
+                    break;
+                }
+                Stage::Last => return Ok(MachineStep::Done(last)),
             }
-            Stage::List => {
-                self.f = last;
-                self.stage = Stage::First;
-                return Ok(MachineStep::Force(std::mem::take(&mut self.args[2])));
-            }
-            Stage::First => {
-                self.l = list(&last)?.clone();
-                self.acc = std::mem::take(&mut self.args[1]);
-                self.stage = Stage::Loop;
-            }
-            Stage::Loop => self.acc = last,
-            Stage::Last => return Ok(MachineStep::Done(last)),
         }
         if let Some(e) = self.l.get(self.i) {
             self.i += 1;
@@ -291,9 +309,10 @@ impl ForcedElems {
         mut each: impl FnMut(Value) -> R<()>,
     ) -> R<Option<MachineStep>> {
         let l = match (&self.l, last) {
-            (None, None) => {
-                return Ok(Some(MachineStep::Force(std::mem::take(&mut self.arg))));
-            }
+            (None, None) => match forced_or_step(std::mem::take(&mut self.arg)) {
+                Ok(v) => self.l.insert(list(&v)?.clone()),
+                Err(step) => return Ok(Some(step)),
+            },
             (None, Some(v)) => self.l.insert(list(&v)?.clone()),
             (Some(l), last) => {
                 if let Some(e) = last {
@@ -347,6 +366,20 @@ fn elem(co: Co, a: Vec<Value>) -> GenFuture {
         }
         Ok(Value::Bool(false))
     })
+}
+
+/// `elem x list` when the list is evaluated and every comparison settles without
+/// forcing (strings, numbers, records of them): no generator.
+fn elem_quick(a: &[Value]) -> Option<Value> {
+    let Value::List(l) = a[1].clone().shallow() else {
+        return None;
+    };
+    for e in l.iter() {
+        if super::compare::quick_eq(&a[0], e)? {
+            return Some(Value::Bool(true));
+        }
+    }
+    Some(Value::Bool(false))
 }
 
 /// `sort f list`: a stable merge sort calling the Nix comparator `f`.
@@ -496,34 +529,86 @@ fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
-fn list_to_attrs(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let l = forced_list(&co, a[0].clone()).await?;
-        let mut out: Vec<(Symbol, Value)> = Vec::with_capacity(l.len());
-        let mut seen = rustc_hash::FxHashSet::default();
-        for e in l.iter() {
-            let e = force(&co, e.clone()).await?;
-            let e = attrs(&e)?;
-            let name = e
-                .get(sym::name())
-                .ok_or_else(|| ErrorKind::AttributeMissing {
-                    name: "name".into(),
-                    suggestion: None,
-                })?;
-            let name = force(&co, name.clone()).await?;
-            let name = string(&name)?.to_symbol();
-            let value = e
-                .get(sym::value())
-                .ok_or_else(|| ErrorKind::AttributeMissing {
-                    name: "value".into(),
-                    suggestion: None,
-                })?;
-            // The first occurrence of a name wins.
-            if seen.insert(name) {
-                out.push((name, value.clone()));
+/// `listToAttrs list`: the list is forced, then each element in turn and its `name`;
+/// values stay as they are. The first occurrence of a name wins.
+struct ListToAttrs {
+    arg: Value,
+    /// `None` until the list is forced.
+    l: Option<Rc<crate::value::NixList>>,
+    i: usize,
+    /// The element whose `name` is being forced.
+    pending: Option<Rc<Attrs>>,
+    out: Vec<(Symbol, Value)>,
+}
+
+fn missing(name: &str) -> ErrorKind {
+    ErrorKind::AttributeMissing {
+        name: name.into(),
+        suggestion: None,
+    }
+}
+
+impl ListToAttrs {
+    fn add(&mut self, e: &Attrs, name: Value) -> R<()> {
+        let name = string(&name)?.to_symbol();
+        let value = e.get(sym::value()).ok_or_else(|| missing("value"))?;
+        self.out.push((name, value.clone()));
+        Ok(())
+    }
+}
+
+impl Machine for ListToAttrs {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
+        if self.l.is_none() {
+            let v = match last.take() {
+                Some(v) => v,
+                None => match forced_or_step(std::mem::take(&mut self.arg)) {
+                    Ok(v) => v,
+                    Err(step) => return Ok(step),
+                },
+            };
+            let l = list(&v)?;
+            self.out.reserve(l.len());
+            self.l = Some(l.clone());
+        }
+        loop {
+            if let Some(e) = self.pending.take() {
+                self.add(&e, last.take().unwrap_or_default())?;
+            } else if let Some(v) = last.take() {
+                let e = attrs(&v)?.clone();
+                let name = e.get(sym::name()).ok_or_else(|| missing("name"))?;
+                match forced_or_step(name.clone()) {
+                    Ok(name) => self.add(&e, name)?,
+                    Err(step) => {
+                        self.pending = Some(e);
+                        return Ok(step);
+                    }
+                }
+            }
+            let l = self.l.as_ref().expect("forced above");
+            let Some(e) = l.get(self.i) else {
+                // A stable sort keeps equal names in list order; the first one wins.
+                let mut out = std::mem::take(&mut self.out);
+                out.sort_by(|a, b| a.0.cmp_name(b.0));
+                out.dedup_by(|later, first| later.0 == first.0);
+                return Ok(MachineStep::Done(Value::attrs(Attrs::from_sorted(out))));
+            };
+            self.i += 1;
+            match forced_or_step(e.clone()) {
+                Ok(v) => last = Some(v),
+                Err(step) => return Ok(step),
             }
         }
-        Ok(Value::attrs(Attrs::from_unsorted(out)))
+    }
+}
+
+fn list_to_attrs(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ListToAttrs {
+        arg: std::mem::take(&mut a[0]),
+        l: None,
+        i: 0,
+        pending: None,
+        out: Vec::new(),
     })
 }
 
@@ -630,10 +715,10 @@ pub fn register(r: &mut Registry) {
     r.machine("all", 2, |a| any_all(a, false));
     r.machine("concatLists", 1, concat_lists);
     r.machine("concatMap", 2, concat_map);
-    r.gen("elem", 2, elem);
+    r.gen_quick("elem", 2, elem, elem_quick);
     r.gen("sort", 2, sort);
     r.gen("partition", 2, partition);
     r.gen("groupBy", 2, group_by);
-    r.gen("listToAttrs", 1, list_to_attrs);
+    r.machine("listToAttrs", 1, list_to_attrs);
     r.gen("genericClosure", 1, generic_closure);
 }

@@ -9,13 +9,17 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::{string, Registry};
 use crate::errors::ErrorKind;
 use crate::value::{NixString, Value};
 
 thread_local! {
-    static CACHE: RefCell<HashMap<(String, bool), regex::bytes::Regex>> = RefCell::new(HashMap::new());
+    /// Compiled patterns, unanchored (`split`) and anchored (`match`). Each is shared,
+    /// not cloned: a cloned `Regex` starts with empty match caches and rebuilds them on
+    /// every call.
+    static CACHE: RefCell<[HashMap<String, Rc<regex::bytes::Regex>>; 2]> = RefCell::default();
 }
 
 /// Translate the few POSIX spellings the regex crate reads differently.
@@ -106,9 +110,8 @@ fn translate(re: &str) -> String {
     out
 }
 
-fn compile(re: &str, anchored: bool) -> Result<regex::bytes::Regex, ErrorKind> {
-    let key = (re.to_string(), anchored);
-    if let Some(r) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+fn compile(re: &str, anchored: bool) -> Result<Rc<regex::bytes::Regex>, ErrorKind> {
+    if let Some(r) = CACHE.with(|c| c.borrow()[anchored as usize].get(re).cloned()) {
         return Ok(r);
     }
     let t = translate(re);
@@ -119,7 +122,8 @@ fn compile(re: &str, anchored: bool) -> Result<regex::bytes::Regex, ErrorKind> {
         .dot_matches_new_line(true)
         .build()
         .map_err(|_| ErrorKind::other(format!("invalid regular expression '{re}'")))?;
-    CACHE.with(|c| c.borrow_mut().insert(key, r.clone()));
+    let r = Rc::new(r);
+    CACHE.with(|c| c.borrow_mut()[anchored as usize].insert(re.to_string(), r.clone()));
     Ok(r)
 }
 
@@ -137,7 +141,7 @@ fn groups(caps: &regex::bytes::Captures) -> Value {
 
 pub fn register(r: &mut Registry) {
     r.plain("match", 2, |_, a| {
-        let re = string(&a[0])?.to_str_lossy().into_owned();
+        let re = string(&a[0])?.to_str_lossy();
         let s = string(&a[1])?;
         let re = compile(&re, true)?;
         Ok(match re.captures(s.as_bytes()) {
@@ -146,7 +150,7 @@ pub fn register(r: &mut Registry) {
         })
     });
     r.plain("split", 2, |_, a| {
-        let re = string(&a[0])?.to_str_lossy().into_owned();
+        let re = string(&a[0])?.to_str_lossy();
         let s = string(&a[1])?;
         let re = compile(&re, false)?;
         let b = s.as_bytes();
