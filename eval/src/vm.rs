@@ -185,6 +185,44 @@ fn functor_trampoline() -> Rc<Code> {
 
 type R<T> = Result<T, ErrorKind>;
 
+/// The code and environment of the top code frame, borrowed while `run_frames` runs
+/// it. Cloning the two `Rc`s on every frame switch cost two increments and two
+/// decrements per call, return and force; the frame owns them anyway.
+///
+/// The pointers point into the frame stack, which moves when it grows, so they are
+/// only dereferenced while the frame they were taken from is the top frame and the
+/// stack has not changed: `run_frames` takes them afresh after anything that can push,
+/// pop or rescope a frame (everything but `fast_op`).
+#[derive(Clone, Copy)]
+struct FrameRefs {
+    code: *const Rc<Code>,
+    env: *const Rc<Env>,
+}
+
+impl FrameRefs {
+    #[inline(always)]
+    fn of(f: &CodeFrame) -> FrameRefs {
+        FrameRefs {
+            code: &f.proto,
+            env: &f.env,
+        }
+    }
+
+    /// # Safety
+    /// The frame this was taken from is still on top and still holds its code.
+    #[inline(always)]
+    unsafe fn code<'a>(self) -> &'a Rc<Code> {
+        &*self.code
+    }
+
+    /// # Safety
+    /// As for `code`, and the frame's scope has not changed since.
+    #[inline(always)]
+    unsafe fn env<'a>(self) -> &'a Rc<Env> {
+        &*self.env
+    }
+}
+
 pub struct Vm<'o, O: Observer> {
     pub(crate) stack: Vec<Value>,
     pub(crate) frames: Vec<Frame>,
@@ -340,8 +378,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             if depth <= stop {
                 return Ok(());
             }
-            let (code, mut env, mut ip) = match self.frames.last() {
-                Some(Frame::Code(f)) => (f.proto.clone(), f.env.clone(), f.ip),
+            // Borrowed, not cloned: see `FrameRefs`.
+            let (mut refs, mut ip) = match self.frames.last() {
+                Some(Frame::Code(f)) => (FrameRefs::of(f), f.ip),
                 Some(Frame::Machine(_)) => {
                     self.check_limits()?;
                     self.step_machine()?;
@@ -358,7 +397,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             // instructions before it calls, returns or forces: checking the budget
             // here bounds every evaluation.
             self.check_budget()?;
-            let ops: &[Op] = &code.ops;
+            // SAFETY: see `FrameRefs`; the frame stays on top until `continue 'frame`.
+            let ops: &[Op] = unsafe { &refs.code().ops };
             loop {
                 let op = ops[ip];
                 ip += 1;
@@ -371,7 +411,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                     let view = VmView::new(&self.frames, self.state);
                     self.observer.before_step(&view, &file, span, op);
                 }
-                if self.fast_op(op, &code, &mut env, &mut ip) {
+                // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
+                if self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
                     continue;
                 }
                 match op {
@@ -383,9 +424,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                             self.start_force(&t)?;
                             continue 'frame;
                         }
-                        // The local copy goes first, so an environment nothing else
-                        // holds can be reused.
-                        drop(env);
                         self.op_return();
                         continue 'frame;
                     }
@@ -401,11 +439,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if self.frames.len() != depth {
                     continue 'frame;
                 }
+                // The same frame, but its scope may have changed, and a call that
+                // pushed nothing (a builtin) may have moved the frame stack.
                 let f = code_frame!(self);
                 ip = f.ip;
-                if !Rc::ptr_eq(&env, &f.env) {
-                    env = f.env.clone();
-                }
+                refs = FrameRefs::of(f);
             }
         }
     }
@@ -414,7 +452,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// environment and cannot fail. `false` (with nothing changed) sends the
     /// instruction to `step`.
     #[inline(always)]
-    fn fast_op(&mut self, op: Op, code: &Rc<Code>, env: &mut Rc<Env>, ip: &mut usize) -> bool {
+    fn fast_op(&mut self, op: Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
         match op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
@@ -506,8 +544,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
                 let n = self.stack.len();
-                let r = match (&self.stack[n - 2], &self.stack[n - 1]) {
-                    (Value::Int(x), Value::Int(y)) => int_binop(op, *x, *y),
+                // An operand forced just now is still its (evaluated) thunk on the stack.
+                let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
+                    (Some(x), Some(y)) => int_binop(op, x, y),
                     _ => None,
                 };
                 match r {
@@ -1690,6 +1729,19 @@ fn read_local(env: &Rc<Env>, d: u32, s: u32) -> Value {
         }
     }
     slot.clone()
+}
+
+/// The integer `v` is, or has been evaluated to.
+#[inline(always)]
+fn known_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(x) => Some(*x),
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(Value::Int(x)) => Some(*x),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `x op y` on integers, unless it overflows (the general path reports that).
