@@ -551,8 +551,12 @@ fn missing(name: &str) -> ErrorKind {
 impl ListToAttrs {
     fn add(&mut self, e: &Attrs, name: Value) -> R<()> {
         let name = string(&name)?.to_symbol();
-        let value = e.get(sym::value()).ok_or_else(|| missing("value"))?;
-        self.out.push((name, value.clone()));
+        match e.get(sym::value()) {
+            Some(value) => self.out.push((name, value.clone())),
+            // As in C++ Nix, only the occurrence that wins needs a `value`.
+            None if self.out.iter().any(|(n, _)| *n == name) => {}
+            None => return Err(missing("value")),
+        }
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 # listToAttrs, elem, any/all, foldl', filter and concatMap on arguments that are
 # already evaluated and on ones that are not: the first of equal names wins (also past
 # the size where sets change representation), elem compares records and numbers, and
-# errors in the arguments stay catchable.
+# errors in the arguments stay catchable; a later duplicate name needs no `value`.
 let
   names = builtins.genList (x: x) 60;
   big = builtins.listToAttrs (map (i: { name = "k${toString (builtins.div i 2)}"; value = i; }) names);
@@ -19,6 +19,8 @@ builtins.seq evaluated (builtins.seq f {
   elemEmpty = builtins.elem (throw "never forced") [ ];
   elemThrows = builtins.tryEval (builtins.elem 1 [ 2 (throw "x") ]);
   listToAttrsElemThrows = builtins.tryEval (builtins.listToAttrs [ (throw "elem") ]);
+  # Only the occurrence that wins needs a value.
+  listToAttrsLaterNoValue = builtins.listToAttrs [ { name = "a"; value = 1; } { name = "a"; } ];
   listToAttrsListThrows = builtins.tryEval (builtins.listToAttrs (throw "list"));
   all = builtins.all f evaluated;
   any = builtins.any f evaluated;
