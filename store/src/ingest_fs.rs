@@ -122,6 +122,16 @@ fn store_blobs(blobs: &dyn BlobService, rx: Receiver<Stored>) -> Result<(), Erro
     Ok(())
 }
 
+/// Hands a new chunk to the storing thread.
+fn send_chunk(
+    tx: &SyncSender<Stored>,
+    digest: B3Digest,
+    pieces: std::vec::Drain<'_, Bytes>,
+) -> io::Result<()> {
+    tx.send(Stored::Chunk(digest, pieces.collect()))
+        .map_err(|_| worker_gone())
+}
+
 fn worker_gone() -> io::Error {
     io::Error::other("blob worker stopped")
 }
@@ -256,7 +266,7 @@ impl Visitor<'_> {
             })
             .map_err(nar_err(path))?;
             let (digest, _) = cutter
-                .finish(&mut |d, pieces| self.send_chunk(d, pieces))
+                .finish(&mut |d, pieces| send_chunk(self.tx, d, pieces))
                 .map_err(Error::io(path))?;
             self.send(Stored::End(digest)).map_err(Error::io(path))?;
             (self.on_progress)(1, 0);
@@ -275,10 +285,6 @@ impl Visitor<'_> {
         self.tx.send(msg).map_err(|_| worker_gone())
     }
 
-    fn send_chunk(&self, digest: B3Digest, pieces: std::vec::Drain<'_, Bytes>) -> io::Result<()> {
-        self.send(Stored::Chunk(digest, pieces.collect()))
-    }
-
     /// Reads `size` bytes of `file` (fewer if it ends early) once, into shared
     /// buffers that go to the NAR hash and to `cutter`.
     fn copy_contents(
@@ -289,10 +295,7 @@ impl Visitor<'_> {
         sink: &mut NarHashSink,
     ) -> io::Result<u64> {
         let tx = self.tx;
-        let mut on_chunk = |d, pieces: std::vec::Drain<'_, Bytes>| {
-            tx.send(Stored::Chunk(d, pieces.collect()))
-                .map_err(|_| worker_gone())
-        };
+        let mut on_chunk = |d, pieces: std::vec::Drain<'_, Bytes>| send_chunk(tx, d, pieces);
         let mut read = 0;
         // The piece read but not cut yet: the hashing thread gets each piece
         // before the cutting starts on the one before, so it can run ahead and
