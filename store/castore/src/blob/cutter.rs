@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::chunker::Chunker;
+use super::chunker::{Chunker, MIN_CHUNK};
 use super::shared::{SharedPiece, UnitTree, UNIT};
 use crate::B3Digest;
 
@@ -17,6 +17,9 @@ use crate::B3Digest;
 /// cache between the two, large enough for BLAKE3's wide SIMD paths. Equal to
 /// the units of shared pieces, so a slice is a unit.
 const SLICE: usize = UNIT;
+
+// `finish` rehashes a one-unit shared blob from the bytes of its first chunk.
+const _: () = assert!(MIN_CHUNK >= UNIT);
 
 #[derive(Default)]
 pub struct BlobCutter {
@@ -175,7 +178,8 @@ impl BlobCutter {
             for p in std::mem::take(&mut self.shared) {
                 self.tree.add(&p);
             }
-            // A blob of one unit: its digest is the root hash of the unit.
+            // A blob of one unit: its digest is the root hash of the unit, whose
+            // bytes are all still held (the first chunk is longer than a unit).
             std::mem::take(&mut self.tree).finish().unwrap_or_else(|| {
                 let mut h = blake3::Hasher::new();
                 for p in &self.held {
