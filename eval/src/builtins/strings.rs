@@ -28,16 +28,24 @@ impl Coerce {
     };
 }
 
-pub fn coerce<'a>(
+/// `v` as a string under `how`. A value that forces to a string (or, under `toString`
+/// rules, a scalar), which `concatStringsSep` and interpolation meet nearly always, is
+/// answered without boxing a future.
+pub async fn coerce(co: &Co, v: Value, how: Coerce) -> R<NixString> {
+    let v = force(co, v).await?;
+    match coerce_scalar(&v, how) {
+        Some(s) => Ok(s),
+        None => coerce_other(co, v, how).await,
+    }
+}
+
+/// `coerce` of a forced value `coerce_scalar` declined; boxed, as it recurses.
+fn coerce_other<'a>(
     co: &'a Co,
     v: Value,
     how: Coerce,
 ) -> Pin<Box<dyn Future<Output = R<NixString>> + 'a>> {
     Box::pin(async move {
-        let v = force(co, v).await?;
-        if let Some(s) = coerce_scalar(&v, how) {
-            return Ok(s);
-        }
         Ok(match &v {
             Value::Path(p) => {
                 if how.copy_paths {
@@ -64,7 +72,7 @@ pub fn coerce<'a>(
             Value::List(l) if how.strong => {
                 let mut sb = StringBuilder::default();
                 for (i, e) in l.iter().enumerate() {
-                    let s = coerce_elem(co, e.clone(), how).await?;
+                    let s = coerce(co, e.clone(), how).await?;
                     if i > 0 {
                         sb.push_bytes(b" ");
                     }
@@ -88,16 +96,6 @@ pub fn coerce<'a>(
     })
 }
 
-/// `coerce`, without boxing a future when `v` forces to a string (or, under `toString`
-/// rules, a scalar): what `concatStringsSep` and interpolation meet nearly always.
-async fn coerce_elem(co: &Co, v: Value, how: Coerce) -> R<NixString> {
-    let v = force(co, v).await?;
-    match coerce_scalar(&v, how) {
-        Some(s) => Ok(s),
-        None => coerce(co, v, how).await,
-    }
-}
-
 /// The coercions that need no evaluation: a string, and under `toString` rules a number,
 /// Boolean or null. Shared by `coerce` and the builtins' quick paths, so both follow
 /// one set of rules.
@@ -118,7 +116,7 @@ pub fn interpolate_gen(parts: Vec<Value>, path_mode: bool) -> Generator {
         Box::pin(async move {
             let mut sb = StringBuilder::default();
             for p in parts {
-                let s = coerce_elem(
+                let s = coerce(
                     &co,
                     p,
                     Coerce {
@@ -137,7 +135,7 @@ pub fn interpolate_gen(parts: Vec<Value>, path_mode: bool) -> Generator {
 fn to_string(co: Co, args: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let v = args.into_iter().next().unwrap();
-        let s = coerce_elem(
+        let s = coerce(
             &co,
             v,
             Coerce {
@@ -161,7 +159,7 @@ fn concat_strings_sep(co: Co, args: Vec<Value>) -> GenFuture {
             if i > 0 {
                 sb.push(&sep);
             }
-            let s = coerce_elem(&co, e.clone(), Coerce::INTERPOLATION).await?;
+            let s = coerce(&co, e.clone(), Coerce::INTERPOLATION).await?;
             sb.push(&s);
         }
         Ok(Value::String(sb.finish()))
@@ -333,7 +331,7 @@ fn substring_of(start: i64, len: i64, s: &NixString) -> Value {
 
 fn string_length(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
-        let s = coerce_elem(&co, a[0].clone(), Coerce::INTERPOLATION).await?;
+        let s = coerce(&co, a[0].clone(), Coerce::INTERPOLATION).await?;
         Ok(Value::Int(s.len() as i64))
     })
 }
@@ -342,7 +340,7 @@ fn substring(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let start = int(&force(&co, a[0].clone()).await?)?;
         let len = int(&force(&co, a[1].clone()).await?)?;
-        let s = coerce_elem(&co, a[2].clone(), Coerce::INTERPOLATION).await?;
+        let s = coerce(&co, a[2].clone(), Coerce::INTERPOLATION).await?;
         if start < 0 {
             return Err(ErrorKind::other("negative start position in 'substring'"));
         }
