@@ -10,6 +10,10 @@
 //! less: max(CPU / 2, busiest thread) is what two idle cores would take. Under
 //! each ingest, its threads: CPU seconds each ran and seconds each waited,
 //! runnable, for a CPU (other processes' load shows there).
+//!
+//! With `INGEST_RATIO_PROFILE=MIB` it only ingests files of MIB MiB into memory,
+//! once: small enough to run under callgrind, whose instruction counts (unlike
+//! times) the load of other processes does not disturb.
 
 use std::collections::HashMap;
 use std::fs;
@@ -210,14 +214,26 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
+    let profile: Option<usize> = std::env::var("INGEST_RATIO_PROFILE")
+        .ok()
+        .map(|m| m.parse().expect("INGEST_RATIO_PROFILE is a size in MiB"));
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("large");
     fs::create_dir(&root).unwrap();
     let mut all = Vec::new();
     for i in 0..FILES {
-        let d = random_bytes(FILE_SIZE, 2 * i + 1);
+        let d = random_bytes(profile.map_or(FILE_SIZE, |m| m << 20), 2 * i + 1);
         fs::write(root.join(format!("f{i}")), &d).unwrap();
         all.extend_from_slice(&d);
+    }
+    if profile.is_some() {
+        let (bl, di) = (
+            MemoryBlobService::default(),
+            MemoryDirectoryService::default(),
+        );
+        let ing = ingest_path(&bl, &di, &root, b"large").unwrap();
+        println!("ingested: NAR of {} bytes", ing.nar_size);
+        return;
     }
     let mib = all.len() as f64 / (1 << 20) as f64;
     let report = |label: &str, b: &Best| {

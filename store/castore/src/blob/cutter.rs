@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::chunker::{Chunker, MIN_CHUNK};
-use super::shared::{SharedPiece, UnitTree, UNIT};
+use super::shared::{prefix_digest, SharedPiece, UnitTree, UNIT};
 use crate::B3Digest;
 
 /// Bytes hashed by both hashers in turn: small enough to stay in the first-level
@@ -25,16 +25,17 @@ const _: () = assert!(MIN_CHUNK >= UNIT);
 pub struct BlobCutter {
     /// The blob's hash, for bytes given to [`Self::write`].
     hasher: blake3::Hasher,
-    /// The blob's hash, for pieces given to [`Self::write_shared`]: the latest
-    /// piece, whose units another thread may still be hashing, and the units
-    /// of the pieces before, joined.
+    /// The blob's hash, for pieces given to [`Self::write_shared`]: the pieces
+    /// not joined yet, and the units of those before, joined. Not joined are
+    /// the latest piece, whose units another thread may still be hashing, and
+    /// while the first chunk lasts all pieces, whose units make its digest.
     shared: VecDeque<Arc<SharedPiece>>,
     tree: UnitTree,
     shared_mode: bool,
     /// The hash of the current chunk so far; `None` for the first chunk, whose
     /// digest is the blob's if it is the only one, and is otherwise computed
-    /// from `held` when it ends (most blobs are one chunk: this spares hashing
-    /// them twice).
+    /// when it ends, from the units of shared pieces or else from `held` (most
+    /// blobs are one chunk: this spares hashing them twice).
     chunk_hasher: Option<blake3::Hasher>,
     /// Bytes of the current chunk given to `chunk_hasher` (counted also while
     /// it is `None`).
@@ -85,12 +86,12 @@ impl BlobCutter {
         assert_eq!(piece.offset(), self.size, "pieces in order");
         self.shared_mode = true;
         let data = piece.data().clone();
+        self.shared.push_back(piece.clone());
         let r = self.cut(data, &mut |i, _| piece.hash_unit_if_free(i), on_chunk);
-        self.shared.push_back(piece);
         // Join the pieces before this one: all their units are claimed, so at
         // most one is still being hashed elsewhere. Joining them now lets their
         // buffers be reused.
-        while self.shared.len() > 1 {
+        while self.shared.len() > 1 && self.chunks > 0 {
             let p = self.shared.pop_front().expect("not empty");
             self.tree.add(&p);
         }
@@ -154,18 +155,24 @@ impl BlobCutter {
         let digest = match (known, self.chunk_hasher.take()) {
             (Some(d), _) => d,
             (None, Some(h)) => B3Digest::from(h.finalize()),
-            (None, None) => {
-                let mut h = blake3::Hasher::new();
-                for p in &self.held {
-                    h.update(p);
-                }
-                B3Digest::from(h.finalize())
-            }
+            // The first chunk starts the blob, so its whole units are the
+            // blob's.
+            (None, None) => prefix_digest(self.shared.iter().map(|p| &**p), self.chunk_hashed)
+                .unwrap_or_else(|| self.held_digest()),
         };
         self.chunk_hasher = Some(blake3::Hasher::new());
         self.chunk_hashed = 0;
         self.chunks += 1;
         on_chunk(digest, self.held.drain(..))
+    }
+
+    /// The digest of the bytes of the current chunk.
+    fn held_digest(&self) -> B3Digest {
+        let mut h = blake3::Hasher::new();
+        for p in &self.held {
+            h.update(p);
+        }
+        B3Digest::from(h.finalize())
     }
 
     /// Ends the blob, passing its last chunk to `on_chunk`; returns the blob's
@@ -180,13 +187,9 @@ impl BlobCutter {
             }
             // A blob of one unit: its digest is the root hash of the unit, whose
             // bytes are all still held (the first chunk is longer than a unit).
-            std::mem::take(&mut self.tree).finish().unwrap_or_else(|| {
-                let mut h = blake3::Hasher::new();
-                for p in &self.held {
-                    h.update(p);
-                }
-                B3Digest::from(h.finalize())
-            })
+            std::mem::take(&mut self.tree)
+                .finish()
+                .unwrap_or_else(|| self.held_digest())
         } else {
             B3Digest::from(self.hasher.finalize())
         };

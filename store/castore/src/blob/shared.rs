@@ -85,10 +85,47 @@ impl SharedPiece {
     }
 
     /// The chaining value of unit `i`, once the thread that claimed it is done.
-    fn cv(&self, i: usize) -> ChainingValue {
+    pub fn cv(&self, i: usize) -> ChainingValue {
         self.hash_unit_if_free(i);
         *self.cvs[i].wait()
     }
+}
+
+/// The BLAKE3 digest of the first `len` bytes of the blob whose pieces, from
+/// its start, are `pieces`, from the chaining values of the units those bytes
+/// cover (waiting for units another thread is hashing; units not claimed yet
+/// are hashed here): only the bytes past the last whole unit are hashed again.
+/// `None` unless `len` is over a unit and the pieces hold that many bytes.
+pub fn prefix_digest<'a>(
+    pieces: impl IntoIterator<Item = &'a SharedPiece>,
+    len: usize,
+) -> Option<B3Digest> {
+    if len <= UNIT {
+        return None;
+    }
+    let mut tree = UnitTree::default();
+    let mut at = 0;
+    for p in pieces {
+        for i in 0..p.units() {
+            let unit = p.unit(i);
+            if at + unit.len() <= len {
+                tree.push(p.cv(i));
+                at += unit.len();
+            } else {
+                tree.push(
+                    blake3::Hasher::new()
+                        .set_input_offset(at as u64)
+                        .update(&unit[..len - at])
+                        .finalize_non_root(),
+                );
+                at = len;
+            }
+            if at == len {
+                return tree.finish();
+            }
+        }
+    }
+    None
 }
 
 /// Joins the chaining values of a blob's units, left to right, into the
@@ -109,18 +146,23 @@ impl UnitTree {
     /// waiting for those another thread is computing.
     pub fn add(&mut self, piece: &SharedPiece) {
         for i in 0..piece.units() {
-            let cv = piece.cv(i);
-            if let Some(mut left_done) = self.last.replace(cv) {
-                self.units += 1;
-                // Each trailing zero of the count completes one more subtree.
-                let mut n = self.units;
-                while n & 1 == 0 {
-                    let left = self.stack.pop().expect("a subtree per set bit");
-                    left_done = merge_subtrees_non_root(&left, &left_done, Mode::Hash);
-                    n >>= 1;
-                }
-                self.stack.push(left_done);
+            self.push(piece.cv(i));
+        }
+    }
+
+    /// Adds the chaining value of the next unit; the last one pushed may be
+    /// shorter than a unit (a subtree of its own, as it starts at a unit).
+    fn push(&mut self, cv: ChainingValue) {
+        if let Some(mut left_done) = self.last.replace(cv) {
+            self.units += 1;
+            // Each trailing zero of the count completes one more subtree.
+            let mut n = self.units;
+            while n & 1 == 0 {
+                let left = self.stack.pop().expect("a subtree per set bit");
+                left_done = merge_subtrees_non_root(&left, &left_done, Mode::Hash);
+                n >>= 1;
             }
+            self.stack.push(left_done);
         }
     }
 
@@ -138,6 +180,54 @@ impl UnitTree {
                 )));
             }
             right = merge_subtrees_non_root(&left, &right, Mode::Hash);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_data::random_bytes;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A prefix's digest from the units is the digest of its bytes, for
+        /// lengths at, just off and between unit boundaries, whoever hashed
+        /// the units.
+        #[test]
+        fn prefix_digest_is_the_digest_of_the_prefix(
+            units in 1usize..40,
+            extra in 0usize..UNIT,
+            piece_units in 1usize..9,
+            cut_unit in 0usize..40,
+            off in prop_oneof![Just(0isize), Just(-1), Just(1), -(UNIT as isize)..UNIT as isize],
+            helped in any::<u64>(),
+            seed in any::<u64>(),
+        ) {
+            let data = random_bytes(units * UNIT + extra, seed);
+            let pieces: Vec<SharedPiece> = data
+                .chunks(piece_units * UNIT)
+                .enumerate()
+                .map(|(k, p)| {
+                    SharedPiece::new(Bytes::copy_from_slice(p), (k * piece_units * UNIT) as u64)
+                })
+                .collect();
+            for (k, p) in pieces.iter().enumerate() {
+                if helped >> (k % 64) & 1 == 1 {
+                    p.help(|_| ());
+                }
+            }
+            let len = ((cut_unit.min(units) * UNIT) as isize + off).clamp(0, data.len() as isize);
+            let len = len as usize;
+            let got = prefix_digest(&pieces, len);
+            if len <= UNIT {
+                prop_assert_eq!(got, None);
+            } else {
+                prop_assert_eq!(got, Some(B3Digest::of(&data[..len])));
+            }
+            prop_assert_eq!(prefix_digest(&pieces, data.len() + 1), None);
         }
     }
 }
