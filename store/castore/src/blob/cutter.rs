@@ -305,6 +305,33 @@ mod tests {
         }
     }
 
+    /// Blobs ending at, just before and just after their first cut, and a
+    /// unit after it: the first chunk's digest, joined from units, is its
+    /// digest whether it ends inside a unit, at a unit's end or at the blob's.
+    #[test]
+    fn first_chunk_digest_from_units_around_its_end() {
+        let data = random_bytes(MAX_CHUNK + 3 * UNIT, 5);
+        let first = cut(&data, data.len()).1[0].1.len();
+        assert!(first < MAX_CHUNK, "no content-defined cut in the test data");
+        let piece = PIECE_UNITS * UNIT;
+        for len in [first - 1, first, first + 1, first + UNIT] {
+            let data = &data[..len];
+            let plain = cut(data, data.len());
+            assert_eq!(plain.0, B3Digest::of(data));
+            assert_eq!(plain.1[0].0, B3Digest::of(&data[..first.min(len)]));
+            for p in [piece, 3 * UNIT, UNIT] {
+                assert!(
+                    cut_shared(data, p, |_| false, false) == plain,
+                    "{len} in {p}"
+                );
+                assert!(
+                    cut_shared(data, p, |k| k % 2 == 0, false) == plain,
+                    "{len} in {p}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn small_and_empty_blobs_are_one_chunk_or_none() {
         let data = random_bytes(5000, 3);
