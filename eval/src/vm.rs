@@ -479,17 +479,15 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Store(i) => {
                 let v = self.pop();
-                env.slots.borrow_mut()[i as usize] = v;
+                discard(std::mem::replace(&mut env.slots.borrow_mut()[i as usize], v));
             }
-            Op::Pop => {
-                self.pop();
-            }
+            Op::Pop => discard(self.pop()),
             Op::Jump(t) => *ip = t as usize,
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
                 let Some(&Value::Bool(b)) = self.stack.last() else {
                     return false;
                 };
-                self.stack.pop();
+                discard(self.pop());
                 if b == matches!(op, Op::JumpIfTrue(_)) {
                     *ip = t as usize;
                 }
@@ -536,7 +534,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::Speculate(o, target) => {
                 let n = self.stack.len();
                 let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
-                self.stack.truncate(n - 2);
+                discard(self.pop());
+                discard(self.pop());
                 match r {
                     Some(v) => self.stack.push(v),
                     None => *ip = target as usize,
@@ -551,8 +550,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 match r {
                     Some(v) => {
-                        self.stack.truncate(n - 1);
-                        self.stack[n - 2] = v;
+                        discard(self.pop());
+                        discard(std::mem::replace(&mut self.stack[n - 2], v));
                     }
                     None => return false,
                 }
@@ -1714,6 +1713,21 @@ fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     v.extend_from_slice(args);
     v.push(x);
     v
+}
+
+/// Drop `v`. A scalar owns nothing: it is let go of without a call into the general
+/// drop, which the hot instructions (integer arithmetic, stores into fresh slots,
+/// popping a condition) would otherwise make for every value they overwrite.
+#[inline(always)]
+fn discard(v: Value) {
+    if matches!(
+        v,
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    ) {
+        std::mem::forget(v);
+    } else {
+        drop(v);
+    }
 }
 
 /// Slot `s` of the environment `d` scopes up from `env`.
