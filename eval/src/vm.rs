@@ -400,7 +400,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             // SAFETY: see `FrameRefs`; the frame stays on top until `continue 'frame`.
             let ops: &[Op] = unsafe { &refs.code().ops };
             loop {
-                let op = ops[ip];
+                // By reference: only the fields an instruction uses are loaded, and
+                // nothing is copied out for the slow path to read back.
+                let op = &ops[ip];
                 ip += 1;
                 self.steps += 1;
                 if O::ACTIVE {
@@ -409,13 +411,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                     let file = f.proto.file.clone();
                     let span = f.proto.spans[ip - 1];
                     let view = VmView::new(&self.frames, self.state);
-                    self.observer.before_step(&view, &file, span, op);
+                    self.observer.before_step(&view, &file, span, *op);
                 }
                 // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
                 if self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
                     continue;
                 }
-                match op {
+                match *op {
                     Op::Return => {
                         if let Some(t) = self.lazy_thunk_result() {
                             // An application's body may end in an unevaluated value; a
@@ -433,7 +435,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     _ => {
                         code_frame!(self).ip = ip;
-                        self.step(op)?;
+                        self.step(*op)?;
                     }
                 }
                 if self.frames.len() != depth {
@@ -452,8 +454,8 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// environment and cannot fail. `false` (with nothing changed) sends the
     /// instruction to `step`.
     #[inline(always)]
-    fn fast_op(&mut self, op: Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
-        match op {
+    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
+        match *op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
             Op::True => self.stack.push(Value::Bool(true)),
@@ -545,7 +547,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
-                    (Some(x), Some(y)) => int_binop(op, x, y),
+                    (Some(x), Some(y)) => int_binop(*op, x, y),
                     _ => None,
                 };
                 match r {
