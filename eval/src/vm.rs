@@ -1620,9 +1620,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if b.args.len() + 1 < arity {
                     let x = self.pop();
                     self.pop();
+                    let mut args = BuiltinArgs::new();
+                    args.extend(b.args.iter().cloned());
+                    args.push(x);
                     self.stack.push(Value::Builtin(Rc::new(BuiltinApp {
                         def: b.def.clone(),
-                        args: with_arg(&b.args, x),
+                        args,
                     })));
                     return Ok(());
                 }
