@@ -481,7 +481,10 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Store(i) => {
                 let v = self.pop();
-                discard(std::mem::replace(&mut env.slots.borrow_mut()[i as usize], v));
+                discard(std::mem::replace(
+                    &mut env.slots.borrow_mut()[i as usize],
+                    v,
+                ));
             }
             Op::Pop => discard(self.pop()),
             Op::Jump(t) => *ip = t as usize,
@@ -558,7 +561,34 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => return false,
                 }
             }
-            _ => return false,
+            // Listed rather than `_`: with every variant named the dispatch needs no
+            // range check before its jump table.
+            Op::WithLookup(..)
+            | Op::PushScope(_)
+            | Op::PopScope
+            | Op::Swap
+            | Op::Call
+            | Op::Return
+            | Op::SelectDyn
+            | Op::SelectDynOr(_)
+            | Op::HasStep(..)
+            | Op::HasLast(_)
+            | Op::HasStepDyn(_)
+            | Op::HasLastDyn
+            | Op::MakeAttrs(..)
+            | Op::MakeList(_)
+            | Op::Div
+            | Op::Concat
+            | Op::Update
+            | Op::Not
+            | Op::Neg
+            | Op::AssertBool
+            | Op::Assert
+            | Op::Interpolate(_)
+            | Op::ToPath
+            | Op::Overrides
+            | Op::CheckFormals
+            | Op::GetFormal(..) => return false,
         }
         true
     }
