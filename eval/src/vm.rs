@@ -400,7 +400,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             // SAFETY: see `FrameRefs`; the frame stays on top until `continue 'frame`.
             let ops: &[Op] = unsafe { &refs.code().ops };
             loop {
-                let op = ops[ip];
+                // By reference: only the fields an instruction uses are loaded, and
+                // nothing is copied out for the slow path to read back.
+                let op = &ops[ip];
                 ip += 1;
                 self.steps += 1;
                 if O::ACTIVE {
@@ -409,13 +411,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                     let file = f.proto.file.clone();
                     let span = f.proto.spans[ip - 1];
                     let view = VmView::new(&self.frames, self.state);
-                    self.observer.before_step(&view, &file, span, op);
+                    self.observer.before_step(&view, &file, span, *op);
                 }
                 // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
                 if self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
                     continue;
                 }
-                match op {
+                match *op {
                     Op::Return => {
                         if let Some(t) = self.lazy_thunk_result() {
                             // An application's body may end in an unevaluated value; a
@@ -433,7 +435,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                     _ => {
                         code_frame!(self).ip = ip;
-                        self.step(op)?;
+                        self.step(*op)?;
                     }
                 }
                 if self.frames.len() != depth {
@@ -452,8 +454,8 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// environment and cannot fail. `false` (with nothing changed) sends the
     /// instruction to `step`.
     #[inline(always)]
-    fn fast_op(&mut self, op: Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
-        match op {
+    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
+        match *op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
             Op::True => self.stack.push(Value::Bool(true)),
@@ -479,17 +481,18 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Store(i) => {
                 let v = self.pop();
-                env.slots.borrow_mut()[i as usize] = v;
+                discard(std::mem::replace(
+                    &mut env.slots.borrow_mut()[i as usize],
+                    v,
+                ));
             }
-            Op::Pop => {
-                self.pop();
-            }
+            Op::Pop => discard(self.pop()),
             Op::Jump(t) => *ip = t as usize,
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
                 let Some(&Value::Bool(b)) = self.stack.last() else {
                     return false;
                 };
-                self.stack.pop();
+                discard(self.pop());
                 if b == matches!(op, Op::JumpIfTrue(_)) {
                     *ip = t as usize;
                 }
@@ -536,7 +539,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::Speculate(o, target) => {
                 let n = self.stack.len();
                 let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
-                self.stack.truncate(n - 2);
+                discard(self.pop());
+                discard(self.pop());
                 match r {
                     Some(v) => self.stack.push(v),
                     None => *ip = target as usize,
@@ -546,18 +550,45 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
-                    (Some(x), Some(y)) => int_binop(op, x, y),
+                    (Some(x), Some(y)) => int_binop(*op, x, y),
                     _ => None,
                 };
                 match r {
                     Some(v) => {
-                        self.stack.truncate(n - 1);
-                        self.stack[n - 2] = v;
+                        discard(self.pop());
+                        discard(std::mem::replace(&mut self.stack[n - 2], v));
                     }
                     None => return false,
                 }
             }
-            _ => return false,
+            // Listed rather than `_`: with every variant named the dispatch needs no
+            // range check before its jump table.
+            Op::WithLookup(..)
+            | Op::PushScope(_)
+            | Op::PopScope
+            | Op::Swap
+            | Op::Call
+            | Op::Return
+            | Op::SelectDyn
+            | Op::SelectDynOr(_)
+            | Op::HasStep(..)
+            | Op::HasLast(_)
+            | Op::HasStepDyn(_)
+            | Op::HasLastDyn
+            | Op::MakeAttrs(..)
+            | Op::MakeList(_)
+            | Op::Div
+            | Op::Concat
+            | Op::Update
+            | Op::Not
+            | Op::Neg
+            | Op::AssertBool
+            | Op::Assert
+            | Op::Interpolate(_)
+            | Op::ToPath
+            | Op::Overrides
+            | Op::CheckFormals
+            | Op::GetFormal(..) => return false,
         }
         true
     }
@@ -1619,9 +1650,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if b.args.len() + 1 < arity {
                     let x = self.pop();
                     self.pop();
+                    let mut args = BuiltinArgs::new();
+                    args.extend(b.args.iter().cloned());
+                    args.push(x);
                     self.stack.push(Value::Builtin(Rc::new(BuiltinApp {
                         def: b.def.clone(),
-                        args: with_arg(&b.args, x),
+                        args,
                     })));
                     return Ok(());
                 }
@@ -1714,6 +1748,21 @@ fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     v.extend_from_slice(args);
     v.push(x);
     v
+}
+
+/// Drop `v`. A scalar owns nothing: it is let go of without a call into the general
+/// drop, which the hot instructions (integer arithmetic, stores into fresh slots,
+/// popping a condition) would otherwise make for every value they overwrite.
+#[inline(always)]
+fn discard(v: Value) {
+    if matches!(
+        v,
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    ) {
+        std::mem::forget(v);
+    } else {
+        drop(v);
+    }
 }
 
 /// Slot `s` of the environment `d` scopes up from `env`.

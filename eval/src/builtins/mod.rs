@@ -226,7 +226,7 @@ pub fn make_globals(r: Registry) -> Globals {
         let name = def.name;
         let v = Value::Builtin(Rc::new(BuiltinApp {
             def: Rc::new(def),
-            args: Vec::new(),
+            args: Default::default(),
         }));
         entries.push((Symbol::intern(name), v));
     }

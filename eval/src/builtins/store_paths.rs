@@ -47,7 +47,7 @@ pub async fn with_state<T: 'static>(
     };
     let b = Value::Builtin(Rc::new(BuiltinApp {
         def: Rc::new(def),
-        args: Vec::new(),
+        args: Default::default(),
     }));
     crate::generators::call(co, b, Value::Null).await?;
     let r = result.borrow_mut().take();

@@ -49,8 +49,13 @@ pub struct Closure {
 /// A builtin with the arguments applied to it so far.
 pub struct BuiltinApp {
     pub def: Rc<BuiltinDef>,
-    pub args: Vec<Value>,
+    pub args: BuiltinArgs,
 }
+
+/// The arguments of a partial application. Builtins take at most three, so a partial
+/// application holds at most two: kept inline, `builtins.elem x` makes one allocation,
+/// not two.
+pub type BuiltinArgs = smallvec::SmallVec<[Value; 2]>;
 
 /// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
 /// compiler assigned them (see `ScopeInfo` for their names).
