@@ -1599,13 +1599,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             for v in m.slots.get_mut().iter_mut() {
                 // Scalars (the common argument: an integer, a Boolean) are overwritten
                 // without a call into the general drop.
-                let old = std::mem::replace(v, Value::Null);
-                if matches!(
-                    old,
-                    Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
-                ) {
-                    std::mem::forget(old);
-                }
+                discard(std::mem::replace(v, Value::Null));
             }
             self.env_pool.push(env);
             match parent {
