@@ -54,6 +54,7 @@ pub(crate) enum Restore {
     /// `Suspended` with the frame's proto and this environment.
     Env(Rc<Env>),
     Apply(Value, Value),
+    ApplyName(Rc<NamedFn>, Value),
 }
 
 pub(crate) struct CodeFrame {
@@ -624,6 +625,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                                 env,
                             },
                             Restore::Apply(a, b) => ThunkState::Apply(a, b),
+                            Restore::ApplyName(n, x) => ThunkState::ApplyName(n, x),
                         };
                     }
                 }
@@ -707,6 +709,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
                 }
             },
+            ThunkState::ApplyName(n, x) => {
+                let (proto, env) = self.apply_name_frame(&n, x.clone());
+                (proto, env, Restore::ApplyName(n, x))
+            }
             _ => unreachable!(),
         };
         self.enter_frame(Frame::Code(CodeFrame {
@@ -717,6 +723,24 @@ impl<'o, O: Observer> Vm<'o, O> {
             kind: CodeKind::Thunk(t.clone(), restore),
         }));
         Ok(true)
+    }
+
+    /// Code and environment of a frame computing `f name x` (`ThunkState::ApplyName`):
+    /// for `name: x: body` the body itself with both arguments bound, as
+    /// `push_call2` does for calls; otherwise the two-call trampoline.
+    fn apply_name_frame(&mut self, n: &NamedFn, x: Value) -> (Rc<Code>, Rc<Env>) {
+        if let (Some(inner), false) = (n.f.proto.curried, O::ACTIVE) {
+            let outer = self.call_env(&n.f, n.name_value());
+            let code = n.f.proto.child(inner);
+            let env = self.new_env(code.call_size, outer, code.call_scope.clone());
+            env.slots.borrow_mut()[0] = x;
+            return (code, env);
+        }
+        // `[x, f, name]`, as `trampoline2` takes them.
+        self.stack.push(x);
+        self.stack.push(Value::Closure(n.f.clone()));
+        self.stack.push(n.name_value());
+        (trampoline2(), self.empty_env.clone())
     }
 
     /// The value of `t` if evaluated; otherwise step the current instruction back and

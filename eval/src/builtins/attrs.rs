@@ -76,8 +76,10 @@ impl Machine for ZipAttrsWith {
         let entries = groups
             .into_iter()
             .map(|(k, vs)| {
-                let inner = Value::Thunk(Thunk::apply(self.f.clone(), name_value(k)));
-                (k, Value::Thunk(Thunk::apply(inner, Value::list(vs))))
+                (
+                    k,
+                    Value::Thunk(Thunk::apply_name(&self.f, k, Value::list(vs))),
+                )
             })
             .collect();
         Ok(MachineStep::Done(Value::attrs(Attrs::from_sorted(entries))))
@@ -177,10 +179,7 @@ pub fn register(r: &mut Registry) {
         let f = &a[0];
         let out: Vec<_> = attrs(&a[1])?
             .iter()
-            .map(|(k, v)| {
-                let inner = Value::Thunk(Thunk::apply(f.clone(), name_value(k)));
-                (k, Value::Thunk(Thunk::apply(inner, v.clone())))
-            })
+            .map(|(k, v)| (k, Value::Thunk(Thunk::apply_name(f, k, v.clone()))))
             .collect();
         Ok(Value::attrs(Attrs::from_sorted(out)))
     });
