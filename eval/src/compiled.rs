@@ -129,6 +129,11 @@ pub enum Op {
     /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code
     /// when present.
     GetFormal(u32, u32),
+    /// `[x]` -> `x.name` when `x` already is a set (or an evaluated thunk of one)
+    /// holding `name`; otherwise pop and jump (to code that builds a thunk instead).
+    /// Lets a lazy `x.name` skip its thunk: selecting an attribute that is there from
+    /// a computed set forces nothing and cannot fail.
+    SpecSelect(Symbol, u32),
 }
 
 /// The operators `Op::Speculate` computes.

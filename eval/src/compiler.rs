@@ -273,6 +273,7 @@ impl<'g> Compiler<'g> {
             Op::HasStepDyn(_) => Op::HasStepDyn(target),
             Op::GetFormal(i, _) => Op::GetFormal(i, target),
             Op::Speculate(o, _) => Op::Speculate(o, target),
+            Op::SpecSelect(s, _) => Op::SpecSelect(s, target),
             other => other,
         };
     }
@@ -495,6 +496,32 @@ impl<'g> Compiler<'g> {
         (l_ok && self.is_spec_leaf(&r)).then_some(op)
     }
 
+    /// `x.a.b` that `Op::SpecSelect` can try: an initialised local or a global, static names,
+    /// no `or` default. The local and the names.
+    fn spec_select(&self, e: &ast::Expr) -> Option<(ast::Expr, Vec<Symbol>)> {
+        let ast::Expr::Select(s) = e else {
+            return None;
+        };
+        let base = s.expr()?;
+        let ast::Expr::Ident(i) = &base else {
+            return None;
+        };
+        let name = Symbol::intern(&ident_name(i));
+        let known = matches!(
+            self.resolve(name, 0),
+            Res::Global(_) | Res::Local { init: true, .. }
+        );
+        if s.default_expr().is_some() || !known {
+            return None;
+        }
+        let path = s
+            .attrpath()?
+            .attrs()
+            .map(|a| static_attr_name(&a).map(|n| Symbol::intern(&n)))
+            .collect::<Option<Vec<_>>>()?;
+        Some((base, path))
+    }
+
     /// Code for a `spec_op` expression; every `Speculate` jumps to `fails` on failure.
     fn compile_spec(&mut self, e: &ast::Expr, fails: &mut Vec<usize>) -> CResult<()> {
         let e = strip_parens(e.clone());
@@ -519,6 +546,22 @@ impl<'g> Compiler<'g> {
             return self.compile(e);
         }
         let span = self.span_of(e.syntax());
+        if let Some((base, path)) = self.spec_select(&strip_parens(e.clone())) {
+            // Take the attribute now if the set is already there and has it, else
+            // make the thunk.
+            self.compile(&base)?;
+            let fails: Vec<_> = path
+                .into_iter()
+                .map(|sym| self.emit(Op::SpecSelect(sym, 0), span))
+                .collect();
+            let done = self.emit(Op::Jump(0), span);
+            for f in fails {
+                self.patch(f);
+            }
+            self.compile_thunk(e, span)?;
+            self.patch(done);
+            return Ok(());
+        }
         if self.spec_op(&strip_parens(e.clone())).is_some() {
             // Compute it now if its operands already are numbers, else make the thunk.
             let mut fails = Vec::new();

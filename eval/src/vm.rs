@@ -1510,6 +1510,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.state.scopes.register(&f.env);
                 }
             }
+            Op::SpecSelect(sym, target) => {
+                let x = self.pop();
+                let found = match &x {
+                    Value::Attrs(a) => a.get(sym).cloned(),
+                    Value::Thunk(t) => match t.value() {
+                        Some(Value::Attrs(a)) => a.get(sym).cloned(),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match found {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
             _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
         }
         Ok(())
