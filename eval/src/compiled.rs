@@ -134,6 +134,9 @@ pub enum Op {
     /// Lets a lazy `x.name` skip its thunk: selecting an attribute that is there from
     /// a computed set forces nothing and cannot fail.
     SpecSelect(Symbol, u32),
+    /// `[x, name]` -> `x.${name}` as `SpecSelect`, `name` a string (or an evaluated
+    /// thunk of one); otherwise pop both and jump.
+    SpecSelectDyn(u32),
 }
 
 /// The operators `Op::Speculate` computes.

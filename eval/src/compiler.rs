@@ -274,6 +274,7 @@ impl<'g> Compiler<'g> {
             Op::GetFormal(i, _) => Op::GetFormal(i, target),
             Op::Speculate(o, _) => Op::Speculate(o, target),
             Op::SpecSelect(s, _) => Op::SpecSelect(s, target),
+            Op::SpecSelectDyn(_) => Op::SpecSelectDyn(target),
             other => other,
         };
     }
@@ -496,30 +497,44 @@ impl<'g> Compiler<'g> {
         (l_ok && self.is_spec_leaf(&r)).then_some(op)
     }
 
-    /// `x.a.b` that `Op::SpecSelect` can try: an initialised local or a global, static names,
-    /// no `or` default. The local and the names.
-    fn spec_select(&self, e: &ast::Expr) -> Option<(ast::Expr, Vec<Symbol>)> {
+    /// `x.a.${k}` that `Op::SpecSelect` can try: an initialised local or a global, then
+    /// static names or names held by such variables, no `or` default. The variable
+    /// and the path.
+    fn spec_select(&self, e: &ast::Expr) -> Option<(ast::Expr, Vec<SpecKey>)> {
         let ast::Expr::Select(s) = e else {
             return None;
         };
         let base = s.expr()?;
-        let ast::Expr::Ident(i) = &base else {
-            return None;
-        };
-        let name = Symbol::intern(&ident_name(i));
-        let known = matches!(
-            self.resolve(name, 0),
-            Res::Global(_) | Res::Local { init: true, .. }
-        );
-        if s.default_expr().is_some() || !known {
+        if s.default_expr().is_some() || !self.is_known_var(&base) {
             return None;
         }
         let path = s
             .attrpath()?
             .attrs()
-            .map(|a| static_attr_name(&a).map(|n| Symbol::intern(&n)))
+            .map(|a| match static_attr_name(&a) {
+                Some(n) => Some(SpecKey::Name(Symbol::intern(&n))),
+                None => match &a {
+                    ast::Attr::Dynamic(d) => {
+                        let k = strip_parens(d.expr()?);
+                        self.is_known_var(&k).then_some(SpecKey::Var(k))
+                    }
+                    _ => None,
+                },
+            })
             .collect::<Option<Vec<_>>>()?;
         Some((base, path))
+    }
+
+    /// A variable whose value loading cannot fail or force anything.
+    fn is_known_var(&self, e: &ast::Expr) -> bool {
+        let ast::Expr::Ident(i) = e else {
+            return false;
+        };
+        let name = Symbol::intern(&ident_name(i));
+        matches!(
+            self.resolve(name, 0),
+            Res::Global(_) | Res::Local { init: true, .. }
+        )
     }
 
     /// Code for a `spec_op` expression; every `Speculate` jumps to `fails` on failure.
@@ -550,10 +565,17 @@ impl<'g> Compiler<'g> {
             // Take the attribute now if the set is already there and has it, else
             // make the thunk.
             self.compile(&base)?;
-            let fails: Vec<_> = path
-                .into_iter()
-                .map(|sym| self.emit(Op::SpecSelect(sym, 0), span))
-                .collect();
+            let mut fails = Vec::new();
+            for key in path {
+                let op = match key {
+                    SpecKey::Name(sym) => Op::SpecSelect(sym, 0),
+                    SpecKey::Var(k) => {
+                        self.compile(&k)?;
+                        Op::SpecSelectDyn(0)
+                    }
+                };
+                fails.push(self.emit(op, span));
+            }
             let done = self.emit(Op::Jump(0), span);
             for f in fails {
                 self.patch(f);
@@ -1526,6 +1548,13 @@ impl<'g> Compiler<'g> {
 }
 
 /// The name of an attribute if it is known without evaluation.
+/// One step of a path `Op::SpecSelect` tries.
+enum SpecKey {
+    Name(Symbol),
+    /// `${k}` with `k` a variable (see `is_known_var`).
+    Var(ast::Expr),
+}
+
 fn strip_parens(mut e: ast::Expr) -> ast::Expr {
     while let ast::Expr::Paren(p) = &e {
         match p.expr() {

@@ -1511,16 +1511,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             Op::SpecSelect(sym, target) => {
-                let x = self.pop();
-                let found = match &x {
-                    Value::Attrs(a) => a.get(sym).cloned(),
-                    Value::Thunk(t) => match t.value() {
-                        Some(Value::Attrs(a)) => a.get(sym).cloned(),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                match found {
+                let x = self.pop().shallow();
+                match known_attr(&x, sym) {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
+            Op::SpecSelectDyn(target) => {
+                let k = self.pop().shallow();
+                let x = self.pop().shallow();
+                match attr_name(&k).ok().and_then(|sym| known_attr(&x, sym)) {
                     Some(v) => self.stack.push(v),
                     None => code_frame!(self).ip = target as usize,
                 }
@@ -1860,6 +1860,14 @@ fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
 }
 
 /// An attribute name from a dynamic key.
+/// `x.sym` if `x` is a set holding `sym` (what `Op::SpecSelect` may take early).
+fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
+    match x {
+        Value::Attrs(a) => a.get(sym).cloned(),
+        _ => None,
+    }
+}
+
 pub fn attr_name(v: &Value) -> R<Symbol> {
     match v {
         Value::String(s) => Ok(s.to_symbol()),
