@@ -137,6 +137,10 @@ pub enum Op {
     /// `[x, name]` -> `x.${name}` as `SpecSelect`, `name` a string (or an evaluated
     /// thunk of one); otherwise pop both and jump.
     SpecSelectDyn(u32),
+    /// `[f, x]` -> `f x` when `f` is a one-argument builtin with a quick answer (pure
+    /// and cheap, see `BuiltinDef::quick`) and `x` is already a value it answers for;
+    /// otherwise pop both and jump (to code that builds a thunk instead).
+    SpecCall(u32),
 }
 
 /// The operators `Op::Speculate` computes.

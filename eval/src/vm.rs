@@ -1517,6 +1517,19 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => code_frame!(self).ip = target as usize,
                 }
             }
+            Op::SpecCall(target) => {
+                let x = self.pop().shallow();
+                let f = self.pop().shallow();
+                let quick = match (&f, &x) {
+                    (_, Value::Thunk(_)) => None,
+                    (Value::Builtin(b), _) if b.args.is_empty() && b.def.arity == 1 => b.def.quick,
+                    _ => None,
+                };
+                match quick.and_then(|q| q(std::slice::from_ref(&x))) {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
             Op::SpecSelectDyn(target) => {
                 let k = self.pop().shallow();
                 let x = self.pop().shallow();

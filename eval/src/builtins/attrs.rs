@@ -139,15 +139,24 @@ fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
         .map_or(Value::Null, |loc| position_value(&loc)))
 }
 
+fn attr_names(a: &[Value]) -> Result<Value, ErrorKind> {
+    Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
+}
+
+fn attr_values(a: &[Value]) -> Result<Value, ErrorKind> {
+    Ok(Value::list(
+        attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
+    ))
+}
+
 pub fn register(r: &mut Registry) {
-    r.plain("attrNames", 1, |_, a| {
-        Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
-    });
-    r.plain("attrValues", 1, |_, a| {
-        Ok(Value::list(
-            attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
-        ))
-    });
+    r.plain_quick("attrNames", 1, |_, a| attr_names(a), |a| attr_names(a).ok());
+    r.plain_quick(
+        "attrValues",
+        1,
+        |_, a| attr_values(a),
+        |a| attr_values(a).ok(),
+    );
     r.plain("getAttr", 2, |_, a| {
         let name = string(&a[0])?;
         match attrs(&a[1])?.get(name.to_symbol()) {
