@@ -129,6 +129,18 @@ pub enum Op {
     /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code
     /// when present.
     GetFormal(u32, u32),
+    /// `[x]` -> `x.name` when `x` already is a set (or an evaluated thunk of one)
+    /// holding `name`; otherwise pop and jump (to code that builds a thunk instead).
+    /// Lets a lazy `x.name` skip its thunk: selecting an attribute that is there from
+    /// a computed set forces nothing and cannot fail.
+    SpecSelect(Symbol, u32),
+    /// `[x, name]` -> `x.${name}` as `SpecSelect`, `name` a string (or an evaluated
+    /// thunk of one); otherwise pop both and jump.
+    SpecSelectDyn(u32),
+    /// `[f, x]` -> `f x` when `f` is a one-argument builtin with a quick answer (pure
+    /// and cheap, see `BuiltinDef::quick`) and `x` is already a value it answers for;
+    /// otherwise pop both and jump (to code that builds a thunk instead).
+    SpecCall(u32),
 }
 
 /// The operators `Op::Speculate` computes.

@@ -273,6 +273,9 @@ impl<'g> Compiler<'g> {
             Op::HasStepDyn(_) => Op::HasStepDyn(target),
             Op::GetFormal(i, _) => Op::GetFormal(i, target),
             Op::Speculate(o, _) => Op::Speculate(o, target),
+            Op::SpecSelect(s, _) => Op::SpecSelect(s, target),
+            Op::SpecSelectDyn(_) => Op::SpecSelectDyn(target),
+            Op::SpecCall(_) => Op::SpecCall(target),
             other => other,
         };
     }
@@ -495,6 +498,91 @@ impl<'g> Compiler<'g> {
         (l_ok && self.is_spec_leaf(&r)).then_some(op)
     }
 
+    /// `x.a.${k}` that `Op::SpecSelect` can try: an initialised local or a global, then
+    /// static names or names held by such variables, no `or` default. The variable
+    /// and the path.
+    fn spec_select(&self, e: &ast::Expr) -> Option<(ast::Expr, Vec<SpecKey>)> {
+        let ast::Expr::Select(s) = e else {
+            return None;
+        };
+        let base = s.expr()?;
+        if s.default_expr().is_some() || !self.is_known_var(&base) {
+            return None;
+        }
+        let path = s
+            .attrpath()?
+            .attrs()
+            .map(|a| match static_attr_name(&a) {
+                Some(n) => Some(SpecKey::Name(Symbol::intern(&n))),
+                None => match &a {
+                    ast::Attr::Dynamic(d) => {
+                        let k = strip_parens(d.expr()?);
+                        self.is_known_var(&k).then_some(SpecKey::Var(k))
+                    }
+                    _ => None,
+                },
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((base, path))
+    }
+
+    /// Code for a `spec_select` path; every step jumps to `fails` on failure, with
+    /// nothing of its own left on the stack.
+    fn compile_spec_select(
+        &mut self,
+        base: ast::Expr,
+        path: Vec<SpecKey>,
+        fails: &mut Vec<usize>,
+    ) -> CResult<()> {
+        let span = self.span_of(base.syntax());
+        self.compile(&base)?;
+        for key in path {
+            let op = match key {
+                SpecKey::Name(sym) => Op::SpecSelect(sym, 0),
+                SpecKey::Var(k) => {
+                    self.compile(&k)?;
+                    Op::SpecSelectDyn(0)
+                }
+            };
+            fails.push(self.emit(op, span));
+        }
+        Ok(())
+    }
+
+    /// `f x` that `Op::SpecCall` can try: `f` a variable or a `spec_select` path, `x`
+    /// a variable.
+    fn spec_call(&self, e: &ast::Expr) -> Option<(ast::Expr, ast::Expr)> {
+        let ast::Expr::Apply(a) = e else {
+            return None;
+        };
+        let (f, x) = (strip_parens(a.lambda()?), strip_parens(a.argument()?));
+        // Only where the function is named like a builtin that has a quick answer
+        // (`attrNames`, `lib.length`, `builtins.toString`): elsewhere the attempt
+        // would nearly always fail, and failing costs more than it saves.
+        let name = match &f {
+            ast::Expr::Ident(i) => ident_name(i),
+            ast::Expr::Select(s) => static_attr_name(&s.attrpath()?.attrs().last()?)?,
+            _ => return None,
+        };
+        if !QUICK_BUILTINS.contains(&name.as_str()) {
+            return None;
+        }
+        let f_ok = self.is_known_var(&f) || self.spec_select(&f).is_some();
+        (f_ok && self.is_known_var(&x)).then_some((f, x))
+    }
+
+    /// A variable whose value loading cannot fail or force anything.
+    fn is_known_var(&self, e: &ast::Expr) -> bool {
+        let ast::Expr::Ident(i) = e else {
+            return false;
+        };
+        let name = Symbol::intern(&ident_name(i));
+        matches!(
+            self.resolve(name, 0),
+            Res::Global(_) | Res::Local { init: true, .. }
+        )
+    }
+
     /// Code for a `spec_op` expression; every `Speculate` jumps to `fails` on failure.
     fn compile_spec(&mut self, e: &ast::Expr, fails: &mut Vec<usize>) -> CResult<()> {
         let e = strip_parens(e.clone());
@@ -519,6 +607,37 @@ impl<'g> Compiler<'g> {
             return self.compile(e);
         }
         let span = self.span_of(e.syntax());
+        if let Some((f, x)) = self.spec_call(&strip_parens(e.clone())) {
+            // Apply a quick builtin now if `f` is one and `x` a value it answers for,
+            // else make the thunk.
+            let mut fails = Vec::new();
+            match self.spec_select(&f) {
+                Some((base, path)) => self.compile_spec_select(base, path, &mut fails)?,
+                None => self.compile(&f)?,
+            }
+            self.compile(&x)?;
+            fails.push(self.emit(Op::SpecCall(0), span));
+            let done = self.emit(Op::Jump(0), span);
+            for f in fails {
+                self.patch(f);
+            }
+            self.compile_thunk(e, span)?;
+            self.patch(done);
+            return Ok(());
+        }
+        if let Some((base, path)) = self.spec_select(&strip_parens(e.clone())) {
+            // Take the attribute now if the set is already there and has it, else
+            // make the thunk.
+            let mut fails = Vec::new();
+            self.compile_spec_select(base, path, &mut fails)?;
+            let done = self.emit(Op::Jump(0), span);
+            for f in fails {
+                self.patch(f);
+            }
+            self.compile_thunk(e, span)?;
+            self.patch(done);
+            return Ok(());
+        }
         if self.spec_op(&strip_parens(e.clone())).is_some() {
             // Compute it now if its operands already are numbers, else make the thunk.
             let mut fails = Vec::new();
@@ -1483,6 +1602,23 @@ impl<'g> Compiler<'g> {
 }
 
 /// The name of an attribute if it is known without evaluation.
+/// The one-argument builtins with a quick answer (`BuiltinDef::quick`), by name: what
+/// `Op::SpecCall` is tried for (a test checks the list against the builtins).
+pub(crate) const QUICK_BUILTINS: &[&str] = &[
+    "attrNames",
+    "attrValues",
+    "length",
+    "stringLength",
+    "toString",
+];
+
+/// One step of a path `Op::SpecSelect` tries.
+enum SpecKey {
+    Name(Symbol),
+    /// `${k}` with `k` a variable (see `is_known_var`).
+    Var(ast::Expr),
+}
+
 fn strip_parens(mut e: ast::Expr) -> ast::Expr {
     while let ast::Expr::Paren(p) = &e {
         match p.expr() {

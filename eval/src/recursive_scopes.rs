@@ -125,6 +125,12 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
                         ThunkState::Evaluated(v) => owned(v, budget),
                         ThunkState::Suspended { env, .. } => owned_env(env, budget),
                         ThunkState::Apply(f, x) => owned(f, budget) && owned(x, budget),
+                        ThunkState::ApplyName(n, x) => {
+                            Rc::strong_count(n) == 1
+                                && Rc::strong_count(&n.f) == 1
+                                && owned_env(&n.f.env, budget)
+                                && owned(x, budget)
+                        }
                         ThunkState::Blackhole => true,
                     },
                     Err(_) => false,
@@ -197,6 +203,7 @@ fn tear_down(envs: Vec<Rc<Env>>) {
                 match state {
                     ThunkState::Suspended { env, .. } => env_work.push(env),
                     ThunkState::Apply(f, x) => work.extend([f, x]),
+                    ThunkState::ApplyName(n, x) => work.extend([Value::Closure(n.f.clone()), x]),
                     ThunkState::Evaluated(v) => work.push(v),
                     ThunkState::Blackhole => continue,
                 }

@@ -54,6 +54,7 @@ pub(crate) enum Restore {
     /// `Suspended` with the frame's proto and this environment.
     Env(Rc<Env>),
     Apply(Value, Value),
+    ApplyName(Rc<NamedFn>, Value),
 }
 
 pub(crate) struct CodeFrame {
@@ -655,6 +656,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                                 env,
                             },
                             Restore::Apply(a, b) => ThunkState::Apply(a, b),
+                            Restore::ApplyName(n, x) => ThunkState::ApplyName(n, x),
                         };
                     }
                 }
@@ -738,6 +740,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
                 }
             },
+            ThunkState::ApplyName(n, x) => {
+                let (proto, env) = self.apply_name_frame(&n, x.clone());
+                (proto, env, Restore::ApplyName(n, x))
+            }
             _ => unreachable!(),
         };
         self.enter_frame(Frame::Code(CodeFrame {
@@ -748,6 +754,24 @@ impl<'o, O: Observer> Vm<'o, O> {
             kind: CodeKind::Thunk(t.clone(), restore),
         }));
         Ok(true)
+    }
+
+    /// Code and environment of a frame computing `f name x` (`ThunkState::ApplyName`):
+    /// for `name: x: body` the body itself with both arguments bound, as
+    /// `push_call2` does for calls; otherwise the two-call trampoline.
+    fn apply_name_frame(&mut self, n: &NamedFn, x: Value) -> (Rc<Code>, Rc<Env>) {
+        if let (Some(inner), false) = (n.f.proto.curried, O::ACTIVE) {
+            let outer = self.call_env(&n.f, n.name_value());
+            let code = n.f.proto.child(inner);
+            let env = self.new_env(code.call_size, outer, code.call_scope.clone());
+            env.slots.borrow_mut()[0] = x;
+            return (code, env);
+        }
+        // `[x, f, name]`, as `trampoline2` takes them.
+        self.stack.push(x);
+        self.stack.push(Value::Closure(n.f.clone()));
+        self.stack.push(n.name_value());
+        (trampoline2(), self.empty_env.clone())
     }
 
     /// The value of `t` if evaluated; otherwise step the current instruction back and
@@ -1517,6 +1541,34 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.state.scopes.register(&f.env);
                 }
             }
+            Op::SpecSelect(sym, target) => {
+                let x = self.pop().shallow();
+                match known_attr(&x, sym) {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
+            Op::SpecCall(target) => {
+                let x = self.pop().shallow();
+                let f = self.pop().shallow();
+                let quick = match (&f, &x) {
+                    (_, Value::Thunk(_)) => None,
+                    (Value::Builtin(b), _) if b.args.is_empty() && b.def.arity == 1 => b.def.quick,
+                    _ => None,
+                };
+                match quick.and_then(|q| q(std::slice::from_ref(&x))) {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
+            Op::SpecSelectDyn(target) => {
+                let k = self.pop().shallow();
+                let x = self.pop().shallow();
+                match attr_name(&k).ok().and_then(|sym| known_attr(&x, sym)) {
+                    Some(v) => self.stack.push(v),
+                    None => code_frame!(self).ip = target as usize,
+                }
+            }
             _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
         }
         Ok(())
@@ -1864,6 +1916,14 @@ fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
 }
 
 /// An attribute name from a dynamic key.
+/// `x.sym` if `x` is a set holding `sym` (what `Op::SpecSelect` may take early).
+fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
+    match x {
+        Value::Attrs(a) => a.get(sym).cloned(),
+        _ => None,
+    }
+}
+
 pub fn attr_name(v: &Value) -> R<Symbol> {
     match v {
         Value::String(s) => Ok(s.to_symbol()),

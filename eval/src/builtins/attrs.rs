@@ -76,8 +76,10 @@ impl Machine for ZipAttrsWith {
         let entries = groups
             .into_iter()
             .map(|(k, vs)| {
-                let inner = Value::Thunk(Thunk::apply(self.f.clone(), name_value(k)));
-                (k, Value::Thunk(Thunk::apply(inner, Value::list(vs))))
+                (
+                    k,
+                    Value::Thunk(Thunk::apply_name(&self.f, k, Value::list(vs))),
+                )
             })
             .collect();
         Ok(MachineStep::Done(Value::attrs(Attrs::from_sorted(entries))))
@@ -137,15 +139,24 @@ fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
         .map_or(Value::Null, |loc| position_value(&loc)))
 }
 
+fn attr_names(a: &[Value]) -> Result<Value, ErrorKind> {
+    Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
+}
+
+fn attr_values(a: &[Value]) -> Result<Value, ErrorKind> {
+    Ok(Value::list(
+        attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
+    ))
+}
+
 pub fn register(r: &mut Registry) {
-    r.plain("attrNames", 1, |_, a| {
-        Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
-    });
-    r.plain("attrValues", 1, |_, a| {
-        Ok(Value::list(
-            attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
-        ))
-    });
+    r.plain_quick("attrNames", 1, |_, a| attr_names(a), |a| attr_names(a).ok());
+    r.plain_quick(
+        "attrValues",
+        1,
+        |_, a| attr_values(a),
+        |a| attr_values(a).ok(),
+    );
     r.plain("getAttr", 2, |_, a| {
         let name = string(&a[0])?;
         match attrs(&a[1])?.get(name.to_symbol()) {
@@ -177,10 +188,7 @@ pub fn register(r: &mut Registry) {
         let f = &a[0];
         let out: Vec<_> = attrs(&a[1])?
             .iter()
-            .map(|(k, v)| {
-                let inner = Value::Thunk(Thunk::apply(f.clone(), name_value(k)));
-                (k, Value::Thunk(Thunk::apply(inner, v.clone())))
-            })
+            .map(|(k, v)| (k, Value::Thunk(Thunk::apply_name(f, k, v.clone()))))
             .collect();
         Ok(Value::attrs(Attrs::from_sorted(out)))
     });

@@ -673,10 +673,12 @@ fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
     })
 }
 
+fn length(a: &[Value]) -> Result<Value, ErrorKind> {
+    Ok(Value::Int(list(&a[0])?.len() as i64))
+}
+
 pub fn register(r: &mut Registry) {
-    r.plain("length", 1, |_, a| {
-        Ok(Value::Int(list(&a[0])?.len() as i64))
-    });
+    r.plain_quick("length", 1, |_, a| length(a), |a| length(a).ok());
     r.plain("head", 1, |_, a| {
         list(&a[0])?
             .first()

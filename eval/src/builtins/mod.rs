@@ -53,9 +53,10 @@ pub struct BuiltinDef {
     /// Bit i set: argument i is forced before a plain builtin runs.
     pub strict: u32,
     pub imp: BuiltinImpl,
-    /// For a generator builtin: its answer when the arguments are already plain values
-    /// of the common kinds (`None` otherwise, and the generator runs), sparing the
-    /// generator for calls such as `toString 3`.
+    /// Its answer when the arguments are already plain values of the common kinds
+    /// (`None` otherwise): spares a generator builtin's generator for calls such as
+    /// `toString 3`, and lets a lazy `f x` be computed at once (`Op::SpecCall`). So
+    /// it must be pure and cheap.
     pub quick: Option<QuickFn>,
 }
 
@@ -115,6 +116,18 @@ impl Registry {
             imp: BuiltinImpl::Machine(f),
             quick: None,
         });
+    }
+
+    /// A plain builtin with a quick answer for plain arguments (see `quick`).
+    pub fn plain_quick(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind> + 'static,
+        quick: QuickFn,
+    ) {
+        self.plain(name, arity, f);
+        self.defs.last_mut().expect("just pushed").quick = Some(quick);
     }
 
     /// A generator builtin with a quick answer for plain arguments (see `quick`).
@@ -341,5 +354,24 @@ pub fn boolean(v: &Value) -> Result<bool, ErrorKind> {
     match v {
         Value::Bool(b) => Ok(*b),
         other => Err(crate::generators::type_error("a Boolean", other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_builtins_are_named_for_the_compiler() {
+        let mut r = Registry::default();
+        all_groups(&mut r, &BuiltinConfig::default());
+        let mut quick: Vec<_> = r
+            .defs
+            .iter()
+            .filter(|d| d.arity == 1 && d.quick.is_some())
+            .map(|d| d.name)
+            .collect();
+        quick.sort_unstable();
+        assert_eq!(quick, crate::compiler::QUICK_BUILTINS);
     }
 }

@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use crate::builtins::BuiltinDef;
 use crate::compiled::ScopeInfo;
+use crate::symbol::Symbol;
 
 #[derive(Clone)]
 pub enum Value {
@@ -178,13 +179,34 @@ pub enum ThunkState {
     },
     /// Lazy application `f x` (what `map` and friends produce).
     Apply(Value, Value),
+    /// Lazy application `f name x` of a lambda to an attribute's name (as a string) and
+    /// a value: what `mapAttrs` and `zipAttrsWith` produce per attribute. Smaller than
+    /// two nested `Apply`s, and forcing it binds both arguments at once.
+    ApplyName(Rc<NamedFn>, Value),
     /// Being forced right now; forcing it again is infinite recursion.
     Blackhole,
     Evaluated(Value),
 }
 
+/// A lambda and the attribute name it is to be applied to first (see
+/// `ThunkState::ApplyName`; the pair lives out of line so that the state stays as
+/// small as `Apply`).
+pub struct NamedFn {
+    pub f: Rc<Closure>,
+    pub name: Symbol,
+}
+
+impl NamedFn {
+    pub fn name_value(&self) -> Value {
+        Value::String(NixString::of_symbol(self.name))
+    }
+}
+
 #[derive(Clone)]
 pub struct Thunk(pub Rc<VCell<ThunkState>>);
+
+// Every thunk pays for the largest state.
+const _: () = assert!(std::mem::size_of::<ThunkState>() == 32);
 
 impl Thunk {
     pub fn suspended(proto: Rc<Code>, env: Rc<Env>) -> Thunk {
@@ -192,6 +214,19 @@ impl Thunk {
     }
     pub fn apply(f: Value, x: Value) -> Thunk {
         Thunk(Rc::new(VCell::new(ThunkState::Apply(f, x))))
+    }
+    /// `f name x` (see `ThunkState::ApplyName`), for any `f`.
+    pub fn apply_name(f: &Value, name: Symbol, x: Value) -> Thunk {
+        match f {
+            Value::Closure(c) => Thunk(Rc::new(VCell::new(ThunkState::ApplyName(
+                Rc::new(NamedFn { f: c.clone(), name }),
+                x,
+            )))),
+            f => {
+                let inner = Thunk::apply(f.clone(), Value::String(NixString::of_symbol(name)));
+                Thunk::apply(Value::Thunk(inner), x)
+            }
+        }
     }
     pub fn evaluated(v: Value) -> Thunk {
         Thunk(Rc::new(VCell::new(ThunkState::Evaluated(v))))

@@ -1,0 +1,1 @@
+(builtins.mapAttrs (n: v: throw "bad ${n}") { k = 1; }).k
