@@ -1601,7 +1601,6 @@ impl<'g> Compiler<'g> {
     }
 }
 
-/// The name of an attribute if it is known without evaluation.
 /// The one-argument builtins with a quick answer (`BuiltinDef::quick`), by name: what
 /// `Op::SpecCall` is tried for (a test checks the list against the builtins).
 pub(crate) const QUICK_BUILTINS: &[&str] = &[
@@ -1619,6 +1618,7 @@ enum SpecKey {
     Var(ast::Expr),
 }
 
+/// `e` without the parentheses around it.
 fn strip_parens(mut e: ast::Expr) -> ast::Expr {
     while let ast::Expr::Paren(p) = &e {
         match p.expr() {

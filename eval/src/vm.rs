@@ -1915,7 +1915,6 @@ fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
     }
 }
 
-/// An attribute name from a dynamic key.
 /// `x.sym` if `x` is a set holding `sym` (what `Op::SpecSelect` may take early).
 fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
     match x {
@@ -1924,6 +1923,7 @@ fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
     }
 }
 
+/// An attribute name from a dynamic key.
 pub fn attr_name(v: &Value) -> R<Symbol> {
     match v {
         Value::String(s) => Ok(s.to_symbol()),
