@@ -589,7 +589,10 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::ToPath
             | Op::Overrides
             | Op::CheckFormals
-            | Op::GetFormal(..) => return false,
+            | Op::GetFormal(..)
+            | Op::SpecSelect(..)
+            | Op::SpecSelectDyn(_)
+            | Op::SpecCall(_) => return false,
         }
         true
     }
