@@ -124,9 +124,9 @@ pub enum Op {
     /// cannot fail; otherwise pop both and jump (to code that builds a thunk instead).
     /// Lets `f (n - 1)` skip a thunk without changing what laziness can observe.
     Speculate(SpecOp, u32),
-    /// Check the argument (slot 0) against the lambda's formals.
+    /// Check the argument (slot `fused`) against the lambda's formals.
     CheckFormals,
-    /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code
+    /// Fill formal `i` (slot `fused + i + 1`) from the argument, jumping past its default code
     /// when present.
     GetFormal(u32, u32),
 }
@@ -205,8 +205,13 @@ pub struct Proto {
     /// The whole expression this proto was compiled from.
     pub span: Span,
     pub lambda: Option<LambdaInfo>,
-    /// Set for lambdas: the environment made for a call (slot 0 is the argument).
+    /// Set for lambdas: the environment made for a call (slot `fused` is the argument).
     pub call_scope: Option<Arc<ScopeInfo>>,
+    /// For the body lambda of `a: b: ...` (the inner one): how many slots its call
+    /// environment copies from its closure's environment, the outer call's (`[a]`) before
+    /// its own argument. That environment then takes the outer one's place in the
+    /// chain, so the body reaches both arguments at depth 0. 0 for other protos.
+    pub fused: u32,
 }
 
 /// A compiled file: the unit the compile cache and the incremental layer keep.

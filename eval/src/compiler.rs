@@ -43,6 +43,7 @@ struct ProtoBuilder {
     span: Span,
     lambda: Option<LambdaInfo>,
     call_scope: Option<Arc<ScopeInfo>>,
+    fused: u32,
 }
 
 enum Res {
@@ -179,6 +180,7 @@ impl ProtoBuilder {
             span,
             lambda: None,
             call_scope: None,
+            fused: 0,
         }
     }
 }
@@ -305,6 +307,7 @@ impl<'g> Compiler<'g> {
             span: p.span,
             lambda: p.lambda,
             call_scope: p.call_scope,
+            fused: p.fused,
         }
     }
 
@@ -1010,11 +1013,26 @@ impl<'g> Compiler<'g> {
     }
 
     fn compile_lambda(&mut self, l: &ast::Lambda, span: Span) -> CResult<()> {
+        self.compile_lambda_fused(l, span, Vec::new())
+    }
+
+    /// Compile a lambda whose call environment starts with `prefix`: the slots of the
+    /// lambda directly around it (`a: b: body` gives `b` the environment `[a, b]`), copied
+    /// from its closure's environment at the call, so the body sees both arguments in one
+    /// environment and a two-argument call builds one (see `Code::curried`).
+    fn compile_lambda_fused(
+        &mut self,
+        l: &ast::Lambda,
+        span: Span,
+        prefix: Vec<Option<Symbol>>,
+    ) -> CResult<()> {
         let (Some(param), Some(body)) = (l.param(), l.body()) else {
             return Err(self.err(ErrorKind::Parse("incomplete function".into()), span));
         };
         self.protos.push(ProtoBuilder::new(ProtoKind::Lambda, span));
-        let mut names: Vec<Option<Symbol>> = Vec::new();
+        self.proto().fused = prefix.len() as u32;
+        let base = prefix.len();
+        let mut names: Vec<Option<Symbol>> = prefix;
         let mut formals_info = None;
         let mut defaults: Vec<Option<ast::Expr>> = Vec::new();
         let arg_name;
@@ -1065,6 +1083,13 @@ impl<'g> Compiler<'g> {
                 });
             }
         }
+        // A name of the outer lambda that this one binds again is shadowed: no name, so
+        // lookups and debuggers find the inner one.
+        for i in 0..base {
+            if names[i].is_some() && names[base..].contains(&names[i]) {
+                names[i] = None;
+            }
+        }
         let info = Arc::new(ScopeInfo {
             kind: ScopeKind::Lambda,
             names: names.clone(),
@@ -1077,9 +1102,19 @@ impl<'g> Compiler<'g> {
                 formals: formals_info.clone(),
             });
         }
+        if let (ast::Param::IdentParam(_), ast::Expr::Lambda(inner)) =
+            (&param, strip_parens(body.clone()))
+        {
+            // This lambda's body only makes the inner closure, whose environment starts
+            // with this one's slots: no lookup happens in this scope itself.
+            let ispan = self.span_of(inner.syntax());
+            self.compile_lambda_fused(&inner, ispan, names)?;
+            self.emit(Op::Return, span);
+            return self.finish_lambda(span);
+        }
         let n = names.len();
         let mut initialized = vec![false; n];
-        initialized[0] = true;
+        initialized[..=base].fill(true);
         self.scopes.push(CScope {
             kind: ScopeKind::Lambda,
             names,
@@ -1094,12 +1129,12 @@ impl<'g> Compiler<'g> {
                 match d {
                     None => {
                         self.emit(Op::GetFormal(i as u32, u32::MAX), pspan);
-                        self.scopes.last_mut().unwrap().initialized[i + 1] = true;
+                        self.scopes.last_mut().unwrap().initialized[base + i + 1] = true;
                     }
                     Some(d) => {
                         let j = self.emit(Op::GetFormal(i as u32, 0), pspan);
                         self.compile_lazy(d)?;
-                        self.store(i + 1, pspan);
+                        self.store(base + i + 1, pspan);
                         self.patch(j);
                     }
                 }
@@ -1108,6 +1143,11 @@ impl<'g> Compiler<'g> {
         self.compile(&body)?;
         self.emit(Op::Return, span);
         self.scopes.pop();
+        self.finish_lambda(span)
+    }
+
+    /// Close the lambda proto being compiled and make its closure in the enclosing one.
+    fn finish_lambda(&mut self, span: Span) -> CResult<()> {
         let child = self.finish_proto();
         let p = self.proto();
         p.protos.push(Arc::new(child));

@@ -152,6 +152,7 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Rc<Code> {
         span: Span::default(),
         lambda: None,
         call_scope: None,
+        fused: 0,
     }))
 }
 
@@ -853,12 +854,11 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
         if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
             if let Some(inner) = c.proto.curried {
-                // `a: b: body`: bind both arguments and run the body directly, without
-                // the trampoline or the intermediate closure.
-                let outer = self.call_env(c, x);
+                // `a: b: body`: bind both arguments in the inner lambda's environment and
+                // run its body directly, without the trampoline or the intermediate
+                // closure.
                 let code = c.proto.child(inner);
-                let env = self.new_env(code.call_size, outer, code.call_scope.clone());
-                env.slots.borrow_mut()[0] = y;
+                let env = self.bind_env(c, &code, x, Some(y));
                 let base = self.stack.len();
                 return self.push_frame(Frame::Code(CodeFrame {
                     proto: code,
@@ -1425,12 +1425,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::CheckFormals => {
                 let f = code_frame!(self);
-                let arg = f.env.slots.borrow()[0].clone();
+                let at = f.proto.fused;
+                let arg = f.env.slots.borrow()[at].clone();
                 let Some(arg) = self.demand(arg)? else {
                     return Ok(());
                 };
                 let f = code_frame!(self);
-                f.env.slots.borrow_mut()[0] = arg.clone();
+                f.env.slots.borrow_mut()[at] = arg.clone();
                 let proto = f.proto.clone();
                 let formals = proto
                     .lambda
@@ -1472,12 +1473,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .and_then(|l| l.formals.as_ref())
                     .unwrap();
                 let sym = formals.entries[i as usize].0;
-                let found = match &f.env.slots.borrow()[0] {
+                let at = proto.fused;
+                let found = match &f.env.slots.borrow()[at] {
                     Value::Attrs(a) => a.get(sym).cloned(),
                     _ => None,
                 };
                 if let Some(v) = found {
-                    f.env.slots.borrow_mut()[i as usize + 1] = v;
+                    f.env.slots.borrow_mut()[at + i as usize + 1] = v;
                     if target != u32::MAX {
                         f.ip = target as usize;
                     }
@@ -1549,8 +1551,38 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// The environment of a call of `c` with argument `x`.
     #[inline(always)]
     fn call_env(&mut self, c: &Closure, x: Value) -> Rc<Env> {
-        let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
-        env.slots.borrow_mut()[0] = x;
+        if c.proto.fused == 0 {
+            let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
+            env.slots.borrow_mut()[0] = x;
+            return env;
+        }
+        self.bind_env(c, &c.proto, x, None)
+    }
+
+    /// The environment `code` runs in when `c` is called with `x` (and, when `code` is
+    /// the lambda `c`'s body makes, `y`): `c`'s slots that `code` continues (see
+    /// `Proto::fused`), then the arguments, in place of `c`'s own environment.
+    #[inline(always)]
+    fn bind_env(&mut self, c: &Closure, code: &Code, x: Value, y: Option<Value>) -> Rc<Env> {
+        let keep = c.proto.fused;
+        let parent = match keep {
+            0 => c.env.clone(),
+            _ => c.env.parent.clone().unwrap_or_else(|| self.empty_env.clone()),
+        };
+        let env = self.new_env(code.call_size, parent, code.call_scope.clone());
+        {
+            let mut slots = env.slots.borrow_mut();
+            if keep > 0 {
+                let from = c.env.slots.borrow();
+                for (to, v) in slots.iter_mut().zip(from.iter()).take(keep) {
+                    *to = v.clone();
+                }
+            }
+            slots[keep] = x;
+            if let Some(y) = y {
+                slots[keep + 1] = y;
+            }
+        }
         env
     }
 
