@@ -74,6 +74,10 @@ pub enum Op {
     Force,
     /// `[f, x]` -> `f x`.
     Call,
+    /// `[f, x, y]` -> `f x y`, always followed by `Call, Swap, Call`. When `f` is a
+    /// curried lambda (`a: b: ...`) both arguments are bound at once and those three are
+    /// skipped; otherwise the stack becomes `[y, f, x]` and they do the two calls.
+    Call2,
     Return,
     /// `[set]` -> `set.name` (error if missing).
     Select(Symbol),

@@ -634,15 +634,7 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             ast::Expr::Lambda(l) => self.compile_lambda(l, span),
-            ast::Expr::Apply(a) => {
-                let (Some(f), Some(x)) = (a.lambda(), a.argument()) else {
-                    return Err(self.err(ErrorKind::Parse("incomplete application".into()), span));
-                };
-                self.compile(&f)?;
-                self.compile_lazy(&x)?;
-                self.emit(Op::Call, span);
-                Ok(())
-            }
+            ast::Expr::Apply(a) => self.compile_apply(a, span),
             ast::Expr::Select(s) => self.compile_select(s, span),
             ast::Expr::HasAttr(h) => {
                 let (Some(e), Some(path)) = (h.expr(), h.attrpath()) else {
@@ -1008,6 +1000,48 @@ impl<'g> Compiler<'g> {
             }
             self.compile(&d)?;
             self.patch(end);
+        }
+        Ok(())
+    }
+
+    /// `f a1 a2 ... an`: the function, then its arguments two at a time (`Op::Call2`,
+    /// which binds both in one step when `f` is curried), the last alone if odd.
+    fn compile_apply(&mut self, a: &ast::Apply, span: Span) -> CResult<()> {
+        // The spine, outermost application first: (argument, span of the application).
+        let mut args = Vec::new();
+        let mut app = a.clone();
+        let mut app_span = span;
+        let head = loop {
+            let (Some(f), Some(x)) = (app.lambda(), app.argument()) else {
+                return Err(self.err(
+                    ErrorKind::Parse("incomplete application".into()),
+                    app_span,
+                ));
+            };
+            args.push((x, app_span));
+            match f {
+                ast::Expr::Apply(inner) => {
+                    app_span = self.span_of(inner.syntax());
+                    app = inner;
+                }
+                f => break f,
+            }
+        };
+        self.compile(&head)?;
+        while let Some((x, xspan)) = args.pop() {
+            self.compile_lazy(&x)?;
+            match args.pop() {
+                Some((y, yspan)) => {
+                    self.compile_lazy(&y)?;
+                    self.emit(Op::Call2, yspan);
+                    self.emit(Op::Call, xspan);
+                    self.emit(Op::Swap, yspan);
+                    self.emit(Op::Call, yspan);
+                }
+                None => {
+                    self.emit(Op::Call, xspan);
+                }
+            }
         }
         Ok(())
     }

@@ -1121,6 +1121,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn step_rest(&mut self, op: Op) -> R<()> {
         match op {
+            Op::Call2 => self.op_call2()?,
             Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {
                 let dynamic = matches!(op, Op::HasStepDyn(_) | Op::HasLastDyn);
                 let n = self.stack.len();
@@ -1559,6 +1560,118 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.bind_env(c, &c.proto, x, None)
     }
 
+    /// `call_env` for a fused closure (`Proto::fused`) the caller owns, with its code.
+    /// When nothing else holds the closure or its environment (a partial application
+    /// called once, as in `f a b`) the slots it continues are moved rather than cloned,
+    /// and that environment goes back to the pool.
+    #[inline(always)]
+    fn call_env_owned(&mut self, c: Rc<Closure>, x: Value) -> (Rc<Code>, Rc<Env>) {
+        let keep = c.proto.fused;
+        let c = match Rc::try_unwrap(c) {
+            Ok(Closure { proto, mut env }) => {
+                if let Some(from) = Rc::get_mut(&mut env) {
+                    let parent = from.parent.clone().unwrap_or_else(|| self.empty_env.clone());
+                    let new = self.new_env(proto.call_size, parent, proto.call_scope.clone());
+                    {
+                        let mut slots = new.slots.borrow_mut();
+                        let from = from.slots.get_mut().iter_mut();
+                        for (to, v) in slots.iter_mut().zip(from).take(keep) {
+                            *to = std::mem::replace(v, Value::Null);
+                        }
+                        slots[keep] = x;
+                    }
+                    self.recycle_env(env);
+                    return (proto, new);
+                }
+                Rc::new(Closure { proto, env })
+            }
+            Err(c) => c,
+        };
+        let env = self.call_env(&c, x);
+        (c.proto.clone(), env)
+    }
+
+    /// `op_call` of a closure that continues its closure's environment (the inner
+    /// lambda of `a: b: ...`, applied after the outer one).
+    #[inline(never)]
+    fn call_fused(&mut self, c: Rc<Closure>, x: Value) -> R<()> {
+        let curried = c.proto.curried;
+        let (proto, env) = self.call_env_owned(c, x);
+        if let (Some(inner), false) = (curried, O::ACTIVE) {
+            self.stack.push(Value::Closure(Rc::new(Closure {
+                proto: proto.child(inner),
+                env,
+            })));
+            return Ok(());
+        }
+        let base = self.stack.len();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto,
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
+    /// `Op::Call2`: `[f, x, y]`. A curried closure `f` gets both arguments in one
+    /// environment; a builtin that `x` does not saturate takes it here and `y` goes to
+    /// the last `Call`; anything else is left as `[y, f, x]` for the `Call, Swap, Call`
+    /// after.
+    #[inline(never)]
+    fn op_call2(&mut self) -> R<()> {
+        let n = self.stack.len();
+        let f = match &self.stack[n - 3] {
+            Value::Thunk(t) => t.value(),
+            f => Some(f.clone()),
+        };
+        let c = match f {
+            Some(Value::Closure(c)) if c.proto.curried.is_some() && !O::ACTIVE => c,
+            Some(Value::Builtin(b)) if b.args.len() + 1 < b.def.arity => {
+                // What `op_call` does with it, without the `Swap` and a dispatch.
+                let y = self.pop();
+                let x = self.pop();
+                self.pop();
+                self.stack.push(Value::Builtin(Rc::new(BuiltinApp {
+                    def: b.def.clone(),
+                    args: with_arg(&b.args, x),
+                })));
+                self.stack.push(y);
+                code_frame!(self).ip += 2;
+                return Ok(());
+            }
+            _ => {
+                self.stack[n - 3..].rotate_right(1);
+                return Ok(());
+            }
+        };
+        let y = self.pop();
+        let x = self.pop();
+        self.pop();
+        code_frame!(self).ip += 3;
+        let Some(inner) = c.proto.curried else {
+            unreachable!("checked above")
+        };
+        let code = c.proto.child(inner);
+        let env = self.bind_env(&c, &code, x, Some(y));
+        if let Some(next) = code.curried {
+            // `a: b: c: ...` given two: the closure waiting for the third, no frame.
+            self.stack.push(Value::Closure(Rc::new(Closure {
+                proto: code.child(next),
+                env,
+            })));
+            return Ok(());
+        }
+        let base = self.stack.len();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto: code,
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
     /// The environment `code` runs in when `c` is called with `x` (and, when `code` is
     /// the lambda `c`'s body makes, `y`): `c`'s slots that `code` continues (see
     /// `Proto::fused`), then the arguments, in place of `c`'s own environment.
@@ -1625,6 +1738,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Value::Closure(c) = self.pop() else {
                     unreachable!("checked above")
                 };
+                if c.proto.fused != 0 {
+                    return self.call_fused(c, x);
+                }
                 if let (Some(inner), false) = (c.proto.curried, O::ACTIVE) {
                     // `(a: b: ...) x` only makes a closure: no frame needed (unless an
                     // observer wants to see the call).

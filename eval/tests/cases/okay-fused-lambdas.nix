@@ -23,6 +23,13 @@ let
   folded = builtins.foldl' (acc: x: acc * 2 + x) 0 [ 1 0 1 1 ];
   # A partial application used many times must not share arguments between calls.
   reused = map add1 [ 1 2 3 ];
+  # `f a b` binds both at once when it can (`Op::Call2`); every other callee must
+  # still see the two calls.
+  four = a: b: c: d: [ a b c d ];
+  five = a: b: c: d: e: [ a b c d e ];
+  functor = { __functor = self: a: b: [ self.tag a b ]; tag = "t"; };
+  viaThunk = let g = if true then (a: b: a - b) else null; in g 10 3;
+  fst = builtins.head [ (a: b: a) ];
 in
 {
   inherit sorted folded reused;
@@ -47,4 +54,14 @@ in
   s = lazyR.sum;
   t = lazyR.get null;
   u = builtins.functionArgs (three 1);
+  v = four 1 2 3 4;
+  w = five 1 2 3 4 5;
+  x = functor 1 2;
+  y = builtins.elemAt [ 1 2 3 ] 1;
+  z = builtins.foldl' (a: b: a + b) 0 [ 1 2 3 ];
+  aa = viaThunk;
+  ab = fst 1 2;
+  ac = (four 1) 2 3 4;
+  ad = map (four 1 2 3) [ 4 5 ];
+  ae = builtins.mapAttrs (n: v: v + 1) { a = 1; };
 }
