@@ -1013,10 +1013,7 @@ impl<'g> Compiler<'g> {
         let mut app_span = span;
         let head = loop {
             let (Some(f), Some(x)) = (app.lambda(), app.argument()) else {
-                return Err(self.err(
-                    ErrorKind::Parse("incomplete application".into()),
-                    app_span,
-                ));
+                return Err(self.err(ErrorKind::Parse("incomplete application".into()), app_span));
             };
             args.push((x, app_span));
             match f {

@@ -1570,7 +1570,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         let c = match Rc::try_unwrap(c) {
             Ok(Closure { proto, mut env }) => {
                 if let Some(from) = Rc::get_mut(&mut env) {
-                    let parent = from.parent.clone().unwrap_or_else(|| self.empty_env.clone());
+                    let parent = from
+                        .parent
+                        .clone()
+                        .unwrap_or_else(|| self.empty_env.clone());
                     let new = self.new_env(proto.call_size, parent, proto.call_scope.clone());
                     {
                         let mut slots = new.slots.borrow_mut();
@@ -1680,7 +1683,11 @@ impl<'o, O: Observer> Vm<'o, O> {
         let keep = c.proto.fused;
         let parent = match keep {
             0 => c.env.clone(),
-            _ => c.env.parent.clone().unwrap_or_else(|| self.empty_env.clone()),
+            _ => c
+                .env
+                .parent
+                .clone()
+                .unwrap_or_else(|| self.empty_env.clone()),
         };
         let env = self.new_env(code.call_size, parent, code.call_scope.clone());
         {
