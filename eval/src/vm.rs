@@ -1554,7 +1554,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn call_env(&mut self, c: &Closure, x: Value) -> Rc<Env> {
         if c.proto.fused == 0 {
             let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
-            env.slots.borrow_mut()[0] = x;
+            fill(&mut env.slots.borrow_mut()[0], x);
             return env;
         }
         self.bind_env(c, &c.proto, x, None)
@@ -1579,9 +1579,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                         let mut slots = new.slots.borrow_mut();
                         let from = from.slots.get_mut().iter_mut();
                         for (to, v) in slots.iter_mut().zip(from).take(keep) {
-                            *to = std::mem::replace(v, Value::Null);
+                            fill(to, std::mem::replace(v, Value::Null));
                         }
-                        slots[keep] = x;
+                        fill(&mut slots[keep], x);
                     }
                     self.recycle_env(env);
                     return (proto, new);
@@ -1695,12 +1695,12 @@ impl<'o, O: Observer> Vm<'o, O> {
             if keep > 0 {
                 let from = c.env.slots.borrow();
                 for (to, v) in slots.iter_mut().zip(from.iter()).take(keep) {
-                    *to = v.clone();
+                    fill(to, v.clone());
                 }
             }
-            slots[keep] = x;
+            fill(&mut slots[keep], x);
             if let Some(y) = y {
-                slots[keep + 1] = y;
+                fill(&mut slots[keep + 1], y);
             }
         }
         env
@@ -1869,6 +1869,15 @@ fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     v.extend_from_slice(args);
     v.push(x);
     v
+}
+
+/// Put `v` into a slot of an environment `new_env` just made, which holds `null`: what
+/// it held needs no drop (an assignment would call into the general drop for it).
+#[inline(always)]
+fn fill(slot: &mut Value, v: Value) {
+    let old = std::mem::replace(slot, v);
+    debug_assert!(matches!(old, Value::Null));
+    std::mem::forget(old);
 }
 
 /// Slot `s` of the environment `d` scopes up from `env`.
