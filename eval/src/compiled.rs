@@ -74,6 +74,10 @@ pub enum Op {
     Force,
     /// `[f, x]` -> `f x`.
     Call,
+    /// `[f, x, y]` -> `f x y`, always followed by `Call, Swap, Call`. When `f` is a
+    /// curried lambda (`a: b: ...`) both arguments are bound at once and those three are
+    /// skipped; otherwise the stack becomes `[y, f, x]` and they do the two calls.
+    Call2,
     Return,
     /// `[set]` -> `set.name` (error if missing).
     Select(Symbol),
@@ -124,9 +128,9 @@ pub enum Op {
     /// cannot fail; otherwise pop both and jump (to code that builds a thunk instead).
     /// Lets `f (n - 1)` skip a thunk without changing what laziness can observe.
     Speculate(SpecOp, u32),
-    /// Check the argument (slot 0) against the lambda's formals.
+    /// Check the argument (slot `fused`) against the lambda's formals.
     CheckFormals,
-    /// Fill formal `i` (slot `i + 1`) from the argument, jumping past its default code
+    /// Fill formal `i` (slot `fused + i + 1`) from the argument, jumping past its default code
     /// when present.
     GetFormal(u32, u32),
     /// `[x]` -> `x.name` when `x` already is a set (or an evaluated thunk of one)
@@ -217,8 +221,13 @@ pub struct Proto {
     /// The whole expression this proto was compiled from.
     pub span: Span,
     pub lambda: Option<LambdaInfo>,
-    /// Set for lambdas: the environment made for a call (slot 0 is the argument).
+    /// Set for lambdas: the environment made for a call (slot `fused` is the argument).
     pub call_scope: Option<Arc<ScopeInfo>>,
+    /// For the body lambda of `a: b: ...` (the inner one): how many slots its call
+    /// environment copies from its closure's environment, the outer call's (`[a]`) before
+    /// its own argument. That environment then takes the outer one's place in the
+    /// chain, so the body reaches both arguments at depth 0. 0 for other protos.
+    pub fused: u32,
 }
 
 /// A compiled file: the unit the compile cache and the incremental layer keep.

@@ -43,6 +43,7 @@ struct ProtoBuilder {
     span: Span,
     lambda: Option<LambdaInfo>,
     call_scope: Option<Arc<ScopeInfo>>,
+    fused: u32,
 }
 
 enum Res {
@@ -179,6 +180,7 @@ impl ProtoBuilder {
             span,
             lambda: None,
             call_scope: None,
+            fused: 0,
         }
     }
 }
@@ -308,6 +310,7 @@ impl<'g> Compiler<'g> {
             span: p.span,
             lambda: p.lambda,
             call_scope: p.call_scope,
+            fused: p.fused,
         }
     }
 
@@ -750,15 +753,7 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             ast::Expr::Lambda(l) => self.compile_lambda(l, span),
-            ast::Expr::Apply(a) => {
-                let (Some(f), Some(x)) = (a.lambda(), a.argument()) else {
-                    return Err(self.err(ErrorKind::Parse("incomplete application".into()), span));
-                };
-                self.compile(&f)?;
-                self.compile_lazy(&x)?;
-                self.emit(Op::Call, span);
-                Ok(())
-            }
+            ast::Expr::Apply(a) => self.compile_apply(a, span),
             ast::Expr::Select(s) => self.compile_select(s, span),
             ast::Expr::HasAttr(h) => {
                 let (Some(e), Some(path)) = (h.expr(), h.attrpath()) else {
@@ -1128,12 +1123,66 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
+    /// `f a1 a2 ... an`: the function, then its arguments two at a time (`Op::Call2`,
+    /// which binds both in one step when `f` is curried), the last alone if odd.
+    fn compile_apply(&mut self, a: &ast::Apply, span: Span) -> CResult<()> {
+        // The spine, outermost application first: (argument, span of the application).
+        let mut args = Vec::new();
+        let mut app = a.clone();
+        let mut app_span = span;
+        let head = loop {
+            let (Some(f), Some(x)) = (app.lambda(), app.argument()) else {
+                return Err(self.err(ErrorKind::Parse("incomplete application".into()), app_span));
+            };
+            args.push((x, app_span));
+            match f {
+                ast::Expr::Apply(inner) => {
+                    app_span = self.span_of(inner.syntax());
+                    app = inner;
+                }
+                f => break f,
+            }
+        };
+        self.compile(&head)?;
+        while let Some((x, xspan)) = args.pop() {
+            self.compile_lazy(&x)?;
+            match args.pop() {
+                Some((y, yspan)) => {
+                    self.compile_lazy(&y)?;
+                    self.emit(Op::Call2, yspan);
+                    self.emit(Op::Call, xspan);
+                    self.emit(Op::Swap, yspan);
+                    self.emit(Op::Call, yspan);
+                }
+                None => {
+                    self.emit(Op::Call, xspan);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn compile_lambda(&mut self, l: &ast::Lambda, span: Span) -> CResult<()> {
+        self.compile_lambda_fused(l, span, Vec::new())
+    }
+
+    /// Compile a lambda whose call environment starts with `prefix`: the slots of the
+    /// lambda directly around it (`a: b: body` gives `b` the environment `[a, b]`), copied
+    /// from its closure's environment at the call, so the body sees both arguments in one
+    /// environment and a two-argument call builds one (see `Code::curried`).
+    fn compile_lambda_fused(
+        &mut self,
+        l: &ast::Lambda,
+        span: Span,
+        prefix: Vec<Option<Symbol>>,
+    ) -> CResult<()> {
         let (Some(param), Some(body)) = (l.param(), l.body()) else {
             return Err(self.err(ErrorKind::Parse("incomplete function".into()), span));
         };
         self.protos.push(ProtoBuilder::new(ProtoKind::Lambda, span));
-        let mut names: Vec<Option<Symbol>> = Vec::new();
+        self.proto().fused = prefix.len() as u32;
+        let base = prefix.len();
+        let mut names: Vec<Option<Symbol>> = prefix;
         let mut formals_info = None;
         let mut defaults: Vec<Option<ast::Expr>> = Vec::new();
         let arg_name;
@@ -1184,6 +1233,13 @@ impl<'g> Compiler<'g> {
                 });
             }
         }
+        // A name of the outer lambda that this one binds again is shadowed: no name, so
+        // lookups and debuggers find the inner one.
+        for i in 0..base {
+            if names[i].is_some() && names[base..].contains(&names[i]) {
+                names[i] = None;
+            }
+        }
         let info = Arc::new(ScopeInfo {
             kind: ScopeKind::Lambda,
             names: names.clone(),
@@ -1196,9 +1252,19 @@ impl<'g> Compiler<'g> {
                 formals: formals_info.clone(),
             });
         }
+        if let (ast::Param::IdentParam(_), ast::Expr::Lambda(inner)) =
+            (&param, strip_parens(body.clone()))
+        {
+            // This lambda's body only makes the inner closure, whose environment starts
+            // with this one's slots: no lookup happens in this scope itself.
+            let ispan = self.span_of(inner.syntax());
+            self.compile_lambda_fused(&inner, ispan, names)?;
+            self.emit(Op::Return, span);
+            return self.finish_lambda(span);
+        }
         let n = names.len();
         let mut initialized = vec![false; n];
-        initialized[0] = true;
+        initialized[..=base].fill(true);
         self.scopes.push(CScope {
             kind: ScopeKind::Lambda,
             names,
@@ -1213,12 +1279,12 @@ impl<'g> Compiler<'g> {
                 match d {
                     None => {
                         self.emit(Op::GetFormal(i as u32, u32::MAX), pspan);
-                        self.scopes.last_mut().unwrap().initialized[i + 1] = true;
+                        self.scopes.last_mut().unwrap().initialized[base + i + 1] = true;
                     }
                     Some(d) => {
                         let j = self.emit(Op::GetFormal(i as u32, 0), pspan);
                         self.compile_lazy(d)?;
-                        self.store(i + 1, pspan);
+                        self.store(base + i + 1, pspan);
                         self.patch(j);
                     }
                 }
@@ -1227,6 +1293,11 @@ impl<'g> Compiler<'g> {
         self.compile(&body)?;
         self.emit(Op::Return, span);
         self.scopes.pop();
+        self.finish_lambda(span)
+    }
+
+    /// Close the lambda proto being compiled and make its closure in the enclosing one.
+    fn finish_lambda(&mut self, span: Span) -> CResult<()> {
         let child = self.finish_proto();
         let p = self.proto();
         p.protos.push(Arc::new(child));

@@ -153,6 +153,7 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Rc<Code> {
         span: Span::default(),
         lambda: None,
         call_scope: None,
+        fused: 0,
     }))
 }
 
@@ -592,7 +593,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::GetFormal(..)
             | Op::SpecSelect(..)
             | Op::SpecSelectDyn(_)
-            | Op::SpecCall(_) => return false,
+            | Op::SpecCall(_)
+            | Op::Call2 => return false,
         }
         true
     }
@@ -764,10 +766,8 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `push_call2` does for calls; otherwise the two-call trampoline.
     fn apply_name_frame(&mut self, n: &NamedFn, x: Value) -> (Rc<Code>, Rc<Env>) {
         if let (Some(inner), false) = (n.f.proto.curried, O::ACTIVE) {
-            let outer = self.call_env(&n.f, n.name_value());
             let code = n.f.proto.child(inner);
-            let env = self.new_env(code.call_size, outer, code.call_scope.clone());
-            env.slots.borrow_mut()[0] = x;
+            let env = self.bind_env(&n.f, &code, n.name_value(), Some(x));
             return (code, env);
         }
         // `[x, f, name]`, as `trampoline2` takes them.
@@ -911,12 +911,11 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
         if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
             if let Some(inner) = c.proto.curried {
-                // `a: b: body`: bind both arguments and run the body directly, without
-                // the trampoline or the intermediate closure.
-                let outer = self.call_env(c, x);
+                // `a: b: body`: bind both arguments in the inner lambda's environment and
+                // run its body directly, without the trampoline or the intermediate
+                // closure.
                 let code = c.proto.child(inner);
-                let env = self.new_env(code.call_size, outer, code.call_scope.clone());
-                env.slots.borrow_mut()[0] = y;
+                let env = self.bind_env(c, &code, x, Some(y));
                 let base = self.stack.len();
                 return self.push_frame(Frame::Code(CodeFrame {
                     proto: code,
@@ -1179,6 +1178,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn step_rest(&mut self, op: Op) -> R<()> {
         match op {
+            Op::Call2 => self.op_call2()?,
             Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {
                 let dynamic = matches!(op, Op::HasStepDyn(_) | Op::HasLastDyn);
                 let n = self.stack.len();
@@ -1483,12 +1483,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::CheckFormals => {
                 let f = code_frame!(self);
-                let arg = f.env.slots.borrow()[0].clone();
+                let at = f.proto.fused;
+                let arg = f.env.slots.borrow()[at].clone();
                 let Some(arg) = self.demand(arg)? else {
                     return Ok(());
                 };
                 let f = code_frame!(self);
-                f.env.slots.borrow_mut()[0] = arg.clone();
+                f.env.slots.borrow_mut()[at] = arg.clone();
                 let proto = f.proto.clone();
                 let formals = proto
                     .lambda
@@ -1530,12 +1531,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .and_then(|l| l.formals.as_ref())
                     .unwrap();
                 let sym = formals.entries[i as usize].0;
-                let found = match &f.env.slots.borrow()[0] {
+                let at = proto.fused;
+                let found = match &f.env.slots.borrow()[at] {
                     Value::Attrs(a) => a.get(sym).cloned(),
                     _ => None,
                 };
                 if let Some(v) = found {
-                    f.env.slots.borrow_mut()[i as usize + 1] = v;
+                    f.env.slots.borrow_mut()[at + i as usize + 1] = v;
                     if target != u32::MAX {
                         f.ip = target as usize;
                     }
@@ -1635,8 +1637,154 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// The environment of a call of `c` with argument `x`.
     #[inline(always)]
     fn call_env(&mut self, c: &Closure, x: Value) -> Rc<Env> {
-        let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
-        env.slots.borrow_mut()[0] = x;
+        if c.proto.fused == 0 {
+            let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
+            fill(&mut env.slots.borrow_mut()[0], x);
+            return env;
+        }
+        self.bind_env(c, &c.proto, x, None)
+    }
+
+    /// `call_env` for a fused closure (`Proto::fused`) the caller owns, with its code.
+    /// When nothing else holds the closure or its environment (a partial application
+    /// called once, as in `f a b`) the slots it continues are moved rather than cloned,
+    /// and that environment goes back to the pool.
+    #[inline(always)]
+    fn call_env_owned(&mut self, c: Rc<Closure>, x: Value) -> (Rc<Code>, Rc<Env>) {
+        let keep = c.proto.fused;
+        let c = match Rc::try_unwrap(c) {
+            Ok(Closure { proto, mut env }) => {
+                if let Some(from) = Rc::get_mut(&mut env) {
+                    let parent = from
+                        .parent
+                        .clone()
+                        .unwrap_or_else(|| self.empty_env.clone());
+                    let new = self.new_env(proto.call_size, parent, proto.call_scope.clone());
+                    {
+                        let mut slots = new.slots.borrow_mut();
+                        let from = from.slots.get_mut().iter_mut();
+                        for (to, v) in slots.iter_mut().zip(from).take(keep) {
+                            fill(to, std::mem::replace(v, Value::Null));
+                        }
+                        fill(&mut slots[keep], x);
+                    }
+                    self.recycle_env(env);
+                    return (proto, new);
+                }
+                Rc::new(Closure { proto, env })
+            }
+            Err(c) => c,
+        };
+        let env = self.call_env(&c, x);
+        (c.proto.clone(), env)
+    }
+
+    /// `op_call` of a closure that continues its closure's environment (the inner
+    /// lambda of `a: b: ...`, applied after the outer one).
+    #[inline(never)]
+    fn call_fused(&mut self, c: Rc<Closure>, x: Value) -> R<()> {
+        let curried = c.proto.curried;
+        let (proto, env) = self.call_env_owned(c, x);
+        if let (Some(inner), false) = (curried, O::ACTIVE) {
+            self.stack.push(Value::Closure(Rc::new(Closure {
+                proto: proto.child(inner),
+                env,
+            })));
+            return Ok(());
+        }
+        let base = self.stack.len();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto,
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
+    /// `Op::Call2`: `[f, x, y]`. A curried closure `f` gets both arguments in one
+    /// environment; a builtin that `x` does not saturate takes it here and `y` goes to
+    /// the last `Call`; anything else is left as `[y, f, x]` for the `Call, Swap, Call`
+    /// after.
+    #[inline(never)]
+    fn op_call2(&mut self) -> R<()> {
+        let n = self.stack.len();
+        let f = match &self.stack[n - 3] {
+            Value::Thunk(t) => t.value(),
+            f => Some(f.clone()),
+        };
+        let c = match f {
+            Some(Value::Closure(c)) if c.proto.curried.is_some() && !O::ACTIVE => c,
+            Some(Value::Builtin(b)) if b.args.len() + 1 < b.def.arity => {
+                // What `op_call` does with it, without the `Swap` and a dispatch.
+                let y = self.pop();
+                let x = self.pop();
+                self.pop();
+                self.stack.push(partial_app(&b, x));
+                self.stack.push(y);
+                code_frame!(self).ip += 2;
+                return Ok(());
+            }
+            _ => {
+                self.stack[n - 3..].rotate_right(1);
+                return Ok(());
+            }
+        };
+        let y = self.pop();
+        let x = self.pop();
+        self.pop();
+        code_frame!(self).ip += 3;
+        let Some(inner) = c.proto.curried else {
+            unreachable!("checked above")
+        };
+        let code = c.proto.child(inner);
+        let env = self.bind_env(&c, &code, x, Some(y));
+        if let Some(next) = code.curried {
+            // `a: b: c: ...` given two: the closure waiting for the third, no frame.
+            self.stack.push(Value::Closure(Rc::new(Closure {
+                proto: code.child(next),
+                env,
+            })));
+            return Ok(());
+        }
+        let base = self.stack.len();
+        self.push_frame(Frame::Code(CodeFrame {
+            proto: code,
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Call,
+        }))
+    }
+
+    /// The environment `code` runs in when `c` is called with `x` (and, when `code` is
+    /// the lambda `c`'s body makes, `y`): `c`'s slots that `code` continues (see
+    /// `Proto::fused`), then the arguments, in place of `c`'s own environment.
+    #[inline(always)]
+    fn bind_env(&mut self, c: &Closure, code: &Code, x: Value, y: Option<Value>) -> Rc<Env> {
+        let keep = c.proto.fused;
+        let parent = match keep {
+            0 => c.env.clone(),
+            _ => c
+                .env
+                .parent
+                .clone()
+                .unwrap_or_else(|| self.empty_env.clone()),
+        };
+        let env = self.new_env(code.call_size, parent, code.call_scope.clone());
+        {
+            let mut slots = env.slots.borrow_mut();
+            if keep > 0 {
+                let from = c.env.slots.borrow();
+                for (to, v) in slots.iter_mut().zip(from.iter()).take(keep) {
+                    fill(to, v.clone());
+                }
+            }
+            fill(&mut slots[keep], x);
+            if let Some(y) = y {
+                fill(&mut slots[keep + 1], y);
+            }
+        }
         env
     }
 
@@ -1673,6 +1821,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Value::Closure(c) = self.pop() else {
                     unreachable!("checked above")
                 };
+                if c.proto.fused != 0 {
+                    return self.call_fused(c, x);
+                }
                 if let (Some(inner), false) = (c.proto.curried, O::ACTIVE) {
                     // `(a: b: ...) x` only makes a closure: no frame needed (unless an
                     // observer wants to see the call).
@@ -1699,13 +1850,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if b.args.len() + 1 < arity {
                     let x = self.pop();
                     self.pop();
-                    let mut args = BuiltinArgs::new();
-                    args.extend(b.args.iter().cloned());
-                    args.push(x);
-                    self.stack.push(Value::Builtin(Rc::new(BuiltinApp {
-                        def: b.def.clone(),
-                        args,
-                    })));
+                    self.stack.push(partial_app(&b, x));
                     return Ok(());
                 }
                 match &b.def.imp {
@@ -1791,6 +1936,17 @@ fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, n: usize) -> usize {
     start
 }
 
+/// `b` applied to one more argument `x`, which does not saturate it.
+fn partial_app(b: &BuiltinApp, x: Value) -> Value {
+    let mut args = BuiltinArgs::new();
+    args.extend(b.args.iter().cloned());
+    args.push(x);
+    Value::Builtin(Rc::new(BuiltinApp {
+        def: b.def.clone(),
+        args,
+    }))
+}
+
 /// `args` and then `x`, in one allocation of the exact size.
 fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     let mut v = Vec::with_capacity(args.len() + 1);
@@ -1812,6 +1968,15 @@ fn discard(v: Value) {
     } else {
         drop(v);
     }
+}
+
+/// Put `v` into a slot of an environment `new_env` just made, which holds `null`: what
+/// it held needs no drop (an assignment would call into the general drop for it).
+#[inline(always)]
+fn fill(slot: &mut Value, v: Value) {
+    let old = std::mem::replace(slot, v);
+    debug_assert!(matches!(old, Value::Null));
+    std::mem::forget(old);
 }
 
 /// Slot `s` of the environment `d` scopes up from `env`.

@@ -20,12 +20,15 @@ pub struct Code {
     consts: Box<[Value]>,
     children: Box<[OnceCell<Rc<Code>>]>,
     scopes: Box<[Rc<ScopeInfo>]>,
-    /// The environment made for a call of this lambda (slot 0 is the argument).
+    /// The environment made for a call of this lambda (slot `fused` is the argument).
     pub call_scope: Option<Rc<ScopeInfo>>,
     /// Slots of that environment.
     pub call_size: usize,
-    /// For a lambda whose body is another lambda (`a: b: ...`): that lambda's index,
-    /// so a call can make the inner closure without running a frame.
+    /// Slots a call copies from the closure's environment (see `Proto::fused`).
+    pub fused: usize,
+    /// For a lambda whose body is another lambda (`a: b: ...`) that continues its
+    /// environment: that lambda's index, so a call can make the inner closure without
+    /// running a frame, and a call with two arguments can bind both in one environment.
     pub curried: Option<u32>,
 }
 
@@ -49,15 +52,25 @@ impl Code {
             })
             .collect();
         let call_scope = proto.call_scope.as_deref().map(runtime_scope);
+        let call_size = call_scope.as_ref().map_or(1, |s| s.names.len());
         Rc::new(Code {
             consts,
             children: proto.protos.iter().map(|_| OnceCell::new()).collect(),
             scopes: proto.scopes.iter().map(|s| runtime_scope(s)).collect(),
-            call_size: call_scope.as_ref().map_or(1, |s| s.names.len()),
+            call_size,
             curried: match proto.ops[..] {
-                [Op::Closure(i), Op::Return] if proto.kind == ProtoKind::Lambda => Some(i),
+                [Op::Closure(i), Op::Return]
+                    if proto.kind == ProtoKind::Lambda
+                        && proto
+                            .protos
+                            .get(i as usize)
+                            .is_some_and(|p| p.fused as usize == call_size) =>
+                {
+                    Some(i)
+                }
                 _ => None,
             },
+            fused: proto.fused as usize,
             call_scope,
             proto,
         })
