@@ -1529,7 +1529,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             unreachable!("return outside a code frame")
         };
         let v = self.stack.pop().unwrap_or(Value::Null);
-        self.stack.truncate(f.base);
+        truncate_discard(&mut self.stack, f.base);
         match f.kind {
             CodeKind::Call => self.stack.push(v),
             CodeKind::Thunk(t, _) => {
@@ -1730,7 +1730,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, n: usize) -> usize {
     let x = stack.pop().expect("stack underflow");
     let start = n - 2;
-    stack.truncate(start);
+    truncate_discard(stack, start);
     stack.extend(b.args.iter().map(|a| a.clone().shallow()));
     stack.push(x);
     start
@@ -1756,6 +1756,17 @@ fn discard(v: Value) {
         std::mem::forget(v);
     } else {
         drop(v);
+    }
+}
+
+/// `Vec::truncate` through `discard`: what a frame or a call leaves on the stack is
+/// mostly scalars, which then cost no call into the general drop.
+#[inline(always)]
+fn truncate_discard(stack: &mut Vec<Value>, len: usize) {
+    while stack.len() > len {
+        if let Some(v) = stack.pop() {
+            discard(v);
+        }
     }
 }
 
