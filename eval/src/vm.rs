@@ -421,8 +421,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 match *op {
                     Op::Return => {
-                        if self.returns_lazy_thunk() {
-                            self.force_lazy_result(ip)?;
+                        if let Some(t) = self.lazy_thunk_result() {
+                            // An application's body may end in an unevaluated value; a
+                            // thunk frame must leave a value, so force it and return again.
+                            code_frame!(self).ip = ip - 1;
+                            self.start_force(&t)?;
                             continue 'frame;
                         }
                         self.op_return();
@@ -1583,7 +1586,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             unreachable!("return outside a code frame")
         };
         let v = self.stack.pop().unwrap_or(Value::Null);
-        truncate_discard(&mut self.stack, f.base);
+        self.stack.truncate(f.base);
         match f.kind {
             CodeKind::Call => self.stack.push(v),
             CodeKind::Thunk(t, _) => {
@@ -1593,33 +1596,24 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.recycle_env(f.env);
     }
 
-    /// Whether a `Return` in the top frame is about to leave an unevaluated thunk as
-    /// a thunk's value. Only an application run without the trampoline (see
-    /// `start_force`) can get here: compiled thunks force their value before returning.
+    /// The unevaluated thunk a `Return` in a thunk's frame is about to leave, if any.
+    /// Only an application run without the trampoline (see `start_force`) can get
+    /// here: compiled thunks force their value before returning.
     #[inline(always)]
-    fn returns_lazy_thunk(&self) -> bool {
-        matches!(self.stack.last(), Some(Value::Thunk(t)) if !t.is_evaluated())
-            && matches!(
-                self.frames.last(),
-                Some(Frame::Code(CodeFrame {
-                    kind: CodeKind::Thunk(..),
-                    ..
-                }))
-            )
-    }
-
-    /// A thunk frame must leave a value: force the lazy result of `returns_lazy_thunk`
-    /// and run the `Return` (before `ip`) again. Rare, so kept out of `run_frames`.
-    #[cold]
-    #[inline(never)]
-    fn force_lazy_result(&mut self, ip: usize) -> R<()> {
+    fn lazy_thunk_result(&self) -> Option<Thunk> {
         let Some(Value::Thunk(t)) = self.stack.last() else {
-            unreachable!("checked by returns_lazy_thunk")
+            return None;
         };
-        let t = t.clone();
-        code_frame!(self).ip = ip - 1;
-        self.start_force(&t)?;
-        Ok(())
+        if t.is_evaluated() {
+            return None;
+        }
+        match self.frames.last() {
+            Some(Frame::Code(CodeFrame {
+                kind: CodeKind::Thunk(..),
+                ..
+            })) => Some(t.clone()),
+            _ => None,
+        }
     }
 
     /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
@@ -1936,7 +1930,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, n: usize) -> usize {
     let x = stack.pop().expect("stack underflow");
     let start = n - 2;
-    truncate_discard(stack, start);
+    stack.truncate(start);
     stack.extend(b.args.iter().map(|a| a.clone().shallow()));
     stack.push(x);
     start
@@ -1983,17 +1977,6 @@ fn fill(slot: &mut Value, v: Value) {
     let old = std::mem::replace(slot, v);
     debug_assert!(matches!(old, Value::Null));
     std::mem::forget(old);
-}
-
-/// `Vec::truncate` through `discard`: what a frame or a call leaves on the stack is
-/// mostly scalars, which then cost no call into the general drop.
-#[inline(always)]
-fn truncate_discard(stack: &mut Vec<Value>, len: usize) {
-    while stack.len() > len {
-        if let Some(v) = stack.pop() {
-            discard(v);
-        }
-    }
 }
 
 /// Slot `s` of the environment `d` scopes up from `env`.
