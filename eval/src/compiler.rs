@@ -610,50 +610,34 @@ impl<'g> Compiler<'g> {
             return self.compile(e);
         }
         let span = self.span_of(e.syntax());
-        if let Some((f, x)) = self.spec_call(&strip_parens(e.clone())) {
-            // Apply a quick builtin now if `f` is one and `x` a value it answers for,
-            // else make the thunk.
-            let mut fails = Vec::new();
+        let plain = strip_parens(e.clone());
+        // Code that computes the value now if that is cheap and cannot fail or force
+        // anything (each attempt jumps to `fails` when it cannot), then the thunk.
+        let mut fails = Vec::new();
+        if let Some((f, x)) = self.spec_call(&plain) {
+            // A quick builtin applied to a value it answers for.
             match self.spec_select(&f) {
                 Some((base, path)) => self.compile_spec_select(base, path, &mut fails)?,
                 None => self.compile(&f)?,
             }
             self.compile(&x)?;
             fails.push(self.emit(Op::SpecCall(0), span));
-            let done = self.emit(Op::Jump(0), span);
-            for f in fails {
-                self.patch(f);
-            }
-            self.compile_thunk(e, span)?;
-            self.patch(done);
-            return Ok(());
-        }
-        if let Some((base, path)) = self.spec_select(&strip_parens(e.clone())) {
-            // Take the attribute now if the set is already there and has it, else
-            // make the thunk.
-            let mut fails = Vec::new();
+        } else if let Some((base, path)) = self.spec_select(&plain) {
+            // An attribute of a set that is already there and has it.
             self.compile_spec_select(base, path, &mut fails)?;
-            let done = self.emit(Op::Jump(0), span);
-            for f in fails {
-                self.patch(f);
-            }
-            self.compile_thunk(e, span)?;
-            self.patch(done);
-            return Ok(());
-        }
-        if self.spec_op(&strip_parens(e.clone())).is_some() {
-            // Compute it now if its operands already are numbers, else make the thunk.
-            let mut fails = Vec::new();
+        } else if self.spec_op(&plain).is_some() {
+            // Arithmetic or a comparison on operands that already are numbers.
             self.compile_spec(e, &mut fails)?;
-            let done = self.emit(Op::Jump(0), span);
-            for f in fails {
-                self.patch(f);
-            }
-            self.compile_thunk(e, span)?;
-            self.patch(done);
-            return Ok(());
+        } else {
+            return self.compile_thunk(e, span);
         }
-        self.compile_thunk(e, span)
+        let done = self.emit(Op::Jump(0), span);
+        for f in fails {
+            self.patch(f);
+        }
+        self.compile_thunk(e, span)?;
+        self.patch(done);
+        Ok(())
     }
 
     fn compile_thunk(&mut self, e: &ast::Expr, span: Span) -> CResult<()> {

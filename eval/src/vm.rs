@@ -1683,18 +1683,24 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// lambda of `a: b: ...`, applied after the outer one).
     #[inline(never)]
     fn call_fused(&mut self, c: Rc<Closure>, x: Value) -> R<()> {
-        let curried = c.proto.curried;
         let (proto, env) = self.call_env_owned(c, x);
-        if let (Some(inner), false) = (curried, O::ACTIVE) {
+        self.enter_call(proto, env)
+    }
+
+    /// Run `code`'s body in `env`, its call environment; when the body only makes
+    /// the next lambda of a curried chain, make that closure without a frame.
+    #[inline(always)]
+    fn enter_call(&mut self, code: Rc<Code>, env: Rc<Env>) -> R<()> {
+        if let (Some(next), false) = (code.curried, O::ACTIVE) {
             self.stack.push(Value::Closure(Rc::new(Closure {
-                proto: proto.child(inner),
+                proto: code.child(next),
                 env,
             })));
             return Ok(());
         }
         let base = self.stack.len();
         self.push_frame(Frame::Code(CodeFrame {
-            proto,
+            proto: code,
             ip: 0,
             env,
             base,
@@ -1739,22 +1745,8 @@ impl<'o, O: Observer> Vm<'o, O> {
         };
         let code = c.proto.child(inner);
         let env = self.bind_env(&c, &code, x, Some(y));
-        if let Some(next) = code.curried {
-            // `a: b: c: ...` given two: the closure waiting for the third, no frame.
-            self.stack.push(Value::Closure(Rc::new(Closure {
-                proto: code.child(next),
-                env,
-            })));
-            return Ok(());
-        }
-        let base = self.stack.len();
-        self.push_frame(Frame::Code(CodeFrame {
-            proto: code,
-            ip: 0,
-            env,
-            base,
-            kind: CodeKind::Call,
-        }))
+        // `a: b: c: ...` given two makes the closure waiting for the third.
+        self.enter_call(code, env)
     }
 
     /// The environment `code` runs in when `c` is called with `x` (and, when `code` is
