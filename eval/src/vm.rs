@@ -1671,7 +1671,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.recycle_env(env);
                     return (proto, new);
                 }
-                Rc::new(Closure { proto, env })
+                // Held once, but its environment is shared: copy as for a shared one.
+                let c = Closure { proto, env };
+                let env = self.call_env(&c, x);
+                return (c.proto, env);
             }
             Err(c) => c,
         };
