@@ -208,8 +208,14 @@ struct Compiler<'g> {
     protos: Vec<ProtoBuilder>,
 }
 
-fn ident_name(i: &ast::Ident) -> String {
-    i.syntax().text().to_string()
+/// An identifier's name, interned straight from its token's text (formatting the
+/// node's text into a `String` first costs several times the interning).
+fn ident_sym(i: &ast::Ident) -> Symbol {
+    let node = i.syntax();
+    match node.first_token() {
+        Some(t) if t.text_range() == node.text_range() => Symbol::intern(t.text()),
+        _ => Symbol::intern(&node.text().to_string()),
+    }
 }
 
 impl<'g> Compiler<'g> {
@@ -426,10 +432,7 @@ impl<'g> Compiler<'g> {
     fn is_cheap(&self, e: &ast::Expr) -> bool {
         match e {
             ast::Expr::Literal(_) | ast::Expr::Lambda(_) | ast::Expr::List(_) => true,
-            ast::Expr::Str(s) => s
-                .normalized_parts()
-                .iter()
-                .all(|p| matches!(p, InterpolPart::Literal(_))),
+            ast::Expr::Str(s) => is_literal_str(s),
             ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
                 let p = match e {
                     ast::Expr::PathAbs(p) => p.parts(),
@@ -441,7 +444,7 @@ impl<'g> Compiler<'g> {
             }
             ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_cheap(&e)),
             ast::Expr::Ident(i) => {
-                let name = Symbol::intern(&ident_name(i));
+                let name = ident_sym(i);
                 matches!(
                     self.resolve(name, 0),
                     Res::Global(_) | Res::Local { init: true, .. }
@@ -452,7 +455,7 @@ impl<'g> Compiler<'g> {
                     && a.entries().all(|e| match e {
                         ast::Entry::AttrpathValue(kv) => kv
                             .attrpath()
-                            .is_some_and(|p| p.attrs().all(|a| static_attr_name(&a).is_some())),
+                            .is_some_and(|p| p.attrs().all(|a| is_static_attr(&a))),
                         ast::Entry::Inherit(_) => true,
                     })
             }
@@ -470,7 +473,7 @@ impl<'g> Compiler<'g> {
             ),
             ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_spec_leaf(&e)),
             ast::Expr::Ident(i) => {
-                let name = Symbol::intern(&ident_name(i));
+                let name = ident_sym(i);
                 matches!(self.resolve(name, 0), Res::Local { init: true, .. })
             }
             _ => false,
@@ -515,8 +518,8 @@ impl<'g> Compiler<'g> {
         let path = s
             .attrpath()?
             .attrs()
-            .map(|a| match static_attr_name(&a) {
-                Some(n) => Some(SpecKey::Name(Symbol::intern(&n))),
+            .map(|a| match static_attr_sym(&a) {
+                Some(n) => Some(SpecKey::Name(n)),
                 None => match &a {
                     ast::Attr::Dynamic(d) => {
                         let k = strip_parens(d.expr()?);
@@ -563,8 +566,8 @@ impl<'g> Compiler<'g> {
         // (`attrNames`, `lib.length`, `builtins.toString`): elsewhere the attempt
         // would nearly always fail, and failing costs more than it saves.
         let name = match &f {
-            ast::Expr::Ident(i) => ident_name(i),
-            ast::Expr::Select(s) => static_attr_name(&s.attrpath()?.attrs().last()?)?,
+            ast::Expr::Ident(i) => ident_sym(i),
+            ast::Expr::Select(s) => static_attr_sym(&s.attrpath()?.attrs().last()?)?,
             _ => return None,
         };
         if !QUICK_BUILTINS.contains(&name.as_str()) {
@@ -579,7 +582,7 @@ impl<'g> Compiler<'g> {
         let ast::Expr::Ident(i) = e else {
             return false;
         };
-        let name = Symbol::intern(&ident_name(i));
+        let name = ident_sym(i);
         matches!(
             self.resolve(name, 0),
             Res::Global(_) | Res::Local { init: true, .. }
@@ -684,7 +687,7 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             ast::Expr::Ident(i) => {
-                let name = Symbol::intern(&ident_name(i));
+                let name = ident_sym(i);
                 self.emit_var(name, 0, span)
             }
             ast::Expr::Paren(p) => match p.expr() {
@@ -748,9 +751,8 @@ impl<'g> Compiler<'g> {
                 let mut jumps = Vec::new();
                 for (i, a) in attrs.iter().enumerate() {
                     let last = i + 1 == attrs.len();
-                    match static_attr_name(a) {
-                        Some(name) => {
-                            let sym = Symbol::intern(&name);
+                    match static_attr_sym(a) {
+                        Some(sym) => {
                             if last {
                                 self.emit(Op::HasLast(sym), span);
                             } else {
@@ -1057,7 +1059,7 @@ impl<'g> Compiler<'g> {
         let span = self.span_of(a.syntax());
         match a {
             ast::Attr::Ident(i) => {
-                self.constant(Constant::String(ident_name(i).into_bytes().into()), span);
+                self.constant(Constant::String(ident_sym(i).as_str().as_bytes().into()), span);
                 Ok(())
             }
             ast::Attr::Str(s) => self.compile_str(s, span),
@@ -1077,9 +1079,8 @@ impl<'g> Compiler<'g> {
         let mut jumps = Vec::new();
         for a in path.attrs() {
             let aspan = self.span_of(a.syntax());
-            match static_attr_name(&a) {
-                Some(name) => {
-                    let sym = Symbol::intern(&name);
+            match static_attr_sym(&a) {
+                Some(sym) => {
                     if default.is_some() {
                         jumps.push(self.emit(Op::SelectOr(sym, 0), aspan));
                     } else {
@@ -1172,7 +1173,7 @@ impl<'g> Compiler<'g> {
         let arg_name;
         match &param {
             ast::Param::IdentParam(ip) => {
-                let name = ip.ident().map(|i| Symbol::intern(&ident_name(&i)));
+                let name = ip.ident().map(|i| ident_sym(&i));
                 arg_name = name;
                 names.push(name);
             }
@@ -1180,14 +1181,14 @@ impl<'g> Compiler<'g> {
                 let bind = p
                     .pat_bind()
                     .and_then(|b| b.ident())
-                    .map(|i| Symbol::intern(&ident_name(&i)));
+                    .map(|i| ident_sym(&i));
                 arg_name = None;
                 names.push(bind);
                 let mut entries = Vec::new();
                 let mut has_default = Vec::new();
                 for e in p.pat_entries() {
                     let Some(id) = e.ident() else { continue };
-                    let sym = Symbol::intern(&ident_name(&id));
+                    let sym = ident_sym(&id);
                     if Some(sym) == bind {
                         return Err(self.err(
                             ErrorKind::Parse(format!(
@@ -1316,15 +1317,14 @@ impl<'g> Compiler<'g> {
                 };
                 for a in inh.attrs() {
                     let aspan = self.span_of(a.syntax());
-                    let Some(name) = static_attr_name(&a) else {
+                    let Some(sym) = static_attr_sym(&a) else {
                         return Err(self.err(
                             ErrorKind::Parse("dynamic attributes not allowed in inherit".into()),
                             aspan,
                         ));
                     };
-                    let sym = Symbol::intern(&name);
                     if set.statics.iter().any(|(k, _, _)| *k == sym) {
-                        return Err(self.err(ErrorKind::DuplicateAttr(name), aspan));
+                        return Err(self.dup_err(sym.as_str(), aspan));
                     }
                     set.statics
                         .push((sym, BVal::Inherit { from, name: sym }, aspan));
@@ -1353,8 +1353,7 @@ impl<'g> Compiler<'g> {
         let Some((first, rest)) = attrs.split_first() else {
             return Err(self.err(ErrorKind::Parse("empty attribute path".into()), span));
         };
-        let name = static_attr_name(first);
-        let Some(name) = name else {
+        let Some(sym) = static_attr_sym(first) else {
             if is_let {
                 return Err(self.err(
                     ErrorKind::Parse("dynamic attributes not allowed in let".into()),
@@ -1378,7 +1377,7 @@ impl<'g> Compiler<'g> {
             }
             return Ok(());
         };
-        let sym = Symbol::intern(&name);
+        let name = sym.as_str();
         let existing = set.statics.iter().position(|(k, _, _)| *k == sym);
         if rest.is_empty() {
             match existing {
@@ -1392,9 +1391,9 @@ impl<'g> Compiler<'g> {
                         ast::Expr::AttrSet(a) => a.rec_token().is_none(),
                         _ => false,
                     };
-                    self.make_mergeable(set, i, &name, span)?;
+                    self.make_mergeable(set, i, name, span)?;
                     if !mergeable_new {
-                        return Err(self.dup_err(&name, span));
+                        return Err(self.dup_err(name, span));
                     }
                     let ast::Expr::AttrSet(a) = value else {
                         unreachable!()
@@ -1417,7 +1416,7 @@ impl<'g> Compiler<'g> {
                     set.statics.len() - 1
                 }
                 Some(i) => {
-                    self.make_mergeable(set, i, &name, span)?;
+                    self.make_mergeable(set, i, name, span)?;
                     i
                 }
             };
@@ -1684,15 +1683,32 @@ fn strip_parens(mut e: ast::Expr) -> ast::Expr {
     e
 }
 
-fn static_attr_name(a: &ast::Attr) -> Option<String> {
+/// The name of an attribute written without interpolation (`a`, `"a"`, `${"a"}`).
+fn static_attr_sym(a: &ast::Attr) -> Option<Symbol> {
     match a {
-        ast::Attr::Ident(i) => Some(ident_name(i)),
-        ast::Attr::Str(s) => literal_str(s),
+        ast::Attr::Ident(i) => Some(ident_sym(i)),
+        ast::Attr::Str(s) => literal_str(s).map(|n| Symbol::intern(&n)),
         ast::Attr::Dynamic(d) => match d.expr() {
-            Some(ast::Expr::Str(s)) => literal_str(&s),
+            Some(ast::Expr::Str(s)) => literal_str(&s).map(|n| Symbol::intern(&n)),
             _ => None,
         },
     }
+}
+
+/// Whether `static_attr_sym` has an answer, without unescaping or interning.
+fn is_static_attr(a: &ast::Attr) -> bool {
+    match a {
+        ast::Attr::Ident(_) => true,
+        ast::Attr::Str(s) => is_literal_str(s),
+        ast::Attr::Dynamic(d) => matches!(d.expr(), Some(ast::Expr::Str(s)) if is_literal_str(&s)),
+    }
+}
+
+/// A string with no `${}` in it.
+fn is_literal_str(s: &ast::Str) -> bool {
+    !s.syntax()
+        .children()
+        .any(|c| c.kind() == rnix::SyntaxKind::NODE_INTERPOL)
 }
 
 fn literal_str(s: &ast::Str) -> Option<String> {

@@ -26,24 +26,40 @@ pub fn parse_file(file: &Arc<SourceFile>) -> Result<rnix::Root, EvalError> {
 
 /// rnix accepts `/a ${x}` as one path, keeping the space inside the path node (its
 /// accessors then panic). C++ Nix rejects it at the `${`; so do we.
+///
+/// Walks the green tree, in preorder so the first such path is the one reported: the
+/// red tree's cursors would allocate a node per step, for a check that is nearly
+/// always negative.
 fn spaced_path_interpolation(root: &rnix::Root) -> Option<rnix::TextRange> {
     use rnix::SyntaxKind::*;
-    let paths = root
-        .syntax()
-        .descendants()
-        .filter(|n| matches!(n.kind(), NODE_PATH_ABS | NODE_PATH_REL | NODE_PATH_HOME));
-    for path in paths {
+    use rowan::NodeOrToken;
+    let raw = |k: rnix::SyntaxKind| rowan::SyntaxKind(k as u16);
+    let paths = [raw(NODE_PATH_ABS), raw(NODE_PATH_REL), raw(NODE_PATH_HOME)];
+    let trivia = [raw(TOKEN_WHITESPACE), raw(TOKEN_COMMENT)];
+    let root = root.syntax();
+    let mut stack = vec![(root.green(), root.text_range().start())];
+    let mut kids = Vec::new();
+    while let Some((node, start)) = stack.pop() {
+        let is_path = paths.contains(&node.kind());
         let mut after_trivia = false;
-        for child in path.children_with_tokens() {
-            match child.kind() {
-                TOKEN_WHITESPACE | TOKEN_COMMENT => after_trivia = true,
-                _ if after_trivia => {
-                    let start = child.text_range().start();
-                    return Some(rnix::TextRange::at(start, 2.into()));
+        let mut at = start;
+        for child in node.children() {
+            if is_path {
+                match child.kind() {
+                    k if trivia.contains(&k) => after_trivia = true,
+                    _ if after_trivia => return Some(rnix::TextRange::at(at, 2.into())),
+                    _ => {}
                 }
-                _ => {}
             }
+            if let NodeOrToken::Node(n) = child {
+                kids.push((n, at));
+            }
+            at += match child {
+                NodeOrToken::Node(n) => n.text_len(),
+                NodeOrToken::Token(t) => t.text_len(),
+            };
         }
+        stack.extend(kids.drain(..).rev());
     }
     None
 }
