@@ -70,7 +70,18 @@ impl FunList {
         }
     }
 
-    fn feed(&mut self, mut last: Option<Value>) -> R<Got> {
+    /// Takes the answer to the last step: once the list is in hand, that is the
+    /// answer for an element (the common case, kept inline); before, a prelude step.
+    #[inline]
+    fn feed(&mut self, last: Option<Value>) -> R<Got> {
+        match self.stage {
+            Stage::Loop | Stage::Last => Ok(Got::Answer(last)),
+            _ => self.prelude(last),
+        }
+    }
+
+    #[inline(never)]
+    fn prelude(&mut self, mut last: Option<Value>) -> R<Got> {
         // An argument that is already a value is taken at once rather than handed to
         // the VM to force: most calls get an evaluated function and list.
         loop {
