@@ -499,7 +499,9 @@ impl<'g> Compiler<'g> {
             K::MoreOrEq => SpecOp::Ge,
             _ => return None,
         };
-        let (l, r) = (b.lhs()?, b.rhs()?);
+        let [Some(l), Some(r)] = exprs(b.syntax()) else {
+            return None;
+        };
         let l_ok = self.is_spec_leaf(&l) || self.spec_op(&strip_parens(l)).is_some();
         (l_ok && self.is_spec_leaf(&r)).then_some(op)
     }
@@ -561,7 +563,10 @@ impl<'g> Compiler<'g> {
         let ast::Expr::Apply(a) = e else {
             return None;
         };
-        let (f, x) = (strip_parens(a.lambda()?), strip_parens(a.argument()?));
+        let [Some(f), Some(x)] = exprs(a.syntax()) else {
+            return None;
+        };
+        let (f, x) = (strip_parens(f), strip_parens(x));
         // Only where the function is named like a builtin that has a quick answer
         // (`attrNames`, `lib.length`, `builtins.toString`): elsewhere the attempt
         // would nearly always fail, and failing costs more than it saves.
@@ -594,7 +599,7 @@ impl<'g> Compiler<'g> {
         let e = strip_parens(e.clone());
         match (self.spec_op(&e), &e) {
             (Some(op), ast::Expr::BinOp(b)) => {
-                let (Some(l), Some(r)) = (b.lhs(), b.rhs()) else {
+                let [Some(l), Some(r)] = exprs(b.syntax()) else {
                     unreachable!("spec_op checked both operands")
                 };
                 self.compile_spec(&l, fails)?;
@@ -729,7 +734,7 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             ast::Expr::With(w) => {
-                let (Some(ns), Some(body)) = (w.namespace(), w.body()) else {
+                let [Some(ns), Some(body)] = exprs(w.syntax()) else {
                     return Err(self.err(ErrorKind::Parse("incomplete with".into()), span));
                 };
                 self.compile_lazy(&ns)?;
@@ -775,7 +780,7 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             ast::Expr::IfElse(i) => {
-                let (Some(c), Some(t), Some(f)) = (i.condition(), i.body(), i.else_body()) else {
+                let [Some(c), Some(t), Some(f)] = exprs(i.syntax()) else {
                     return Err(self.err(ErrorKind::Parse("incomplete if".into()), span));
                 };
                 self.compile(&c)?;
@@ -788,7 +793,7 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             ast::Expr::Assert(a) => {
-                let (Some(c), Some(b)) = (a.condition(), a.body()) else {
+                let [Some(c), Some(b)] = exprs(a.syntax()) else {
                     return Err(self.err(ErrorKind::Parse("incomplete assert".into()), span));
                 };
                 self.compile(&c)?;
@@ -999,7 +1004,7 @@ impl<'g> Compiler<'g> {
 
     fn compile_binop(&mut self, b: &ast::BinOp, span: Span) -> CResult<()> {
         use ast::BinOpKind as K;
-        let (Some(l), Some(r), Some(op)) = (b.lhs(), b.rhs(), b.operator()) else {
+        let ([Some(l), Some(r)], Some(op)) = (exprs(b.syntax()), b.operator()) else {
             return Err(self.err(ErrorKind::Parse("incomplete operator".into()), span));
         };
         match op {
@@ -1116,7 +1121,7 @@ impl<'g> Compiler<'g> {
         let mut app = a.clone();
         let mut app_span = span;
         let head = loop {
-            let (Some(f), Some(x)) = (app.lambda(), app.argument()) else {
+            let [Some(f), Some(x)] = exprs(app.syntax()) else {
                 return Err(self.err(ErrorKind::Parse("incomplete application".into()), app_span));
             };
             args.push((x, app_span));
@@ -1670,6 +1675,16 @@ enum SpecKey {
     Name(Symbol),
     /// `${k}` with `k` a variable (see `is_known_var`).
     Var(ast::Expr),
+}
+
+/// The first `N` expression children of a node, found in one walk: rnix's accessors
+/// (`lhs`, `rhs`, `argument`, ...) each walk the children from the first again.
+fn exprs<const N: usize>(node: &rnix::SyntaxNode) -> [Option<ast::Expr>; N] {
+    let mut out = [const { None }; N];
+    for (slot, e) in out.iter_mut().zip(node.children().filter_map(ast::Expr::cast)) {
+        *slot = Some(e);
+    }
+    out
 }
 
 /// `e` without the parentheses around it.
