@@ -874,6 +874,11 @@ impl<'g> Compiler<'g> {
     }
 
     fn compile_str(&mut self, s: &ast::Str, span: Span) -> CResult<()> {
+        if let Some(text) = plain_str(s) {
+            let bytes = crate::source_bytes::restore(&text).into_owned();
+            self.constant(Constant::String(bytes.into()), span);
+            return Ok(());
+        }
         let parts = s.normalized_parts();
         for p in &parts {
             if let InterpolPart::Literal(l) = p {
@@ -1728,7 +1733,30 @@ fn is_literal_str(s: &ast::Str) -> bool {
         .any(|c| c.kind() == rnix::SyntaxKind::NODE_INTERPOL)
 }
 
+/// The value of a `"..."` string that is one piece of text with no escapes (most
+/// are), read straight from its token: `normalized_parts` walks the string twice and
+/// unescapes it character by character.
+fn plain_str(s: &ast::Str) -> Option<String> {
+    use rnix::SyntaxKind::TOKEN_STRING_CONTENT;
+    use rowan::NodeOrToken::Token;
+    let node = s.syntax();
+    let mut kids = node.green().children();
+    let (Some(Token(open)), Some(Token(body)), Some(Token(_)), None) =
+        (kids.next(), kids.next(), kids.next(), kids.next())
+    else {
+        return None;
+    };
+    let text = body.text();
+    let plain = open.text() == "\""
+        && body.kind() == rowan::SyntaxKind(TOKEN_STRING_CONTENT as u16)
+        && !text.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\0'));
+    plain.then(|| text.to_owned())
+}
+
 fn literal_str(s: &ast::Str) -> Option<String> {
+    if let Some(text) = plain_str(s) {
+        return Some(text);
+    }
     let mut out = String::new();
     for p in s.normalized_parts() {
         match p {
