@@ -1071,7 +1071,10 @@ impl<'g> Compiler<'g> {
         let span = self.span_of(a.syntax());
         match a {
             ast::Attr::Ident(i) => {
-                self.constant(Constant::String(ident_sym(i).as_str().as_bytes().into()), span);
+                self.constant(
+                    Constant::String(ident_sym(i).as_str().as_bytes().into()),
+                    span,
+                );
                 Ok(())
             }
             ast::Attr::Str(s) => self.compile_str(s, span),
@@ -1190,10 +1193,7 @@ impl<'g> Compiler<'g> {
                 names.push(name);
             }
             ast::Param::Pattern(p) => {
-                let bind = p
-                    .pat_bind()
-                    .and_then(|b| b.ident())
-                    .map(|i| ident_sym(&i));
+                let bind = p.pat_bind().and_then(|b| b.ident()).map(|i| ident_sym(&i));
                 arg_name = None;
                 names.push(bind);
                 let mut entries = Vec::new();
@@ -1688,7 +1688,10 @@ enum SpecKey {
 /// (`lhs`, `rhs`, `argument`, ...) each walk the children from the first again.
 fn exprs<const N: usize>(node: &rnix::SyntaxNode) -> [Option<ast::Expr>; N] {
     let mut out = [const { None }; N];
-    for (slot, e) in out.iter_mut().zip(node.children().filter_map(ast::Expr::cast)) {
+    for (slot, e) in out
+        .iter_mut()
+        .zip(node.children().filter_map(ast::Expr::cast))
+    {
         *slot = Some(e);
     }
     out
