@@ -151,3 +151,34 @@ fn want_list(w: &[rnix::SyntaxKind]) -> String {
     let v: Vec<String> = w.iter().map(|k| kind_name(*k)).collect();
     v.join(" or ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where parsing `src` fails, as (start, end) byte offsets.
+    fn error_span(src: &str) -> Option<(u32, u32)> {
+        let file = Arc::new(SourceFile::from_bytes(
+            "t.nix".into(),
+            src.as_bytes(),
+            "/".into(),
+        ));
+        let err = parse_file(&file).err()?;
+        let span = err.location?.span;
+        Some((span.start, span.end))
+    }
+
+    #[test]
+    fn a_spaced_path_interpolation_is_rejected_at_its_dollar() {
+        assert_eq!(error_span("/a ${x}"), Some((3, 5)));
+        assert_eq!(error_span("/a #c\n${x}"), Some((6, 8)));
+        // Found inside other expressions, and the first one is the one reported.
+        assert_eq!(
+            error_span("[ ./ok${x} (f ./b ${y}) ./c ${z} ]"),
+            Some((18, 20))
+        );
+        // Inside the interpolation of a path that is itself fine.
+        assert_eq!(error_span("./a${./b ${c}}"), Some((9, 11)));
+        assert_eq!(error_span("[ ./a${x} /b/c ./d/${e}/f ]"), None);
+    }
+}
