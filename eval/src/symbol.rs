@@ -99,10 +99,19 @@ thread_local! {
 }
 
 impl Symbol {
+    /// The hot path is the per-thread lookup alone; the rest is kept out of line so
+    /// that this stays small enough for the lookup to be inlined into it.
     pub fn intern(s: &str) -> Symbol {
-        if let Some(id) = LOCAL.with(|l| l.borrow().map.get(s).copied()) {
-            return Symbol(id);
+        match LOCAL.with(|l| l.borrow().map.get(s).copied()) {
+            Some(id) => Symbol(id),
+            None => Symbol::intern_new(s),
         }
+    }
+
+    /// A name this thread has not interned yet.
+    #[cold]
+    #[inline(never)]
+    fn intern_new(s: &str) -> Symbol {
         let id = {
             let mut g = global().lock().unwrap_or_else(|e| e.into_inner());
             if let Some(&id) = g.map.get(s) {
