@@ -187,6 +187,25 @@ fn functor_trampoline() -> Rc<Code> {
 
 type R<T> = Result<T, ErrorKind>;
 
+/// What `fast_op` made of an instruction.
+enum Fast {
+    Done,
+    /// Left to `step`.
+    Slow,
+    /// Left to `step`, which begins by forcing the top `k` stack slots in order: when
+    /// one is an unevaluated thunk, `run_frames` starts forcing it itself.
+    Demand(usize),
+}
+
+/// The first unevaluated thunk among `vals`.
+#[inline(always)]
+fn first_unevaluated(vals: &[Value]) -> Option<Thunk> {
+    vals.iter().find_map(|v| match v {
+        Value::Thunk(t) if !t.is_evaluated() => Some(t.clone()),
+        _ => None,
+    })
+}
+
 /// The code and environment of the top code frame, borrowed while `run_frames` runs
 /// it. Cloning the two `Rc`s on every frame switch cost two increments and two
 /// decrements per call, return and force; the frame owns them anyway.
@@ -416,8 +435,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.observer.before_step(&view, &file, span, *op);
                 }
                 // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
-                if self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
-                    continue;
+                match self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
+                    Fast::Done => continue,
+                    Fast::Slow => {}
+                    Fast::Demand(k) => {
+                        // What `step` would do first, without going through it.
+                        let n = self.stack.len();
+                        if let Some(t) = first_unevaluated(&self.stack[n - k..]) {
+                            code_frame!(self).ip = ip - 1;
+                            if let Err(e) = self.start_force(&t) {
+                                code_frame!(self).ip = ip;
+                                return Err(e);
+                            }
+                            continue 'frame;
+                        }
+                    }
                 }
                 match *op {
                     Op::Return => {
@@ -453,10 +485,10 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// The common case of `op`, if it needs only the current frame's code and
-    /// environment and cannot fail. `false` (with nothing changed) sends the
-    /// instruction to `step`.
+    /// environment and cannot fail. Otherwise nothing is changed and the instruction
+    /// goes to `step`, unless it first forces an operand (`Fast::Demand`).
     #[inline(always)]
-    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
+    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> Fast {
         match *op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
@@ -492,7 +524,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::Jump(t) => *ip = t as usize,
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
                 let Some(&Value::Bool(b)) = self.stack.last() else {
-                    return false;
+                    return Fast::Demand(1);
                 };
                 discard(self.pop());
                 if b == matches!(op, Op::JumpIfTrue(_)) {
@@ -501,18 +533,18 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Force => {
                 let Some(top) = self.stack.last_mut() else {
-                    return false;
+                    return Fast::Slow;
                 };
                 if let Value::Thunk(t) = top {
                     match t.value() {
                         Some(v) => *top = v,
-                        None => return false,
+                        None => return Fast::Demand(1),
                     }
                 }
             }
             Op::Select(sym) => {
                 let Some(top) = self.stack.last_mut() else {
-                    return false;
+                    return Fast::Slow;
                 };
                 let found = match &*top {
                     Value::Attrs(a) => a.get(sym).cloned(),
@@ -520,15 +552,15 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 match found {
                     Some(v) => *top = v,
-                    None => return false,
+                    None => return Fast::Demand(1),
                 }
             }
             Op::SelectOr(sym, target) => {
                 let Some(top) = self.stack.last_mut() else {
-                    return false;
+                    return Fast::Slow;
                 };
                 let Value::Attrs(a) = &*top else {
-                    return false;
+                    return Fast::Demand(1);
                 };
                 match a.get(sym).cloned() {
                     Some(v) => *top = v,
@@ -560,7 +592,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         discard(self.pop());
                         discard(std::mem::replace(&mut self.stack[n - 2], v));
                     }
-                    None => return false,
+                    None => return Fast::Demand(2),
                 }
             }
             // Listed rather than `_`: with every variant named the dispatch needs no
@@ -594,9 +626,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::SpecSelect(..)
             | Op::SpecSelectDyn(_)
             | Op::SpecCall(_)
-            | Op::Call2 => return false,
+            | Op::Call2 => return Fast::Slow,
         }
-        true
+        Fast::Done
     }
 
     /// Where the VM is now, as an error location, with the frames that led here.
