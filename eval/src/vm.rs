@@ -1897,6 +1897,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// of the stack, which do not over-saturate it; then step the instruction pointer
     /// `skip` further (past the `Call, Swap, Call` of a `Call2`). Until the call is
     /// made, nothing is changed: forcing a strict argument re-runs the instruction.
+    #[inline(never)]
     fn call_builtin(&mut self, b: Rc<BuiltinApp>, k: usize, skip: usize) -> R<()> {
         let n = self.stack.len();
         let arity = b.def.arity;
