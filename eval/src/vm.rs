@@ -1621,8 +1621,30 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.truncate(f.base);
         match f.kind {
             CodeKind::Call => self.stack.push(v),
-            CodeKind::Thunk(t, _) => {
-                *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
+            CodeKind::Thunk(t, restore) => {
+                let v = match v {
+                    Value::Thunk(inner) => inner.value().unwrap_or(Value::Thunk(inner)),
+                    v => v,
+                };
+                let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Evaluated(v));
+                // The blackhole `start_force` left owns nothing: no call into the
+                // general drop for it, nor for a restore whose parts are scalars.
+                if matches!(old, ThunkState::Blackhole) {
+                    std::mem::forget(old);
+                } else {
+                    drop(old);
+                }
+                match restore {
+                    Restore::Env(env) => drop(env),
+                    Restore::Apply(f, x) => {
+                        discard(f);
+                        discard(x);
+                    }
+                    Restore::ApplyName(n, x) => {
+                        drop(n);
+                        discard(x);
+                    }
+                }
             }
         }
         self.recycle_env(f.env);
