@@ -467,10 +467,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                         code_frame!(self).ip = ip;
                         self.op_call()?;
                     }
-                    Op::Call2 => {
-                        code_frame!(self).ip = ip;
-                        self.op_call2()?;
-                    }
                     _ => {
                         code_frame!(self).ip = ip;
                         self.step(*op)?;
@@ -1214,6 +1210,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn step_rest(&mut self, op: Op) -> R<()> {
         match op {
+            Op::Call2 => self.op_call2()?,
             Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {
                 let dynamic = matches!(op, Op::HasStepDyn(_) | Op::HasLastDyn);
                 let n = self.stack.len();
