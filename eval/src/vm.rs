@@ -187,6 +187,25 @@ fn functor_trampoline() -> Rc<Code> {
 
 type R<T> = Result<T, ErrorKind>;
 
+/// What `fast_op` made of an instruction.
+enum Fast {
+    Done,
+    /// Left to `step`.
+    Slow,
+    /// Left to `step`, which begins by forcing the top `k` stack slots in order: when
+    /// one is an unevaluated thunk, `run_frames` starts forcing it itself.
+    Demand(usize),
+}
+
+/// The first unevaluated thunk among `vals`.
+#[inline(always)]
+fn first_unevaluated(vals: &[Value]) -> Option<Thunk> {
+    vals.iter().find_map(|v| match v {
+        Value::Thunk(t) if !t.is_evaluated() => Some(t.clone()),
+        _ => None,
+    })
+}
+
 /// The code and environment of the top code frame, borrowed while `run_frames` runs
 /// it. Cloning the two `Rc`s on every frame switch cost two increments and two
 /// decrements per call, return and force; the frame owns them anyway.
@@ -416,8 +435,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.observer.before_step(&view, &file, span, *op);
                 }
                 // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
-                if self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
-                    continue;
+                match self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
+                    Fast::Done => continue,
+                    Fast::Slow => {}
+                    Fast::Demand(k) => {
+                        // What `step` would do first, without going through it.
+                        let n = self.stack.len();
+                        if let Some(t) = first_unevaluated(&self.stack[n - k..]) {
+                            code_frame!(self).ip = ip - 1;
+                            if let Err(e) = self.start_force(&t) {
+                                code_frame!(self).ip = ip;
+                                return Err(e);
+                            }
+                            continue 'frame;
+                        }
+                    }
                 }
                 match *op {
                     Op::Return => {
@@ -453,10 +485,10 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// The common case of `op`, if it needs only the current frame's code and
-    /// environment and cannot fail. `false` (with nothing changed) sends the
-    /// instruction to `step`.
+    /// environment and cannot fail. Otherwise nothing is changed and the instruction
+    /// goes to `step`, unless it first forces an operand (`Fast::Demand`).
     #[inline(always)]
-    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> bool {
+    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> Fast {
         match *op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
@@ -492,7 +524,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::Jump(t) => *ip = t as usize,
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
                 let Some(&Value::Bool(b)) = self.stack.last() else {
-                    return false;
+                    return Fast::Demand(1);
                 };
                 discard(self.pop());
                 if b == matches!(op, Op::JumpIfTrue(_)) {
@@ -501,18 +533,18 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Force => {
                 let Some(top) = self.stack.last_mut() else {
-                    return false;
+                    return Fast::Slow;
                 };
                 if let Value::Thunk(t) = top {
                     match t.value() {
                         Some(v) => *top = v,
-                        None => return false,
+                        None => return Fast::Demand(1),
                     }
                 }
             }
             Op::Select(sym) => {
                 let Some(top) = self.stack.last_mut() else {
-                    return false;
+                    return Fast::Slow;
                 };
                 let found = match &*top {
                     Value::Attrs(a) => a.get(sym).cloned(),
@@ -520,15 +552,15 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 match found {
                     Some(v) => *top = v,
-                    None => return false,
+                    None => return Fast::Demand(1),
                 }
             }
             Op::SelectOr(sym, target) => {
                 let Some(top) = self.stack.last_mut() else {
-                    return false;
+                    return Fast::Slow;
                 };
                 let Value::Attrs(a) = &*top else {
-                    return false;
+                    return Fast::Demand(1);
                 };
                 match a.get(sym).cloned() {
                     Some(v) => *top = v,
@@ -560,7 +592,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         discard(self.pop());
                         discard(std::mem::replace(&mut self.stack[n - 2], v));
                     }
-                    None => return false,
+                    None => return Fast::Demand(2),
                 }
             }
             // Listed rather than `_`: with every variant named the dispatch needs no
@@ -594,9 +626,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::SpecSelect(..)
             | Op::SpecSelectDyn(_)
             | Op::SpecCall(_)
-            | Op::Call2 => return false,
+            | Op::Call2 => return Fast::Slow,
         }
-        true
+        Fast::Done
     }
 
     /// Where the VM is now, as an error location, with the frames that led here.
@@ -1589,8 +1621,30 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.truncate(f.base);
         match f.kind {
             CodeKind::Call => self.stack.push(v),
-            CodeKind::Thunk(t, _) => {
-                *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
+            CodeKind::Thunk(t, restore) => {
+                let v = match v {
+                    Value::Thunk(inner) => inner.value().unwrap_or(Value::Thunk(inner)),
+                    v => v,
+                };
+                let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Evaluated(v));
+                // The blackhole `start_force` left owns nothing: no call into the
+                // general drop for it, nor for a restore whose parts are scalars.
+                if matches!(old, ThunkState::Blackhole) {
+                    std::mem::forget(old);
+                } else {
+                    drop(old);
+                }
+                match restore {
+                    Restore::Env(env) => drop(env),
+                    Restore::Apply(f, x) => {
+                        discard(f);
+                        discard(x);
+                    }
+                    Restore::ApplyName(n, x) => {
+                        drop(n);
+                        discard(x);
+                    }
+                }
             }
         }
         self.recycle_env(f.env);
@@ -1724,15 +1778,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         };
         let c = match f {
             Some(Value::Closure(c)) if c.proto.curried.is_some() && !O::ACTIVE => c,
-            Some(Value::Builtin(b)) if b.args.len() + 1 < b.def.arity => {
-                // What `op_call` does with it, without the `Swap` and a dispatch.
-                let y = self.pop();
-                let x = self.pop();
-                self.pop();
-                self.stack.push(partial_app(&b, x));
-                self.stack.push(y);
-                code_frame!(self).ip += 2;
-                return Ok(());
+            // Both arguments go to the builtin at once: no intermediate partial
+            // application, and the `Call, Swap, Call` after are skipped.
+            Some(Value::Builtin(b)) if b.args.len() + 2 <= b.def.arity => {
+                return self.call_builtin(b, 2, 3);
             }
             _ => {
                 self.stack[n - 3..].rotate_right(1);
@@ -1841,58 +1890,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Value::Builtin(b) => {
                 let b = b.clone();
-                let arity = b.def.arity;
-                if b.args.len() + 1 < arity {
-                    let x = self.pop();
-                    self.pop();
-                    self.stack.push(partial_app(&b, x));
-                    return Ok(());
-                }
-                match &b.def.imp {
-                    BuiltinImpl::Plain(f) => {
-                        // Strict arguments are forced first (each re-runs this call).
-                        let strict = b.def.strict;
-                        for (i, a) in b.args.iter().enumerate() {
-                            if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
-                                if !t.is_evaluated() {
-                                    self.demand_thunk(t)?;
-                                    return Ok(());
-                                }
-                            }
-                        }
-                        if strict & (1 << (arity - 1)) != 0 {
-                            demand_slot!(self, n - 1);
-                        }
-                        let start = spread_args(&mut self.stack, &b, n);
-                        let r = f(self.state, &mut self.stack[start..]);
-                        self.stack.truncate(start);
-                        self.stack.push(r?);
-                        Ok(())
-                    }
-                    BuiltinImpl::Machine(mk) => {
-                        let start = spread_args(&mut self.stack, &b, n);
-                        let machine = mk(&mut self.stack[start..]);
-                        self.stack.truncate(start);
-                        self.push_frame(Frame::Machine(MachineFrame {
-                            machine,
-                            base: start,
-                            awaiting: false,
-                            name: b.def.name,
-                        }))
-                    }
-                    BuiltinImpl::Gen(g) => {
-                        let x = self.pop();
-                        self.pop();
-                        let args = with_arg(&b.args, x);
-                        if let Some(r) = b.def.quick.and_then(|q| q(&args)) {
-                            self.stack.push(r);
-                            return Ok(());
-                        }
-                        let g = g.clone();
-                        let gen = generators::start(move |co| g(co, args));
-                        self.push_gen(b.def.name, gen)
-                    }
-                }
+                self.call_builtin(b, 1, 0)
             }
             Value::Attrs(a) => {
                 let Some(functor) = a.get(builtins::sym::functor()).cloned() else {
@@ -1916,38 +1914,98 @@ impl<'o, O: Observer> Vm<'o, O> {
             other => Err(ErrorKind::NotCallable(other.describe())),
         }
     }
+
+    /// Apply the builtin `b` (in the stack slot below them) to the `k` arguments on top
+    /// of the stack, which do not over-saturate it; then step the instruction pointer
+    /// `skip` further (past the `Call, Swap, Call` of a `Call2`). Until the call is
+    /// made, nothing is changed: forcing a strict argument re-runs the instruction.
+    #[inline(never)]
+    fn call_builtin(&mut self, b: Rc<BuiltinApp>, k: usize, skip: usize) -> R<()> {
+        let n = self.stack.len();
+        let arity = b.def.arity;
+        let held = b.args.len();
+        if held + k < arity {
+            let mut args = BuiltinArgs::new();
+            args.extend(b.args.iter().cloned());
+            args.extend(self.stack.drain(n - k..));
+            self.stack[n - k - 1] = Value::Builtin(Rc::new(BuiltinApp {
+                def: b.def.clone(),
+                args,
+            }));
+            code_frame!(self).ip += skip;
+            return Ok(());
+        }
+        match &b.def.imp {
+            BuiltinImpl::Plain(f) => {
+                // Strict arguments are forced first (each re-runs this call).
+                let strict = b.def.strict;
+                for (i, a) in b.args.iter().enumerate() {
+                    if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
+                        if !t.is_evaluated() {
+                            self.demand_thunk(t)?;
+                            return Ok(());
+                        }
+                    }
+                }
+                for j in 0..k {
+                    if strict & (1 << (held + j)) != 0 {
+                        demand_slot!(self, n - k + j);
+                    }
+                }
+                let start = spread_args(&mut self.stack, &b, k);
+                let r = f(self.state, &mut self.stack[start..]);
+                self.stack.truncate(start);
+                self.stack.push(r?);
+                code_frame!(self).ip += skip;
+                Ok(())
+            }
+            BuiltinImpl::Machine(mk) => {
+                let start = spread_args(&mut self.stack, &b, k);
+                let machine = mk(&mut self.stack[start..]);
+                self.stack.truncate(start);
+                code_frame!(self).ip += skip;
+                self.push_frame(Frame::Machine(MachineFrame {
+                    machine,
+                    base: start,
+                    awaiting: false,
+                    name: b.def.name,
+                }))
+            }
+            BuiltinImpl::Gen(g) => {
+                let start = spread_args(&mut self.stack, &b, k);
+                code_frame!(self).ip += skip;
+                if let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) {
+                    self.stack.truncate(start);
+                    self.stack.push(r);
+                    return Ok(());
+                }
+                // One allocation of the exact size, which the generator owns.
+                let args: Vec<Value> = self.stack.drain(start..).collect();
+                let g = g.clone();
+                let gen = generators::start(move |co| g(co, args));
+                self.push_gen(b.def.name, gen)
+            }
+        }
+    }
 }
 
-/// Lay out the arguments of the full application on top of the stack (`[b, x]`) as
-/// one run, those held by `b` first (evaluated thunks replaced by their values); the
-/// run's start.
+/// Lay out the arguments of the full application on top of the stack (`[b, x..]`, the
+/// `k` new arguments after `b`) as one run, those held by `b` first (evaluated thunks
+/// replaced by their values); the run's start.
 #[inline(always)]
-fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, n: usize) -> usize {
-    let x = stack.pop().expect("stack underflow");
-    let start = n - 2;
-    stack.truncate(start);
-    stack.extend(b.args.iter().map(|a| a.clone().shallow()));
-    stack.push(x);
+fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, k: usize) -> usize {
+    let start = stack.len() - k - 1;
+    match b.args.split_first() {
+        // The builtin's own slot goes; the new arguments move down one.
+        None => drop(stack.remove(start)),
+        Some((first, rest)) => {
+            stack[start] = first.clone().shallow();
+            for (i, a) in rest.iter().enumerate() {
+                stack.insert(start + 1 + i, a.clone().shallow());
+            }
+        }
+    }
     start
-}
-
-/// `b` applied to one more argument `x`, which does not saturate it.
-fn partial_app(b: &BuiltinApp, x: Value) -> Value {
-    let mut args = BuiltinArgs::new();
-    args.extend(b.args.iter().cloned());
-    args.push(x);
-    Value::Builtin(Rc::new(BuiltinApp {
-        def: b.def.clone(),
-        args,
-    }))
-}
-
-/// `args` and then `x`, in one allocation of the exact size.
-fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
-    let mut v = Vec::with_capacity(args.len() + 1);
-    v.extend_from_slice(args);
-    v.push(x);
-    v
 }
 
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general
