@@ -514,11 +514,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(top) = self.stack.last_mut() else {
                     return false;
                 };
-                let found = match &*top {
-                    Value::Attrs(a) => a.get(sym).cloned(),
-                    _ => None,
-                };
-                match found {
+                match known_attr(top, sym) {
                     Some(v) => *top = v,
                     None => return false,
                 }
@@ -527,13 +523,23 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(top) = self.stack.last_mut() else {
                     return false;
                 };
-                let Value::Attrs(a) = &*top else {
+                match with_known_set(top, |a| a.get(sym).cloned()) {
+                    Some(Some(v)) => *top = v,
+                    Some(None) => {
+                        discard(self.pop());
+                        *ip = target as usize;
+                    }
+                    None => return false,
+                }
+            }
+            Op::SpecSelect(sym, target) => {
+                let Some(top) = self.stack.last_mut() else {
                     return false;
                 };
-                match a.get(sym).cloned() {
+                match known_attr(top, sym) {
                     Some(v) => *top = v,
                     None => {
-                        self.stack.pop();
+                        discard(self.pop());
                         *ip = target as usize;
                     }
                 }
@@ -548,7 +554,26 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => *ip = target as usize,
                 }
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
+            Op::Eq | Op::Neq => {
+                let n = self.stack.len();
+                let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
+                let eq = match (known_int(a), known_int(b)) {
+                    (Some(x), Some(y)) => x == y,
+                    // Strings, null, Booleans, and lists and sets told apart cheaply:
+                    // anything not needing a force or a walk.
+                    _ if matches!(a, Value::Thunk(_)) || matches!(b, Value::Thunk(_)) => {
+                        return false
+                    }
+                    _ => match builtins::compare::shallow_eq(a, b) {
+                        Some(r) => r,
+                        None => return false,
+                    },
+                };
+                discard(self.pop());
+                let r = Value::Bool(eq != matches!(op, Op::Neq));
+                discard(std::mem::replace(&mut self.stack[n - 2], r));
+            }
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
@@ -591,7 +616,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Overrides
             | Op::CheckFormals
             | Op::GetFormal(..)
-            | Op::SpecSelect(..)
             | Op::SpecSelectDyn(_)
             | Op::SpecCall(_)
             | Op::Call2 => return false,
@@ -1546,13 +1570,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.state.scopes.register(&f.env);
                 }
             }
-            Op::SpecSelect(sym, target) => {
-                let x = self.pop().shallow();
-                match known_attr(&x, sym) {
-                    Some(v) => self.stack.push(v),
-                    None => code_frame!(self).ip = target as usize,
-                }
-            }
             Op::SpecCall(target) => {
                 let x = self.pop().shallow();
                 let f = self.pop().shallow();
@@ -2078,12 +2095,24 @@ fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
     }
 }
 
-/// `x.sym` if `x` is a set holding `sym` (what `Op::SpecSelect` may take early).
-fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
+/// `f` of the set `x` is, or has been evaluated to; `None` if `x` is no set (yet).
+#[inline(always)]
+fn with_known_set<T>(x: &Value, f: impl FnOnce(&Attrs) -> T) -> Option<T> {
     match x {
-        Value::Attrs(a) => a.get(sym).cloned(),
+        Value::Attrs(a) => Some(f(a)),
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(Value::Attrs(a)) => Some(f(a)),
+            _ => None,
+        },
         _ => None,
     }
+}
+
+/// `x.sym` if `x` is (or has been evaluated to) a set holding `sym`: what
+/// `Op::SpecSelect` may take early, and what `Op::Select` needs nothing else for.
+#[inline(always)]
+fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
+    with_known_set(x, |a| a.get(sym).cloned()).flatten()
 }
 
 /// An attribute name from a dynamic key.
