@@ -1577,7 +1577,10 @@ impl<'g> Compiler<'g> {
         // `inherit (x) a;` with `x` a variable (`{ inherit (m) file; ... }`, all over
         // the module system) reads `x` where it is: no scope is needed to hold it.
         let direct: Vec<ast::Expr> = froms.iter().map(|f| strip_parens(f.clone())).collect();
-        let direct = direct.iter().all(|f| self.is_known_var(f)).then_some(direct);
+        let direct = direct
+            .iter()
+            .all(|f| self.is_known_var(f))
+            .then_some(direct);
         let hidden = !froms.is_empty() && direct.is_none();
         if hidden {
             for f in &froms {
@@ -1593,9 +1596,13 @@ impl<'g> Compiler<'g> {
         let spans: Vec<Span> = set.statics.iter().map(|(_, _, s)| *s).collect();
         for (_, v, vspan) in set.statics {
             match (v, &direct) {
-                (BVal::Inherit { from: Some(k), name }, Some(froms)) => {
-                    self.compile_inherit_from(froms[k].clone(), name, vspan)?
-                }
+                (
+                    BVal::Inherit {
+                        from: Some(k),
+                        name,
+                    },
+                    Some(froms),
+                ) => self.compile_inherit_from(froms[k].clone(), name, vspan)?,
                 (v, _) => self.compile_bval(v, vspan, 0, (0, 0))?,
             }
         }
