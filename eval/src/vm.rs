@@ -544,6 +544,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                 }
             }
+            Op::MakeAttrs(k, 0) => {
+                let a = static_attrs(&mut self.stack, code, k);
+                let a = a.with_pos(code.attr_pos[k as usize].clone());
+                self.stack.push(Value::attrs(a));
+            }
+            Op::MakeList(n) => {
+                let start = self.stack.len() - n as usize;
+                let v: Vec<Value> = self.stack.drain(start..).collect();
+                self.stack.push(Value::list(v));
+            }
             Op::Speculate(o, target) => {
                 let n = self.stack.len();
                 let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
@@ -603,7 +613,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::HasStepDyn(_)
             | Op::HasLastDyn
             | Op::MakeAttrs(..)
-            | Op::MakeList(_)
             | Op::Div
             | Op::Concat
             | Op::Update
@@ -1243,46 +1252,23 @@ impl<'o, O: Observer> Vm<'o, O> {
                     demand_slot!(self, n - 2 * ndyn + 2 * i);
                 }
                 let proto = code_frame!(self).proto.clone();
-                let keys = &proto.attr_keys[k as usize];
-                let start = n - 2 * ndyn - keys.len();
-                let mut vals = self.stack.drain(start..);
-                let mut entries: Vec<(Symbol, Value)> = Vec::with_capacity(keys.len() + ndyn);
-                for key in keys {
-                    entries.push((*key, vals.next().unwrap()));
-                }
-                let mut dyns = Vec::with_capacity(ndyn);
-                for _ in 0..ndyn {
-                    let key = vals.next().unwrap();
-                    let val = vals.next().unwrap();
-                    dyns.push((key, val));
-                }
-                drop(vals);
-                let attrs = if dyns.is_empty() {
-                    Attrs::from_sorted(entries)
-                } else {
-                    let mut a = Attrs::from_sorted(entries);
-                    for (key, val) in dyns {
-                        if matches!(key, Value::Null) {
-                            continue;
-                        }
-                        let sym = attr_name(&key)?;
-                        if a.get(sym).is_some() {
-                            return Err(ErrorKind::other(format!(
-                                "dynamic attribute '{}' already defined",
-                                sym
-                            )));
-                        }
-                        a.insert(sym, val);
+                let dyns: Vec<Value> = self.stack.drain(n - 2 * ndyn..).collect();
+                let mut a = static_attrs(&mut self.stack, &proto, k);
+                for pair in dyns.chunks_exact(2) {
+                    if matches!(pair[0], Value::Null) {
+                        continue;
                     }
-                    a
-                };
-                let attrs = attrs.with_pos(proto.attr_pos[k as usize].clone());
+                    let sym = attr_name(&pair[0])?;
+                    if a.get(sym).is_some() {
+                        return Err(ErrorKind::other(format!(
+                            "dynamic attribute '{}' already defined",
+                            sym
+                        )));
+                    }
+                    a.insert(sym, pair[1].clone());
+                }
+                let attrs = a.with_pos(proto.attr_pos[k as usize].clone());
                 self.stack.push(Value::attrs(attrs));
-            }
-            Op::MakeList(n) => {
-                let start = self.stack.len() - n as usize;
-                let v: Vec<Value> = self.stack.drain(start..).collect();
-                self.stack.push(Value::list(v));
             }
             Op::Add
             | Op::Sub
@@ -1965,6 +1951,15 @@ fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     v.extend_from_slice(args);
     v.push(x);
     v
+}
+
+/// The set of the static keys `code.attr_keys[k]` with their values taken from the top
+/// of the stack (in key order), positions not yet attached.
+#[inline(always)]
+fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
+    let keys = &code.attr_keys[k as usize];
+    let start = stack.len() - keys.len();
+    Attrs::from_sorted(keys.iter().copied().zip(stack.drain(start..)).collect())
 }
 
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general
