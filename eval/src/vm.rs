@@ -544,16 +544,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                 }
             }
-            Op::MakeAttrs(k, 0) => {
-                let a = static_attrs(&mut self.stack, code, k);
-                let a = a.with_pos(code.attr_pos[k as usize].clone());
-                self.stack.push(Value::attrs(a));
-            }
-            Op::MakeList(n) => {
-                let start = self.stack.len() - n as usize;
-                let v: Vec<Value> = self.stack.drain(start..).collect();
-                self.stack.push(Value::list(v));
-            }
+            Op::MakeAttrs(k, 0) => make_static_attrs(&mut self.stack, code, k),
+            Op::MakeList(n) => make_list(&mut self.stack, n),
             Op::Speculate(o, target) => {
                 let n = self.stack.len();
                 let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
@@ -564,26 +556,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => *ip = target as usize,
                 }
             }
-            Op::Eq | Op::Neq => {
-                let n = self.stack.len();
-                let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
-                let eq = match (known_int(a), known_int(b)) {
-                    (Some(x), Some(y)) => x == y,
-                    // Strings, null, Booleans, and lists and sets told apart cheaply:
-                    // anything not needing a force or a walk.
-                    _ if matches!(a, Value::Thunk(_)) || matches!(b, Value::Thunk(_)) => {
-                        return false
-                    }
-                    _ => match builtins::compare::shallow_eq(a, b) {
-                        Some(r) => r,
-                        None => return false,
-                    },
-                };
-                discard(self.pop());
-                let r = Value::Bool(eq != matches!(op, Op::Neq));
-                discard(std::mem::replace(&mut self.stack[n - 2], r));
-            }
-            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
@@ -1951,6 +1924,24 @@ fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     v.extend_from_slice(args);
     v.push(x);
     v
+}
+
+// The builders below are kept out of line, so that `fast_op`'s loop carries only a call
+// for them: the interpreter loop's code generation is sensitive to what is inlined.
+
+/// `Op::MakeAttrs(k, 0)`: the set of the static keys, built in place.
+#[inline(never)]
+fn make_static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) {
+    let a = static_attrs(stack, code, k).with_pos(code.attr_pos[k as usize].clone());
+    stack.push(Value::attrs(a));
+}
+
+/// `Op::MakeList(n)`.
+#[inline(never)]
+fn make_list(stack: &mut Vec<Value>, n: u32) {
+    let start = stack.len() - n as usize;
+    let v: Vec<Value> = stack.drain(start..).collect();
+    stack.push(Value::list(v));
 }
 
 /// The set of the static keys `code.attr_keys[k]` with their values taken from the top
