@@ -1926,18 +1926,15 @@ fn with_arg(args: &[Value], x: Value) -> Vec<Value> {
     v
 }
 
-// The builders below are kept out of line, so that `fast_op`'s loop carries only a call
-// for them: the interpreter loop's code generation is sensitive to what is inlined.
-
 /// `Op::MakeAttrs(k, 0)`: the set of the static keys, built in place.
-#[inline(never)]
+#[inline(always)]
 fn make_static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) {
     let a = static_attrs(stack, code, k).with_pos(code.attr_pos[k as usize].clone());
     stack.push(Value::attrs(a));
 }
 
 /// `Op::MakeList(n)`.
-#[inline(never)]
+#[inline(always)]
 fn make_list(stack: &mut Vec<Value>, n: u32) {
     let start = stack.len() - n as usize;
     let v: Vec<Value> = stack.drain(start..).collect();
