@@ -650,6 +650,19 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
+    /// `inherit (x) name;` with `x` a variable (see `is_known_var`): a thunk of `x.name`
+    /// reading `x` where it is. (Trying `x.name` at once, as `compile_lazy` does for a
+    /// written `x.name`, costs more than it saves here: `x` is mostly not yet a set.)
+    fn compile_inherit_from(&mut self, x: ast::Expr, name: Symbol, span: Span) -> CResult<()> {
+        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+        self.compile(&x)?;
+        self.emit(Op::Select(name), span);
+        self.emit(Op::Force, span);
+        self.emit(Op::Return, span);
+        self.emit_child_thunk(span);
+        Ok(())
+    }
+
     fn compile_thunk(&mut self, e: &ast::Expr, span: Span) -> CResult<()> {
         self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
         self.compile(e)?;
@@ -1571,9 +1584,16 @@ impl<'g> Compiler<'g> {
     /// A non-recursive attribute set.
     fn compile_set(&mut self, mut set: BSet, span: Span) -> CResult<()> {
         Self::sorted_statics(&mut set);
-        let hidden = !set.inherit_froms.is_empty();
+        let froms = std::mem::take(&mut set.inherit_froms);
+        // `inherit (x) a;` with `x` a variable (`{ inherit (m) file; ... }`, all over
+        // the module system) reads `x` where it is: no scope is needed to hold it.
+        let direct: Vec<ast::Expr> = froms.iter().map(|f| strip_parens(f.clone())).collect();
+        let direct = direct
+            .iter()
+            .all(|f| self.is_known_var(f))
+            .then_some(direct);
+        let hidden = !froms.is_empty() && direct.is_none();
         if hidden {
-            let froms = std::mem::take(&mut set.inherit_froms);
             for f in &froms {
                 self.compile_lazy(f)?;
             }
@@ -1586,7 +1606,16 @@ impl<'g> Compiler<'g> {
         let keys: Vec<Symbol> = set.statics.iter().map(|(k, _, _)| *k).collect();
         let spans: Vec<Span> = set.statics.iter().map(|(_, _, s)| *s).collect();
         for (_, v, vspan) in set.statics {
-            self.compile_bval(v, vspan, 0, (0, 0))?;
+            match (v, &direct) {
+                (
+                    BVal::Inherit {
+                        from: Some(k),
+                        name,
+                    },
+                    Some(froms),
+                ) => self.compile_inherit_from(froms[k].clone(), name, vspan)?,
+                (v, _) => self.compile_bval(v, vspan, 0, (0, 0))?,
+            }
         }
         let ndyn = set.dynamics.len() as u32;
         for (k, v, vspan) in set.dynamics {

@@ -546,11 +546,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(top) = self.stack.last_mut() else {
                     return Fast::Slow;
                 };
-                let found = match &*top {
-                    Value::Attrs(a) => a.get(sym).cloned(),
-                    _ => None,
-                };
-                match found {
+                match known_attr(top, sym) {
                     Some(v) => *top = v,
                     None => return Fast::Demand(1),
                 }
@@ -559,17 +555,29 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(top) = self.stack.last_mut() else {
                     return Fast::Slow;
                 };
-                let Value::Attrs(a) = &*top else {
-                    return Fast::Demand(1);
+                match with_known_set(top, |a| a.get(sym).cloned()) {
+                    Some(Some(v)) => *top = v,
+                    Some(None) => {
+                        discard(self.pop());
+                        *ip = target as usize;
+                    }
+                    None => return Fast::Demand(1),
+                }
+            }
+            Op::SpecSelect(sym, target) => {
+                let Some(top) = self.stack.last_mut() else {
+                    return Fast::Slow;
                 };
-                match a.get(sym).cloned() {
+                match known_attr(top, sym) {
                     Some(v) => *top = v,
                     None => {
-                        self.stack.pop();
+                        discard(self.pop());
                         *ip = target as usize;
                     }
                 }
             }
+            Op::MakeAttrs(k, 0) => make_static_attrs(&mut self.stack, code, k),
+            Op::MakeList(n) => make_list(&mut self.stack, n),
             Op::Speculate(o, target) => {
                 let n = self.stack.len();
                 let r = speculate(o, &self.stack[n - 2], &self.stack[n - 1]);
@@ -610,7 +618,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::HasStepDyn(_)
             | Op::HasLastDyn
             | Op::MakeAttrs(..)
-            | Op::MakeList(_)
             | Op::Div
             | Op::Concat
             | Op::Update
@@ -623,7 +630,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Overrides
             | Op::CheckFormals
             | Op::GetFormal(..)
-            | Op::SpecSelect(..)
             | Op::SpecSelectDyn(_)
             | Op::SpecCall(_)
             | Op::Call2 => return Fast::Slow,
@@ -1251,46 +1257,23 @@ impl<'o, O: Observer> Vm<'o, O> {
                     demand_slot!(self, n - 2 * ndyn + 2 * i);
                 }
                 let proto = code_frame!(self).proto.clone();
-                let keys = &proto.attr_keys[k as usize];
-                let start = n - 2 * ndyn - keys.len();
-                let mut vals = self.stack.drain(start..);
-                let mut entries: Vec<(Symbol, Value)> = Vec::with_capacity(keys.len() + ndyn);
-                for key in keys {
-                    entries.push((*key, vals.next().unwrap()));
-                }
-                let mut dyns = Vec::with_capacity(ndyn);
-                for _ in 0..ndyn {
-                    let key = vals.next().unwrap();
-                    let val = vals.next().unwrap();
-                    dyns.push((key, val));
-                }
-                drop(vals);
-                let attrs = if dyns.is_empty() {
-                    Attrs::from_sorted(entries)
-                } else {
-                    let mut a = Attrs::from_sorted(entries);
-                    for (key, val) in dyns {
-                        if matches!(key, Value::Null) {
-                            continue;
-                        }
-                        let sym = attr_name(&key)?;
-                        if a.get(sym).is_some() {
-                            return Err(ErrorKind::other(format!(
-                                "dynamic attribute '{}' already defined",
-                                sym
-                            )));
-                        }
-                        a.insert(sym, val);
+                let dyns: Vec<Value> = self.stack.drain(n - 2 * ndyn..).collect();
+                let mut a = static_attrs(&mut self.stack, &proto, k);
+                for pair in dyns.chunks_exact(2) {
+                    if matches!(pair[0], Value::Null) {
+                        continue;
                     }
-                    a
-                };
-                let attrs = attrs.with_pos(proto.attr_pos[k as usize].clone());
+                    let sym = attr_name(&pair[0])?;
+                    if a.get(sym).is_some() {
+                        return Err(ErrorKind::other(format!(
+                            "dynamic attribute '{}' already defined",
+                            sym
+                        )));
+                    }
+                    a.insert(sym, pair[1].clone());
+                }
+                let attrs = a.with_pos(proto.attr_pos[k as usize].clone());
                 self.stack.push(Value::attrs(attrs));
-            }
-            Op::MakeList(n) => {
-                let start = self.stack.len() - n as usize;
-                let v: Vec<Value> = self.stack.drain(start..).collect();
-                self.stack.push(Value::list(v));
             }
             Op::Add
             | Op::Sub
@@ -1576,13 +1559,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 } else if target != u32::MAX {
                     // The default is stored into the call's own scope: a possible cycle.
                     self.state.scopes.register(&f.env);
-                }
-            }
-            Op::SpecSelect(sym, target) => {
-                let x = self.pop().shallow();
-                match known_attr(&x, sym) {
-                    Some(v) => self.stack.push(v),
-                    None => code_frame!(self).ip = target as usize,
                 }
             }
             Op::SpecCall(target) => {
@@ -2008,6 +1984,30 @@ fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, k: usize) -> usize {
     start
 }
 
+/// `Op::MakeAttrs(k, 0)`: the set of the static keys, built in place.
+#[inline(always)]
+fn make_static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) {
+    let a = static_attrs(stack, code, k).with_pos(code.attr_pos[k as usize].clone());
+    stack.push(Value::attrs(a));
+}
+
+/// `Op::MakeList(n)`.
+#[inline(always)]
+fn make_list(stack: &mut Vec<Value>, n: u32) {
+    let start = stack.len() - n as usize;
+    let v: Vec<Value> = stack.drain(start..).collect();
+    stack.push(Value::list(v));
+}
+
+/// The set of the static keys `code.attr_keys[k]` with their values taken from the top
+/// of the stack (in key order), positions not yet attached.
+#[inline(always)]
+fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
+    let keys = &code.attr_keys[k as usize];
+    let start = stack.len() - keys.len();
+    Attrs::from_sorted(keys.iter().copied().zip(stack.drain(start..)).collect())
+}
+
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general
 /// drop, which the hot instructions (integer arithmetic, stores into fresh slots,
 /// popping a condition) would otherwise make for every value they overwrite.
@@ -2136,12 +2136,24 @@ fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
     }
 }
 
-/// `x.sym` if `x` is a set holding `sym` (what `Op::SpecSelect` may take early).
-fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
+/// `f` of the set `x` is, or has been evaluated to; `None` if `x` is no set (yet).
+#[inline(always)]
+fn with_known_set<T>(x: &Value, f: impl FnOnce(&Attrs) -> T) -> Option<T> {
     match x {
-        Value::Attrs(a) => a.get(sym).cloned(),
+        Value::Attrs(a) => Some(f(a)),
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(Value::Attrs(a)) => Some(f(a)),
+            _ => None,
+        },
         _ => None,
     }
+}
+
+/// `x.sym` if `x` is (or has been evaluated to) a set holding `sym`: what
+/// `Op::SpecSelect` may take early, and what `Op::Select` needs nothing else for.
+#[inline(always)]
+fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
+    with_known_set(x, |a| a.get(sym).cloned()).flatten()
 }
 
 /// An attribute name from a dynamic key.

@@ -1,0 +1,1 @@
+((m: { inherit (m) missing; }) { a = 1; }).missing
