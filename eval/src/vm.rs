@@ -971,7 +971,17 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Force the call result on top of the stack. `false` if a frame forcing it was
     /// pushed (the caller runs again once it is done).
+    #[inline(always)]
     fn settle_top(&mut self) -> R<bool> {
+        match self.stack.last() {
+            Some(Value::Thunk(_)) => self.settle_thunk_top(),
+            _ => Ok(true),
+        }
+    }
+
+    /// `settle_top` of a thunk.
+    #[inline(never)]
+    fn settle_thunk_top(&mut self) -> R<bool> {
         if let Some(Value::Thunk(t)) = self.stack.last() {
             match t.value() {
                 Some(v) => *self.stack.last_mut().expect("checked") = v,
