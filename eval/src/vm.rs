@@ -813,6 +813,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         }))
     }
 
+    #[inline(never)]
     fn step_gen(&mut self) -> R<()> {
         let Some(Frame::Gen(g)) = self.frames.last_mut() else {
             unreachable!()
@@ -827,7 +828,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Pending::Start => Response::Start,
             Pending::Ready(v) => Response::Value(v),
             Pending::Forced(t) => Response::Value(t.value().unwrap_or(Value::Null)),
-            Pending::CallResult => Response::Value(self.stack.pop().unwrap_or(Value::Null)),
+            Pending::CallResult => Response::Value(self.stack.pop().unwrap_or_default()),
             Pending::Try(v) => Response::Value(v.shallow()),
             Pending::Caught(e) => Response::Caught(*e),
         };
@@ -909,13 +910,16 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
     /// an unevaluated thunk (see `settle_top`).
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
-        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
-            if let Some(inner) = c.proto.curried {
+        let f = match (f, O::ACTIVE) {
+            (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
                 // closure.
+                let Some(inner) = c.proto.curried else {
+                    unreachable!("checked above")
+                };
                 let code = c.proto.child(inner);
-                let env = self.bind_env(c, &code, x, Some(y));
+                let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
                 return self.push_frame(Frame::Code(CodeFrame {
                     proto: code,
@@ -925,7 +929,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                     kind: CodeKind::Call,
                 }));
             }
-        }
+            (f, _) => f,
+        };
         let base = self.stack.len();
         // `y` waits below the first call and is swapped above its result.
         self.stack.push(y);
@@ -995,6 +1000,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(true)
     }
 
+    #[inline(never)]
     fn step_machine(&mut self) -> R<()> {
         let Some(Frame::Machine(m)) = self.frames.last_mut() else {
             unreachable!()
@@ -1003,7 +1009,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             if !self.settle_top()? {
                 return Ok(());
             }
-            Some(self.stack.pop().unwrap_or(Value::Null))
+            Some(self.stack.pop().unwrap_or_default())
         } else {
             None
         };
@@ -1592,18 +1598,21 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Leave the top code frame with the value on top of the stack.
     #[inline(always)]
     fn op_return(&mut self) {
-        let Some(Frame::Code(f)) = self.pop_frame() else {
+        let Some(Frame::Code(CodeFrame {
+            base, kind, env, ..
+        })) = self.pop_frame()
+        else {
             unreachable!("return outside a code frame")
         };
-        let v = self.stack.pop().unwrap_or(Value::Null);
-        self.stack.truncate(f.base);
-        match f.kind {
+        let v = self.stack.pop().unwrap_or_default();
+        self.stack.truncate(base);
+        match kind {
             CodeKind::Call => self.stack.push(v),
             CodeKind::Thunk(t, _) => {
                 *t.0.borrow_mut() = ThunkState::Evaluated(v.shallow());
             }
         }
-        self.recycle_env(f.env);
+        self.recycle_env(env);
     }
 
     /// The unevaluated thunk a `Return` in a thunk's frame is about to leave, if any.
@@ -1778,7 +1787,9 @@ impl<'o, O: Observer> Vm<'o, O> {
         };
         let env = self.new_env(code.call_size, parent, code.call_scope.clone());
         {
-            let mut slots = env.slots.borrow_mut();
+            let mut cell = env.slots.borrow_mut();
+            // One look at which kind of slots these are, not one per access.
+            let slots: &mut [Value] = &mut cell;
             if keep > 0 {
                 let from = c.env.slots.borrow();
                 for (to, v) in slots.iter_mut().zip(from.iter()).take(keep) {

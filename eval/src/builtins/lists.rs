@@ -549,7 +549,11 @@ impl MergeSort {
     fn resume_with(&mut self, last: Option<Value>) -> R<MachineStep> {
         match last {
             // Take from the right only if right < left (keeps equal elements stable).
-            Some(Value::Bool(right_first)) => Ok(self.next(Some(right_first))),
+            Some(Value::Bool(right_first)) => {
+                // A Boolean needs no drop (the general one would be a call).
+                std::mem::forget(last);
+                Ok(self.next(Some(right_first)))
+            }
             other => Err(type_error("a Boolean", &other.unwrap_or_default())),
         }
     }
