@@ -1030,43 +1030,53 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     #[inline(never)]
     fn step_machine(&mut self) -> R<()> {
-        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-            unreachable!()
-        };
-        let last = if m.awaiting {
-            if !self.settle_top()? {
+        let depth = self.frames.len();
+        loop {
+            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+                unreachable!()
+            };
+            let last = if m.awaiting {
+                if !self.settle_top()? {
+                    return Ok(());
+                }
+                Some(self.stack.pop().unwrap_or_default())
+            } else {
+                None
+            };
+            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+                unreachable!()
+            };
+            match m.machine.resume(last)? {
+                MachineStep::Force(v) => {
+                    // `settle_top` forces it when the machine is stepped next.
+                    m.awaiting = true;
+                    self.stack.push(v);
+                    return Ok(());
+                }
+                MachineStep::Call(f, x) => {
+                    m.awaiting = true;
+                    self.push_call(f, x)?;
+                }
+                MachineStep::Call2(f, x, y) => {
+                    m.awaiting = true;
+                    self.push_call2(f, x, y)?;
+                }
+                MachineStep::Done(v) => {
+                    let Some(Frame::Machine(m)) = self.pop_frame() else {
+                        unreachable!()
+                    };
+                    self.stack.truncate(m.base);
+                    self.stack.push(v);
+                    return Ok(());
+                }
+            }
+            // A call answered without a frame (see `quick_body`) leaves its result on
+            // the stack: step the machine again here rather than through `run_frames`,
+            // counting the step as it would.
+            if self.frames.len() != depth {
                 return Ok(());
             }
-            Some(self.stack.pop().unwrap_or_default())
-        } else {
-            None
-        };
-        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-            unreachable!()
-        };
-        match m.machine.resume(last)? {
-            MachineStep::Force(v) => {
-                // `settle_top` forces it when the machine is stepped next.
-                m.awaiting = true;
-                self.stack.push(v);
-                Ok(())
-            }
-            MachineStep::Call(f, x) => {
-                m.awaiting = true;
-                self.push_call(f, x)
-            }
-            MachineStep::Call2(f, x, y) => {
-                m.awaiting = true;
-                self.push_call2(f, x, y)
-            }
-            MachineStep::Done(v) => {
-                let Some(Frame::Machine(m)) = self.pop_frame() else {
-                    unreachable!()
-                };
-                self.stack.truncate(m.base);
-                self.stack.push(v);
-                Ok(())
-            }
+            self.check_limits()?;
         }
     }
 
