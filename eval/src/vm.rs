@@ -920,6 +920,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 let code = c.proto.child(inner);
                 if let Some(v) = self.quick_body(&code, c.proto.fused, &x, &y) {
+                    // Integers: nothing to drop.
+                    discard(x);
+                    discard(y);
                     self.stack.push(v);
                     return Ok(());
                 }
@@ -964,12 +967,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         if self.frames.len() >= self.limits.max_depth {
             return None;
         }
-        let arg = |s: u32| match (s as usize).checked_sub(keep)? {
-            0 => known_int(x),
-            1 => known_int(y),
-            _ => None,
-        };
-        let v = int_binop(op, arg(i)?, arg(j)?)?;
+        let v = int_binop(op, arg_int(i, keep, x, y)?, arg_int(j, keep, x, y)?)?;
         self.steps += code.ops.len() as u64;
         Some(v)
     }
@@ -2057,6 +2055,17 @@ fn known_int(v: &Value) -> Option<i64> {
             ThunkState::Evaluated(Value::Int(x)) => Some(*x),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// The integer in slot `s` of a call environment holding `x` and `y` in slots `keep` and
+/// `keep + 1` (see `Vm::quick_body`).
+#[inline(always)]
+fn arg_int(s: u32, keep: usize, x: &Value, y: &Value) -> Option<i64> {
+    match (s as usize).checked_sub(keep)? {
+        0 => known_int(x),
+        1 => known_int(y),
         _ => None,
     }
 }

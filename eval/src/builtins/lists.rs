@@ -392,6 +392,7 @@ struct Sort {
 }
 
 enum SortStage {
+    /// Nothing forced yet.
     Fun,
     /// The function is being forced.
     AwaitFun,
@@ -453,9 +454,10 @@ impl Machine for Sort {
                 v.push(last.unwrap_or_default());
                 Ok(self.force_elems(f, l, v))
             }
+            // Stepped in place above; put back and stepped the same way.
             merge @ SortStage::Merge(_) => {
                 self.stage = merge;
-                Ok(MachineStep::Done(Value::Null))
+                self.resume(last)
             }
         }
     }
