@@ -851,6 +851,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         }))
     }
 
+    #[inline(never)]
     fn step_gen(&mut self) -> R<()> {
         let Some(Frame::Gen(g)) = self.frames.last_mut() else {
             unreachable!()
@@ -865,7 +866,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Pending::Start => Response::Start,
             Pending::Ready(v) => Response::Value(v),
             Pending::Forced(t) => Response::Value(t.value().unwrap_or(Value::Null)),
-            Pending::CallResult => Response::Value(self.stack.pop().unwrap_or(Value::Null)),
+            Pending::CallResult => Response::Value(self.stack.pop().unwrap_or_default()),
             Pending::Try(v) => Response::Value(v.shallow()),
             Pending::Caught(e) => Response::Caught(*e),
         };
@@ -947,13 +948,23 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
     /// an unevaluated thunk (see `settle_top`).
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
-        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
-            if let Some(inner) = c.proto.curried {
+        let f = match (f, O::ACTIVE) {
+            (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
                 // closure.
+                let Some(inner) = c.proto.curried else {
+                    unreachable!("checked above")
+                };
                 let code = c.proto.child(inner);
-                let env = self.bind_env(c, &code, x, Some(y));
+                if let Some(v) = self.quick_body(&code, c.proto.fused, &x, &y) {
+                    // Integers: nothing to drop.
+                    discard(x);
+                    discard(y);
+                    self.stack.push(v);
+                    return Ok(());
+                }
+                let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
                 return self.push_frame(Frame::Code(CodeFrame {
                     proto: code,
@@ -963,7 +974,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                     kind: CodeKind::Call,
                 }));
             }
-        }
+            (f, _) => f,
+        };
         let base = self.stack.len();
         // `y` waits below the first call and is swapped above its result.
         self.stack.push(y);
@@ -977,6 +989,25 @@ impl<'o, O: Observer> Vm<'o, O> {
             base,
             kind: CodeKind::Call,
         }))
+    }
+
+    /// What `code`, a body called with `x` and `y` in slots `keep` and `keep + 1`, leaves
+    /// when it is one integer operator on the two (`a: b: a < b`, `acc: x: acc + x`, the
+    /// comparators and operators `sort` and `foldl'` call most), worked out without an
+    /// environment or a frame. `None` for any other body, operands that are not integers,
+    /// overflow (the frame reports it), or at the depth limit (the frame would fail).
+    /// The instructions it stands for still count against the step budget.
+    #[inline(always)]
+    fn quick_body(&mut self, code: &Code, keep: usize, x: &Value, y: &Value) -> Option<Value> {
+        let [Op::Local(0, i), Op::Local(0, j), op, Op::Return] = code.ops[..] else {
+            return None;
+        };
+        if self.frames.len() >= self.limits.max_depth {
+            return None;
+        }
+        let v = int_binop(op, arg_int(i, keep, x, y)?, arg_int(j, keep, x, y)?)?;
+        self.steps += code.ops.len() as u64;
+        Some(v)
     }
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
@@ -1009,7 +1040,17 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Force the call result on top of the stack. `false` if a frame forcing it was
     /// pushed (the caller runs again once it is done).
+    #[inline(always)]
     fn settle_top(&mut self) -> R<bool> {
+        match self.stack.last() {
+            Some(Value::Thunk(_)) => self.settle_thunk_top(),
+            _ => Ok(true),
+        }
+    }
+
+    /// `settle_top` of a thunk.
+    #[inline(never)]
+    fn settle_thunk_top(&mut self) -> R<bool> {
         if let Some(Value::Thunk(t)) = self.stack.last() {
             match t.value() {
                 Some(v) => *self.stack.last_mut().expect("checked") = v,
@@ -1023,44 +1064,55 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(true)
     }
 
+    #[inline(never)]
     fn step_machine(&mut self) -> R<()> {
-        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-            unreachable!()
-        };
-        let last = if m.awaiting {
-            if !self.settle_top()? {
+        let depth = self.frames.len();
+        loop {
+            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+                unreachable!()
+            };
+            let last = if m.awaiting {
+                if !self.settle_top()? {
+                    return Ok(());
+                }
+                Some(self.stack.pop().unwrap_or_default())
+            } else {
+                None
+            };
+            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+                unreachable!()
+            };
+            match m.machine.resume(last)? {
+                MachineStep::Force(v) => {
+                    // `settle_top` forces it when the machine is stepped next.
+                    m.awaiting = true;
+                    self.stack.push(v);
+                    return Ok(());
+                }
+                MachineStep::Call(f, x) => {
+                    m.awaiting = true;
+                    self.push_call(f, x)?;
+                }
+                MachineStep::Call2(f, x, y) => {
+                    m.awaiting = true;
+                    self.push_call2(f, x, y)?;
+                }
+                MachineStep::Done(v) => {
+                    let Some(Frame::Machine(m)) = self.pop_frame() else {
+                        unreachable!()
+                    };
+                    self.stack.truncate(m.base);
+                    self.stack.push(v);
+                    return Ok(());
+                }
+            }
+            // A call answered without a frame (see `quick_body`) leaves its result on
+            // the stack: step the machine again here rather than through `run_frames`,
+            // counting the step as it would.
+            if self.frames.len() != depth {
                 return Ok(());
             }
-            Some(self.stack.pop().unwrap_or(Value::Null))
-        } else {
-            None
-        };
-        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-            unreachable!()
-        };
-        match m.machine.resume(last)? {
-            MachineStep::Force(v) => {
-                // `settle_top` forces it when the machine is stepped next.
-                m.awaiting = true;
-                self.stack.push(v);
-                Ok(())
-            }
-            MachineStep::Call(f, x) => {
-                m.awaiting = true;
-                self.push_call(f, x)
-            }
-            MachineStep::Call2(f, x, y) => {
-                m.awaiting = true;
-                self.push_call2(f, x, y)
-            }
-            MachineStep::Done(v) => {
-                let Some(Frame::Machine(m)) = self.pop_frame() else {
-                    unreachable!()
-                };
-                self.stack.truncate(m.base);
-                self.stack.push(v);
-                Ok(())
-            }
+            self.check_limits()?;
         }
     }
 
@@ -1590,12 +1642,15 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Leave the top code frame with the value on top of the stack.
     #[inline(always)]
     fn op_return(&mut self) {
-        let Some(Frame::Code(f)) = self.pop_frame() else {
+        let Some(Frame::Code(CodeFrame {
+            base, kind, env, ..
+        })) = self.pop_frame()
+        else {
             unreachable!("return outside a code frame")
         };
-        let v = self.stack.pop().unwrap_or(Value::Null);
-        self.stack.truncate(f.base);
-        match f.kind {
+        let v = self.stack.pop().unwrap_or_default();
+        self.stack.truncate(base);
+        match kind {
             CodeKind::Call => self.stack.push(v),
             CodeKind::Thunk(t, restore) => {
                 let v = match v {
@@ -1623,7 +1678,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
         }
-        self.recycle_env(f.env);
+        self.recycle_env(env);
     }
 
     /// The unevaluated thunk a `Return` in a thunk's frame is about to leave, if any.
@@ -1793,7 +1848,9 @@ impl<'o, O: Observer> Vm<'o, O> {
         };
         let env = self.new_env(code.call_size, parent, code.call_scope.clone());
         {
-            let mut slots = env.slots.borrow_mut();
+            let mut cell = env.slots.borrow_mut();
+            // One look at which kind of slots these are, not one per access.
+            let slots: &mut [Value] = &mut cell;
             if keep > 0 {
                 let from = c.env.slots.borrow();
                 for (to, v) in slots.iter_mut().zip(from.iter()).take(keep) {
@@ -2056,6 +2113,17 @@ fn known_int(v: &Value) -> Option<i64> {
             ThunkState::Evaluated(Value::Int(x)) => Some(*x),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// The integer in slot `s` of a call environment holding `x` and `y` in slots `keep` and
+/// `keep + 1` (see `Vm::quick_body`).
+#[inline(always)]
+fn arg_int(s: u32, keep: usize, x: &Value, y: &Value) -> Option<i64> {
+    match (s as usize).checked_sub(keep)? {
+        0 => known_int(x),
+        1 => known_int(y),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, forced_or_step, run_machine, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, forced_or_step, type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -393,18 +393,115 @@ fn elem_quick(a: &[Value]) -> Option<Value> {
     Some(Value::Bool(false))
 }
 
-/// `sort f list`: a stable merge sort calling the Nix comparator `f`.
-fn sort(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let f = force(&co, a[0].clone()).await?;
+/// `sort f list`: forces `f` (which must be a function), then the list, then every
+/// element in order, as C++ Nix does before its first comparison (so a list of one, or
+/// a comparator that ignores its arguments, still fails on a failing element). The
+/// comparator is then given the forced values, never their thunks.
+struct Sort {
+    args: [Value; 2],
+    stage: SortStage,
+}
+
+enum SortStage {
+    /// Nothing forced yet.
+    Fun,
+    /// The function is being forced.
+    AwaitFun,
+    /// The list is being forced; the function.
+    AwaitList(Value),
+    /// Forcing element `v.len()` of `l`.
+    Elems {
+        f: Value,
+        l: Rc<crate::value::NixList>,
+        v: Vec<Value>,
+    },
+    Merge(MergeSort),
+}
+
+impl Sort {
+    /// The stage after forcing: the first unevaluated element's force, or the sort.
+    fn force_elems(
+        &mut self,
+        f: Value,
+        l: Rc<crate::value::NixList>,
+        mut v: Vec<Value>,
+    ) -> MachineStep {
+        while let Some(e) = l.get(v.len()) {
+            match forced_or_step(e.clone()) {
+                Ok(e) => v.push(e),
+                Err(step) => {
+                    self.stage = SortStage::Elems { f, l, v };
+                    return step;
+                }
+            }
+        }
+        if v.len() < 2 {
+            return MachineStep::Done(Value::list(v));
+        }
+        let mut m = MergeSort::new(f, v);
+        let step = m.next(None);
+        self.stage = SortStage::Merge(m);
+        step
+    }
+}
+
+impl Machine for Sort {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        // The sort itself is stepped in place: it is too big to move twice per call.
+        if let SortStage::Merge(m) = &mut self.stage {
+            return m.resume_with(last);
+        }
+        match std::mem::replace(&mut self.stage, SortStage::Fun) {
+            SortStage::Fun => match forced_or_step(std::mem::take(&mut self.args[0])) {
+                Ok(f) => self.got_fun(f),
+                Err(step) => {
+                    self.stage = SortStage::AwaitFun;
+                    Ok(step)
+                }
+            },
+            SortStage::AwaitFun => self.got_fun(last.unwrap_or_default()),
+            SortStage::AwaitList(f) => self.got_list(f, last.unwrap_or_default()),
+            SortStage::Elems { f, l, mut v } => {
+                v.push(last.unwrap_or_default());
+                Ok(self.force_elems(f, l, v))
+            }
+            // Stepped in place above; put back and stepped the same way.
+            merge @ SortStage::Merge(_) => {
+                self.stage = merge;
+                self.resume(last)
+            }
+        }
+    }
+}
+
+impl Sort {
+    fn got_fun(&mut self, f: Value) -> R<MachineStep> {
         if !f.is_function() {
             return Err(type_error("a function", &f));
         }
-        let l = forced_list(&co, a[1].clone()).await?;
-        if l.len() < 2 {
-            return Ok(Value::List(l));
+        match forced_or_step(std::mem::take(&mut self.args[1])) {
+            Ok(l) => self.got_list(f, l),
+            Err(step) => {
+                self.stage = SortStage::AwaitList(f);
+                Ok(step)
+            }
         }
-        run_machine(&co, "sort", Box::new(MergeSort::new(f, l.to_vec()))).await
+    }
+
+    fn got_list(&mut self, f: Value, l: Value) -> R<MachineStep> {
+        let l = list(&l)?.clone();
+        if l.is_empty() {
+            return Ok(MachineStep::Done(Value::List(l)));
+        }
+        let v = Vec::with_capacity(l.len());
+        Ok(self.force_elems(f, l, v))
+    }
+}
+
+fn sort(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(Sort {
+        args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
+        stage: SortStage::Fun,
     })
 }
 
@@ -414,22 +511,20 @@ struct MergeSort {
     v: Vec<Value>,
     buf: Vec<Value>,
     width: usize,
-    /// The run being merged: `v[l..mid]` with `v[r..hi]` into `buf` from `k`.
+    /// The run being merged: `v[l..mid]` with `v[r..hi]` onto `buf`.
     start: usize,
     mid: usize,
     hi: usize,
     l: usize,
     r: usize,
-    k: usize,
 }
 
 impl MergeSort {
     fn new(f: Value, v: Vec<Value>) -> MergeSort {
         let mut m = MergeSort {
             f,
-            // Each pass moves every element from `v` into `buf` (then they swap), so
-            // `buf` starts empty of values.
-            buf: vec![Value::Null; v.len()],
+            // Each pass moves every element from `v` onto `buf` (then they swap).
+            buf: Vec::with_capacity(v.len()),
             v,
             width: 1,
             start: 0,
@@ -437,7 +532,6 @@ impl MergeSort {
             hi: 0,
             l: 0,
             r: 0,
-            k: 0,
         };
         m.begin_run(0);
         m
@@ -448,31 +542,58 @@ impl MergeSort {
         self.start = start;
         self.mid = (start + self.width).min(n);
         self.hi = (start + 2 * self.width).min(n);
-        (self.l, self.r, self.k) = (start, self.mid, start);
+        (self.l, self.r) = (start, self.mid);
     }
 
+    #[inline(always)]
     fn take(&mut self, right: bool) {
         let i = if right { &mut self.r } else { &mut self.l };
-        self.buf[self.k] = std::mem::take(&mut self.v[*i]);
+        // `v[i]` is a valid index (`i` < `mid` or `hi`, both at most `v.len()`).
+        let e = std::mem::take(&mut self.v[*i]);
         *i += 1;
-        self.k += 1;
+        // Within the capacity reserved for all of `v`: no reallocation.
+        self.buf.push(e);
     }
 }
 
-impl Machine for MergeSort {
-    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        if let Some(c) = last {
-            match c {
-                // Take from the right only if right < left (keeps equal elements stable).
-                Value::Bool(right_first) => self.take(right_first),
-                other => return Err(type_error("a Boolean", &other)),
+impl MergeSort {
+    /// Continue with the comparator's answer.
+    #[inline(always)]
+    fn resume_with(&mut self, last: Option<Value>) -> R<MachineStep> {
+        match last {
+            // Take from the right only if right < left (keeps equal elements stable).
+            Some(Value::Bool(right_first)) => {
+                // A Boolean needs no drop (the general one would be a call).
+                std::mem::forget(last);
+                Ok(self.next(Some(right_first)))
             }
+            other => Err(type_error("a Boolean", &other.unwrap_or_default())),
         }
+    }
+
+    /// Take the element the last comparison chose (if any), then the next comparison
+    /// or the sorted list.
+    #[inline(always)]
+    fn next(&mut self, right_first: Option<bool>) -> MachineStep {
+        if let Some(right) = right_first {
+            self.take(right);
+        }
+        if self.l < self.mid && self.r < self.hi {
+            let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
+            return MachineStep::Call2(self.f.clone(), x, y);
+        }
+        self.next_run()
+    }
+
+    /// One run is used up: the rest of the other goes over, and the next comparison is
+    /// in the next run (or pass), or the sort is done.
+    #[inline(never)]
+    fn next_run(&mut self) -> MachineStep {
         let n = self.v.len();
         loop {
             if self.l < self.mid && self.r < self.hi {
                 let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
-                return Ok(MachineStep::Call2(self.f.clone(), x, y));
+                return MachineStep::Call2(self.f.clone(), x, y);
             }
             while self.l < self.mid {
                 self.take(false);
@@ -486,9 +607,11 @@ impl Machine for MergeSort {
                 continue;
             }
             std::mem::swap(&mut self.v, &mut self.buf);
+            // What `buf` holds now is the `null`s taken elements left behind.
+            self.buf.clear();
             self.width *= 2;
             if self.width >= n {
-                return Ok(MachineStep::Done(Value::list(std::mem::take(&mut self.v))));
+                return MachineStep::Done(Value::list(std::mem::take(&mut self.v)));
             }
             self.begin_run(0);
         }
@@ -733,7 +856,7 @@ pub fn register(r: &mut Registry) {
     r.machine("concatLists", 1, concat_lists);
     r.machine("concatMap", 2, concat_map);
     r.gen_quick("elem", 2, elem, elem_quick);
-    r.gen("sort", 2, sort);
+    r.machine("sort", 2, sort);
     r.gen("partition", 2, partition);
     r.gen("groupBy", 2, group_by);
     r.machine("listToAttrs", 1, list_to_attrs);
