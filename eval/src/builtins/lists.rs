@@ -578,11 +578,19 @@ impl MergeSort {
         if let Some(right) = right_first {
             self.take(right);
         }
-        if self.l < self.mid && self.r < self.hi {
-            let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
-            return MachineStep::Call2(self.f.clone(), x, y);
+        match self.comparison() {
+            Some(step) => step,
+            None => self.next_run(),
         }
-        self.next_run()
+    }
+
+    /// The call comparing the heads of the two halves of the run, while both have one.
+    #[inline(always)]
+    fn comparison(&self) -> Option<MachineStep> {
+        (self.l < self.mid && self.r < self.hi).then(|| {
+            let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
+            MachineStep::Call2(self.f.clone(), x, y)
+        })
     }
 
     /// One run is used up: the rest of the other goes over, and the next comparison is
@@ -591,10 +599,6 @@ impl MergeSort {
     fn next_run(&mut self) -> MachineStep {
         let n = self.v.len();
         loop {
-            if self.l < self.mid && self.r < self.hi {
-                let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
-                return MachineStep::Call2(self.f.clone(), x, y);
-            }
             while self.l < self.mid {
                 self.take(false);
             }
@@ -604,16 +608,19 @@ impl MergeSort {
             let next = self.start + 2 * self.width;
             if next < n {
                 self.begin_run(next);
-                continue;
+            } else {
+                std::mem::swap(&mut self.v, &mut self.buf);
+                // What `buf` holds now is the `null`s taken elements left behind.
+                self.buf.clear();
+                self.width *= 2;
+                if self.width >= n {
+                    return MachineStep::Done(Value::list(std::mem::take(&mut self.v)));
+                }
+                self.begin_run(0);
             }
-            std::mem::swap(&mut self.v, &mut self.buf);
-            // What `buf` holds now is the `null`s taken elements left behind.
-            self.buf.clear();
-            self.width *= 2;
-            if self.width >= n {
-                return MachineStep::Done(Value::list(std::mem::take(&mut self.v)));
+            if let Some(step) = self.comparison() {
+                return step;
             }
-            self.begin_run(0);
         }
     }
 }
