@@ -212,8 +212,9 @@ fn first_unevaluated(vals: &[Value]) -> Option<Thunk> {
 ///
 /// The pointers point into the frame stack, which moves when it grows, so they are
 /// only dereferenced while the frame they were taken from is the top frame and the
-/// stack has not changed: `run_frames` takes them afresh after anything that can push,
-/// pop or rescope a frame (everything but `fast_op`).
+/// stack has not changed: `run_frames` takes them afresh after anything that can push
+/// or pop a frame (everything but `fast_op` and a change of scope, which rewrites the
+/// frame's `env` field in place).
 #[derive(Clone, Copy)]
 struct FrameRefs {
     code: *const Rc<Code>,
@@ -237,7 +238,7 @@ impl FrameRefs {
     }
 
     /// # Safety
-    /// As for `code`, and the frame's scope has not changed since.
+    /// As for `code`; the reference must not outlive a change of the frame's scope.
     #[inline(always)]
     unsafe fn env<'a>(self) -> &'a Rc<Env> {
         &*self.env
@@ -467,6 +468,22 @@ impl<'o, O: Observer> Vm<'o, O> {
                         code_frame!(self).ip = ip;
                         self.op_call()?;
                     }
+                    Op::Call2 => {
+                        code_frame!(self).ip = ip;
+                        self.op_call2()?;
+                    }
+                    // A new scope changes the frame's environment in place: the frame
+                    // stays where it is, so `refs` still points at its fields.
+                    Op::PushScope(i) => {
+                        self.push_scope(i);
+                        continue;
+                    }
+                    Op::PopScope => {
+                        let f = code_frame!(self);
+                        let parent = f.env.parent.clone().expect("PopScope without scope");
+                        f.env = parent;
+                        continue;
+                    }
                     _ => {
                         code_frame!(self).ip = ip;
                         self.step(*op)?;
@@ -523,7 +540,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::Pop => discard(self.pop()),
             Op::Jump(t) => *ip = t as usize,
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
-                let Some(&Value::Bool(b)) = self.stack.last() else {
+                let Some(b) = self.stack.last().and_then(known_bool) else {
                     return Fast::Demand(1);
                 };
                 discard(self.pop());
@@ -588,7 +605,40 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => *ip = target as usize,
                 }
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Neq => {
+            Op::Eq | Op::Neq => {
+                let n = self.stack.len();
+                let Some(eq) = known_eq(&self.stack[n - 2], &self.stack[n - 1]) else {
+                    return Fast::Demand(2);
+                };
+                discard(self.pop());
+                let r = Value::Bool(eq == matches!(op, Op::Eq));
+                discard(std::mem::replace(&mut self.stack[n - 2], r));
+            }
+            Op::HasStep(sym, _) | Op::HasLast(sym) => {
+                let Some(top) = self.stack.last_mut() else {
+                    return Fast::Slow;
+                };
+                let Some(found) = with_known_set(top, |a| a.get(sym).cloned()) else {
+                    return Fast::Demand(1);
+                };
+                has_attr(top, found, *op, ip);
+            }
+            Op::HasStepDyn(_) | Op::HasLastDyn => {
+                // Only a plain key and a known set: `step` forces the key before the set.
+                let n = self.stack.len();
+                let Some(Value::String(key)) = self.stack.last() else {
+                    return Fast::Slow;
+                };
+                let sym = key.to_symbol();
+                let Some(found) = with_known_set(&self.stack[n - 2], |a| a.get(sym).cloned())
+                else {
+                    return Fast::Slow;
+                };
+                discard(self.pop());
+                has_attr(&mut self.stack[n - 2], found, *op, ip);
+            }
+            Op::GetFormal(i, target) => self.get_formal(code, env, i, target, ip),
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
@@ -613,10 +663,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Return
             | Op::SelectDyn
             | Op::SelectDynOr(_)
-            | Op::HasStep(..)
-            | Op::HasLast(_)
-            | Op::HasStepDyn(_)
-            | Op::HasLastDyn
             | Op::MakeAttrs(..)
             | Op::Div
             | Op::Concat
@@ -629,7 +675,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::ToPath
             | Op::Overrides
             | Op::CheckFormals
-            | Op::GetFormal(..)
             | Op::SpecSelectDyn(_)
             | Op::SpecCall(_)
             | Op::Call2 => return Fast::Slow,
@@ -1153,6 +1198,47 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.pop().expect("stack underflow")
     }
 
+    /// `Op::GetFormal`: the formal `i` of the call's argument set (already forced by
+    /// `CheckFormals`) into its slot, then on to `target` (its default's code is skipped)
+    /// unless that is `u32::MAX`.
+    #[inline(never)]
+    fn get_formal(&mut self, code: &Code, env: &Rc<Env>, i: u32, target: u32, ip: &mut usize) {
+        let formals = code
+            .lambda
+            .as_ref()
+            .and_then(|l| l.formals.as_ref())
+            .expect("GetFormal without formals");
+        let sym = formals.entries[i as usize].0;
+        let at = code.fused;
+        let found = match &env.slots.borrow()[at] {
+            Value::Attrs(a) => a.get(sym).cloned(),
+            _ => None,
+        };
+        if let Some(v) = found {
+            env.slots.borrow_mut()[at + i as usize + 1] = v;
+            if target != u32::MAX {
+                *ip = target as usize;
+            }
+        } else if target != u32::MAX {
+            // The default is stored into the call's own scope: a possible cycle.
+            self.state.scopes.register(env);
+        }
+    }
+
+    /// `Op::PushScope`: the top code frame continues in a fresh scope inside its own.
+    #[inline(never)]
+    fn push_scope(&mut self, i: u32) {
+        let f = code_frame!(self);
+        let info = f.proto.scope(i);
+        let parent = f.env.clone();
+        let recursive = matches!(info.kind, ScopeKind::Let | ScopeKind::RecAttrs);
+        let env = self.new_env(info.names.len(), parent, Some(info));
+        if recursive {
+            self.state.scopes.register(&env);
+        }
+        code_frame!(self).env = env;
+    }
+
     /// Run `op`, the instruction just fetched from the top code frame (whose `ip`
     /// points past it), in full generality. Instructions `fast_op` always completes,
     /// and calls and returns (which `run_frames` does itself), never reach here.
@@ -1182,22 +1268,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     name: sym.as_str().to_string(),
                     suggestion: None,
                 });
-            }
-            Op::PushScope(i) => {
-                let f = code_frame!(self);
-                let info = f.proto.scope(i);
-                let parent = f.env.clone();
-                let recursive = matches!(info.kind, ScopeKind::Let | ScopeKind::RecAttrs);
-                let env = self.new_env(info.names.len(), parent, Some(info));
-                if recursive {
-                    self.state.scopes.register(&env);
-                }
-                code_frame!(self).env = env;
-            }
-            Op::PopScope => {
-                let f = code_frame!(self);
-                let parent = f.env.parent.clone().expect("PopScope without scope");
-                f.env = parent;
             }
             Op::Swap => {
                 let n = self.stack.len();
@@ -1268,7 +1338,6 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn step_rest(&mut self, op: Op) -> R<()> {
         match op {
-            Op::Call2 => self.op_call2()?,
             Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {
                 let dynamic = matches!(op, Op::HasStepDyn(_) | Op::HasLastDyn);
                 let n = self.stack.len();
@@ -1587,30 +1656,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                             name: s.as_str().to_string(),
                         });
                     }
-                }
-            }
-            Op::GetFormal(i, target) => {
-                let f = code_frame!(self);
-                let proto = f.proto.clone();
-                let formals = proto
-                    .lambda
-                    .as_ref()
-                    .and_then(|l| l.formals.as_ref())
-                    .unwrap();
-                let sym = formals.entries[i as usize].0;
-                let at = proto.fused;
-                let found = match &f.env.slots.borrow()[at] {
-                    Value::Attrs(a) => a.get(sym).cloned(),
-                    _ => None,
-                };
-                if let Some(v) = found {
-                    f.env.slots.borrow_mut()[at + i as usize + 1] = v;
-                    if target != u32::MAX {
-                        f.ip = target as usize;
-                    }
-                } else if target != u32::MAX {
-                    // The default is stored into the call's own scope: a possible cycle.
-                    self.state.scopes.register(&f.env);
                 }
             }
             Op::SpecCall(target) => {
@@ -2115,6 +2160,71 @@ fn known_int(v: &Value) -> Option<i64> {
         },
         _ => None,
     }
+}
+
+/// The Boolean `v` is or has been evaluated to.
+#[inline(always)]
+fn known_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(Value::Bool(b)) => Some(*b),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `a == b` when it needs nothing forced: both operands are (or have been evaluated
+/// to) values that `shallow_eq` decides.
+#[inline(always)]
+fn known_eq(a: &Value, b: &Value) -> Option<bool> {
+    match (known_int(a), known_int(b)) {
+        (Some(x), Some(y)) => Some(x == y),
+        _ => known_eq_slow(a, b),
+    }
+}
+
+#[inline(never)]
+fn known_eq_slow(a: &Value, b: &Value) -> Option<bool> {
+    // Borrowed, not cloned: both may be the same thunk, and shared borrows may overlap.
+    let (sa, sb);
+    let a = match a {
+        Value::Thunk(t) => {
+            sa = t.0.borrow();
+            match &*sa {
+                ThunkState::Evaluated(v) => v,
+                _ => return None,
+            }
+        }
+        v => v,
+    };
+    let b = match b {
+        Value::Thunk(t) => {
+            sb = t.0.borrow();
+            match &*sb {
+                ThunkState::Evaluated(v) => v,
+                _ => return None,
+            }
+        }
+        v => v,
+    };
+    builtins::compare::shallow_eq(a, b)
+}
+
+/// The result of `HasStep`/`HasLast` (and their dynamic forms) on a set, given what
+/// the set holds under the name, into `slot` where the set was.
+#[inline(always)]
+fn has_attr(slot: &mut Value, found: Option<Value>, op: Op, ip: &mut usize) {
+    let r = match (op, found) {
+        (Op::HasStep(_, target) | Op::HasStepDyn(target), None) => {
+            *ip = target as usize;
+            Value::Bool(false)
+        }
+        (Op::HasStep(..) | Op::HasStepDyn(_), Some(v)) => v,
+        (_, found) => Value::Bool(found.is_some()),
+    };
+    *slot = r;
 }
 
 /// The integer in slot `s` of a call environment holding `x` and `y` in slots `keep` and
