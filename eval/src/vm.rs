@@ -638,6 +638,22 @@ impl<'o, O: Observer> Vm<'o, O> {
                 has_attr(&mut self.stack[n - 2], found, *op, ip);
             }
             Op::GetFormal(i, target) => self.get_formal(code, env, i, target, ip),
+            Op::AssertBool | Op::Not | Op::Assert => {
+                let Some(top) = self.stack.last_mut() else {
+                    return Fast::Slow;
+                };
+                // A failed assertion is reported by `step`.
+                match (known_bool(top), op) {
+                    (Some(true), Op::Assert) => discard(self.pop()),
+                    (Some(b), Op::AssertBool) => *top = Value::Bool(b),
+                    (Some(b), Op::Not) => *top = Value::Bool(!b),
+                    _ => return Fast::Demand(1),
+                }
+            }
+            Op::Swap => {
+                let n = self.stack.len();
+                self.stack.swap(n - 1, n - 2);
+            }
             Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
@@ -658,7 +674,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::WithLookup(..)
             | Op::PushScope(_)
             | Op::PopScope
-            | Op::Swap
             | Op::Call
             | Op::Return
             | Op::SelectDyn
@@ -667,10 +682,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Div
             | Op::Concat
             | Op::Update
-            | Op::Not
             | Op::Neg
-            | Op::AssertBool
-            | Op::Assert
             | Op::Interpolate(_)
             | Op::ToPath
             | Op::Overrides
@@ -1268,10 +1280,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     name: sym.as_str().to_string(),
                     suggestion: None,
                 });
-            }
-            Op::Swap => {
-                let n = self.stack.len();
-                self.stack.swap(n - 1, n - 2);
             }
             Op::Force => {
                 let n = self.stack.len() - 1;
