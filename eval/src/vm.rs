@@ -280,10 +280,8 @@ macro_rules! demand_slot {
                 $self.stack[idx] = v;
             } else {
                 let t = t.clone();
-                match $self.demand_thunk(&t)? {
-                    Some(v) => $self.stack[idx] = v,
-                    None => return Ok(()),
-                }
+                $self.demand_unevaluated(t)?;
+                return Ok(());
             }
         }
     }};
@@ -313,7 +311,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
         let depth = self.frames.len();
         let sbase = self.stack.len();
-        let started = self.start_force(&t).map_err(|k| self.error_here(k));
+        let started = self.start_force(t.clone()).map_err(|k| self.error_here(k));
         match started {
             Ok(_) => {}
             Err(e) => return Err(e),
@@ -444,7 +442,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         let n = self.stack.len();
                         if let Some(t) = first_unevaluated(&self.stack[n - k..]) {
                             code_frame!(self).ip = ip - 1;
-                            if let Err(e) = self.start_force(&t) {
+                            if let Err(e) = self.start_force(t) {
                                 code_frame!(self).ip = ip;
                                 return Err(e);
                             }
@@ -458,7 +456,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             // An application's body may end in an unevaluated value; a
                             // thunk frame must leave a value, so force it and return again.
                             code_frame!(self).ip = ip - 1;
-                            self.start_force(&t)?;
+                            self.start_force(t)?;
                             continue 'frame;
                         }
                         self.op_return();
@@ -813,7 +811,8 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
-    fn start_force(&mut self, t: &Thunk) -> R<bool> {
+    /// Taken by value: the frame keeps it, and every caller has its own handle.
+    fn start_force(&mut self, t: Thunk) -> R<bool> {
         let depth_left = self.frames.len() < self.limits.max_depth;
         let saved = {
             let mut st = t.0.borrow_mut();
@@ -851,7 +850,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t.clone(), restore),
+            kind: CodeKind::Thunk(t, restore),
         }));
         Ok(true)
     }
@@ -879,9 +878,16 @@ impl<'o, O: Observer> Vm<'o, O> {
         if let Some(v) = t.value() {
             return Ok(Some(v));
         }
+        self.demand_unevaluated(t.clone())?;
+        Ok(None)
+    }
+
+    /// `demand_thunk` of a thunk known not to be evaluated, handed over.
+    #[inline]
+    fn demand_unevaluated(&mut self, t: Thunk) -> R<()> {
         code_frame!(self).ip -= 1;
         match self.start_force(t) {
-            Ok(_) => Ok(None),
+            Ok(_) => Ok(()),
             Err(e) => {
                 code_frame!(self).ip += 1;
                 Err(e)
@@ -893,7 +899,10 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline]
     fn demand(&mut self, v: Value) -> R<Option<Value>> {
         match v {
-            Value::Thunk(t) => self.demand_thunk(&t),
+            Value::Thunk(t) => match t.value() {
+                Some(v) => Ok(Some(v)),
+                None => self.demand_unevaluated(t).map(|()| None),
+            },
             v => Ok(Some(v)),
         }
     }
@@ -943,7 +952,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         return Ok(());
                     }
                     g.pending = Pending::Forced(t.clone());
-                    self.start_force(&t)?;
+                    self.start_force(t)?;
                     Ok(())
                 }
                 Request::TryForce(Value::Thunk(t)) => {
@@ -952,7 +961,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         return Ok(());
                     }
                     g.pending = Pending::Try(Value::Thunk(t.clone()));
-                    self.start_force(&t)?;
+                    self.start_force(t)?;
                     Ok(())
                 }
                 Request::Call(f, x) => {
@@ -1113,7 +1122,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 Some(v) => *self.stack.last_mut().expect("checked") = v,
                 None => {
                     let t = t.clone();
-                    self.start_force(&t)?;
+                    self.start_force(t)?;
                     return Ok(false);
                 }
             }
