@@ -652,6 +652,19 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len();
                 self.stack.swap(n - 1, n - 2);
             }
+            Op::SpecCall(target) | Op::SpecSelectDyn(target) => {
+                // `[f, x]` or `[set, key]`.
+                let top = self.pop();
+                let below = self.pop();
+                let r = match op {
+                    Op::SpecCall(_) => spec_call(below, top),
+                    _ => spec_select_dyn(below, top),
+                };
+                match r {
+                    Some(v) => self.stack.push(v),
+                    None => *ip = target as usize,
+                }
+            }
             Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
@@ -685,8 +698,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::ToPath
             | Op::Overrides
             | Op::CheckFormals
-            | Op::SpecSelectDyn(_)
-            | Op::SpecCall(_)
             | Op::Call2 => return Fast::Slow,
         }
         Fast::Done
@@ -1675,27 +1686,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                 }
             }
-            Op::SpecCall(target) => {
-                let x = self.pop().shallow();
-                let f = self.pop().shallow();
-                let quick = match (&f, &x) {
-                    (_, Value::Thunk(_)) => None,
-                    (Value::Builtin(b), _) if b.args.is_empty() && b.def.arity == 1 => b.def.quick,
-                    _ => None,
-                };
-                match quick.and_then(|q| q(std::slice::from_ref(&x))) {
-                    Some(v) => self.stack.push(v),
-                    None => code_frame!(self).ip = target as usize,
-                }
-            }
-            Op::SpecSelectDyn(target) => {
-                let k = self.pop().shallow();
-                let x = self.pop().shallow();
-                match attr_name(&k).ok().and_then(|sym| known_attr(&x, sym)) {
-                    Some(v) => self.stack.push(v),
-                    None => code_frame!(self).ip = target as usize,
-                }
-            }
             _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
         }
         Ok(())
@@ -2177,6 +2167,26 @@ fn known_int(v: &Value) -> Option<i64> {
         },
         _ => None,
     }
+}
+
+/// `Op::SpecCall`: `f x` when `f` is a builtin of one argument whose quick form
+/// answers for an evaluated `x`; otherwise `None` and the general code runs.
+#[inline(never)]
+fn spec_call(f: Value, x: Value) -> Option<Value> {
+    let (f, x) = (f.shallow(), x.shallow());
+    let quick = match (&f, &x) {
+        (_, Value::Thunk(_)) => None,
+        (Value::Builtin(b), _) if b.args.is_empty() && b.def.arity == 1 => b.def.quick,
+        _ => None,
+    };
+    quick.and_then(|q| q(std::slice::from_ref(&x)))
+}
+
+/// `Op::SpecSelectDyn`: `x.${k}` when both are evaluated and the set holds it.
+#[inline(never)]
+fn spec_select_dyn(x: Value, k: Value) -> Option<Value> {
+    let (x, k) = (x.shallow(), k.shallow());
+    attr_name(&k).ok().and_then(|sym| known_attr(&x, sym))
 }
 
 /// The Boolean `v` is or has been evaluated to.
