@@ -135,9 +135,14 @@ pub fn compile_in_scopes(
             }),
         )
     })?;
+    let builtins = Symbol::intern("builtins");
     let mut c = Compiler {
         file: file.clone(),
         globals,
+        builtins_slot: globals
+            .get(&builtins)
+            .copied()
+            .filter(|&g| global_names.iter().position(|n| *n == builtins) == Some(g as usize)),
         scopes: Vec::new(),
         protos: Vec::new(),
         lints,
@@ -204,6 +209,9 @@ struct Compiler<'g> {
     lints: Lints,
     file: Arc<SourceFile>,
     globals: &'g HashMap<Symbol, u32>,
+    /// The global slot of `builtins` while it still holds the builtins: the first slot
+    /// of that name (a REPL binding of `builtins` takes a new one).
+    builtins_slot: Option<u32>,
     scopes: Vec<CScope>,
     protos: Vec<ProtoBuilder>,
 }
@@ -445,6 +453,10 @@ impl<'g> Compiler<'g> {
                 p.iter().all(|p| matches!(p, InterpolPart::Literal(_)))
             }
             ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_cheap(&e)),
+            // It is its second argument (see `inline_builtin_calls`).
+            ast::Expr::Apply(_) => self
+                .error_context_body(e)
+                .is_some_and(|b| self.is_cheap(&b)),
             ast::Expr::Ident(i) => {
                 let name = ident_sym(i);
                 matches!(
@@ -1156,6 +1168,7 @@ impl<'g> Compiler<'g> {
                 f => break f,
             }
         };
+        let head = self.inline_builtin_calls(head, &mut args)?;
         self.compile(&head)?;
         while let Some((x, xspan)) = args.pop() {
             self.compile_lazy(&x)?;
@@ -1173,6 +1186,91 @@ impl<'g> Compiler<'g> {
             }
         }
         Ok(())
+    }
+
+    /// `builtins.seq a b` and `builtins.addErrorContext msg e` applied to (at least) both
+    /// their arguments, written so: code for what the call does in place of the call,
+    /// with no thunk for `b` or `e`. Returns what is left to compile as the head of the
+    /// rest of the application (`b` or `e`); `args` keeps the arguments still to apply.
+    ///
+    /// `b` and `e` are then computed where the call was, rather than when their value is
+    /// first needed: an application is compiled inline only where its value is needed
+    /// (otherwise it is a thunk) or as a function's result, which C++ Nix computes when
+    /// the call is made anyway.
+    fn inline_builtin_calls(
+        &mut self,
+        mut head: ast::Expr,
+        args: &mut Vec<(ast::Expr, Span)>,
+    ) -> CResult<ast::Expr> {
+        while args.len() >= 2 {
+            let Some(name) = self.builtin_named(&head) else {
+                break;
+            };
+            match name.as_str() {
+                "seq" => {
+                    let (a, _) = args.pop().expect("two arguments");
+                    let (b, _) = args.pop().expect("two arguments");
+                    let aspan = self.span_of(a.syntax());
+                    self.compile(&a)?;
+                    self.emit(Op::Force, aspan);
+                    self.emit(Op::Pop, aspan);
+                    head = b;
+                }
+                "addErrorContext" => {
+                    // The message is never shown (see the builtin), so it is never
+                    // computed; it is still compiled for its compile-time errors.
+                    let (msg, mspan) = args.pop().expect("two arguments");
+                    let (e, _) = args.pop().expect("two arguments");
+                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, mspan));
+                    let checked = self.compile(&msg);
+                    self.protos.pop();
+                    checked?;
+                    head = e;
+                }
+                _ => break,
+            }
+        }
+        Ok(head)
+    }
+
+    /// `e` is `builtins.NAME` (the global `builtins`, unshadowed): `NAME`.
+    fn builtin_named(&self, e: &ast::Expr) -> Option<Symbol> {
+        let ast::Expr::Select(s) = strip_parens(e.clone()) else {
+            return None;
+        };
+        if s.default_expr().is_some() {
+            return None;
+        }
+        let ast::Expr::Ident(i) = strip_parens(s.expr()?) else {
+            return None;
+        };
+        let name = ident_sym(&i);
+        match self.resolve(name, 0) {
+            Res::Global(g) if Some(g) == self.builtins_slot => {}
+            _ => return None,
+        }
+        let mut attrs = s.attrpath()?.attrs();
+        let (Some(a), None) = (attrs.next(), attrs.next()) else {
+            return None;
+        };
+        static_attr_sym(&a)
+    }
+
+    /// `builtins.addErrorContext msg e`, exactly: `e`.
+    fn error_context_body(&self, e: &ast::Expr) -> Option<ast::Expr> {
+        let ast::Expr::Apply(outer) = e else {
+            return None;
+        };
+        let [Some(f), Some(body)] = exprs(outer.syntax()) else {
+            return None;
+        };
+        let ast::Expr::Apply(inner) = strip_parens(f) else {
+            return None;
+        };
+        let [Some(g), Some(_msg)] = exprs(inner.syntax()) else {
+            return None;
+        };
+        (self.builtin_named(&g)?.as_str() == "addErrorContext").then_some(body)
     }
 
     fn compile_lambda(&mut self, l: &ast::Lambda, span: Span) -> CResult<()> {
