@@ -65,6 +65,10 @@ pub enum Op {
     /// Enter a new environment described by `scopes[i]`.
     PushScope(u32),
     PopScope,
+    /// Register the current environment as a recursive scope (`recursive_scopes`), its
+    /// slots from `i` on: a `let` that took slots of its lambda's call environment
+    /// stored values there that may refer back to it.
+    MarkRecursive(u32),
     /// Pop into slot `i` of the current environment.
     Store(u32),
     Pop,

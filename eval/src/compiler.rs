@@ -28,6 +28,26 @@ struct CScope {
     proto_level: usize,
     /// Slots may change after initialisation (`__overrides`): never copy them early.
     never_init: bool,
+    /// For a lambda's scope: whether a `let` in its body may take slots of the call's
+    /// environment instead of a scope of its own (see `merge_let`).
+    lets: LetSlots,
+    /// For a lambda's scope: the names of all its slots for debuggers, including those
+    /// of `let`s whose names have gone out of scope in `names`.
+    shown: Vec<Option<Symbol>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LetSlots {
+    /// Not a lambda's scope, or a lambda whose formal defaults may register its
+    /// environment already.
+    Never,
+    /// No `let` has registered the environment yet.
+    Free,
+    /// Inside the body of the `let` that registered it: nested ones may join.
+    Registered,
+    /// A `let` that registered it has ended: another, run after it, would register the
+    /// same environment twice.
+    Done,
 }
 
 struct ProtoBuilder {
@@ -135,9 +155,14 @@ pub fn compile_in_scopes(
             }),
         )
     })?;
+    let builtins = Symbol::intern("builtins");
     let mut c = Compiler {
         file: file.clone(),
         globals,
+        builtins_slot: globals
+            .get(&builtins)
+            .copied()
+            .filter(|&g| global_names.iter().position(|n| *n == builtins) == Some(g as usize)),
         scopes: Vec::new(),
         protos: Vec::new(),
         lints,
@@ -152,6 +177,8 @@ pub fn compile_in_scopes(
             initialized: vec![true; n],
             proto_level: 0,
             never_init: false,
+            lets: LetSlots::Never,
+            shown: Vec::new(),
         });
     }
     c.compile(&expr)?;
@@ -204,6 +231,9 @@ struct Compiler<'g> {
     lints: Lints,
     file: Arc<SourceFile>,
     globals: &'g HashMap<Symbol, u32>,
+    /// The global slot of `builtins` while it still holds the builtins: the first slot
+    /// of that name (a REPL binding of `builtins` takes a new one).
+    builtins_slot: Option<u32>,
     scopes: Vec<CScope>,
     protos: Vec<ProtoBuilder>,
 }
@@ -340,6 +370,8 @@ impl<'g> Compiler<'g> {
             initialized: vec![false; n],
             proto_level: self.protos.len() - 1,
             never_init: false,
+            lets: LetSlots::Never,
+            shown: Vec::new(),
         });
     }
 
@@ -369,7 +401,8 @@ impl<'g> Compiler<'g> {
                 chain.push((depth, 0));
                 continue;
             }
-            if let Some(slot) = scope.names.iter().position(|n| *n == Some(name)) {
+            // The last: a `let` that joined a lambda's scope shadows its arguments.
+            if let Some(slot) = scope.names.iter().rposition(|n| *n == Some(name)) {
                 let init = scope.initialized[slot] || scope.proto_level < level;
                 return Res::Local {
                     depth,
@@ -445,6 +478,10 @@ impl<'g> Compiler<'g> {
                 p.iter().all(|p| matches!(p, InterpolPart::Literal(_)))
             }
             ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_cheap(&e)),
+            // It is its second argument (see `inline_builtin_calls`).
+            ast::Expr::Apply(_) => self
+                .error_context_body(e)
+                .is_some_and(|b| self.is_cheap(&b)),
             ast::Expr::Ident(i) => {
                 let name = ident_sym(i);
                 matches!(
@@ -1156,6 +1193,7 @@ impl<'g> Compiler<'g> {
                 f => break f,
             }
         };
+        let head = self.inline_builtin_calls(head, &mut args)?;
         self.compile(&head)?;
         while let Some((x, xspan)) = args.pop() {
             self.compile_lazy(&x)?;
@@ -1173,6 +1211,91 @@ impl<'g> Compiler<'g> {
             }
         }
         Ok(())
+    }
+
+    /// `builtins.seq a b` and `builtins.addErrorContext msg e` applied to (at least) both
+    /// their arguments, written so: code for what the call does in place of the call,
+    /// with no thunk for `b` or `e`. Returns what is left to compile as the head of the
+    /// rest of the application (`b` or `e`); `args` keeps the arguments still to apply.
+    ///
+    /// `b` and `e` are then computed where the call was, rather than when their value is
+    /// first needed: an application is compiled inline only where its value is needed
+    /// (otherwise it is a thunk) or as a function's result, which C++ Nix computes when
+    /// the call is made anyway.
+    fn inline_builtin_calls(
+        &mut self,
+        mut head: ast::Expr,
+        args: &mut Vec<(ast::Expr, Span)>,
+    ) -> CResult<ast::Expr> {
+        while args.len() >= 2 {
+            let Some(name) = self.builtin_named(&head) else {
+                break;
+            };
+            match name.as_str() {
+                "seq" => {
+                    let (a, _) = args.pop().expect("two arguments");
+                    let (b, _) = args.pop().expect("two arguments");
+                    let aspan = self.span_of(a.syntax());
+                    self.compile(&a)?;
+                    self.emit(Op::Force, aspan);
+                    self.emit(Op::Pop, aspan);
+                    head = b;
+                }
+                "addErrorContext" => {
+                    // The message is never shown (see the builtin), so it is never
+                    // computed; it is still compiled for its compile-time errors.
+                    let (msg, mspan) = args.pop().expect("two arguments");
+                    let (e, _) = args.pop().expect("two arguments");
+                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, mspan));
+                    let checked = self.compile(&msg);
+                    self.protos.pop();
+                    checked?;
+                    head = e;
+                }
+                _ => break,
+            }
+        }
+        Ok(head)
+    }
+
+    /// `e` is `builtins.NAME` (the global `builtins`, unshadowed): `NAME`.
+    fn builtin_named(&self, e: &ast::Expr) -> Option<Symbol> {
+        let ast::Expr::Select(s) = strip_parens(e.clone()) else {
+            return None;
+        };
+        if s.default_expr().is_some() {
+            return None;
+        }
+        let ast::Expr::Ident(i) = strip_parens(s.expr()?) else {
+            return None;
+        };
+        let name = ident_sym(&i);
+        match self.resolve(name, 0) {
+            Res::Global(g) if Some(g) == self.builtins_slot => {}
+            _ => return None,
+        }
+        let mut attrs = s.attrpath()?.attrs();
+        let (Some(a), None) = (attrs.next(), attrs.next()) else {
+            return None;
+        };
+        static_attr_sym(&a)
+    }
+
+    /// `builtins.addErrorContext msg e`, exactly: `e`.
+    fn error_context_body(&self, e: &ast::Expr) -> Option<ast::Expr> {
+        let ast::Expr::Apply(outer) = e else {
+            return None;
+        };
+        let [Some(f), Some(body)] = exprs(outer.syntax()) else {
+            return None;
+        };
+        let ast::Expr::Apply(inner) = strip_parens(f) else {
+            return None;
+        };
+        let [Some(g), Some(_msg)] = exprs(inner.syntax()) else {
+            return None;
+        };
+        (self.builtin_named(&g)?.as_str() == "addErrorContext").then_some(body)
     }
 
     fn compile_lambda(&mut self, l: &ast::Lambda, span: Span) -> CResult<()> {
@@ -1275,12 +1398,19 @@ impl<'g> Compiler<'g> {
         let n = names.len();
         let mut initialized = vec![false; n];
         initialized[..=base].fill(true);
+        let lets = if defaults.iter().any(|d| d.is_some()) {
+            LetSlots::Never
+        } else {
+            LetSlots::Free
+        };
         self.scopes.push(CScope {
             kind: ScopeKind::Lambda,
+            shown: names.clone(),
             names,
             initialized,
             proto_level: self.protos.len() - 1,
             never_init: false,
+            lets,
         });
         if formals_info.is_some() {
             let pspan = self.span_of(param.syntax());
@@ -1302,7 +1432,14 @@ impl<'g> Compiler<'g> {
         }
         self.compile(&body)?;
         self.emit(Op::Return, span);
-        self.scopes.pop();
+        let scope = self.scopes.pop().expect("the lambda's scope");
+        if scope.shown.len() > n {
+            // `let`s joined the call's environment: it has their slots too.
+            self.proto().call_scope = Some(Arc::new(ScopeInfo {
+                kind: ScopeKind::Lambda,
+                names: scope.shown,
+            }));
+        }
         self.finish_lambda(span)
     }
 
@@ -1630,6 +1767,77 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
+    /// Can a `let` with these bindings take slots of the enclosing lambda's call
+    /// environment rather than push a scope of its own? Only directly in the lambda's
+    /// body (its code, no other scope between), so the slots are fresh for each call and
+    /// filled once. The environment must then be registered as a recursive scope (see
+    /// `recursive_scopes`), once: `Some(true)` when this `let` has to do it.
+    /// `inherit x;` would have to skip the `let`'s own names in the same scope: not here.
+    fn merge_let(&self, set: &BSet) -> Option<bool> {
+        let s = self.scopes.last()?;
+        if s.kind != ScopeKind::Lambda || s.proto_level != self.protos.len() - 1 {
+            return None;
+        }
+        if set
+            .statics
+            .iter()
+            .any(|(_, v, _)| matches!(v, BVal::Inherit { from: None, .. }))
+        {
+            return None;
+        }
+        match s.lets {
+            LetSlots::Free => Some(true),
+            LetSlots::Registered => Some(false),
+            LetSlots::Never | LetSlots::Done => None,
+        }
+    }
+
+    /// A `let` whose slots are added to the enclosing lambda's scope (see `merge_let`);
+    /// its names go out of scope after its body.
+    fn compile_let_in_lambda(
+        &mut self,
+        set: BSet,
+        froms: Vec<ast::Expr>,
+        names: Vec<Option<Symbol>>,
+        register: bool,
+        body: &ast::Expr,
+        span: Span,
+    ) -> CResult<()> {
+        let nstatic = set.statics.len();
+        let scope = self.scopes.last_mut().expect("a lambda's scope");
+        let base = scope.names.len();
+        scope
+            .initialized
+            .extend(std::iter::repeat_n(false, names.len()));
+        scope.shown.extend(names.iter().copied());
+        scope.names.extend(names);
+        let first_op = self.here() as usize;
+        for (i, f) in froms.iter().enumerate() {
+            self.compile_lazy(f)?;
+            self.store(base + nstatic + i, span);
+        }
+        for (i, (_, v, vspan)) in set.statics.into_iter().enumerate() {
+            self.compile_bval(v, vspan, 0, (0, (base + nstatic) as u32))?;
+            self.store(base + i, vspan);
+        }
+        // Only what captures this environment can make a cycle through its slots.
+        let captures = self.proto().ops[first_op..]
+            .iter()
+            .any(|op| matches!(op, Op::Thunk(_) | Op::Closure(_)));
+        let registers = register && captures;
+        if registers {
+            self.emit(Op::MarkRecursive(base as u32), span);
+            self.scopes.last_mut().expect("a lambda's scope").lets = LetSlots::Registered;
+        }
+        self.compile(body)?;
+        let scope = self.scopes.last_mut().expect("a lambda's scope");
+        scope.names[base..].fill(None);
+        if registers {
+            scope.lets = LetSlots::Done;
+        }
+        Ok(())
+    }
+
     /// A `rec` set (body = None) or a `let` (body = Some).
     fn compile_rec(&mut self, mut set: BSet, span: Span, body: Option<&ast::Expr>) -> CResult<()> {
         Self::sorted_statics(&mut set);
@@ -1637,6 +1845,11 @@ impl<'g> Compiler<'g> {
         let froms = std::mem::take(&mut set.inherit_froms);
         let mut names: Vec<Option<Symbol>> = set.statics.iter().map(|(k, _, _)| Some(*k)).collect();
         names.extend(std::iter::repeat_n(None, froms.len()));
+        if let Some(b) = body {
+            if let Some(register) = self.merge_let(&set) {
+                return self.compile_let_in_lambda(set, froms, names, register, b, span);
+            }
+        }
         let kind = if body.is_some() {
             ScopeKind::Let
         } else {

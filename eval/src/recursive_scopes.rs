@@ -30,7 +30,11 @@ const MIN_SWEEP: usize = 1024;
 /// The recursive scopes of one evaluation (or of the evaluations sharing one import
 /// cache), held until they cannot be part of a cycle.
 pub struct ScopeRegistry {
-    scopes: Vec<Rc<Env>>,
+    /// Each scope with the first of its slots that may refer back to it (a `let` that
+    /// took slots of its lambda's call environment: the arguments before them were made
+    /// before the environment, so a cycle through them passes through another
+    /// registered scope, the one whose binding tied it).
+    scopes: Vec<(Rc<Env>, usize)>,
     sweep_at: usize,
 }
 
@@ -47,7 +51,13 @@ impl ScopeRegistry {
     /// Remember a scope whose slots may come to refer to itself.
     #[inline]
     pub fn register(&mut self, env: &Rc<Env>) {
-        self.scopes.push(env.clone());
+        self.register_from(env, 0);
+    }
+
+    /// Remember a scope whose slots from `first` on may come to refer to itself.
+    #[inline]
+    pub fn register_from(&mut self, env: &Rc<Env>, first: usize) {
+        self.scopes.push((env.clone(), first));
         if self.scopes.len() >= self.sweep_at {
             self.sweep();
         }
@@ -64,22 +74,25 @@ impl ScopeRegistry {
 
     /// Let go of the scopes that cannot be part of a cycle any more.
     pub fn sweep(&mut self) {
-        self.scopes.retain(|e| !releasable(e));
+        self.scopes.retain(|(e, first)| !releasable(e, *first));
         self.sweep_at = (2 * self.scopes.len()).max(MIN_SWEEP);
     }
 
     /// Move every held scope into `other` (an evaluation handing its scopes to a
     /// longer-lived owner).
     pub fn move_into(&mut self, other: &mut ScopeRegistry) {
-        for e in self.scopes.drain(..) {
-            other.register(&e);
+        for (e, first) in self.scopes.drain(..) {
+            other.register_from(&e, first);
         }
     }
 
     /// Break every cycle through the held scopes (see the module comment).
     pub fn tear_down(&mut self) {
         self.sweep();
-        let envs = std::mem::take(&mut self.scopes);
+        let envs: Vec<Rc<Env>> = std::mem::take(&mut self.scopes)
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect();
         if !envs.is_empty() {
             tear_down(envs);
         }
@@ -100,7 +113,7 @@ const SWEEP_BUDGET: usize = 64;
 /// from its slots (or on something selected from one), which then has a second owner.
 /// So the scope may go when everything its slots reach through singly-owned values
 /// is singly owned. Too big to tell within the budget counts as "may not".
-fn releasable(env: &Rc<Env>) -> bool {
+fn releasable(env: &Rc<Env>, first: usize) -> bool {
     if Rc::strong_count(env) > 1 {
         return false;
     }
@@ -108,7 +121,11 @@ fn releasable(env: &Rc<Env>) -> bool {
     let Ok(slots) = env.slots.try_borrow() else {
         return false;
     };
-    slots.iter().all(|v| owned(v, &mut budget))
+    slots
+        .get(first..)
+        .unwrap_or_default()
+        .iter()
+        .all(|v| owned(v, &mut budget))
 }
 
 /// Is `v` held only by its container, and everything it holds likewise?

@@ -175,12 +175,10 @@ impl Repl {
     }
 }
 
-/// Binds or rebinds a global name for every later compilation.
+/// Binds or rebinds a global name for every later compilation. A rebinding takes a new
+/// slot, as C++ Nix does: what was compiled before keeps the value it saw (and the
+/// compiler can tell a rebound `builtins` from the builtins, see `compiler`).
 fn define_global(state: &mut EvalState, name: Symbol, value: Value) {
-    if let Some(&slot) = state.global_index.get(&name) {
-        state.globals[slot as usize] = value;
-        return;
-    }
     let slot = state.globals.len() as u32;
     state.globals.push(value);
     std::rc::Rc::make_mut(&mut state.global_index).insert(name, slot);
@@ -241,6 +239,19 @@ mod tests {
         assert_eq!(r.handle("x = 1"), ReplOutput::Nothing);
         assert_eq!(r.handle("x"), print("1"));
         assert_eq!(r.handle("x == 1"), print("true"));
+        // What was bound before keeps the value it saw, as in C++ Nix.
+        assert_eq!(r.handle("y"), print("21"));
+    }
+
+    #[test]
+    fn rebound_builtins_are_not_the_builtins() {
+        let mut r = repl();
+        assert_eq!(r.handle("builtins.seq 1 2"), print("2"));
+        assert_eq!(
+            r.handle("builtins = { seq = a: b: 42; }"),
+            ReplOutput::Nothing
+        );
+        assert_eq!(r.handle("builtins.seq 1 2"), print("42"));
     }
 
     #[test]

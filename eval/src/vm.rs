@@ -685,6 +685,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::WithLookup(..)
             | Op::PushScope(_)
             | Op::PopScope
+            | Op::MarkRecursive(_)
             | Op::Call
             | Op::Return
             | Op::SelectDyn
@@ -1363,9 +1364,17 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
+    /// `Op::MarkRecursive`: out of line, being rare next to the ops around it.
+    #[inline(never)]
+    fn mark_recursive(&mut self, first: u32) {
+        let env = code_frame!(self).env.clone();
+        self.state.scopes.register_from(&env, first as usize);
+    }
+
     #[inline(always)]
     fn step_rest(&mut self, op: Op) -> R<()> {
         match op {
+            Op::MarkRecursive(first) => self.mark_recursive(first),
             Op::HasStep(..) | Op::HasLast(_) | Op::HasStepDyn(_) | Op::HasLastDyn => {
                 let dynamic = matches!(op, Op::HasStepDyn(_) | Op::HasLastDyn);
                 let n = self.stack.len();

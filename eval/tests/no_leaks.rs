@@ -105,6 +105,12 @@ const SHAPES: &[(&str, bool, &str)] = &[
     ),
     // A cycle that closes on a value inside a slot's value, not on the slot's value.
     ("let a = { x = { y = a.x; }; }; in a.x.y.y.y == a.x", true, "true"),
+    // A `let` directly in a lambda's body takes slots of the call's scope, which then
+    // is recursive: alone, nested, beside a second `let`, and in a curried lambda.
+    ("(x: let r = { s = r; v = x; }; in r.s.v) 5", true, "5"),
+    ("(x: let a = { me = a; }; in let b = { me = b; }; in a.me.me ? me && b.me ? me) 1", true, "true"),
+    ("(x: (let a = { me = a; }; in a.me ? me) && (let b = { me = b; }; in b.me ? me)) 1", true, "true"),
+    ("(acc: i: let y = { s = y; n = acc + i; }; in y.s.s.n) 1 2", true, "3"),
     // Formal defaults referring to each other (the call's scope is recursive).
     ("({ a ? b, b ? 2 }: a) { }", true, "2"),
     ("args@{ a ? args, ... }: a", false, "<LAMBDA>"),

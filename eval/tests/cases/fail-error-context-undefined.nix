@@ -1,0 +1,1 @@
+builtins.addErrorContext "while ${undefinedName}" 1
