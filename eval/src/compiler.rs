@@ -690,19 +690,23 @@ impl<'g> Compiler<'g> {
     /// `inherit (x) name;` with `x` a variable (see `is_known_var`): a thunk of `x.name`
     /// reading `x` where it is. (Trying `x.name` at once, as `compile_lazy` does for a
     /// written `x.name`, costs more than it saves here: `x` is mostly not yet a set.)
+    /// `inherit (x) name;`: a thunk of `x.name`.
     fn compile_inherit_from(&mut self, x: ast::Expr, name: Symbol, span: Span) -> CResult<()> {
-        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
-        self.compile(&x)?;
-        self.emit(Op::Select(name), span);
-        self.emit(Op::Force, span);
-        self.emit(Op::Return, span);
-        self.emit_child_thunk(span);
-        Ok(())
+        self.thunk_of(span, |c| {
+            c.compile(&x)?;
+            c.emit(Op::Select(name), span);
+            Ok(())
+        })
     }
 
     fn compile_thunk(&mut self, e: &ast::Expr, span: Span) -> CResult<()> {
+        self.thunk_of(span, |c| c.compile(e))
+    }
+
+    /// A child thunk whose code is what `body` emits, forced and returned.
+    fn thunk_of(&mut self, span: Span, body: impl FnOnce(&mut Self) -> CResult<()>) -> CResult<()> {
         self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
-        self.compile(e)?;
+        body(self)?;
         self.emit(Op::Force, span);
         self.emit(Op::Return, span);
         self.emit_child_thunk(span);
