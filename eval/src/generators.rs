@@ -52,6 +52,18 @@ pub fn forced_or_step(v: Value) -> Result<Value, MachineStep> {
     }
 }
 
+/// What `v` stands for, as cheaply as it can be had: the value of an evaluated thunk
+/// (the thunk's own count untouched), anything else as it is. A machine hands list
+/// elements to calls this way, so the callee reads a value rather than replacing an
+/// evaluated thunk in its slot.
+#[inline(always)]
+pub fn known(v: &Value) -> Value {
+    match v {
+        Value::Thunk(t) => t.value().unwrap_or_else(|| v.clone()),
+        v => v.clone(),
+    }
+}
+
 pub enum Response {
     Start,
     Value(Value),

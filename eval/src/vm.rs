@@ -947,12 +947,16 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
     /// an unevaluated thunk (see `settle_top`).
+    #[inline(always)]
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
-                // closure.
+                // closure. The depth is checked first: nothing built needs undoing.
+                if self.frames.len() >= self.limits.max_depth {
+                    return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+                }
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
                 };
@@ -966,16 +970,23 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
-                return self.push_frame(Frame::Code(CodeFrame {
+                self.enter_frame(Frame::Code(CodeFrame {
                     proto: code,
                     ip: 0,
                     env,
                     base,
                     kind: CodeKind::Call,
                 }));
+                return Ok(());
             }
             (f, _) => f,
         };
+        self.push_call2_trampoline(f, x, y)
+    }
+
+    /// `push_call2` of anything but a curried closure.
+    #[inline(never)]
+    fn push_call2_trampoline(&mut self, f: Value, x: Value, y: Value) -> R<()> {
         let base = self.stack.len();
         // `y` waits below the first call and is swapped above its result.
         self.stack.push(y);
@@ -995,16 +1006,13 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// when it is one integer operator on the two (`a: b: a < b`, `acc: x: acc + x`, the
     /// comparators and operators `sort` and `foldl'` call most), worked out without an
     /// environment or a frame. `None` for any other body, operands that are not integers,
-    /// overflow (the frame reports it), or at the depth limit (the frame would fail).
+    /// overflow (the frame reports it). The caller has checked the depth limit.
     /// The instructions it stands for still count against the step budget.
     #[inline(always)]
     fn quick_body(&mut self, code: &Code, keep: usize, x: &Value, y: &Value) -> Option<Value> {
         let [Op::Local(0, i), Op::Local(0, j), op, Op::Return] = code.ops[..] else {
             return None;
         };
-        if self.frames.len() >= self.limits.max_depth {
-            return None;
-        }
         let v = int_binop(op, arg_int(i, keep, x, y)?, arg_int(j, keep, x, y)?)?;
         self.steps += code.ops.len() as u64;
         Some(v)

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, forced_or_step, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, forced_or_step, known, type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -113,9 +113,9 @@ impl FunList {
 
     /// `f e` for the next element `e`.
     fn next_call(&mut self) -> Option<MachineStep> {
-        let e = self.l.get(self.i)?.clone();
+        let e = self.l.get(self.i)?;
         self.i += 1;
-        Some(MachineStep::Call(self.f.clone(), e))
+        Some(MachineStep::Call(self.f.clone(), known(e)))
     }
 }
 
@@ -223,19 +223,46 @@ fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
 }
 
 /// `foldl' f nul list`: forces `f`, then the list, then calls `f acc e` for each element
-/// in turn, forcing each result; over an empty list it forces `nul`.
+/// in turn, forcing each result; over an empty list it forces `nul`. The accumulator
+/// is not kept here while a call runs: the call has it.
 struct Foldl {
     args: [Value; 3],
     f: Value,
-    acc: Value,
     l: Rc<crate::value::NixList>,
     i: usize,
     stage: Stage,
 }
 
 impl Machine for Foldl {
+    #[inline]
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        let mut last = last.unwrap_or(Value::Null);
+        match (&self.stage, last) {
+            (Stage::Loop, Some(acc)) => Ok(self.next(acc)),
+            (_, last) => self.prelude(last),
+        }
+    }
+}
+
+impl Foldl {
+    /// The call for the next element, or the end.
+    #[inline(always)]
+    fn next(&mut self, acc: Value) -> MachineStep {
+        if let Some(e) = self.l.get(self.i) {
+            self.i += 1;
+            return MachineStep::Call2(self.f.clone(), acc, known(e));
+        }
+        match acc.shallow() {
+            acc @ Value::Thunk(_) => {
+                self.stage = Stage::Last;
+                MachineStep::Force(acc)
+            }
+            acc => MachineStep::Done(acc),
+        }
+    }
+
+    #[inline(never)]
+    fn prelude(&mut self, last: Option<Value>) -> R<MachineStep> {
+        let mut last = last.unwrap_or_default();
         loop {
             match self.stage {
                 Stage::Fun => {
@@ -255,29 +282,13 @@ impl Machine for Foldl {
                 }
                 Stage::First => {
                     self.l = list(&last)?.clone();
-                    self.acc = std::mem::take(&mut self.args[1]);
                     self.stage = Stage::Loop;
-                    break;
+                    let acc = std::mem::take(&mut self.args[1]);
+                    return Ok(self.next(acc));
                 }
-                Stage::Loop => {
-                    self.acc = last;
-                    break;
-                }
+                Stage::Loop => return Ok(self.next(last)),
                 Stage::Last => return Ok(MachineStep::Done(last)),
             }
-        }
-        if let Some(e) = self.l.get(self.i) {
-            self.i += 1;
-            let acc = std::mem::take(&mut self.acc);
-            return Ok(MachineStep::Call2(self.f.clone(), acc, e.clone()));
-        }
-        let acc = std::mem::take(&mut self.acc);
-        match acc.shallow() {
-            acc @ Value::Thunk(_) => {
-                self.stage = Stage::Last;
-                Ok(MachineStep::Force(acc))
-            }
-            acc => Ok(MachineStep::Done(acc)),
         }
     }
 }
@@ -290,7 +301,6 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
             std::mem::take(&mut a[2]),
         ],
         f: Value::Null,
-        acc: Value::Null,
         l: Rc::default(),
         i: 0,
         stage: Stage::Fun,
