@@ -1020,20 +1020,33 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
     /// directly; anything else goes through the trampoline.
+    #[inline(always)]
     fn push_call(&mut self, f: Value, x: Value) -> R<()> {
-        let base = self.stack.len();
-        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
-            if c.proto.curried.is_none() {
-                let env = self.call_env(c, x);
-                return self.push_frame(Frame::Code(CodeFrame {
+        let f = match (f, O::ACTIVE) {
+            (Value::Closure(c), false) if c.proto.curried.is_none() => {
+                if self.frames.len() >= self.limits.max_depth {
+                    return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+                }
+                let env = self.call_env(&c, x);
+                let base = self.stack.len();
+                self.enter_frame(Frame::Code(CodeFrame {
                     proto: c.proto.clone(),
                     ip: 0,
                     env,
                     base,
                     kind: CodeKind::Call,
                 }));
+                return Ok(());
             }
-        }
+            (f, _) => f,
+        };
+        self.push_call_trampoline(f, x)
+    }
+
+    /// `push_call` of anything but a plain closure.
+    #[inline(never)]
+    fn push_call_trampoline(&mut self, f: Value, x: Value) -> R<()> {
+        let base = self.stack.len();
         self.stack.push(f);
         self.stack.push(x);
         let env = self.empty_env.clone();
@@ -1092,10 +1105,11 @@ impl<'o, O: Observer> Vm<'o, O> {
             };
             match m.machine.resume(last)? {
                 MachineStep::Force(v) => {
-                    // `settle_top` forces it when the machine is stepped next.
+                    // Forced at the top of the loop: a value, or an evaluated thunk,
+                    // goes straight back; otherwise the machine is stepped again once
+                    // the thunk's frame is done.
                     m.awaiting = true;
                     self.stack.push(v);
-                    return Ok(());
                 }
                 MachineStep::Call(f, x) => {
                     m.awaiting = true;
