@@ -6,7 +6,8 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, forced_or_step, known, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture, Machine,
+    MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -344,9 +345,9 @@ impl ForcedElems {
         };
         while let Some(e) = l.get(self.i) {
             self.i += 1;
-            match e.clone().shallow() {
-                t @ Value::Thunk(_) => return Ok(Some(MachineStep::Force(t))),
-                e => each(e)?,
+            match known_or_step(e) {
+                Ok(e) => each(e)?,
+                Err(step) => return Ok(Some(step)),
             }
         }
         Ok(None)
@@ -437,7 +438,7 @@ impl Sort {
         mut v: Vec<Value>,
     ) -> MachineStep {
         while let Some(e) = l.get(v.len()) {
-            match forced_or_step(e.clone()) {
+            match known_or_step(e) {
                 Ok(e) => v.push(e),
                 Err(step) => {
                     self.stage = SortStage::Elems { f, l, v };
@@ -749,7 +750,7 @@ impl Machine for ListToAttrs {
                 return Ok(MachineStep::Done(Value::attrs(Attrs::from_sorted(out))));
             };
             self.i += 1;
-            match forced_or_step(e.clone()) {
+            match known_or_step(e) {
                 Ok(v) => last = Some(v),
                 Err(step) => return Ok(step),
             }
