@@ -904,7 +904,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Call2(f, x, y) => {
                     g.pending = Pending::CallResult;
-                    self.push_call2(f, x, y)
+                    if let Some(v) = self.push_call2(f, x, y)? {
+                        self.stack.push(v);
+                    }
+                    Ok(())
                 }
                 Request::ImportPath(p) => {
                     let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
@@ -946,9 +949,10 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
-    /// an unevaluated thunk (see `settle_top`).
+    /// an unevaluated thunk (see `settle_top`), unless it is answered at once without a
+    /// frame (`Some`, see `quick_body`).
     #[inline(always)]
-    fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
+    fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<Option<Value>> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
@@ -960,14 +964,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
                 };
-                let code = c.proto.child(inner);
-                if let Some(v) = self.quick_body(&code, c.proto.fused, &x, &y) {
+                let code = c.proto.child_ref(inner);
+                if let Some(v) = self.quick_body(code, c.proto.fused, &x, &y) {
                     // Integers: nothing to drop.
                     discard(x);
                     discard(y);
-                    self.stack.push(v);
-                    return Ok(());
+                    return Ok(Some(v));
                 }
+                let code = code.clone();
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
                 self.enter_frame(Frame::Code(CodeFrame {
@@ -977,11 +981,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                     base,
                     kind: CodeKind::Call,
                 }));
-                return Ok(());
+                return Ok(None);
             }
             (f, _) => f,
         };
-        self.push_call2_trampoline(f, x, y)
+        self.push_call2_trampoline(f, x, y)?;
+        Ok(None)
     }
 
     /// `push_call2` of anything but a curried closure.
@@ -1087,38 +1092,42 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     #[inline(never)]
     fn step_machine(&mut self) -> R<()> {
-        let depth = self.frames.len();
+        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+            unreachable!()
+        };
+        let mut last = None;
+        if m.awaiting {
+            if !self.settle_top()? {
+                return Ok(());
+            }
+            last = self.stack.pop();
+        }
+        // An answer had without a frame (a value to force that already is one, a call
+        // `quick_body` settles) goes straight back to the machine, each such step
+        // counted as `run_frames` would count it.
         loop {
             let Some(Frame::Machine(m)) = self.frames.last_mut() else {
                 unreachable!()
             };
-            let last = if m.awaiting {
-                if !self.settle_top()? {
-                    return Ok(());
-                }
-                Some(self.stack.pop().unwrap_or_default())
-            } else {
-                None
-            };
-            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-                unreachable!()
-            };
-            match m.machine.resume(last)? {
-                MachineStep::Force(v) => {
-                    // Forced at the top of the loop: a value, or an evaluated thunk,
-                    // goes straight back; otherwise the machine is stepped again once
-                    // the thunk's frame is done.
-                    m.awaiting = true;
-                    self.stack.push(v);
-                }
-                MachineStep::Call(f, x) => {
-                    m.awaiting = true;
-                    self.push_call(f, x)?;
-                }
-                MachineStep::Call2(f, x, y) => {
-                    m.awaiting = true;
-                    self.push_call2(f, x, y)?;
-                }
+            m.awaiting = true;
+            match m.machine.resume(last.take())? {
+                MachineStep::Force(v) => match v {
+                    Value::Thunk(t) => match t.value() {
+                        Some(v) => last = Some(v),
+                        None => {
+                            // `settle_top` takes its value once the frame is done.
+                            self.stack.push(Value::Thunk(t.clone()));
+                            self.start_force(&t)?;
+                            return Ok(());
+                        }
+                    },
+                    v => last = Some(v),
+                },
+                MachineStep::Call(f, x) => return self.push_call(f, x),
+                MachineStep::Call2(f, x, y) => match self.push_call2(f, x, y)? {
+                    Some(v) => last = Some(v),
+                    None => return Ok(()),
+                },
                 MachineStep::Done(v) => {
                     let Some(Frame::Machine(m)) = self.pop_frame() else {
                         unreachable!()
@@ -1127,12 +1136,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.stack.push(v);
                     return Ok(());
                 }
-            }
-            // A call answered without a frame (see `quick_body`) leaves its result on
-            // the stack: step the machine again here rather than through `run_frames`,
-            // counting the step as it would.
-            if self.frames.len() != depth {
-                return Ok(());
             }
             self.check_limits()?;
         }
