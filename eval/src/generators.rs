@@ -45,10 +45,39 @@ pub enum MachineStep {
 
 /// `v` if it is already in weak head normal form, else the step that forces it: a
 /// machine takes evaluated arguments without a round trip through the VM.
+#[inline(always)]
 pub fn forced_or_step(v: Value) -> Result<Value, MachineStep> {
-    match v.shallow() {
-        t @ Value::Thunk(_) => Err(MachineStep::Force(t)),
+    match v {
+        Value::Thunk(ref t) => match t.value() {
+            Some(v) => Ok(v),
+            None => Err(MachineStep::Force(v)),
+        },
         v => Ok(v),
+    }
+}
+
+/// What `v` stands for, as cheaply as it can be had: the value of an evaluated thunk
+/// (the thunk's own count untouched), anything else as it is. A machine hands list
+/// elements to calls this way, so the callee reads a value rather than replacing an
+/// evaluated thunk in its slot.
+#[inline(always)]
+pub fn known(v: &Value) -> Value {
+    match v {
+        Value::Thunk(t) => t.value().unwrap_or_else(|| v.clone()),
+        v => v.clone(),
+    }
+}
+
+/// `forced_or_step` of a value held elsewhere (a list element, an attribute): cloned only
+/// as far as needed, an evaluated thunk's value without touching the thunk's count.
+#[inline(always)]
+pub fn known_or_step(v: &Value) -> Result<Value, MachineStep> {
+    match v {
+        Value::Thunk(t) => match t.value() {
+            Some(v) => Ok(v),
+            None => Err(MachineStep::Force(v.clone())),
+        },
+        v => Ok(v.clone()),
     }
 }
 

@@ -982,7 +982,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Call2(f, x, y) => {
                     g.pending = Pending::CallResult;
-                    self.push_call2(f, x, y)
+                    if let Some(v) = self.push_call2(f, x, y)? {
+                        self.stack.push(v);
+                    }
+                    Ok(())
                 }
                 Request::ImportPath(p) => {
                     let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
@@ -1024,36 +1027,49 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
-    /// an unevaluated thunk (see `settle_top`).
-    fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<()> {
+    /// an unevaluated thunk (see `settle_top`), unless it is answered at once without a
+    /// frame (`Some`, see `quick_body`).
+    #[inline(always)]
+    fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<Option<Value>> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
-                // closure.
+                // closure. The depth is checked first: nothing built needs undoing.
+                if self.frames.len() >= self.limits.max_depth {
+                    return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+                }
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
                 };
-                let code = c.proto.child(inner);
-                if let Some(v) = self.quick_body(&code, c.proto.fused, &x, &y) {
+                let code = c.proto.child_ref(inner);
+                if let Some(v) = self.quick_body(code, c.proto.fused, &x, &y) {
                     // Integers: nothing to drop.
                     discard(x);
                     discard(y);
-                    self.stack.push(v);
-                    return Ok(());
+                    return Ok(Some(v));
                 }
+                let code = code.clone();
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
-                return self.push_frame(Frame::Code(CodeFrame {
+                self.enter_frame(Frame::Code(CodeFrame {
                     proto: code,
                     ip: 0,
                     env,
                     base,
                     kind: CodeKind::Call,
                 }));
+                return Ok(None);
             }
             (f, _) => f,
         };
+        self.push_call2_trampoline(f, x, y)?;
+        Ok(None)
+    }
+
+    /// `push_call2` of anything but a curried closure.
+    #[inline(never)]
+    fn push_call2_trampoline(&mut self, f: Value, x: Value, y: Value) -> R<()> {
         let base = self.stack.len();
         // `y` waits below the first call and is swapped above its result.
         self.stack.push(y);
@@ -1073,16 +1089,13 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// when it is one integer operator on the two (`a: b: a < b`, `acc: x: acc + x`, the
     /// comparators and operators `sort` and `foldl'` call most), worked out without an
     /// environment or a frame. `None` for any other body, operands that are not integers,
-    /// overflow (the frame reports it), or at the depth limit (the frame would fail).
+    /// overflow (the frame reports it). The caller has checked the depth limit.
     /// The instructions it stands for still count against the step budget.
     #[inline(always)]
     fn quick_body(&mut self, code: &Code, keep: usize, x: &Value, y: &Value) -> Option<Value> {
         let [Op::Local(0, i), Op::Local(0, j), op, Op::Return] = code.ops[..] else {
             return None;
         };
-        if self.frames.len() >= self.limits.max_depth {
-            return None;
-        }
         let v = int_binop(op, arg_int(i, keep, x, y)?, arg_int(j, keep, x, y)?)?;
         self.steps += code.ops.len() as u64;
         Some(v)
@@ -1090,20 +1103,33 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
     /// directly; anything else goes through the trampoline.
+    #[inline(always)]
     fn push_call(&mut self, f: Value, x: Value) -> R<()> {
-        let base = self.stack.len();
-        if let (Value::Closure(c), false) = (&f, O::ACTIVE) {
-            if c.proto.curried.is_none() {
-                let env = self.call_env(c, x);
-                return self.push_frame(Frame::Code(CodeFrame {
+        let f = match (f, O::ACTIVE) {
+            (Value::Closure(c), false) if c.proto.curried.is_none() => {
+                if self.frames.len() >= self.limits.max_depth {
+                    return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+                }
+                let env = self.call_env(&c, x);
+                let base = self.stack.len();
+                self.enter_frame(Frame::Code(CodeFrame {
                     proto: c.proto.clone(),
                     ip: 0,
                     env,
                     base,
                     kind: CodeKind::Call,
                 }));
+                return Ok(());
             }
-        }
+            (f, _) => f,
+        };
+        self.push_call_trampoline(f, x)
+    }
+
+    /// `push_call` of anything but a plain closure.
+    #[inline(never)]
+    fn push_call_trampoline(&mut self, f: Value, x: Value) -> R<()> {
+        let base = self.stack.len();
         self.stack.push(f);
         self.stack.push(x);
         let env = self.empty_env.clone();
@@ -1144,37 +1170,42 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     #[inline(never)]
     fn step_machine(&mut self) -> R<()> {
-        let depth = self.frames.len();
+        let Some(Frame::Machine(m)) = self.frames.last_mut() else {
+            unreachable!()
+        };
+        let mut last = None;
+        if m.awaiting {
+            if !self.settle_top()? {
+                return Ok(());
+            }
+            last = self.stack.pop();
+        }
+        // An answer had without a frame (a value to force that already is one, a call
+        // `quick_body` settles) goes straight back to the machine, each such step
+        // counted as `run_frames` would count it.
         loop {
             let Some(Frame::Machine(m)) = self.frames.last_mut() else {
                 unreachable!()
             };
-            let last = if m.awaiting {
-                if !self.settle_top()? {
-                    return Ok(());
-                }
-                Some(self.stack.pop().unwrap_or_default())
-            } else {
-                None
-            };
-            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-                unreachable!()
-            };
-            match m.machine.resume(last)? {
-                MachineStep::Force(v) => {
-                    // `settle_top` forces it when the machine is stepped next.
-                    m.awaiting = true;
-                    self.stack.push(v);
-                    return Ok(());
-                }
-                MachineStep::Call(f, x) => {
-                    m.awaiting = true;
-                    self.push_call(f, x)?;
-                }
-                MachineStep::Call2(f, x, y) => {
-                    m.awaiting = true;
-                    self.push_call2(f, x, y)?;
-                }
+            m.awaiting = true;
+            match m.machine.resume(last.take())? {
+                MachineStep::Force(v) => match v {
+                    Value::Thunk(t) => match t.value() {
+                        Some(v) => last = Some(v),
+                        None => {
+                            // `settle_top` takes its value once the frame is done.
+                            self.stack.push(Value::Thunk(t.clone()));
+                            self.start_force(t)?;
+                            return Ok(());
+                        }
+                    },
+                    v => last = Some(v),
+                },
+                MachineStep::Call(f, x) => return self.push_call(f, x),
+                MachineStep::Call2(f, x, y) => match self.push_call2(f, x, y)? {
+                    Some(v) => last = Some(v),
+                    None => return Ok(()),
+                },
                 MachineStep::Done(v) => {
                     let Some(Frame::Machine(m)) = self.pop_frame() else {
                         unreachable!()
@@ -1183,12 +1214,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.stack.push(v);
                     return Ok(());
                 }
-            }
-            // A call answered without a frame (see `quick_body`) leaves its result on
-            // the stack: step the machine again here rather than through `run_frames`,
-            // counting the step as it would.
-            if self.frames.len() != depth {
-                return Ok(());
             }
             self.check_limits()?;
         }

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use super::{attrs, int, list, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, forced_or_step, type_error, Co, GenFuture, Machine, MachineStep,
+    call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture, Machine,
+    MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -113,9 +114,9 @@ impl FunList {
 
     /// `f e` for the next element `e`.
     fn next_call(&mut self) -> Option<MachineStep> {
-        let e = self.l.get(self.i)?.clone();
+        let e = self.l.get(self.i)?;
         self.i += 1;
-        Some(MachineStep::Call(self.f.clone(), e))
+        Some(MachineStep::Call(self.f.clone(), known(e)))
     }
 }
 
@@ -223,19 +224,46 @@ fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
 }
 
 /// `foldl' f nul list`: forces `f`, then the list, then calls `f acc e` for each element
-/// in turn, forcing each result; over an empty list it forces `nul`.
+/// in turn, forcing each result; over an empty list it forces `nul`. The accumulator
+/// is not kept here while a call runs: the call has it.
 struct Foldl {
     args: [Value; 3],
     f: Value,
-    acc: Value,
     l: Rc<crate::value::NixList>,
     i: usize,
     stage: Stage,
 }
 
 impl Machine for Foldl {
+    #[inline]
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        let mut last = last.unwrap_or(Value::Null);
+        match (&self.stage, last) {
+            (Stage::Loop, Some(acc)) => Ok(self.next(acc)),
+            (_, last) => self.prelude(last),
+        }
+    }
+}
+
+impl Foldl {
+    /// The call for the next element, or the end.
+    #[inline(always)]
+    fn next(&mut self, acc: Value) -> MachineStep {
+        if let Some(e) = self.l.get(self.i) {
+            self.i += 1;
+            return MachineStep::Call2(self.f.clone(), acc, known(e));
+        }
+        match acc.shallow() {
+            acc @ Value::Thunk(_) => {
+                self.stage = Stage::Last;
+                MachineStep::Force(acc)
+            }
+            acc => MachineStep::Done(acc),
+        }
+    }
+
+    #[inline(never)]
+    fn prelude(&mut self, last: Option<Value>) -> R<MachineStep> {
+        let mut last = last.unwrap_or_default();
         loop {
             match self.stage {
                 Stage::Fun => {
@@ -255,29 +283,13 @@ impl Machine for Foldl {
                 }
                 Stage::First => {
                     self.l = list(&last)?.clone();
-                    self.acc = std::mem::take(&mut self.args[1]);
                     self.stage = Stage::Loop;
-                    break;
+                    let acc = std::mem::take(&mut self.args[1]);
+                    return Ok(self.next(acc));
                 }
-                Stage::Loop => {
-                    self.acc = last;
-                    break;
-                }
+                Stage::Loop => return Ok(self.next(last)),
                 Stage::Last => return Ok(MachineStep::Done(last)),
             }
-        }
-        if let Some(e) = self.l.get(self.i) {
-            self.i += 1;
-            let acc = std::mem::take(&mut self.acc);
-            return Ok(MachineStep::Call2(self.f.clone(), acc, e.clone()));
-        }
-        let acc = std::mem::take(&mut self.acc);
-        match acc.shallow() {
-            acc @ Value::Thunk(_) => {
-                self.stage = Stage::Last;
-                Ok(MachineStep::Force(acc))
-            }
-            acc => Ok(MachineStep::Done(acc)),
         }
     }
 }
@@ -290,7 +302,6 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
             std::mem::take(&mut a[2]),
         ],
         f: Value::Null,
-        acc: Value::Null,
         l: Rc::default(),
         i: 0,
         stage: Stage::Fun,
@@ -334,9 +345,9 @@ impl ForcedElems {
         };
         while let Some(e) = l.get(self.i) {
             self.i += 1;
-            match e.clone().shallow() {
-                t @ Value::Thunk(_) => return Ok(Some(MachineStep::Force(t))),
-                e => each(e)?,
+            match known_or_step(e) {
+                Ok(e) => each(e)?,
+                Err(step) => return Ok(Some(step)),
             }
         }
         Ok(None)
@@ -427,7 +438,7 @@ impl Sort {
         mut v: Vec<Value>,
     ) -> MachineStep {
         while let Some(e) = l.get(v.len()) {
-            match forced_or_step(e.clone()) {
+            match known_or_step(e) {
                 Ok(e) => v.push(e),
                 Err(step) => {
                     self.stage = SortStage::Elems { f, l, v };
@@ -739,7 +750,7 @@ impl Machine for ListToAttrs {
                 return Ok(MachineStep::Done(Value::attrs(Attrs::from_sorted(out))));
             };
             self.i += 1;
-            match forced_or_step(e.clone()) {
+            match known_or_step(e) {
                 Ok(v) => last = Some(v),
                 Err(step) => return Ok(step),
             }
