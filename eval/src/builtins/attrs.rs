@@ -20,12 +20,12 @@ fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
         let set = force(&co, a[0].clone()).await?;
         let set = attrs(&set)?.clone();
         let names = force(&co, a[1].clone()).await?;
-        let mut out = (*set).clone();
+        let mut syms = Vec::new();
         for n in list(&names)?.iter() {
             let n = force(&co, n.clone()).await?;
-            out.remove(string(&n)?.to_symbol());
+            syms.push(string(&n)?.to_symbol());
         }
-        Ok(Value::attrs(out))
+        Ok(Value::attrs(set.without(&syms)))
     })
 }
 
