@@ -5,10 +5,11 @@
 //! A set is one reference-counted block: a header (count, positions, length) followed
 //! by the values and then the names of a small set, or by the map of a large one. One
 //! allocation per set instead of two (an `Rc` and the entries it points to), and a
-//! lookup scans a dense array of 4-byte names rather than 24-byte pairs.
+//! lookup scans a dense array of 4-byte names rather than 24-byte pairs. A large set
+//! that is searched often gets a hash index of its map (see `Large`).
 
 use std::alloc::{self, Layout};
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
 use std::mem::{align_of, size_of};
 use std::ptr::{self, NonNull};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use super::Value;
 use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
+use rustc_hash::FxHashMap;
 
 const SMALL_MAX: usize = 16;
 
@@ -60,6 +62,40 @@ impl Ord for NameKey {
     }
 }
 
+/// A large set's body: the map, and a hash index of it built once the set has been
+/// searched often enough to pay for it (a search of the tree by name costs about 200
+/// instructions, a hashed symbol a tenth of that).
+struct Large {
+    map: Map,
+    lookups: Cell<u32>,
+    /// Where each value sits in `map`, which is never changed once in a block (a
+    /// changed set is a new block), so the addresses hold while the block lives.
+    index: OnceCell<FxHashMap<Symbol, NonNull<Value>>>,
+}
+
+impl Large {
+    #[inline(never)]
+    fn get(&self, k: Symbol) -> Option<&Value> {
+        if let Some(ix) = self.index.get() {
+            // SAFETY: see `index`.
+            return ix.get(&k).map(|v| unsafe { v.as_ref() });
+        }
+        let n = self.lookups.get().saturating_add(1);
+        self.lookups.set(n);
+        if n as usize >= self.map.len() / 8 {
+            let ix = self.index.get_or_init(|| {
+                self.map
+                    .iter()
+                    .map(|(k, v)| (k.sym, NonNull::from(v)))
+                    .collect()
+            });
+            // SAFETY: see `index`.
+            return ix.get(&k).map(|v| unsafe { v.as_ref() });
+        }
+        self.map.get(&NameKey::new(k))
+    }
+}
+
 /// The start of a set's block.
 #[repr(C)]
 struct Header {
@@ -76,8 +112,8 @@ struct Header {
 /// names right after `cap` values: each is then aligned without padding.
 const BODY: usize = size_of::<Header>();
 const ALIGN: usize = align_of::<Header>();
-const _: () = assert!(BODY % align_of::<Value>() == 0 && BODY % align_of::<Map>() == 0);
-const _: () = assert!(align_of::<Value>() <= ALIGN && align_of::<Map>() <= ALIGN);
+const _: () = assert!(BODY % align_of::<Value>() == 0 && BODY % align_of::<Large>() == 0);
+const _: () = assert!(align_of::<Value>() <= ALIGN && align_of::<Large>() <= ALIGN);
 const _: () = assert!(size_of::<Value>() % align_of::<Symbol>() == 0);
 
 /// A small block's layout. `cap` is at most `2 * SMALL_MAX` (a merge of two small sets).
@@ -88,7 +124,7 @@ fn small_layout(cap: usize) -> Layout {
 }
 
 fn large_layout() -> Layout {
-    Layout::from_size_align(BODY + size_of::<Map>(), ALIGN).expect("constant layout")
+    Layout::from_size_align(BODY + size_of::<Large>(), ALIGN).expect("constant layout")
 }
 
 /// A shared handle to a set's block (cloning counts a reference, as `Rc` does).
@@ -187,7 +223,13 @@ impl Attrs {
         let a = Attrs::alloc(large_layout(), header);
         // SAFETY: a large layout has room for the map after the header; nothing reads
         // it (or drops this block) before it is written here.
-        unsafe { (a.body() as *mut Map).write(m) };
+        unsafe {
+            (a.body() as *mut Large).write(Large {
+                map: m,
+                lookups: Cell::new(0),
+                index: OnceCell::new(),
+            })
+        };
         a
     }
 
@@ -226,12 +268,18 @@ impl Attrs {
         unsafe { (self.0.as_ptr() as *mut u8).add(BODY) }
     }
 
+    /// The body of a block whose header says `LARGE`.
+    #[inline(always)]
+    fn large_body(&self) -> &Large {
+        // SAFETY: a large block holds an initialised `Large` after its header.
+        unsafe { &*(self.body() as *const Large) }
+    }
+
     #[inline(always)]
     fn view(&self) -> View<'_> {
         let h = self.header();
         if h.len == LARGE {
-            // SAFETY: a large block holds an initialised map after its header.
-            return View::Large(unsafe { &*(self.body() as *const Map) });
+            return View::Large(&self.large_body().map);
         }
         // SAFETY: a small block has room for `cap` values and then `cap` names after
         // its header; the first `len` of each are initialised.
@@ -282,7 +330,7 @@ impl Attrs {
     pub fn get(&self, k: Symbol) -> Option<&Value> {
         match self.view() {
             View::Small(keys, vals) => find(keys, k).and_then(|i| vals.get(i)),
-            View::Large(m) => get_large(m, k),
+            View::Large(_) => self.large_body().get(k),
         }
     }
 
@@ -437,11 +485,6 @@ fn find(keys: &[Symbol], k: Symbol) -> Option<usize> {
     rest.iter().position(|&s| s == k).map(|i| base + i)
 }
 
-#[inline(never)]
-fn get_large(m: &Map, k: Symbol) -> Option<&Value> {
-    m.get(&NameKey::new(k))
-}
-
 /// `a // b` for two small sets: one walk over both name-sorted arrays into a block
 /// with room for both (names in both are kept once, from `b`).
 fn merge_small(ak: &[Symbol], av: &[Value], bk: &[Symbol], bv: &[Value]) -> Attrs {
@@ -534,7 +577,7 @@ impl Drop for Block {
         unsafe {
             let body = (p as *mut u8).add(BODY);
             let layout = if (*p).len == LARGE {
-                ptr::drop_in_place(body as *mut Map);
+                ptr::drop_in_place(body as *mut Large);
                 large_layout()
             } else {
                 let vals = body as *mut Value;
@@ -615,5 +658,100 @@ mod update_tests {
         ];
         let want: Vec<(String, i64)> = want.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         assert_eq!(got, want);
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+
+    fn named(prefix: &str, range: std::ops::Range<i64>) -> Vec<(Symbol, Value)> {
+        range
+            .map(|i| (Symbol::intern(&format!("{prefix}{i:03}")), Value::Int(i)))
+            .collect()
+    }
+
+    fn ints(a: &Attrs) -> Vec<(String, i64)> {
+        a.iter()
+            .map(|(k, v)| match v {
+                Value::Int(i) => (k.as_str().to_owned(), *i),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<(String, i64)>) -> Vec<(String, i64)> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn insert_keeps_order_and_grows_into_a_map() {
+        let mut a = Attrs::from_unsorted(named("k", 0..16));
+        let shared = a.clone();
+        a.insert(Symbol::intern("k005"), Value::Int(-5));
+        a.insert(Symbol::intern("a"), Value::Int(-1));
+        assert_eq!(a.len(), 17);
+        assert!(matches!(a.get(Symbol::intern("k005")), Some(Value::Int(-5))));
+        assert!(matches!(a.get(Symbol::intern("a")), Some(Value::Int(-1))));
+        let got = ints(&a);
+        assert_eq!(got, sorted(got.clone()));
+        // The other handle still sees the set as it was.
+        assert_eq!(shared.len(), 16);
+        assert!(matches!(shared.get(Symbol::intern("k005")), Some(Value::Int(5))));
+    }
+
+    #[test]
+    fn small_merges_stay_small_when_names_overlap() {
+        let a = Attrs::from_sorted(named("m", 0..10));
+        let b = Attrs::from_sorted(named("m", 5..15));
+        let both = a.update(&b);
+        assert_eq!(both.len(), 15);
+        assert!(matches!(both.view(), View::Small(..)));
+        let c = Attrs::from_sorted(named("n", 0..10));
+        let wide = a.update(&c);
+        assert_eq!(wide.len(), 20);
+        assert!(matches!(wide.view(), View::Large(..)));
+        let got = ints(&wide);
+        assert_eq!(got, sorted(got.clone()));
+        // An empty side is the other set itself.
+        assert!(Attrs::ptr_eq(&a.update(&Attrs::new()), &a));
+        assert!(Attrs::ptr_eq(&Attrs::new().update(&a), &a));
+    }
+
+    #[test]
+    fn without_and_with_pos_leave_other_handles_alone() {
+        let pos = Arc::new(AttrPos::site(
+            Arc::new(crate::compiled::SourceFile {
+                name: "f.nix".into(),
+                text: String::new(),
+                dir: "/".into(),
+            }),
+            Vec::new(),
+            true,
+        ));
+        for n in [5, 40] {
+            let a = Attrs::from_sorted(named("w", 0..n)).with_pos(Some(pos.clone()));
+            let b = a.without(&[Symbol::intern("w001"), Symbol::intern("absent")]);
+            assert_eq!(b.len(), n as usize - 1);
+            assert!(b.get(Symbol::intern("w001")).is_none());
+            assert!(Arc::ptr_eq(b.pos().unwrap(), &pos));
+            let c = a.clone().with_pos(None);
+            assert!(c.pos().is_none());
+            assert!(a.pos().is_some());
+            assert_eq!(a.len(), n as usize);
+        }
+    }
+
+    #[test]
+    fn large_lookups_agree_before_and_after_the_index() {
+        let a = Attrs::from_sorted(named("x", 0..200));
+        for round in 0..3 {
+            for i in 0..200 {
+                let k = Symbol::intern(&format!("x{i:03}"));
+                assert!(matches!(a.get(k), Some(Value::Int(j)) if *j == i), "{round} {i}");
+            }
+            assert!(a.get(Symbol::intern("x200")).is_none());
+        }
     }
 }
