@@ -2060,9 +2060,7 @@ fn make_list(stack: &mut Vec<Value>, n: u32) {
 /// of the stack (in key order), positions not yet attached.
 #[inline(always)]
 fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
-    let keys = &code.attr_keys[k as usize];
-    let start = stack.len() - keys.len();
-    Attrs::from_sorted_parts(keys, stack.drain(start..))
+    Attrs::from_stack_top(&code.attr_keys[k as usize], stack)
 }
 
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general

@@ -112,9 +112,10 @@ struct Header {
 /// names right after `cap` values: each is then aligned without padding.
 const BODY: usize = size_of::<Header>();
 const ALIGN: usize = align_of::<Header>();
-const _: () = assert!(BODY % align_of::<Value>() == 0 && BODY % align_of::<Large>() == 0);
+const _: () =
+    assert!(BODY.is_multiple_of(align_of::<Value>()) && BODY.is_multiple_of(align_of::<Large>()));
 const _: () = assert!(align_of::<Value>() <= ALIGN && align_of::<Large>() <= ALIGN);
-const _: () = assert!(size_of::<Value>() % align_of::<Symbol>() == 0);
+const _: () = assert!(size_of::<Value>().is_multiple_of(align_of::<Symbol>()));
 
 /// A small block's layout. `cap` is at most `2 * SMALL_MAX` (a merge of two small sets).
 #[inline]
@@ -147,12 +148,30 @@ impl Attrs {
         Attrs::build(v.len(), v.into_iter())
     }
 
-    /// From names sorted with no duplicates and their values in the same order.
-    /// Out of line: inlined into the VM's dispatch loop, the building loop costs
-    /// every other instruction registers.
+    /// The set of the names `keys` (sorted, no duplicates) and the values on top of
+    /// `stack` in the same order, which are moved off it. A small set's values and
+    /// names are copied into its block in bulk.
+    /// Out of line: inlined into the VM's dispatch loop, this costs every other
+    /// instruction registers.
     #[inline(never)]
-    pub fn from_sorted_parts(keys: &[Symbol], vals: impl Iterator<Item = Value>) -> Attrs {
-        Attrs::build(keys.len(), keys.iter().copied().zip(vals))
+    pub fn from_stack_top(keys: &[Symbol], stack: &mut Vec<Value>) -> Attrs {
+        let n = keys.len();
+        let start = stack.len().saturating_sub(n);
+        if n > SMALL_MAX || stack.len() < n {
+            return Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
+        }
+        let a = Attrs::with_capacity(n);
+        // SAFETY: the block has room for `n` values and then `n` names, and this handle
+        // is its only one. The `n` values at the top of the stack are moved: copied
+        // bit for bit, then cut off the stack without being dropped.
+        unsafe {
+            let vals = a.body() as *mut Value;
+            ptr::copy_nonoverlapping(stack.as_ptr().add(start), vals, n);
+            stack.set_len(start);
+            ptr::copy_nonoverlapping(keys.as_ptr(), vals.add(n) as *mut Symbol, n);
+            (*a.0.as_ptr()).len = n as u32;
+        }
+        a
     }
 
     /// From arbitrary entries; a later duplicate replaces an earlier one.
@@ -692,13 +711,19 @@ mod block_tests {
         a.insert(Symbol::intern("k005"), Value::Int(-5));
         a.insert(Symbol::intern("a"), Value::Int(-1));
         assert_eq!(a.len(), 17);
-        assert!(matches!(a.get(Symbol::intern("k005")), Some(Value::Int(-5))));
+        assert!(matches!(
+            a.get(Symbol::intern("k005")),
+            Some(Value::Int(-5))
+        ));
         assert!(matches!(a.get(Symbol::intern("a")), Some(Value::Int(-1))));
         let got = ints(&a);
         assert_eq!(got, sorted(got.clone()));
         // The other handle still sees the set as it was.
         assert_eq!(shared.len(), 16);
-        assert!(matches!(shared.get(Symbol::intern("k005")), Some(Value::Int(5))));
+        assert!(matches!(
+            shared.get(Symbol::intern("k005")),
+            Some(Value::Int(5))
+        ));
     }
 
     #[test]
@@ -744,12 +769,28 @@ mod block_tests {
     }
 
     #[test]
+    fn sets_built_from_the_stack_take_its_top_values() {
+        for n in [0, 3, 20] {
+            let entries = named("s", 0..n);
+            let keys: Vec<Symbol> = entries.iter().map(|e| e.0).collect();
+            let mut stack = vec![Value::Int(-1)];
+            stack.extend(entries.iter().map(|e| e.1.clone()));
+            let a = Attrs::from_stack_top(&keys, &mut stack);
+            assert_eq!(stack.len(), 1);
+            assert_eq!(ints(&a), ints(&Attrs::from_sorted(entries)));
+        }
+    }
+
+    #[test]
     fn large_lookups_agree_before_and_after_the_index() {
         let a = Attrs::from_sorted(named("x", 0..200));
         for round in 0..3 {
             for i in 0..200 {
                 let k = Symbol::intern(&format!("x{i:03}"));
-                assert!(matches!(a.get(k), Some(Value::Int(j)) if *j == i), "{round} {i}");
+                assert!(
+                    matches!(a.get(k), Some(Value::Int(j)) if *j == i),
+                    "{round} {i}"
+                );
             }
             assert!(a.get(Symbol::intern("x200")).is_none());
         }
