@@ -195,9 +195,9 @@ impl Attrs {
         Attrs::from_sorted(out)
     }
 
-    /// A set of the `n` entries `entries` yields, in name order.
+    /// A set of the `n` entries `entries` yields, sorted by name with no duplicates.
     #[inline]
-    fn build(n: usize, entries: impl Iterator<Item = (Symbol, Value)>) -> Attrs {
+    pub fn build(n: usize, entries: impl Iterator<Item = (Symbol, Value)>) -> Attrs {
         if n > SMALL_MAX {
             return Attrs::large(sorted_map(entries));
         }
@@ -779,6 +779,17 @@ mod block_tests {
             assert_eq!(stack.len(), 1);
             assert_eq!(ints(&a), ints(&Attrs::from_sorted(entries)));
         }
+    }
+
+    /// Freeing a long chain of sets goes through `drop::release`, not Rust recursion.
+    #[test]
+    fn a_deep_chain_of_sets_drops_without_overflow() {
+        let next = Symbol::intern("next");
+        let mut v = Value::attrs(Attrs::new());
+        for _ in 0..1_000_000 {
+            v = Value::attrs(Attrs::from_sorted(vec![(next, v)]));
+        }
+        drop(v);
     }
 
     #[test]
