@@ -155,7 +155,7 @@ pub async fn deep_force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
                 }
             }
             Value::Attrs(a) => {
-                if !seen.insert(std::rc::Rc::as_ptr(&a) as *const u8 as usize) {
+                if !seen.insert(a.as_ptr() as usize) {
                     continue;
                 }
                 for (_, e) in a.iter() {

@@ -143,7 +143,7 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>, key: Opti
                     out.extend_from_slice(b"{ }");
                     continue;
                 }
-                if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
+                if !seen.insert(a.as_ptr() as usize) {
                     out.extend_from_slice("«repeated»".as_bytes());
                     continue;
                 }

@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
-use crate::value::{Env, Thunk, ThunkState, VCell, Value};
+use crate::value::{Attrs, Env, Thunk, ThunkState, VCell, Value};
 
 /// Below this many scopes a sweep is not worth its scan.
 const MIN_SWEEP: usize = 1024;
@@ -153,7 +153,7 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
                     Err(_) => false,
                 }
         }
-        Value::Attrs(a) => Rc::strong_count(a) == 1 && a.iter().all(|(_, v)| owned(v, budget)),
+        Value::Attrs(a) => Attrs::strong_count(a) == 1 && a.iter().all(|(_, v)| owned(v, budget)),
         Value::List(l) => Rc::strong_count(l) == 1 && l.iter().all(|v| owned(v, budget)),
         Value::Closure(c) => Rc::strong_count(c) == 1 && owned_env(&c.env, budget),
         Value::Builtin(b) => Rc::strong_count(b) == 1 && b.args.iter().all(|v| owned(v, budget)),
@@ -226,7 +226,7 @@ fn tear_down(envs: Vec<Rc<Env>>) {
                 }
             }
             Value::Attrs(a) => {
-                if !seen.insert(Rc::as_ptr(a) as *const ()) {
+                if !seen.insert(a.as_ptr()) {
                     continue;
                 }
                 work.extend(a.iter().map(|(_, v)| v.clone()));

@@ -356,7 +356,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                 }
                 Value::Attrs(a) => {
-                    if a.is_empty() || !seen.insert(Rc::as_ptr(&a) as *const u8 as usize) {
+                    if a.is_empty() || !seen.insert(a.as_ptr() as usize) {
                         continue;
                     }
                     for (_, e) in a.iter() {
@@ -2146,9 +2146,7 @@ fn make_list(stack: &mut Vec<Value>, n: u32) {
 /// of the stack (in key order), positions not yet attached.
 #[inline(always)]
 fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
-    let keys = &code.attr_keys[k as usize];
-    let start = stack.len() - keys.len();
-    Attrs::from_sorted(keys.iter().copied().zip(stack.drain(start..)).collect())
+    Attrs::from_stack_top(&code.attr_keys[k as usize], stack)
 }
 
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general

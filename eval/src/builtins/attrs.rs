@@ -20,12 +20,12 @@ fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
         let set = force(&co, a[0].clone()).await?;
         let set = attrs(&set)?.clone();
         let names = force(&co, a[1].clone()).await?;
-        let mut out = (*set).clone();
+        let mut syms = Vec::new();
         for n in list(&names)?.iter() {
             let n = force(&co, n.clone()).await?;
-            out.remove(string(&n)?.to_symbol());
+            syms.push(string(&n)?.to_symbol());
         }
-        Ok(Value::attrs(out))
+        Ok(Value::attrs(set.without(&syms)))
     })
 }
 
@@ -186,11 +186,11 @@ pub fn register(r: &mut Registry) {
     });
     r.plain_mask("mapAttrs", 2, 0b10, |_, a| {
         let f = &a[0];
-        let out: Vec<_> = attrs(&a[1])?
+        let set = attrs(&a[1])?;
+        let out = set
             .iter()
-            .map(|(k, v)| (k, Value::Thunk(Thunk::apply_name(f, k, v.clone()))))
-            .collect();
-        Ok(Value::attrs(Attrs::from_sorted(out)))
+            .map(|(k, v)| (k, Value::Thunk(Thunk::apply_name(f, k, v.clone()))));
+        Ok(Value::attrs(Attrs::build(set.len(), out)))
     });
     r.gen("catAttrs", 2, cat_attrs);
     r.machine("zipAttrsWith", 2, zip_attrs_with);

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::{sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{force, Co, GenFuture, Generator};
-use crate::value::Value;
+use crate::value::{Attrs, Value};
 
 /// Equality decided without forcing anything; `None` when elements must be compared.
 pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
@@ -30,7 +30,7 @@ pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
             }
         }
         (Value::Attrs(x), Value::Attrs(y)) => {
-            if Rc::ptr_eq(x, y) {
+            if Attrs::ptr_eq(x, y) {
                 true
             } else if x.len() != y.len()
                 && (x.get(sym::type_()).is_none() || y.get(sym::type_()).is_none())
@@ -50,7 +50,7 @@ fn identical(a: &Value, b: &Value) -> bool {
         (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(&x.0, &y.0),
         (Value::Closure(x), Value::Closure(y)) => Rc::ptr_eq(x, y),
         (Value::Builtin(x), Value::Builtin(y)) => Rc::ptr_eq(x, y),
-        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
+        (Value::Attrs(x), Value::Attrs(y)) => Attrs::ptr_eq(x, y),
         (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
         _ => false,
     }
@@ -96,7 +96,7 @@ fn flat_eq(a: &Value, b: &Value, depth: u32) -> Option<bool> {
 /// `flat_eq` of two values in weak head normal form.
 fn flat_eq_values(a: &Value, b: &Value, depth: u32) -> Option<bool> {
     match (a, b) {
-        (Value::Attrs(x), Value::Attrs(y)) if !Rc::ptr_eq(x, y) => {
+        (Value::Attrs(x), Value::Attrs(y)) if !Attrs::ptr_eq(x, y) => {
             if x.get(sym::type_()).is_some() || y.get(sym::type_()).is_some() {
                 return None;
             }

@@ -689,7 +689,7 @@ struct ListToAttrs {
     l: Option<Rc<crate::value::NixList>>,
     i: usize,
     /// The element whose `name` is being forced.
-    pending: Option<Rc<Attrs>>,
+    pending: Option<Attrs>,
     out: Vec<(Symbol, Value)>,
 }
 

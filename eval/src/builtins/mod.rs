@@ -336,7 +336,7 @@ pub fn list(v: &Value) -> Result<&Rc<crate::value::NixList>, ErrorKind> {
     }
 }
 
-pub fn attrs(v: &Value) -> Result<&Rc<Attrs>, ErrorKind> {
+pub fn attrs(v: &Value) -> Result<&Attrs, ErrorKind> {
     match v {
         Value::Attrs(a) => Ok(a),
         other => Err(crate::generators::type_error("a set", other)),

@@ -1,16 +1,29 @@
-//! Attribute sets. Small sets are a name-sorted array searched by symbol (a linear scan
+//! Attribute sets. Small sets are name-sorted arrays searched by symbol (a linear scan
 //! over integers beats hashing at this size); large sets are persistent `imbl` maps so
 //! `//` and `listToAttrs` over thousands of keys share structure instead of copying.
+//!
+//! A set is one reference-counted block: a header (count, positions, length) followed
+//! by the values and then the names of a small set, or by the map of a large one. One
+//! allocation per set instead of two (an `Rc` and the entries it points to), and a
+//! lookup scans a dense array of 4-byte names rather than 24-byte pairs. A large set
+//! that is searched often gets a hash index of its map (see `Large`).
 
+use std::alloc::{self, Layout};
+use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
-
+use std::mem::{align_of, size_of};
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use super::Value;
 use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
+use rustc_hash::FxHashMap;
 
 const SMALL_MAX: usize = 16;
+
+/// `Header::len` of a block that holds a map instead of inline entries.
+const LARGE: u32 = u32::MAX;
 
 /// Single-threaded persistent map (runtime values never cross threads).
 type Map = imbl::GenericOrdMap<NameKey, Value, imbl::shared_ptr::RcK>;
@@ -49,40 +62,116 @@ impl Ord for NameKey {
     }
 }
 
-#[derive(Clone, Default)]
-pub struct Attrs {
-    entries: Entries,
+/// A large set's body: the map, and a hash index of it built once the set has been
+/// searched often enough to pay for it (a search of the tree by name costs about 200
+/// instructions, a hashed symbol a tenth of that).
+struct Large {
+    map: Map,
+    lookups: Cell<u32>,
+    /// Where each value sits in `map`, which is never changed once in a block (a
+    /// changed set is a new block), so the addresses hold while the block lives.
+    index: OnceCell<FxHashMap<Symbol, NonNull<Value>>>,
+}
+
+impl Large {
+    #[inline(never)]
+    fn get(&self, k: Symbol) -> Option<&Value> {
+        if let Some(ix) = self.index.get() {
+            // SAFETY: see `index`.
+            return ix.get(&k).map(|v| unsafe { v.as_ref() });
+        }
+        let n = self.lookups.get().saturating_add(1);
+        self.lookups.set(n);
+        if n as usize >= self.map.len() / 8 {
+            let ix = self.index.get_or_init(|| {
+                self.map
+                    .iter()
+                    .map(|(k, v)| (k.sym, NonNull::from(v)))
+                    .collect()
+            });
+            // SAFETY: see `index`.
+            return ix.get(&k).map(|v| unsafe { v.as_ref() });
+        }
+        self.map.get(&NameKey::new(k))
+    }
+}
+
+/// The start of a set's block.
+#[repr(C)]
+struct Header {
+    rc: Cell<usize>,
     /// Where the attributes were defined (see `attr_pos`); `None` when unknown.
     pos: Option<Arc<AttrPos>>,
+    /// Small entries written so far, or `LARGE`.
+    len: u32,
+    /// Small entries the block has room for (its layout is made from this).
+    cap: u32,
 }
 
-/// A small set's entries are a boxed slice, not a `Vec`: sets are rarely changed after
-/// they are made, and the missing capacity word makes every set 8 bytes smaller.
-#[derive(Clone)]
-enum Entries {
-    Small(Box<[(Symbol, Value)]>),
-    /// Boxed, so that a set stays three words.
-    Large(Box<Map>),
+/// The body (values, then names; or the map) starts right after the header, and the
+/// names right after `cap` values: each is then aligned without padding.
+const BODY: usize = size_of::<Header>();
+const ALIGN: usize = align_of::<Header>();
+const _: () =
+    assert!(BODY.is_multiple_of(align_of::<Value>()) && BODY.is_multiple_of(align_of::<Large>()));
+const _: () = assert!(align_of::<Value>() <= ALIGN && align_of::<Large>() <= ALIGN);
+const _: () = assert!(size_of::<Value>().is_multiple_of(align_of::<Symbol>()));
+
+/// A small block's layout. `cap` is at most `2 * SMALL_MAX` (a merge of two small sets).
+#[inline]
+fn small_layout(cap: usize) -> Layout {
+    let size = BODY + cap * (size_of::<Value>() + size_of::<Symbol>());
+    Layout::from_size_align(size, ALIGN).expect("a small set's size is far below isize::MAX")
 }
 
-impl Default for Entries {
-    fn default() -> Self {
-        Entries::Small(Box::new([]))
-    }
+fn large_layout() -> Layout {
+    Layout::from_size_align(BODY + size_of::<Large>(), ALIGN).expect("constant layout")
+}
+
+/// A shared handle to a set's block (cloning counts a reference, as `Rc` does).
+pub struct Attrs(NonNull<Header>);
+
+/// The entries of a set, as its block holds them.
+enum View<'a> {
+    /// Names and values, index for index.
+    Small(&'a [Symbol], &'a [Value]),
+    Large(&'a Map),
 }
 
 impl Attrs {
     pub fn new() -> Attrs {
-        Attrs::default()
+        Attrs::with_capacity(0)
     }
 
     /// From entries already sorted by name with no duplicates.
     pub fn from_sorted(v: Vec<(Symbol, Value)>) -> Attrs {
-        if v.len() <= SMALL_MAX {
-            Attrs::of(Entries::Small(v.into_boxed_slice()))
-        } else {
-            Attrs::of(Entries::Large(Box::new(sorted_map(v))))
+        Attrs::build(v.len(), v.into_iter())
+    }
+
+    /// The set of the names `keys` (sorted, no duplicates) and the values on top of
+    /// `stack` in the same order, which are moved off it. A small set's values and
+    /// names are copied into its block in bulk.
+    /// Out of line: inlined into the VM's dispatch loop, this costs every other
+    /// instruction registers.
+    #[inline(never)]
+    pub fn from_stack_top(keys: &[Symbol], stack: &mut Vec<Value>) -> Attrs {
+        let n = keys.len();
+        let start = stack.len().saturating_sub(n);
+        if n > SMALL_MAX || stack.len() < n {
+            return Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
         }
+        let a = Attrs::with_capacity(n);
+        // SAFETY: the block has room for `n` values and then `n` names, and this handle
+        // is its only one. The `n` values at the top of the stack are moved: copied
+        // bit for bit, then cut off the stack without being dropped.
+        unsafe {
+            let vals = a.body() as *mut Value;
+            ptr::copy_nonoverlapping(stack.as_ptr().add(start), vals, n);
+            stack.set_len(start);
+            ptr::copy_nonoverlapping(keys.as_ptr(), vals.add(n) as *mut Symbol, n);
+            (*a.0.as_ptr()).len = n as u32;
+        }
+        a
     }
 
     /// From arbitrary entries; a later duplicate replaces an earlier one.
@@ -92,7 +181,7 @@ impl Attrs {
             for (k, val) in v {
                 m.insert(NameKey::new(k), val);
             }
-            return Attrs::of(Entries::Large(Box::new(m)));
+            return Attrs::large(m);
         }
         // Stable sort keeps insertion order among equal keys; keep the last of each.
         v.sort_by(|a, b| a.0.cmp_name(b.0));
@@ -103,39 +192,176 @@ impl Attrs {
                 _ => out.push((k, val)),
             }
         }
-        Attrs::of(Entries::Small(out.into_boxed_slice()))
+        Attrs::from_sorted(out)
     }
 
-    fn of(entries: Entries) -> Attrs {
-        Attrs { entries, pos: None }
+    /// A set of the `n` entries `entries` yields, sorted by name with no duplicates.
+    #[inline]
+    pub fn build(n: usize, entries: impl Iterator<Item = (Symbol, Value)>) -> Attrs {
+        if n > SMALL_MAX {
+            return Attrs::large(sorted_map(entries));
+        }
+        let mut a = Attrs::with_capacity(n);
+        for (k, v) in entries {
+            a.push(k, v);
+        }
+        a
+    }
+
+    /// An empty small block with room for `cap` entries, owned by this handle alone.
+    #[inline]
+    fn with_capacity(cap: usize) -> Attrs {
+        let header = Header {
+            rc: Cell::new(1),
+            pos: None,
+            len: 0,
+            cap: cap as u32,
+        };
+        Attrs::alloc(small_layout(cap), header)
+    }
+
+    #[inline]
+    fn alloc(layout: Layout, header: Header) -> Attrs {
+        // SAFETY: the layout is never zero-sized (it holds at least the header).
+        let p = unsafe { alloc::alloc(layout) } as *mut Header;
+        let Some(p) = NonNull::new(p) else {
+            alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: freshly allocated, with room and alignment for a header.
+        unsafe { p.as_ptr().write(header) };
+        Attrs(p)
+    }
+
+    fn large(m: Map) -> Attrs {
+        let header = Header {
+            rc: Cell::new(1),
+            pos: None,
+            len: LARGE,
+            cap: 0,
+        };
+        let a = Attrs::alloc(large_layout(), header);
+        // SAFETY: a large layout has room for the map after the header; nothing reads
+        // it (or drops this block) before it is written here.
+        unsafe {
+            (a.body() as *mut Large).write(Large {
+                map: m,
+                lookups: Cell::new(0),
+                index: OnceCell::new(),
+            })
+        };
+        a
+    }
+
+    /// Append an entry to a block made by `with_capacity` and held by this handle
+    /// alone; entries come in name order. A full block drops the entry (callers never
+    /// push more than they made room for).
+    #[inline(always)]
+    fn push(&mut self, k: Symbol, v: Value) {
+        let h = self.header();
+        let (i, cap) = (h.len as usize, h.cap as usize);
+        // `LARGE` is never below a capacity, so this also refuses a large block.
+        if i >= cap || h.rc.get() != 1 {
+            debug_assert!(false, "push past a small set's capacity");
+            return;
+        }
+        // SAFETY: slot `i` of both arrays is within the block (i < cap) and not yet
+        // initialised; the handle is the only one, so no reference to the header or
+        // the entries exists elsewhere while `len` grows.
+        unsafe {
+            let vals = self.body() as *mut Value;
+            vals.add(i).write(v);
+            (vals.add(cap) as *mut Symbol).add(i).write(k);
+            (*self.0.as_ptr()).len += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn header(&self) -> &Header {
+        // SAFETY: the block lives as long as any handle to it.
+        unsafe { self.0.as_ref() }
+    }
+
+    #[inline(always)]
+    fn body(&self) -> *mut u8 {
+        // SAFETY: every block is at least a header long.
+        unsafe { (self.0.as_ptr() as *mut u8).add(BODY) }
+    }
+
+    /// The body of a block whose header says `LARGE`.
+    #[inline(always)]
+    fn large_body(&self) -> &Large {
+        // SAFETY: a large block holds an initialised `Large` after its header.
+        unsafe { &*(self.body() as *const Large) }
+    }
+
+    #[inline(always)]
+    fn view(&self) -> View<'_> {
+        let h = self.header();
+        if h.len == LARGE {
+            return View::Large(&self.large_body().map);
+        }
+        // SAFETY: a small block has room for `cap` values and then `cap` names after
+        // its header; the first `len` of each are initialised.
+        unsafe {
+            let vals = self.body() as *const Value;
+            let keys = vals.add(h.cap as usize) as *const Symbol;
+            let n = h.len as usize;
+            View::Small(
+                std::slice::from_raw_parts(keys, n),
+                std::slice::from_raw_parts(vals, n),
+            )
+        }
     }
 
     /// Record where the attributes were defined.
     pub fn with_pos(mut self, pos: Option<Arc<AttrPos>>) -> Attrs {
-        self.pos = pos;
+        self.set_pos(pos);
         self
+    }
+
+    fn set_pos(&mut self, pos: Option<Arc<AttrPos>>) {
+        if self.header().rc.get() != 1 {
+            *self = self.copy();
+        }
+        // SAFETY: this handle is the only one, so nothing else borrows the header.
+        unsafe { (*self.0.as_ptr()).pos = pos };
+    }
+
+    /// The same set in a block of its own.
+    fn copy(&self) -> Attrs {
+        let a = match self.view() {
+            View::Small(k, v) => Attrs::build(k.len(), k.iter().copied().zip(v.iter().cloned())),
+            View::Large(m) => Attrs::large(m.clone()),
+        };
+        // SAFETY: `a` was made just now and is its block's only handle.
+        unsafe { (*a.0.as_ptr()).pos = self.pos().cloned() };
+        a
     }
 
     /// Where the attributes were defined, if known.
     pub fn pos(&self) -> Option<&Arc<AttrPos>> {
-        self.pos.as_ref()
+        self.header().pos.as_ref()
+    }
+
+    /// Small sets are searched here, inline at the caller; large ones out of line, so
+    /// that their search does not make every lookup save and restore registers.
+    #[inline]
+    pub fn get(&self, k: Symbol) -> Option<&Value> {
+        match self.view() {
+            View::Small(keys, vals) => find(keys, k).and_then(|i| vals.get(i)),
+            View::Large(_) => self.large_body().get(k),
+        }
     }
 
     #[inline]
-    pub fn get(&self, k: Symbol) -> Option<&Value> {
-        match &self.entries {
-            Entries::Small(v) => v.iter().find(|e| e.0 == k).map(|e| &e.1),
-            Entries::Large(m) => m.get(&NameKey::new(k)),
-        }
-    }
-
     pub fn len(&self) -> usize {
-        match &self.entries {
-            Entries::Small(v) => v.len(),
-            Entries::Large(m) => m.len(),
+        match self.view() {
+            View::Small(k, _) => k.len(),
+            View::Large(m) => m.len(),
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -143,46 +369,54 @@ impl Attrs {
     /// Add or replace an attribute. Its position is unknown, and recorded positions of
     /// the others are dropped with it (the caller re-attaches them if it knows better).
     pub fn insert(&mut self, k: Symbol, val: Value) {
-        self.pos = None;
-        match &mut self.entries {
-            Entries::Small(b) => match b.binary_search_by(|e| e.0.cmp_name(k)) {
-                Ok(i) => b[i].1 = val,
-                Err(i) => {
-                    let mut v = std::mem::take(b).into_vec();
-                    v.insert(i, (k, val));
-                    self.entries = if v.len() > SMALL_MAX {
-                        Entries::Large(Box::new(sorted_map(v)))
-                    } else {
-                        Entries::Small(v.into_boxed_slice())
-                    };
-                }
-            },
-            Entries::Large(m) => {
-                m.insert(NameKey::new(k), val);
+        *self = match self.view() {
+            View::Small(keys, vals) => {
+                let i = keys.partition_point(|s| s.cmp_name(k) == Ordering::Less);
+                let skip = usize::from(keys.get(i) == Some(&k));
+                let entries = || keys.iter().copied().zip(vals.iter().cloned());
+                let before = entries().take(i);
+                let after = entries().skip(i + skip);
+                let n = keys.len() + 1 - skip;
+                Attrs::build(n, before.chain([(k, val)]).chain(after))
             }
-        }
+            View::Large(m) => {
+                let mut m = m.clone();
+                m.insert(NameKey::new(k), val);
+                Attrs::large(m)
+            }
+        };
     }
 
-    pub fn remove(&mut self, k: Symbol) {
-        match &mut self.entries {
-            Entries::Small(b) => {
-                if let Some(i) = b.iter().position(|e| e.0 == k) {
-                    let mut v = std::mem::take(b).into_vec();
-                    v.remove(i);
-                    *b = v.into_boxed_slice();
+    /// The set without the attributes `names` (which need not be in it). Positions of
+    /// the rest still hold.
+    pub fn without(&self, names: &[Symbol]) -> Attrs {
+        let out = match self.view() {
+            View::Small(keys, vals) => {
+                let keep = |k: &Symbol| !names.contains(k);
+                let n = keys.iter().filter(|k| keep(k)).count();
+                if n == keys.len() {
+                    return self.clone();
                 }
+                let entries = keys.iter().copied().zip(vals.iter().cloned());
+                Attrs::build(n, entries.filter(|(k, _)| keep(k)))
             }
-            Entries::Large(m) => {
-                m.remove(&NameKey::new(k));
+            View::Large(m) => {
+                let mut m = m.clone();
+                for &k in names {
+                    m.remove(&NameKey::new(k));
+                }
+                Attrs::large(m)
             }
-        }
+        };
+        out.with_pos(self.pos().cloned())
     }
 
     /// Entries in name order.
+    #[inline]
     pub fn iter(&self) -> AttrsIter<'_> {
-        match &self.entries {
-            Entries::Small(v) => AttrsIter::Small(v.iter()),
-            Entries::Large(m) => AttrsIter::Large(m.iter()),
+        match self.view() {
+            View::Small(k, v) => AttrsIter::Small(k.iter().zip(v.iter())),
+            View::Large(m) => AttrsIter::Large(m.iter()),
         }
     }
 
@@ -190,7 +424,7 @@ impl Attrs {
         self.iter().map(|(k, _)| k)
     }
 
-    /// `self // other`.
+    /// `self // other`. An empty side gives the other set itself, not a copy.
     pub fn update(&self, other: &Attrs) -> Attrs {
         if other.is_empty() {
             return self.clone();
@@ -203,75 +437,180 @@ impl Attrs {
     }
 
     fn update_entries(&self, other: &Attrs) -> Attrs {
-        match (&self.entries, &other.entries) {
-            (Entries::Small(a), Entries::Small(b)) if a.len() + b.len() <= SMALL_MAX => {
-                let mut out = Vec::with_capacity(a.len() + b.len());
-                let (mut i, mut j) = (0, 0);
-                while i < a.len() && j < b.len() {
-                    match a[i].0.cmp_name(b[j].0) {
-                        Ordering::Less => {
-                            out.push(a[i].clone());
-                            i += 1
-                        }
-                        Ordering::Greater => {
-                            out.push(b[j].clone());
-                            j += 1
-                        }
-                        Ordering::Equal => {
-                            out.push(b[j].clone());
-                            i += 1;
-                            j += 1
-                        }
-                    }
-                }
-                out.extend_from_slice(&a[i..]);
-                out.extend_from_slice(&b[j..]);
-                Attrs::of(Entries::Small(out.into_boxed_slice()))
+        if let (View::Small(ak, av), View::Small(bk, bv)) = (self.view(), other.view()) {
+            let merged = merge_small(ak, av, bk, bv);
+            if merged.len() <= SMALL_MAX {
+                return merged;
             }
-            _ => {
-                // Insert the smaller side into a persistent copy of the larger one.
-                let (mut base, add, right_wins) = match (&self.entries, &other.entries) {
-                    (Entries::Large(m), _) if m.len() >= other.len() => {
-                        (Map::clone(m), other, true)
-                    }
-                    (_, Entries::Large(m)) => (Map::clone(m), self, false),
-                    _ => (self.to_map(), other, true),
-                };
-                for (k, v) in add.iter() {
-                    if right_wins {
-                        base.insert(NameKey::new(k), v.clone());
-                    } else {
-                        base.entry(NameKey::new(k)).or_insert_with(|| v.clone());
-                    }
-                }
-                Attrs::of(Entries::Large(Box::new(base)))
+            return Attrs::large(sorted_map(merged.iter().map(|(k, v)| (k, v.clone()))));
+        }
+        // Insert the smaller side into a persistent copy of the larger one.
+        let (mut base, add, right_wins) = match (self.view(), other.view()) {
+            (View::Large(m), _) if m.len() >= other.len() => (m.clone(), other, true),
+            (_, View::Large(m)) => (m.clone(), self, false),
+            _ => (self.to_map(), other, true),
+        };
+        for (k, v) in add.iter() {
+            if right_wins {
+                base.insert(NameKey::new(k), v.clone());
+            } else {
+                base.entry(NameKey::new(k)).or_insert_with(|| v.clone());
             }
         }
+        Attrs::large(base)
     }
 
     fn to_map(&self) -> Map {
-        match &self.entries {
-            Entries::Small(v) => v
-                .iter()
-                .map(|(k, v)| (NameKey::new(*k), v.clone()))
-                .collect(),
-            Entries::Large(m) => Map::clone(m),
+        match self.view() {
+            View::Small(..) => sorted_map(self.iter().map(|(k, v)| (k, v.clone()))),
+            View::Large(m) => m.clone(),
         }
     }
 
-    pub fn ptr_id(&self) -> usize {
-        self as *const Attrs as usize
+    /// The address of the set's block: the same for every handle to it.
+    #[inline]
+    pub fn as_ptr(&self) -> *const () {
+        self.0.as_ptr() as *const ()
     }
+
+    #[inline]
+    pub fn ptr_eq(a: &Attrs, b: &Attrs) -> bool {
+        a.0 == b.0
+    }
+
+    /// How many handles share this set's block.
+    pub fn strong_count(a: &Attrs) -> usize {
+        a.header().rc.get()
+    }
+}
+
+/// The index of `k` in `keys`. Four names are compared at a time, which the compiler
+/// turns into one vector compare and a mask.
+#[inline(always)]
+fn find(keys: &[Symbol], k: Symbol) -> Option<usize> {
+    let mut chunks = keys.chunks_exact(4);
+    let mut base = 0;
+    for c in &mut chunks {
+        let hits = (c[0] == k) as u32
+            | ((c[1] == k) as u32) << 1
+            | ((c[2] == k) as u32) << 2
+            | ((c[3] == k) as u32) << 3;
+        if hits != 0 {
+            return Some(base + hits.trailing_zeros() as usize);
+        }
+        base += 4;
+    }
+    let rest = chunks.remainder();
+    rest.iter().position(|&s| s == k).map(|i| base + i)
+}
+
+/// `a // b` for two small sets: one walk over both name-sorted arrays into a block
+/// with room for both (names in both are kept once, from `b`).
+fn merge_small(ak: &[Symbol], av: &[Value], bk: &[Symbol], bv: &[Value]) -> Attrs {
+    let mut out = Attrs::with_capacity(ak.len() + bk.len());
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&ka), Some(&kb)) = (ak.get(i), bk.get(j)) {
+        match ka.cmp_name(kb) {
+            Ordering::Less => {
+                out.push(ka, av[i].clone());
+                i += 1
+            }
+            Ordering::Greater => {
+                out.push(kb, bv[j].clone());
+                j += 1
+            }
+            Ordering::Equal => {
+                out.push(kb, bv[j].clone());
+                i += 1;
+                j += 1
+            }
+        }
+    }
+    for (k, v) in ak[i..].iter().zip(&av[i..]) {
+        out.push(*k, v.clone());
+    }
+    for (k, v) in bk[j..].iter().zip(&bv[j..]) {
+        out.push(*k, v.clone());
+    }
+    out
 }
 
 /// A large set from entries sorted by name.
 #[cold]
-fn sorted_map(v: Vec<(Symbol, Value)>) -> Map {
-    v.into_iter().map(|(k, v)| (NameKey::new(k), v)).collect()
+fn sorted_map(v: impl Iterator<Item = (Symbol, Value)>) -> Map {
+    v.map(|(k, v)| (NameKey::new(k), v)).collect()
+}
+
+impl Default for Attrs {
+    fn default() -> Self {
+        Attrs::new()
+    }
+}
+
+impl Clone for Attrs {
+    #[inline]
+    fn clone(&self) -> Attrs {
+        let rc = &self.header().rc;
+        // As `Rc` does: a count that would wrap means memory is corrupt.
+        let Some(n) = rc.get().checked_add(1) else {
+            std::process::abort()
+        };
+        rc.set(n);
+        Attrs(self.0)
+    }
+}
+
+impl Drop for Attrs {
+    #[inline]
+    fn drop(&mut self) {
+        let rc = &self.header().rc;
+        let n = rc.get() - 1;
+        rc.set(n);
+        if n == 0 {
+            free(Block(self.0));
+        }
+    }
+}
+
+/// A block whose last handle is gone; dropping it frees the entries and the block.
+struct Block(NonNull<Header>);
+
+/// Entries are freed through `drop::release`, so that a deep chain of sets does not
+/// recurse on the Rust stack.
+#[inline(never)]
+fn free(b: Block) {
+    // SAFETY: the block is still allocated until `b` is dropped.
+    if unsafe { b.0.as_ref() }.len == 0 {
+        drop(b);
+    } else {
+        super::drop::release(b);
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        let p = self.0.as_ptr();
+        // SAFETY: no handle to the block is left, so this is its only user. The body
+        // is what the header says it is (see `Attrs::view`), and the layout is the
+        // one it was allocated with.
+        unsafe {
+            let body = (p as *mut u8).add(BODY);
+            let layout = if (*p).len == LARGE {
+                ptr::drop_in_place(body as *mut Large);
+                large_layout()
+            } else {
+                let vals = body as *mut Value;
+                ptr::drop_in_place(ptr::slice_from_raw_parts_mut(vals, (*p).len as usize));
+                small_layout((*p).cap as usize)
+            };
+            ptr::drop_in_place(p);
+            alloc::dealloc(p as *mut u8, layout);
+        }
+    }
 }
 
 pub enum AttrsIter<'a> {
-    Small(std::slice::Iter<'a, (Symbol, Value)>),
+    Small(std::iter::Zip<std::slice::Iter<'a, Symbol>, std::slice::Iter<'a, Value>>),
     Large(imbl::ordmap::Iter<'a, NameKey, Value, imbl::shared_ptr::RcK>),
 }
 
@@ -292,37 +631,16 @@ impl FromIterator<(Symbol, Value)> for Attrs {
     }
 }
 
-impl Drop for Attrs {
-    #[inline]
-    fn drop(&mut self) {
-        if !self.is_empty() {
-            super::drop::release(std::mem::take(&mut self.entries));
-        }
-    }
-}
-
 #[cfg(test)]
 mod size_tests {
+    /// A set is one pointer to its block, so `Value` stays two words.
     #[test]
-    fn positions_cost_one_pointer_per_set() {
+    fn a_set_is_one_pointer() {
         use std::mem::size_of;
-        assert_eq!(
-            size_of::<super::Attrs>(),
-            size_of::<super::Entries>() + size_of::<usize>()
-        );
-    }
-
-    /// A set is three words (entries, length, positions), which `Rc` puts in a
-    /// five-word block.
-    #[test]
-    fn a_set_is_three_words() {
-        assert_eq!(
-            std::mem::size_of::<super::Attrs>(),
-            3 * std::mem::size_of::<usize>()
-        );
+        assert_eq!(size_of::<super::Attrs>(), size_of::<usize>());
+        assert_eq!(size_of::<super::Value>(), 2 * size_of::<usize>());
     }
 }
-
 #[cfg(test)]
 mod update_tests {
     use super::*;
@@ -359,5 +677,133 @@ mod update_tests {
         ];
         let want: Vec<(String, i64)> = want.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         assert_eq!(got, want);
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+
+    fn named(prefix: &str, range: std::ops::Range<i64>) -> Vec<(Symbol, Value)> {
+        range
+            .map(|i| (Symbol::intern(&format!("{prefix}{i:03}")), Value::Int(i)))
+            .collect()
+    }
+
+    fn ints(a: &Attrs) -> Vec<(String, i64)> {
+        a.iter()
+            .map(|(k, v)| match v {
+                Value::Int(i) => (k.as_str().to_owned(), *i),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<(String, i64)>) -> Vec<(String, i64)> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn insert_keeps_order_and_grows_into_a_map() {
+        let mut a = Attrs::from_unsorted(named("k", 0..16));
+        let shared = a.clone();
+        a.insert(Symbol::intern("k005"), Value::Int(-5));
+        a.insert(Symbol::intern("a"), Value::Int(-1));
+        assert_eq!(a.len(), 17);
+        assert!(matches!(
+            a.get(Symbol::intern("k005")),
+            Some(Value::Int(-5))
+        ));
+        assert!(matches!(a.get(Symbol::intern("a")), Some(Value::Int(-1))));
+        let got = ints(&a);
+        assert_eq!(got, sorted(got.clone()));
+        // The other handle still sees the set as it was.
+        assert_eq!(shared.len(), 16);
+        assert!(matches!(
+            shared.get(Symbol::intern("k005")),
+            Some(Value::Int(5))
+        ));
+    }
+
+    #[test]
+    fn small_merges_stay_small_when_names_overlap() {
+        let a = Attrs::from_sorted(named("m", 0..10));
+        let b = Attrs::from_sorted(named("m", 5..15));
+        let both = a.update(&b);
+        assert_eq!(both.len(), 15);
+        assert!(matches!(both.view(), View::Small(..)));
+        let c = Attrs::from_sorted(named("n", 0..10));
+        let wide = a.update(&c);
+        assert_eq!(wide.len(), 20);
+        assert!(matches!(wide.view(), View::Large(..)));
+        let got = ints(&wide);
+        assert_eq!(got, sorted(got.clone()));
+        // An empty side is the other set itself.
+        assert!(Attrs::ptr_eq(&a.update(&Attrs::new()), &a));
+        assert!(Attrs::ptr_eq(&Attrs::new().update(&a), &a));
+    }
+
+    #[test]
+    fn without_and_with_pos_leave_other_handles_alone() {
+        let pos = Arc::new(AttrPos::site(
+            Arc::new(crate::compiled::SourceFile {
+                name: "f.nix".into(),
+                text: String::new(),
+                dir: "/".into(),
+            }),
+            Vec::new(),
+            true,
+        ));
+        for n in [5, 40] {
+            let a = Attrs::from_sorted(named("w", 0..n)).with_pos(Some(pos.clone()));
+            let b = a.without(&[Symbol::intern("w001"), Symbol::intern("absent")]);
+            assert_eq!(b.len(), n as usize - 1);
+            assert!(b.get(Symbol::intern("w001")).is_none());
+            assert!(Arc::ptr_eq(b.pos().unwrap(), &pos));
+            let c = a.clone().with_pos(None);
+            assert!(c.pos().is_none());
+            assert!(a.pos().is_some());
+            assert_eq!(a.len(), n as usize);
+        }
+    }
+
+    #[test]
+    fn sets_built_from_the_stack_take_its_top_values() {
+        for n in [0, 3, 20] {
+            let entries = named("s", 0..n);
+            let keys: Vec<Symbol> = entries.iter().map(|e| e.0).collect();
+            let mut stack = vec![Value::Int(-1)];
+            stack.extend(entries.iter().map(|e| e.1.clone()));
+            let a = Attrs::from_stack_top(&keys, &mut stack);
+            assert_eq!(stack.len(), 1);
+            assert_eq!(ints(&a), ints(&Attrs::from_sorted(entries)));
+        }
+    }
+
+    /// Freeing a long chain of sets goes through `drop::release`, not Rust recursion.
+    #[test]
+    fn a_deep_chain_of_sets_drops_without_overflow() {
+        let next = Symbol::intern("next");
+        let mut v = Value::attrs(Attrs::new());
+        for _ in 0..1_000_000 {
+            v = Value::attrs(Attrs::from_sorted(vec![(next, v)]));
+        }
+        drop(v);
+    }
+
+    #[test]
+    fn large_lookups_agree_before_and_after_the_index() {
+        let a = Attrs::from_sorted(named("x", 0..200));
+        for round in 0..3 {
+            for i in 0..200 {
+                let k = Symbol::intern(&format!("x{i:03}"));
+                assert!(
+                    matches!(a.get(k), Some(Value::Int(j)) if *j == i),
+                    "{round} {i}"
+                );
+            }
+            assert!(a.get(Symbol::intern("x200")).is_none());
+        }
     }
 }

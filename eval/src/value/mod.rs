@@ -27,7 +27,7 @@ pub enum Value {
     Float(f64),
     String(NixString),
     Path(Rc<PathBuf>),
-    Attrs(Rc<Attrs>),
+    Attrs(Attrs),
     List(Rc<NixList>),
     Closure(Rc<Closure>),
     Builtin(Rc<BuiltinApp>),
@@ -254,7 +254,7 @@ impl Value {
     }
 
     pub fn attrs(a: Attrs) -> Value {
-        Value::Attrs(Rc::new(a))
+        Value::Attrs(a)
     }
 
     /// Unwrap an evaluated thunk; leaves other values alone.
