@@ -1498,10 +1498,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Op::Div => builtins::arith::div(a, b)?,
                     Op::Eq | Op::Neq => {
                         let neg = op == Op::Neq;
-                        match builtins::compare::shallow_eq(&a, &b) {
+                        match builtins::compare::quick_eq(&a, &b) {
                             Some(r) => Value::Bool(r != neg),
                             None => {
-                                return self.push_gen("==", builtins::compare::eq_gen(a, b, neg));
+                                let m = builtins::compare::DeepEq::new(a, b, neg);
+                                return self.push_frame(Frame::Machine(MachineFrame {
+                                    machine: Box::new(m),
+                                    base: self.stack.len(),
+                                    awaiting: false,
+                                    name: "==",
+                                }));
                             }
                         }
                     }

@@ -6,7 +6,10 @@ use std::rc::Rc;
 
 use super::{sym, Registry};
 use crate::errors::ErrorKind;
-use crate::generators::{force, Co, GenFuture, Generator};
+use crate::generators::{
+    force, forced_or_step, known_or_step, run_machine, Co, GenFuture, Generator, Machine,
+    MachineStep,
+};
 use crate::value::{Attrs, Value};
 
 /// Equality decided without forcing anything; `None` when elements must be compared.
@@ -54,16 +57,6 @@ fn identical(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
         _ => false,
     }
-}
-
-async fn is_derivation(co: &Co, v: &Value) -> Result<bool, ErrorKind> {
-    if let Value::Attrs(a) = v {
-        if let Some(t) = a.get(sym::type_()) {
-            let t = force(co, t.clone()).await?;
-            return Ok(matches!(&t, Value::String(s) if s.as_bytes() == b"derivation"));
-        }
-    }
-    Ok(false)
 }
 
 /// How deep `flat_eq` follows nested sets and lists before leaving them to the work list
@@ -132,62 +125,176 @@ pub fn quick_eq(a: &Value, b: &Value) -> Option<bool> {
     flat_eq(a, b, FLAT_DEPTH)
 }
 
-/// Deep equality, iteratively.
+/// Deep equality: `flat_eq` when nothing needs forcing, else `DeepEq` on the VM's stack.
 pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
     // Most comparisons (`elem` over strings and plain records, `==` of numbers) settle
     // right here, without a work list.
     if let Some(eq) = flat_eq(&a, &b, FLAT_DEPTH) {
         return Ok(eq);
     }
-    let (a, b) = (a.shallow(), b.shallow());
-    let mut work = vec![(a, b)];
-    while let Some((a, b)) = work.pop() {
-        if identical(&a, &b) {
-            continue;
+    let r = run_machine(co, "==", Box::new(DeepEq::new(a, b, false))).await?;
+    Ok(matches!(r, Value::Bool(true)))
+}
+
+/// Deep equality as a machine: a work list of pairs, each side forced in turn (`a`
+/// first). Sets that are both derivations compare by `outPath`. A generator resumed
+/// once per forced element cost several hundred instructions more per element.
+pub struct DeepEq {
+    work: Vec<(Value, Value)>,
+    wait: Wait,
+    negate: bool,
+}
+
+/// What the machine asked the VM to force, with the rest of the pair.
+enum Wait {
+    /// Nothing: take the next pair.
+    Next,
+    /// `a`, given `b` unforced.
+    A(Value),
+    /// `b`, given `a` forced.
+    B(Value),
+    /// `a`'s `type` (both sides are sets).
+    TypeA(Value, Value),
+    /// `b`'s `type` (`a` is a derivation).
+    TypeB(Value, Value),
+}
+
+type Step = Result<Option<MachineStep>, ErrorKind>;
+
+impl DeepEq {
+    pub fn new(a: Value, b: Value, negate: bool) -> Self {
+        DeepEq {
+            work: vec![(a, b)],
+            wait: Wait::Next,
+            negate,
         }
-        let a = force(co, a).await?;
-        let b = force(co, b).await?;
-        if let (Value::Attrs(x), Value::Attrs(y)) = (&a, &b) {
-            if is_derivation(co, &a).await? && is_derivation(co, &b).await? {
-                if let (Some(p), Some(q)) = (x.get(sym::out_path()), y.get(sym::out_path())) {
-                    work.push((p.clone(), q.clone()));
-                    continue;
+    }
+
+    fn ask(&mut self, wait: Wait, s: MachineStep) -> Step {
+        self.wait = wait;
+        Ok(Some(s))
+    }
+
+    fn pair(&mut self, a: Value, b: Value) -> Step {
+        match forced_or_step(a) {
+            Ok(a) => self.forced_a(a, b),
+            Err(s) => self.ask(Wait::A(b), s),
+        }
+    }
+
+    fn forced_a(&mut self, a: Value, b: Value) -> Step {
+        match forced_or_step(b) {
+            Ok(b) => self.forced(a, b),
+            Err(s) => self.ask(Wait::B(a), s),
+        }
+    }
+
+    fn forced(&mut self, a: Value, b: Value) -> Step {
+        if let (Value::Attrs(x), Value::Attrs(_)) = (&a, &b) {
+            if let Some(t) = x.get(sym::type_()) {
+                return match known_or_step(t) {
+                    Ok(t) => self.type_a(a, b, t),
+                    Err(s) => self.ask(Wait::TypeA(a, b), s),
+                };
+            }
+        }
+        self.compare(a, b)
+    }
+
+    fn type_a(&mut self, a: Value, b: Value, t: Value) -> Step {
+        if is_drv_type(&t) {
+            if let Value::Attrs(y) = &b {
+                if let Some(t) = y.get(sym::type_()) {
+                    return match known_or_step(t) {
+                        Ok(t) => self.type_b(a, b, t),
+                        Err(s) => self.ask(Wait::TypeB(a, b), s),
+                    };
                 }
             }
         }
+        self.compare(a, b)
+    }
+
+    fn type_b(&mut self, a: Value, b: Value, t: Value) -> Step {
+        if is_drv_type(&t) {
+            if let (Value::Attrs(x), Value::Attrs(y)) = (&a, &b) {
+                if let (Some(p), Some(q)) = (x.get(sym::out_path()), y.get(sym::out_path())) {
+                    self.work.push((p.clone(), q.clone()));
+                    return Ok(None);
+                }
+            }
+        }
+        self.compare(a, b)
+    }
+
+    /// Both sides forced: settled here, or their elements queued in order.
+    fn compare(&mut self, a: Value, b: Value) -> Step {
         match shallow_eq(&a, &b) {
             Some(true) => {}
-            Some(false) => return Ok(false),
+            Some(false) => return Ok(Some(self.answer(false))),
             None => match (&a, &b) {
                 (Value::List(x), Value::List(y)) => {
                     for (p, q) in x.iter().zip(y.iter()).rev() {
-                        work.push((p.clone(), q.clone()));
+                        self.work.push((p.clone(), q.clone()));
                     }
                 }
                 (Value::Attrs(x), Value::Attrs(y)) => {
-                    if x.len() != y.len() {
-                        return Ok(false);
+                    if x.len() != y.len() || !x.keys().eq(y.keys()) {
+                        return Ok(Some(self.answer(false)));
                     }
-                    let mut pairs = Vec::with_capacity(x.len());
-                    for ((k1, v1), (k2, v2)) in x.iter().zip(y.iter()) {
-                        if k1 != k2 {
-                            return Ok(false);
-                        }
-                        pairs.push((v1.clone(), v2.clone()));
+                    let at = self.work.len();
+                    for ((_, v1), (_, v2)) in x.iter().zip(y.iter()) {
+                        self.work.push((v1.clone(), v2.clone()));
                     }
-                    work.extend(pairs.into_iter().rev());
+                    self.work[at..].reverse();
                 }
-                _ => return Ok(false),
+                _ => return Ok(Some(self.answer(false))),
             },
         }
+        Ok(None)
     }
-    Ok(true)
+
+    fn answer(&self, eq: bool) -> MachineStep {
+        MachineStep::Done(Value::Bool(eq != self.negate))
+    }
 }
 
-pub fn eq_gen(a: Value, b: Value, negate: bool) -> Generator {
-    crate::generators::start(move |co| {
-        Box::pin(async move { Ok(Value::Bool(deep_eq(&co, a, b).await? != negate)) })
-    })
+fn is_drv_type(t: &Value) -> bool {
+    matches!(t, Value::String(s) if s.as_bytes() == b"derivation")
+}
+
+impl Machine for DeepEq {
+    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+        let mut last = last;
+        loop {
+            let wait = std::mem::replace(&mut self.wait, Wait::Next);
+            let step = if matches!(wait, Wait::Next) {
+                let Some((a, b)) = self.work.pop() else {
+                    return Ok(self.answer(true));
+                };
+                if identical(&a, &b) {
+                    continue;
+                }
+                self.pair(a, b)?
+            } else {
+                let Some(v) = last.take() else {
+                    return Err(ErrorKind::other(
+                        "internal error: == resumed without a value",
+                    ));
+                };
+                match wait {
+                    Wait::A(b) => self.forced_a(v, b)?,
+                    Wait::B(a) => self.forced(a, v)?,
+                    Wait::TypeA(a, b) => self.type_a(a, b, v)?,
+                    Wait::TypeB(a, b) => self.type_b(a, b, v)?,
+                    Wait::Next => None,
+                }
+            };
+            if let Some(s) = step {
+                return Ok(s);
+            }
+        }
+    }
 }
 
 fn cannot_compare(a: &Value, b: &Value) -> ErrorKind {
