@@ -3,7 +3,8 @@
 //! The `mimalloc` crate routes every allocation through `mi_malloc_aligned`, whose
 //! generic path costs a few extra branches and a call on each of the evaluator's many
 //! small allocations. Rust only needs more than mimalloc's natural alignment in rare
-//! cases, which keep the aligned entry points.
+//! cases, which keep the aligned entry points. It is built without transparent huge pages
+//! (see the root Cargo.toml).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
