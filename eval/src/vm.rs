@@ -824,7 +824,84 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
     /// Taken by value: the frame keeps it, and every caller has its own handle.
+    ///
+    /// Compiled code (`Suspended`) and applications (`Apply`), nearly all forces, each
+    /// have a function of their own, small enough to need few saved registers; the
+    /// test between them is inlined, so each costs one call.
+    #[inline(always)]
     fn start_force(&mut self, t: Thunk) -> R<bool> {
+        let kind = match &*t.0.borrow() {
+            ThunkState::Suspended { .. } => 0,
+            ThunkState::Apply(..) => 1,
+            _ => 2,
+        };
+        match kind {
+            0 => self.start_suspended(t),
+            1 => self.start_apply(t),
+            _ => self.start_force_other(t),
+        }
+    }
+
+    /// `start_force` of a `Suspended` thunk.
+    #[inline(never)]
+    fn start_suspended(&mut self, t: Thunk) -> R<bool> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+        }
+        let ThunkState::Suspended { proto, env } =
+            std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole)
+        else {
+            unreachable!("checked by start_force")
+        };
+        let base = self.stack.len();
+        self.enter_frame(Frame::Code(CodeFrame {
+            proto,
+            ip: 0,
+            env: env.clone(),
+            base,
+            kind: CodeKind::Thunk(t, Restore::Env(env)),
+        }));
+        Ok(true)
+    }
+
+    /// `start_force` of an `Apply` thunk (what `map` and `genList` make most).
+    #[inline(never)]
+    fn start_apply(&mut self, t: Thunk) -> R<bool> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+        }
+        let ThunkState::Apply(f, x) =
+            std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole)
+        else {
+            unreachable!("checked by start_force")
+        };
+        let base = self.stack.len();
+        let (proto, env) = match (&f, O::ACTIVE) {
+            // A plain closure's body runs as the thunk's frame, without the
+            // trampoline (its `Return` forces a lazy result, see `run_frames`).
+            (Value::Closure(c), false) if c.proto.curried.is_none() => {
+                let env = self.call_env(c, x.clone());
+                (c.proto.clone(), env)
+            }
+            _ => {
+                self.stack.push(f.clone());
+                self.stack.push(x.clone());
+                (trampoline(), self.empty_env.clone())
+            }
+        };
+        self.enter_frame(Frame::Code(CodeFrame {
+            proto,
+            ip: 0,
+            env,
+            base,
+            kind: CodeKind::Thunk(t, Restore::Apply(f, x)),
+        }));
+        Ok(true)
+    }
+
+    /// `start_force` of anything but a `Suspended` or `Apply` thunk.
+    #[inline(never)]
+    fn start_force_other(&mut self, t: Thunk) -> R<bool> {
         let depth_left = self.frames.len() < self.limits.max_depth;
         let saved = {
             let mut st = t.0.borrow_mut();
@@ -836,33 +913,16 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         };
         let base = self.stack.len();
-        let (proto, env, restore) = match saved {
-            ThunkState::Suspended { proto, env } => (proto, env.clone(), Restore::Env(env)),
-            ThunkState::Apply(f, x) => match (&f, O::ACTIVE) {
-                // A plain closure's body runs as the thunk's frame, without the
-                // trampoline (its `Return` forces a lazy result, see `run_frames`).
-                (Value::Closure(c), false) if c.proto.curried.is_none() => {
-                    let env = self.call_env(c, x.clone());
-                    (c.proto.clone(), env, Restore::Apply(f, x))
-                }
-                _ => {
-                    self.stack.push(f.clone());
-                    self.stack.push(x.clone());
-                    (trampoline(), self.empty_env.clone(), Restore::Apply(f, x))
-                }
-            },
-            ThunkState::ApplyName(n, x) => {
-                let (proto, env) = self.apply_name_frame(&n, x.clone());
-                (proto, env, Restore::ApplyName(n, x))
-            }
-            _ => unreachable!(),
+        let ThunkState::ApplyName(n, x) = saved else {
+            unreachable!("the other states have functions of their own")
         };
+        let (proto, env) = self.apply_name_frame(&n, x.clone());
         self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t, restore),
+            kind: CodeKind::Thunk(t, Restore::ApplyName(n, x)),
         }));
         Ok(true)
     }
