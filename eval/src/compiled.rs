@@ -145,10 +145,11 @@ pub enum Op {
     /// `[x, name]` -> `x.${name}` as `SpecSelect`, `name` a string (or an evaluated
     /// thunk of one); otherwise pop both and jump.
     SpecSelectDyn(u32),
-    /// `[f, x]` -> `f x` when `f` is a one-argument builtin with a quick answer (pure
-    /// and cheap, see `BuiltinDef::quick`) and `x` is already a value it answers for;
-    /// otherwise pop both and jump (to code that builds a thunk instead).
-    SpecCall(u32),
+    /// `[f, x1 .. xn]` -> `f x1 .. xn` when `f` is a builtin of `n` arguments with a
+    /// quick answer (pure and cheap, see `BuiltinDef::quick`) and the arguments are
+    /// already values it answers for; otherwise pop them all and jump (to code that
+    /// builds a thunk instead).
+    SpecCall(u32, u32),
 }
 
 /// The operators `Op::Speculate` computes.

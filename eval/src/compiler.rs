@@ -315,7 +315,7 @@ impl<'g> Compiler<'g> {
             Op::Speculate(o, _) => Op::Speculate(o, target),
             Op::SpecSelect(s, _) => Op::SpecSelect(s, target),
             Op::SpecSelectDyn(_) => Op::SpecSelectDyn(target),
-            Op::SpecCall(_) => Op::SpecCall(target),
+            Op::SpecCall(n, _) => Op::SpecCall(n, target),
             other => other,
         };
     }
@@ -596,29 +596,32 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
-    /// `f x` that `Op::SpecCall` can try: `f` a variable or a `spec_select` path, `x`
-    /// a variable.
-    fn spec_call(&self, e: &ast::Expr) -> Option<(ast::Expr, ast::Expr)> {
-        let ast::Expr::Apply(a) = e else {
-            return None;
-        };
-        let [Some(f), Some(x)] = exprs(a.syntax()) else {
-            return None;
-        };
-        let (f, x) = (strip_parens(f), strip_parens(x));
-        // Only where the function is named like a builtin that has a quick answer
-        // (`attrNames`, `lib.length`, `builtins.toString`): elsewhere the attempt
-        // would nearly always fail, and failing costs more than it saves.
+    /// `f x` (or `f x y`, `f x y z`) that `Op::SpecCall` can try: `f` a variable or a
+    /// `spec_select` path, the arguments variables.
+    fn spec_call(&self, e: &ast::Expr) -> Option<(ast::Expr, Vec<ast::Expr>)> {
+        let mut args = Vec::new();
+        let mut f = e.clone();
+        while let ast::Expr::Apply(a) = &f {
+            let [Some(g), Some(x)] = exprs(a.syntax()) else {
+                return None;
+            };
+            args.push(strip_parens(x));
+            f = strip_parens(g);
+        }
+        args.reverse();
+        // Only where the function is named like a builtin of as many arguments that has
+        // a quick answer (`attrNames`, `lib.length`, `builtins.elemAt`): elsewhere the
+        // attempt would nearly always fail, and failing costs more than it saves.
         let name = match &f {
             ast::Expr::Ident(i) => ident_sym(i),
             ast::Expr::Select(s) => static_attr_sym(&s.attrpath()?.attrs().last()?)?,
             _ => return None,
         };
-        if !QUICK_BUILTINS.contains(&name.as_str()) {
+        if !QUICK_BUILTINS.contains(&(name.as_str(), args.len())) {
             return None;
         }
         let f_ok = self.is_known_var(&f) || self.spec_select(&f).is_some();
-        (f_ok && self.is_known_var(&x)).then_some((f, x))
+        (f_ok && args.iter().all(|x| self.is_known_var(x))).then_some((f, args))
     }
 
     /// A variable whose value loading cannot fail or force anything.
@@ -661,14 +664,16 @@ impl<'g> Compiler<'g> {
         // Code that computes the value now if that is cheap and cannot fail or force
         // anything (each attempt jumps to `fails` when it cannot), then the thunk.
         let mut fails = Vec::new();
-        if let Some((f, x)) = self.spec_call(&plain) {
-            // A quick builtin applied to a value it answers for.
+        if let Some((f, args)) = self.spec_call(&plain) {
+            // A quick builtin applied to values it answers for.
             match self.spec_select(&f) {
                 Some((base, path)) => self.compile_spec_select(base, path, &mut fails)?,
                 None => self.compile(&f)?,
             }
-            self.compile(&x)?;
-            fails.push(self.emit(Op::SpecCall(0), span));
+            for x in &args {
+                self.compile(x)?;
+            }
+            fails.push(self.emit(Op::SpecCall(args.len() as u32, 0), span));
         } else if let Some((base, path)) = self.spec_select(&plain) {
             // An attribute of a set that is already there and has it.
             self.compile_spec_select(base, path, &mut fails)?;
@@ -1913,14 +1918,17 @@ impl<'g> Compiler<'g> {
     }
 }
 
-/// The one-argument builtins with a quick answer (`BuiltinDef::quick`), by name: what
+/// The builtins with a quick answer (`BuiltinDef::quick`), by name and arity: what
 /// `Op::SpecCall` is tried for (a test checks the list against the builtins).
-pub(crate) const QUICK_BUILTINS: &[&str] = &[
-    "attrNames",
-    "attrValues",
-    "length",
-    "stringLength",
-    "toString",
+pub(crate) const QUICK_BUILTINS: &[(&str, usize)] = &[
+    ("attrNames", 1),
+    ("attrValues", 1),
+    ("elem", 2),
+    ("elemAt", 2),
+    ("length", 1),
+    ("stringLength", 1),
+    ("substring", 3),
+    ("toString", 1),
 ];
 
 /// One step of a path `Op::SpecSelect` tries.

@@ -652,13 +652,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len();
                 self.stack.swap(n - 1, n - 2);
             }
-            Op::SpecCall(target) | Op::SpecSelectDyn(target) => {
-                // `[f, x]` or `[set, key]`.
-                let top = self.pop();
-                let below = self.pop();
-                let r = match op {
-                    Op::SpecCall(_) => spec_call(below, top),
-                    _ => spec_select_dyn(below, top),
+            Op::SpecCall(_, target) | Op::SpecSelectDyn(target) => {
+                let r = match *op {
+                    Op::SpecCall(n, _) => spec_call(&mut self.stack, n as usize),
+                    _ => spec_select_dyn(&mut self.stack),
                 };
                 match r {
                     Some(v) => self.stack.push(v),
@@ -2267,23 +2264,36 @@ fn known_int(v: &Value) -> Option<i64> {
     }
 }
 
-/// `Op::SpecCall`: `f x` when `f` is a builtin of one argument whose quick form
-/// answers for an evaluated `x`; otherwise `None` and the general code runs.
+/// `Op::SpecCall`: `[f, x1 .. xn]` -> `f x1 .. xn` when `f` is a builtin of `n`
+/// arguments whose quick form answers for the evaluated `x`s; otherwise `None` and the
+/// general code runs.
+/// Pops `f` and its arguments either way.
 #[inline(never)]
-fn spec_call(f: Value, x: Value) -> Option<Value> {
-    let (f, x) = (f.shallow(), x.shallow());
-    let quick = match (&f, &x) {
-        (_, Value::Thunk(_)) => None,
-        (Value::Builtin(b), _) if b.args.is_empty() && b.def.arity == 1 => b.def.quick,
+fn spec_call(stack: &mut Vec<Value>, n: usize) -> Option<Value> {
+    let start = stack.len() - n - 1;
+    let call = &mut stack[start..];
+    for v in call.iter_mut() {
+        if let Value::Thunk(_) = v {
+            *v = std::mem::take(v).shallow();
+        }
+    }
+    let r = match call.split_first() {
+        Some((_, args)) if args.iter().any(|x| matches!(x, Value::Thunk(_))) => None,
+        Some((Value::Builtin(b), args)) if b.args.is_empty() && b.def.arity == n => {
+            b.def.quick.and_then(|q| q(args))
+        }
         _ => None,
     };
-    quick.and_then(|q| q(std::slice::from_ref(&x)))
+    stack.truncate(start);
+    r
 }
 
-/// `Op::SpecSelectDyn`: `x.${k}` when both are evaluated and the set holds it.
+/// `Op::SpecSelectDyn`: `[x, k]` -> `x.${k}` when both are evaluated and the set holds
+/// it. Pops both either way.
 #[inline(never)]
-fn spec_select_dyn(x: Value, k: Value) -> Option<Value> {
-    let (x, k) = (x.shallow(), k.shallow());
+fn spec_select_dyn(stack: &mut Vec<Value>) -> Option<Value> {
+    let k = stack.pop()?.shallow();
+    let x = stack.pop()?.shallow();
     attr_name(&k).ok().and_then(|sym| known_attr(&x, sym))
 }
 

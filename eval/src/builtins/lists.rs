@@ -844,14 +844,26 @@ pub fn register(r: &mut Registry) {
         }
         Ok(Value::list(l[1..].to_vec()))
     });
-    r.plain("elemAt", 2, |_, a| {
-        let l = list(&a[0])?;
-        let i = int(&a[1])?;
-        if i < 0 || i as usize >= l.len() {
-            return Err(ErrorKind::other(format!("list index {i} is out of bounds")));
-        }
-        Ok(l[i as usize].clone())
-    });
+    r.plain_quick(
+        "elemAt",
+        2,
+        |_, a| {
+            let l = list(&a[0])?;
+            let i = int(&a[1])?;
+            if i < 0 || i as usize >= l.len() {
+                return Err(ErrorKind::other(format!("list index {i} is out of bounds")));
+            }
+            Ok(l[i as usize].clone())
+        },
+        // The element as it is: a thunk of `elemAt l i` would give it forced, which
+        // forcing the element itself does as well.
+        |a| match (&a[0], &a[1]) {
+            (Value::List(l), Value::Int(i)) => {
+                usize::try_from(*i).ok().and_then(|i| l.get(i)).cloned()
+            }
+            _ => None,
+        },
+    );
     r.plain_mask("map", 2, 0b10, |_, a| {
         let l = list(&a[1])?;
         Ok(Value::list(
