@@ -1,9 +1,13 @@
-//! Attribute sets. Small sets are name-sorted arrays searched by symbol (a linear scan
-//! over integers beats hashing at this size); large sets are persistent `imbl` maps so
+//! Attribute sets. Sets of up to `FLAT_MAX` names are name-sorted arrays searched by
+//! symbol (a linear scan over integers, four at a time, costs about as much as hashing
+//! at this size). Larger sets are persistent `imbl` maps so
 //! `//` and `listToAttrs` over thousands of keys share structure instead of copying.
+//! Up to `FLAT_MAX`, copying the arrays is cheaper than a map: building one costs
+//! about 400 instructions a name, and `//` into a shared map about 1,000 a name (it
+//! copies a 64-entry node), where an array copies a value for about ten.
 //!
 //! A set is one reference-counted block: a header (count, positions, length) followed
-//! by the values and then the names of a small set, or by the map of a large one. One
+//! by the values and then the names of a flat set, or by the map of a large one. One
 //! allocation per set instead of two (an `Rc` and the entries it points to), and a
 //! lookup scans a dense array of 4-byte names rather than 24-byte pairs. A large set
 //! that is searched often gets a hash index of its map (see `Large`).
@@ -20,7 +24,8 @@ use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
 use rustc_hash::FxHashMap;
 
-const SMALL_MAX: usize = 16;
+/// The longest flat set; longer ones are maps.
+const FLAT_MAX: usize = 32;
 
 /// `Header::len` of a block that holds a map instead of inline entries.
 const LARGE: u32 = u32::MAX;
@@ -102,9 +107,9 @@ struct Header {
     rc: Cell<usize>,
     /// Where the attributes were defined (see `attr_pos`); `None` when unknown.
     pos: Option<Arc<AttrPos>>,
-    /// Small entries written so far, or `LARGE`.
+    /// Flat entries written so far, or `LARGE`.
     len: u32,
-    /// Small entries the block has room for (its layout is made from this).
+    /// Flat entries the block has room for (its layout is made from this).
     cap: u32,
 }
 
@@ -117,11 +122,11 @@ const _: () =
 const _: () = assert!(align_of::<Value>() <= ALIGN && align_of::<Large>() <= ALIGN);
 const _: () = assert!(size_of::<Value>().is_multiple_of(align_of::<Symbol>()));
 
-/// A small block's layout. `cap` is at most `2 * SMALL_MAX` (a merge of two small sets).
+/// A flat block's layout. `cap` is at most `2 * FLAT_MAX` (a merge of two flat sets).
 #[inline]
-fn small_layout(cap: usize) -> Layout {
+fn flat_layout(cap: usize) -> Layout {
     let size = BODY + cap * (size_of::<Value>() + size_of::<Symbol>());
-    Layout::from_size_align(size, ALIGN).expect("a small set's size is far below isize::MAX")
+    Layout::from_size_align(size, ALIGN).expect("a flat set's size is far below isize::MAX")
 }
 
 fn large_layout() -> Layout {
@@ -134,7 +139,7 @@ pub struct Attrs(NonNull<Header>);
 /// The entries of a set, as its block holds them.
 enum View<'a> {
     /// Names and values, index for index.
-    Small(&'a [Symbol], &'a [Value]),
+    Flat(&'a [Symbol], &'a [Value]),
     Large(&'a Map),
 }
 
@@ -149,7 +154,7 @@ impl Attrs {
     }
 
     /// The set of the names `keys` (sorted, no duplicates) and the values on top of
-    /// `stack` in the same order, which are moved off it. A small set's values and
+    /// `stack` in the same order, which are moved off it. A flat set's values and
     /// names are copied into its block in bulk.
     /// Out of line: inlined into the VM's dispatch loop, this costs every other
     /// instruction registers.
@@ -157,7 +162,7 @@ impl Attrs {
     pub fn from_stack_top(keys: &[Symbol], stack: &mut Vec<Value>) -> Attrs {
         let n = keys.len();
         let start = stack.len().saturating_sub(n);
-        if n > SMALL_MAX || stack.len() < n {
+        if n > FLAT_MAX || stack.len() < n {
             return Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
         }
         let a = Attrs::with_capacity(n);
@@ -176,13 +181,6 @@ impl Attrs {
 
     /// From arbitrary entries; a later duplicate replaces an earlier one.
     pub fn from_unsorted(mut v: Vec<(Symbol, Value)>) -> Attrs {
-        if v.len() > SMALL_MAX {
-            let mut m = Map::new();
-            for (k, val) in v {
-                m.insert(NameKey::new(k), val);
-            }
-            return Attrs::large(m);
-        }
         // Stable sort keeps insertion order among equal keys; keep the last of each.
         v.sort_by(|a, b| a.0.cmp_name(b.0));
         let mut out: Vec<(Symbol, Value)> = Vec::with_capacity(v.len());
@@ -198,7 +196,7 @@ impl Attrs {
     /// A set of the `n` entries `entries` yields, sorted by name with no duplicates.
     #[inline]
     pub fn build(n: usize, entries: impl Iterator<Item = (Symbol, Value)>) -> Attrs {
-        if n > SMALL_MAX {
+        if n > FLAT_MAX {
             return Attrs::large(sorted_map(entries));
         }
         let mut a = Attrs::with_capacity(n);
@@ -208,7 +206,7 @@ impl Attrs {
         a
     }
 
-    /// An empty small block with room for `cap` entries, owned by this handle alone.
+    /// An empty flat block with room for `cap` entries, owned by this handle alone.
     #[inline]
     fn with_capacity(cap: usize) -> Attrs {
         let header = Header {
@@ -217,7 +215,7 @@ impl Attrs {
             len: 0,
             cap: cap as u32,
         };
-        Attrs::alloc(small_layout(cap), header)
+        Attrs::alloc(flat_layout(cap), header)
     }
 
     #[inline]
@@ -300,13 +298,13 @@ impl Attrs {
         if h.len == LARGE {
             return View::Large(&self.large_body().map);
         }
-        // SAFETY: a small block has room for `cap` values and then `cap` names after
+        // SAFETY: a flat block has room for `cap` values and then `cap` names after
         // its header; the first `len` of each are initialised.
         unsafe {
             let vals = self.body() as *const Value;
             let keys = vals.add(h.cap as usize) as *const Symbol;
             let n = h.len as usize;
-            View::Small(
+            View::Flat(
                 std::slice::from_raw_parts(keys, n),
                 std::slice::from_raw_parts(vals, n),
             )
@@ -330,7 +328,7 @@ impl Attrs {
     /// The same set in a block of its own.
     fn copy(&self) -> Attrs {
         let a = match self.view() {
-            View::Small(k, v) => Attrs::build(k.len(), k.iter().copied().zip(v.iter().cloned())),
+            View::Flat(k, v) => Attrs::build(k.len(), k.iter().copied().zip(v.iter().cloned())),
             View::Large(m) => Attrs::large(m.clone()),
         };
         // SAFETY: `a` was made just now and is its block's only handle.
@@ -343,12 +341,12 @@ impl Attrs {
         self.header().pos.as_ref()
     }
 
-    /// Small sets are searched here, inline at the caller; large ones out of line, so
+    /// Flat sets are searched here, inline at the caller; large ones out of line, so
     /// that their search does not make every lookup save and restore registers.
     #[inline]
     pub fn get(&self, k: Symbol) -> Option<&Value> {
         match self.view() {
-            View::Small(keys, vals) => find(keys, k).and_then(|i| vals.get(i)),
+            View::Flat(keys, vals) => find(keys, k).and_then(|i| vals.get(i)),
             View::Large(_) => self.large_body().get(k),
         }
     }
@@ -356,7 +354,7 @@ impl Attrs {
     #[inline]
     pub fn len(&self) -> usize {
         match self.view() {
-            View::Small(k, _) => k.len(),
+            View::Flat(k, _) => k.len(),
             View::Large(m) => m.len(),
         }
     }
@@ -370,7 +368,7 @@ impl Attrs {
     /// the others are dropped with it (the caller re-attaches them if it knows better).
     pub fn insert(&mut self, k: Symbol, val: Value) {
         *self = match self.view() {
-            View::Small(keys, vals) => {
+            View::Flat(keys, vals) => {
                 let i = keys.partition_point(|s| s.cmp_name(k) == Ordering::Less);
                 let skip = usize::from(keys.get(i) == Some(&k));
                 let entries = || keys.iter().copied().zip(vals.iter().cloned());
@@ -391,7 +389,7 @@ impl Attrs {
     /// the rest still hold.
     pub fn without(&self, names: &[Symbol]) -> Attrs {
         let out = match self.view() {
-            View::Small(keys, vals) => {
+            View::Flat(keys, vals) => {
                 let keep = |k: &Symbol| !names.contains(k);
                 let n = keys.iter().filter(|k| keep(k)).count();
                 if n == keys.len() {
@@ -415,7 +413,7 @@ impl Attrs {
     #[inline]
     pub fn iter(&self) -> AttrsIter<'_> {
         match self.view() {
-            View::Small(k, v) => AttrsIter::Small(k.iter().zip(v.iter())),
+            View::Flat(k, v) => AttrsIter::Flat(k.iter().zip(v.iter())),
             View::Large(m) => AttrsIter::Large(m.iter()),
         }
     }
@@ -437,12 +435,14 @@ impl Attrs {
     }
 
     fn update_entries(&self, other: &Attrs) -> Attrs {
-        if let (View::Small(ak, av), View::Small(bk, bv)) = (self.view(), other.view()) {
-            let merged = merge_small(ak, av, bk, bv);
-            if merged.len() <= SMALL_MAX {
-                return merged;
+        if let (View::Flat(ak, av), View::Flat(bk, bv)) = (self.view(), other.view()) {
+            if ak.len() + bk.len() <= 2 * FLAT_MAX {
+                let merged = merge_flat(ak, av, bk, bv);
+                if merged.len() <= FLAT_MAX {
+                    return merged;
+                }
+                return Attrs::large(sorted_map(merged.iter().map(|(k, v)| (k, v.clone()))));
             }
-            return Attrs::large(sorted_map(merged.iter().map(|(k, v)| (k, v.clone()))));
         }
         // Insert the smaller side into a persistent copy of the larger one.
         let (mut base, add, right_wins) = match (self.view(), other.view()) {
@@ -462,7 +462,7 @@ impl Attrs {
 
     fn to_map(&self) -> Map {
         match self.view() {
-            View::Small(..) => sorted_map(self.iter().map(|(k, v)| (k, v.clone()))),
+            View::Flat(..) => sorted_map(self.iter().map(|(k, v)| (k, v.clone()))),
             View::Large(m) => m.clone(),
         }
     }
@@ -504,9 +504,9 @@ fn find(keys: &[Symbol], k: Symbol) -> Option<usize> {
     rest.iter().position(|&s| s == k).map(|i| base + i)
 }
 
-/// `a // b` for two small sets: one walk over both name-sorted arrays into a block
+/// `a // b` for two flat sets: one walk over both name-sorted arrays into a block
 /// with room for both (names in both are kept once, from `b`).
-fn merge_small(ak: &[Symbol], av: &[Value], bk: &[Symbol], bv: &[Value]) -> Attrs {
+fn merge_flat(ak: &[Symbol], av: &[Value], bk: &[Symbol], bv: &[Value]) -> Attrs {
     let mut out = Attrs::with_capacity(ak.len() + bk.len());
     let (mut i, mut j) = (0, 0);
     while let (Some(&ka), Some(&kb)) = (ak.get(i), bk.get(j)) {
@@ -601,7 +601,7 @@ impl Drop for Block {
             } else {
                 let vals = body as *mut Value;
                 ptr::drop_in_place(ptr::slice_from_raw_parts_mut(vals, (*p).len as usize));
-                small_layout((*p).cap as usize)
+                flat_layout((*p).cap as usize)
             };
             ptr::drop_in_place(p);
             alloc::dealloc(p as *mut u8, layout);
@@ -610,7 +610,7 @@ impl Drop for Block {
 }
 
 pub enum AttrsIter<'a> {
-    Small(std::iter::Zip<std::slice::Iter<'a, Symbol>, std::slice::Iter<'a, Value>>),
+    Flat(std::iter::Zip<std::slice::Iter<'a, Symbol>, std::slice::Iter<'a, Value>>),
     Large(imbl::ordmap::Iter<'a, NameKey, Value, imbl::shared_ptr::RcK>),
 }
 
@@ -619,7 +619,7 @@ impl<'a> Iterator for AttrsIter<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            AttrsIter::Small(it) => it.next().map(|(k, v)| (*k, v)),
+            AttrsIter::Flat(it) => it.next().map(|(k, v)| (*k, v)),
             AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym, v)),
         }
     }
@@ -706,11 +706,12 @@ mod block_tests {
 
     #[test]
     fn insert_keeps_order_and_grows_into_a_map() {
-        let mut a = Attrs::from_unsorted(named("k", 0..16));
+        let mut a = Attrs::from_unsorted(named("k", 0..FLAT_MAX as i64));
         let shared = a.clone();
         a.insert(Symbol::intern("k005"), Value::Int(-5));
         a.insert(Symbol::intern("a"), Value::Int(-1));
-        assert_eq!(a.len(), 17);
+        assert_eq!(a.len(), FLAT_MAX + 1);
+        assert!(matches!(a.view(), View::Large(..)));
         assert!(matches!(
             a.get(Symbol::intern("k005")),
             Some(Value::Int(-5))
@@ -719,7 +720,7 @@ mod block_tests {
         let got = ints(&a);
         assert_eq!(got, sorted(got.clone()));
         // The other handle still sees the set as it was.
-        assert_eq!(shared.len(), 16);
+        assert_eq!(shared.len(), FLAT_MAX);
         assert!(matches!(
             shared.get(Symbol::intern("k005")),
             Some(Value::Int(5))
@@ -727,18 +728,38 @@ mod block_tests {
     }
 
     #[test]
-    fn small_merges_stay_small_when_names_overlap() {
+    fn merges_stay_flat_up_to_flat_max() {
         let a = Attrs::from_sorted(named("m", 0..10));
         let b = Attrs::from_sorted(named("m", 5..15));
         let both = a.update(&b);
         assert_eq!(both.len(), 15);
-        assert!(matches!(both.view(), View::Small(..)));
+        assert!(matches!(both.view(), View::Flat(..)));
         let c = Attrs::from_sorted(named("n", 0..10));
         let wide = a.update(&c);
         assert_eq!(wide.len(), 20);
-        assert!(matches!(wide.view(), View::Large(..)));
+        assert!(matches!(wide.view(), View::Flat(..)));
         let got = ints(&wide);
         assert_eq!(got, sorted(got.clone()));
+        // Two halves that overlap in one name: flat exactly up to `FLAT_MAX`.
+        let half = FLAT_MAX as i64 / 2;
+        let lo = Attrs::from_sorted(named("p", 0..half + 1));
+        let hi = Attrs::from_sorted(named("p", half..2 * half));
+        let full = lo.update(&hi);
+        assert_eq!(full.len(), FLAT_MAX);
+        assert!(matches!(full.view(), View::Flat(..)));
+        let over = full.update(&c);
+        assert_eq!(over.len(), FLAT_MAX + 10);
+        assert!(matches!(over.view(), View::Large(..)));
+        let got = ints(&over);
+        assert_eq!(got, sorted(got.clone()));
+        assert!(matches!(
+            over.get(Symbol::intern("p003")),
+            Some(Value::Int(3))
+        ));
+        assert!(matches!(
+            over.get(Symbol::intern("n003")),
+            Some(Value::Int(3))
+        ));
         // An empty side is the other set itself.
         assert!(Attrs::ptr_eq(&a.update(&Attrs::new()), &a));
         assert!(Attrs::ptr_eq(&Attrs::new().update(&a), &a));
@@ -770,7 +791,7 @@ mod block_tests {
 
     #[test]
     fn sets_built_from_the_stack_take_its_top_values() {
-        for n in [0, 3, 20] {
+        for n in [0, 3, 20, 300] {
             let entries = named("s", 0..n);
             let keys: Vec<Symbol> = entries.iter().map(|e| e.0).collect();
             let mut stack = vec![Value::Int(-1)];
@@ -793,17 +814,21 @@ mod block_tests {
     }
 
     #[test]
-    fn large_lookups_agree_before_and_after_the_index() {
-        let a = Attrs::from_sorted(named("x", 0..200));
-        for round in 0..3 {
-            for i in 0..200 {
-                let k = Symbol::intern(&format!("x{i:03}"));
-                assert!(
-                    matches!(a.get(k), Some(Value::Int(j)) if *j == i),
-                    "{round} {i}"
-                );
+    fn long_lookups_agree_before_and_after_the_index() {
+        // Flat, and a map with an index.
+        for n in [40, FLAT_MAX as i64, FLAT_MAX as i64 + 100] {
+            let a = Attrs::from_sorted(named("x", 0..n));
+            assert_eq!(matches!(a.view(), View::Flat(..)), n <= FLAT_MAX as i64);
+            for round in 0..3 {
+                for i in 0..n {
+                    let k = Symbol::intern(&format!("x{i:03}"));
+                    assert!(
+                        matches!(a.get(k), Some(Value::Int(j)) if *j == i),
+                        "{round} {i}"
+                    );
+                }
+                assert!(a.get(Symbol::intern(&format!("x{n:03}"))).is_none());
             }
-            assert!(a.get(Symbol::intern("x200")).is_none());
         }
     }
 }
