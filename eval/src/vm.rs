@@ -2196,7 +2196,7 @@ fn read_local(env: &Rc<Env>, d: u32, s: u32) -> Value {
 
 /// The integer `v` is, or has been evaluated to.
 #[inline(always)]
-fn known_int(v: &Value) -> Option<i64> {
+pub(crate) fn known_int(v: &Value) -> Option<i64> {
     match v {
         Value::Int(x) => Some(*x),
         Value::Thunk(t) => match &*t.0.borrow() {
@@ -2305,7 +2305,7 @@ fn arg_int(s: u32, keep: usize, x: &Value, y: &Value) -> Option<i64> {
 
 /// `x op y` on integers, unless it overflows (the general path reports that).
 #[inline(always)]
-fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
+pub(crate) fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
     Some(match op {
         Op::Add => Value::Int(x.checked_add(y)?),
         Op::Sub => Value::Int(x.checked_sub(y)?),

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use super::{attrs, int, list, string, sym, Registry};
+use super::{attrs, int, list, quick_apply, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
     call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture, Machine,
@@ -16,6 +16,16 @@ type R<T> = Result<T, ErrorKind>;
 
 fn apply(f: &Value, x: Value) -> Value {
     Value::Thunk(Thunk::apply(f.clone(), x))
+}
+
+/// An element `f x` of `map` or `genList`: computed at once when that is certain to give
+/// what forcing it would (`shape` is `f`'s, see `quick_apply`), else a thunk.
+#[inline(always)]
+fn lazy_apply(f: &Value, shape: Option<quick_apply::Shape>, x: Value) -> Value {
+    match shape.and_then(|s| quick_apply::apply(s, &x)) {
+        Some(v) => v,
+        None => apply(f, x),
+    }
 }
 
 async fn forced_list(co: &Co, v: Value) -> R<Rc<crate::value::NixList>> {
@@ -854,8 +864,11 @@ pub fn register(r: &mut Registry) {
     });
     r.plain_mask("map", 2, 0b10, |_, a| {
         let l = list(&a[1])?;
+        let shape = quick_apply::shape(&a[0]);
         Ok(Value::list(
-            l.iter().map(|x| apply(&a[0], x.clone())).collect(),
+            l.iter()
+                .map(|x| lazy_apply(&a[0], shape, x.clone()))
+                .collect(),
         ))
     });
     r.plain_mask("genList", 2, 0b10, |_, a| {
@@ -863,9 +876,14 @@ pub fn register(r: &mut Registry) {
         if n < 0 {
             return Err(ErrorKind::other(format!("cannot create list of size {n}")));
         }
-        Ok(Value::list(
-            (0..n).map(|i| apply(&a[0], Value::Int(i))).collect(),
-        ))
+        let f = &a[0];
+        let elems = match quick_apply::shape(f) {
+            Some(s) => (0..n)
+                .map(|i| quick_apply::apply_int(s, i).unwrap_or_else(|| apply(f, Value::Int(i))))
+                .collect(),
+            None => (0..n).map(|i| apply(f, Value::Int(i))).collect(),
+        };
+        Ok(Value::list(elems))
     });
     r.machine("filter", 2, filter);
     r.machine("foldl'", 3, foldl_strict);

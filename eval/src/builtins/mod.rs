@@ -15,6 +15,7 @@ pub mod hash;
 pub mod io;
 pub mod json;
 pub mod lists;
+pub mod quick_apply;
 pub mod regex;
 pub mod store_paths;
 pub mod strings;
