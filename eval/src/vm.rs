@@ -2086,6 +2086,12 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             BuiltinImpl::Machine(mk) => {
                 let start = spread_args(&mut self.stack, &b, k);
+                if let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) {
+                    self.stack.truncate(start);
+                    self.stack.push(r);
+                    code_frame!(self).ip += skip;
+                    return Ok(());
+                }
                 let machine = mk(&mut self.stack[start..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;

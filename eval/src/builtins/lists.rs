@@ -388,15 +388,66 @@ fn concat_lists(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
-fn elem(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let l = forced_list(&co, a[1].clone()).await?;
-        for e in l.iter() {
-            if super::compare::deep_eq(&co, a[0].clone(), e.clone()).await? {
-                return Ok(Value::Bool(true));
+/// `elem x list`: forces the list, then compares `x` with each element in turn, as
+/// `==` does (`quick_eq` when nothing needs forcing, else a `DeepEq` run in place).
+struct Elem {
+    x: Value,
+    /// The list, until it is forced.
+    arg: Value,
+    l: Option<Rc<crate::value::NixList>>,
+    i: usize,
+    /// Comparing `x` with element `i - 1`; kept for its work list between elements.
+    eq: super::compare::DeepEq,
+    comparing: bool,
+}
+
+impl Machine for Elem {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
+        if self.l.is_none() {
+            let v = match last.take() {
+                Some(v) => v,
+                None => match forced_or_step(std::mem::take(&mut self.arg)) {
+                    Ok(v) => v,
+                    Err(step) => return Ok(step),
+                },
+            };
+            self.l = Some(list(&v)?.clone());
+        }
+        loop {
+            if self.comparing {
+                match self.eq.resume(last.take())? {
+                    MachineStep::Done(Value::Bool(true)) => {
+                        return Ok(MachineStep::Done(Value::Bool(true)))
+                    }
+                    MachineStep::Done(_) => self.comparing = false,
+                    step => return Ok(step),
+                }
+            }
+            let l = self.l.as_ref().expect("forced above");
+            let Some(e) = l.get(self.i) else {
+                return Ok(MachineStep::Done(Value::Bool(false)));
+            };
+            self.i += 1;
+            match super::compare::quick_eq(&self.x, e) {
+                Some(true) => return Ok(MachineStep::Done(Value::Bool(true))),
+                Some(false) => {}
+                None => {
+                    self.eq.restart(self.x.clone(), e.clone());
+                    self.comparing = true;
+                }
             }
         }
-        Ok(Value::Bool(false))
+    }
+}
+
+fn elem(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(Elem {
+        x: std::mem::take(&mut a[0]),
+        arg: std::mem::take(&mut a[1]),
+        l: None,
+        i: 0,
+        eq: super::compare::DeepEq::new(Value::Null, Value::Null, false),
+        comparing: false,
     })
 }
 
@@ -891,7 +942,7 @@ pub fn register(r: &mut Registry) {
     r.machine("all", 2, |a| any_all(a, false));
     r.machine("concatLists", 1, concat_lists);
     r.machine("concatMap", 2, concat_map);
-    r.gen_quick("elem", 2, elem, elem_quick);
+    r.machine_quick("elem", 2, elem, elem_quick);
     r.machine("sort", 2, sort);
     r.gen("partition", 2, partition);
     r.gen("groupBy", 2, group_by);

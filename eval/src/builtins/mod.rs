@@ -131,6 +131,18 @@ impl Registry {
         self.defs.last_mut().expect("just pushed").quick = Some(quick);
     }
 
+    /// A machine builtin with a quick answer for plain arguments (see `quick`).
+    pub fn machine_quick(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        f: MachineFn,
+        quick: QuickFn,
+    ) {
+        self.machine(name, arity, f);
+        self.defs.last_mut().expect("just pushed").quick = Some(quick);
+    }
+
     /// A generator builtin with a quick answer for plain arguments (see `quick`).
     pub fn gen_quick(
         &mut self,
