@@ -2143,6 +2143,12 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             BuiltinImpl::Machine(mk) => {
                 let start = spread_args(&mut self.stack, &b, k);
+                if let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) {
+                    self.stack.truncate(start);
+                    self.stack.push(r);
+                    code_frame!(self).ip += skip;
+                    return Ok(());
+                }
                 let machine = mk(&mut self.stack[start..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;
@@ -2253,7 +2259,7 @@ fn read_local(env: &Rc<Env>, d: u32, s: u32) -> Value {
 
 /// The integer `v` is, or has been evaluated to.
 #[inline(always)]
-fn known_int(v: &Value) -> Option<i64> {
+pub(crate) fn known_int(v: &Value) -> Option<i64> {
     match v {
         Value::Int(x) => Some(*x),
         Value::Thunk(t) => match &*t.0.borrow() {
@@ -2375,7 +2381,7 @@ fn arg_int(s: u32, keep: usize, x: &Value, y: &Value) -> Option<i64> {
 
 /// `x op y` on integers, unless it overflows (the general path reports that).
 #[inline(always)]
-fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
+pub(crate) fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
     Some(match op {
         Op::Add => Value::Int(x.checked_add(y)?),
         Op::Sub => Value::Int(x.checked_sub(y)?),

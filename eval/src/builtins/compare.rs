@@ -7,10 +7,10 @@ use std::rc::Rc;
 use super::{sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    force, forced_or_step, known_or_step, run_machine, Co, GenFuture, Generator, Machine,
+    force, forced_or_step, known, known_or_step, run_machine, Co, GenFuture, Generator, Machine,
     MachineStep,
 };
-use crate::value::{Attrs, Value};
+use crate::value::{Attrs, NixList, ThunkState, Value};
 
 /// Equality decided without forcing anything; `None` when elements must be compared.
 pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
@@ -76,14 +76,21 @@ fn flat_eq(a: &Value, b: &Value, depth: u32) -> Option<bool> {
     if depth == 0 {
         return None;
     }
-    if matches!(a, Value::Thunk(_)) || matches!(b, Value::Thunk(_)) {
-        let (a, b) = (a.clone().shallow(), b.clone().shallow());
-        if matches!(a, Value::Thunk(_)) || matches!(b, Value::Thunk(_)) {
-            return None;
-        }
-        return flat_eq_values(&a, &b, depth);
+    with_whnf(a, |a| with_whnf(b, |b| flat_eq_values(a, b, depth)))
+}
+
+/// `f` of what `v` stands for in weak head normal form, read in place (an evaluated
+/// thunk's value is borrowed, not cloned); `None` if it is not evaluated.
+#[inline(always)]
+fn with_whnf<T>(v: &Value, f: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
+    match v {
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(Value::Thunk(_)) => None,
+            ThunkState::Evaluated(v) => f(v),
+            _ => None,
+        },
+        v => f(v),
     }
-    flat_eq_values(a, b, depth)
 }
 
 /// `flat_eq` of two values in weak head normal form.
@@ -140,9 +147,17 @@ pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
 /// first). Sets that are both derivations compare by `outPath`. A generator resumed
 /// once per forced element cost several hundred instructions more per element.
 pub struct DeepEq {
-    work: Vec<(Value, Value)>,
+    work: Vec<Work>,
     wait: Wait,
     negate: bool,
+}
+
+/// What is left to compare, the next pair on top.
+enum Work {
+    Pair(Value, Value),
+    /// The elements of two lists of the same length from index `.2` on: one item for the
+    /// whole pair of lists rather than one per element.
+    Lists(Rc<NixList>, Rc<NixList>, usize),
 }
 
 /// What the machine asked the VM to force, with the rest of the pair.
@@ -164,10 +179,17 @@ type Step = Result<Option<MachineStep>, ErrorKind>;
 impl DeepEq {
     pub fn new(a: Value, b: Value, negate: bool) -> Self {
         DeepEq {
-            work: vec![(a, b)],
+            work: vec![Work::Pair(a, b)],
             wait: Wait::Next,
             negate,
         }
+    }
+
+    /// Begin again, comparing `a` with `b` (keeps the work list's allocation).
+    pub fn restart(&mut self, a: Value, b: Value) {
+        self.work.clear();
+        self.work.push(Work::Pair(a, b));
+        self.wait = Wait::Next;
     }
 
     fn ask(&mut self, wait: Wait, s: MachineStep) -> Step {
@@ -219,7 +241,7 @@ impl DeepEq {
         if is_drv_type(&t) {
             if let (Value::Attrs(x), Value::Attrs(y)) = (&a, &b) {
                 if let (Some(p), Some(q)) = (x.get(sym::out_path()), y.get(sym::out_path())) {
-                    self.work.push((p.clone(), q.clone()));
+                    self.work.push(Work::Pair(p.clone(), q.clone()));
                     return Ok(None);
                 }
             }
@@ -234,9 +256,7 @@ impl DeepEq {
             Some(false) => return Ok(Some(self.answer(false))),
             None => match (&a, &b) {
                 (Value::List(x), Value::List(y)) => {
-                    for (p, q) in x.iter().zip(y.iter()).rev() {
-                        self.work.push((p.clone(), q.clone()));
-                    }
+                    self.work.push(Work::Lists(x.clone(), y.clone(), 0));
                 }
                 (Value::Attrs(x), Value::Attrs(y)) => {
                     if x.len() != y.len() || !x.keys().eq(y.keys()) {
@@ -244,7 +264,7 @@ impl DeepEq {
                     }
                     let at = self.work.len();
                     for ((_, v1), (_, v2)) in x.iter().zip(y.iter()) {
-                        self.work.push((v1.clone(), v2.clone()));
+                        self.work.push(Work::Pair(v1.clone(), v2.clone()));
                     }
                     self.work[at..].reverse();
                 }
@@ -269,12 +289,24 @@ impl Machine for DeepEq {
         loop {
             let wait = std::mem::replace(&mut self.wait, Wait::Next);
             let step = if matches!(wait, Wait::Next) {
-                let Some((a, b)) = self.work.pop() else {
-                    return Ok(self.answer(true));
+                let (a, b) = match self.work.last_mut() {
+                    None => return Ok(self.answer(true)),
+                    Some(Work::Lists(x, y, i)) => {
+                        let (Some(p), Some(q)) = (x.get(*i), y.get(*i)) else {
+                            self.work.pop();
+                            continue;
+                        };
+                        *i += 1;
+                        if identical(p, q) {
+                            continue;
+                        }
+                        (known(p), known(q))
+                    }
+                    Some(Work::Pair(..)) => match self.work.pop() {
+                        Some(Work::Pair(a, b)) if !identical(&a, &b) => (a, b),
+                        _ => continue,
+                    },
                 };
-                if identical(&a, &b) {
-                    continue;
-                }
                 self.pair(a, b)?
             } else {
                 let Some(v) = last.take() else {
@@ -358,6 +390,18 @@ fn less_than(co: Co, args: Vec<Value>) -> GenFuture {
     })
 }
 
+/// `lessThan a b` of two evaluated values that are not lists (`sort lessThan` of
+/// numbers or strings): no generator. Anything else, errors included, goes to it.
+fn less_than_quick(a: &[Value]) -> Option<Value> {
+    let [a, b] = a else { return None };
+    with_whnf(a, |a| {
+        with_whnf(b, |b| match shallow_lt(a, b) {
+            Ok(Some(r)) => Some(Value::Bool(r)),
+            _ => None,
+        })
+    })
+}
+
 pub fn register(r: &mut Registry) {
-    r.gen("lessThan", 2, less_than);
+    r.gen_quick("lessThan", 2, less_than, less_than_quick);
 }

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use super::{attrs, int, list, string, sym, Registry};
+use super::{attrs, int, list, quick_apply, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
     call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture, Machine,
@@ -16,6 +16,16 @@ type R<T> = Result<T, ErrorKind>;
 
 fn apply(f: &Value, x: Value) -> Value {
     Value::Thunk(Thunk::apply(f.clone(), x))
+}
+
+/// An element `f x` of `map` or `genList`: computed at once when that is certain to give
+/// what forcing it would (`shape` is `f`'s, see `quick_apply`), else a thunk.
+#[inline(always)]
+fn lazy_apply(f: &Value, shape: Option<quick_apply::Shape>, x: Value) -> Value {
+    match shape.and_then(|s| quick_apply::apply(s, &x)) {
+        Some(v) => v,
+        None => apply(f, x),
+    }
 }
 
 async fn forced_list(co: &Co, v: Value) -> R<Rc<crate::value::NixList>> {
@@ -378,15 +388,66 @@ fn concat_lists(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
-fn elem(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let l = forced_list(&co, a[1].clone()).await?;
-        for e in l.iter() {
-            if super::compare::deep_eq(&co, a[0].clone(), e.clone()).await? {
-                return Ok(Value::Bool(true));
+/// `elem x list`: forces the list, then compares `x` with each element in turn, as
+/// `==` does (`quick_eq` when nothing needs forcing, else a `DeepEq` run in place).
+struct Elem {
+    x: Value,
+    /// The list, until it is forced.
+    arg: Value,
+    l: Option<Rc<crate::value::NixList>>,
+    i: usize,
+    /// Comparing `x` with element `i - 1`; kept for its work list between elements.
+    eq: super::compare::DeepEq,
+    comparing: bool,
+}
+
+impl Machine for Elem {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
+        if self.l.is_none() {
+            let v = match last.take() {
+                Some(v) => v,
+                None => match forced_or_step(std::mem::take(&mut self.arg)) {
+                    Ok(v) => v,
+                    Err(step) => return Ok(step),
+                },
+            };
+            self.l = Some(list(&v)?.clone());
+        }
+        loop {
+            if self.comparing {
+                match self.eq.resume(last.take())? {
+                    MachineStep::Done(Value::Bool(true)) => {
+                        return Ok(MachineStep::Done(Value::Bool(true)))
+                    }
+                    MachineStep::Done(_) => self.comparing = false,
+                    step => return Ok(step),
+                }
+            }
+            let l = self.l.as_ref().expect("forced above");
+            let Some(e) = l.get(self.i) else {
+                return Ok(MachineStep::Done(Value::Bool(false)));
+            };
+            self.i += 1;
+            match super::compare::quick_eq(&self.x, e) {
+                Some(true) => return Ok(MachineStep::Done(Value::Bool(true))),
+                Some(false) => {}
+                None => {
+                    self.eq.restart(self.x.clone(), e.clone());
+                    self.comparing = true;
+                }
             }
         }
-        Ok(Value::Bool(false))
+    }
+}
+
+fn elem(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(Elem {
+        x: std::mem::take(&mut a[0]),
+        arg: std::mem::take(&mut a[1]),
+        l: None,
+        i: 0,
+        eq: super::compare::DeepEq::new(Value::Null, Value::Null, false),
+        comparing: false,
     })
 }
 
@@ -866,8 +927,11 @@ pub fn register(r: &mut Registry) {
     );
     r.plain_mask("map", 2, 0b10, |_, a| {
         let l = list(&a[1])?;
+        let shape = quick_apply::shape(&a[0]);
         Ok(Value::list(
-            l.iter().map(|x| apply(&a[0], x.clone())).collect(),
+            l.iter()
+                .map(|x| lazy_apply(&a[0], shape, x.clone()))
+                .collect(),
         ))
     });
     r.plain_mask("genList", 2, 0b10, |_, a| {
@@ -875,9 +939,14 @@ pub fn register(r: &mut Registry) {
         if n < 0 {
             return Err(ErrorKind::other(format!("cannot create list of size {n}")));
         }
-        Ok(Value::list(
-            (0..n).map(|i| apply(&a[0], Value::Int(i))).collect(),
-        ))
+        let f = &a[0];
+        let elems = match quick_apply::shape(f) {
+            Some(s) => (0..n)
+                .map(|i| quick_apply::apply_int(s, i).unwrap_or_else(|| apply(f, Value::Int(i))))
+                .collect(),
+            None => (0..n).map(|i| apply(f, Value::Int(i))).collect(),
+        };
+        Ok(Value::list(elems))
     });
     r.machine("filter", 2, filter);
     r.machine("foldl'", 3, foldl_strict);
@@ -885,7 +954,7 @@ pub fn register(r: &mut Registry) {
     r.machine("all", 2, |a| any_all(a, false));
     r.machine("concatLists", 1, concat_lists);
     r.machine("concatMap", 2, concat_map);
-    r.gen_quick("elem", 2, elem, elem_quick);
+    r.machine_quick("elem", 2, elem, elem_quick);
     r.machine("sort", 2, sort);
     r.gen("partition", 2, partition);
     r.gen("groupBy", 2, group_by);

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod io;
 pub mod json;
 pub mod lists;
+pub mod quick_apply;
 pub mod regex;
 pub mod store_paths;
 pub mod strings;
@@ -127,6 +128,18 @@ impl Registry {
         quick: QuickFn,
     ) {
         self.plain(name, arity, f);
+        self.defs.last_mut().expect("just pushed").quick = Some(quick);
+    }
+
+    /// A machine builtin with a quick answer for plain arguments (see `quick`).
+    pub fn machine_quick(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        f: MachineFn,
+        quick: QuickFn,
+    ) {
+        self.machine(name, arity, f);
         self.defs.last_mut().expect("just pushed").quick = Some(quick);
     }
 
