@@ -1926,6 +1926,7 @@ pub(crate) const QUICK_BUILTINS: &[(&str, usize)] = &[
     ("elem", 2),
     ("elemAt", 2),
     ("length", 1),
+    ("lessThan", 2),
     ("stringLength", 1),
     ("substring", 3),
     ("toString", 1),
