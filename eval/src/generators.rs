@@ -56,6 +56,16 @@ pub fn forced_or_step(v: Value) -> Result<Value, MachineStep> {
     }
 }
 
+/// A machine's argument on its first resume: the value a force just delivered, or
+/// else `arg` taken as it is when it needs no force (else the step that forces it).
+#[inline]
+pub fn arrived_or_force(last: &mut Option<Value>, arg: &mut Value) -> Result<Value, MachineStep> {
+    match last.take() {
+        Some(v) => Ok(v),
+        None => forced_or_step(std::mem::take(arg)),
+    }
+}
+
 /// What `v` stands for, as cheaply as it can be had: the value of an evaluated thunk
 /// (the thunk's own count untouched), anything else as it is. A machine hands list
 /// elements to calls this way, so the callee reads a value rather than replacing an

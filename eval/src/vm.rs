@@ -851,14 +851,27 @@ impl<'o, O: Observer> Vm<'o, O> {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
+        self.enter_thunk(t, proto, env.clone(), base, Restore::Env(env));
+        Ok(true)
+    }
+
+    /// Runs `t`'s code as a new frame; `restore` puts the thunk back if the force fails.
+    #[inline(always)]
+    fn enter_thunk(
+        &mut self,
+        t: Thunk,
+        proto: Rc<Code>,
+        env: Rc<Env>,
+        base: usize,
+        restore: Restore,
+    ) {
         self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
-            env: env.clone(),
+            env,
             base,
-            kind: CodeKind::Thunk(t, Restore::Env(env)),
+            kind: CodeKind::Thunk(t, restore),
         }));
-        Ok(true)
     }
 
     /// `start_force` of an `Apply` thunk (what `map` and `genList` make most).
@@ -886,13 +899,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 (trampoline(), self.empty_env.clone())
             }
         };
-        self.enter_frame(Frame::Code(CodeFrame {
-            proto,
-            ip: 0,
-            env,
-            base,
-            kind: CodeKind::Thunk(t, Restore::Apply(f, x)),
-        }));
+        self.enter_thunk(t, proto, env, base, Restore::Apply(f, x));
         Ok(true)
     }
 
@@ -914,13 +921,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             unreachable!("the other states have functions of their own")
         };
         let (proto, env) = self.apply_name_frame(&n, x.clone());
-        self.enter_frame(Frame::Code(CodeFrame {
-            proto,
-            ip: 0,
-            env,
-            base,
-            kind: CodeKind::Thunk(t, Restore::ApplyName(n, x)),
-        }));
+        self.enter_thunk(t, proto, env, base, Restore::ApplyName(n, x));
         Ok(true)
     }
 

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use super::{attrs, int, list, quick_apply, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture, Machine,
-    MachineStep,
+    arrived_or_force, call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture,
+    Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -404,12 +404,9 @@ struct Elem {
 impl Machine for Elem {
     fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
         if self.l.is_none() {
-            let v = match last.take() {
-                Some(v) => v,
-                None => match forced_or_step(std::mem::take(&mut self.arg)) {
-                    Ok(v) => v,
-                    Err(step) => return Ok(step),
-                },
+            let v = match arrived_or_force(&mut last, &mut self.arg) {
+                Ok(v) => v,
+                Err(step) => return Ok(step),
             };
             self.l = Some(list(&v)?.clone());
         }
@@ -777,12 +774,9 @@ impl ListToAttrs {
 impl Machine for ListToAttrs {
     fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
         if self.l.is_none() {
-            let v = match last.take() {
-                Some(v) => v,
-                None => match forced_or_step(std::mem::take(&mut self.arg)) {
-                    Ok(v) => v,
-                    Err(step) => return Ok(step),
-                },
+            let v = match arrived_or_force(&mut last, &mut self.arg) {
+                Ok(v) => v,
+                Err(step) => return Ok(step),
             };
             let l = list(&v)?;
             self.out.reserve(l.len());
