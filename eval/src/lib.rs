@@ -81,6 +81,7 @@ impl Evaluator {
                 lints: Default::default(),
                 builtins_self,
                 scopes: Default::default(),
+                observed: false,
             },
             limits: Limits::default(),
         };

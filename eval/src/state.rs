@@ -111,6 +111,9 @@ pub struct EvalState {
     pub builtins_self: Thunk,
     /// This evaluation's recursive scopes, whose cycles are broken when it is dropped.
     pub scopes: ScopeRegistry,
+    /// Whether the running VM has an observer (a debugger): builtins then leave every
+    /// call of Nix code to the VM, where it is seen, instead of computing it early.
+    pub observed: bool,
 }
 
 impl Drop for EvalState {

@@ -289,6 +289,7 @@ macro_rules! demand_slot {
 
 impl<'o, O: Observer> Vm<'o, O> {
     pub fn new(state: &'o mut EvalState, observer: &'o mut O, limits: Limits) -> Self {
+        state.observed = O::ACTIVE;
         Vm {
             stack: Vec::with_capacity(256),
             frames: Vec::with_capacity(64),

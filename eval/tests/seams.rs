@@ -198,6 +198,29 @@ fn observer_sees_frames_steps_variables_and_errors() {
     assert!(get("n").is_some() && get("m").is_some() && get("f").is_some());
 }
 
+/// Counts the additions it sees run.
+#[derive(Default)]
+struct Adds(usize);
+
+impl Observer for Adds {
+    fn before_step(&mut self, _vm: &VmView<'_>, _file: &Arc<SourceFile>, _span: Span, op: Op) {
+        self.0 += usize::from(op == Op::Add);
+    }
+}
+
+#[test]
+fn observer_sees_list_builtins_call_their_function() {
+    // Without an observer `map` and `genList` compute `n + one` when they build the
+    // list; a debugger must still see each of those calls run.
+    let src = "let one = 1; in builtins.deepSeq [ (builtins.genList (n: n + one) 3) (map (n: n + one) [ 1 2 ]) ] null";
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    let c = ev.compile("«test»", src, Path::new("/")).unwrap();
+    let mut adds = Adds::default();
+    let root = ev.state.file_thunk(&c);
+    assert_eq!(show(&ev.vm(&mut adds).force(root).unwrap()), "null");
+    assert_eq!(adds.0, 5);
+}
+
 #[test]
 fn no_op_observer_is_free_to_use() {
     // `NoObserver` compiles the hooks away; this just checks it runs.

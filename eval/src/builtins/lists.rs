@@ -919,22 +919,22 @@ pub fn register(r: &mut Registry) {
             _ => None,
         },
     );
-    r.plain_mask("map", 2, 0b10, |_, a| {
+    r.plain_mask("map", 2, 0b10, |st, a| {
         let l = list(&a[1])?;
-        let shape = quick_apply::shape(&a[0]);
+        let shape = quick_apply::shape(st, &a[0]);
         Ok(Value::list(
             l.iter()
                 .map(|x| lazy_apply(&a[0], shape, x.clone()))
                 .collect(),
         ))
     });
-    r.plain_mask("genList", 2, 0b10, |_, a| {
+    r.plain_mask("genList", 2, 0b10, |st, a| {
         let n = int(&a[1])?;
         if n < 0 {
             return Err(ErrorKind::other(format!("cannot create list of size {n}")));
         }
         let f = &a[0];
-        let elems = match quick_apply::shape(f) {
+        let elems = match quick_apply::shape(st, f) {
             Some(s) => (0..n)
                 .map(|i| quick_apply::apply_int(s, i).unwrap_or_else(|| apply(f, Value::Int(i))))
                 .collect(),

@@ -5,6 +5,7 @@
 //! nothing else is forced, as with `Op::Speculate` for operators in lazy positions.
 
 use crate::compiled::Op;
+use crate::state::EvalState;
 use crate::value::{Closure, Env, ThunkState, Value};
 use crate::vm::{int_binop, known_int};
 
@@ -24,10 +25,11 @@ pub enum Shape {
     Bin(Op, Operand, Operand),
 }
 
-/// The shape of `f`'s body, if `f` is a lambda of one of them.
-pub fn shape(f: &Value) -> Option<Shape> {
+/// The shape of `f`'s body, if `f` is a lambda of one of them. Never under an
+/// observer, which must see each call step by step.
+pub fn shape(st: &EvalState, f: &Value) -> Option<Shape> {
     let Value::Closure(c) = f else { return None };
-    if c.proto.curried.is_some() {
+    if c.proto.curried.is_some() || st.observed {
         return None;
     }
     match c.proto.ops[..] {
