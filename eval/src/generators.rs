@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::errors::ErrorKind;
-use crate::value::Value;
+use crate::value::{ThunkState, Value};
 
 pub enum Request {
     /// Force to weak head normal form.
@@ -75,6 +75,20 @@ pub fn known(v: &Value) -> Value {
     match v {
         Value::Thunk(t) => t.value().unwrap_or_else(|| v.clone()),
         v => v.clone(),
+    }
+}
+
+/// `f` of what `v` stands for in weak head normal form, read in place (an evaluated
+/// thunk's value is borrowed, not cloned); `None` if it is not evaluated.
+#[inline(always)]
+pub fn with_whnf<T>(v: &Value, f: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
+    match v {
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Evaluated(Value::Thunk(_)) => None,
+            ThunkState::Evaluated(v) => f(v),
+            _ => None,
+        },
+        v => f(v),
     }
 }
 

@@ -7,10 +7,10 @@ use std::rc::Rc;
 use super::{sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
-    force, forced_or_step, known, known_or_step, run_machine, Co, GenFuture, Generator, Machine,
-    MachineStep,
+    force, forced_or_step, known, known_or_step, run_machine, with_whnf, Co, GenFuture, Generator,
+    Machine, MachineStep,
 };
-use crate::value::{Attrs, NixList, ThunkState, Value};
+use crate::value::{Attrs, NixList, Value};
 
 /// Equality decided without forcing anything; `None` when elements must be compared.
 pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
@@ -77,20 +77,6 @@ fn flat_eq(a: &Value, b: &Value, depth: u32) -> Option<bool> {
         return None;
     }
     with_whnf(a, |a| with_whnf(b, |b| flat_eq_values(a, b, depth)))
-}
-
-/// `f` of what `v` stands for in weak head normal form, read in place (an evaluated
-/// thunk's value is borrowed, not cloned); `None` if it is not evaluated.
-#[inline(always)]
-fn with_whnf<T>(v: &Value, f: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
-    match v {
-        Value::Thunk(t) => match &*t.0.borrow() {
-            ThunkState::Evaluated(Value::Thunk(_)) => None,
-            ThunkState::Evaluated(v) => f(v),
-            _ => None,
-        },
-        v => f(v),
-    }
 }
 
 /// `flat_eq` of two values in weak head normal form.

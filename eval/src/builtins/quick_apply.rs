@@ -5,8 +5,9 @@
 //! nothing else is forced, as with `Op::Speculate` for operators in lazy positions.
 
 use crate::compiled::Op;
+use crate::generators::with_whnf;
 use crate::state::EvalState;
-use crate::value::{Closure, Env, ThunkState, Value};
+use crate::value::{Closure, Env, Value};
 use crate::vm::{int_binop, known_int};
 
 /// An operand of the body: the argument, or an integer already known.
@@ -83,14 +84,7 @@ pub fn apply(shape: Shape, x: &Value) -> Option<Value> {
         Operand::Int(i) => Some(i),
     };
     match shape {
-        Shape::Arg => match x {
-            Value::Thunk(t) => match &*t.0.borrow() {
-                ThunkState::Evaluated(Value::Thunk(_)) => None,
-                ThunkState::Evaluated(v) => Some(v.clone()),
-                _ => None,
-            },
-            v => Some(v.clone()),
-        },
+        Shape::Arg => with_whnf(x, |v| Some(v.clone())),
         Shape::Bin(op, a, b) => int_binop(op, int(a)?, int(b)?),
     }
 }
