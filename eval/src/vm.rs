@@ -843,17 +843,25 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `start_force` of a `Suspended` thunk.
     #[inline(never)]
     fn start_suspended(&mut self, t: Thunk) -> R<bool> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
-        }
-        let ThunkState::Suspended { proto, env } =
-            std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole)
-        else {
+        let ThunkState::Suspended { proto, env } = self.blackhole(&t)? else {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
         self.enter_thunk(t, proto, env.clone(), base, Restore::Env(env));
         Ok(true)
+    }
+
+    /// What `t` was, now marked as being forced; an error if the frames are as deep as
+    /// allowed.
+    #[inline(always)]
+    fn blackhole(&self, t: &Thunk) -> R<ThunkState> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+        }
+        Ok(std::mem::replace(
+            &mut *t.0.borrow_mut(),
+            ThunkState::Blackhole,
+        ))
     }
 
     /// Runs `t`'s code as a new frame; `restore` puts the thunk back if the force fails.
@@ -878,12 +886,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `start_force` of an `Apply` thunk (what `map` and `genList` make most).
     #[inline(never)]
     fn start_apply(&mut self, t: Thunk) -> R<bool> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
-        }
-        let ThunkState::Apply(f, x) =
-            std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole)
-        else {
+        let ThunkState::Apply(f, x) = self.blackhole(&t)? else {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
@@ -2099,6 +2102,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// `b`'s quick answer (see `BuiltinDef::quick`) for its arguments at `start..`, put
+    /// in their place; `false`, and nothing changed, when it has none for them.
+    #[inline(always)]
+    fn quick_answer(&mut self, b: &BuiltinApp, start: usize) -> bool {
+        let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) else {
+            return false;
+        };
+        self.stack.truncate(start);
+        self.stack.push(r);
+        true
+    }
+
     /// Apply the builtin `b` (in the stack slot below them) to the `k` arguments on top
     /// of the stack, which do not over-saturate it; then step the instruction pointer
     /// `skip` further (past the `Call, Swap, Call` of a `Call2`). Until the call is
@@ -2145,9 +2160,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             BuiltinImpl::Machine(mk) => {
                 let start = spread_args(&mut self.stack, &b, k);
-                if let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) {
-                    self.stack.truncate(start);
-                    self.stack.push(r);
+                if self.quick_answer(&b, start) {
                     code_frame!(self).ip += skip;
                     return Ok(());
                 }
@@ -2164,9 +2177,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             BuiltinImpl::Gen(g) => {
                 let start = spread_args(&mut self.stack, &b, k);
                 code_frame!(self).ip += skip;
-                if let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) {
-                    self.stack.truncate(start);
-                    self.stack.push(r);
+                if self.quick_answer(&b, start) {
                     return Ok(());
                 }
                 // One allocation of the exact size, which the generator owns.
