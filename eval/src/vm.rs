@@ -1352,7 +1352,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let info = f.proto.scope(i);
         let parent = f.env.clone();
         let recursive = matches!(info.kind, ScopeKind::Let | ScopeKind::RecAttrs);
-        let env = self.new_env(info.names.len(), parent, Some(info));
+        let env = self.new_env(info.names.len(), parent, Some(&info));
         if recursive {
             self.state.scopes.register(&env);
         }
@@ -1802,11 +1802,19 @@ impl<'o, O: Observer> Vm<'o, O> {
         else {
             unreachable!("return outside a code frame")
         };
-        let v = self.stack.pop().unwrap_or_default();
-        self.stack.truncate(base);
         match kind {
-            CodeKind::Call => self.stack.push(v),
+            // A body leaves just its result above `base` (nearly always): it is
+            // already where the caller wants it.
+            CodeKind::Call => {
+                if self.stack.len() != base + 1 {
+                    let v = self.stack.pop().unwrap_or_default();
+                    self.stack.truncate(base);
+                    self.stack.push(v);
+                }
+            }
             CodeKind::Thunk(t, restore) => {
+                let v = self.stack.pop().unwrap_or_default();
+                self.stack.truncate(base);
                 let v = match v {
                     Value::Thunk(inner) => inner.value().unwrap_or(Value::Thunk(inner)),
                     v => v,
@@ -1856,8 +1864,10 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
+    /// `info` is borrowed: a pooled environment last used by the same function (a loop's
+    /// calls) keeps the one it has, with no count taken and dropped.
     #[inline(always)]
-    fn new_env(&mut self, n: usize, parent: Rc<Env>, info: Option<Rc<ScopeInfo>>) -> Rc<Env> {
+    fn new_env(&mut self, n: usize, parent: Rc<Env>, info: Option<&Rc<ScopeInfo>>) -> Rc<Env> {
         if let Some(mut e) = self.env_pool.pop() {
             if let Some(m) = Rc::get_mut(&mut e) {
                 // Its slots were emptied to nulls when it was recycled.
@@ -1866,18 +1876,29 @@ impl<'o, O: Observer> Vm<'o, O> {
                     *slots = Slots::nulls(n);
                 }
                 m.parent = Some(parent);
-                m.info = info;
+                let same = match (&m.info, info) {
+                    (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same {
+                    m.info = info.cloned();
+                }
                 return e;
             }
         }
-        Env::new(n, Some(parent), info)
+        Env::new(n, Some(parent), info.cloned())
     }
 
     /// The environment of a call of `c` with argument `x`.
     #[inline(always)]
     fn call_env(&mut self, c: &Closure, x: Value) -> Rc<Env> {
         if c.proto.fused == 0 {
-            let env = self.new_env(c.proto.call_size, c.env.clone(), c.proto.call_scope.clone());
+            let env = self.new_env(
+                c.proto.call_size,
+                c.env.clone(),
+                c.proto.call_scope.as_ref(),
+            );
             fill(&mut env.slots.borrow_mut()[0], x);
             return env;
         }
@@ -1898,7 +1919,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         .parent
                         .clone()
                         .unwrap_or_else(|| self.empty_env.clone());
-                    let new = self.new_env(proto.call_size, parent, proto.call_scope.clone());
+                    let new = self.new_env(proto.call_size, parent, proto.call_scope.as_ref());
                     {
                         let mut slots = new.slots.borrow_mut();
                         let from = from.slots.get_mut().iter_mut();
@@ -2000,7 +2021,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 .clone()
                 .unwrap_or_else(|| self.empty_env.clone()),
         };
-        let env = self.new_env(code.call_size, parent, code.call_scope.clone());
+        let env = self.new_env(code.call_size, parent, code.call_scope.as_ref());
         {
             let mut cell = env.slots.borrow_mut();
             // One look at which kind of slots these are, not one per access.
