@@ -44,8 +44,9 @@ impl Default for Limits {
 pub(crate) enum CodeKind {
     /// A function call: the result is pushed for the caller.
     Call,
-    /// Forcing a thunk: the result is stored in it. Keeps what to restore on error.
-    Thunk(Thunk, Restore),
+    /// Forcing a thunk: the result is stored in it. What to restore on error is on
+    /// `Vm::restores`.
+    Thunk(Thunk),
 }
 
 /// How to put a thunk back when an error unwinds its frame (so forcing it again
@@ -255,6 +256,10 @@ pub struct Vm<'o, O: Observer> {
     empty_env: Rc<Env>,
     /// Environments no longer in use, kept for reuse (see `recycle_env`).
     env_pool: Vec<Rc<Env>>,
+    /// What to put back in each thunk being forced, one per `CodeKind::Thunk` frame in
+    /// frame order. Kept apart from the frames, which it would make half as large again:
+    /// every call and return moves a frame, and only an error needs these.
+    restores: Vec<Restore>,
 }
 
 /// Most environments kept for reuse.
@@ -299,6 +304,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             steps: 0,
             empty_env: Env::new(0, None, None),
             env_pool: Vec::with_capacity(ENV_POOL),
+            restores: Vec::with_capacity(64),
         }
     }
 
@@ -757,15 +763,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         while self.frames.len() > stop {
             match self.frames.pop() {
                 Some(Frame::Code(f)) => {
-                    if let CodeKind::Thunk(t, restore) = f.kind {
-                        *t.0.borrow_mut() = match restore {
-                            Restore::Env(env) => ThunkState::Suspended {
-                                proto: f.proto,
-                                env,
-                            },
-                            Restore::Apply(a, b) => ThunkState::Apply(a, b),
-                            Restore::ApplyName(n, x) => ThunkState::ApplyName(n, x),
-                        };
+                    // Each thunk frame has its restore, popped in the same order.
+                    if let CodeKind::Thunk(t) = f.kind {
+                        if let Some(restore) = self.restores.pop() {
+                            *t.0.borrow_mut() = match restore {
+                                Restore::Env(env) => ThunkState::Suspended {
+                                    proto: f.proto,
+                                    env,
+                                },
+                                Restore::Apply(a, b) => ThunkState::Apply(a, b),
+                                Restore::ApplyName(n, x) => ThunkState::ApplyName(n, x),
+                            };
+                        }
                     }
                 }
                 Some(Frame::Machine(_)) => {}
@@ -874,12 +883,13 @@ impl<'o, O: Observer> Vm<'o, O> {
         base: usize,
         restore: Restore,
     ) {
+        self.restores.push(restore);
         self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t, restore),
+            kind: CodeKind::Thunk(t),
         }));
     }
 
@@ -1812,7 +1822,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.stack.push(v);
                 }
             }
-            CodeKind::Thunk(t, restore) => {
+            CodeKind::Thunk(t) => {
+                let restore = self.restores.pop();
                 let v = self.stack.pop().unwrap_or_default();
                 self.stack.truncate(base);
                 let v = match v {
@@ -1828,15 +1839,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                     drop(old);
                 }
                 match restore {
-                    Restore::Env(env) => drop(env),
-                    Restore::Apply(f, x) => {
+                    Some(Restore::Env(env)) => drop(env),
+                    Some(Restore::Apply(f, x)) => {
                         discard(f);
                         discard(x);
                     }
-                    Restore::ApplyName(n, x) => {
+                    Some(Restore::ApplyName(n, x)) => {
                         drop(n);
                         discard(x);
                     }
+                    None => {}
                 }
             }
         }
