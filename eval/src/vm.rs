@@ -1990,25 +1990,30 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(never)]
     fn op_call2(&mut self) -> R<()> {
         let n = self.stack.len();
-        let f = match &self.stack[n - 3] {
-            Value::Thunk(t) => t.value(),
-            f => Some(f.clone()),
-        };
-        let c = match f {
-            Some(Value::Closure(c)) if c.proto.curried.is_some() && !O::ACTIVE => c,
+        // Looked at in place: a closure is then moved off the stack, not cloned.
+        if let Value::Thunk(t) = &self.stack[n - 3] {
+            if let Some(v) = t.value() {
+                self.stack[n - 3] = v;
+            }
+        }
+        match &self.stack[n - 3] {
+            Value::Closure(c) if c.proto.curried.is_some() && !O::ACTIVE => {}
             // Both arguments go to the builtin at once: no intermediate partial
             // application, and the `Call, Swap, Call` after are skipped.
-            Some(Value::Builtin(b)) if b.args.len() + 2 <= b.def.arity => {
+            Value::Builtin(b) if b.args.len() + 2 <= b.def.arity => {
+                let b = b.clone();
                 return self.call_builtin(b, 2, 3);
             }
             _ => {
                 self.stack[n - 3..].rotate_right(1);
                 return Ok(());
             }
-        };
+        }
         let y = self.pop();
         let x = self.pop();
-        self.pop();
+        let Value::Closure(c) = self.pop() else {
+            unreachable!("checked above")
+        };
         code_frame!(self).ip += 3;
         let Some(inner) = c.proto.curried else {
             unreachable!("checked above")
