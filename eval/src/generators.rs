@@ -163,33 +163,130 @@ pub async fn run_machine(
     }
 }
 
-/// Force `v` deeply: every list element and attribute value, iteratively.
+/// Force `v` deeply: every list element and attribute value (see `DeepForce`).
 pub async fn deep_force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
-    let v = force(co, v).await?;
-    let mut seen: rustc_hash::FxHashSet<usize> = Default::default();
-    let mut work = vec![v.clone()];
-    while let Some(item) = work.pop() {
-        match item {
-            Value::List(l) => {
-                if !seen.insert(std::rc::Rc::as_ptr(&l) as *const u8 as usize) {
-                    continue;
-                }
-                for e in l.iter() {
-                    work.push(force(co, e.clone()).await?);
-                }
-            }
-            Value::Attrs(a) => {
-                if !seen.insert(a.as_ptr() as usize) {
-                    continue;
-                }
-                for (_, e) in a.iter() {
-                    work.push(force(co, e.clone()).await?);
-                }
-            }
-            _ => {}
+    run_machine(co, "deepSeq", Box::new(DeepForce::new(v))).await
+}
+
+/// Deep forcing as a machine: the value, then every list element and attribute value,
+/// in the order `deep_force` takes them (a work list, the last value found first). Each
+/// container is visited once; only unevaluated thunks go back to the VM.
+pub struct DeepForce {
+    /// The value, until it is forced; then the answer.
+    root: Value,
+    started: bool,
+    seen: rustc_hash::FxHashSet<usize>,
+    work: Vec<Value>,
+    /// The container whose elements are being forced, from the next one on.
+    cur: Elems,
+}
+
+enum Elems {
+    None,
+    List(std::rc::Rc<crate::value::NixList>, usize),
+    /// A set's values from the first that needed forcing on (a set has no index).
+    Vals(std::vec::IntoIter<Value>),
+}
+
+impl DeepForce {
+    pub fn new(v: Value) -> DeepForce {
+        DeepForce {
+            root: v,
+            started: false,
+            seen: Default::default(),
+            work: Vec::new(),
+            cur: Elems::None,
         }
     }
-    Ok(v)
+
+    /// Force the elements of the current container from the next one on, each found
+    /// value onto the work list; the step to force one that is a thunk.
+    fn elems(&mut self) -> Option<MachineStep> {
+        match &mut self.cur {
+            Elems::None => None,
+            Elems::List(l, i) => {
+                while let Some(e) = l.get(*i) {
+                    *i += 1;
+                    match known_or_step(e) {
+                        Ok(v) => self.work.push(v),
+                        Err(step) => return Some(step),
+                    }
+                }
+                self.cur = Elems::None;
+                None
+            }
+            Elems::Vals(it) => {
+                for e in it.by_ref() {
+                    match forced_or_step(e) {
+                        Ok(v) => self.work.push(v),
+                        Err(step) => return Some(step),
+                    }
+                }
+                self.cur = Elems::None;
+                None
+            }
+        }
+    }
+
+    /// Open the next container on the work list; `false` when there is none.
+    fn open_next(&mut self) -> bool {
+        while let Some(item) = self.work.pop() {
+            match item {
+                Value::List(l)
+                    if self
+                        .seen
+                        .insert(std::rc::Rc::as_ptr(&l) as *const u8 as usize) =>
+                {
+                    self.cur = Elems::List(l, 0);
+                    return true;
+                }
+                Value::Attrs(a) if self.seen.insert(a.as_ptr() as usize) => {
+                    // Evaluated values are taken in place; the rest is copied out once.
+                    for (i, (_, e)) in a.iter().enumerate() {
+                        if let Some(v) = with_whnf(e, |v| Some(v.clone())) {
+                            self.work.push(v);
+                            continue;
+                        }
+                        let rest: Vec<Value> = a.iter().skip(i).map(|(_, e)| e.clone()).collect();
+                        self.cur = Elems::Vals(rest.into_iter());
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+impl Machine for DeepForce {
+    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+        if !self.started {
+            self.started = true;
+            let v = match last {
+                Some(v) => v,
+                None => match forced_or_step(std::mem::take(&mut self.root)) {
+                    Ok(v) => v,
+                    Err(step) => {
+                        self.started = false;
+                        return Ok(step);
+                    }
+                },
+            };
+            self.root = v.clone();
+            self.work.push(v);
+        } else if let Some(v) = last {
+            self.work.push(v);
+        }
+        loop {
+            if let Some(step) = self.elems() {
+                return Ok(step);
+            }
+            if !self.open_next() {
+                return Ok(MachineStep::Done(self.root.clone()));
+            }
+        }
+    }
 }
 
 pub fn type_error(expected: &'static str, got: &Value) -> ErrorKind {

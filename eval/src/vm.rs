@@ -1060,19 +1060,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Ok(())
                 }
                 Request::ImportPath(p) => {
-                    let r = self.state.io.import_path(&p).map_err(ErrorKind::Io);
+                    let v = builtins::strings::import_path(self.state, &p)?;
                     let Some(Frame::Gen(g)) = self.frames.last_mut() else {
                         unreachable!()
                     };
-                    match r {
-                        Ok(sp) => {
-                            g.pending = Pending::Ready(Value::String(NixString::new(
-                                sp.clone().into_bytes(),
-                                Some([sp].into()),
-                            )))
-                        }
-                        Err(e) => return Err(e),
-                    }
+                    g.pending = Pending::Ready(v);
                     Ok(())
                 }
                 Request::Run(name, machine) => {

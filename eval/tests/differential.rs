@@ -24,6 +24,16 @@ const EXPRS: &[&str] = &[
     "builtins.placeholder \"out\"",
 ];
 
+/// A path met inside a coercion (an `outPath`) is copied to the store as a plain one is
+/// (absolute: the expressions have no directory of their own).
+fn path_coercion() -> String {
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    format!(
+        "let d = {{ outPath = {p}; }}; in [ (builtins.stringLength d) \
+         (builtins.concatStringsSep \",\" [ d \"${{{p}}}\" ]) (toString d) ]"
+    )
+}
+
 #[test]
 fn agrees_with_nix_instantiate() {
     let have_nix = Command::new("nix-instantiate")
@@ -35,7 +45,9 @@ fn agrees_with_nix_instantiate() {
         return;
     }
     let mut failures = Vec::new();
-    for e in EXPRS {
+    let exprs = EXPRS.iter().map(|e| e.to_string()).chain([path_coercion()]);
+    for e in exprs {
+        let e = e.as_str();
         let out = Command::new("nix-instantiate")
             .args(["--eval", "--strict", "-E", e])
             .output()

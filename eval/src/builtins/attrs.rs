@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use super::{attrs, list, string, Registry};
+use super::{attrs, string, Registry};
 use crate::attr_pos::{position_value, AttrPos};
 use crate::builtins::lists::ForcedElems;
 use crate::compiled::Proto;
 use crate::errors::ErrorKind;
-use crate::generators::{call, force, Co, GenFuture, Machine, MachineStep};
+use crate::generators::{arrived_or_force, Machine, MachineStep};
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Thunk, Value};
 
@@ -15,33 +15,84 @@ fn name_value(k: Symbol) -> Value {
     Value::String(NixString::of_symbol(k))
 }
 
-fn remove_attrs(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let set = force(&co, a[0].clone()).await?;
-        let set = attrs(&set)?.clone();
-        let names = force(&co, a[1].clone()).await?;
-        let mut syms = Vec::new();
-        for n in list(&names)?.iter() {
-            let n = force(&co, n.clone()).await?;
-            syms.push(string(&n)?.to_symbol());
+/// `removeAttrs set names`: forces the set, then the list, then each name in turn.
+struct RemoveAttrs {
+    /// The set, until it is forced.
+    arg: Value,
+    set: Option<Attrs>,
+    names: ForcedElems,
+    syms: Vec<Symbol>,
+}
+
+impl Machine for RemoveAttrs {
+    fn resume(&mut self, mut last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+        if self.set.is_none() {
+            let v = match arrived_or_force(&mut last, &mut self.arg) {
+                Ok(v) => v,
+                Err(step) => return Ok(step),
+            };
+            self.set = Some(attrs(&v)?.clone());
         }
-        Ok(Value::attrs(set.without(&syms)))
+        let syms = &mut self.syms;
+        let step = self.names.step(last, |n| {
+            syms.push(string(&n)?.to_symbol());
+            Ok(())
+        })?;
+        if let Some(step) = step {
+            return Ok(step);
+        }
+        let set = self.set.as_ref().expect("forced above");
+        Ok(MachineStep::Done(Value::attrs(set.without(syms))))
+    }
+}
+
+fn remove_attrs(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(RemoveAttrs {
+        arg: std::mem::take(&mut a[0]),
+        set: None,
+        names: ForcedElems::new(std::mem::take(&mut a[1])),
+        syms: Vec::new(),
     })
 }
 
-fn cat_attrs(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let name = force(&co, a[0].clone()).await?;
-        let name = string(&name)?.to_symbol();
-        let l = force(&co, a[1].clone()).await?;
-        let mut out = Vec::new();
-        for e in list(&l)?.iter() {
-            let e = force(&co, e.clone()).await?;
+/// `catAttrs name sets`: forces the name, then the list, then each set in turn.
+struct CatAttrs {
+    /// The name, until it is forced.
+    arg: Value,
+    name: Option<Symbol>,
+    sets: ForcedElems,
+    out: Vec<Value>,
+}
+
+impl Machine for CatAttrs {
+    fn resume(&mut self, mut last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+        let name = match self.name {
+            Some(name) => name,
+            None => {
+                let v = match arrived_or_force(&mut last, &mut self.arg) {
+                    Ok(v) => v,
+                    Err(step) => return Ok(step),
+                };
+                *self.name.insert(string(&v)?.to_symbol())
+            }
+        };
+        let out = &mut self.out;
+        let step = self.sets.step(last, |e| {
             if let Some(v) = attrs(&e)?.get(name) {
                 out.push(v.clone());
             }
-        }
-        Ok(Value::list(out))
+            Ok(())
+        })?;
+        Ok(step.unwrap_or_else(|| MachineStep::Done(Value::list(std::mem::take(out)))))
+    }
+}
+
+fn cat_attrs(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(CatAttrs {
+        arg: std::mem::take(&mut a[0]),
+        name: None,
+        sets: ForcedElems::new(std::mem::take(&mut a[1])),
+        out: Vec::new(),
     })
 }
 
@@ -171,7 +222,7 @@ pub fn register(r: &mut Registry) {
         let name = string(&a[0])?;
         Ok(Value::Bool(attrs(&a[1])?.get(name.to_symbol()).is_some()))
     });
-    r.gen("removeAttrs", 2, remove_attrs);
+    r.machine("removeAttrs", 2, remove_attrs);
     r.plain("intersectAttrs", 2, |_, a| {
         let (x, y) = (attrs(&a[0])?, attrs(&a[1])?);
         let out: Vec<_> = y
@@ -192,9 +243,8 @@ pub fn register(r: &mut Registry) {
             .map(|(k, v)| (k, Value::Thunk(Thunk::apply_name(f, k, v.clone()))));
         Ok(Value::attrs(Attrs::build(set.len(), out)))
     });
-    r.gen("catAttrs", 2, cat_attrs);
+    r.machine("catAttrs", 2, cat_attrs);
     r.machine("zipAttrsWith", 2, zip_attrs_with);
     r.plain("functionArgs", 1, |_, a| function_args(&a[0]));
     r.plain("unsafeGetAttrPos", 2, |_, a| unsafe_get_attr_pos(a));
-    let _ = call;
 }

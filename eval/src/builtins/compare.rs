@@ -337,6 +337,56 @@ pub fn shallow_lt(a: &Value, b: &Value) -> Result<Option<bool>, ErrorKind> {
     }))
 }
 
+/// `lt` of two values forced deeply (every thunk in them evaluated, as
+/// `genericClosure`'s keys are): the same answer and errors, with nothing to force, so
+/// without the VM. Lists compare element by element, as `lt` does.
+pub fn lt_evaluated(a: &Value, b: &Value) -> Result<bool, ErrorKind> {
+    let (mut a, mut b) = (known(a), known(b));
+    loop {
+        if let Some(r) = shallow_lt(&a, &b)? {
+            return Ok(r);
+        }
+        let (Value::List(x), Value::List(y)) = (&a, &b) else {
+            return Err(not_evaluated());
+        };
+        let mut differ = None;
+        for (p, q) in x.iter().zip(y.iter()) {
+            if !eq_evaluated(p, q)? {
+                differ = Some((known(p), known(q)));
+                break;
+            }
+        }
+        match differ {
+            Some(pq) => (a, b) = pq,
+            None => return Ok(x.len() < y.len()),
+        }
+    }
+}
+
+/// `deep_eq` of values forced deeply: `DeepEq` stepped here, each value it asks to have
+/// forced already evaluated.
+fn eq_evaluated(a: &Value, b: &Value) -> Result<bool, ErrorKind> {
+    if let Some(eq) = quick_eq(a, b) {
+        return Ok(eq);
+    }
+    let mut m = DeepEq::new(a.clone(), b.clone(), false);
+    let mut last = None;
+    loop {
+        match m.resume(last.take())? {
+            MachineStep::Done(v) => return Ok(matches!(v, Value::Bool(true))),
+            MachineStep::Force(v) => match forced_or_step(v) {
+                Ok(v) => last = Some(v),
+                Err(_) => return Err(not_evaluated()),
+            },
+            _ => return Err(not_evaluated()),
+        }
+    }
+}
+
+fn not_evaluated() -> ErrorKind {
+    ErrorKind::other("internal error: a value compared as evaluated was not")
+}
+
 pub fn lt<'a>(
     co: &'a Co,
     a: Value,

@@ -2,7 +2,9 @@
 
 use super::{sym, Registry};
 use crate::errors::ErrorKind;
-use crate::generators::{deep_force, force, Co, GenFuture, Request, Response};
+use crate::generators::{
+    deep_force, force, Co, DeepForce, GenFuture, Machine, MachineStep, Request, Response,
+};
 use crate::value::{Attrs, NixString, Value};
 
 fn msg(v: &Value) -> String {
@@ -32,10 +34,25 @@ fn try_eval(co: Co, args: Vec<Value>) -> GenFuture {
     })
 }
 
-fn deep_seq(co: Co, args: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        deep_force(&co, args[0].clone()).await?;
-        Ok(args[1].clone())
+/// `deepSeq a b`: `a` forced deeply, then `b` as it is.
+struct DeepSeq {
+    a: DeepForce,
+    b: Value,
+}
+
+impl Machine for DeepSeq {
+    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+        Ok(match self.a.resume(last)? {
+            MachineStep::Done(_) => MachineStep::Done(std::mem::take(&mut self.b)),
+            step => step,
+        })
+    }
+}
+
+fn deep_seq(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(DeepSeq {
+        a: DeepForce::new(std::mem::take(&mut a[0])),
+        b: std::mem::take(&mut a[1]),
     })
 }
 
@@ -65,7 +82,7 @@ pub fn register(r: &mut Registry) {
     r.plain("throw", 1, |_, a| Err(ErrorKind::Throw(msg(&a[0]))));
     r.plain("abort", 1, |_, a| Err(ErrorKind::Abort(msg(&a[0]))));
     r.plain_mask("seq", 2, 0b01, |_, a| Ok(a[1].clone()));
-    r.gen("deepSeq", 2, deep_seq);
+    r.machine("deepSeq", 2, deep_seq);
     r.gen("tryEval", 1, try_eval);
     r.gen("trace", 2, trace);
     r.gen("warn", 2, warn);

@@ -823,60 +823,154 @@ fn list_to_attrs(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
-fn generic_closure(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let args = force(&co, a[0].clone()).await?;
-        let args = attrs(&args)?.clone();
-        let start =
-            args.get(Symbol::intern("startSet"))
-                .ok_or_else(|| ErrorKind::AttributeMissing {
-                    name: "startSet".into(),
-                    suggestion: None,
-                })?;
-        let op = args
-            .get(Symbol::intern("operator"))
-            .ok_or_else(|| ErrorKind::AttributeMissing {
-                name: "operator".into(),
-                suggestion: None,
-            })?
-            .clone();
-        let mut work: std::collections::VecDeque<Value> = forced_list(&co, start.clone())
-            .await?
-            .iter()
-            .cloned()
-            .collect();
-        let mut out = Vec::new();
-        let mut keys: Vec<Value> = Vec::new();
-        while let Some(e) = work.pop_front() {
-            let e = force(&co, e).await?;
-            let ea = attrs(&e)?;
-            let key = ea
-                .get(sym::key())
-                .ok_or_else(|| ErrorKind::AttributeMissing {
-                    name: "key".into(),
-                    suggestion: None,
-                })?;
-            let key = crate::generators::deep_force(&co, key.clone()).await?;
-            // Keys are kept ordered with `<`, as C++ Nix keeps them in a set: keys
-            // that cannot be compared are an error.
-            let (mut lo, mut hi) = (0, keys.len());
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                if super::compare::lt(&co, keys[mid].clone(), key.clone()).await? {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
+/// `genericClosure { startSet, operator }`: forces the set, then `startSet`; then takes
+/// elements first in, first out: each is forced, its `key` forced deeply and looked up
+/// among the keys seen (kept ordered with `<`, as C++ Nix keeps them in a set, so keys
+/// that cannot be compared are an error); a new one is kept and `operator` called on it.
+struct GenericClosure {
+    /// The argument set, until it is forced.
+    arg: Value,
+    stage: ClosureStage,
+    op: Value,
+    work: std::collections::VecDeque<Value>,
+    out: Vec<Value>,
+    /// Deeply forced, in `<` order.
+    keys: Vec<Value>,
+}
+
+enum ClosureStage {
+    Args,
+    /// `startSet` is being forced.
+    Start,
+    /// Take the next element.
+    Next,
+    /// The element is being forced.
+    Elem,
+    /// The element's key is being forced deeply; the element.
+    Key(Box<crate::generators::DeepForce>, Value),
+    /// `operator` is being called on the element just kept.
+    Op,
+}
+
+impl GenericClosure {
+    /// Given the forced element: its key, or the step forcing it.
+    fn elem(&mut self, e: Value) -> R<Option<MachineStep>> {
+        let key = attrs(&e)?.get(sym::key()).ok_or_else(|| missing("key"))?;
+        // A key of a plain kind is its own deep force.
+        let key = match known_or_step(key) {
+            Ok(k) if !matches!(k, Value::List(_) | Value::Attrs(_)) => k,
+            _ => {
+                let mut df = Box::new(crate::generators::DeepForce::new(key.clone()));
+                return match df.resume(None)? {
+                    MachineStep::Done(k) => self.keyed(e, k),
+                    step => {
+                        self.stage = ClosureStage::Key(df, e);
+                        Ok(Some(step))
+                    }
+                };
             }
-            if lo < keys.len() && !super::compare::lt(&co, key.clone(), keys[lo].clone()).await? {
-                continue;
+        };
+        self.keyed(e, key)
+    }
+
+    /// Given the element and its key: the call of `operator` if the key is new.
+    fn keyed(&mut self, e: Value, key: Value) -> R<Option<MachineStep>> {
+        let (mut lo, mut hi) = (0, self.keys.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if super::compare::lt_evaluated(&self.keys[mid], &key)? {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
-            keys.insert(lo, key);
-            out.push(e.clone());
-            let next = call(&co, op.clone(), e).await?;
-            work.extend(list(&next)?.iter().cloned());
         }
-        Ok(Value::list(out))
+        if lo < self.keys.len() && !super::compare::lt_evaluated(&key, &self.keys[lo])? {
+            self.stage = ClosureStage::Next;
+            return Ok(None);
+        }
+        self.keys.insert(lo, key);
+        self.out.push(e.clone());
+        self.stage = ClosureStage::Op;
+        Ok(Some(MachineStep::Call(self.op.clone(), e)))
+    }
+}
+
+impl Machine for GenericClosure {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
+        loop {
+            let step = match &mut self.stage {
+                ClosureStage::Args => {
+                    let v = match arrived_or_force(&mut last, &mut self.arg) {
+                        Ok(v) => v,
+                        Err(step) => return Ok(step),
+                    };
+                    let args = attrs(&v)?;
+                    let start = args
+                        .get(Symbol::intern("startSet"))
+                        .ok_or_else(|| missing("startSet"))?;
+                    self.op = args
+                        .get(Symbol::intern("operator"))
+                        .ok_or_else(|| missing("operator"))?
+                        .clone();
+                    self.stage = ClosureStage::Start;
+                    match known_or_step(start) {
+                        Ok(v) => last = Some(v),
+                        Err(step) => return Ok(step),
+                    }
+                    None
+                }
+                ClosureStage::Start => {
+                    self.work = list(&last.take().unwrap_or_default())?
+                        .iter()
+                        .cloned()
+                        .collect();
+                    self.stage = ClosureStage::Next;
+                    None
+                }
+                ClosureStage::Next => {
+                    let Some(e) = self.work.pop_front() else {
+                        return Ok(MachineStep::Done(Value::list(std::mem::take(
+                            &mut self.out,
+                        ))));
+                    };
+                    match forced_or_step(e) {
+                        Ok(e) => self.elem(e)?,
+                        Err(step) => {
+                            self.stage = ClosureStage::Elem;
+                            return Ok(step);
+                        }
+                    }
+                }
+                ClosureStage::Elem => self.elem(last.take().unwrap_or_default())?,
+                ClosureStage::Key(df, e) => match df.resume(last.take())? {
+                    MachineStep::Done(k) => {
+                        let e = std::mem::take(e);
+                        self.keyed(e, k)?
+                    }
+                    step => return Ok(step),
+                },
+                ClosureStage::Op => {
+                    let next = last.take().unwrap_or_default();
+                    self.work.extend(list(&next)?.iter().cloned());
+                    self.stage = ClosureStage::Next;
+                    None
+                }
+            };
+            if let Some(step) = step {
+                return Ok(step);
+            }
+        }
+    }
+}
+
+fn generic_closure(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(GenericClosure {
+        arg: std::mem::take(&mut a[0]),
+        stage: ClosureStage::Args,
+        op: Value::Null,
+        work: Default::default(),
+        out: Vec::new(),
+        keys: Vec::new(),
     })
 }
 
@@ -953,5 +1047,5 @@ pub fn register(r: &mut Registry) {
     r.gen("partition", 2, partition);
     r.gen("groupBy", 2, group_by);
     r.machine("listToAttrs", 1, list_to_attrs);
-    r.gen("genericClosure", 1, generic_closure);
+    r.machine("genericClosure", 1, generic_closure);
 }

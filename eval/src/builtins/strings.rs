@@ -1,13 +1,15 @@
 //! Strings: coercion (interpolation, `toString`) and the string builtins.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
-use super::{int, list, string, sym, Registry};
+use super::{int, list, string, sym, BuiltinDef, BuiltinImpl, Registry};
 use crate::errors::ErrorKind;
-use crate::generators::{call, force, type_error, Co, GenFuture, Generator};
-use crate::value::{NixString, StringBuilder, Value};
+use crate::generators::{
+    arrived_or_force, force, forced_or_step, run_machine, type_error, with_whnf, Co, GenFuture,
+    Generator, Machine, MachineStep, Request, Response,
+};
+use crate::state::EvalState;
+use crate::value::{BuiltinApp, NixList, NixString, StringBuilder, Value};
 
 type R<T> = Result<T, ErrorKind>;
 
@@ -30,70 +32,180 @@ impl Coerce {
 
 /// `v` as a string under `how`. A value that forces to a string (or, under `toString`
 /// rules, a scalar), which `concatStringsSep` and interpolation meet nearly always, is
-/// answered without boxing a future.
+/// answered without a machine.
 pub async fn coerce(co: &Co, v: Value, how: Coerce) -> R<NixString> {
     let v = force(co, v).await?;
-    match coerce_scalar(&v, how) {
-        Some(s) => Ok(s),
-        None => coerce_other(co, v, how).await,
+    if let Some(s) = coerce_scalar(&v, how) {
+        return Ok(s);
+    }
+    if let (Value::Path(p), true) = (&v, how.copy_paths) {
+        return match co.yield_(Request::ImportPath((**p).clone())).await {
+            Response::Value(Value::String(s)) => Ok(s),
+            _ => Err(ErrorKind::other("internal error: bad resume of import")),
+        };
+    }
+    match run_machine(co, "toString", Box::new(Coercion::new(v, how))).await? {
+        Value::String(s) => Ok(s),
+        _ => Err(ErrorKind::other("internal error: coercion gave no string")),
     }
 }
 
-/// `coerce` of a forced value `coerce_scalar` declined; boxed, as it recurses.
-fn coerce_other<'a>(
-    co: &'a Co,
-    v: Value,
+/// Coercion to a string as a machine: the value is forced; a set gives its
+/// `__toString f` (called, its answer coerced) or else its `outPath` (coerced); a path
+/// its text, or under interpolation the store path it is copied to; under `toString`
+/// rules a list gives its elements' strings, in order, joined by spaces.
+pub struct Coercion {
     how: Coerce,
-) -> Pin<Box<dyn Future<Output = R<NixString>> + 'a>> {
-    Box::pin(async move {
-        Ok(match &v {
-            Value::Path(p) => {
-                if how.copy_paths {
-                    return match co
-                        .yield_(crate::generators::Request::ImportPath((**p).clone()))
-                        .await
-                    {
-                        crate::generators::Response::Value(Value::String(s)) => Ok(s),
-                        _ => Err(ErrorKind::other("internal error: bad resume of import")),
+    /// The value, until it is taken.
+    v: Value,
+    /// Lists being joined, innermost last: the list, the index of the next element, the
+    /// string so far.
+    lists: Vec<(Rc<NixList>, usize, StringBuilder)>,
+}
+
+/// What a forced value leads to.
+enum Then {
+    Str(NixString),
+    /// Coerce this forced value instead.
+    Value(Value),
+    Step(MachineStep),
+}
+
+impl Coercion {
+    pub fn new(v: Value, how: Coerce) -> Coercion {
+        Coercion {
+            how,
+            v,
+            lists: Vec::new(),
+        }
+    }
+
+    /// Given the VM's answer (a forced value) to the step asked for last: the string,
+    /// or the next step.
+    pub fn step(&mut self, last: Option<Value>) -> R<Result<NixString, MachineStep>> {
+        let mut then = match last {
+            Some(v) => Then::Value(v),
+            None => match forced_or_step(std::mem::take(&mut self.v)) {
+                Ok(v) => Then::Value(v),
+                Err(step) => Then::Step(step),
+            },
+        };
+        loop {
+            then = match then {
+                Then::Value(v) => match coerce_scalar(&v, self.how) {
+                    Some(s) => Then::Str(s),
+                    None => self.other(v)?,
+                },
+                Then::Step(step) => return Ok(Err(step)),
+                Then::Str(s) => {
+                    let Some((_, i, sb)) = self.lists.last_mut() else {
+                        return Ok(Ok(s));
                     };
-                }
-                NixString::from(p.to_string_lossy().into_owned())
-            }
-            Value::Attrs(a) => {
-                if let Some(f) = a.get(sym::to_string()) {
-                    let r = call(co, f.clone(), v.clone()).await?;
-                    return coerce(co, r, how).await;
-                }
-                if let Some(p) = a.get(sym::out_path()) {
-                    return coerce(co, p.clone(), how).await;
-                }
-                return Err(ErrorKind::other("cannot coerce a set to a string"));
-            }
-            Value::List(l) if how.strong => {
-                let mut sb = StringBuilder::default();
-                for (i, e) in l.iter().enumerate() {
-                    let s = coerce(co, e.clone(), how).await?;
-                    if i > 0 {
+                    if *i > 1 {
                         sb.push_bytes(b" ");
                     }
                     sb.push(&s);
+                    self.next_elem()
                 }
-                sb.finish()
+            };
+        }
+    }
+
+    /// A forced value `coerce_scalar` declined.
+    fn other(&mut self, v: Value) -> R<Then> {
+        Ok(match &v {
+            Value::Path(_) if self.how.copy_paths => {
+                Then::Step(MachineStep::Call(import_path_fn(), v.clone()))
             }
-            other => {
-                let mut msg = format!("cannot coerce {} to a string", other.describe());
-                if let Value::Closure(c) = other {
-                    let loc = crate::errors::Location {
-                        file: c.proto.file.clone(),
-                        span: c.proto.span,
-                    };
-                    let (l, col) = loc.line_col();
-                    msg.push_str(&format!(": «lambda @ {}:{}:{}»", c.proto.file.name, l, col));
+            Value::Path(p) => Then::Str(NixString::from(p.to_string_lossy().into_owned())),
+            Value::Attrs(a) => {
+                if let Some(f) = a.get(sym::to_string()) {
+                    return Ok(Then::Step(MachineStep::Call(f.clone(), v.clone())));
                 }
-                return Err(ErrorKind::Other(msg));
+                match a.get(sym::out_path()) {
+                    Some(p) => match forced_or_step(p.clone()) {
+                        Ok(p) => Then::Value(p),
+                        Err(step) => Then::Step(step),
+                    },
+                    None => return Err(ErrorKind::other("cannot coerce a set to a string")),
+                }
             }
+            Value::List(l) if self.how.strong => {
+                self.lists.push((l.clone(), 0, StringBuilder::default()));
+                self.next_elem()
+            }
+            other => return Err(cannot_coerce(other)),
         })
-    })
+    }
+
+    /// The innermost list's next element, or its joined string once it has none.
+    fn next_elem(&mut self) -> Then {
+        let Some((l, i, _)) = self.lists.last_mut() else {
+            return Then::Str(NixString::from(""));
+        };
+        match l.get(*i) {
+            Some(e) => {
+                *i += 1;
+                match forced_or_step(e.clone()) {
+                    Ok(v) => Then::Value(v),
+                    Err(step) => Then::Step(step),
+                }
+            }
+            None => {
+                let (_, _, sb) = self.lists.pop().unwrap_or_default();
+                Then::Str(sb.finish())
+            }
+        }
+    }
+}
+
+impl Machine for Coercion {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        Ok(match self.step(last)? {
+            Ok(s) => MachineStep::Done(Value::String(s)),
+            Err(step) => step,
+        })
+    }
+}
+
+/// A machine cannot reach the evaluator's IO, so it copies a path to the store as a call
+/// of this plain builtin (which can); rare enough to be built on each use.
+fn import_path_fn() -> Value {
+    Value::Builtin(Rc::new(BuiltinApp {
+        def: Rc::new(BuiltinDef {
+            name: "importPath",
+            arity: 1,
+            strict: 1,
+            imp: BuiltinImpl::Plain(Rc::new(|st: &mut EvalState, a: &mut [Value]| match &a[0] {
+                Value::Path(p) => import_path(st, p),
+                other => Err(type_error("a path", other)),
+            })),
+            quick: None,
+        }),
+        args: Default::default(),
+    }))
+}
+
+/// The store path the file `p` is imported as, as a string with that path as context.
+pub fn import_path(st: &EvalState, p: &std::path::Path) -> R<Value> {
+    let sp = st.io.import_path(p).map_err(ErrorKind::Io)?;
+    Ok(Value::String(NixString::new(
+        sp.clone().into_bytes(),
+        Some([sp].into()),
+    )))
+}
+
+fn cannot_coerce(v: &Value) -> ErrorKind {
+    let mut msg = format!("cannot coerce {} to a string", v.describe());
+    if let Value::Closure(c) = v {
+        let loc = crate::errors::Location {
+            file: c.proto.file.clone(),
+            span: c.proto.span,
+        };
+        let (l, col) = loc.line_col();
+        msg.push_str(&format!(": «lambda @ {}:{}:{}»", c.proto.file.name, l, col));
+    }
+    ErrorKind::Other(msg)
 }
 
 /// The coercions that need no evaluation: a string, and under `toString` rules a number,
@@ -132,37 +244,95 @@ pub fn interpolate_gen(parts: Vec<Value>, path_mode: bool) -> Generator {
     })
 }
 
-fn to_string(co: Co, args: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let v = args.into_iter().next().unwrap();
-        let s = coerce(
-            &co,
-            v,
-            Coerce {
-                strong: true,
-                copy_paths: false,
-            },
-        )
-        .await?;
-        Ok(Value::String(s))
-    })
+const TO_STRING: Coerce = Coerce {
+    strong: true,
+    copy_paths: false,
+};
+
+fn to_string(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(Coercion::new(std::mem::take(&mut a[0]), TO_STRING))
 }
 
-fn concat_strings_sep(co: Co, args: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let sep = force(&co, args[0].clone()).await?;
-        let sep = string(&sep)?.clone();
-        let l = force(&co, args[1].clone()).await?;
-        let l = list(&l)?.clone();
-        let mut sb = StringBuilder::default();
-        for (i, e) in l.iter().enumerate() {
-            if i > 0 {
-                sb.push(&sep);
+/// `concatStringsSep sep list`: forces `sep` (a string), then the list, then coerces
+/// the elements in order as interpolation does.
+struct ConcatStringsSep {
+    /// The separator, then the list, each until it is forced.
+    args: [Value; 2],
+    sep: Option<NixString>,
+    elems: Option<Rc<NixList>>,
+    i: usize,
+    out: StringBuilder,
+    /// Coercing element `i - 1`, which is not a plain string.
+    coercion: Option<Coercion>,
+}
+
+impl ConcatStringsSep {
+    fn push(&mut self, s: &NixString) {
+        if self.i > 1 {
+            if let Some(sep) = &self.sep {
+                self.out.push(sep);
             }
-            let s = coerce(&co, e.clone(), Coerce::INTERPOLATION).await?;
-            sb.push(&s);
         }
-        Ok(Value::String(sb.finish()))
+        self.out.push(s);
+    }
+
+    #[inline(never)]
+    fn prelude(&mut self, last: &mut Option<Value>) -> R<Option<MachineStep>> {
+        if self.sep.is_none() {
+            let v = match arrived_or_force(last, &mut self.args[0]) {
+                Ok(v) => v,
+                Err(step) => return Ok(Some(step)),
+            };
+            self.sep = Some(string(&v)?.clone());
+        }
+        let v = match arrived_or_force(last, &mut self.args[1]) {
+            Ok(v) => v,
+            Err(step) => return Ok(Some(step)),
+        };
+        self.elems = Some(list(&v)?.clone());
+        Ok(None)
+    }
+}
+
+impl Machine for ConcatStringsSep {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
+        if self.elems.is_none() {
+            if let Some(step) = self.prelude(&mut last)? {
+                return Ok(step);
+            }
+        }
+        loop {
+            if let Some(c) = &mut self.coercion {
+                match c.step(last.take())? {
+                    Ok(s) => {
+                        self.coercion = None;
+                        self.push(&s);
+                    }
+                    Err(step) => return Ok(step),
+                }
+            }
+            let l = self.elems.as_ref().expect("forced above");
+            let Some(e) = l.get(self.i) else {
+                let out = std::mem::take(&mut self.out);
+                return Ok(MachineStep::Done(Value::String(out.finish())));
+            };
+            self.i += 1;
+            match with_whnf(e, |v| coerce_scalar(v, Coerce::INTERPOLATION)) {
+                Some(s) => self.push(&s),
+                None => self.coercion = Some(Coercion::new(e.clone(), Coerce::INTERPOLATION)),
+            }
+        }
+    }
+}
+
+fn concat_strings_sep(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ConcatStringsSep {
+        args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
+        sep: None,
+        elems: None,
+        i: 0,
+        out: StringBuilder::default(),
+        coercion: None,
     })
 }
 
@@ -284,16 +454,12 @@ fn dir_of(v: &Value) -> R<Value> {
 }
 
 pub fn register(r: &mut Registry) {
-    r.gen_quick("toString", 1, to_string, |a| {
-        let how = Coerce {
-            strong: true,
-            copy_paths: false,
-        };
-        coerce_scalar(&plain(&a[0])?, how).map(Value::String)
+    r.machine_quick("toString", 1, to_string, |a| {
+        coerce_scalar(&plain(&a[0])?, TO_STRING).map(Value::String)
     });
-    r.gen("concatStringsSep", 2, concat_strings_sep);
+    r.machine("concatStringsSep", 2, concat_strings_sep);
     r.gen("replaceStrings", 3, replace_strings);
-    r.gen_quick("stringLength", 1, string_length, |a| match plain(&a[0])? {
+    r.machine_quick("stringLength", 1, string_length, |a| match plain(&a[0])? {
         Value::String(s) => Some(Value::Int(s.len() as i64)),
         _ => None,
     });
@@ -329,11 +495,23 @@ fn substring_of(start: i64, len: i64, s: &NixString) -> Value {
     Value::String(NixString::new(&b[start..end], s.context().cloned()))
 }
 
-fn string_length(co: Co, a: Vec<Value>) -> GenFuture {
-    Box::pin(async move {
-        let s = coerce(&co, a[0].clone(), Coerce::INTERPOLATION).await?;
-        Ok(Value::Int(s.len() as i64))
-    })
+/// `stringLength s`: the length of `s` coerced as interpolation coerces it.
+struct StringLength(Coercion);
+
+impl Machine for StringLength {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        Ok(match self.0.step(last)? {
+            Ok(s) => MachineStep::Done(Value::Int(s.len() as i64)),
+            Err(step) => step,
+        })
+    }
+}
+
+fn string_length(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(StringLength(Coercion::new(
+        std::mem::take(&mut a[0]),
+        Coerce::INTERPOLATION,
+    )))
 }
 
 fn substring(co: Co, a: Vec<Value>) -> GenFuture {

@@ -1,0 +1,1 @@
+removeAttrs [ ] (throw "names")
