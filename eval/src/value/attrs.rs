@@ -80,7 +80,7 @@ enum Body {
 /// (see `Attrs::update_entries`) before the next addition makes it a map. A copy costs
 /// about 15 instructions a name and making a map 450 to 750, so a chain of additions
 /// pays at most about a tenth more than maps from the start would have cost.
-const MAX_COPIES: u32 = 4;
+const MAX_COPIES: u32 = 2;
 
 /// A `//` is lopsided when the larger side has more than this many times the names of
 /// the smaller: then inserting the few names into a map beats merging both into a copy.
