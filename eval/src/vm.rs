@@ -2242,7 +2242,11 @@ fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, k: usize) -> usize {
 /// `Op::MakeAttrs(k, 0)`: the set of the static keys, built in place.
 #[inline(always)]
 fn make_static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) {
-    let a = static_attrs(stack, code, k).with_pos(code.attr_pos[k as usize].clone());
+    let a = Attrs::from_stack_top(
+        &code.attr_keys[k as usize],
+        stack,
+        code.attr_pos[k as usize].as_ref(),
+    );
     stack.push(Value::attrs(a));
 }
 
@@ -2258,7 +2262,7 @@ fn make_list(stack: &mut Vec<Value>, n: u32) {
 /// of the stack (in key order), positions not yet attached.
 #[inline(always)]
 fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
-    Attrs::from_stack_top(&code.attr_keys[k as usize], stack)
+    Attrs::from_stack_top(&code.attr_keys[k as usize], stack, None)
 }
 
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general

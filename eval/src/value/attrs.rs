@@ -1,10 +1,12 @@
 //! Attribute sets. Sets of up to `FLAT_MAX` names are name-sorted arrays searched by
 //! symbol (a linear scan over integers, four at a time, costs about as much as hashing
-//! at this size). Larger sets are persistent `imbl` maps so
-//! `//` and `listToAttrs` over thousands of keys share structure instead of copying.
-//! Up to `FLAT_MAX`, copying the arrays is cheaper than a map: building one costs
-//! about 400 instructions a name, and `//` into a shared map about 1,000 a name (it
-//! copies a 64-entry node), where an array copies a value for about ten.
+//! at this size). Larger sets are name-sorted arrays too when built in one go (a
+//! literal, a builtin, a merge of two sets of similar size), and persistent `imbl` maps
+//! once names are added to them a few at a time, so that a chain of small `//`s into a
+//! set of thousands of names shares structure instead of copying it each time (see
+//! `Attrs::update_entries`). Building a map costs about 450 instructions a name, and
+//! `//` into a shared map about 1,000 a name inserted (it copies a 64-entry node),
+//! where an array copies a value for about ten.
 //!
 //! A set is one reference-counted block: a header (count, positions, length) followed
 //! by the values and then the names of a flat set, or by the map of a large one. One
@@ -67,13 +69,32 @@ impl Ord for NameKey {
     }
 }
 
-/// A large set's body: the map, and a hash index of it built once the set has been
-/// searched often enough to pay for it (a search of the tree by name costs about 200
+/// A large set's entries.
+enum Body {
+    /// Names and values, index for index, sorted by name.
+    Sorted(Vec<Symbol>, Vec<Value>),
+    Map(Map),
+}
+
+/// How many times in a row a sorted large set may be copied to add a few names to it
+/// (see `Attrs::update_entries`) before the next addition makes it a map. A copy costs
+/// about 15 instructions a name and making a map 450 to 750, so a chain of additions
+/// pays at most about a tenth more than maps from the start would have cost.
+const MAX_COPIES: u32 = 2;
+
+/// A `//` is lopsided when the larger side has more than this many times the names of
+/// the smaller: then inserting the few names into a map beats merging both into a copy.
+const LOPSIDED: usize = 16;
+
+/// A large set's body: its entries, and a hash index of them built once the set has
+/// been searched often enough to pay for it (a search by name costs about 150-200
 /// instructions, a hashed symbol a tenth of that).
 struct Large {
-    map: Map,
+    body: Body,
+    /// For a sorted body: how many lopsided copies in a row made it (see `MAX_COPIES`).
+    copies: u32,
     lookups: Cell<u32>,
-    /// Where each value sits in `map`, which is never changed once in a block (a
+    /// Where each value sits in `body`, which is never changed once in a block (a
     /// changed set is a new block), so the addresses hold while the block lives.
     index: OnceCell<FxHashMap<Symbol, NonNull<Value>>>,
 }
@@ -87,18 +108,36 @@ impl Large {
         }
         let n = self.lookups.get().saturating_add(1);
         self.lookups.set(n);
-        if n as usize >= self.map.len() / 8 {
-            let ix = self.index.get_or_init(|| {
-                self.map
+        if n as usize >= self.len() / 8 {
+            let ix = self.index.get_or_init(|| match &self.body {
+                Body::Sorted(keys, vals) => keys
                     .iter()
-                    .map(|(k, v)| (k.sym, NonNull::from(v)))
-                    .collect()
+                    .zip(vals)
+                    .map(|(k, v)| (*k, NonNull::from(v)))
+                    .collect(),
+                Body::Map(m) => m.iter().map(|(k, v)| (k.sym, NonNull::from(v))).collect(),
             });
             // SAFETY: see `index`.
             return ix.get(&k).map(|v| unsafe { v.as_ref() });
         }
-        self.map.get(&NameKey::new(k))
+        match &self.body {
+            Body::Sorted(keys, vals) => search(keys, k).ok().and_then(|i| vals.get(i)),
+            Body::Map(m) => m.get(&NameKey::new(k)),
+        }
     }
+
+    fn len(&self) -> usize {
+        match &self.body {
+            Body::Sorted(keys, _) => keys.len(),
+            Body::Map(m) => m.len(),
+        }
+    }
+}
+
+/// Where `k` is in the name-sorted `keys`, or where it would go.
+fn search(keys: &[Symbol], k: Symbol) -> Result<usize, usize> {
+    let key = NameKey::new(k);
+    keys.binary_search_by(|s| NameKey::new(*s).cmp(&key))
 }
 
 /// The start of a set's block.
@@ -138,9 +177,9 @@ pub struct Attrs(NonNull<Header>);
 
 /// The entries of a set, as its block holds them.
 enum View<'a> {
-    /// Names and values, index for index.
+    /// Names and values, index for index: a small set, or a sorted large one.
     Flat(&'a [Symbol], &'a [Value]),
-    Large(&'a Map),
+    Map(&'a Map),
 }
 
 impl Attrs {
@@ -154,18 +193,23 @@ impl Attrs {
     }
 
     /// The set of the names `keys` (sorted, no duplicates) and the values on top of
-    /// `stack` in the same order, which are moved off it. A flat set's values and
-    /// names are copied into its block in bulk.
+    /// `stack` in the same order, which are moved off it, defined at `pos`. A flat
+    /// set's values and names are copied into its block in bulk.
     /// Out of line: inlined into the VM's dispatch loop, this costs every other
     /// instruction registers.
     #[inline(never)]
-    pub fn from_stack_top(keys: &[Symbol], stack: &mut Vec<Value>) -> Attrs {
+    pub fn from_stack_top(
+        keys: &[Symbol],
+        stack: &mut Vec<Value>,
+        pos: Option<&Arc<AttrPos>>,
+    ) -> Attrs {
         let n = keys.len();
         let start = stack.len().saturating_sub(n);
         if n > FLAT_MAX || stack.len() < n {
-            return Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
+            let a = Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
+            return a.with_pos(pos.cloned());
         }
-        let a = Attrs::with_capacity(n);
+        let a = Attrs::block(n, pos.cloned());
         // SAFETY: the block has room for `n` values and then `n` names, and this handle
         // is its only one. The `n` values at the top of the stack are moved: copied
         // bit for bit, then cut off the stack without being dropped.
@@ -197,7 +241,12 @@ impl Attrs {
     #[inline]
     pub fn build(n: usize, entries: impl Iterator<Item = (Symbol, Value)>) -> Attrs {
         if n > FLAT_MAX {
-            return Attrs::large(sorted_map(entries));
+            let (mut keys, mut vals) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            for (k, v) in entries {
+                keys.push(k);
+                vals.push(v);
+            }
+            return Attrs::sorted(keys, vals, 0);
         }
         let mut a = Attrs::with_capacity(n);
         for (k, v) in entries {
@@ -209,13 +258,30 @@ impl Attrs {
     /// An empty flat block with room for `cap` entries, owned by this handle alone.
     #[inline]
     fn with_capacity(cap: usize) -> Attrs {
+        Attrs::block(cap, None)
+    }
+
+    /// An empty flat block with room for `cap` entries defined at `pos`, owned by this
+    /// handle alone.
+    #[inline(always)]
+    fn block(cap: usize, pos: Option<Arc<AttrPos>>) -> Attrs {
         let header = Header {
             rc: Cell::new(1),
-            pos: None,
+            pos,
             len: 0,
             cap: cap as u32,
         };
         Attrs::alloc(flat_layout(cap), header)
+    }
+
+    /// The set of name-sorted `keys` and their `vals`, made by `copies` lopsided copies
+    /// in a row (see `MAX_COPIES`).
+    #[inline(never)]
+    fn sorted(keys: Vec<Symbol>, vals: Vec<Value>, copies: u32) -> Attrs {
+        if keys.len() <= FLAT_MAX {
+            return Attrs::build(keys.len(), keys.into_iter().zip(vals));
+        }
+        Attrs::large(Body::Sorted(keys, vals), copies)
     }
 
     #[inline]
@@ -230,7 +296,7 @@ impl Attrs {
         Attrs(p)
     }
 
-    fn large(m: Map) -> Attrs {
+    fn large(body: Body, copies: u32) -> Attrs {
         let header = Header {
             rc: Cell::new(1),
             pos: None,
@@ -242,7 +308,8 @@ impl Attrs {
         // it (or drops this block) before it is written here.
         unsafe {
             (a.body() as *mut Large).write(Large {
-                map: m,
+                body,
+                copies,
                 lookups: Cell::new(0),
                 index: OnceCell::new(),
             })
@@ -292,11 +359,12 @@ impl Attrs {
         unsafe { &*(self.body() as *const Large) }
     }
 
+    /// A flat block's names and values; `None` for a large set.
     #[inline(always)]
-    fn view(&self) -> View<'_> {
+    fn small(&self) -> Option<(&[Symbol], &[Value])> {
         let h = self.header();
         if h.len == LARGE {
-            return View::Large(&self.large_body().map);
+            return None;
         }
         // SAFETY: a flat block has room for `cap` values and then `cap` names after
         // its header; the first `len` of each are initialised.
@@ -304,11 +372,26 @@ impl Attrs {
             let vals = self.body() as *const Value;
             let keys = vals.add(h.cap as usize) as *const Symbol;
             let n = h.len as usize;
-            View::Flat(
+            Some((
                 std::slice::from_raw_parts(keys, n),
                 std::slice::from_raw_parts(vals, n),
-            )
+            ))
         }
+    }
+
+    #[inline(always)]
+    fn view(&self) -> View<'_> {
+        match self.small() {
+            Some((keys, vals)) => View::Flat(keys, vals),
+            None => match &self.large_body().body {
+                Body::Sorted(keys, vals) => View::Flat(keys, vals),
+                Body::Map(m) => View::Map(m),
+            },
+        }
+    }
+
+    fn is_large(&self) -> bool {
+        self.header().len == LARGE
     }
 
     /// Record where the attributes were defined.
@@ -317,6 +400,7 @@ impl Attrs {
         self
     }
 
+    #[inline(always)]
     fn set_pos(&mut self, pos: Option<Arc<AttrPos>>) {
         if self.header().rc.get() != 1 {
             *self = self.copy();
@@ -329,7 +413,7 @@ impl Attrs {
     fn copy(&self) -> Attrs {
         let a = match self.view() {
             View::Flat(k, v) => Attrs::build(k.len(), k.iter().copied().zip(v.iter().cloned())),
-            View::Large(m) => Attrs::large(m.clone()),
+            View::Map(m) => Attrs::large(Body::Map(m.clone()), 0),
         };
         // SAFETY: `a` was made just now and is its block's only handle.
         unsafe { (*a.0.as_ptr()).pos = self.pos().cloned() };
@@ -345,9 +429,9 @@ impl Attrs {
     /// that their search does not make every lookup save and restore registers.
     #[inline]
     pub fn get(&self, k: Symbol) -> Option<&Value> {
-        match self.view() {
-            View::Flat(keys, vals) => find(keys, k).and_then(|i| vals.get(i)),
-            View::Large(_) => self.large_body().get(k),
+        match self.small() {
+            Some((keys, vals)) => find(keys, k).and_then(|i| vals.get(i)),
+            None => self.large_body().get(k),
         }
     }
 
@@ -355,7 +439,7 @@ impl Attrs {
     pub fn len(&self) -> usize {
         match self.view() {
             View::Flat(k, _) => k.len(),
-            View::Large(m) => m.len(),
+            View::Map(m) => m.len(),
         }
     }
 
@@ -366,9 +450,11 @@ impl Attrs {
 
     /// Add or replace an attribute. Its position is unknown, and recorded positions of
     /// the others are dropped with it (the caller re-attaches them if it knows better).
+    /// A large set becomes a map, so that adding names one by one does not copy it
+    /// each time.
     pub fn insert(&mut self, k: Symbol, val: Value) {
-        *self = match self.view() {
-            View::Flat(keys, vals) => {
+        *self = match self.small() {
+            Some((keys, vals)) => {
                 let i = keys.partition_point(|s| s.cmp_name(k) == Ordering::Less);
                 let skip = usize::from(keys.get(i) == Some(&k));
                 let entries = || keys.iter().copied().zip(vals.iter().cloned());
@@ -377,10 +463,10 @@ impl Attrs {
                 let n = keys.len() + 1 - skip;
                 Attrs::build(n, before.chain([(k, val)]).chain(after))
             }
-            View::Large(m) => {
-                let mut m = m.clone();
+            None => {
+                let mut m = self.to_map();
                 m.insert(NameKey::new(k), val);
-                Attrs::large(m)
+                Attrs::large(Body::Map(m), 0)
             }
         };
     }
@@ -389,6 +475,23 @@ impl Attrs {
     /// the rest still hold.
     pub fn without(&self, names: &[Symbol]) -> Attrs {
         let out = match self.view() {
+            // A sorted large set: each name is searched for, not each entry checked
+            // against every name.
+            View::Flat(keys, vals) if keys.len() > FLAT_MAX => {
+                let mut gone = vec![false; keys.len()];
+                for &k in names {
+                    if let Ok(i) = search(keys, k) {
+                        gone[i] = true;
+                    }
+                }
+                let n = gone.iter().filter(|g| !**g).count();
+                if n == keys.len() {
+                    return self.clone();
+                }
+                let entries = keys.iter().copied().zip(vals.iter().cloned());
+                let kept = entries.zip(gone).filter(|(_, g)| !g).map(|(e, _)| e);
+                Attrs::build(n, kept)
+            }
             View::Flat(keys, vals) => {
                 let keep = |k: &Symbol| !names.contains(k);
                 let n = keys.iter().filter(|k| keep(k)).count();
@@ -398,12 +501,12 @@ impl Attrs {
                 let entries = keys.iter().copied().zip(vals.iter().cloned());
                 Attrs::build(n, entries.filter(|(k, _)| keep(k)))
             }
-            View::Large(m) => {
+            View::Map(m) => {
                 let mut m = m.clone();
                 for &k in names {
                     m.remove(&NameKey::new(k));
                 }
-                Attrs::large(m)
+                Attrs::large(Body::Map(m), 0)
             }
         };
         out.with_pos(self.pos().cloned())
@@ -414,7 +517,7 @@ impl Attrs {
     pub fn iter(&self) -> AttrsIter<'_> {
         match self.view() {
             View::Flat(k, v) => AttrsIter::Flat(k.iter().zip(v.iter())),
-            View::Large(m) => AttrsIter::Large(m.iter()),
+            View::Map(m) => AttrsIter::Large(m.iter()),
         }
     }
 
@@ -431,39 +534,47 @@ impl Attrs {
             return other.clone();
         }
         let pos = AttrPos::update(self.pos(), other.pos());
-        self.update_entries(other).with_pos(pos)
+        let mut out = self.update_entries(other);
+        out.set_pos(pos);
+        out
     }
 
     fn update_entries(&self, other: &Attrs) -> Attrs {
-        if let (View::Flat(ak, av), View::Flat(bk, bv)) = (self.view(), other.view()) {
-            if ak.len() + bk.len() <= 2 * FLAT_MAX {
-                let merged = merge_flat(ak, av, bk, bv);
-                if merged.len() <= FLAT_MAX {
-                    return merged;
-                }
-                return Attrs::large(sorted_map(merged.iter().map(|(k, v)| (k, v.clone()))));
+        if let (Some((ak, av)), Some((bk, bv))) = (self.small(), other.small()) {
+            let merged = merge_flat(ak, av, bk, bv);
+            if merged.len() <= FLAT_MAX {
+                return merged;
             }
+            return Attrs::build(merged.len(), merged.iter().map(|(k, v)| (k, v.clone())));
         }
-        // Insert the smaller side into a persistent copy of the larger one.
-        let (mut base, add, right_wins) = match (self.view(), other.view()) {
-            (View::Large(m), _) if m.len() >= other.len() => (m.clone(), other, true),
-            (_, View::Large(m)) => (m.clone(), self, false),
-            _ => (self.to_map(), other, true),
+        // A large side: merge both into a sorted copy, unless the smaller side has only
+        // a few names for the larger, which then are inserted into a map of it.
+        let right_wins = self.len() >= other.len();
+        let (big, small) = if right_wins {
+            (self, other)
+        } else {
+            (other, self)
         };
-        for (k, v) in add.iter() {
-            if right_wins {
-                base.insert(NameKey::new(k), v.clone());
-            } else {
-                base.entry(NameKey::new(k)).or_insert_with(|| v.clone());
-            }
+        if !big.is_large() || big.len() <= LOPSIDED * small.len() {
+            return merge_large(self, other, 0);
         }
-        Attrs::large(base)
+        let Body::Map(m) = &big.large_body().body else {
+            let copies = big.large_body().copies;
+            if copies < MAX_COPIES {
+                if let (View::Flat(ak, av), View::Flat(bk, bv)) = (self.view(), other.view()) {
+                    return merge_runs(ak, av, bk, bv, copies + 1);
+                }
+                return merge_large(self, other, copies + 1);
+            }
+            return insert_into(big.to_map(), small, right_wins);
+        };
+        insert_into(m.clone(), small, right_wins)
     }
 
     fn to_map(&self) -> Map {
         match self.view() {
             View::Flat(..) => sorted_map(self.iter().map(|(k, v)| (k, v.clone()))),
-            View::Large(m) => m.clone(),
+            View::Map(m) => m.clone(),
         }
     }
 
@@ -502,6 +613,88 @@ fn find(keys: &[Symbol], k: Symbol) -> Option<usize> {
     }
     let rest = chunks.remainder();
     rest.iter().position(|&s| s == k).map(|i| base + i)
+}
+
+/// `a // b` for two large sets, or a large and a small one: a sorted set of both,
+/// made by `copies` lopsided copies in a row.
+#[inline(never)]
+fn merge_large(a: &Attrs, b: &Attrs, copies: u32) -> Attrs {
+    let n = a.len() + b.len();
+    let (mut keys, mut vals) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ia, mut ib) = (a.iter().peekable(), b.iter().peekable());
+    while let (Some(&(ka, va)), Some(&(kb, vb))) = (ia.peek(), ib.peek()) {
+        match ka.cmp_name(kb) {
+            Ordering::Less => {
+                keys.push(ka);
+                vals.push(va.clone());
+                ia.next();
+            }
+            Ordering::Greater => {
+                keys.push(kb);
+                vals.push(vb.clone());
+                ib.next();
+            }
+            Ordering::Equal => {
+                keys.push(kb);
+                vals.push(vb.clone());
+                ia.next();
+                ib.next();
+            }
+        }
+    }
+    for (k, v) in ia.chain(ib) {
+        keys.push(k);
+        vals.push(v.clone());
+    }
+    Attrs::sorted(keys, vals, copies)
+}
+
+/// `a // b` for two name-sorted arrays, one with few names for the other: the runs of
+/// the larger between the smaller's names are found by binary search and copied whole.
+/// The result is made by `copies` lopsided copies in a row.
+#[inline(never)]
+fn merge_runs(ak: &[Symbol], av: &[Value], bk: &[Symbol], bv: &[Value], copies: u32) -> Attrs {
+    let right_wins = ak.len() >= bk.len();
+    let (big_k, big_v, few_k, few_v) = if right_wins {
+        (ak, av, bk, bv)
+    } else {
+        (bk, bv, ak, av)
+    };
+    let n = ak.len() + bk.len();
+    let (mut keys, mut vals) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut at = 0;
+    for (&k, v) in few_k.iter().zip(few_v) {
+        let rest = big_k.get(at..).unwrap_or_default();
+        let p = at + rest.partition_point(|s| s.cmp_name(k) == Ordering::Less);
+        keys.extend_from_slice(&big_k[at..p]);
+        vals.extend_from_slice(&big_v[at..p]);
+        at = p;
+        keys.push(k);
+        if big_k.get(p) == Some(&k) {
+            // `b`'s value wins: `v` if `b` is the smaller side.
+            vals.push(if right_wins { v } else { &big_v[p] }.clone());
+            at += 1;
+        } else {
+            vals.push(v.clone());
+        }
+    }
+    keys.extend_from_slice(&big_k[at..]);
+    vals.extend_from_slice(&big_v[at..]);
+    Attrs::sorted(keys, vals, copies)
+}
+
+/// The map `base` with the entries of `add`, which replace its own if `right_wins`
+/// and else only fill in names it lacks.
+#[inline(never)]
+fn insert_into(mut base: Map, add: &Attrs, right_wins: bool) -> Attrs {
+    for (k, v) in add.iter() {
+        if right_wins {
+            base.insert(NameKey::new(k), v.clone());
+        } else {
+            base.entry(NameKey::new(k)).or_insert_with(|| v.clone());
+        }
+    }
+    Attrs::large(Body::Map(base), 0)
 }
 
 /// `a // b` for two flat sets: one walk over both name-sorted arrays into a block
@@ -711,7 +904,7 @@ mod block_tests {
         a.insert(Symbol::intern("k005"), Value::Int(-5));
         a.insert(Symbol::intern("a"), Value::Int(-1));
         assert_eq!(a.len(), FLAT_MAX + 1);
-        assert!(matches!(a.view(), View::Large(..)));
+        assert!(a.is_large());
         assert!(matches!(
             a.get(Symbol::intern("k005")),
             Some(Value::Int(-5))
@@ -749,7 +942,7 @@ mod block_tests {
         assert!(matches!(full.view(), View::Flat(..)));
         let over = full.update(&c);
         assert_eq!(over.len(), FLAT_MAX + 10);
-        assert!(matches!(over.view(), View::Large(..)));
+        assert!(over.is_large());
         let got = ints(&over);
         assert_eq!(got, sorted(got.clone()));
         assert!(matches!(
@@ -796,7 +989,7 @@ mod block_tests {
             let keys: Vec<Symbol> = entries.iter().map(|e| e.0).collect();
             let mut stack = vec![Value::Int(-1)];
             stack.extend(entries.iter().map(|e| e.1.clone()));
-            let a = Attrs::from_stack_top(&keys, &mut stack);
+            let a = Attrs::from_stack_top(&keys, &mut stack, None);
             assert_eq!(stack.len(), 1);
             assert_eq!(ints(&a), ints(&Attrs::from_sorted(entries)));
         }
@@ -813,13 +1006,58 @@ mod block_tests {
         drop(v);
     }
 
+    /// `//` gives the same entries whichever way the sets are held: sorted arrays,
+    /// copies of them with a few names added, maps once such copies chain, and either
+    /// side the larger.
+    #[test]
+    fn large_updates_agree_with_a_plain_merge() {
+        fn plain(a: &Attrs, b: &Attrs) -> Vec<(String, i64)> {
+            let mut m: std::collections::BTreeMap<String, i64> = ints(a).into_iter().collect();
+            m.extend(ints(b));
+            m.into_iter().collect()
+        }
+        let big = Attrs::from_sorted(named("b", 0..200));
+        assert!(big.is_large() && matches!(big.view(), View::Flat(..)));
+        let mut acc = big.clone();
+        for i in 0..MAX_COPIES as i64 + 3 {
+            let one = Attrs::from_sorted(named("c", i..i + 1));
+            let want = plain(&acc, &one);
+            acc = acc.update(&one);
+            assert_eq!(ints(&acc), want);
+            let copied = i < MAX_COPIES as i64;
+            assert_eq!(matches!(acc.view(), View::Flat(..)), copied, "{i}");
+        }
+        let over: Vec<_> = named("b", 5..8)
+            .into_iter()
+            .map(|(k, _)| (k, Value::Int(-1)))
+            .collect();
+        let over = Attrs::from_sorted(over);
+        let half = Attrs::from_sorted(named("b", 100..300));
+        let sets = [&over, &big, &acc, &half];
+        for x in sets {
+            for y in sets {
+                let both = x.update(y);
+                assert_eq!(ints(&both), plain(x, y));
+                for (k, v) in y.iter() {
+                    assert!(
+                        matches!((both.get(k), v), (Some(Value::Int(a)), Value::Int(b)) if a == b)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn long_lookups_agree_before_and_after_the_index() {
-        // Flat, and a map with an index.
+        // Small, and large both sorted and as a map (names added one by one), each with
+        // an index after enough lookups.
         for n in [40, FLAT_MAX as i64, FLAT_MAX as i64 + 100] {
-            let a = Attrs::from_sorted(named("x", 0..n));
-            assert_eq!(matches!(a.view(), View::Flat(..)), n <= FLAT_MAX as i64);
-            for round in 0..3 {
+            let sorted = Attrs::from_sorted(named("x", 0..n));
+            assert_eq!(sorted.is_large(), n > FLAT_MAX as i64);
+            let mut map = sorted.clone();
+            map.insert(Symbol::intern("y"), Value::Null);
+            assert_eq!(matches!(map.view(), View::Map(..)), n > FLAT_MAX as i64);
+            for (a, round) in [&sorted, &map].into_iter().zip(0..).flat_map(|s| [s; 3]) {
                 for i in 0..n {
                     let k = Symbol::intern(&format!("x{i:03}"));
                     assert!(
