@@ -186,7 +186,9 @@ fn functor_trampoline() -> Rc<Code> {
     FUNCTOR_TRAMPOLINE.with(Rc::clone)
 }
 
-type R<T> = Result<T, ErrorKind>;
+/// Boxed: a result the size of a pointer comes back in a register, and the VM's
+/// functions return one on every call, force and step.
+type R<T> = Result<T, Box<ErrorKind>>;
 
 /// What `fast_op` made of an instruction.
 enum Fast {
@@ -318,7 +320,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
         let depth = self.frames.len();
         let sbase = self.stack.len();
-        let started = self.start_force(t.clone()).map_err(|k| self.error_here(k));
+        let started = self.start_force(t.clone()).map_err(|k| self.error_here(*k));
         match started {
             Ok(_) => {}
             Err(e) => return Err(e),
@@ -381,7 +383,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn run(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
         while self.frames.len() > stop {
             if let Err(kind) = self.run_frames(stop) {
-                let err = self.error_here(kind);
+                let err = self.error_here(*kind);
                 self.unwind(err, stop, sbase)?;
             }
         }
@@ -795,7 +797,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn push_frame(&mut self, f: Frame) -> R<()> {
         if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
         }
         self.enter_frame(f);
         Ok(())
@@ -865,7 +867,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn blackhole(&self, t: &Thunk) -> R<ThunkState> {
         if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+            return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
         }
         Ok(std::mem::replace(
             &mut *t.0.borrow_mut(),
@@ -925,8 +927,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             let mut st = t.0.borrow_mut();
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
-                ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion),
-                _ if !depth_left => return Err(ErrorKind::DepthLimit(self.limits.max_depth)),
+                ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion.into()),
+                _ if !depth_left => return Err(ErrorKind::DepthLimit(self.limits.max_depth).into()),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
         };
@@ -1101,7 +1103,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // run its body directly, without the trampoline or the intermediate
                 // closure. The depth is checked first: nothing built needs undoing.
                 if self.frames.len() >= self.limits.max_depth {
-                    return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+                    return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
                 }
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
@@ -1172,7 +1174,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_none() => {
                 if self.frames.len() >= self.limits.max_depth {
-                    return Err(ErrorKind::DepthLimit(self.limits.max_depth));
+                    return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
                 }
                 let env = self.call_env(&c, x);
                 let base = self.stack.len();
@@ -1289,12 +1291,12 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn check_budget(&self) -> R<()> {
         if let Some(max) = self.limits.max_steps {
             if self.steps > max {
-                return Err(ErrorKind::StepLimit(max));
+                return Err(ErrorKind::StepLimit(max).into());
             }
         }
         if let Some(c) = &self.limits.cancel {
             if c.load(Ordering::Relaxed) {
-                return Err(ErrorKind::Cancelled);
+                return Err(ErrorKind::Cancelled.into());
             }
         }
         Ok(())
@@ -1383,13 +1385,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                                 return Ok(());
                             }
                         }
-                        other => return Err(generators::type_error("a set", other)),
+                        other => return Err(generators::type_error("a set", other).into()),
                     }
                 }
                 return Err(ErrorKind::UndefinedVariable {
                     name: sym.as_str().to_string(),
                     suggestion: None,
-                });
+                }
+                .into());
             }
             Op::Force => {
                 let n = self.stack.len() - 1;
@@ -1401,9 +1404,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let v = match self.top() {
                     Value::Attrs(a) => match a.get(sym) {
                         Some(v) => v.clone(),
-                        None => return Err(missing_attr(sym.as_str(), a)),
+                        None => return Err(missing_attr(sym.as_str(), a).into()),
                     },
-                    other => return Err(generators::type_error("a set", other)),
+                    other => return Err(generators::type_error("a set", other).into()),
                 };
                 self.stack[n] = v;
             }
@@ -1431,11 +1434,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let found = match self.top() {
                     Value::Attrs(a) => match a.get(sym) {
                         Some(v) => Some(v.clone()),
-                        None if op == Op::SelectDyn => return Err(missing_attr(sym.as_str(), a)),
+                        None if op == Op::SelectDyn => {
+                            return Err(missing_attr(sym.as_str(), a).into())
+                        }
                         None => None,
                     },
                     other if op == Op::SelectDyn => {
-                        return Err(generators::type_error("a set", other))
+                        return Err(generators::type_error("a set", other).into())
                     }
                     _ => None,
                 };
@@ -1515,7 +1520,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                         return Err(ErrorKind::other(format!(
                             "dynamic attribute '{}' already defined",
                             sym
-                        )));
+                        ))
+                        .into());
                     }
                     a.insert(sym, pair[1].clone());
                 }
@@ -1603,7 +1609,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                         (Value::List(_), other) | (other, _) => {
-                            return Err(generators::type_error("a list", &other))
+                            return Err(generators::type_error("a list", &other).into())
                         }
                     },
                     Op::Update => match (a, b) {
@@ -1617,7 +1623,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                         (Value::Attrs(_), other) | (other, _) => {
-                            return Err(generators::type_error("a set", &other))
+                            return Err(generators::type_error("a set", &other).into())
                         }
                     },
                     _ => unreachable!(),
@@ -1629,7 +1635,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 match self.top() {
                     Value::Bool(b) => self.stack[n] = Value::Bool(!b),
-                    other => return Err(generators::type_error("a Boolean", other)),
+                    other => return Err(generators::type_error("a Boolean", other).into()),
                 }
             }
             Op::Neg => {
@@ -1643,7 +1649,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 let b = match self.pop() {
                     Value::Bool(b) => b,
-                    other => return Err(generators::type_error("a Boolean", &other)),
+                    other => return Err(generators::type_error("a Boolean", &other).into()),
                 };
                 if b == matches!(op, Op::JumpIfTrue(_)) {
                     code_frame!(self).ip = t as usize;
@@ -1653,7 +1659,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
                 if !matches!(self.top(), Value::Bool(_)) {
-                    return Err(generators::type_error("a Boolean", self.top()));
+                    return Err(generators::type_error("a Boolean", self.top()).into());
                 }
             }
             Op::Assert => {
@@ -1661,8 +1667,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 match self.pop() {
                     Value::Bool(true) => {}
-                    Value::Bool(false) => return Err(ErrorKind::AssertionFailed),
-                    other => return Err(generators::type_error("a Boolean", &other)),
+                    Value::Bool(false) => return Err(ErrorKind::AssertionFailed.into()),
+                    other => return Err(generators::type_error("a Boolean", &other).into()),
                 }
             }
             Op::Interpolate(n) => {
@@ -1722,12 +1728,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let s = match &v {
                     Value::String(s) => s.to_str_lossy().into_owned(),
                     Value::Path(p) => p.to_string_lossy().into_owned(),
-                    other => return Err(generators::type_error("a string", other)),
+                    other => return Err(generators::type_error("a string", other).into()),
                 };
                 if !s.starts_with('/') {
                     return Err(ErrorKind::other(format!(
                         "string '{s}' doesn't represent an absolute path"
-                    )));
+                    ))
+                    .into());
                 }
                 let p = crate::compiler::canon_path(std::path::Path::new(&s));
                 self.stack.push(Value::Path(Rc::new(p)));
@@ -1737,7 +1744,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 let ov = self.pop();
                 let Value::Attrs(ov) = ov else {
-                    return Err(generators::type_error("a set", &ov));
+                    return Err(generators::type_error("a set", &ov).into());
                 };
                 let f = code_frame!(self);
                 if let Some(info) = f.env.info.clone() {
@@ -1765,7 +1772,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .and_then(|l| l.formals.as_ref())
                     .expect("CheckFormals without formals");
                 let Value::Attrs(a) = &arg else {
-                    return Err(generators::type_error("a set", &arg));
+                    return Err(generators::type_error("a set", &arg).into());
                 };
                 if !formals.ellipsis {
                     for k in a.keys() {
@@ -1777,7 +1784,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                                     k.as_str(),
                                     formals.entries.iter().map(|(s, _)| s.as_str()),
                                 ),
-                            });
+                            }
+                            .into());
                         }
                     }
                 }
@@ -1786,7 +1794,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                         return Err(ErrorKind::MissingArgument {
                             function: "anonymous lambda".into(),
                             name: s.as_str().to_string(),
-                        });
+                        }
+                        .into());
                     }
                 }
             }
@@ -2111,7 +2120,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Value::Attrs(a) => {
                 let Some(functor) = a.get(builtins::sym::functor()).cloned() else {
-                    return Err(ErrorKind::NotCallable("a set"));
+                    return Err(ErrorKind::NotCallable("a set").into());
                 };
                 let x = self.pop();
                 let me = self.pop();
@@ -2128,7 +2137,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     kind: CodeKind::Call,
                 }))
             }
-            other => Err(ErrorKind::NotCallable(other.describe())),
+            other => Err(ErrorKind::NotCallable(other.describe()).into()),
         }
     }
 
@@ -2523,7 +2532,7 @@ fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
 }
 
 /// An attribute name from a dynamic key.
-pub fn attr_name(v: &Value) -> R<Symbol> {
+pub fn attr_name(v: &Value) -> Result<Symbol, ErrorKind> {
     match v {
         Value::String(s) => Ok(s.to_symbol()),
         other => Err(generators::type_error("a string", other)),
