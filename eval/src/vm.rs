@@ -351,31 +351,13 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Force `v` and everything inside it.
     pub fn deep_force(&mut self, v: Value) -> Result<Value, EvalError> {
-        let v = self.force(v)?;
-        let mut seen = std::collections::HashSet::new();
-        let mut work = vec![v.clone()];
-        while let Some(item) = work.pop() {
-            match item {
-                Value::List(l) => {
-                    if l.is_empty() || !seen.insert(Rc::as_ptr(&l) as *const u8 as usize) {
-                        continue;
-                    }
-                    for e in l.iter() {
-                        work.push(self.force(e.clone())?);
-                    }
-                }
-                Value::Attrs(a) => {
-                    if a.is_empty() || !seen.insert(a.as_ptr() as usize) {
-                        continue;
-                    }
-                    for (_, e) in a.iter() {
-                        work.push(self.force(e.clone())?);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(v)
+        // The machine `deepSeq` runs, so both force in one order.
+        let depth = self.frames.len();
+        let sbase = self.stack.len();
+        self.push_machine("deepSeq", Box::new(generators::DeepForce::new(v)))
+            .map_err(|k| self.error_here(*k))?;
+        self.run(depth, sbase)?;
+        Ok(self.stack.pop().unwrap_or(Value::Null))
     }
 
     // ---- the loop ----
@@ -993,6 +975,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// Run `machine` as a new frame; its answer lands on the stack.
+    #[inline(always)]
+    fn push_machine(&mut self, name: &'static str, machine: Box<dyn Machine>) -> R<()> {
+        let base = self.stack.len();
+        self.push_frame(Frame::Machine(MachineFrame {
+            machine,
+            base,
+            awaiting: false,
+            name,
+        }))
+    }
+
     fn push_gen(&mut self, name: &'static str, gen: Generator) -> R<()> {
         let base = self.stack.len();
         self.push_frame(Frame::Gen(GenFrame {
@@ -1071,13 +1065,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Run(name, machine) => {
                     g.pending = Pending::CallResult;
-                    let base = self.stack.len();
-                    self.push_frame(Frame::Machine(MachineFrame {
-                        machine,
-                        base,
-                        awaiting: false,
-                        name,
-                    }))
+                    self.push_machine(name, machine)
                 }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
@@ -1572,12 +1560,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             Some(r) => Value::Bool(r != neg),
                             None => {
                                 let m = builtins::compare::DeepEq::new(a, b, neg);
-                                return self.push_frame(Frame::Machine(MachineFrame {
-                                    machine: Box::new(m),
-                                    base: self.stack.len(),
-                                    awaiting: false,
-                                    name: "==",
-                                }));
+                                return self.push_machine("==", Box::new(m));
                             }
                         }
                     }
@@ -2206,12 +2189,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let machine = mk(&mut self.stack[start..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;
-                self.push_frame(Frame::Machine(MachineFrame {
-                    machine,
-                    base: start,
-                    awaiting: false,
-                    name: b.def.name,
-                }))
+                self.push_machine(b.def.name, machine)
             }
             BuiltinImpl::Gen(g) => {
                 let start = spread_args(&mut self.stack, &b, k);
