@@ -216,6 +216,9 @@ pub struct Thunk(pub Rc<VCell<ThunkState>>);
 const _: () = assert!(std::mem::size_of::<ThunkState>() == 32);
 
 impl Thunk {
+    /// Inlined: `Op::Thunk` makes one per lazy argument or binding, the most common
+    /// allocation of all, and a call around the allocator's own would be overhead on each.
+    #[inline(always)]
     pub fn suspended(proto: Rc<Code>, env: Rc<Env>) -> Thunk {
         Thunk(Rc::new(VCell::new(ThunkState::Suspended { proto, env })))
     }
