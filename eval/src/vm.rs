@@ -1868,7 +1868,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             if let Some(m) = Rc::get_mut(&mut e) {
                 // Its slots were emptied to nulls when it was recycled.
                 let slots = m.slots.get_mut();
-                if slots.len() != n {
+                if !slots.fits(n) {
                     *slots = Slots::nulls(n);
                 }
                 m.parent = Some(parent);

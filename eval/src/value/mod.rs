@@ -90,22 +90,33 @@ impl Env {
 
 /// An environment's variables. Most environments (a lambda's argument and its formals, a
 /// small `let`) hold up to three: those are kept inline, saving an allocation per call.
+/// Two kinds, not one per size: telling them apart on every variable read is then one
+/// compare, not a jump table, and a pooled environment serves any small scope. An
+/// inline environment always has three slots; those past its scope's size stay `null`.
 pub enum Slots {
-    One(Value),
-    Two([Value; 2]),
-    Three([Value; 3]),
+    Inline([Value; INLINE_SLOTS]),
     Many(Vec<Value>),
 }
+
+pub const INLINE_SLOTS: usize = 3;
 
 impl Slots {
     /// `n` slots holding `null`.
     #[inline]
     pub fn nulls(n: usize) -> Slots {
-        match n {
-            1 => Slots::One(Value::Null),
-            2 => Slots::Two(Default::default()),
-            3 => Slots::Three(Default::default()),
-            n => Slots::Many(vec![Value::Null; n]),
+        if n <= INLINE_SLOTS {
+            Slots::Inline(Default::default())
+        } else {
+            Slots::Many(vec![Value::Null; n])
+        }
+    }
+
+    /// Whether these slots can serve a scope of `n` variables as they are.
+    #[inline(always)]
+    pub fn fits(&self, n: usize) -> bool {
+        match self {
+            Slots::Inline(_) => n <= INLINE_SLOTS,
+            Slots::Many(v) => v.len() == n,
         }
     }
 }
@@ -118,24 +129,20 @@ impl Default for Slots {
 
 impl std::ops::Deref for Slots {
     type Target = [Value];
-    #[inline]
+    #[inline(always)]
     fn deref(&self) -> &[Value] {
         match self {
-            Slots::One(v) => std::slice::from_ref(v),
-            Slots::Two(v) => v,
-            Slots::Three(v) => v,
+            Slots::Inline(v) => v,
             Slots::Many(v) => v,
         }
     }
 }
 
 impl std::ops::DerefMut for Slots {
-    #[inline]
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut [Value] {
         match self {
-            Slots::One(v) => std::slice::from_mut(v),
-            Slots::Two(v) => v,
-            Slots::Three(v) => v,
+            Slots::Inline(v) => v,
             Slots::Many(v) => v,
         }
     }
@@ -209,6 +216,9 @@ pub struct Thunk(pub Rc<VCell<ThunkState>>);
 const _: () = assert!(std::mem::size_of::<ThunkState>() == 32);
 
 impl Thunk {
+    /// Inlined: `Op::Thunk` makes one per lazy argument or binding, the most common
+    /// allocation of all, and a call around the allocator's own would be overhead on each.
+    #[inline(always)]
     pub fn suspended(proto: Rc<Code>, env: Rc<Env>) -> Thunk {
         Thunk(Rc::new(VCell::new(ThunkState::Suspended { proto, env })))
     }
