@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::builtins::{self, BuiltinImpl};
 use crate::compiled::*;
-use crate::errors::{suggest, ErrorKind, EvalError, Location};
+use crate::errors::{suggest, ErrorKind, EvalError, Location, R};
 use crate::generators::{self, Generator, Machine, MachineStep, Request, Response};
 use crate::observer::{FrameInfo, FrameKind, Observer, VmView};
 use crate::state::EvalState;
@@ -185,10 +185,6 @@ fn trampoline2() -> Rc<Code> {
 fn functor_trampoline() -> Rc<Code> {
     FUNCTOR_TRAMPOLINE.with(Rc::clone)
 }
-
-/// Boxed: a result the size of a pointer comes back in a register, and the VM's
-/// functions return one on every call, force and step.
-type R<T> = Result<T, Box<ErrorKind>>;
 
 /// What `fast_op` made of an instruction.
 enum Fast {
@@ -1014,7 +1010,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Pending::Forced(t) => Response::Value(t.value().unwrap_or(Value::Null)),
             Pending::CallResult => Response::Value(self.stack.pop().unwrap_or_default()),
             Pending::Try(v) => Response::Value(v.shallow()),
-            Pending::Caught(e) => Response::Caught(*e),
+            Pending::Caught(e) => Response::Caught(e),
         };
         match g.gen.resume_with(resp) {
             genawaiter::GeneratorState::Yielded(req) => match req {
@@ -1373,7 +1369,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                                 return Ok(());
                             }
                         }
-                        other => return Err(generators::type_error("a set", other).into()),
+                        other => return Err(generators::type_error("a set", other)),
                     }
                 }
                 return Err(ErrorKind::UndefinedVariable {
@@ -1394,7 +1390,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         Some(v) => v.clone(),
                         None => return Err(missing_attr(sym.as_str(), a).into()),
                     },
-                    other => return Err(generators::type_error("a set", other).into()),
+                    other => return Err(generators::type_error("a set", other)),
                 };
                 self.stack[n] = v;
             }
@@ -1428,7 +1424,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         None => None,
                     },
                     other if op == Op::SelectDyn => {
-                        return Err(generators::type_error("a set", other).into())
+                        return Err(generators::type_error("a set", other))
                     }
                     _ => None,
                 };
@@ -1592,7 +1588,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                         (Value::List(_), other) | (other, _) => {
-                            return Err(generators::type_error("a list", &other).into())
+                            return Err(generators::type_error("a list", &other))
                         }
                     },
                     Op::Update => match (a, b) {
@@ -1606,7 +1602,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                         (Value::Attrs(_), other) | (other, _) => {
-                            return Err(generators::type_error("a set", &other).into())
+                            return Err(generators::type_error("a set", &other))
                         }
                     },
                     _ => unreachable!(),
@@ -1618,7 +1614,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 match self.top() {
                     Value::Bool(b) => self.stack[n] = Value::Bool(!b),
-                    other => return Err(generators::type_error("a Boolean", other).into()),
+                    other => return Err(generators::type_error("a Boolean", other)),
                 }
             }
             Op::Neg => {
@@ -1632,7 +1628,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 let b = match self.pop() {
                     Value::Bool(b) => b,
-                    other => return Err(generators::type_error("a Boolean", &other).into()),
+                    other => return Err(generators::type_error("a Boolean", &other)),
                 };
                 if b == matches!(op, Op::JumpIfTrue(_)) {
                     code_frame!(self).ip = t as usize;
@@ -1642,7 +1638,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
                 if !matches!(self.top(), Value::Bool(_)) {
-                    return Err(generators::type_error("a Boolean", self.top()).into());
+                    return Err(generators::type_error("a Boolean", self.top()));
                 }
             }
             Op::Assert => {
@@ -1651,7 +1647,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 match self.pop() {
                     Value::Bool(true) => {}
                     Value::Bool(false) => return Err(ErrorKind::AssertionFailed.into()),
-                    other => return Err(generators::type_error("a Boolean", &other).into()),
+                    other => return Err(generators::type_error("a Boolean", &other)),
                 }
             }
             Op::Interpolate(n) => {
@@ -1711,7 +1707,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let s = match &v {
                     Value::String(s) => s.to_str_lossy().into_owned(),
                     Value::Path(p) => p.to_string_lossy().into_owned(),
-                    other => return Err(generators::type_error("a string", other).into()),
+                    other => return Err(generators::type_error("a string", other)),
                 };
                 if !s.starts_with('/') {
                     return Err(ErrorKind::other(format!(
@@ -1727,7 +1723,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 let ov = self.pop();
                 let Value::Attrs(ov) = ov else {
-                    return Err(generators::type_error("a set", &ov).into());
+                    return Err(generators::type_error("a set", &ov));
                 };
                 let f = code_frame!(self);
                 if let Some(info) = f.env.info.clone() {
@@ -1755,7 +1751,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .and_then(|l| l.formals.as_ref())
                     .expect("CheckFormals without formals");
                 let Value::Attrs(a) = &arg else {
-                    return Err(generators::type_error("a set", &arg).into());
+                    return Err(generators::type_error("a set", &arg));
                 };
                 if !formals.ellipsis {
                     for k in a.keys() {
@@ -2510,7 +2506,7 @@ fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
 }
 
 /// An attribute name from a dynamic key.
-pub fn attr_name(v: &Value) -> Result<Symbol, ErrorKind> {
+pub fn attr_name(v: &Value) -> R<Symbol> {
     match v {
         Value::String(s) => Ok(s.to_symbol()),
         other => Err(generators::type_error("a string", other)),
