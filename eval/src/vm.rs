@@ -775,7 +775,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn push_frame(&mut self, f: Frame) -> R<()> {
         if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+            return Err(depth_limit(self.limits.max_depth));
         }
         self.enter_frame(f);
         Ok(())
@@ -845,7 +845,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn blackhole(&self, t: &Thunk) -> R<ThunkState> {
         if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+            return Err(depth_limit(self.limits.max_depth));
         }
         Ok(std::mem::replace(
             &mut *t.0.borrow_mut(),
@@ -906,7 +906,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
                 ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion.into()),
-                _ if !depth_left => return Err(ErrorKind::DepthLimit(self.limits.max_depth).into()),
+                _ if !depth_left => return Err(depth_limit(self.limits.max_depth)),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
         };
@@ -1087,7 +1087,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // run its body directly, without the trampoline or the intermediate
                 // closure. The depth is checked first: nothing built needs undoing.
                 if self.frames.len() >= self.limits.max_depth {
-                    return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+                    return Err(depth_limit(self.limits.max_depth));
                 }
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
@@ -1158,7 +1158,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_none() => {
                 if self.frames.len() >= self.limits.max_depth {
-                    return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+                    return Err(depth_limit(self.limits.max_depth));
                 }
                 let env = self.call_env(&c, x);
                 let base = self.stack.len();
@@ -1388,7 +1388,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let v = match self.top() {
                     Value::Attrs(a) => match a.get(sym) {
                         Some(v) => v.clone(),
-                        None => return Err(missing_attr(sym.as_str(), a).into()),
+                        None => return Err(missing_attr(sym.as_str(), a)),
                     },
                     other => return Err(generators::type_error("a set", other)),
                 };
@@ -1418,9 +1418,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let found = match self.top() {
                     Value::Attrs(a) => match a.get(sym) {
                         Some(v) => Some(v.clone()),
-                        None if op == Op::SelectDyn => {
-                            return Err(missing_attr(sym.as_str(), a).into())
-                        }
+                        None if op == Op::SelectDyn => return Err(missing_attr(sym.as_str(), a)),
                         None => None,
                     },
                     other if op == Op::SelectDyn => {
@@ -2477,12 +2475,21 @@ fn speculate_slow(op: SpecOp, a: &Value, b: &Value) -> Option<Value> {
     }
 }
 
-fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
+#[cold]
+#[inline(never)]
+fn missing_attr(name: &str, a: &Attrs) -> Box<ErrorKind> {
     let keys: Vec<&str> = a.keys().map(|k| k.as_str()).collect();
-    ErrorKind::AttributeMissing {
+    Box::new(ErrorKind::AttributeMissing {
         name: name.to_string(),
         suggestion: suggest(name, keys.into_iter()),
-    }
+    })
+}
+
+/// Built out of line: the depth is checked on every call and force.
+#[cold]
+#[inline(never)]
+fn depth_limit(max: usize) -> Box<ErrorKind> {
+    Box::new(ErrorKind::DepthLimit(max))
 }
 
 /// `f` of the set `x` is, or has been evaluated to; `None` if `x` is no set (yet).
