@@ -64,6 +64,14 @@ pub enum ErrorKind {
     Other(String),
 }
 
+/// A result with its error boxed. A pointer-sized error makes `R<Value>`, `R<bool>` and
+/// `R<()>` come back in registers, where a bare `ErrorKind` (72 bytes) sends every
+/// result through memory; the VM, its builtins and machines all return these.
+pub type R<T> = Result<T, Box<ErrorKind>>;
+
+const _: () =
+    assert!(std::mem::size_of::<R<crate::value::Value>>() == 2 * std::mem::size_of::<usize>());
+
 fn did_you_mean(s: &Option<String>) -> String {
     match s {
         Some(s) => format!("; did you mean '{s}'?"),

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::value::{ThunkState, Value};
 
 pub enum Request {
@@ -30,7 +30,7 @@ pub enum Request {
 /// much cheaper this way than as a generator resumed once per call.
 pub trait Machine {
     /// Continue, given the answer to the step last asked for (`None` at first).
-    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind>;
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep>;
 }
 
 pub enum MachineStep {
@@ -108,11 +108,11 @@ pub fn known_or_step(v: &Value) -> Result<Value, MachineStep> {
 pub enum Response {
     Start,
     Value(Value),
-    Caught(ErrorKind),
+    Caught(Box<ErrorKind>),
 }
 
 pub type Co = genawaiter::rc::Co<Request, Response>;
-pub type GenFuture = Pin<Box<dyn Future<Output = Result<Value, ErrorKind>>>>;
+pub type GenFuture = Pin<Box<dyn Future<Output = R<Value>>>>;
 pub type Generator = genawaiter::rc::Gen<Request, Response, GenFuture>;
 
 pub fn start(f: impl FnOnce(Co) -> GenFuture) -> Generator {
@@ -120,7 +120,7 @@ pub fn start(f: impl FnOnce(Co) -> GenFuture) -> Generator {
 }
 
 /// Force `v` to weak head normal form (no suspension if it already is).
-pub async fn force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
+pub async fn force(co: &Co, v: Value) -> R<Value> {
     match v {
         Value::Thunk(t) => {
             if let Some(v) = t.value() {
@@ -128,7 +128,7 @@ pub async fn force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
             }
             match co.yield_(Request::Force(Value::Thunk(t))).await {
                 Response::Value(v) => Ok(v),
-                _ => Err(ErrorKind::other("internal error: bad resume of force")),
+                _ => Err(ErrorKind::other("internal error: bad resume of force").into()),
             }
         }
         v => Ok(v),
@@ -136,35 +136,31 @@ pub async fn force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
 }
 
 /// Call `f x`, forcing the result.
-pub async fn call(co: &Co, f: Value, x: Value) -> Result<Value, ErrorKind> {
+pub async fn call(co: &Co, f: Value, x: Value) -> R<Value> {
     match co.yield_(Request::Call(f, x)).await {
         Response::Value(v) => Ok(v),
-        _ => Err(ErrorKind::other("internal error: bad resume of call")),
+        _ => Err(ErrorKind::other("internal error: bad resume of call").into()),
     }
 }
 
 /// Call `f a b`.
-pub async fn call2(co: &Co, f: Value, a: Value, b: Value) -> Result<Value, ErrorKind> {
+pub async fn call2(co: &Co, f: Value, a: Value, b: Value) -> R<Value> {
     match co.yield_(Request::Call2(f, a, b)).await {
         Response::Value(v) => Ok(v),
-        _ => Err(ErrorKind::other("internal error: bad resume of call")),
+        _ => Err(ErrorKind::other("internal error: bad resume of call").into()),
     }
 }
 
 /// Run `m` to completion on the VM's stack.
-pub async fn run_machine(
-    co: &Co,
-    name: &'static str,
-    m: Box<dyn Machine>,
-) -> Result<Value, ErrorKind> {
+pub async fn run_machine(co: &Co, name: &'static str, m: Box<dyn Machine>) -> R<Value> {
     match co.yield_(Request::Run(name, m)).await {
         Response::Value(v) => Ok(v),
-        _ => Err(ErrorKind::other("internal error: bad resume of a machine")),
+        _ => Err(ErrorKind::other("internal error: bad resume of a machine").into()),
     }
 }
 
 /// Force `v` deeply: every list element and attribute value (see `DeepForce`).
-pub async fn deep_force(co: &Co, v: Value) -> Result<Value, ErrorKind> {
+pub async fn deep_force(co: &Co, v: Value) -> R<Value> {
     run_machine(co, "deepSeq", Box::new(DeepForce::new(v))).await
 }
 
@@ -260,7 +256,7 @@ impl DeepForce {
 }
 
 impl Machine for DeepForce {
-    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         if !self.started {
             self.started = true;
             let v = match last {
@@ -289,9 +285,13 @@ impl Machine for DeepForce {
     }
 }
 
-pub fn type_error(expected: &'static str, got: &Value) -> ErrorKind {
-    ErrorKind::TypeError {
+/// Boxed and out of line: the type checks that raise it are on hot paths and stay
+/// small enough to inline.
+#[cold]
+#[inline(never)]
+pub fn type_error(expected: &'static str, got: &Value) -> Box<ErrorKind> {
+    Box::new(ErrorKind::TypeError {
         expected,
         got: got.describe(),
-    }
+    })
 }

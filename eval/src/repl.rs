@@ -151,7 +151,7 @@ impl Repl {
             state
                 .last_compile_error
                 .take()
-                .unwrap_or_else(|| EvalError::new(kind, None))
+                .unwrap_or_else(|| EvalError::new(*kind, None))
         })?;
         let mut observer = NoObserver;
         let mut vm = self.evaluator.vm(&mut observer);

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use crate::compiled::{CompiledFile, SourceFile};
-use crate::errors::{ErrorKind, EvalError};
+use crate::errors::{ErrorKind, EvalError, R};
 use crate::io::EvalIO;
 use crate::recursive_scopes::ScopeRegistry;
 use crate::symbol::Symbol;
@@ -153,7 +153,7 @@ impl EvalState {
     }
 
     /// `import path`: through the import cache, then the compile cache.
-    pub fn import(&mut self, path: &Path) -> Result<Value, ErrorKind> {
+    pub fn import(&mut self, path: &Path) -> R<Value> {
         let path = crate::io::resolve_expr_path(&*self.io, path).map_err(ErrorKind::Io)?;
         let bytes = self
             .io
@@ -182,9 +182,9 @@ impl EvalState {
                         self.last_compile_error = Some(e);
                         return Err(match kind {
                             ErrorKind::Parse(_) | ErrorKind::UndefinedVariable { .. } => {
-                                ErrorKind::Other(msg)
+                                ErrorKind::Other(msg).into()
                             }
-                            k => k,
+                            k => k.into(),
                         });
                     }
                 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::builtins::{self, BuiltinImpl};
 use crate::compiled::*;
-use crate::errors::{suggest, ErrorKind, EvalError, Location};
+use crate::errors::{suggest, ErrorKind, EvalError, Location, R};
 use crate::generators::{self, Generator, Machine, MachineStep, Request, Response};
 use crate::observer::{FrameInfo, FrameKind, Observer, VmView};
 use crate::state::EvalState;
@@ -185,10 +185,6 @@ fn trampoline2() -> Rc<Code> {
 fn functor_trampoline() -> Rc<Code> {
     FUNCTOR_TRAMPOLINE.with(Rc::clone)
 }
-
-/// Boxed: a result the size of a pointer comes back in a register, and the VM's
-/// functions return one on every call, force and step.
-type R<T> = Result<T, Box<ErrorKind>>;
 
 /// What `fast_op` made of an instruction.
 enum Fast {
@@ -779,7 +775,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn push_frame(&mut self, f: Frame) -> R<()> {
         if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+            return Err(depth_limit(self.limits.max_depth));
         }
         self.enter_frame(f);
         Ok(())
@@ -849,7 +845,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn blackhole(&self, t: &Thunk) -> R<ThunkState> {
         if self.frames.len() >= self.limits.max_depth {
-            return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+            return Err(depth_limit(self.limits.max_depth));
         }
         Ok(std::mem::replace(
             &mut *t.0.borrow_mut(),
@@ -910,7 +906,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
                 ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion.into()),
-                _ if !depth_left => return Err(ErrorKind::DepthLimit(self.limits.max_depth).into()),
+                _ if !depth_left => return Err(depth_limit(self.limits.max_depth)),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
         };
@@ -1014,7 +1010,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             Pending::Forced(t) => Response::Value(t.value().unwrap_or(Value::Null)),
             Pending::CallResult => Response::Value(self.stack.pop().unwrap_or_default()),
             Pending::Try(v) => Response::Value(v.shallow()),
-            Pending::Caught(e) => Response::Caught(*e),
+            Pending::Caught(e) => Response::Caught(e),
         };
         match g.gen.resume_with(resp) {
             genawaiter::GeneratorState::Yielded(req) => match req {
@@ -1091,7 +1087,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // run its body directly, without the trampoline or the intermediate
                 // closure. The depth is checked first: nothing built needs undoing.
                 if self.frames.len() >= self.limits.max_depth {
-                    return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+                    return Err(depth_limit(self.limits.max_depth));
                 }
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
@@ -1162,7 +1158,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_none() => {
                 if self.frames.len() >= self.limits.max_depth {
-                    return Err(ErrorKind::DepthLimit(self.limits.max_depth).into());
+                    return Err(depth_limit(self.limits.max_depth));
                 }
                 let env = self.call_env(&c, x);
                 let base = self.stack.len();
@@ -1373,7 +1369,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                                 return Ok(());
                             }
                         }
-                        other => return Err(generators::type_error("a set", other).into()),
+                        other => return Err(generators::type_error("a set", other)),
                     }
                 }
                 return Err(ErrorKind::UndefinedVariable {
@@ -1392,9 +1388,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let v = match self.top() {
                     Value::Attrs(a) => match a.get(sym) {
                         Some(v) => v.clone(),
-                        None => return Err(missing_attr(sym.as_str(), a).into()),
+                        None => return Err(missing_attr(sym.as_str(), a)),
                     },
-                    other => return Err(generators::type_error("a set", other).into()),
+                    other => return Err(generators::type_error("a set", other)),
                 };
                 self.stack[n] = v;
             }
@@ -1422,13 +1418,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let found = match self.top() {
                     Value::Attrs(a) => match a.get(sym) {
                         Some(v) => Some(v.clone()),
-                        None if op == Op::SelectDyn => {
-                            return Err(missing_attr(sym.as_str(), a).into())
-                        }
+                        None if op == Op::SelectDyn => return Err(missing_attr(sym.as_str(), a)),
                         None => None,
                     },
                     other if op == Op::SelectDyn => {
-                        return Err(generators::type_error("a set", other).into())
+                        return Err(generators::type_error("a set", other))
                     }
                     _ => None,
                 };
@@ -1592,7 +1586,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                         (Value::List(_), other) | (other, _) => {
-                            return Err(generators::type_error("a list", &other).into())
+                            return Err(generators::type_error("a list", &other))
                         }
                     },
                     Op::Update => match (a, b) {
@@ -1606,7 +1600,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                         (Value::Attrs(_), other) | (other, _) => {
-                            return Err(generators::type_error("a set", &other).into())
+                            return Err(generators::type_error("a set", &other))
                         }
                     },
                     _ => unreachable!(),
@@ -1618,7 +1612,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 match self.top() {
                     Value::Bool(b) => self.stack[n] = Value::Bool(!b),
-                    other => return Err(generators::type_error("a Boolean", other).into()),
+                    other => return Err(generators::type_error("a Boolean", other)),
                 }
             }
             Op::Neg => {
@@ -1632,7 +1626,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 let b = match self.pop() {
                     Value::Bool(b) => b,
-                    other => return Err(generators::type_error("a Boolean", &other).into()),
+                    other => return Err(generators::type_error("a Boolean", &other)),
                 };
                 if b == matches!(op, Op::JumpIfTrue(_)) {
                     code_frame!(self).ip = t as usize;
@@ -1642,7 +1636,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let n = self.stack.len() - 1;
                 demand_slot!(self, n);
                 if !matches!(self.top(), Value::Bool(_)) {
-                    return Err(generators::type_error("a Boolean", self.top()).into());
+                    return Err(generators::type_error("a Boolean", self.top()));
                 }
             }
             Op::Assert => {
@@ -1651,7 +1645,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 match self.pop() {
                     Value::Bool(true) => {}
                     Value::Bool(false) => return Err(ErrorKind::AssertionFailed.into()),
-                    other => return Err(generators::type_error("a Boolean", &other).into()),
+                    other => return Err(generators::type_error("a Boolean", &other)),
                 }
             }
             Op::Interpolate(n) => {
@@ -1711,7 +1705,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let s = match &v {
                     Value::String(s) => s.to_str_lossy().into_owned(),
                     Value::Path(p) => p.to_string_lossy().into_owned(),
-                    other => return Err(generators::type_error("a string", other).into()),
+                    other => return Err(generators::type_error("a string", other)),
                 };
                 if !s.starts_with('/') {
                     return Err(ErrorKind::other(format!(
@@ -1727,7 +1721,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 demand_slot!(self, n);
                 let ov = self.pop();
                 let Value::Attrs(ov) = ov else {
-                    return Err(generators::type_error("a set", &ov).into());
+                    return Err(generators::type_error("a set", &ov));
                 };
                 let f = code_frame!(self);
                 if let Some(info) = f.env.info.clone() {
@@ -1755,7 +1749,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .and_then(|l| l.formals.as_ref())
                     .expect("CheckFormals without formals");
                 let Value::Attrs(a) = &arg else {
-                    return Err(generators::type_error("a set", &arg).into());
+                    return Err(generators::type_error("a set", &arg));
                 };
                 if !formals.ellipsis {
                     for k in a.keys() {
@@ -2481,12 +2475,21 @@ fn speculate_slow(op: SpecOp, a: &Value, b: &Value) -> Option<Value> {
     }
 }
 
-fn missing_attr(name: &str, a: &Attrs) -> ErrorKind {
+#[cold]
+#[inline(never)]
+fn missing_attr(name: &str, a: &Attrs) -> Box<ErrorKind> {
     let keys: Vec<&str> = a.keys().map(|k| k.as_str()).collect();
-    ErrorKind::AttributeMissing {
+    Box::new(ErrorKind::AttributeMissing {
         name: name.to_string(),
         suggestion: suggest(name, keys.into_iter()),
-    }
+    })
+}
+
+/// Built out of line: the depth is checked on every call and force.
+#[cold]
+#[inline(never)]
+fn depth_limit(max: usize) -> Box<ErrorKind> {
+    Box::new(ErrorKind::DepthLimit(max))
 }
 
 /// `f` of the set `x` is, or has been evaluated to; `None` if `x` is no set (yet).
@@ -2510,7 +2513,7 @@ fn known_attr(x: &Value, sym: Symbol) -> Option<Value> {
 }
 
 /// An attribute name from a dynamic key.
-pub fn attr_name(v: &Value) -> Result<Symbol, ErrorKind> {
+pub fn attr_name(v: &Value) -> R<Symbol> {
     match v {
         Value::String(s) => Ok(s.to_symbol()),
         other => Err(generators::type_error("a string", other)),

@@ -277,7 +277,7 @@ fn extra_builtins_can_be_handed_in() {
         |r| {
             r.plain("answer", 1, |_, a| match &a[0] {
                 Value::Int(i) => Ok(Value::Int(i + 41)),
-                _ => Err(ErrorKind::other("want an int")),
+                _ => Err(ErrorKind::other("want an int").into()),
             })
         },
     );

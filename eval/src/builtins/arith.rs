@@ -3,14 +3,12 @@
 use std::rc::Rc;
 
 use super::{int, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::type_error;
 use crate::state::EvalState;
 use crate::value::{StringBuilder, Value};
 
-type R = Result<Value, ErrorKind>;
-
-pub fn add(state: &EvalState, a: Value, b: Value) -> R {
+pub fn add(state: &EvalState, a: Value, b: Value) -> R<Value> {
     Ok(match (a, b) {
         (a @ (Value::Int(_) | Value::Float(_)), b @ (Value::Int(_) | Value::Float(_))) => {
             return add_numbers(a, b)
@@ -33,7 +31,8 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R {
             if s.has_context() {
                 return Err(ErrorKind::other(
                     "a string that refers to a store path cannot be appended to a path",
-                ));
+                )
+                .into());
             }
             let joined = format!("{}{}", p.to_string_lossy(), s.to_str_lossy());
             Value::Path(Rc::new(crate::compiler::canon_path(std::path::Path::new(
@@ -47,23 +46,23 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R {
             ))))
         }
         (Value::Path(_), other) | (Value::String(_), other) => {
-            return Err(ErrorKind::other(format!(
-                "cannot coerce {} to a string",
-                other.describe()
-            )))
+            return Err(
+                ErrorKind::other(format!("cannot coerce {} to a string", other.describe())).into(),
+            )
         }
         (a, b) => {
             return Err(ErrorKind::other(format!(
                 "cannot add {} to {}",
                 b.describe(),
                 a.describe()
-            )))
+            ))
+            .into())
         }
     })
 }
 
 /// `a + b` for two numbers; the VM's speculation calls it on numbers it already has.
-pub fn add_numbers(a: Value, b: Value) -> R {
+pub fn add_numbers(a: Value, b: Value) -> R<Value> {
     num_op(a, b, "addition", i64::checked_add, |x, y| x + y)
 }
 
@@ -73,7 +72,7 @@ fn num_op(
     what: &'static str,
     fi: fn(i64, i64) -> Option<i64>,
     ff: fn(f64, f64) -> f64,
-) -> R {
+) -> R<Value> {
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => {
             Value::Int(fi(x, y).ok_or(ErrorKind::IntegerOverflow(what))?)
@@ -87,22 +86,22 @@ fn num_op(
     })
 }
 
-pub fn sub(a: Value, b: Value) -> R {
+pub fn sub(a: Value, b: Value) -> R<Value> {
     num_op(a, b, "subtraction", i64::checked_sub, |x, y| x - y)
 }
 
-pub fn mul(a: Value, b: Value) -> R {
+pub fn mul(a: Value, b: Value) -> R<Value> {
     num_op(a, b, "multiplication", i64::checked_mul, |x, y| x * y)
 }
 
-pub fn div(a: Value, b: Value) -> R {
+pub fn div(a: Value, b: Value) -> R<Value> {
     let zero = match &b {
         Value::Int(0) => true,
         Value::Float(f) => *f == 0.0,
         _ => false,
     };
     if zero && matches!(a, Value::Int(_) | Value::Float(_)) {
-        return Err(ErrorKind::DivisionByZero);
+        return Err(ErrorKind::DivisionByZero.into());
     }
     num_op(a, b, "division", i64::checked_div, |x, y| x / y)
 }
@@ -123,15 +122,15 @@ pub fn register(r: &mut Registry) {
     r.plain("floor", 1, |_, a| round(&a[0], f64::floor));
 }
 
-fn round(v: &Value, f: fn(f64) -> f64) -> R {
+fn round(v: &Value, f: fn(f64) -> f64) -> R<Value> {
     match v {
         Value::Int(i) => Ok(Value::Int(*i)),
         Value::Float(x) => {
             let y = f(*x);
             if y.is_nan() || !(-9.223372036854776e18..9.223372036854776e18).contains(&y) {
-                return Err(ErrorKind::other(format!(
-                    "value {x} is out of the integer range"
-                )));
+                return Err(
+                    ErrorKind::other(format!("value {x} is out of the integer range")).into(),
+                );
             }
             Ok(Value::Int(y as i64))
         }

@@ -6,7 +6,7 @@ use super::{attrs, string, Registry};
 use crate::attr_pos::{position_value, AttrPos};
 use crate::builtins::lists::ForcedElems;
 use crate::compiled::Proto;
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{arrived_or_force, Machine, MachineStep};
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Thunk, Value};
@@ -25,7 +25,7 @@ struct RemoveAttrs {
 }
 
 impl Machine for RemoveAttrs {
-    fn resume(&mut self, mut last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
         if self.set.is_none() {
             let v = match arrived_or_force(&mut last, &mut self.arg) {
                 Ok(v) => v,
@@ -65,7 +65,7 @@ struct CatAttrs {
 }
 
 impl Machine for CatAttrs {
-    fn resume(&mut self, mut last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
         let name = match self.name {
             Some(name) => name,
             None => {
@@ -107,7 +107,7 @@ struct ZipAttrsWith {
 }
 
 impl Machine for ZipAttrsWith {
-    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         let (index, groups) = (&mut self.index, &mut self.groups);
         let step = self.sets.step(last, |e| {
             for (k, v) in attrs(&e)?.iter() {
@@ -146,7 +146,7 @@ fn zip_attrs_with(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
-fn function_args(v: &Value) -> Result<Value, ErrorKind> {
+fn function_args(v: &Value) -> R<Value> {
     match v {
         Value::Closure(c) => {
             let entries = match c.proto.lambda.as_ref().and_then(|l| l.formals.as_ref()) {
@@ -178,7 +178,7 @@ fn formals_pos(proto: &Proto) -> Option<Arc<AttrPos>> {
     Some(Arc::new(AttrPos::site(proto.file.clone(), entries, true)))
 }
 
-fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
+fn unsafe_get_attr_pos(a: &[Value]) -> R<Value> {
     let name = string(&a[0])?.to_symbol();
     let set = attrs(&a[1])?;
     if set.get(name).is_none() {
@@ -190,11 +190,11 @@ fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
         .map_or(Value::Null, |loc| position_value(&loc)))
 }
 
-fn attr_names(a: &[Value]) -> Result<Value, ErrorKind> {
+fn attr_names(a: &[Value]) -> R<Value> {
     Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
 }
 
-fn attr_values(a: &[Value]) -> Result<Value, ErrorKind> {
+fn attr_values(a: &[Value]) -> R<Value> {
     Ok(Value::list(
         attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
     ))
@@ -215,7 +215,8 @@ pub fn register(r: &mut Registry) {
             None => Err(ErrorKind::AttributeMissing {
                 name: name.to_str_lossy().into_owned(),
                 suggestion: None,
-            }),
+            }
+            .into()),
         }
     });
     r.plain("hasAttr", 2, |_, a| {

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use super::{sym, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{
     force, forced_or_step, known, known_or_step, run_machine, with_whnf, Co, GenFuture, Generator,
     Machine, MachineStep,
@@ -119,7 +119,7 @@ pub fn quick_eq(a: &Value, b: &Value) -> Option<bool> {
 }
 
 /// Deep equality: `flat_eq` when nothing needs forcing, else `DeepEq` on the VM's stack.
-pub async fn deep_eq(co: &Co, a: Value, b: Value) -> Result<bool, ErrorKind> {
+pub async fn deep_eq(co: &Co, a: Value, b: Value) -> R<bool> {
     // Most comparisons (`elem` over strings and plain records, `==` of numbers) settle
     // right here, without a work list.
     if let Some(eq) = flat_eq(&a, &b, FLAT_DEPTH) {
@@ -160,7 +160,7 @@ enum Wait {
     TypeB(Value, Value),
 }
 
-type Step = Result<Option<MachineStep>, ErrorKind>;
+type Step = R<Option<MachineStep>>;
 
 impl DeepEq {
     pub fn new(a: Value, b: Value, negate: bool) -> Self {
@@ -270,7 +270,7 @@ fn is_drv_type(t: &Value) -> bool {
 }
 
 impl Machine for DeepEq {
-    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         let mut last = last;
         loop {
             let wait = std::mem::replace(&mut self.wait, Wait::Next);
@@ -296,9 +296,9 @@ impl Machine for DeepEq {
                 self.pair(a, b)?
             } else {
                 let Some(v) = last.take() else {
-                    return Err(ErrorKind::other(
-                        "internal error: == resumed without a value",
-                    ));
+                    return Err(
+                        ErrorKind::other("internal error: == resumed without a value").into(),
+                    );
                 };
                 match wait {
                     Wait::A(b) => self.forced_a(v, b)?,
@@ -324,7 +324,7 @@ fn cannot_compare(a: &Value, b: &Value) -> ErrorKind {
 }
 
 /// `a < b` without forcing; `None` for lists.
-pub fn shallow_lt(a: &Value, b: &Value) -> Result<Option<bool>, ErrorKind> {
+pub fn shallow_lt(a: &Value, b: &Value) -> R<Option<bool>> {
     Ok(Some(match (a, b) {
         (Value::Int(x), Value::Int(y)) => x < y,
         (Value::Int(x), Value::Float(y)) => (*x as f64) < *y,
@@ -333,21 +333,21 @@ pub fn shallow_lt(a: &Value, b: &Value) -> Result<Option<bool>, ErrorKind> {
         (Value::String(x), Value::String(y)) => x.as_bytes() < y.as_bytes(),
         (Value::Path(x), Value::Path(y)) => x.as_os_str() < y.as_os_str(),
         (Value::List(_), Value::List(_)) => return Ok(None),
-        _ => return Err(cannot_compare(a, b)),
+        _ => return Err(cannot_compare(a, b).into()),
     }))
 }
 
 /// `lt` of two values forced deeply (every thunk in them evaluated, as
 /// `genericClosure`'s keys are): the same answer and errors, with nothing to force, so
 /// without the VM. Lists compare element by element, as `lt` does.
-pub fn lt_evaluated(a: &Value, b: &Value) -> Result<bool, ErrorKind> {
+pub fn lt_evaluated(a: &Value, b: &Value) -> R<bool> {
     let (mut a, mut b) = (known(a), known(b));
     loop {
         if let Some(r) = shallow_lt(&a, &b)? {
             return Ok(r);
         }
         let (Value::List(x), Value::List(y)) = (&a, &b) else {
-            return Err(not_evaluated());
+            return Err(not_evaluated().into());
         };
         let mut differ = None;
         for (p, q) in x.iter().zip(y.iter()) {
@@ -365,7 +365,7 @@ pub fn lt_evaluated(a: &Value, b: &Value) -> Result<bool, ErrorKind> {
 
 /// `deep_eq` of values forced deeply: `DeepEq` stepped here, each value it asks to have
 /// forced already evaluated.
-fn eq_evaluated(a: &Value, b: &Value) -> Result<bool, ErrorKind> {
+fn eq_evaluated(a: &Value, b: &Value) -> R<bool> {
     if let Some(eq) = quick_eq(a, b) {
         return Ok(eq);
     }
@@ -376,9 +376,9 @@ fn eq_evaluated(a: &Value, b: &Value) -> Result<bool, ErrorKind> {
             MachineStep::Done(v) => return Ok(matches!(v, Value::Bool(true))),
             MachineStep::Force(v) => match forced_or_step(v) {
                 Ok(v) => last = Some(v),
-                Err(_) => return Err(not_evaluated()),
+                Err(_) => return Err(not_evaluated().into()),
             },
-            _ => return Err(not_evaluated()),
+            _ => return Err(not_evaluated().into()),
         }
     }
 }
@@ -387,11 +387,7 @@ fn not_evaluated() -> ErrorKind {
     ErrorKind::other("internal error: a value compared as evaluated was not")
 }
 
-pub fn lt<'a>(
-    co: &'a Co,
-    a: Value,
-    b: Value,
-) -> Pin<Box<dyn Future<Output = Result<bool, ErrorKind>> + 'a>> {
+pub fn lt<'a>(co: &'a Co, a: Value, b: Value) -> Pin<Box<dyn Future<Output = R<bool>> + 'a>> {
     Box::pin(async move {
         let a = force(co, a).await?;
         let b = force(co, b).await?;

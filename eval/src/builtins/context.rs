@@ -15,9 +15,9 @@ fn append_context(co: Co, a: Vec<Value>) -> GenFuture {
         for (path, info) in attrs(&c)?.iter() {
             let p = path.as_str();
             if !p.starts_with("/nix/store/") {
-                return Err(ErrorKind::other(format!(
-                    "context key '{p}' is not a store path"
-                )));
+                return Err(
+                    ErrorKind::other(format!("context key '{p}' is not a store path")).into(),
+                );
             }
             let info = force(&co, info.clone()).await?;
             let info = attrs(&info)?.clone();
@@ -30,7 +30,7 @@ fn append_context(co: Co, a: Vec<Value>) -> GenFuture {
             if let Some(v) = flag("allOutputs") {
                 if matches!(force(&co, v).await?, Value::Bool(true)) {
                     if !p.ends_with(".drv") {
-                        return Err(ErrorKind::other(format!("tried to add all-outputs context of {p}, which is not a derivation, to a string")));
+                        return Err(ErrorKind::other(format!("tried to add all-outputs context of {p}, which is not a derivation, to a string")).into());
                     }
                     ctx.insert(format!("={p}"));
                 }
@@ -39,7 +39,7 @@ fn append_context(co: Co, a: Vec<Value>) -> GenFuture {
                 let l = force(&co, v).await?;
                 let l = list(&l)?.clone();
                 if !l.is_empty() && !p.ends_with(".drv") {
-                    return Err(ErrorKind::other(format!("tried to add derivation output context of {p}, which is not a derivation, to a string")));
+                    return Err(ErrorKind::other(format!("tried to add derivation output context of {p}, which is not a derivation, to a string")).into());
                 }
                 for o in l.iter() {
                     let o = force(&co, o.clone()).await?;
@@ -61,7 +61,8 @@ pub fn register(r: &mut Registry) {
                 "context of string '{}' must have exactly one element, but has {}",
                 s.to_str_lossy(),
                 ctx.len()
-            )));
+            ))
+            .into());
         }
         let e = ctx.iter().next().unwrap();
         if e.starts_with('=') {
@@ -70,7 +71,8 @@ pub fn register(r: &mut Registry) {
         if e.starts_with('!') || !e.ends_with(".drv") {
             return Err(ErrorKind::other(format!(
                 "`addDrvOutputDependencies` can only act on derivations, not on '{e}'"
-            )));
+            ))
+            .into());
         }
         Ok(Value::String(NixString::new(
             s.as_bytes(),

@@ -1,7 +1,7 @@
 //! Control and type inspection: throw, abort, seq, deepSeq, tryEval, trace, typeOf, ...
 
 use super::{sym, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{
     deep_force, force, Co, DeepForce, GenFuture, Machine, MachineStep, Request, Response,
 };
@@ -41,7 +41,7 @@ struct DeepSeq {
 }
 
 impl Machine for DeepSeq {
-    fn resume(&mut self, last: Option<Value>) -> Result<MachineStep, ErrorKind> {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         Ok(match self.a.resume(last)? {
             MachineStep::Done(_) => MachineStep::Done(std::mem::take(&mut self.b)),
             step => step,
@@ -79,8 +79,8 @@ fn warn(co: Co, args: Vec<Value>) -> GenFuture {
 }
 
 pub fn register(r: &mut Registry) {
-    r.plain("throw", 1, |_, a| Err(ErrorKind::Throw(msg(&a[0]))));
-    r.plain("abort", 1, |_, a| Err(ErrorKind::Abort(msg(&a[0]))));
+    r.plain("throw", 1, |_, a| Err(ErrorKind::Throw(msg(&a[0])).into()));
+    r.plain("abort", 1, |_, a| Err(ErrorKind::Abort(msg(&a[0])).into()));
     r.plain_mask("seq", 2, 0b01, |_, a| Ok(a[1].clone()));
     r.machine("deepSeq", 2, deep_seq);
     r.gen("tryEval", 1, try_eval);

@@ -12,14 +12,12 @@ use nix_compat::{ContentAddress, HashAlgo, StoreDir, StorePath};
 use super::store_paths::{parse_hash_allow_empty, with_state};
 use super::strings::{coerce, Coerce};
 use super::{attrs, boolean, list, string, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{force, Co, GenFuture};
 use crate::io::EvalIO;
 use crate::state::EvalState;
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixContext, NixString, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 /// The `derivation` function's source (C++ Nix bundles the same wrapper as
 /// `derivation-internal.nix`); `Evaluator::new` compiles it once globals exist.
@@ -44,16 +42,16 @@ fn check_outputs(names: Vec<String>) -> R<Vec<String>> {
     let mut seen = BTreeSet::new();
     for n in &names {
         if !seen.insert(n.clone()) {
-            return Err(err(format!("duplicate derivation output '{n}'")));
+            return Err(err(format!("duplicate derivation output '{n}'")).into());
         }
         // `drv` would give the output attribute `drvPath`, which is taken (C++ Nix 2.8
         // rejects `drv`, later versions `drvPath`; both clash).
         if n == "drv" || n == "drvPath" || n.is_empty() {
-            return Err(err(format!("invalid derivation output name '{n}'")));
+            return Err(err(format!("invalid derivation output name '{n}'")).into());
         }
     }
     if names.is_empty() {
-        return Err(err("derivation cannot have an empty set of outputs"));
+        return Err(err("derivation cannot have an empty set of outputs").into());
     }
     Ok(names)
 }
@@ -63,7 +61,8 @@ fn no_ctx(s: &NixString, what: &str) -> R<String> {
         return Err(err(format!(
             "the string '{}' (attribute '{what}') is not allowed to refer to a store path",
             s.to_str_lossy()
-        )));
+        ))
+        .into());
     }
     Ok(s.to_str_lossy().into_owned())
 }
@@ -90,11 +89,11 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
         if key == "__ignoreNulls" {
             continue;
         }
-        let in_attr = |e: ErrorKind| match e {
-            ErrorKind::Other(m) => ErrorKind::Other(format!(
-                "{m}\n(while evaluating attribute '{key}' of derivation '{name}')"
-            )),
-            e => e,
+        let in_attr = |mut e: Box<ErrorKind>| {
+            if let ErrorKind::Other(m) = &mut *e {
+                *m = format!("{m}\n(while evaluating attribute '{key}' of derivation '{name}')");
+            }
+            e
         };
         if ignore_nulls && matches!(force(co, v.clone()).await?, Value::Null) {
             continue;
@@ -103,7 +102,7 @@ async fn collect(co: &Co, name: &str, set: &Attrs) -> R<Collected> {
             "__contentAddressed" | "__impure" => {
                 return Err(err(format!(
                     "derivation '{name}' uses '{key}', which needs an experimental Nix feature (ca-derivations, impure-derivations) that tvix-eval does not support"
-                )))
+                )).into())
             }
             "args" => {
                 let l = force(co, v.clone()).await?;
@@ -210,7 +209,7 @@ fn check_json_depth(json: &[u8]) -> R<()> {
                 if depth > MAX_JSON_DEPTH {
                     return Err(err(format!(
                         "structured attributes nest deeper than {MAX_JSON_DEPTH} levels (stack overflow; max-call-depth exceeded)"
-                    )));
+                    )).into());
                 }
             }
             (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
@@ -313,22 +312,23 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
         }
     }
     if c.drv.builder.is_empty() {
-        return Err(err("required attribute 'builder' missing"));
+        return Err(err("required attribute 'builder' missing").into());
     }
     if c.drv.system.is_empty() {
-        return Err(err("required attribute 'system' missing"));
+        return Err(err("required attribute 'system' missing").into());
     }
     if name.ends_with(".drv") {
         return Err(err(format!(
             "derivation names are not allowed to end in '.drv' ('{name}')"
-        )));
+        ))
+        .into());
     }
     let outputs = c.outputs.take().unwrap_or_else(|| vec!["out".to_string()]);
     if let Some(h) = &c.output_hash {
         if outputs.len() != 1 || outputs[0] != "out" {
             return Err(err(format!(
                 "multiple outputs are not supported in fixed-output derivations (derivation '{name}')"
-            )));
+            )).into());
         }
         let algo = match c.output_hash_algo.as_deref() {
             None | Some("") => None,
@@ -337,9 +337,11 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
                     .map_err(|e| err(format!("derivation '{name}': {e}")))?,
             ),
         };
-        let hash = parse_hash_allow_empty(h, algo).map_err(|e| match e {
-            ErrorKind::Other(m) => err(format!("derivation '{name}': {m}")),
-            e => e,
+        let hash = parse_hash_allow_empty(h, algo).map_err(|mut e| {
+            if let ErrorKind::Other(m) = &mut *e {
+                *m = format!("derivation '{name}': {m}");
+            }
+            e
         })?;
         let method = match c.output_hash_mode.as_deref() {
             None | Some("flat") => FileIngestionMethod::Flat,
@@ -347,7 +349,8 @@ fn finish(state: &mut EvalState, name: String, mut c: Collected) -> R<Value> {
             Some(m) => {
                 return Err(err(format!(
                     "invalid value '{m}' for 'outputHashMode' attribute"
-                )))
+                ))
+                .into())
             }
         };
         c.drv.outputs.insert(

@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::{attrs, hash::parse_hash};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{force, Co};
 use crate::value::Value;
-
-type R<T> = Result<T, ErrorKind>;
 
 /// Longest store path name C++ Nix accepts.
 const MAX_NAME_LEN: usize = 211;
@@ -44,7 +42,7 @@ pub enum TreeInput {
 
 /// C++ Nix's rules for the name part of a store path, with its messages.
 pub fn check_store_name(name: &str) -> R<()> {
-    let bad = |m: String| Err(ErrorKind::other(m));
+    let bad = |m: String| Err(ErrorKind::other(m).into());
     if name.is_empty() {
         return bad("name must not be empty".into());
     }
@@ -80,7 +78,8 @@ fn string_no_ctx(v: &Value, what: &str) -> R<String> {
                 return Err(ErrorKind::other(format!(
                     "the string '{}' is not allowed to refer to a store path ({what})",
                     s.to_str_lossy()
-                )));
+                ))
+                .into());
             }
             Ok(s.to_str_lossy().into_owned())
         }
@@ -122,7 +121,8 @@ pub async fn url_fetch(co: &Co, arg: Value, who: &str, unpack: bool) -> R<UrlFet
                         if algo != "sha256" {
                             return Err(ErrorKind::other(format!(
                                 "hash '{s}' should have type 'sha256'"
-                            )));
+                            ))
+                            .into());
                         }
                         sha256 = Some(digest);
                     }
@@ -134,7 +134,8 @@ pub async fn url_fetch(co: &Co, arg: Value, who: &str, unpack: bool) -> R<UrlFet
                 other => {
                     return Err(ErrorKind::other(format!(
                         "unsupported argument '{other}' to '{who}'"
-                    )))
+                    ))
+                    .into())
                 }
             }
         }
@@ -142,7 +143,7 @@ pub async fn url_fetch(co: &Co, arg: Value, who: &str, unpack: bool) -> R<UrlFet
         url = Some(string_no_ctx(&arg, "the url we should fetch")?);
     }
     let Some(mut url) = url else {
-        return Err(ErrorKind::other("'url' argument required"));
+        return Err(ErrorKind::other("'url' argument required").into());
     };
     if who == "fetchTarball" {
         url = resolve_pseudo_url(&url);
@@ -161,7 +162,8 @@ pub async fn url_fetch(co: &Co, arg: Value, who: &str, unpack: bool) -> R<UrlFet
         };
         return Err(ErrorKind::other(format!(
             "invalid store path name when fetching URL '{url}': {e}. {fix}"
-        )));
+        ))
+        .into());
     }
     Ok(UrlFetch {
         url,
@@ -183,7 +185,8 @@ pub async fn tree_fetch(co: &Co, arg: Value, git: bool) -> R<TreeInput> {
                 return Err(ErrorKind::other(format!(
                     "cannot coerce {} to a string",
                     other.describe()
-                )))
+                ))
+                .into())
             }
         };
         if !git {
@@ -193,7 +196,7 @@ pub async fn tree_fetch(co: &Co, arg: Value, git: bool) -> R<TreeInput> {
     };
     let mut out = BTreeMap::new();
     match set.get(crate::symbol::Symbol::intern("type")) {
-        Some(_) if git => return Err(ErrorKind::other("unexpected argument 'type'")),
+        Some(_) if git => return Err(ErrorKind::other("unexpected argument 'type'").into()),
         Some(t) => {
             let t = force(co, t.clone()).await?;
             out.insert(
@@ -205,9 +208,9 @@ pub async fn tree_fetch(co: &Co, arg: Value, git: bool) -> R<TreeInput> {
             out.insert("type".into(), InputAttr::String("git".into()));
         }
         None => {
-            return Err(ErrorKind::other(format!(
-                "argument 'type' is missing in call to '{who}'"
-            )))
+            return Err(
+                ErrorKind::other(format!("argument 'type' is missing in call to '{who}'")).into(),
+            )
         }
     }
     for (k, v) in set.iter() {
@@ -222,14 +225,16 @@ pub async fn tree_fetch(co: &Co, arg: Value, git: bool) -> R<TreeInput> {
             Value::Int(i) if *i < 0 => {
                 return Err(ErrorKind::other(format!(
                     "negative value given for '{who}' argument '{k}': {i}"
-                )))
+                ))
+                .into())
             }
             Value::Int(i) => InputAttr::Int(*i as u64),
             other => {
                 return Err(ErrorKind::other(format!(
                 "argument '{k}' to '{who}' is {} while a string, Boolean or integer is expected",
                 other.describe()
-            )))
+            ))
+                .into())
             }
         };
         out.insert(k.as_str().to_string(), a);
@@ -237,7 +242,8 @@ pub async fn tree_fetch(co: &Co, arg: Value, git: bool) -> R<TreeInput> {
     if !git && out.contains_key("name") {
         return Err(ErrorKind::other(format!(
             "argument 'name' isn\u{2019}t supported in call to '{who}'"
-        )));
+        ))
+        .into());
     }
     if let (Some(InputAttr::String(t)), Some(InputAttr::String(url))) =
         (out.get("type"), out.get("url"))
@@ -289,7 +295,7 @@ fn check_local_tarball(url: &str) -> R<()> {
         {
             Err(ErrorKind::other(format!(
                 "tarball '{url}' must use an absolute path. The 'file' scheme does not support relative paths."
-            )))
+            )).into())
         }
         _ => Ok(()),
     }

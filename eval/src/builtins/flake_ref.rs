@@ -8,16 +8,14 @@ use std::collections::BTreeMap;
 
 use super::fetch_args::InputAttr;
 use super::{attrs, string, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{force, Co, GenFuture};
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Value};
-
-type R<T> = Result<T, ErrorKind>;
 type Map = BTreeMap<String, InputAttr>;
 
 fn err<T>(m: String) -> R<T> {
-    Err(ErrorKind::other(m))
+    Err(ErrorKind::other(m).into())
 }
 
 fn s(v: &str) -> InputAttr {
@@ -294,7 +292,7 @@ pub fn parse(text: &str) -> R<Map> {
         None if main.starts_with('/') || main.starts_with('.') => {
             return Err(ErrorKind::NotBuilt(format!(
                 "parseFlakeRef of a bare path ('{text}', which C++ Nix resolves on disk; write 'path:{main}')"
-            )))
+            )).into())
         }
         None => parse_indirect(main, text)?,
         Some(url) => {
@@ -561,6 +559,9 @@ mod tests {
             round_trip("nixpkgs/nixos-23.05"),
             "flake:nixpkgs/nixos-23.05"
         );
-        assert!(matches!(parse("./here"), Err(ErrorKind::NotBuilt(_))));
+        assert!(matches!(
+            parse("./here").map_err(|e| *e),
+            Err(ErrorKind::NotBuilt(_))
+        ));
     }
 }

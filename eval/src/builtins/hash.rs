@@ -4,12 +4,10 @@
 use sha1::Digest;
 
 use super::{attrs, string, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::state::EvalState;
 use crate::symbol::Symbol;
 use crate::value::{NixString, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 pub fn hash_bytes(algo: &str, data: &[u8]) -> R<Vec<u8>> {
     Ok(match algo {
@@ -17,11 +15,7 @@ pub fn hash_bytes(algo: &str, data: &[u8]) -> R<Vec<u8>> {
         "sha1" => sha1::Sha1::digest(data).to_vec(),
         "sha256" => sha2::Sha256::digest(data).to_vec(),
         "sha512" => sha2::Sha512::digest(data).to_vec(),
-        other => {
-            return Err(ErrorKind::other(format!(
-                "unknown hash algorithm '{other}'"
-            )))
-        }
+        other => return Err(ErrorKind::other(format!("unknown hash algorithm '{other}'")).into()),
     })
 }
 
@@ -133,7 +127,7 @@ fn encode(d: &[u8], fmt: &str, algo: &str) -> R<String> {
         "nix32" | "base32" => nix32_encode(d),
         "base64" => b64_encode(d),
         "sri" => format!("{algo}-{}", b64_encode(d)),
-        other => return Err(ErrorKind::other(format!("unknown hash format '{other}'"))),
+        other => return Err(ErrorKind::other(format!("unknown hash format '{other}'")).into()),
     })
 }
 
@@ -166,7 +160,7 @@ pub(crate) fn parse_hash(s: &str, algo: Option<&str>) -> R<(String, Vec<u8>)> {
     };
     match d {
         Some(d) if d.len() == size => Ok((algo, d)),
-        _ => Err(bad()),
+        _ => Err(bad().into()),
     }
 }
 

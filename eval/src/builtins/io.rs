@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::{attrs, fetch_args, list, string, sym, BuiltinConfig, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{force, type_error, Co, GenFuture};
 use crate::state::EvalState;
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixString, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 /// A path argument: a path, or a string holding an absolute path.
 pub fn path_arg(v: &Value) -> R<PathBuf> {
@@ -22,22 +20,22 @@ pub fn path_arg(v: &Value) -> R<PathBuf> {
             if !s.starts_with('/') {
                 return Err(ErrorKind::other(format!(
                     "string '{s}' doesn't represent an absolute path"
-                )));
+                ))
+                .into());
             }
             Ok(crate::compiler::canon_path(Path::new(&*s)))
         }
-        other => Err(ErrorKind::other(format!(
-            "cannot coerce {} to a path",
-            other.describe()
-        ))),
+        other => {
+            Err(ErrorKind::other(format!("cannot coerce {} to a path", other.describe())).into())
+        }
     }
 }
 
 /// Whether a path exists, asked of the evaluator's EvalIO.
-async fn path_exists(co: &Co, p: PathBuf) -> Result<bool, ErrorKind> {
+async fn path_exists(co: &Co, p: PathBuf) -> R<bool> {
     match co.yield_(crate::generators::Request::PathExists(p)).await {
         crate::generators::Response::Value(Value::Bool(b)) => Ok(b),
-        _ => Err(ErrorKind::other("internal error: bad resume of pathExists")),
+        _ => Err(ErrorKind::other("internal error: bad resume of pathExists").into()),
     }
 }
 
@@ -90,13 +88,14 @@ fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
         // Catchable, as in current C++ Nix (`tryEval <x>` is a common probe).
         Err(ErrorKind::Throw(format!(
             "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
-        )))
+        ))
+        .into())
     })
 }
 
 fn not_built(r: &mut Registry, name: &'static str, arity: usize, what: &'static str) {
     r.plain_mask(name, arity, 0, move |_, _| {
-        Err(ErrorKind::NotBuilt(what.to_string()))
+        Err(ErrorKind::NotBuilt(what.to_string()).into())
     });
 }
 
@@ -205,19 +204,19 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     r.gen("fetchurl", 1, |co, a| {
         Box::pin(async move {
             fetch_args::url_fetch(&co, a[0].clone(), "fetchurl", false).await?;
-            Err(fetch_args::not_built("builtins.fetchurl"))
+            Err(fetch_args::not_built("builtins.fetchurl").into())
         })
     });
     r.gen("fetchTarball", 1, |co, a| {
         Box::pin(async move {
             fetch_args::url_fetch(&co, a[0].clone(), "fetchTarball", true).await?;
-            Err(fetch_args::not_built("fetchTarball"))
+            Err(fetch_args::not_built("fetchTarball").into())
         })
     });
     r.gen("fetchGit", 1, |co, a| {
         Box::pin(async move {
             fetch_args::tree_fetch(&co, a[0].clone(), true).await?;
-            Err(fetch_args::not_built("fetchGit"))
+            Err(fetch_args::not_built("fetchGit").into())
         })
     });
     not_built(
@@ -229,7 +228,7 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
     r.gen("fetchTree", 1, |co, a| {
         Box::pin(async move {
             fetch_args::tree_fetch(&co, a[0].clone(), false).await?;
-            Err(fetch_args::not_built("fetchTree"))
+            Err(fetch_args::not_built("fetchTree").into())
         })
     });
     r.plain("scopedImport", 2, |s: &mut EvalState, a| {

@@ -1,13 +1,11 @@
 //! toJSON and fromJSON.
 
 use super::{string, sym, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{call, force, Co, GenFuture};
 use crate::print::format_float;
 use crate::symbol::Symbol;
 use crate::value::{Attrs, NixContext, NixString, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 pub fn escape_json(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
@@ -64,7 +62,8 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                     return Err(ErrorKind::other(format!(
                         "JSON serialization error: invalid UTF-8 byte at index {at}: 0x{:02X}",
                         s.as_bytes()[at]
-                    )));
+                    ))
+                    .into());
                 }
                 escape_json(s.as_bytes(), out)
             }
@@ -111,7 +110,7 @@ pub async fn to_json(co: &Co, v: Value, out: &mut Vec<u8>, ctx: &mut NixContext)
                 }
             }
             Value::Closure(_) | Value::Builtin(_) => {
-                return Err(ErrorKind::other("cannot convert a function to JSON"))
+                return Err(ErrorKind::other("cannot convert a function to JSON").into())
             }
             Value::Thunk(_) => unreachable!("forced"),
         }
@@ -236,7 +235,7 @@ fn from_toml_value(v: toml::Value, timestamps: bool) -> R<Value> {
     Ok(match v {
         toml::Value::String(s) => {
             if s.contains('\0') {
-                return Err(nul());
+                return Err(nul().into());
             }
             Value::String(NixString::from(s))
         }
@@ -245,7 +244,8 @@ fn from_toml_value(v: toml::Value, timestamps: bool) -> R<Value> {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(_) if !timestamps => return Err(ErrorKind::other(
             "while parsing TOML: timestamps need the experimental feature 'parse-toml-timestamps'",
-        )),
+        )
+        .into()),
         // As C++ Nix's `parse-toml-timestamps` feature shows them.
         toml::Value::Datetime(d) => Value::attrs(Attrs::from_sorted(vec![
             (
@@ -266,7 +266,7 @@ fn from_toml_value(v: toml::Value, timestamps: bool) -> R<Value> {
             let mut entries = Vec::with_capacity(t.len());
             for (k, v) in t {
                 if k.contains('\0') {
-                    return Err(nul());
+                    return Err(nul().into());
                 }
                 entries.push((Symbol::intern(&k), from_toml_value(v, timestamps)?));
             }

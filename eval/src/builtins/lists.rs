@@ -4,15 +4,13 @@
 use std::rc::Rc;
 
 use super::{attrs, int, list, quick_apply, string, sym, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{
     arrived_or_force, call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture,
     Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 fn apply(f: &Value, x: Value) -> Value {
     Value::Thunk(Thunk::apply(f.clone(), x))
@@ -765,7 +763,7 @@ impl ListToAttrs {
             Some(value) => self.out.push((name, value.clone())),
             // As in C++ Nix, only the occurrence that wins needs a `value`.
             None if self.out.iter().any(|(n, _)| *n == name) => {}
-            None => return Err(missing("value")),
+            None => return Err(missing("value").into()),
         }
         Ok(())
     }
@@ -974,7 +972,7 @@ fn generic_closure(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
-fn length(a: &[Value]) -> Result<Value, ErrorKind> {
+fn length(a: &[Value]) -> R<Value> {
     Ok(Value::Int(list(&a[0])?.len() as i64))
 }
 
@@ -984,12 +982,12 @@ pub fn register(r: &mut Registry) {
         list(&a[0])?
             .first()
             .cloned()
-            .ok_or_else(|| ErrorKind::other("'builtins.head' called on an empty list"))
+            .ok_or_else(|| ErrorKind::other("'builtins.head' called on an empty list").into())
     });
     r.plain("tail", 1, |_, a| {
         let l = list(&a[0])?;
         if l.is_empty() {
-            return Err(ErrorKind::other("'builtins.tail' called on an empty list"));
+            return Err(ErrorKind::other("'builtins.tail' called on an empty list").into());
         }
         Ok(Value::list(l[1..].to_vec()))
     });
@@ -1000,7 +998,7 @@ pub fn register(r: &mut Registry) {
             let l = list(&a[0])?;
             let i = int(&a[1])?;
             if i < 0 || i as usize >= l.len() {
-                return Err(ErrorKind::other(format!("list index {i} is out of bounds")));
+                return Err(ErrorKind::other(format!("list index {i} is out of bounds")).into());
             }
             Ok(l[i as usize].clone())
         },
@@ -1025,7 +1023,7 @@ pub fn register(r: &mut Registry) {
     r.plain_mask("genList", 2, 0b10, |st, a| {
         let n = int(&a[1])?;
         if n < 0 {
-            return Err(ErrorKind::other(format!("cannot create list of size {n}")));
+            return Err(ErrorKind::other(format!("cannot create list of size {n}")).into());
         }
         let f = &a[0];
         let elems = match quick_apply::shape(st, f) {

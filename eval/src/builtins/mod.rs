@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::errors::ErrorKind;
+use crate::errors::R;
 use crate::generators::{Co, GenFuture, Machine};
 use crate::state::EvalState;
 use crate::symbol::Symbol;
@@ -34,7 +34,7 @@ use crate::value::{Attrs, BuiltinApp, Thunk, Value};
 
 /// A plain builtin gets its arguments where they lie on the VM's stack (no copy); it may
 /// take them out.
-pub type PlainFn = Rc<dyn Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind>>;
+pub type PlainFn = Rc<dyn Fn(&mut EvalState, &mut [Value]) -> R<Value>>;
 pub type GenFn = Rc<dyn Fn(Co, Vec<Value>) -> GenFuture>;
 pub type MachineFn = fn(&mut [Value]) -> Box<dyn Machine>;
 
@@ -76,7 +76,7 @@ impl Registry {
         &mut self,
         name: &'static str,
         arity: usize,
-        f: impl Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind> + 'static,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> R<Value> + 'static,
     ) {
         self.plain_mask(name, arity, (1 << arity) - 1, f)
     }
@@ -86,7 +86,7 @@ impl Registry {
         name: &'static str,
         arity: usize,
         strict: u32,
-        f: impl Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind> + 'static,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> R<Value> + 'static,
     ) {
         self.defs.push(BuiltinDef {
             name,
@@ -124,7 +124,7 @@ impl Registry {
         &mut self,
         name: &'static str,
         arity: usize,
-        f: impl Fn(&mut EvalState, &mut [Value]) -> Result<Value, ErrorKind> + 'static,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> R<Value> + 'static,
         quick: QuickFn,
     ) {
         self.plain(name, arity, f);
@@ -335,35 +335,35 @@ pub mod sym {
 
 // ---- helpers shared by the groups ----
 
-pub fn int(v: &Value) -> Result<i64, ErrorKind> {
+pub fn int(v: &Value) -> R<i64> {
     match v {
         Value::Int(i) => Ok(*i),
         other => Err(crate::generators::type_error("an integer", other)),
     }
 }
 
-pub fn list(v: &Value) -> Result<&Rc<crate::value::NixList>, ErrorKind> {
+pub fn list(v: &Value) -> R<&Rc<crate::value::NixList>> {
     match v {
         Value::List(l) => Ok(l),
         other => Err(crate::generators::type_error("a list", other)),
     }
 }
 
-pub fn attrs(v: &Value) -> Result<&Attrs, ErrorKind> {
+pub fn attrs(v: &Value) -> R<&Attrs> {
     match v {
         Value::Attrs(a) => Ok(a),
         other => Err(crate::generators::type_error("a set", other)),
     }
 }
 
-pub fn string(v: &Value) -> Result<&crate::value::NixString, ErrorKind> {
+pub fn string(v: &Value) -> R<&crate::value::NixString> {
     match v {
         Value::String(s) => Ok(s),
         other => Err(crate::generators::type_error("a string", other)),
     }
 }
 
-pub fn boolean(v: &Value) -> Result<bool, ErrorKind> {
+pub fn boolean(v: &Value) -> R<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
         other => Err(crate::generators::type_error("a Boolean", other)),

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::{string, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::value::{NixString, Value};
 
 thread_local! {
@@ -110,7 +110,7 @@ fn translate(re: &str) -> String {
     out
 }
 
-fn compile(re: &str, anchored: bool) -> Result<Rc<regex::bytes::Regex>, ErrorKind> {
+fn compile(re: &str, anchored: bool) -> R<Rc<regex::bytes::Regex>> {
     if let Some(r) = CACHE.with(|c| c.borrow()[anchored as usize].get(re).cloned()) {
         return Ok(r);
     }

@@ -15,14 +15,12 @@ use nix_compat::store_path::compute::FileIngestionMethod;
 use nix_compat::{ContentAddress, HashAlgo, NixHash, StoreDir, StorePath};
 
 use super::{attrs, boolean, string, BuiltinDef, BuiltinImpl, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{call2, force, type_error, Co, GenFuture};
 use crate::io::{EvalIO, FileType};
 use crate::pending::StoreAddition;
 use crate::state::EvalState;
 use crate::value::{BuiltinApp, NixContext, NixString, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 /// Run `f` with the evaluation state from inside a generator builtin (which has no
 /// state of its own): it is wrapped as a one-shot plain builtin and called.
@@ -51,11 +49,7 @@ pub async fn with_state<T: 'static>(
     }));
     crate::generators::call(co, b, Value::Null).await?;
     let r = result.borrow_mut().take();
-    r.unwrap_or_else(|| {
-        Err(ErrorKind::other(
-            "internal error: state callback did not run",
-        ))
-    })
+    r.unwrap_or_else(|| Err(ErrorKind::other("internal error: state callback did not run").into()))
 }
 
 /// A store path string whose context is the path itself.
@@ -122,17 +116,20 @@ fn read_tree_filtered<'a>(
         let q = p.clone();
         let t = with_state(co, move |s| {
             s.io.file_type(&q)
-                .map_err(|e| ErrorKind::Io(io_msg("getting status of", &q, e)))
+                .map_err(|e| ErrorKind::Io(io_msg("getting status of", &q, e)).into())
         })
         .await?;
         if t != FileType::Directory {
             let q = p.clone();
-            return with_state(co, move |s| read_tree(&*s.io, &q).map_err(ErrorKind::Io)).await;
+            return with_state(co, move |s| {
+                read_tree(&*s.io, &q).map_err(|e| ErrorKind::Io(e).into())
+            })
+            .await;
         }
         let q = p.clone();
         let list = with_state(co, move |s| {
             s.io.read_dir(&q)
-                .map_err(|e| ErrorKind::Io(io_msg("reading directory", &q, e)))
+                .map_err(|e| ErrorKind::Io(io_msg("reading directory", &q, e)).into())
         })
         .await?;
         let mut sorted: Vec<(String, FileType)> = list;
@@ -232,7 +229,7 @@ async fn context_free_path(co: &Co, v: Value, what: &str) -> R<PathBuf> {
             return Err(ErrorKind::other(format!(
                 "{what}: string '{}' cannot refer to other paths (reading from the store needs a store, which tvix-eval does not have)",
                 s.to_str_lossy()
-            )));
+            )).into());
         }
     }
     super::io::path_arg(&v)
@@ -250,11 +247,15 @@ async fn add_path(
         Some(f) => read_tree_filtered(co, from.clone(), f).await?,
         None => {
             let q = from.clone();
-            with_state(co, move |s| read_tree(&*s.io, &q).map_err(ErrorKind::Io)).await?
+            with_state(co, move |s| {
+                read_tree(&*s.io, &q).map_err(|e| ErrorKind::Io(e).into())
+            })
+            .await?
         }
     };
     let sp = with_state(co, move |s| {
-        add_tree(&*s.io, &from, &name, tree, method, expected).map_err(ErrorKind::Other)
+        add_tree(&*s.io, &from, &name, tree, method, expected)
+            .map_err(|e| ErrorKind::Other(e).into())
     })
     .await?;
     Ok(store_path_string(&StoreDir::default(), &sp))
@@ -266,7 +267,8 @@ fn no_ctx_string(v: &Value, what: &str) -> R<String> {
         return Err(ErrorKind::other(format!(
             "{what}: the string '{}' is not allowed to refer to a store path",
             s.to_str_lossy()
-        )));
+        ))
+        .into());
     }
     Ok(s.to_str_lossy().into_owned())
 }
@@ -308,7 +310,8 @@ fn builtin_path(co: Co, a: Vec<Value>) -> GenFuture {
                 other => {
                     return Err(ErrorKind::other(format!(
                         "unsupported argument '{other}' to 'addPath'"
-                    )))
+                    ))
+                    .into())
                 }
             }
         }
@@ -329,7 +332,8 @@ fn filter_source(co: Co, a: Vec<Value>) -> GenFuture {
             return Err(ErrorKind::other(format!(
                 "first argument in call to 'filterSource' is not a function but {}",
                 filter.describe()
-            )));
+            ))
+            .into());
         }
         let path = context_free_path(&co, a[1].clone(), "filterSource").await?;
         let name = base_name(&path);
@@ -352,9 +356,9 @@ pub fn parse_hash_allow_empty(s: &str, algo: Option<HashAlgo>) -> R<NixHash> {
         let algo =
             algo.ok_or_else(|| ErrorKind::other("empty hash requires explicit hash type"))?;
         return NixHash::from_digest(algo, &vec![0; algo.digest_len()])
-            .map_err(|e| ErrorKind::other(e.to_string()));
+            .map_err(|e| ErrorKind::other(e.to_string()).into());
     }
-    NixHash::parse(s, algo).map_err(|e| ErrorKind::other(format!("invalid hash '{s}': {e}")))
+    NixHash::parse(s, algo).map_err(|e| ErrorKind::other(format!("invalid hash '{s}': {e}")).into())
 }
 
 pub fn register(r: &mut Registry) {
@@ -367,7 +371,7 @@ pub fn register(r: &mut Registry) {
             if c.starts_with('=') || c.starts_with('!') {
                 return Err(ErrorKind::other(format!(
                     "in 'toFile': the file named '{name}' must not contain a reference to a derivation but contains ({c})"
-                )));
+                )).into());
             }
             refs.insert(dir.parse(c.as_bytes()).map_err(|e| ErrorKind::other(e.to_string()))?);
         }
@@ -402,7 +406,8 @@ pub fn register(r: &mut Registry) {
         if !sub.is_empty() && !s.io.path_exists(Path::new(&p)) {
             return Err(ErrorKind::Io(format!(
                 "getting status of '{p}': No such file or directory"
-            )));
+            ))
+            .into());
         }
         let mut ctx = ctx.unwrap_or_default();
         ctx.insert(dir.display(&sp));

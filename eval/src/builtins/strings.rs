@@ -3,15 +3,13 @@
 use std::rc::Rc;
 
 use super::{int, list, string, sym, BuiltinDef, BuiltinImpl, Registry};
-use crate::errors::ErrorKind;
+use crate::errors::{ErrorKind, R};
 use crate::generators::{
     arrived_or_force, force, forced_or_step, run_machine, type_error, with_whnf, Co, GenFuture,
     Generator, Machine, MachineStep, Request, Response,
 };
 use crate::state::EvalState;
 use crate::value::{BuiltinApp, NixList, NixString, StringBuilder, Value};
-
-type R<T> = Result<T, ErrorKind>;
 
 #[derive(Clone, Copy)]
 pub struct Coerce {
@@ -41,12 +39,12 @@ pub async fn coerce(co: &Co, v: Value, how: Coerce) -> R<NixString> {
     if let (Value::Path(p), true) = (&v, how.copy_paths) {
         return match co.yield_(Request::ImportPath((**p).clone())).await {
             Response::Value(Value::String(s)) => Ok(s),
-            _ => Err(ErrorKind::other("internal error: bad resume of import")),
+            _ => Err(ErrorKind::other("internal error: bad resume of import").into()),
         };
     }
     match run_machine(co, "toString", Box::new(Coercion::new(v, how))).await? {
         Value::String(s) => Ok(s),
-        _ => Err(ErrorKind::other("internal error: coercion gave no string")),
+        _ => Err(ErrorKind::other("internal error: coercion gave no string").into()),
     }
 }
 
@@ -127,14 +125,14 @@ impl Coercion {
                         Ok(p) => Then::Value(p),
                         Err(step) => Then::Step(step),
                     },
-                    None => return Err(ErrorKind::other("cannot coerce a set to a string")),
+                    None => return Err(ErrorKind::other("cannot coerce a set to a string").into()),
                 }
             }
             Value::List(l) if self.how.strong => {
                 self.lists.push((l.clone(), 0, StringBuilder::default()));
                 self.next_elem()
             }
-            other => return Err(cannot_coerce(other)),
+            other => return Err(cannot_coerce(other).into()),
         })
     }
 
@@ -345,7 +343,7 @@ fn replace_strings(co: Co, args: Vec<Value>) -> GenFuture {
         if from.len() != to.len() {
             return Err(ErrorKind::other(
                 "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
-            ));
+            ).into());
         }
         let mut froms = Vec::new();
         for f in from.iter() {
@@ -419,10 +417,9 @@ fn coerce_plain(v: &Value) -> R<NixString> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Path(p) => Ok(NixString::from(p.to_string_lossy().into_owned())),
-        other => Err(ErrorKind::other(format!(
-            "cannot coerce {} to a string",
-            other.describe()
-        ))),
+        other => {
+            Err(ErrorKind::other(format!("cannot coerce {} to a string", other.describe())).into())
+        }
     }
 }
 
@@ -520,7 +517,7 @@ fn substring(co: Co, a: Vec<Value>) -> GenFuture {
         let len = int(&force(&co, a[1].clone()).await?)?;
         let s = coerce(&co, a[2].clone(), Coerce::INTERPOLATION).await?;
         if start < 0 {
-            return Err(ErrorKind::other("negative start position in 'substring'"));
+            return Err(ErrorKind::other("negative start position in 'substring'").into());
         }
         Ok(substring_of(start, len, &s))
     })
