@@ -87,9 +87,19 @@ pub(crate) struct GenFrame {
 pub(crate) struct MachineFrame {
     pub machine: Box<dyn Machine>,
     pub base: usize,
-    /// The result of the call it asked for is on the stack.
-    pub awaiting: bool,
+    pub awaiting: Awaiting,
     pub name: &'static str,
+}
+
+/// What a machine frame waits for before it resumes.
+pub(crate) enum Awaiting {
+    /// Nothing: it starts.
+    Start,
+    /// The result of the call it asked for, on top of the stack.
+    Call,
+    /// The thunk it asked to force: its value is the answer. Kept here rather than on
+    /// the stack, so the answer is read straight out of it.
+    Force(Thunk),
 }
 
 pub(crate) enum Frame {
@@ -272,6 +282,16 @@ macro_rules! code_frame {
         match $self.frames.last_mut() {
             Some(Frame::Code(f)) => f,
             _ => unreachable!("instruction outside a code frame"),
+        }
+    };
+}
+
+/// The machine frame on top of the frame stack.
+macro_rules! machine_frame {
+    ($self:ident) => {
+        match $self.frames.last_mut() {
+            Some(Frame::Machine(m)) => m,
+            _ => unreachable!("not a machine frame"),
         }
     };
 }
@@ -982,7 +1002,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.push_frame(Frame::Machine(MachineFrame {
             machine,
             base,
-            awaiting: false,
+            awaiting: Awaiting::Start,
             name,
         }))
     }
@@ -1227,31 +1247,38 @@ impl<'o, O: Observer> Vm<'o, O> {
         let Some(Frame::Machine(m)) = self.frames.last_mut() else {
             unreachable!()
         };
-        let mut last = None;
-        if m.awaiting {
-            if !self.settle_top()? {
-                return Ok(());
+        // Left as `Call`: what a call step (the common one) needs, with no store.
+        let last = match std::mem::replace(&mut m.awaiting, Awaiting::Call) {
+            Awaiting::Start => None,
+            Awaiting::Call => {
+                // If the result is lazy, its force runs first and this comes back.
+                if !self.settle_top()? {
+                    return Ok(());
+                }
+                self.stack.pop()
             }
-            last = self.stack.pop();
-        }
-        // An answer had without a frame (a value to force that already is one, a call
-        // `quick_body` settles) goes straight back to the machine, each such step
-        // counted as `run_frames` would count it.
+            // The frame forcing it is done (a failed force unwinds this frame too).
+            Awaiting::Force(t) => match t.value() {
+                Some(v) => Some(v),
+                None => return self.machine_force(t),
+            },
+        };
+        self.resume_machine(last)
+    }
+
+    /// Resume the machine on top with `last`, until it asks for something that needs a
+    /// frame or is done. An answer had without a frame (a value to force that already
+    /// is one, a call `quick_body` settles) goes straight back to it, each such step
+    /// counted as `run_frames` would count it.
+    #[inline(always)]
+    fn resume_machine(&mut self, mut last: Option<Value>) -> R<()> {
         loop {
-            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-                unreachable!()
-            };
-            m.awaiting = true;
-            match m.machine.resume(last.take())? {
+            let step = machine_frame!(self).machine.resume(last.take())?;
+            match step {
                 MachineStep::Force(v) => match v {
                     Value::Thunk(t) => match t.value() {
                         Some(v) => last = Some(v),
-                        None => {
-                            // `settle_top` takes its value once the frame is done.
-                            self.stack.push(Value::Thunk(t.clone()));
-                            self.start_force(t)?;
-                            return Ok(());
-                        }
+                        None => return self.machine_force(t),
                     },
                     v => last = Some(v),
                 },
@@ -1271,6 +1298,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             self.check_limits()?;
         }
+    }
+
+    /// Force `t` for the machine on top, which resumes with its value.
+    #[inline(always)]
+    fn machine_force(&mut self, t: Thunk) -> R<()> {
+        machine_frame!(self).awaiting = Awaiting::Force(t.clone());
+        self.start_force(t).map(drop)
     }
 
     /// The step budget and the cancel flag, checked whenever a frame starts or
