@@ -1102,10 +1102,35 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
     /// an unevaluated thunk (see `settle_top`), unless it is answered at once without a
-    /// frame (`Some`, see `quick_body`).
+    /// frame (`Some`, see `quick_call2`).
     #[inline(always)]
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<Option<Value>> {
-        let f = match (f, O::ACTIVE) {
+        if let Some(v) = self.quick_call2(&f, &x, &y) {
+            discard(x);
+            discard(y);
+            return Ok(Some(v));
+        }
+        self.call2_frame(f, x, y).map(|()| None)
+    }
+
+    /// The answer of `f x y` had without a frame (see `quick_body`), if it can be: `f`
+    /// a curried closure, the depth below the limit (at the limit, `call2_frame`
+    /// reports it). The arguments are looked at in place, not moved.
+    #[inline(always)]
+    fn quick_call2(&mut self, f: &Value, x: &Value, y: &Value) -> Option<Value> {
+        match (f, O::ACTIVE) {
+            (Value::Closure(c), false) if self.frames.len() < self.limits.max_depth => {
+                let code = c.proto.child_ref(c.proto.curried?);
+                self.quick_body(code, c.proto.fused, x, y)
+            }
+            _ => None,
+        }
+    }
+
+    /// The frame computing `f x y`, its result left on the stack.
+    #[inline(always)]
+    fn call2_frame(&mut self, f: Value, x: Value, y: Value) -> R<()> {
+        match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
@@ -1116,14 +1141,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
                 };
-                let code = c.proto.child_ref(inner);
-                if let Some(v) = self.quick_body(code, c.proto.fused, &x, &y) {
-                    // Integers: nothing to drop.
-                    discard(x);
-                    discard(y);
-                    return Ok(Some(v));
-                }
-                let code = code.clone();
+                let code = c.proto.child(inner);
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
                 self.enter_frame(Frame::Code(CodeFrame {
@@ -1133,12 +1151,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     base,
                     kind: CodeKind::Call,
                 }));
-                return Ok(None);
+                Ok(())
             }
-            (f, _) => f,
-        };
-        self.push_call2_trampoline(f, x, y)?;
-        Ok(None)
+            (f, _) => self.push_call2_trampoline(f, x, y),
+        }
     }
 
     /// `push_call2` of anything but a curried closure.
@@ -1273,8 +1289,26 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn resume_machine(&mut self, mut last: Option<Value>) -> R<()> {
         loop {
-            let step = machine_frame!(self).machine.resume(last.take())?;
-            match step {
+            let step = machine_frame!(self).machine.resume(last.take());
+            // A call answered without a frame (see `quick_call2`) is looked at where the
+            // step landed: the common comparator or operator, with no moves.
+            if let Ok(MachineStep::Call2(f, x, y)) = &step {
+                if let Some(v) = self.quick_call2(f, x, y) {
+                    let Ok(MachineStep::Call2(f, x, y)) = step else {
+                        unreachable!("checked above")
+                    };
+                    // A closure: its count goes down here, with no call.
+                    if let Value::Closure(c) = f {
+                        drop(c);
+                    }
+                    discard(x);
+                    discard(y);
+                    last = Some(v);
+                    self.check_limits()?;
+                    continue;
+                }
+            }
+            match step? {
                 MachineStep::Force(v) => match v {
                     Value::Thunk(t) => match t.value() {
                         Some(v) => last = Some(v),
@@ -1283,10 +1317,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     v => last = Some(v),
                 },
                 MachineStep::Call(f, x) => return self.push_call(f, x),
-                MachineStep::Call2(f, x, y) => match self.push_call2(f, x, y)? {
-                    Some(v) => last = Some(v),
-                    None => return Ok(()),
-                },
+                MachineStep::Call2(f, x, y) => return self.call2_frame(f, x, y),
                 MachineStep::Done(v) => {
                     let Some(Frame::Machine(m)) = self.pop_frame() else {
                         unreachable!()
