@@ -1113,15 +1113,22 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.call2_frame(f, x, y).map(|()| None)
     }
 
-    /// The answer of `f x y` had without a frame (see `quick_body`), if it can be: `f`
-    /// a curried closure, the depth below the limit (at the limit, `call2_frame`
-    /// reports it). The arguments are looked at in place, not moved.
+    /// The answer of `f x y` had without a frame, if it can be: `f` a curried closure
+    /// whose body is one integer operator on the two (`Code::quick2`: the comparators
+    /// and operators `sort` and `foldl'` call most), integers for them, no overflow
+    /// (the frame reports it), the depth below the limit (at the limit, `call2_frame`
+    /// reports it). The arguments are looked at in place, not moved. The instructions
+    /// it stands for still count against the step budget.
     #[inline(always)]
     fn quick_call2(&mut self, f: &Value, x: &Value, y: &Value) -> Option<Value> {
         match (f, O::ACTIVE) {
             (Value::Closure(c), false) if self.frames.len() < self.limits.max_depth => {
-                let code = c.proto.child_ref(c.proto.curried?);
-                self.quick_body(code, c.proto.fused, x, y)
+                let (op, i, j) = c.proto.quick2?;
+                let arg = |second: bool| known_int(if second { y } else { x });
+                let v = int_binop(op, arg(i)?, arg(j)?)?;
+                // `Local`, `Local`, the operator, `Return`.
+                self.steps += 4;
+                Some(v)
             }
             _ => None,
         }
@@ -1173,22 +1180,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             base,
             kind: CodeKind::Call,
         }))
-    }
-
-    /// What `code`, a body called with `x` and `y` in slots `keep` and `keep + 1`, leaves
-    /// when it is one integer operator on the two (`a: b: a < b`, `acc: x: acc + x`, the
-    /// comparators and operators `sort` and `foldl'` call most), worked out without an
-    /// environment or a frame. `None` for any other body, operands that are not integers,
-    /// overflow (the frame reports it). The caller has checked the depth limit.
-    /// The instructions it stands for still count against the step budget.
-    #[inline(always)]
-    fn quick_body(&mut self, code: &Code, keep: usize, x: &Value, y: &Value) -> Option<Value> {
-        let [Op::Local(0, i), Op::Local(0, j), op, Op::Return] = code.ops[..] else {
-            return None;
-        };
-        let v = int_binop(op, arg_int(i, keep, x, y)?, arg_int(j, keep, x, y)?)?;
-        self.steps += code.ops.len() as u64;
-        Some(v)
     }
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
@@ -1284,7 +1275,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Resume the machine on top with `last`, until it asks for something that needs a
     /// frame or is done. An answer had without a frame (a value to force that already
-    /// is one, a call `quick_body` settles) goes straight back to it, each such step
+    /// is one, a call `quick_call2` settles) goes straight back to it, each such step
     /// counted as `run_frames` would count it.
     #[inline(always)]
     fn resume_machine(&mut self, mut last: Option<Value>) -> R<()> {
@@ -2465,17 +2456,6 @@ fn has_attr(slot: &mut Value, found: Option<Value>, op: Op, ip: &mut usize) {
         (_, found) => Value::Bool(found.is_some()),
     };
     *slot = r;
-}
-
-/// The integer in slot `s` of a call environment holding `x` and `y` in slots `keep` and
-/// `keep + 1` (see `Vm::quick_body`).
-#[inline(always)]
-fn arg_int(s: u32, keep: usize, x: &Value, y: &Value) -> Option<i64> {
-    match (s as usize).checked_sub(keep)? {
-        0 => known_int(x),
-        1 => known_int(y),
-        _ => None,
-    }
 }
 
 /// `x op y` on integers, unless it overflows (the general path reports that).
