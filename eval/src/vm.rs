@@ -2245,7 +2245,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let machine = mk(&mut self.stack[start..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;
-                self.push_machine(b.def.name, machine)
+                self.push_machine(b.def.name, machine)?;
+                // Its first step at once, as `run_frames` would take it next.
+                self.check_limits()?;
+                self.step_machine()
             }
             BuiltinImpl::Gen(g) => {
                 let start = spread_args(&mut self.stack, &b, k);
