@@ -87,9 +87,19 @@ pub(crate) struct GenFrame {
 pub(crate) struct MachineFrame {
     pub machine: Box<dyn Machine>,
     pub base: usize,
-    /// The result of the call it asked for is on the stack.
-    pub awaiting: bool,
+    pub awaiting: Awaiting,
     pub name: &'static str,
+}
+
+/// What a machine frame waits for before it resumes.
+pub(crate) enum Awaiting {
+    /// Nothing: it starts.
+    Start,
+    /// The result of the call it asked for, on top of the stack.
+    Call,
+    /// The thunk it asked to force: its value is the answer. Kept here rather than on
+    /// the stack, so the answer is read straight out of it.
+    Force(Thunk),
 }
 
 pub(crate) enum Frame {
@@ -268,6 +278,16 @@ macro_rules! code_frame {
         match $self.frames.last_mut() {
             Some(Frame::Code(f)) => f,
             _ => unreachable!("instruction outside a code frame"),
+        }
+    };
+}
+
+/// The machine frame on top of the frame stack.
+macro_rules! machine_frame {
+    ($self:ident) => {
+        match $self.frames.last_mut() {
+            Some(Frame::Machine(m)) => m,
+            _ => unreachable!("not a machine frame"),
         }
     };
 }
@@ -978,7 +998,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.push_frame(Frame::Machine(MachineFrame {
             machine,
             base,
-            awaiting: false,
+            awaiting: Awaiting::Start,
             name,
         }))
     }
@@ -1078,10 +1098,42 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// Start the call `f x y` for a builtin. Its result lands on the stack, possibly as
     /// an unevaluated thunk (see `settle_top`), unless it is answered at once without a
-    /// frame (`Some`, see `quick_body`).
+    /// frame (`Some`, see `quick_call2`).
     #[inline(always)]
     fn push_call2(&mut self, f: Value, x: Value, y: Value) -> R<Option<Value>> {
-        let f = match (f, O::ACTIVE) {
+        if let Some(v) = self.quick_call2(&f, &x, &y) {
+            discard(x);
+            discard(y);
+            return Ok(Some(v));
+        }
+        self.call2_frame(f, x, y).map(|()| None)
+    }
+
+    /// The answer of `f x y` had without a frame, if it can be: `f` a curried closure
+    /// whose body is one integer operator on the two (`Code::quick2`: the comparators
+    /// and operators `sort` and `foldl'` call most), integers for them, no overflow
+    /// (the frame reports it), the depth below the limit (at the limit, `call2_frame`
+    /// reports it). The arguments are looked at in place, not moved. The instructions
+    /// it stands for still count against the step budget.
+    #[inline(always)]
+    fn quick_call2(&mut self, f: &Value, x: &Value, y: &Value) -> Option<Value> {
+        match (f, O::ACTIVE) {
+            (Value::Closure(c), false) if self.frames.len() < self.limits.max_depth => {
+                let (op, i, j) = c.proto.quick2?;
+                let arg = |second: bool| known_int(if second { y } else { x });
+                let v = int_binop(op, arg(i)?, arg(j)?)?;
+                // `Local`, `Local`, the operator, `Return`.
+                self.steps += 4;
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// The frame computing `f x y`, its result left on the stack.
+    #[inline(always)]
+    fn call2_frame(&mut self, f: Value, x: Value, y: Value) -> R<()> {
+        match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_some() => {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
@@ -1092,14 +1144,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
                 };
-                let code = c.proto.child_ref(inner);
-                if let Some(v) = self.quick_body(code, c.proto.fused, &x, &y) {
-                    // Integers: nothing to drop.
-                    discard(x);
-                    discard(y);
-                    return Ok(Some(v));
-                }
-                let code = code.clone();
+                let code = c.proto.child(inner);
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
                 self.enter_frame(Frame::Code(CodeFrame {
@@ -1109,12 +1154,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                     base,
                     kind: CodeKind::Call,
                 }));
-                return Ok(None);
+                Ok(())
             }
-            (f, _) => f,
-        };
-        self.push_call2_trampoline(f, x, y)?;
-        Ok(None)
+            (f, _) => self.push_call2_trampoline(f, x, y),
+        }
     }
 
     /// `push_call2` of anything but a curried closure.
@@ -1133,22 +1176,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             base,
             kind: CodeKind::Call,
         }))
-    }
-
-    /// What `code`, a body called with `x` and `y` in slots `keep` and `keep + 1`, leaves
-    /// when it is one integer operator on the two (`a: b: a < b`, `acc: x: acc + x`, the
-    /// comparators and operators `sort` and `foldl'` call most), worked out without an
-    /// environment or a frame. `None` for any other body, operands that are not integers,
-    /// overflow (the frame reports it). The caller has checked the depth limit.
-    /// The instructions it stands for still count against the step budget.
-    #[inline(always)]
-    fn quick_body(&mut self, code: &Code, keep: usize, x: &Value, y: &Value) -> Option<Value> {
-        let [Op::Local(0, i), Op::Local(0, j), op, Op::Return] = code.ops[..] else {
-            return None;
-        };
-        let v = int_binop(op, arg_int(i, keep, x, y)?, arg_int(j, keep, x, y)?)?;
-        self.steps += code.ops.len() as u64;
-        Some(v)
     }
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
@@ -1223,39 +1250,61 @@ impl<'o, O: Observer> Vm<'o, O> {
         let Some(Frame::Machine(m)) = self.frames.last_mut() else {
             unreachable!()
         };
-        let mut last = None;
-        if m.awaiting {
-            if !self.settle_top()? {
-                return Ok(());
+        // Left as `Call`: what a call step (the common one) needs, with no store.
+        let last = match std::mem::replace(&mut m.awaiting, Awaiting::Call) {
+            Awaiting::Start => None,
+            Awaiting::Call => {
+                // If the result is lazy, its force runs first and this comes back.
+                if !self.settle_top()? {
+                    return Ok(());
+                }
+                self.stack.pop()
             }
-            last = self.stack.pop();
-        }
-        // An answer had without a frame (a value to force that already is one, a call
-        // `quick_body` settles) goes straight back to the machine, each such step
-        // counted as `run_frames` would count it.
+            // The frame forcing it is done (a failed force unwinds this frame too).
+            Awaiting::Force(t) => match t.value() {
+                Some(v) => Some(v),
+                None => return self.machine_force(t),
+            },
+        };
+        self.resume_machine(last)
+    }
+
+    /// Resume the machine on top with `last`, until it asks for something that needs a
+    /// frame or is done. An answer had without a frame (a value to force that already
+    /// is one, a call `quick_call2` settles) goes straight back to it, each such step
+    /// counted as `run_frames` would count it.
+    #[inline(always)]
+    fn resume_machine(&mut self, mut last: Option<Value>) -> R<()> {
         loop {
-            let Some(Frame::Machine(m)) = self.frames.last_mut() else {
-                unreachable!()
-            };
-            m.awaiting = true;
-            match m.machine.resume(last.take())? {
+            let step = machine_frame!(self).machine.resume(last.take());
+            // A call answered without a frame (see `quick_call2`) is looked at where the
+            // step landed: the common comparator or operator, with no moves.
+            if let Ok(MachineStep::Call2(f, x, y)) = &step {
+                if let Some(v) = self.quick_call2(f, x, y) {
+                    let Ok(MachineStep::Call2(f, x, y)) = step else {
+                        unreachable!("checked above")
+                    };
+                    // A closure: its count goes down here, with no call.
+                    if let Value::Closure(c) = f {
+                        drop(c);
+                    }
+                    discard(x);
+                    discard(y);
+                    last = Some(v);
+                    self.check_limits()?;
+                    continue;
+                }
+            }
+            match step? {
                 MachineStep::Force(v) => match v {
                     Value::Thunk(t) => match t.value() {
                         Some(v) => last = Some(v),
-                        None => {
-                            // `settle_top` takes its value once the frame is done.
-                            self.stack.push(Value::Thunk(t.clone()));
-                            self.start_force(t)?;
-                            return Ok(());
-                        }
+                        None => return self.machine_force(t),
                     },
                     v => last = Some(v),
                 },
                 MachineStep::Call(f, x) => return self.push_call(f, x),
-                MachineStep::Call2(f, x, y) => match self.push_call2(f, x, y)? {
-                    Some(v) => last = Some(v),
-                    None => return Ok(()),
-                },
+                MachineStep::Call2(f, x, y) => return self.call2_frame(f, x, y),
                 MachineStep::Done(v) => {
                     let Some(Frame::Machine(m)) = self.pop_frame() else {
                         unreachable!()
@@ -1267,6 +1316,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             self.check_limits()?;
         }
+    }
+
+    /// Force `t` for the machine on top, which resumes with its value.
+    #[inline(always)]
+    fn machine_force(&mut self, t: Thunk) -> R<()> {
+        machine_frame!(self).awaiting = Awaiting::Force(t.clone());
+        self.start_force(t).map(drop)
     }
 
     /// The step budget and the cancel flag, checked whenever a frame starts or
@@ -2183,7 +2239,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let machine = mk(&mut self.stack[start..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;
-                self.push_machine(b.def.name, machine)
+                self.push_machine(b.def.name, machine)?;
+                // Its first step at once, as `run_frames` would take it next.
+                self.check_limits()?;
+                self.step_machine()
             }
             BuiltinImpl::Gen(g) => {
                 let start = spread_args(&mut self.stack, &b, k);
@@ -2394,17 +2453,6 @@ fn has_attr(slot: &mut Value, found: Option<Value>, op: Op, ip: &mut usize) {
         (_, found) => Value::Bool(found.is_some()),
     };
     *slot = r;
-}
-
-/// The integer in slot `s` of a call environment holding `x` and `y` in slots `keep` and
-/// `keep + 1` (see `Vm::quick_body`).
-#[inline(always)]
-fn arg_int(s: u32, keep: usize, x: &Value, y: &Value) -> Option<i64> {
-    match (s as usize).checked_sub(keep)? {
-        0 => known_int(x),
-        1 => known_int(y),
-        _ => None,
-    }
 }
 
 /// `x op y` on integers, unless it overflows (the general path reports that).

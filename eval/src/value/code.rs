@@ -30,6 +30,11 @@ pub struct Code {
     /// environment: that lambda's index, so a call can make the inner closure without
     /// running a frame, and a call with two arguments can bind both in one environment.
     pub curried: Option<u32>,
+    /// For such a lambda whose inner body is one operator on the two arguments
+    /// (`a: b: a < b`, `acc: x: acc + x`): the operator and which argument each operand
+    /// is (`false` the first, `true` the second). A call with two integers is worked
+    /// out from this without a frame (`Vm::quick_call2`).
+    pub quick2: Option<(Op, bool, bool)>,
 }
 
 fn runtime_scope(s: &ScopeInfo) -> Rc<ScopeInfo> {
@@ -37,6 +42,20 @@ fn runtime_scope(s: &ScopeInfo) -> Rc<ScopeInfo> {
         kind: s.kind,
         names: s.names.clone(),
     })
+}
+
+/// `Code::quick2` of an inner lambda whose two arguments are bound in slots `keep` and
+/// `keep + 1` of its environment.
+fn quick2(inner: &Proto, keep: usize) -> Option<(Op, bool, bool)> {
+    let [Op::Local(0, i), Op::Local(0, j), op, Op::Return] = inner.ops[..] else {
+        return None;
+    };
+    let arg = |s: u32| match (s as usize).checked_sub(keep)? {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    };
+    Some((op, arg(i)?, arg(j)?))
 }
 
 impl Code {
@@ -53,23 +72,25 @@ impl Code {
             .collect();
         let call_scope = proto.call_scope.as_deref().map(runtime_scope);
         let call_size = call_scope.as_ref().map_or(1, |s| s.names.len());
+        let curried = match proto.ops[..] {
+            [Op::Closure(i), Op::Return]
+                if proto.kind == ProtoKind::Lambda
+                    && proto
+                        .protos
+                        .get(i as usize)
+                        .is_some_and(|p| p.fused as usize == call_size) =>
+            {
+                Some(i)
+            }
+            _ => None,
+        };
         Rc::new(Code {
             consts,
             children: proto.protos.iter().map(|_| OnceCell::new()).collect(),
             scopes: proto.scopes.iter().map(|s| runtime_scope(s)).collect(),
             call_size,
-            curried: match proto.ops[..] {
-                [Op::Closure(i), Op::Return]
-                    if proto.kind == ProtoKind::Lambda
-                        && proto
-                            .protos
-                            .get(i as usize)
-                            .is_some_and(|p| p.fused as usize == call_size) =>
-                {
-                    Some(i)
-                }
-                _ => None,
-            },
+            quick2: curried.and_then(|i| quick2(&proto.protos[i as usize], proto.fused as usize)),
+            curried,
             fused: proto.fused as usize,
             call_scope,
             proto,
