@@ -1322,14 +1322,16 @@ impl<'o, O: Observer> Vm<'o, O> {
             .expect("GetFormal without formals");
         let sym = formals.entries[i as usize].0;
         let at = code.fused;
-        let found = match &env.slots.borrow()[at] {
+        let mut slots = env.slots.borrow_mut();
+        let found = match &slots[at] {
             Value::Attrs(a) => a.get(sym).cloned(),
             _ => None,
         };
         if let Some(v) = found {
-            env.slots.borrow_mut()[at + i as usize + 1] = v;
+            fill(&mut slots[at + i as usize + 1], v);
             *ip = target as usize;
         } else {
+            drop(slots);
             // The default is stored into the call's own scope: a possible cycle.
             self.state.scopes.register(env);
         }
@@ -1784,7 +1786,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         }
                         .into());
                     };
-                    slots[at + i + 1] = v.clone();
+                    fill(&mut slots[at + i + 1], v.clone());
                 }
             }
             _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
