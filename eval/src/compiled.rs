@@ -132,10 +132,11 @@ pub enum Op {
     /// cannot fail; otherwise pop both and jump (to code that builds a thunk instead).
     /// Lets `f (n - 1)` skip a thunk without changing what laziness can observe.
     Speculate(SpecOp, u32),
-    /// Check the argument (slot `fused`) against the lambda's formals.
+    /// Check the argument (slot `fused`) against the lambda's formals, and fill the slot
+    /// `fused + i + 1` of each formal `i` without a default from it.
     CheckFormals,
-    /// Fill formal `i` (slot `fused + i + 1`) from the argument, jumping past its default code
-    /// when present.
+    /// Fill formal `i`, which has a default, (slot `fused + i + 1`) from the argument,
+    /// jumping past its default code when present.
     GetFormal(u32, u32),
     /// `[x]` -> `x.name` when `x` already is a set (or an evaluated thunk of one)
     /// holding `name`; otherwise pop and jump (to code that builds a thunk instead).

@@ -1426,10 +1426,8 @@ impl<'g> Compiler<'g> {
             self.emit(Op::CheckFormals, pspan);
             for (i, d) in defaults.iter().enumerate() {
                 match d {
-                    None => {
-                        self.emit(Op::GetFormal(i as u32, u32::MAX), pspan);
-                        self.scopes.last_mut().unwrap().initialized[base + i + 1] = true;
-                    }
+                    // Bound by `CheckFormals`.
+                    None => self.scopes.last_mut().unwrap().initialized[base + i + 1] = true,
                     Some(d) => {
                         let j = self.emit(Op::GetFormal(i as u32, 0), pspan);
                         self.compile_lazy(d)?;

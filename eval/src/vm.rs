@@ -1362,9 +1362,9 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.pop().expect("stack underflow")
     }
 
-    /// `Op::GetFormal`: the formal `i` of the call's argument set (already forced by
-    /// `CheckFormals`) into its slot, then on to `target` (its default's code is skipped)
-    /// unless that is `u32::MAX`.
+    /// `Op::GetFormal`: the formal `i`, which has a default, from the call's argument
+    /// set (already forced by `CheckFormals`) into its slot, then on to `target` (its
+    /// default's code is skipped).
     #[inline(never)]
     fn get_formal(&mut self, code: &Code, env: &Rc<Env>, i: u32, target: u32, ip: &mut usize) {
         let formals = code
@@ -1374,16 +1374,16 @@ impl<'o, O: Observer> Vm<'o, O> {
             .expect("GetFormal without formals");
         let sym = formals.entries[i as usize].0;
         let at = code.fused;
-        let found = match &env.slots.borrow()[at] {
+        let mut slots = env.slots.borrow_mut();
+        let found = match &slots[at] {
             Value::Attrs(a) => a.get(sym).cloned(),
             _ => None,
         };
         if let Some(v) = found {
-            env.slots.borrow_mut()[at + i as usize + 1] = v;
-            if target != u32::MAX {
-                *ip = target as usize;
-            }
-        } else if target != u32::MAX {
+            fill(&mut slots[at + i as usize + 1], v);
+            *ip = target as usize;
+        } else {
+            drop(slots);
             // The default is stored into the call's own scope: a possible cycle.
             self.state.scopes.register(env);
         }
@@ -1822,14 +1822,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                         }
                     }
                 }
+                // Formals without a default are bound here, by the lookup that checks
+                // they were passed; those with one by their own `GetFormal`.
+                let mut slots = f.env.slots.borrow_mut();
                 for (i, (s, _)) in formals.entries.iter().enumerate() {
-                    if !formals.has_default[i] && a.get(*s).is_none() {
+                    if formals.has_default[i] {
+                        continue;
+                    }
+                    let Some(v) = a.get(*s) else {
                         return Err(ErrorKind::MissingArgument {
                             function: "anonymous lambda".into(),
                             name: s.as_str().to_string(),
                         }
                         .into());
-                    }
+                    };
+                    fill(&mut slots[at + i + 1], v.clone());
                 }
             }
             _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
