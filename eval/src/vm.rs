@@ -1585,10 +1585,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             } else if y.is_empty() {
                                 Value::List(x)
                             } else {
-                                let mut v = Vec::with_capacity(x.len() + y.len());
-                                v.extend(x.iter().cloned());
-                                v.extend(y.iter().cloned());
-                                Value::list(v)
+                                Value::List(x.iter().chain(y.iter()).cloned().collect())
                             }
                         }
                         (Value::List(_), other) | (other, _) => {
@@ -2240,9 +2237,8 @@ fn make_static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) {
 /// `Op::MakeList(n)`.
 #[inline(always)]
 fn make_list(stack: &mut Vec<Value>, n: u32) {
-    let start = stack.len() - n as usize;
-    let v: Vec<Value> = stack.drain(start..).collect();
-    stack.push(Value::list(v));
+    let l = NixList::from_stack_top(stack, n as usize);
+    stack.push(Value::List(l));
 }
 
 /// The set of the static keys `code.attr_keys[k]` with their values taken from the top

@@ -191,11 +191,11 @@ fn unsafe_get_attr_pos(a: &[Value]) -> Result<Value, ErrorKind> {
 }
 
 fn attr_names(a: &[Value]) -> Result<Value, ErrorKind> {
-    Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
+    Ok(Value::List(attrs(&a[0])?.keys().map(name_value).collect()))
 }
 
 fn attr_values(a: &[Value]) -> Result<Value, ErrorKind> {
-    Ok(Value::list(
+    Ok(Value::List(
         attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
     ))
 }

@@ -1,8 +1,6 @@
 //! List builtins. Lazy ones (`map`, `genList`) build `f x` thunks; the ones that must
 //! look at elements (`filter`, `foldl'`, `sort`, ...) are generators.
 
-use std::rc::Rc;
-
 use super::{attrs, int, list, quick_apply, string, sym, Registry};
 use crate::errors::ErrorKind;
 use crate::generators::{
@@ -28,7 +26,7 @@ fn lazy_apply(f: &Value, shape: Option<quick_apply::Shape>, x: Value) -> Value {
     }
 }
 
-async fn forced_list(co: &Co, v: Value) -> R<Rc<crate::value::NixList>> {
+async fn forced_list(co: &Co, v: Value) -> R<crate::value::NixList> {
     let v = force(co, v).await?;
     Ok(list(&v)?.clone())
 }
@@ -65,7 +63,7 @@ enum Got {
 struct FunList {
     args: [Value; 2],
     f: Value,
-    l: Rc<crate::value::NixList>,
+    l: crate::value::NixList,
     i: usize,
     stage: Stage,
 }
@@ -75,7 +73,7 @@ impl FunList {
         FunList {
             args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
             f: Value::Null,
-            l: Rc::default(),
+            l: Default::default(),
             i: 0,
             stage: Stage::Fun,
         }
@@ -239,7 +237,7 @@ fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
 struct Foldl {
     args: [Value; 3],
     f: Value,
-    l: Rc<crate::value::NixList>,
+    l: crate::value::NixList,
     i: usize,
     stage: Stage,
 }
@@ -312,7 +310,7 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
             std::mem::take(&mut a[2]),
         ],
         f: Value::Null,
-        l: Rc::default(),
+        l: Default::default(),
         i: 0,
         stage: Stage::Fun,
     })
@@ -324,7 +322,7 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
 pub(crate) struct ForcedElems {
     arg: Value,
     /// `None` until the list is forced.
-    l: Option<Rc<crate::value::NixList>>,
+    l: Option<crate::value::NixList>,
     i: usize,
 }
 
@@ -394,7 +392,7 @@ struct Elem {
     x: Value,
     /// The list, until it is forced.
     arg: Value,
-    l: Option<Rc<crate::value::NixList>>,
+    l: Option<crate::value::NixList>,
     i: usize,
     /// Comparing `x` with element `i - 1`; kept for its work list between elements.
     eq: super::compare::DeepEq,
@@ -481,7 +479,7 @@ enum SortStage {
     /// Forcing element `v.len()` of `l`.
     Elems {
         f: Value,
-        l: Rc<crate::value::NixList>,
+        l: crate::value::NixList,
         v: Vec<Value>,
     },
     Merge(MergeSort),
@@ -492,7 +490,7 @@ impl Sort {
     fn force_elems(
         &mut self,
         f: Value,
-        l: Rc<crate::value::NixList>,
+        l: crate::value::NixList,
         mut v: Vec<Value>,
     ) -> MachineStep {
         while let Some(e) = l.get(v.len()) {
@@ -744,7 +742,7 @@ fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
 struct ListToAttrs {
     arg: Value,
     /// `None` until the list is forced.
-    l: Option<Rc<crate::value::NixList>>,
+    l: Option<crate::value::NixList>,
     i: usize,
     /// The element whose `name` is being forced.
     pending: Option<Attrs>,
@@ -991,7 +989,7 @@ pub fn register(r: &mut Registry) {
         if l.is_empty() {
             return Err(ErrorKind::other("'builtins.tail' called on an empty list"));
         }
-        Ok(Value::list(l[1..].to_vec()))
+        Ok(Value::List(l[1..].iter().cloned().collect()))
     });
     r.plain_quick(
         "elemAt",
@@ -1016,7 +1014,7 @@ pub fn register(r: &mut Registry) {
     r.plain_mask("map", 2, 0b10, |st, a| {
         let l = list(&a[1])?;
         let shape = quick_apply::shape(st, &a[0]);
-        Ok(Value::list(
+        Ok(Value::List(
             l.iter()
                 .map(|x| lazy_apply(&a[0], shape, x.clone()))
                 .collect(),
@@ -1034,7 +1032,7 @@ pub fn register(r: &mut Registry) {
                 .collect(),
             None => (0..n).map(|i| apply(f, Value::Int(i))).collect(),
         };
-        Ok(Value::list(elems))
+        Ok(Value::List(elems))
     });
     r.machine("filter", 2, filter);
     r.machine("foldl'", 3, foldl_strict);

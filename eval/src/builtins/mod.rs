@@ -342,7 +342,7 @@ pub fn int(v: &Value) -> Result<i64, ErrorKind> {
     }
 }
 
-pub fn list(v: &Value) -> Result<&Rc<crate::value::NixList>, ErrorKind> {
+pub fn list(v: &Value) -> Result<&crate::value::NixList, ErrorKind> {
     match v {
         Value::List(l) => Ok(l),
         other => Err(crate::generators::type_error("a list", other)),

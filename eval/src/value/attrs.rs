@@ -816,6 +816,15 @@ impl<'a> Iterator for AttrsIter<'a> {
             AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym, v)),
         }
     }
+
+    /// Exact, so that a list or vector collected from a set is allocated once.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            AttrsIter::Flat(it) => it.size_hint(),
+            AttrsIter::Large(it) => it.size_hint(),
+        }
+    }
 }
 
 impl FromIterator<(Symbol, Value)> for Attrs {
