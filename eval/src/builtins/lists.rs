@@ -63,7 +63,8 @@ enum Got {
 struct FunList {
     args: [Value; 2],
     f: Value,
-    l: crate::value::NixList,
+    /// `None` until the list is forced (a placeholder list would cost an allocation).
+    l: Option<crate::value::NixList>,
     i: usize,
     stage: Stage,
 }
@@ -73,10 +74,15 @@ impl FunList {
         FunList {
             args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
             f: Value::Null,
-            l: Default::default(),
+            l: None,
             i: 0,
             stage: Stage::Fun,
         }
+    }
+
+    /// The list's elements (none before it is forced).
+    fn elems(&self) -> &[Value] {
+        self.l.as_deref().unwrap_or_default()
     }
 
     /// Takes the answer to the last step: once the list is in hand, that is the
@@ -111,7 +117,7 @@ impl FunList {
                     }
                 }
                 Stage::First => {
-                    self.l = list(&last.unwrap_or_default())?.clone();
+                    self.l = Some(list(&last.unwrap_or_default())?.clone());
                     self.stage = Stage::Loop;
                     return Ok(Got::Answer(None));
                 }
@@ -122,7 +128,7 @@ impl FunList {
 
     /// `f e` for the next element `e`.
     fn next_call(&mut self) -> Option<MachineStep> {
-        let e = self.l.get(self.i)?;
+        let e = self.l.as_deref()?.get(self.i)?;
         self.i += 1;
         Some(MachineStep::Call(self.f.clone(), known(e)))
     }
@@ -155,14 +161,14 @@ impl Machine for Filter {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         if let Some(keep) = feed!(self.m, last) {
             if want_bool(keep)? {
-                self.out.push(self.m.l[self.m.i - 1].clone());
+                self.out.push(self.m.elems()[self.m.i - 1].clone());
             }
         }
         if let Some(step) = self.m.next_call() {
             return Ok(step);
         }
-        if self.out.len() == self.m.l.len() {
-            return Ok(MachineStep::Done(Value::List(self.m.l.clone())));
+        if let Some(l) = self.m.l.as_ref().filter(|l| l.len() == self.out.len()) {
+            return Ok(MachineStep::Done(Value::List(l.clone())));
         }
         Ok(MachineStep::Done(Value::list(std::mem::take(
             &mut self.out,
@@ -237,7 +243,8 @@ fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
 struct Foldl {
     args: [Value; 3],
     f: Value,
-    l: crate::value::NixList,
+    /// `None` until the list is forced.
+    l: Option<crate::value::NixList>,
     i: usize,
     stage: Stage,
 }
@@ -256,7 +263,7 @@ impl Foldl {
     /// The call for the next element, or the end.
     #[inline(always)]
     fn next(&mut self, acc: Value) -> MachineStep {
-        if let Some(e) = self.l.get(self.i) {
+        if let Some(e) = self.l.as_deref().and_then(|l| l.get(self.i)) {
             self.i += 1;
             return MachineStep::Call2(self.f.clone(), acc, known(e));
         }
@@ -290,7 +297,7 @@ impl Foldl {
                     };
                 }
                 Stage::First => {
-                    self.l = list(&last)?.clone();
+                    self.l = Some(list(&last)?.clone());
                     self.stage = Stage::Loop;
                     let acc = std::mem::take(&mut self.args[1]);
                     return Ok(self.next(acc));
@@ -310,7 +317,7 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
             std::mem::take(&mut a[2]),
         ],
         f: Value::Null,
-        l: Default::default(),
+        l: None,
         i: 0,
         stage: Stage::Fun,
     })
