@@ -211,21 +211,43 @@ fn any_all(a: &mut [Value], want: bool) -> Box<dyn Machine> {
     })
 }
 
+/// The lists `concatMap` and `concatLists` join, kept as they come (only the non-empty
+/// ones) and copied once at the end into a list of the exact size; a lone non-empty
+/// list is the answer itself.
+#[derive(Default)]
+struct Parts(Vec<crate::value::NixList>);
+
+impl Parts {
+    fn push(&mut self, l: &Value) -> R<()> {
+        let l = list(l)?;
+        if !l.is_empty() {
+            self.0.push(l.clone());
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Value {
+        Value::List(match &self.0[..] {
+            [] => Default::default(),
+            [one] => one.clone(),
+            parts => crate::value::NixList::concat(parts),
+        })
+    }
+}
+
 struct ConcatMap {
     m: FunList,
-    out: Vec<Value>,
+    out: Parts,
 }
 
 impl Machine for ConcatMap {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         if let Some(r) = feed!(self.m, last) {
-            self.out.extend(list(&r)?.iter().cloned());
+            self.out.push(&r)?;
         }
         match self.m.next_call() {
             Some(step) => Ok(step),
-            None => Ok(MachineStep::Done(Value::list(std::mem::take(
-                &mut self.out,
-            )))),
+            None => Ok(MachineStep::Done(self.out.finish())),
         }
     }
 }
@@ -233,7 +255,7 @@ impl Machine for ConcatMap {
 fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ConcatMap {
         m: FunList::new(a),
-        out: Vec::new(),
+        out: Parts::default(),
     })
 }
 
@@ -372,24 +394,21 @@ impl ForcedElems {
 /// `concatLists xs`.
 struct ConcatLists {
     xs: ForcedElems,
-    out: Vec<Value>,
+    out: Parts,
 }
 
 impl Machine for ConcatLists {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         let out = &mut self.out;
-        let step = self.xs.step(last, |e| {
-            out.extend(list(&e)?.iter().cloned());
-            Ok(())
-        })?;
-        Ok(step.unwrap_or_else(|| MachineStep::Done(Value::list(std::mem::take(out)))))
+        let step = self.xs.step(last, |e| out.push(&e))?;
+        Ok(step.unwrap_or_else(|| MachineStep::Done(out.finish())))
     }
 }
 
 fn concat_lists(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ConcatLists {
         xs: ForcedElems::new(std::mem::take(&mut a[0])),
-        out: Vec::new(),
+        out: Parts::default(),
     })
 }
 

@@ -85,6 +85,28 @@ impl NixList {
         NixList(p)
     }
 
+    /// The elements of `parts` in order, in one block of the exact size.
+    pub fn concat(parts: &[NixList]) -> NixList {
+        let n = parts
+            .iter()
+            .try_fold(0usize, |n, p| n.checked_add(p.len()))
+            .unwrap_or_else(|| alloc::handle_alloc_error(Layout::new::<Header>()));
+        let p = NixList::alloc(n);
+        let elems = NixList::elems(p);
+        let mut i = 0;
+        for v in parts.iter().flat_map(|l| l.iter()) {
+            if i == n {
+                break;
+            }
+            // SAFETY: slot `i < n` is within the block and not yet written.
+            unsafe { elems.add(i).write(v.clone()) };
+            i += 1;
+        }
+        // The parts are not changed while this runs, so exactly `n` were written.
+        debug_assert_eq!(i, n);
+        NixList(p)
+    }
+
     /// Whether `a` and `b` are the same block.
     #[inline]
     pub fn ptr_eq(a: &NixList, b: &NixList) -> bool {
@@ -254,6 +276,15 @@ mod tests {
         assert_eq!(ints(&long), vec![0, 1, 2, 3]);
         let exact: NixList = (0..3).map(Value::Int).collect();
         assert_eq!(ints(&exact), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn concat_joins_in_order() {
+        let a: NixList = (0..2).map(Value::Int).collect();
+        let b: NixList = (2..5).map(Value::Int).collect();
+        let l = NixList::concat(&[a.clone(), NixList::default(), b, a]);
+        assert_eq!(ints(&l), vec![0, 1, 2, 3, 4, 0, 1]);
+        assert_eq!(NixList::concat(&[]).len(), 0);
     }
 
     #[test]
