@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::mem::{align_of, size_of};
 use std::ptr::{self, NonNull};
 
+use super::copy::copy_few;
 use super::drop;
 use super::Value;
 
@@ -79,7 +80,7 @@ impl NixList {
         // SAFETY: as in `from_vec`: moved bit for bit, then cut off the stack without
         // being dropped.
         unsafe {
-            ptr::copy_nonoverlapping(stack.as_ptr().add(start), NixList::elems(p), n);
+            copy_few(stack.as_ptr().add(start), NixList::elems(p), n);
             stack.set_len(start);
         }
         NixList(p)

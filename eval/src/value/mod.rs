@@ -4,6 +4,7 @@
 mod attrs;
 mod cell;
 mod code;
+mod copy;
 mod drop;
 mod list;
 mod string;
