@@ -72,6 +72,14 @@ impl NixList {
         NixList(p)
     }
 
+    /// The list of just `v`.
+    pub fn one(v: Value) -> NixList {
+        let p = NixList::alloc(1);
+        // SAFETY: the block has room for one element, not yet written.
+        unsafe { NixList::elems(p).write(v) };
+        NixList(p)
+    }
+
     /// The list of the top `n` values of `stack`, which are moved off it.
     pub fn from_stack_top(stack: &mut Vec<Value>, n: usize) -> NixList {
         let n = n.min(stack.len());
