@@ -179,7 +179,7 @@ pub struct DeepForce {
 
 enum Elems {
     None,
-    List(std::rc::Rc<crate::value::NixList>, usize),
+    List(crate::value::NixList, usize),
     /// A set's values from the first that needed forcing on (a set has no index).
     Vals(std::vec::IntoIter<Value>),
 }
@@ -228,11 +228,7 @@ impl DeepForce {
     fn open_next(&mut self) -> bool {
         while let Some(item) = self.work.pop() {
             match item {
-                Value::List(l)
-                    if self
-                        .seen
-                        .insert(std::rc::Rc::as_ptr(&l) as *const u8 as usize) =>
-                {
+                Value::List(l) if self.seen.insert(l.as_ptr() as usize) => {
                     self.cur = Elems::List(l, 0);
                     return true;
                 }

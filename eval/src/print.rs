@@ -164,7 +164,7 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>, key: Opti
                     out.extend_from_slice(b"[ ]");
                     continue;
                 }
-                let list_key = Rc::as_ptr(l) as *const u8 as usize;
+                let list_key = l.as_ptr() as usize;
                 let id = if l.len() <= 2 {
                     key.unwrap_or(list_key)
                 } else {

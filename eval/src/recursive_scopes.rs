@@ -158,7 +158,7 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
                 }
         }
         Value::Attrs(a) => Attrs::strong_count(a) == 1 && a.iter().all(|(_, v)| owned(v, budget)),
-        Value::List(l) => Rc::strong_count(l) == 1 && l.iter().all(|v| owned(v, budget)),
+        Value::List(l) => l.is_unique() && l.iter().all(|v| owned(v, budget)),
         Value::Closure(c) => Rc::strong_count(c) == 1 && owned_env(&c.env, budget),
         Value::Builtin(b) => Rc::strong_count(b) == 1 && b.args.iter().all(|v| owned(v, budget)),
         Value::Null
@@ -236,7 +236,7 @@ fn tear_down(envs: Vec<Rc<Env>>) {
                 work.extend(a.iter().map(|(_, v)| v.clone()));
             }
             Value::List(l) => {
-                if !seen.insert(Rc::as_ptr(l) as *const ()) {
+                if !seen.insert(l.as_ptr() as *const ()) {
                     continue;
                 }
                 work.extend(l.iter().cloned());

@@ -1635,10 +1635,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             } else if y.is_empty() {
                                 Value::List(x)
                             } else {
-                                let mut v = Vec::with_capacity(x.len() + y.len());
-                                v.extend(x.iter().cloned());
-                                v.extend(y.iter().cloned());
-                                Value::list(v)
+                                Value::List(x.iter().chain(y.iter()).cloned().collect())
                             }
                         }
                         (Value::List(_), other) | (other, _) => {
@@ -2184,8 +2181,8 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `b`'s quick answer (see `BuiltinDef::quick`) for its arguments at `start..`, put
     /// in their place; `false`, and nothing changed, when it has none for them.
     #[inline(always)]
-    fn quick_answer(&mut self, b: &BuiltinApp, start: usize) -> bool {
-        let Some(r) = b.def.quick.and_then(|q| q(&self.stack[start..])) else {
+    fn quick_answer(&mut self, b: &BuiltinApp, (start, args): (usize, usize)) -> bool {
+        let Some(r) = b.def.quick.and_then(|q| q(&self.stack[args..])) else {
             return false;
         };
         self.stack.truncate(start);
@@ -2230,20 +2227,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                         demand_slot!(self, n - k + j);
                     }
                 }
-                let start = spread_args(&mut self.stack, &b, k);
-                let r = f(self.state, &mut self.stack[start..]);
+                let (start, args) = spread_args(&mut self.stack, &b, k);
+                let r = f(self.state, &mut self.stack[args..]);
                 self.stack.truncate(start);
                 self.stack.push(r?);
                 code_frame!(self).ip += skip;
                 Ok(())
             }
             BuiltinImpl::Machine(mk) => {
-                let start = spread_args(&mut self.stack, &b, k);
-                if self.quick_answer(&b, start) {
+                let at = spread_args(&mut self.stack, &b, k);
+                if self.quick_answer(&b, at) {
                     code_frame!(self).ip += skip;
                     return Ok(());
                 }
-                let machine = mk(&mut self.stack[start..]);
+                let (start, args) = at;
+                let machine = mk(&mut self.stack[args..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;
                 self.push_machine(b.def.name, machine)?;
@@ -2252,13 +2250,15 @@ impl<'o, O: Observer> Vm<'o, O> {
                 self.step_machine()
             }
             BuiltinImpl::Gen(g) => {
-                let start = spread_args(&mut self.stack, &b, k);
+                let at = spread_args(&mut self.stack, &b, k);
                 code_frame!(self).ip += skip;
-                if self.quick_answer(&b, start) {
+                if self.quick_answer(&b, at) {
                     return Ok(());
                 }
                 // One allocation of the exact size, which the generator owns.
-                let args: Vec<Value> = self.stack.drain(start..).collect();
+                let (start, args) = at;
+                let args: Vec<Value> = self.stack.drain(args..).collect();
+                self.stack.truncate(start);
                 let g = g.clone();
                 let gen = generators::start(move |co| g(co, args));
                 self.push_gen(b.def.name, gen)
@@ -2269,21 +2269,22 @@ impl<'o, O: Observer> Vm<'o, O> {
 
 /// Lay out the arguments of the full application on top of the stack (`[b, x..]`, the
 /// `k` new arguments after `b`) as one run, those held by `b` first (evaluated thunks
-/// replaced by their values); the run's start.
+/// replaced by their values). Returns where the builtin's slot is (the result goes
+/// there) and where the run starts: right after that slot when `b` holds no arguments
+/// (the new ones are then left where they are, not moved down over it).
 #[inline(always)]
-fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, k: usize) -> usize {
+fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, k: usize) -> (usize, usize) {
     let start = stack.len() - k - 1;
     match b.args.split_first() {
-        // The builtin's own slot goes; the new arguments move down one.
-        None => drop(stack.remove(start)),
+        None => (start, start + 1),
         Some((first, rest)) => {
             stack[start] = first.clone().shallow();
             for (i, a) in rest.iter().enumerate() {
                 stack.insert(start + 1 + i, a.clone().shallow());
             }
+            (start, start)
         }
     }
-    start
 }
 
 /// `Op::MakeAttrs(k, 0)`: the set of the static keys, built in place.
@@ -2300,9 +2301,8 @@ fn make_static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) {
 /// `Op::MakeList(n)`.
 #[inline(always)]
 fn make_list(stack: &mut Vec<Value>, n: u32) {
-    let start = stack.len() - n as usize;
-    let v: Vec<Value> = stack.drain(start..).collect();
-    stack.push(Value::list(v));
+    let l = NixList::from_stack_top(stack, n as usize);
+    stack.push(Value::List(l));
 }
 
 /// The set of the static keys `code.attr_keys[k]` with their values taken from the top

@@ -9,7 +9,7 @@ use crate::compiled::Proto;
 use crate::errors::{ErrorKind, R};
 use crate::generators::{arrived_or_force, Machine, MachineStep};
 use crate::symbol::Symbol;
-use crate::value::{Attrs, NixString, Thunk, Value};
+use crate::value::{Attrs, NixList, NixString, Thunk, Value};
 
 fn name_value(k: Symbol) -> Value {
     Value::String(NixString::of_symbol(k))
@@ -103,7 +103,9 @@ struct ZipAttrsWith {
     f: Value,
     sets: ForcedElems,
     index: rustc_hash::FxHashMap<Symbol, usize>,
-    groups: Vec<(Symbol, Vec<Value>)>,
+    /// Each name's first value, then the rest: most names are in only one of the sets,
+    /// and then no vector is allocated for them.
+    groups: Vec<(Symbol, Value, Vec<Value>)>,
 }
 
 impl Machine for ZipAttrsWith {
@@ -111,11 +113,12 @@ impl Machine for ZipAttrsWith {
         let (index, groups) = (&mut self.index, &mut self.groups);
         let step = self.sets.step(last, |e| {
             for (k, v) in attrs(&e)?.iter() {
-                let i = *index.entry(k).or_insert_with(|| {
-                    groups.push((k, Vec::new()));
-                    groups.len() - 1
-                });
-                groups[i].1.push(v.clone());
+                let n = groups.len();
+                let i = *index.entry(k).or_insert(n);
+                match groups.get_mut(i) {
+                    Some(g) => g.2.push(v.clone()),
+                    None => groups.push((k, v.clone(), Vec::new())),
+                }
             }
             Ok(())
         })?;
@@ -126,10 +129,16 @@ impl Machine for ZipAttrsWith {
         groups.sort_unstable_by(|a, b| a.0.cmp_name(b.0));
         let entries = groups
             .into_iter()
-            .map(|(k, vs)| {
+            .map(|(k, first, mut rest)| {
+                let vs = if rest.is_empty() {
+                    NixList::one(first)
+                } else {
+                    rest.insert(0, first);
+                    NixList::from_vec(rest)
+                };
                 (
                     k,
-                    Value::Thunk(Thunk::apply_name(&self.f, k, Value::list(vs))),
+                    Value::Thunk(Thunk::apply_name(&self.f, k, Value::List(vs))),
                 )
             })
             .collect();
@@ -191,11 +200,11 @@ fn unsafe_get_attr_pos(a: &[Value]) -> R<Value> {
 }
 
 fn attr_names(a: &[Value]) -> R<Value> {
-    Ok(Value::list(attrs(&a[0])?.keys().map(name_value).collect()))
+    Ok(Value::List(attrs(&a[0])?.keys().map(name_value).collect()))
 }
 
 fn attr_values(a: &[Value]) -> R<Value> {
-    Ok(Value::list(
+    Ok(Value::List(
         attrs(&a[0])?.iter().map(|(_, v)| v.clone()).collect(),
     ))
 }

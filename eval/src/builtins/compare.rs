@@ -24,7 +24,7 @@ pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
-            if Rc::ptr_eq(x, y) || (x.is_empty() && y.is_empty()) {
+            if NixList::ptr_eq(x, y) || (x.is_empty() && y.is_empty()) {
                 true
             } else if x.len() != y.len() {
                 false
@@ -54,7 +54,7 @@ fn identical(a: &Value, b: &Value) -> bool {
         (Value::Closure(x), Value::Closure(y)) => Rc::ptr_eq(x, y),
         (Value::Builtin(x), Value::Builtin(y)) => Rc::ptr_eq(x, y),
         (Value::Attrs(x), Value::Attrs(y)) => Attrs::ptr_eq(x, y),
-        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => NixList::ptr_eq(x, y),
         _ => false,
     }
 }
@@ -100,7 +100,7 @@ fn flat_eq_values(a: &Value, b: &Value, depth: u32) -> Option<bool> {
             }
             Some(true)
         }
-        (Value::List(x), Value::List(y)) if !Rc::ptr_eq(x, y) && x.len() == y.len() => {
+        (Value::List(x), Value::List(y)) if !NixList::ptr_eq(x, y) && x.len() == y.len() => {
             for (p, q) in x.iter().zip(y.iter()) {
                 if !flat_eq(p, q, depth - 1)? {
                     return Some(false);
@@ -143,7 +143,7 @@ enum Work {
     Pair(Value, Value),
     /// The elements of two lists of the same length from index `.2` on: one item for the
     /// whole pair of lists rather than one per element.
-    Lists(Rc<NixList>, Rc<NixList>, usize),
+    Lists(NixList, NixList, usize),
 }
 
 /// What the machine asked the VM to force, with the rest of the pair.

@@ -1,8 +1,6 @@
 //! List builtins. Lazy ones (`map`, `genList`) build `f x` thunks; the ones that must
 //! look at elements (`filter`, `foldl'`, `sort`, ...) are generators.
 
-use std::rc::Rc;
-
 use super::{attrs, int, list, quick_apply, string, sym, Registry};
 use crate::errors::{ErrorKind, R};
 use crate::generators::{
@@ -26,7 +24,7 @@ fn lazy_apply(f: &Value, shape: Option<quick_apply::Shape>, x: Value) -> Value {
     }
 }
 
-async fn forced_list(co: &Co, v: Value) -> R<Rc<crate::value::NixList>> {
+async fn forced_list(co: &Co, v: Value) -> R<crate::value::NixList> {
     let v = force(co, v).await?;
     Ok(list(&v)?.clone())
 }
@@ -63,7 +61,8 @@ enum Got {
 struct FunList {
     args: [Value; 2],
     f: Value,
-    l: Rc<crate::value::NixList>,
+    /// `None` until the list is forced (a placeholder list would cost an allocation).
+    l: Option<crate::value::NixList>,
     i: usize,
     stage: Stage,
 }
@@ -73,10 +72,15 @@ impl FunList {
         FunList {
             args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
             f: Value::Null,
-            l: Rc::default(),
+            l: None,
             i: 0,
             stage: Stage::Fun,
         }
+    }
+
+    /// The list's elements (none before it is forced).
+    fn elems(&self) -> &[Value] {
+        self.l.as_deref().unwrap_or_default()
     }
 
     /// Takes the answer to the last step: once the list is in hand, that is the
@@ -111,7 +115,7 @@ impl FunList {
                     }
                 }
                 Stage::First => {
-                    self.l = list(&last.unwrap_or_default())?.clone();
+                    self.l = Some(list(&last.unwrap_or_default())?.clone());
                     self.stage = Stage::Loop;
                     return Ok(Got::Answer(None));
                 }
@@ -122,7 +126,7 @@ impl FunList {
 
     /// `f e` for the next element `e`.
     fn next_call(&mut self) -> Option<MachineStep> {
-        let e = self.l.get(self.i)?;
+        let e = self.l.as_deref()?.get(self.i)?;
         self.i += 1;
         Some(MachineStep::Call(self.f.clone(), known(e)))
     }
@@ -155,14 +159,14 @@ impl Machine for Filter {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         if let Some(keep) = feed!(self.m, last) {
             if want_bool(keep)? {
-                self.out.push(self.m.l[self.m.i - 1].clone());
+                self.out.push(self.m.elems()[self.m.i - 1].clone());
             }
         }
         if let Some(step) = self.m.next_call() {
             return Ok(step);
         }
-        if self.out.len() == self.m.l.len() {
-            return Ok(MachineStep::Done(Value::List(self.m.l.clone())));
+        if let Some(l) = self.m.l.as_ref().filter(|l| l.len() == self.out.len()) {
+            return Ok(MachineStep::Done(Value::List(l.clone())));
         }
         Ok(MachineStep::Done(Value::list(std::mem::take(
             &mut self.out,
@@ -205,21 +209,43 @@ fn any_all(a: &mut [Value], want: bool) -> Box<dyn Machine> {
     })
 }
 
+/// The lists `concatMap` and `concatLists` join, kept as they come (only the non-empty
+/// ones) and copied once at the end into a list of the exact size; a lone non-empty
+/// list is the answer itself.
+#[derive(Default)]
+struct Parts(Vec<crate::value::NixList>);
+
+impl Parts {
+    fn push(&mut self, l: &Value) -> R<()> {
+        let l = list(l)?;
+        if !l.is_empty() {
+            self.0.push(l.clone());
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Value {
+        Value::List(match &self.0[..] {
+            [] => Default::default(),
+            [one] => one.clone(),
+            parts => crate::value::NixList::concat(parts),
+        })
+    }
+}
+
 struct ConcatMap {
     m: FunList,
-    out: Vec<Value>,
+    out: Parts,
 }
 
 impl Machine for ConcatMap {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         if let Some(r) = feed!(self.m, last) {
-            self.out.extend(list(&r)?.iter().cloned());
+            self.out.push(&r)?;
         }
         match self.m.next_call() {
             Some(step) => Ok(step),
-            None => Ok(MachineStep::Done(Value::list(std::mem::take(
-                &mut self.out,
-            )))),
+            None => Ok(MachineStep::Done(self.out.finish())),
         }
     }
 }
@@ -227,7 +253,7 @@ impl Machine for ConcatMap {
 fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ConcatMap {
         m: FunList::new(a),
-        out: Vec::new(),
+        out: Parts::default(),
     })
 }
 
@@ -237,7 +263,8 @@ fn concat_map(a: &mut [Value]) -> Box<dyn Machine> {
 struct Foldl {
     args: [Value; 3],
     f: Value,
-    l: Rc<crate::value::NixList>,
+    /// `None` until the list is forced.
+    l: Option<crate::value::NixList>,
     i: usize,
     stage: Stage,
 }
@@ -256,7 +283,7 @@ impl Foldl {
     /// The call for the next element, or the end.
     #[inline(always)]
     fn next(&mut self, acc: Value) -> MachineStep {
-        if let Some(e) = self.l.get(self.i) {
+        if let Some(e) = self.l.as_deref().and_then(|l| l.get(self.i)) {
             self.i += 1;
             return MachineStep::Call2(self.f.clone(), acc, known(e));
         }
@@ -290,7 +317,7 @@ impl Foldl {
                     };
                 }
                 Stage::First => {
-                    self.l = list(&last)?.clone();
+                    self.l = Some(list(&last)?.clone());
                     self.stage = Stage::Loop;
                     let acc = std::mem::take(&mut self.args[1]);
                     return Ok(self.next(acc));
@@ -310,7 +337,7 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
             std::mem::take(&mut a[2]),
         ],
         f: Value::Null,
-        l: Rc::default(),
+        l: None,
         i: 0,
         stage: Stage::Fun,
     })
@@ -322,7 +349,7 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
 pub(crate) struct ForcedElems {
     arg: Value,
     /// `None` until the list is forced.
-    l: Option<Rc<crate::value::NixList>>,
+    l: Option<crate::value::NixList>,
     i: usize,
 }
 
@@ -365,24 +392,21 @@ impl ForcedElems {
 /// `concatLists xs`.
 struct ConcatLists {
     xs: ForcedElems,
-    out: Vec<Value>,
+    out: Parts,
 }
 
 impl Machine for ConcatLists {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         let out = &mut self.out;
-        let step = self.xs.step(last, |e| {
-            out.extend(list(&e)?.iter().cloned());
-            Ok(())
-        })?;
-        Ok(step.unwrap_or_else(|| MachineStep::Done(Value::list(std::mem::take(out)))))
+        let step = self.xs.step(last, |e| out.push(&e))?;
+        Ok(step.unwrap_or_else(|| MachineStep::Done(out.finish())))
     }
 }
 
 fn concat_lists(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ConcatLists {
         xs: ForcedElems::new(std::mem::take(&mut a[0])),
-        out: Vec::new(),
+        out: Parts::default(),
     })
 }
 
@@ -392,7 +416,7 @@ struct Elem {
     x: Value,
     /// The list, until it is forced.
     arg: Value,
-    l: Option<Rc<crate::value::NixList>>,
+    l: Option<crate::value::NixList>,
     i: usize,
     /// Comparing `x` with element `i - 1`; kept for its work list between elements.
     eq: super::compare::DeepEq,
@@ -479,7 +503,7 @@ enum SortStage {
     /// Forcing element `v.len()` of `l`.
     Elems {
         f: Value,
-        l: Rc<crate::value::NixList>,
+        l: crate::value::NixList,
         v: Vec<Value>,
     },
     Merge(MergeSort),
@@ -490,7 +514,7 @@ impl Sort {
     fn force_elems(
         &mut self,
         f: Value,
-        l: Rc<crate::value::NixList>,
+        l: crate::value::NixList,
         mut v: Vec<Value>,
     ) -> MachineStep {
         while let Some(e) = l.get(v.len()) {
@@ -742,7 +766,7 @@ fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
 struct ListToAttrs {
     arg: Value,
     /// `None` until the list is forced.
-    l: Option<Rc<crate::value::NixList>>,
+    l: Option<crate::value::NixList>,
     i: usize,
     /// The element whose `name` is being forced.
     pending: Option<Attrs>,
@@ -989,7 +1013,7 @@ pub fn register(r: &mut Registry) {
         if l.is_empty() {
             return Err(ErrorKind::other("'builtins.tail' called on an empty list").into());
         }
-        Ok(Value::list(l[1..].to_vec()))
+        Ok(Value::List(l[1..].iter().cloned().collect()))
     });
     r.plain_quick(
         "elemAt",
@@ -1014,7 +1038,7 @@ pub fn register(r: &mut Registry) {
     r.plain_mask("map", 2, 0b10, |st, a| {
         let l = list(&a[1])?;
         let shape = quick_apply::shape(st, &a[0]);
-        Ok(Value::list(
+        Ok(Value::List(
             l.iter()
                 .map(|x| lazy_apply(&a[0], shape, x.clone()))
                 .collect(),
@@ -1032,7 +1056,7 @@ pub fn register(r: &mut Registry) {
                 .collect(),
             None => (0..n).map(|i| apply(f, Value::Int(i))).collect(),
         };
-        Ok(Value::list(elems))
+        Ok(Value::List(elems))
     });
     r.machine("filter", 2, filter);
     r.machine("foldl'", 3, foldl_strict);

@@ -342,7 +342,7 @@ pub fn int(v: &Value) -> R<i64> {
     }
 }
 
-pub fn list(v: &Value) -> R<&Rc<crate::value::NixList>> {
+pub fn list(v: &Value) -> R<&crate::value::NixList> {
     match v {
         Value::List(l) => Ok(l),
         other => Err(crate::generators::type_error("a list", other)),

@@ -58,7 +58,7 @@ pub struct Coercion {
     v: Value,
     /// Lists being joined, innermost last: the list, the index of the next element, the
     /// string so far.
-    lists: Vec<(Rc<NixList>, usize, StringBuilder)>,
+    lists: Vec<(NixList, usize, StringBuilder)>,
 }
 
 /// What a forced value leads to.
@@ -257,7 +257,7 @@ struct ConcatStringsSep {
     /// The separator, then the list, each until it is forced.
     args: [Value; 2],
     sep: Option<NixString>,
-    elems: Option<Rc<NixList>>,
+    elems: Option<NixList>,
     i: usize,
     out: StringBuilder,
     /// Coercing element `i - 1`, which is not a plain string.

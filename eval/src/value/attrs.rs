@@ -21,6 +21,7 @@ use std::mem::{align_of, size_of};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
+use super::copy::copy_few;
 use super::Value;
 use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
@@ -215,9 +216,9 @@ impl Attrs {
         // bit for bit, then cut off the stack without being dropped.
         unsafe {
             let vals = a.body() as *mut Value;
-            ptr::copy_nonoverlapping(stack.as_ptr().add(start), vals, n);
+            copy_few(stack.as_ptr().add(start), vals, n);
             stack.set_len(start);
-            ptr::copy_nonoverlapping(keys.as_ptr(), vals.add(n) as *mut Symbol, n);
+            copy_few(keys.as_ptr(), vals.add(n) as *mut Symbol, n);
             (*a.0.as_ptr()).len = n as u32;
         }
         a
@@ -842,6 +843,15 @@ impl<'a> Iterator for AttrsIter<'a> {
         match self {
             AttrsIter::Flat(it) => it.next().map(|(k, v)| (*k, v)),
             AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym, v)),
+        }
+    }
+
+    /// Exact, so that a list or vector collected from a set is allocated once.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            AttrsIter::Flat(it) => it.size_hint(),
+            AttrsIter::Large(it) => it.size_hint(),
         }
     }
 }

@@ -4,12 +4,15 @@
 mod attrs;
 mod cell;
 mod code;
+mod copy;
 mod drop;
+mod list;
 mod string;
 
 pub use attrs::Attrs;
 pub use cell::VCell;
 pub use code::Code;
+pub use list::NixList;
 pub use string::{NixContext, NixString, StringBuilder};
 
 use std::path::PathBuf;
@@ -28,7 +31,7 @@ pub enum Value {
     String(NixString),
     Path(Rc<PathBuf>),
     Attrs(Attrs),
-    List(Rc<NixList>),
+    List(NixList),
     Closure(Rc<Closure>),
     Builtin(Rc<BuiltinApp>),
     Thunk(Thunk),
@@ -148,27 +151,6 @@ impl std::ops::DerefMut for Slots {
     }
 }
 
-/// A list's elements (a plain vector: indexing and iteration are what Nix code does
-/// most; `++` copies, as in C++ Nix).
-#[derive(Clone, Default)]
-pub struct NixList(pub Vec<Value>);
-
-impl std::ops::Deref for NixList {
-    type Target = Vec<Value>;
-    fn deref(&self) -> &Vec<Value> {
-        &self.0
-    }
-}
-
-impl Drop for NixList {
-    #[inline]
-    fn drop(&mut self) {
-        if !self.0.is_empty() {
-            drop::release(std::mem::take(&mut self.0));
-        }
-    }
-}
-
 impl Drop for Env {
     #[inline]
     fn drop(&mut self) {
@@ -260,7 +242,7 @@ impl Value {
     }
 
     pub fn list(v: Vec<Value>) -> Value {
-        Value::List(Rc::new(NixList(v)))
+        Value::List(NixList::from_vec(v))
     }
 
     pub fn attrs(a: Attrs) -> Value {
