@@ -22,6 +22,7 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use super::copy::copy_few;
+use super::count;
 use super::Value;
 use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
@@ -772,12 +773,7 @@ impl Default for Attrs {
 impl Clone for Attrs {
     #[inline]
     fn clone(&self) -> Attrs {
-        let rc = &self.header().rc;
-        // As `Rc` does: a count that would wrap means memory is corrupt.
-        let Some(n) = rc.get().checked_add(1) else {
-            std::process::abort()
-        };
-        rc.set(n);
+        count::retain(&self.header().rc);
         Attrs(self.0)
     }
 }
@@ -785,10 +781,7 @@ impl Clone for Attrs {
 impl Drop for Attrs {
     #[inline]
     fn drop(&mut self) {
-        let rc = &self.header().rc;
-        let n = rc.get() - 1;
-        rc.set(n);
-        if n == 0 {
+        if count::release(&self.header().rc) {
             free(Block(self.0));
         }
     }

@@ -9,6 +9,7 @@ use std::mem::{align_of, size_of};
 use std::ptr::{self, NonNull};
 
 use super::copy::copy_few;
+use super::count;
 use super::drop;
 use super::Value;
 
@@ -196,8 +197,7 @@ impl Default for NixList {
 impl Clone for NixList {
     #[inline]
     fn clone(&self) -> NixList {
-        let rc = &self.header().rc;
-        rc.set(rc.get() + 1);
+        count::retain(&self.header().rc);
         NixList(self.0)
     }
 }
@@ -232,10 +232,7 @@ impl Drop for Dying {
 impl Drop for NixList {
     #[inline]
     fn drop(&mut self) {
-        let rc = &self.header().rc;
-        let n = rc.get() - 1;
-        rc.set(n);
-        if n == 0 {
+        if count::release(&self.header().rc) {
             drop::release(Dying(self.0));
         }
     }

@@ -5,6 +5,7 @@ mod attrs;
 mod cell;
 mod code;
 mod copy;
+mod count;
 mod drop;
 mod list;
 mod string;
