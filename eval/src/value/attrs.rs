@@ -22,7 +22,6 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use super::copy::copy_few;
-use super::count;
 use super::Value;
 use crate::attr_pos::AttrPos;
 use crate::symbol::Symbol;
@@ -773,7 +772,12 @@ impl Default for Attrs {
 impl Clone for Attrs {
     #[inline]
     fn clone(&self) -> Attrs {
-        count::retain(&self.header().rc);
+        let rc = &self.header().rc;
+        // As `Rc` does: a count that would wrap means memory is corrupt.
+        let Some(n) = rc.get().checked_add(1) else {
+            std::process::abort()
+        };
+        rc.set(n);
         Attrs(self.0)
     }
 }
@@ -781,7 +785,10 @@ impl Clone for Attrs {
 impl Drop for Attrs {
     #[inline]
     fn drop(&mut self) {
-        if count::release(&self.header().rc) {
+        let rc = &self.header().rc;
+        let n = rc.get() - 1;
+        rc.set(n);
+        if n == 0 {
             free(Block(self.0));
         }
     }

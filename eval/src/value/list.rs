@@ -9,7 +9,6 @@ use std::mem::{align_of, size_of};
 use std::ptr::{self, NonNull};
 
 use super::copy::copy_few;
-use super::count;
 use super::drop;
 use super::Value;
 
@@ -197,7 +196,8 @@ impl Default for NixList {
 impl Clone for NixList {
     #[inline]
     fn clone(&self) -> NixList {
-        count::retain(&self.header().rc);
+        let rc = &self.header().rc;
+        rc.set(rc.get() + 1);
         NixList(self.0)
     }
 }
@@ -232,7 +232,10 @@ impl Drop for Dying {
 impl Drop for NixList {
     #[inline]
     fn drop(&mut self) {
-        if count::release(&self.header().rc) {
+        let rc = &self.header().rc;
+        let n = rc.get() - 1;
+        rc.set(n);
+        if n == 0 {
             drop::release(Dying(self.0));
         }
     }

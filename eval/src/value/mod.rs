@@ -5,7 +5,6 @@ mod attrs;
 mod cell;
 mod code;
 mod copy;
-mod count;
 mod drop;
 mod list;
 mod string;
