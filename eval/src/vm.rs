@@ -1629,15 +1629,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         }
                     }
                     Op::Concat => match (a, b) {
-                        (Value::List(x), Value::List(y)) => {
-                            if x.is_empty() {
-                                Value::List(y)
-                            } else if y.is_empty() {
-                                Value::List(x)
-                            } else {
-                                Value::List(x.iter().chain(y.iter()).cloned().collect())
-                            }
-                        }
+                        (Value::List(x), Value::List(y)) => Value::List(NixList::concat(&[x, y])),
                         (Value::List(_), other) | (other, _) => {
                             return Err(generators::type_error("a list", &other))
                         }

@@ -225,11 +225,7 @@ impl Parts {
     }
 
     fn finish(&self) -> Value {
-        Value::List(match &self.0[..] {
-            [] => Default::default(),
-            [one] => one.clone(),
-            parts => crate::value::NixList::concat(parts),
-        })
+        Value::List(crate::value::NixList::concat(&self.0))
     }
 }
 

@@ -94,8 +94,15 @@ impl NixList {
         NixList(p)
     }
 
-    /// The elements of `parts` in order, in one block of the exact size.
+    /// The elements of `parts` in order: the one non-empty part itself when there is
+    /// only one (an empty part when there is none), else one block of the exact size.
     pub fn concat(parts: &[NixList]) -> NixList {
+        let mut full = parts.iter().filter(|p| !p.is_empty());
+        match (full.next(), full.next()) {
+            (Some(one), None) => return one.clone(),
+            (None, _) => return parts.first().cloned().unwrap_or_default(),
+            _ => {}
+        }
         let n = parts
             .iter()
             .try_fold(0usize, |n, p| n.checked_add(p.len()))
