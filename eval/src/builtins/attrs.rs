@@ -97,15 +97,48 @@ fn cat_attrs(a: &mut [Value]) -> Box<dyn Machine> {
 }
 
 /// `zipAttrsWith f sets`: the values of each name across the sets, in order, handed to
-/// `f name values` lazily. Grouped by symbol (integer hashing), put in name order once
-/// at the end.
+/// `f name values` lazily. Grouped by symbol, put in name order once at the end.
 struct ZipAttrsWith {
     f: Value,
     sets: ForcedElems,
+    /// Each name's group, once there are more than `SCAN` (integer hashing).
     index: rustc_hash::FxHashMap<Symbol, usize>,
     /// Each name's first value, then the rest: most names are in only one of the sets,
     /// and then no vector is allocated for them.
     groups: Vec<(Symbol, Value, Vec<Value>)>,
+}
+
+/// Up to this many names, a name's group is found by a scan (symbols compare as
+/// integers): most calls (the module system's merges) see a handful of names, for
+/// which building a hash index costs more than it saves.
+const SCAN: usize = 8;
+
+type Groups = Vec<(Symbol, Value, Vec<Value>)>;
+
+/// Add `v` to the group of `k`.
+fn add_to_group(
+    index: &mut rustc_hash::FxHashMap<Symbol, usize>,
+    groups: &mut Groups,
+    k: Symbol,
+    v: &Value,
+) {
+    let n = groups.len();
+    let found = if n <= SCAN {
+        let found = groups.iter().position(|g| g.0 == k);
+        if found.is_none() && n == SCAN {
+            // From now on the index is used: it gets every name, this one included.
+            index.extend(groups.iter().enumerate().map(|(i, g)| (g.0, i)));
+            index.insert(k, n);
+        }
+        found
+    } else {
+        let i = *index.entry(k).or_insert(n);
+        Some(i).filter(|&i| i < n)
+    };
+    match found {
+        Some(i) => groups[i].2.push(v.clone()),
+        None => groups.push((k, v.clone(), Vec::new())),
+    }
 }
 
 impl Machine for ZipAttrsWith {
@@ -113,12 +146,7 @@ impl Machine for ZipAttrsWith {
         let (index, groups) = (&mut self.index, &mut self.groups);
         let step = self.sets.step(last, |e| {
             for (k, v) in attrs(&e)?.iter() {
-                let n = groups.len();
-                let i = *index.entry(k).or_insert(n);
-                match groups.get_mut(i) {
-                    Some(g) => g.2.push(v.clone()),
-                    None => groups.push((k, v.clone(), Vec::new())),
-                }
+                add_to_group(index, groups, k, v);
             }
             Ok(())
         })?;

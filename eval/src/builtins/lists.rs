@@ -1,7 +1,7 @@
 //! List builtins. Lazy ones (`map`, `genList`) build `f x` thunks; the ones that must
 //! look at elements (`filter`, `foldl'`, `sort`, ...) are generators.
 
-use super::{attrs, int, list, quick_apply, string, sym, Registry};
+use super::{attrs, int, into_list, list, quick_apply, string, sym, Registry};
 use crate::errors::{ErrorKind, R};
 use crate::generators::{
     arrived_or_force, call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture,
@@ -93,35 +93,35 @@ impl FunList {
         }
     }
 
+    /// Before the loop: `f`, then the list, each taken at once when it is already a
+    /// value (most calls), else handed to the VM to force.
     #[inline(never)]
-    fn prelude(&mut self, mut last: Option<Value>) -> R<Got> {
-        // An argument that is already a value is taken at once rather than handed to
-        // the VM to force: most calls get an evaluated function and list.
-        loop {
-            match self.stage {
-                Stage::Fun => {
+    fn prelude(&mut self, last: Option<Value>) -> R<Got> {
+        match self.stage {
+            Stage::Fun => match forced_or_step(std::mem::take(&mut self.args[0])) {
+                Ok(f) => self.f = f,
+                Err(step) => {
                     self.stage = Stage::List;
-                    match forced_or_step(std::mem::take(&mut self.args[0])) {
-                        Ok(v) => last = Some(v),
-                        Err(step) => return Ok(Got::Step(step)),
-                    }
+                    return Ok(Got::Step(step));
                 }
-                Stage::List => {
-                    self.f = last.take().unwrap_or_default();
-                    self.stage = Stage::First;
-                    match forced_or_step(std::mem::take(&mut self.args[1])) {
-                        Ok(v) => last = Some(v),
-                        Err(step) => return Ok(Got::Step(step)),
-                    }
-                }
-                Stage::First => {
-                    self.l = Some(list(&last.unwrap_or_default())?.clone());
-                    self.stage = Stage::Loop;
-                    return Ok(Got::Answer(None));
-                }
-                Stage::Loop | Stage::Last => return Ok(Got::Answer(last)),
+            },
+            Stage::List => self.f = last.unwrap_or_default(),
+            Stage::First => return self.got_list(last.unwrap_or_default()),
+            Stage::Loop | Stage::Last => return Ok(Got::Answer(last)),
+        }
+        match forced_or_step(std::mem::take(&mut self.args[1])) {
+            Ok(l) => self.got_list(l),
+            Err(step) => {
+                self.stage = Stage::First;
+                Ok(Got::Step(step))
             }
         }
+    }
+
+    fn got_list(&mut self, l: Value) -> R<Got> {
+        self.l = Some(into_list(l)?);
+        self.stage = Stage::Loop;
+        Ok(Got::Answer(None))
     }
 
     /// `f e` for the next element `e`.
@@ -292,36 +292,37 @@ impl Foldl {
         }
     }
 
+    /// Before the loop: `f`, then the list, each taken at once when it is already a
+    /// value, else handed to the VM to force; then the first call.
     #[inline(never)]
     fn prelude(&mut self, last: Option<Value>) -> R<MachineStep> {
-        let mut last = last.unwrap_or_default();
-        loop {
-            match self.stage {
-                Stage::Fun => {
+        match self.stage {
+            Stage::Fun => match forced_or_step(std::mem::take(&mut self.args[0])) {
+                Ok(f) => self.f = f,
+                Err(step) => {
                     self.stage = Stage::List;
-                    last = match forced_or_step(std::mem::take(&mut self.args[0])) {
-                        Ok(v) => v,
-                        Err(step) => return Ok(step),
-                    };
+                    return Ok(step);
                 }
-                Stage::List => {
-                    self.f = std::mem::take(&mut last);
-                    self.stage = Stage::First;
-                    last = match forced_or_step(std::mem::take(&mut self.args[2])) {
-                        Ok(v) => v,
-                        Err(step) => return Ok(step),
-                    };
-                }
-                Stage::First => {
-                    self.l = Some(list(&last)?.clone());
-                    self.stage = Stage::Loop;
-                    let acc = std::mem::take(&mut self.args[1]);
-                    return Ok(self.next(acc));
-                }
-                Stage::Loop => return Ok(self.next(last)),
-                Stage::Last => return Ok(MachineStep::Done(last)),
+            },
+            Stage::List => self.f = last.unwrap_or_default(),
+            Stage::First => return self.got_list(last.unwrap_or_default()),
+            Stage::Loop => return Ok(self.next(last.unwrap_or_default())),
+            Stage::Last => return Ok(MachineStep::Done(last.unwrap_or_default())),
+        }
+        match forced_or_step(std::mem::take(&mut self.args[2])) {
+            Ok(l) => self.got_list(l),
+            Err(step) => {
+                self.stage = Stage::First;
+                Ok(step)
             }
         }
+    }
+
+    fn got_list(&mut self, l: Value) -> R<MachineStep> {
+        self.l = Some(into_list(l)?);
+        self.stage = Stage::Loop;
+        let acc = std::mem::take(&mut self.args[1]);
+        Ok(self.next(acc))
     }
 }
 
@@ -363,10 +364,10 @@ impl ForcedElems {
     ) -> R<Option<MachineStep>> {
         let l = match (&self.l, last) {
             (None, None) => match forced_or_step(std::mem::take(&mut self.arg)) {
-                Ok(v) => self.l.insert(list(&v)?.clone()),
+                Ok(v) => self.l.insert(into_list(v)?),
                 Err(step) => return Ok(Some(step)),
             },
-            (None, Some(v)) => self.l.insert(list(&v)?.clone()),
+            (None, Some(v)) => self.l.insert(into_list(v)?),
             (Some(l), last) => {
                 if let Some(e) = last {
                     each(e)?;

@@ -349,6 +349,14 @@ pub fn list(v: &Value) -> R<&crate::value::NixList> {
     }
 }
 
+/// `list` of a value that is not kept: the list is moved out, its count untouched.
+pub fn into_list(v: Value) -> R<crate::value::NixList> {
+    match v {
+        Value::List(l) => Ok(l),
+        other => Err(crate::generators::type_error("a list", &other)),
+    }
+}
+
 pub fn attrs(v: &Value) -> R<&Attrs> {
     match v {
         Value::Attrs(a) => Ok(a),
