@@ -1318,6 +1318,69 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// Run a machine's first steps at once, as `run_frames` would take them next, but
+    /// before it has a frame: one is pushed only when it asks for something that needs
+    /// one (a force, a call), so a machine that ends at once (over an empty or evaluated
+    /// list, its calls answered by `quick_call2`) never has one. A failing step pushes
+    /// it first, so the error is reported from it as before.
+    #[inline(never)]
+    fn start_machine(&mut self, name: &'static str, mut machine: Box<dyn Machine>) -> R<()> {
+        if O::ACTIVE {
+            // An observer sees every builtin's frame.
+            self.push_machine(name, machine)?;
+            self.check_limits()?;
+            return self.step_machine();
+        }
+        let mut last = None;
+        loop {
+            let step = match self.check_limits() {
+                Ok(()) => machine.resume(last.take()),
+                Err(e) => Err(e),
+            };
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    self.push_machine(name, machine)?;
+                    return Err(e);
+                }
+            };
+            match step {
+                MachineStep::Done(v) => {
+                    self.stack.push(v);
+                    return Ok(());
+                }
+                MachineStep::Force(v) => match v {
+                    Value::Thunk(t) => match t.value() {
+                        Some(v) => last = Some(v),
+                        None => {
+                            self.push_machine(name, machine)?;
+                            return self.machine_force(t);
+                        }
+                    },
+                    v => last = Some(v),
+                },
+                MachineStep::Call2(f, x, y) => match self.quick_call2(&f, &x, &y) {
+                    Some(v) => {
+                        drop(f);
+                        discard(x);
+                        discard(y);
+                        last = Some(v);
+                    }
+                    None => {
+                        self.push_machine(name, machine)?;
+                        machine_frame!(self).awaiting = Awaiting::Call;
+                        return self.call2_frame(f, x, y);
+                    }
+                },
+                MachineStep::Call(f, x) => {
+                    self.push_machine(name, machine)?;
+                    machine_frame!(self).awaiting = Awaiting::Call;
+                    return self.push_call(f, x);
+                }
+            }
+        }
+    }
+
     /// Force `t` for the machine on top, which resumes with its value.
     #[inline(always)]
     fn machine_force(&mut self, t: Thunk) -> R<()> {
@@ -2236,10 +2299,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let machine = mk(&mut self.stack[args..]);
                 self.stack.truncate(start);
                 code_frame!(self).ip += skip;
-                self.push_machine(b.def.name, machine)?;
-                // Its first step at once, as `run_frames` would take it next.
-                self.check_limits()?;
-                self.step_machine()
+                self.start_machine(b.def.name, machine)
             }
             BuiltinImpl::Gen(g) => {
                 let at = spread_args(&mut self.stack, &b, k);
