@@ -31,6 +31,11 @@ pub enum Request {
 pub trait Machine {
     /// Continue, given the answer to the step last asked for (`None` at first).
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep>;
+
+    /// Called before the first resume when no observer watches calls: the machine may
+    /// then answer calls `vm::quick2_answer` settles itself, without a step per call
+    /// (it reports their steps with `MachineStep::Tick`).
+    fn answer_quick_calls(&mut self) {}
 }
 
 pub enum MachineStep {
@@ -40,6 +45,9 @@ pub enum MachineStep {
     Call(Value, Value),
     /// Call `f x y` and force the result.
     Call2(Value, Value, Value),
+    /// Count this many steps the machine took on its own (calls it answered itself),
+    /// then resume it with nothing.
+    Tick(u64),
     Done(Value),
 }
 

@@ -1117,17 +1117,13 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// it stands for still count against the step budget.
     #[inline(always)]
     fn quick_call2(&mut self, f: &Value, x: &Value, y: &Value) -> Option<Value> {
-        match (f, O::ACTIVE) {
-            (Value::Closure(c), false) if self.frames.len() < self.limits.max_depth => {
-                let (op, i, j) = c.proto.quick2?;
-                let arg = |second: bool| known_int(if second { y } else { x });
-                let v = int_binop(op, arg(i)?, arg(j)?)?;
-                // `Local`, `Local`, the operator, `Return`.
-                self.steps += 4;
-                Some(v)
-            }
-            _ => None,
+        if O::ACTIVE || self.frames.len() >= self.limits.max_depth {
+            return None;
         }
+        let v = quick2_answer(f, x, y)?;
+        // `Local`, `Local`, the operator, `Return`.
+        self.steps += QUICK2_STEPS - 1;
+        Some(v)
     }
 
     /// The frame computing `f x y`, its result left on the stack.
@@ -1305,6 +1301,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 },
                 MachineStep::Call(f, x) => return self.push_call(f, x),
                 MachineStep::Call2(f, x, y) => return self.call2_frame(f, x, y),
+                MachineStep::Tick(n) => self.tick(n)?,
                 MachineStep::Done(v) => {
                     let Some(Frame::Machine(m)) = self.pop_frame() else {
                         unreachable!()
@@ -1331,6 +1328,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             self.check_limits()?;
             return self.step_machine();
         }
+        machine.answer_quick_calls();
         let mut last = None;
         loop {
             let step = match self.check_limits() {
@@ -1377,8 +1375,22 @@ impl<'o, O: Observer> Vm<'o, O> {
                     machine_frame!(self).awaiting = Awaiting::Call;
                     return self.push_call(f, x);
                 }
+                MachineStep::Tick(n) => {
+                    if let Err(e) = self.tick(n) {
+                        self.push_machine(name, machine)?;
+                        return Err(e);
+                    }
+                }
             }
         }
+    }
+
+    /// Count `n` steps a machine took on its own (see `MachineStep::Tick`), then check
+    /// the budget.
+    #[cold]
+    fn tick(&mut self, n: u64) -> R<()> {
+        self.steps = self.steps.wrapping_add(n);
+        self.check_budget()
     }
 
     /// Force `t` for the machine on top, which resumes with its value.
@@ -2401,6 +2413,23 @@ fn read_local(env: &Rc<Env>, d: u32, s: u32) -> Value {
         }
     }
     slot.clone()
+}
+
+/// The steps a call answered by `quick2_answer` counts for: `Local`, `Local`, the
+/// operator, `Return`, and the builtin's own step.
+pub(crate) const QUICK2_STEPS: u64 = 5;
+
+/// The answer of `f x y` had without running it, if it can be: `f` a curried closure
+/// whose body is one integer operator on the two (`Code::quick2`: the comparators and
+/// operators `sort` and `foldl'` call most), integers for them, no overflow.
+#[inline(always)]
+pub(crate) fn quick2_answer(f: &Value, x: &Value, y: &Value) -> Option<Value> {
+    let Value::Closure(c) = f else {
+        return None;
+    };
+    let (op, i, j) = c.proto.quick2?;
+    let arg = |second: bool| known_int(if second { y } else { x });
+    int_binop(op, arg(i)?, arg(j)?)
 }
 
 /// The integer `v` is, or has been evaluated to.

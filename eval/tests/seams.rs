@@ -251,6 +251,18 @@ fn step_budget_stops_runaway_evaluation() {
 }
 
 #[test]
+fn step_budget_counts_comparisons_a_sort_answers_itself() {
+    // `a < b` on integers is answered inside the sort: its steps still count.
+    let src = "builtins.length (builtins.sort (a: b: a < b) (builtins.genList (i: i * 7919 - i * i) 5000))";
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    ev.limits.max_steps = Some(100_000);
+    let err = run_with(&mut ev, src).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::StepLimit(100_000)), "{err}");
+    ev.limits.max_steps = Some(1_000_000);
+    assert_eq!(show(&run_with(&mut ev, src).unwrap()), "5000");
+}
+
+#[test]
 fn depth_limit_gives_a_clean_error() {
     let mut ev = evaluator(Rc::new(MemoryIO::default()));
     ev.limits.max_depth = 1000;

@@ -488,6 +488,8 @@ fn elem_quick(a: &[Value]) -> Option<Value> {
 struct Sort {
     args: [Value; 2],
     stage: SortStage,
+    /// The sort may answer `quick2_answer` comparisons itself (see `Machine::answer_quick_calls`).
+    quick: bool,
 }
 
 enum SortStage {
@@ -526,7 +528,7 @@ impl Sort {
         if v.len() < 2 {
             return MachineStep::Done(Value::list(v));
         }
-        let mut m = MergeSort::new(f, v);
+        let mut m = MergeSort::new(f, v, self.quick);
         let step = m.next(None);
         self.stage = SortStage::Merge(m);
         step
@@ -534,6 +536,10 @@ impl Sort {
 }
 
 impl Machine for Sort {
+    fn answer_quick_calls(&mut self) {
+        self.quick = true;
+    }
+
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         // The sort itself is stepped in place: it is too big to move twice per call.
         if let SortStage::Merge(m) = &mut self.stage {
@@ -590,6 +596,7 @@ fn sort(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(Sort {
         args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
         stage: SortStage::Fun,
+        quick: false,
     })
 }
 
@@ -605,11 +612,21 @@ struct MergeSort {
     hi: usize,
     l: usize,
     r: usize,
+    /// Comparisons `quick2_answer` settles are made here, not handed to the VM.
+    quick: bool,
+    /// The sorted list, held back while the steps of the last comparisons are reported.
+    finished: Option<Value>,
 }
 
+/// Comparisons made here between two reports of their steps: about as many steps as
+/// the VM takes between two checks of its budget.
+const QUICK_BATCH: u64 = 200;
+
 impl MergeSort {
-    fn new(f: Value, v: Vec<Value>) -> MergeSort {
+    fn new(f: Value, v: Vec<Value>, quick: bool) -> MergeSort {
         let mut m = MergeSort {
+            quick,
+            finished: None,
             f,
             // Each pass moves every element from `v` onto `buf` (then they swap).
             buf: Vec::with_capacity(v.len()),
@@ -655,6 +672,8 @@ impl MergeSort {
                 std::mem::forget(last);
                 Ok(self.next(Some(right_first)))
             }
+            // After a `Tick`.
+            None if self.quick => Ok(self.next(None)),
             other => Err(type_error("a Boolean", &other.unwrap_or_default())),
         }
     }
@@ -666,9 +685,46 @@ impl MergeSort {
         if let Some(right) = right_first {
             self.take(right);
         }
+        if self.quick {
+            return self.next_quick();
+        }
         match self.comparison() {
             Some(step) => step,
             None => self.next_run(),
+        }
+    }
+
+    /// `next` with the comparisons `quick2_answer` settles made here, a batch at a time;
+    /// their steps are reported (`Tick`) before anything else is asked for.
+    #[inline(never)]
+    fn next_quick(&mut self) -> MachineStep {
+        if let Some(v) = self.finished.take() {
+            return MachineStep::Done(v);
+        }
+        let mut n = 0;
+        loop {
+            if self.l < self.mid && self.r < self.hi {
+                if n < QUICK_BATCH {
+                    let (x, y) = (&self.v[self.r], &self.v[self.l]);
+                    if let Some(Value::Bool(right)) = crate::vm::quick2_answer(&self.f, x, y) {
+                        self.take(right);
+                        n += 1;
+                        continue;
+                    }
+                }
+                if n > 0 {
+                    return MachineStep::Tick(n * crate::vm::QUICK2_STEPS);
+                }
+                let (x, y) = (self.v[self.r].clone(), self.v[self.l].clone());
+                return MachineStep::Call2(self.f.clone(), x, y);
+            }
+            if let Some(v) = self.end_run() {
+                if n == 0 {
+                    return MachineStep::Done(v);
+                }
+                self.finished = Some(v);
+                return MachineStep::Tick(n * crate::vm::QUICK2_STEPS);
+            }
         }
     }
 
@@ -681,35 +737,44 @@ impl MergeSort {
         })
     }
 
-    /// One run is used up: the rest of the other goes over, and the next comparison is
-    /// in the next run (or pass), or the sort is done.
+    /// One run is used up: the next comparison, in the next run (or pass), or the
+    /// sorted list.
     #[inline(never)]
     fn next_run(&mut self) -> MachineStep {
-        let n = self.v.len();
         loop {
-            while self.l < self.mid {
-                self.take(false);
-            }
-            while self.r < self.hi {
-                self.take(true);
-            }
-            let next = self.start + 2 * self.width;
-            if next < n {
-                self.begin_run(next);
-            } else {
-                std::mem::swap(&mut self.v, &mut self.buf);
-                // What `buf` holds now is the `null`s taken elements left behind.
-                self.buf.clear();
-                self.width *= 2;
-                if self.width >= n {
-                    return MachineStep::Done(Value::list(std::mem::take(&mut self.v)));
-                }
-                self.begin_run(0);
+            if let Some(v) = self.end_run() {
+                return MachineStep::Done(v);
             }
             if let Some(step) = self.comparison() {
                 return step;
             }
         }
+    }
+
+    /// One run is used up: the rest of the other goes over and the next run (or pass)
+    /// begins; the sorted list when there is none.
+    fn end_run(&mut self) -> Option<Value> {
+        let n = self.v.len();
+        while self.l < self.mid {
+            self.take(false);
+        }
+        while self.r < self.hi {
+            self.take(true);
+        }
+        let next = self.start + 2 * self.width;
+        if next < n {
+            self.begin_run(next);
+            return None;
+        }
+        std::mem::swap(&mut self.v, &mut self.buf);
+        // What `buf` holds now is the `null`s taken elements left behind.
+        self.buf.clear();
+        self.width *= 2;
+        if self.width >= n {
+            return Some(Value::list(std::mem::take(&mut self.v)));
+        }
+        self.begin_run(0);
+        None
     }
 }
 
