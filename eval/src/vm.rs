@@ -2432,6 +2432,12 @@ pub(crate) fn quick2_answer(f: &Value, x: &Value, y: &Value) -> Option<Value> {
     int_binop(op, arg(i)?, arg(j)?)
 }
 
+/// Whether `quick2_answer` may answer calls of `f`: a machine about to call `f` many
+/// times looks once, and tries it for each call only then.
+pub(crate) fn answers_quick2(f: &Value) -> bool {
+    matches!(f, Value::Closure(c) if c.proto.quick2.is_some())
+}
+
 /// The integer `v` is, or has been evaluated to.
 #[inline(always)]
 pub(crate) fn known_int(v: &Value) -> Option<i64> {

@@ -263,6 +263,18 @@ fn step_budget_counts_comparisons_a_sort_answers_itself() {
 }
 
 #[test]
+fn step_budget_counts_calls_a_fold_answers_itself() {
+    // `a + b` on integers is answered inside `foldl'`: its steps still count.
+    let src = "builtins.foldl' (a: b: a + b) 0 (builtins.genList (i: i) 50000)";
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    ev.limits.max_steps = Some(200_000);
+    let err = run_with(&mut ev, src).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::StepLimit(200_000)), "{err}");
+    ev.limits.max_steps = Some(2_000_000);
+    assert_eq!(show(&run_with(&mut ev, src).unwrap()), "1249975000");
+}
+
+#[test]
 fn depth_limit_gives_a_clean_error() {
     let mut ev = evaluator(Rc::new(MemoryIO::default()));
     ev.limits.max_depth = 1000;

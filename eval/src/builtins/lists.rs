@@ -44,6 +44,8 @@ enum Stage {
     /// The forced list is the answer just given.
     First,
     Loop,
+    /// `Loop` for a `foldl'` that answers its calls itself (see `Foldl::next_quick`).
+    Quick,
     /// Forcing the final value (`foldl'` over an empty list forces its start value).
     Last,
 }
@@ -88,7 +90,7 @@ impl FunList {
     #[inline]
     fn feed(&mut self, last: Option<Value>) -> R<Got> {
         match self.stage {
-            Stage::Loop | Stage::Last => Ok(Got::Answer(last)),
+            Stage::Loop | Stage::Quick | Stage::Last => Ok(Got::Answer(last)),
             _ => self.prelude(last),
         }
     }
@@ -107,7 +109,7 @@ impl FunList {
             },
             Stage::List => self.f = last.unwrap_or_default(),
             Stage::First => return self.got_list(last.unwrap_or_default()),
-            Stage::Loop | Stage::Last => return Ok(Got::Answer(last)),
+            Stage::Loop | Stage::Quick | Stage::Last => return Ok(Got::Answer(last)),
         }
         match forced_or_step(std::mem::take(&mut self.args[1])) {
             Ok(l) => self.got_list(l),
@@ -263,9 +265,18 @@ struct Foldl {
     l: Option<crate::value::NixList>,
     i: usize,
     stage: Stage,
+    /// Calls `quick2_answer` settles may be made here, not handed to the VM (stage
+    /// `Quick` when `f` is such a function).
+    quick: bool,
+    /// The accumulator, held while the steps of those calls are reported.
+    held: Option<Value>,
 }
 
 impl Machine for Foldl {
+    fn answer_quick_calls(&mut self) {
+        self.quick = true;
+    }
+
     #[inline]
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         match (&self.stage, last) {
@@ -283,6 +294,39 @@ impl Foldl {
             self.i += 1;
             return MachineStep::Call2(self.f.clone(), acc, known(e));
         }
+        self.end(acc)
+    }
+
+    /// `next` with the calls `quick2_answer` settles (`acc: e: acc + e` on integers)
+    /// made here, a batch at a time; their steps are reported (`Tick`, the accumulator
+    /// held meanwhile) before anything else is asked for.
+    #[inline(never)]
+    fn next_quick(&mut self, mut acc: Value) -> MachineStep {
+        let mut n = 0;
+        while let Some(e) = self.l.as_deref().and_then(|l| l.get(self.i)) {
+            if n < QUICK_BATCH {
+                if let Some(v) = crate::vm::quick2_answer(&self.f, &acc, e) {
+                    acc = v;
+                    self.i += 1;
+                    n += 1;
+                    continue;
+                }
+            }
+            if n > 0 {
+                break;
+            }
+            self.i += 1;
+            return MachineStep::Call2(self.f.clone(), acc, known(e));
+        }
+        if n > 0 {
+            self.held = Some(acc);
+            return MachineStep::Tick(n * crate::vm::QUICK2_STEPS);
+        }
+        self.end(acc)
+    }
+
+    /// The list is done: the accumulator, forced.
+    fn end(&mut self, acc: Value) -> MachineStep {
         match acc.shallow() {
             acc @ Value::Thunk(_) => {
                 self.stage = Stage::Last;
@@ -307,6 +351,11 @@ impl Foldl {
             Stage::List => self.f = last.unwrap_or_default(),
             Stage::First => return self.got_list(last.unwrap_or_default()),
             Stage::Loop => return Ok(self.next(last.unwrap_or_default())),
+            // With nothing after a `Tick`: the accumulator held meanwhile.
+            Stage::Quick => {
+                let acc = last.or_else(|| self.held.take());
+                return Ok(self.next_quick(acc.unwrap_or_default()));
+            }
             Stage::Last => return Ok(MachineStep::Done(last.unwrap_or_default())),
         }
         match forced_or_step(std::mem::take(&mut self.args[2])) {
@@ -320,8 +369,12 @@ impl Foldl {
 
     fn got_list(&mut self, l: Value) -> R<MachineStep> {
         self.l = Some(into_list(l)?);
-        self.stage = Stage::Loop;
         let acc = std::mem::take(&mut self.args[1]);
+        if self.quick && crate::vm::answers_quick2(&self.f) {
+            self.stage = Stage::Quick;
+            return Ok(self.next_quick(acc));
+        }
+        self.stage = Stage::Loop;
         Ok(self.next(acc))
     }
 }
@@ -337,6 +390,8 @@ fn foldl_strict(a: &mut [Value]) -> Box<dyn Machine> {
         l: None,
         i: 0,
         stage: Stage::Fun,
+        quick: false,
+        held: None,
     })
 }
 
@@ -528,7 +583,8 @@ impl Sort {
         if v.len() < 2 {
             return MachineStep::Done(Value::list(v));
         }
-        let mut m = MergeSort::new(f, v, self.quick);
+        let quick = self.quick && crate::vm::answers_quick2(&f);
+        let mut m = MergeSort::new(f, v, quick);
         let step = m.next(None);
         self.stage = SortStage::Merge(m);
         step
