@@ -1784,28 +1784,36 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Value::Attrs(a) = &arg else {
                     return Err(generators::type_error("a set", &arg));
                 };
-                if !formals.ellipsis {
-                    for k in a.keys() {
-                        if !formals.entries.iter().any(|(s, _)| *s == k) {
-                            return Err(ErrorKind::UnexpectedArgument {
-                                function: "anonymous lambda".into(),
-                                name: k.as_str().to_string(),
-                                suggestion: suggest(
-                                    k.as_str(),
-                                    formals.entries.iter().map(|(s, _)| s.as_str()),
-                                ),
+                // Every formal passed is bound here, in one pass; the mask of those
+                // with a default that were not passed is left on the stack for their
+                // `GetFormal`s (see `get_formal`). Without `...` every name passed must
+                // be a formal: the walk over the names that checks so binds them too.
+                // A missing formal is reported before a name that is none (as Nix does).
+                let walk = !formals.ellipsis && formals.entries.len() <= LAST_BIT as usize;
+                let mut slots = f.env.slots.borrow_mut();
+                let mut passed = 0u64;
+                let mut unexpected = None;
+                if walk {
+                    for (k, v) in a.iter() {
+                        match formals.entries.iter().position(|(s, _)| *s == k) {
+                            Some(i) => {
+                                fill(&mut slots[at + i + 1], v.clone());
+                                passed |= 1 << i;
                             }
-                            .into());
+                            None => {
+                                unexpected.get_or_insert(k);
+                            }
                         }
                     }
                 }
-                // Every formal passed is bound here, in one pass; the mask of those
-                // with a default that were not passed is left on the stack for their
-                // `GetFormal`s (see `get_formal`).
-                let mut slots = f.env.slots.borrow_mut();
                 let mut missing = 0u64;
                 for (i, (s, _)) in formals.entries.iter().enumerate() {
-                    match a.get(*s) {
+                    let found = match walk {
+                        true if passed & 1 << i != 0 => continue,
+                        true => None,
+                        false => a.get(*s),
+                    };
+                    match found {
                         Some(v) => fill(&mut slots[at + i + 1], v.clone()),
                         None if formals.has_default[i] => missing |= default_bit(i as u32),
                         None => {
@@ -1816,6 +1824,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                             .into())
                         }
                     }
+                }
+                if !walk && !formals.ellipsis {
+                    let formal = |k: &Symbol| formals.entries.iter().any(|(s, _)| s == k);
+                    unexpected = a.keys().find(|k| !formal(k));
+                }
+                if let Some(k) = unexpected {
+                    return Err(unexpected_argument(formals, k));
                 }
                 drop(slots);
                 if missing != 0 {
@@ -2308,6 +2323,17 @@ fn default_bit(i: u32) -> u64 {
 
 /// The mask's last bit, shared by every formal from it on.
 const LAST_BIT: u32 = u64::BITS - 1;
+
+/// The error for a call passing `k`, which is none of `formals`.
+#[cold]
+fn unexpected_argument(formals: &Formals, k: Symbol) -> Box<ErrorKind> {
+    ErrorKind::UnexpectedArgument {
+        function: "anonymous lambda".into(),
+        name: k.as_str().to_string(),
+        suggestion: suggest(k.as_str(), formals.entries.iter().map(|(s, _)| s.as_str())),
+    }
+    .into()
+}
 
 /// Whether the call's argument set (already checked by `CheckFormals`) holds formal
 /// `i`: for formals past the mask's bits.
