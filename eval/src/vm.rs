@@ -1769,21 +1769,33 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::CheckFormals => {
                 let f = code_frame!(self);
                 let at = f.proto.fused;
-                let arg = f.env.slots.borrow()[at].clone();
-                let Some(arg) = self.demand(arg)? else {
-                    return Ok(());
+                // The argument is forced in its slot (`@args` reads it there); most
+                // arrive as sets, which need neither a force nor a store.
+                let arg = match &f.env.slots.borrow()[at] {
+                    Value::Attrs(a) => Some(a.clone()),
+                    _ => None,
+                };
+                let a = match arg {
+                    Some(a) => a,
+                    None => {
+                        let arg = f.env.slots.borrow()[at].clone();
+                        let Some(arg) = self.demand(arg)? else {
+                            return Ok(());
+                        };
+                        code_frame!(self).env.slots.borrow_mut()[at] = arg.clone();
+                        let Value::Attrs(a) = arg else {
+                            return Err(generators::type_error("a set", &arg));
+                        };
+                        a
+                    }
                 };
                 let f = code_frame!(self);
-                f.env.slots.borrow_mut()[at] = arg.clone();
                 let proto = f.proto.clone();
                 let formals = proto
                     .lambda
                     .as_ref()
                     .and_then(|l| l.formals.as_ref())
                     .expect("CheckFormals without formals");
-                let Value::Attrs(a) = &arg else {
-                    return Err(generators::type_error("a set", &arg));
-                };
                 // Every formal passed is bound here, in one pass; the mask of those
                 // with a default that were not passed is left on the stack for their
                 // `GetFormal`s (see `get_formal`). Without `...` every name passed must
