@@ -132,11 +132,12 @@ pub enum Op {
     /// cannot fail; otherwise pop both and jump (to code that builds a thunk instead).
     /// Lets `f (n - 1)` skip a thunk without changing what laziness can observe.
     Speculate(SpecOp, u32),
-    /// Check the argument (slot `fused`) against the lambda's formals, and fill the slot
-    /// `fused + i + 1` of each formal `i` without a default from it.
+    /// Check the argument (slot `fused`) against the lambda's formals, fill the slot
+    /// `fused + i + 1` of each formal `i` passed, and push the mask of the formals with
+    /// a default that were not (an integer, popped after the last `GetFormal`).
     CheckFormals,
-    /// Fill formal `i`, which has a default, (slot `fused + i + 1`) from the argument,
-    /// jumping past its default code when present.
+    /// Jump past the default code of formal `i` unless the mask on top of the stack
+    /// says it was not passed.
     GetFormal(u32, u32),
     /// `[x]` -> `x.name` when `x` already is a set (or an evaluated thunk of one)
     /// holding `name`; otherwise pop and jump (to code that builds a thunk instead).

@@ -1436,6 +1436,8 @@ impl<'g> Compiler<'g> {
                     }
                 }
             }
+            // The mask of missing defaults `CheckFormals` left.
+            self.emit(Op::Pop, pspan);
         }
         self.compile(&body)?;
         self.emit(Op::Return, span);

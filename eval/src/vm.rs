@@ -1437,30 +1437,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.pop().expect("stack underflow")
     }
 
-    /// `Op::GetFormal`: the formal `i`, which has a default, from the call's argument
-    /// set (already forced by `CheckFormals`) into its slot, then on to `target` (its
-    /// default's code is skipped).
+    /// `Op::GetFormal`: on to `target` (past the default's code) unless formal `i` was
+    /// missing from the call's argument set, as the mask `CheckFormals` left on top of
+    /// the stack says. A formal past the mask's bits shares its last one, so that bit
+    /// set only sends those to the argument set to look. Out of line: inlined, it
+    /// changes how `run_frames` is compiled, at a cost of more than it saves.
     #[inline(never)]
-    fn get_formal(&mut self, code: &Code, env: &Rc<Env>, i: u32, target: u32, ip: &mut usize) {
-        let formals = code
-            .lambda
-            .as_ref()
-            .and_then(|l| l.formals.as_ref())
-            .expect("GetFormal without formals");
-        let sym = formals.entries[i as usize].0;
-        let at = code.fused;
-        let mut slots = env.slots.borrow_mut();
-        let found = match &slots[at] {
-            Value::Attrs(a) => a.get(sym).cloned(),
-            _ => None,
+    fn get_formal(&self, code: &Code, env: &Rc<Env>, i: u32, target: u32, ip: &mut usize) {
+        let Some(&Value::Int(mask)) = self.stack.last() else {
+            unreachable!("GetFormal without the mask of CheckFormals")
         };
-        if let Some(v) = found {
-            fill(&mut slots[at + i as usize + 1], v);
+        if mask as u64 & default_bit(i) == 0 || (i >= LAST_BIT && formal_passed(code, env, i)) {
             *ip = target as usize;
-        } else {
-            drop(slots);
-            // The default is stored into the call's own scope: a possible cycle.
-            self.state.scopes.register(env);
         }
     }
 
@@ -1856,52 +1844,87 @@ impl<'o, O: Observer> Vm<'o, O> {
             Op::CheckFormals => {
                 let f = code_frame!(self);
                 let at = f.proto.fused;
-                let arg = f.env.slots.borrow()[at].clone();
-                let Some(arg) = self.demand(arg)? else {
-                    return Ok(());
+                // The argument is forced in its slot (`@args` reads it there); most
+                // arrive as sets, which need neither a force nor a store.
+                let arg = match &f.env.slots.borrow()[at] {
+                    Value::Attrs(a) => Some(a.clone()),
+                    _ => None,
+                };
+                let a = match arg {
+                    Some(a) => a,
+                    None => {
+                        let arg = f.env.slots.borrow()[at].clone();
+                        let Some(arg) = self.demand(arg)? else {
+                            return Ok(());
+                        };
+                        code_frame!(self).env.slots.borrow_mut()[at] = arg.clone();
+                        let Value::Attrs(a) = arg else {
+                            return Err(generators::type_error("a set", &arg));
+                        };
+                        a
+                    }
                 };
                 let f = code_frame!(self);
-                f.env.slots.borrow_mut()[at] = arg.clone();
                 let proto = f.proto.clone();
                 let formals = proto
                     .lambda
                     .as_ref()
                     .and_then(|l| l.formals.as_ref())
                     .expect("CheckFormals without formals");
-                let Value::Attrs(a) = &arg else {
-                    return Err(generators::type_error("a set", &arg));
-                };
-                if !formals.ellipsis {
-                    for k in a.keys() {
-                        if !formals.entries.iter().any(|(s, _)| *s == k) {
-                            return Err(ErrorKind::UnexpectedArgument {
-                                function: "anonymous lambda".into(),
-                                name: k.as_str().to_string(),
-                                suggestion: suggest(
-                                    k.as_str(),
-                                    formals.entries.iter().map(|(s, _)| s.as_str()),
-                                ),
-                            }
-                            .into());
-                        }
-                    }
-                }
-                // Formals without a default are bound here, by the lookup that checks
-                // they were passed; those with one by their own `GetFormal`.
+                // Every formal passed is bound here, in one pass; the mask of those
+                // with a default that were not passed is left on the stack for their
+                // `GetFormal`s (see `get_formal`). Without `...` every name passed must
+                // be a formal: the walk over the names that checks so binds them too.
+                // A missing formal is reported before a name that is none (as Nix does).
+                let walk = !formals.ellipsis && formals.entries.len() <= LAST_BIT as usize;
                 let mut slots = f.env.slots.borrow_mut();
-                for (i, (s, _)) in formals.entries.iter().enumerate() {
-                    if formals.has_default[i] {
-                        continue;
-                    }
-                    let Some(v) = a.get(*s) else {
-                        return Err(ErrorKind::MissingArgument {
-                            function: "anonymous lambda".into(),
-                            name: s.as_str().to_string(),
+                let mut passed = 0u64;
+                let mut unexpected = None;
+                if walk {
+                    for (k, v) in a.iter() {
+                        match formals.entries.iter().position(|(s, _)| *s == k) {
+                            Some(i) => {
+                                fill(&mut slots[at + i + 1], v.clone());
+                                passed |= 1 << i;
+                            }
+                            None => {
+                                unexpected.get_or_insert(k);
+                            }
                         }
-                        .into());
-                    };
-                    fill(&mut slots[at + i + 1], v.clone());
+                    }
                 }
+                let mut missing = 0u64;
+                for (i, (s, _)) in formals.entries.iter().enumerate() {
+                    let found = match walk {
+                        true if passed & 1 << i != 0 => continue,
+                        true => None,
+                        false => a.get(*s),
+                    };
+                    match found {
+                        Some(v) => fill(&mut slots[at + i + 1], v.clone()),
+                        None if formals.has_default[i] => missing |= default_bit(i as u32),
+                        None => {
+                            return Err(ErrorKind::MissingArgument {
+                                function: "anonymous lambda".into(),
+                                name: s.as_str().to_string(),
+                            }
+                            .into())
+                        }
+                    }
+                }
+                if !walk && !formals.ellipsis {
+                    let formal = |k: &Symbol| formals.entries.iter().any(|(s, _)| s == k);
+                    unexpected = a.keys().find(|k| !formal(k));
+                }
+                if let Some(k) = unexpected {
+                    return Err(unexpected_argument(formals, k));
+                }
+                drop(slots);
+                if missing != 0 {
+                    // The defaults are stored into the call's own scope: a possible cycle.
+                    self.state.scopes.register(&f.env);
+                }
+                self.stack.push(Value::Int(missing as i64));
             }
             _ => unreachable!("handled in fast_op, run_frames or step: {op:?}"),
         }
@@ -2374,6 +2397,43 @@ fn make_list(stack: &mut Vec<Value>, n: u32) {
 #[inline(always)]
 fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
     Attrs::from_stack_top(&code.attr_keys[k as usize], stack, None)
+}
+
+/// The bit of formal `i` in the mask of missing defaults `CheckFormals` leaves.
+#[inline(always)]
+fn default_bit(i: u32) -> u64 {
+    1 << i.min(LAST_BIT)
+}
+
+/// The mask's last bit, shared by every formal from it on.
+const LAST_BIT: u32 = u64::BITS - 1;
+
+/// The error for a call passing `k`, which is none of `formals`.
+#[cold]
+fn unexpected_argument(formals: &Formals, k: Symbol) -> Box<ErrorKind> {
+    ErrorKind::UnexpectedArgument {
+        function: "anonymous lambda".into(),
+        name: k.as_str().to_string(),
+        suggestion: suggest(k.as_str(), formals.entries.iter().map(|(s, _)| s.as_str())),
+    }
+    .into()
+}
+
+/// Whether the call's argument set (already checked by `CheckFormals`) holds formal
+/// `i`: for formals past the mask's bits.
+#[inline(never)]
+fn formal_passed(code: &Code, env: &Rc<Env>, i: u32) -> bool {
+    let sym = code
+        .lambda
+        .as_ref()
+        .and_then(|l| l.formals.as_ref())
+        .expect("GetFormal without formals")
+        .entries[i as usize]
+        .0;
+    match &env.slots.borrow()[code.fused] {
+        Value::Attrs(a) => a.get(sym).is_some(),
+        _ => false,
+    }
 }
 
 /// Drop `v`. A scalar owns nothing: it is let go of without a call into the general
