@@ -41,7 +41,7 @@ fn spaced_path_interpolation(text: &str, root: &rnix::Root) -> Option<rnix::Text
             before.ends_with("*/") || before.chars().next_back().is_some_and(char::is_whitespace)
         })
         .map(|at| rnix::TextSize::from(at as u32))
-        .find(|&at| after_trivia_in_path(&green, at))
+        .find(|&at| after_trivia_in_path(green, at))
         .map(|at| rnix::TextRange::at(at, 2.into()))
 }
 
