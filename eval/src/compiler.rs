@@ -34,6 +34,38 @@ struct CScope {
     /// For a lambda's scope: the names of all its slots for debuggers, including those
     /// of `let`s whose names have gone out of scope in `names`.
     shown: Vec<Option<Symbol>>,
+    /// The slot of each name in `names` (the last, where one repeats), kept only for
+    /// scopes too big to scan: every variable is resolved through every scope around
+    /// it, and a file's top-level `let` or `rec` may bind hundreds of names.
+    index: Option<rustc_hash::FxHashMap<Symbol, u32>>,
+}
+
+/// Scopes with more names than this get an `index`.
+const INDEXED_SCOPE: usize = 16;
+
+impl CScope {
+    fn index_of(names: &[Option<Symbol>]) -> Option<rustc_hash::FxHashMap<Symbol, u32>> {
+        (names.len() > INDEXED_SCOPE).then(|| {
+            let named = names.iter().enumerate();
+            named
+                .filter_map(|(i, n)| Some((n.as_ref().copied()?, i as u32)))
+                .collect()
+        })
+    }
+
+    /// The slot of `name`: the last, as a `let` that joined a lambda's scope shadows
+    /// its arguments.
+    fn slot_of(&self, name: Symbol) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&name).map(|&slot| slot as usize),
+            None => self.names.iter().rposition(|n| *n == Some(name)),
+        }
+    }
+
+    /// Rebuild `index` after `names` changed.
+    fn reindex(&mut self) {
+        self.index = Self::index_of(&self.names);
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -173,6 +205,7 @@ pub fn compile_in_scopes(
         let n = names.len();
         c.scopes.push(CScope {
             kind,
+            index: CScope::index_of(&names),
             names,
             initialized: vec![true; n],
             proto_level: 0,
@@ -366,6 +399,7 @@ impl<'g> Compiler<'g> {
         let n = names.len();
         self.scopes.push(CScope {
             kind,
+            index: CScope::index_of(&names),
             names,
             initialized: vec![false; n],
             proto_level: self.protos.len() - 1,
@@ -401,8 +435,7 @@ impl<'g> Compiler<'g> {
                 chain.push((depth, 0));
                 continue;
             }
-            // The last: a `let` that joined a lambda's scope shadows its arguments.
-            if let Some(slot) = scope.names.iter().rposition(|n| *n == Some(name)) {
+            if let Some(slot) = scope.slot_of(name) {
                 let init = scope.initialized[slot] || scope.proto_level < level;
                 return Res::Local {
                     depth,
@@ -1415,6 +1448,7 @@ impl<'g> Compiler<'g> {
         self.scopes.push(CScope {
             kind: ScopeKind::Lambda,
             shown: names.clone(),
+            index: CScope::index_of(&names),
             names,
             initialized,
             proto_level: self.protos.len() - 1,
@@ -1820,6 +1854,7 @@ impl<'g> Compiler<'g> {
             .extend(std::iter::repeat_n(false, names.len()));
         scope.shown.extend(names.iter().copied());
         scope.names.extend(names);
+        scope.reindex();
         let first_op = self.here() as usize;
         for (i, f) in froms.iter().enumerate() {
             self.compile_lazy(f)?;
@@ -1841,6 +1876,7 @@ impl<'g> Compiler<'g> {
         self.compile(body)?;
         let scope = self.scopes.last_mut().expect("a lambda's scope");
         scope.names[base..].fill(None);
+        scope.reindex();
         if registers {
             scope.lets = LetSlots::Done;
         }

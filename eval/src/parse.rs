@@ -16,7 +16,7 @@ pub fn parse_file(file: &Arc<SourceFile>) -> Result<rnix::Root, EvalError> {
         return Err(parse_error(file, err));
     }
     let root = parse.tree();
-    if let Some(at) = spaced_path_interpolation(&root) {
+    if let Some(at) = spaced_path_interpolation(&file.text, &root) {
         let msg = "unexpected '${' after a path: an interpolation must follow the path \
                    with no space between";
         return Err(located(file, msg.to_string(), at));
@@ -27,41 +27,59 @@ pub fn parse_file(file: &Arc<SourceFile>) -> Result<rnix::Root, EvalError> {
 /// rnix accepts `/a ${x}` as one path, keeping the space inside the path node (its
 /// accessors then panic). C++ Nix rejects it at the `${`; so do we.
 ///
-/// Walks the green tree, in preorder so the first such path is the one reported: the
-/// red tree's cursors would allocate a node per step, for a check that is nearly
-/// always negative.
-fn spaced_path_interpolation(root: &rnix::Root) -> Option<rnix::TextRange> {
+/// In such a path the trivia is followed by an interpolation, so only a `${` right
+/// after whitespace or a comment can be one: those few places are looked up in the
+/// tree, rather than walking all of it. The first in the text is the one reported.
+fn spaced_path_interpolation(text: &str, root: &rnix::Root) -> Option<rnix::TextRange> {
+    let green = root.syntax().green();
+    // `match_indices("${")` runs a substring search; finding the `$` is a memchr.
+    text.match_indices('$')
+        .map(|(at, _)| at)
+        .filter(|&at| text.as_bytes().get(at + 1) == Some(&b'{'))
+        .filter(|&at| {
+            let before = &text[..at];
+            before.ends_with("*/") || before.chars().next_back().is_some_and(char::is_whitespace)
+        })
+        .map(|at| rnix::TextSize::from(at as u32))
+        .find(|&at| after_trivia_in_path(green, at))
+        .map(|at| rnix::TextRange::at(at, 2.into()))
+}
+
+/// Whether a child of a path node starts at `at` right after trivia. Descends the
+/// green tree, which needs no cursor allocated per step.
+fn after_trivia_in_path(root: &rowan::GreenNodeData, at: rnix::TextSize) -> bool {
     use rnix::SyntaxKind::*;
     use rowan::NodeOrToken;
     let raw = |k: rnix::SyntaxKind| rowan::SyntaxKind(k as u16);
     let paths = [raw(NODE_PATH_ABS), raw(NODE_PATH_REL), raw(NODE_PATH_HOME)];
     let trivia = [raw(TOKEN_WHITESPACE), raw(TOKEN_COMMENT)];
-    let root = root.syntax();
-    let mut stack = vec![(root.green(), root.text_range().start())];
-    let mut kids = Vec::new();
-    while let Some((node, start)) = stack.pop() {
+    let mut node = root;
+    let mut start = rnix::TextSize::from(0);
+    'descend: loop {
         let is_path = paths.contains(&node.kind());
         let mut after_trivia = false;
-        let mut at = start;
         for child in node.children() {
-            if is_path {
-                match child.kind() {
-                    k if trivia.contains(&k) => after_trivia = true,
-                    _ if after_trivia => return Some(rnix::TextRange::at(at, 2.into())),
-                    _ => {}
-                }
+            if is_path && after_trivia && start == at {
+                return true;
             }
-            if let NodeOrToken::Node(n) = child {
-                kids.push((n, at));
-            }
-            at += match child {
+            let len = match child {
                 NodeOrToken::Node(n) => n.text_len(),
                 NodeOrToken::Token(t) => t.text_len(),
             };
+            if at < start + len {
+                match child {
+                    NodeOrToken::Node(n) => {
+                        node = n;
+                        continue 'descend;
+                    }
+                    NodeOrToken::Token(_) => return false,
+                }
+            }
+            after_trivia = trivia.contains(&child.kind());
+            start += len;
         }
-        stack.extend(kids.drain(..).rev());
+        return false;
     }
-    None
 }
 
 /// Parse, treating a lone carriage return as the end of a `#` comment, as C++ Nix's
@@ -172,6 +190,11 @@ mod tests {
     fn a_spaced_path_interpolation_is_rejected_at_its_dollar() {
         assert_eq!(error_span("/a ${x}"), Some((3, 5)));
         assert_eq!(error_span("/a #c\n${x}"), Some((6, 8)));
+        // After a block comment, or a whitespace character outside ASCII.
+        assert_eq!(error_span("/a /*c*/${x}"), Some((8, 10)));
+        assert_eq!(error_span("./a\u{a0}${x}"), Some((5, 7)));
+        // A spaced `${` in a string before the path is no reason.
+        assert_eq!(error_span("\"a ${b}\" + ./x ${y}"), Some((15, 17)));
         // Found inside other expressions, and the first one is the one reported.
         assert_eq!(
             error_span("[ ./ok${x} (f ./b ${y}) ./c ${z} ]"),
