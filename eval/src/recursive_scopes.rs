@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
-use crate::value::{Attrs, Env, Thunk, ThunkState, VCell, Value};
+use crate::value::{Attrs, Closure, Env, Thunk, ThunkState, VCell, Value};
 
 /// Below this many scopes a sweep is not worth its scan.
 const MIN_SWEEP: usize = 1024;
@@ -145,13 +145,10 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
                     Ok(s) => match &*s {
                         ThunkState::Evaluated(v) => owned(v, budget),
                         ThunkState::Suspended { env, .. } => owned_env(env, budget),
-                        ThunkState::Apply(f, x) => owned(f, budget) && owned(x, budget),
-                        ThunkState::ApplyName(n, x) => {
-                            Rc::strong_count(n) == 1
-                                && Rc::strong_count(&n.f) == 1
-                                && owned_env(&n.f.env, budget)
-                                && owned(x, budget)
+                        ThunkState::Apply(f, x) | ThunkState::ApplyName(f, _, x) => {
+                            owned_closure(f, budget) && owned(x, budget)
                         }
+                        ThunkState::ApplyOther(fx) => owned(&fx.0, budget) && owned(&fx.1, budget),
                         ThunkState::Blackhole => true,
                     },
                     Err(_) => false,
@@ -159,7 +156,7 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
         }
         Value::Attrs(a) => Attrs::strong_count(a) == 1 && a.iter().all(|(_, v)| owned(v, budget)),
         Value::List(l) => l.is_unique() && l.iter().all(|v| owned(v, budget)),
-        Value::Closure(c) => Rc::strong_count(c) == 1 && owned_env(&c.env, budget),
+        Value::Closure(c) => owned_closure(c, budget),
         Value::Builtin(b) => Rc::strong_count(b) == 1 && b.args.iter().all(|v| owned(v, budget)),
         Value::Null
         | Value::Bool(_)
@@ -168,6 +165,10 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
         | Value::String(_)
         | Value::Path(_) => true,
     }
+}
+
+fn owned_closure(c: &Rc<Closure>, budget: &mut usize) -> bool {
+    Rc::strong_count(c) == 1 && owned_env(&c.env, budget)
 }
 
 fn owned_env(env: &Rc<Env>, budget: &mut usize) -> bool {
@@ -223,8 +224,10 @@ fn tear_down(envs: Vec<Rc<Env>>) {
                 };
                 match state {
                     ThunkState::Suspended { env, .. } => env_work.push(env),
-                    ThunkState::Apply(f, x) => work.extend([f, x]),
-                    ThunkState::ApplyName(n, x) => work.extend([Value::Closure(n.f.clone()), x]),
+                    ThunkState::Apply(f, x) | ThunkState::ApplyName(f, _, x) => {
+                        work.extend([Value::Closure(f), x])
+                    }
+                    ThunkState::ApplyOther(fx) => work.extend([fx.0, fx.1]),
                     ThunkState::Evaluated(v) => work.push(v),
                     ThunkState::Blackhole => continue,
                 }

@@ -54,8 +54,9 @@ pub(crate) enum CodeKind {
 pub(crate) enum Restore {
     /// `Suspended` with the frame's proto and this environment.
     Env(Rc<Env>),
-    Apply(Value, Value),
-    ApplyName(Rc<NamedFn>, Value),
+    Apply(Rc<Closure>, Value),
+    /// The other states that start a frame (`ApplyOther`, `ApplyName`), as they were.
+    Other(ThunkState),
 }
 
 pub(crate) struct CodeFrame {
@@ -771,8 +772,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                                     proto: f.proto,
                                     env,
                                 },
-                                Restore::Apply(a, b) => ThunkState::Apply(a, b),
-                                Restore::ApplyName(n, x) => ThunkState::ApplyName(n, x),
+                                Restore::Apply(f, x) => ThunkState::Apply(f, x),
+                                Restore::Other(s) => s,
                             };
                         }
                     }
@@ -900,18 +901,13 @@ impl<'o, O: Observer> Vm<'o, O> {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
-        let (proto, env) = match (&f, O::ACTIVE) {
-            // A plain closure's body runs as the thunk's frame, without the
-            // trampoline (its `Return` forces a lazy result, see `run_frames`).
-            (Value::Closure(c), false) if c.proto.curried.is_none() => {
-                let env = self.call_env(c, x.clone());
-                (c.proto.clone(), env)
-            }
-            _ => {
-                self.stack.push(f.clone());
-                self.stack.push(x.clone());
-                (trampoline(), self.empty_env.clone())
-            }
+        // A plain closure's body runs as the thunk's frame, without the trampoline
+        // (its `Return` forces a lazy result, see `run_frames`).
+        let (proto, env) = if f.proto.curried.is_none() && !O::ACTIVE {
+            let env = self.call_env(&f, x.clone());
+            (f.proto.clone(), env)
+        } else {
+            self.apply_frame(Value::Closure(f.clone()), x.clone())
         };
         self.enter_thunk(t, proto, env, base, Restore::Apply(f, x));
         Ok(true)
@@ -931,27 +927,36 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         };
         let base = self.stack.len();
-        let ThunkState::ApplyName(n, x) = saved else {
-            unreachable!("the other states have functions of their own")
+        let (proto, env) = match &saved {
+            ThunkState::ApplyOther(fx) => self.apply_frame(fx.0.clone(), fx.1.clone()),
+            ThunkState::ApplyName(f, name, x) => self.apply_name_frame(f, *name, x.clone()),
+            _ => unreachable!("the other states have functions of their own"),
         };
-        let (proto, env) = self.apply_name_frame(&n, x.clone());
-        self.enter_thunk(t, proto, env, base, Restore::ApplyName(n, x));
+        self.enter_thunk(t, proto, env, base, Restore::Other(saved));
         Ok(true)
+    }
+
+    /// Code and environment of a frame computing `f x` through the trampoline.
+    fn apply_frame(&mut self, f: Value, x: Value) -> (Rc<Code>, Rc<Env>) {
+        self.stack.push(f);
+        self.stack.push(x);
+        (trampoline(), self.empty_env.clone())
     }
 
     /// Code and environment of a frame computing `f name x` (`ThunkState::ApplyName`):
     /// for `name: x: body` the body itself with both arguments bound, as
     /// `push_call2` does for calls; otherwise the two-call trampoline.
-    fn apply_name_frame(&mut self, n: &NamedFn, x: Value) -> (Rc<Code>, Rc<Env>) {
-        if let (Some(inner), false) = (n.f.proto.curried, O::ACTIVE) {
-            let code = n.f.proto.child(inner);
-            let env = self.bind_env(&n.f, &code, n.name_value(), Some(x));
+    fn apply_name_frame(&mut self, f: &Rc<Closure>, name: Symbol, x: Value) -> (Rc<Code>, Rc<Env>) {
+        let name = Value::String(NixString::of_symbol(name));
+        if let (Some(inner), false) = (f.proto.curried, O::ACTIVE) {
+            let code = f.proto.child(inner);
+            let env = self.bind_env(f, &code, name, Some(x));
             return (code, env);
         }
         // `[x, f, name]`, as `trampoline2` takes them.
         self.stack.push(x);
-        self.stack.push(Value::Closure(n.f.clone()));
-        self.stack.push(n.name_value());
+        self.stack.push(Value::Closure(f.clone()));
+        self.stack.push(name);
         (trampoline2(), self.empty_env.clone())
     }
 
@@ -1969,13 +1974,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 match restore {
                     Some(Restore::Env(env)) => drop(env),
                     Some(Restore::Apply(f, x)) => {
-                        discard(f);
+                        drop(f);
                         discard(x);
                     }
-                    Some(Restore::ApplyName(n, x)) => {
-                        drop(n);
-                        discard(x);
-                    }
+                    Some(Restore::Other(s)) => drop(s),
                     None => {}
                 }
             }

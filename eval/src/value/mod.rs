@@ -166,29 +166,19 @@ pub enum ThunkState {
         proto: Rc<Code>,
         env: Rc<Env>,
     },
-    /// Lazy application `f x` (what `map` and friends produce).
-    Apply(Value, Value),
+    /// Lazy application `f x` of a lambda (what `map` and friends produce).
+    Apply(Rc<Closure>, Value),
+    /// Lazy application `f x` of anything else (a builtin, a functor set, a thunk):
+    /// rare, so out of line, which leaves room for `ApplyName` in 32 bytes.
+    ApplyOther(Box<(Value, Value)>),
     /// Lazy application `f name x` of a lambda to an attribute's name (as a string) and
-    /// a value: what `mapAttrs` and `zipAttrsWith` produce per attribute. Smaller than
-    /// two nested `Apply`s, and forcing it binds both arguments at once.
-    ApplyName(Rc<NamedFn>, Value),
+    /// a value: what `mapAttrs` and `zipAttrsWith` produce per attribute. One block,
+    /// where two nested `Apply`s would be two, and forcing it binds both arguments at
+    /// once.
+    ApplyName(Rc<Closure>, Symbol, Value),
     /// Being forced right now; forcing it again is infinite recursion.
     Blackhole,
     Evaluated(Value),
-}
-
-/// A lambda and the attribute name it is to be applied to first (see
-/// `ThunkState::ApplyName`; the pair lives out of line so that the state stays as
-/// small as `Apply`).
-pub struct NamedFn {
-    pub f: Rc<Closure>,
-    pub name: Symbol,
-}
-
-impl NamedFn {
-    pub fn name_value(&self) -> Value {
-        Value::String(NixString::of_symbol(self.name))
-    }
 }
 
 #[derive(Clone)]
@@ -205,13 +195,17 @@ impl Thunk {
         Thunk(Rc::new(VCell::new(ThunkState::Suspended { proto, env })))
     }
     pub fn apply(f: Value, x: Value) -> Thunk {
-        Thunk(Rc::new(VCell::new(ThunkState::Apply(f, x))))
+        Thunk(Rc::new(VCell::new(match f {
+            Value::Closure(c) => ThunkState::Apply(c, x),
+            f => ThunkState::ApplyOther(Box::new((f, x))),
+        })))
     }
     /// `f name x` (see `ThunkState::ApplyName`), for any `f`.
     pub fn apply_name(f: &Value, name: Symbol, x: Value) -> Thunk {
         match f {
             Value::Closure(c) => Thunk(Rc::new(VCell::new(ThunkState::ApplyName(
-                Rc::new(NamedFn { f: c.clone(), name }),
+                c.clone(),
+                name,
                 x,
             )))),
             f => {
