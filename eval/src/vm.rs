@@ -94,8 +94,6 @@ pub(crate) struct MachineFrame {
 
 /// What a machine frame waits for before it resumes.
 pub(crate) enum Awaiting {
-    /// Nothing: it starts.
-    Start,
     /// The result of the call it asked for, on top of the stack.
     Call,
     /// The thunk it asked to force: its value is the answer. Kept here rather than on
@@ -371,8 +369,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         // The machine `deepSeq` runs, so both force in one order.
         let depth = self.frames.len();
         let sbase = self.stack.len();
-        self.push_machine("deepSeq", Box::new(generators::DeepForce::new(v)))
-            .map_err(|k| self.error_here(*k))?;
+        if let Err(k) = self.start_machine("deepSeq", Box::new(generators::DeepForce::new(v))) {
+            let err = self.error_here(*k);
+            self.unwind(err, depth, sbase)?;
+        }
         self.run(depth, sbase)?;
         Ok(self.stack.pop().unwrap_or(Value::Null))
     }
@@ -996,14 +996,14 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
-    /// Run `machine` as a new frame; its answer lands on the stack.
+    /// A frame for `machine`, about to start (see `start_machine`).
     #[inline(always)]
     fn push_machine(&mut self, name: &'static str, machine: Box<dyn Machine>) -> R<()> {
         let base = self.stack.len();
         self.push_frame(Frame::Machine(MachineFrame {
             machine,
             base,
-            awaiting: Awaiting::Start,
+            awaiting: Awaiting::Call,
             name,
         }))
     }
@@ -1086,7 +1086,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 Request::Run(name, machine) => {
                     g.pending = Pending::CallResult;
-                    self.push_machine(name, machine)
+                    self.start_machine(name, machine)
                 }
                 Request::Force(_) | Request::TryForce(_) => unreachable!(),
             },
@@ -1253,7 +1253,6 @@ impl<'o, O: Observer> Vm<'o, O> {
         };
         // Left as `Call`: what a call step (the common one) needs, with no store.
         let last = match std::mem::replace(&mut m.awaiting, Awaiting::Call) {
-            Awaiting::Start => None,
             Awaiting::Call => {
                 // If the result is lazy, its force runs first and this comes back.
                 if !self.settle_top()? {
@@ -1320,74 +1319,16 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
-    /// Run a machine's first steps at once, as `run_frames` would take them next, but
-    /// before it has a frame: one is pushed only when it asks for something that needs
-    /// one (a force, a call), so a machine that ends at once (over an empty or evaluated
-    /// list, its calls answered by `quick_call2`) never has one. A failing step pushes
-    /// it first, so the error is reported from it as before.
+    /// Run `machine` as a new frame, its answer left on the stack: its first steps
+    /// run at once, up to what takes a frame of its own (a force, a call) or its end.
     #[inline(never)]
     fn start_machine(&mut self, name: &'static str, mut machine: Box<dyn Machine>) -> R<()> {
-        if O::ACTIVE {
-            // An observer sees every builtin's frame.
-            self.push_machine(name, machine)?;
-            self.check_limits()?;
-            return self.step_machine();
+        if !O::ACTIVE {
+            machine.answer_quick_calls();
         }
-        machine.answer_quick_calls();
-        let mut last = None;
-        loop {
-            let step = match self.check_limits() {
-                Ok(()) => machine.resume(last.take()),
-                Err(e) => Err(e),
-            };
-            let step = match step {
-                Ok(step) => step,
-                Err(e) => {
-                    self.push_machine(name, machine)?;
-                    return Err(e);
-                }
-            };
-            match step {
-                MachineStep::Done(v) => {
-                    self.stack.push(v);
-                    return Ok(());
-                }
-                MachineStep::Force(v) => match v {
-                    Value::Thunk(t) => match t.value() {
-                        Some(v) => last = Some(v),
-                        None => {
-                            self.push_machine(name, machine)?;
-                            return self.machine_force(t);
-                        }
-                    },
-                    v => last = Some(v),
-                },
-                MachineStep::Call2(f, x, y) => match self.quick_call2(&f, &x, &y) {
-                    Some(v) => {
-                        drop(f);
-                        discard(x);
-                        discard(y);
-                        last = Some(v);
-                    }
-                    None => {
-                        self.push_machine(name, machine)?;
-                        machine_frame!(self).awaiting = Awaiting::Call;
-                        return self.call2_frame(f, x, y);
-                    }
-                },
-                MachineStep::Call(f, x) => {
-                    self.push_machine(name, machine)?;
-                    machine_frame!(self).awaiting = Awaiting::Call;
-                    return self.push_call(f, x);
-                }
-                MachineStep::Tick(n) => {
-                    if let Err(e) = self.tick(n) {
-                        self.push_machine(name, machine)?;
-                        return Err(e);
-                    }
-                }
-            }
-        }
+        self.push_machine(name, machine)?;
+        self.check_limits()?;
+        self.resume_machine(None)
     }
 
     /// Count `n` steps a machine took on its own (see `MachineStep::Tick`), then check
@@ -1678,7 +1619,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             Some(r) => Value::Bool(r != neg),
                             None => {
                                 let m = builtins::compare::DeepEq::new(a, b, neg);
-                                return self.push_machine("==", Box::new(m));
+                                return self.start_machine("==", Box::new(m));
                             }
                         }
                     }
