@@ -2247,11 +2247,15 @@ impl<'o, O: Observer> Vm<'o, O> {
             BuiltinImpl::Plain(f) => {
                 // Strict arguments are forced first (each re-runs this call).
                 let strict = b.def.strict;
-                for (i, a) in b.args.iter().enumerate() {
-                    if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
-                        if !t.is_evaluated() {
-                            self.demand_thunk(t)?;
-                            return Ok(());
+                // Most calls hold none: the inline-or-heap test of the arguments'
+                // vector is skipped for them.
+                if held != 0 {
+                    for (i, a) in b.args.iter().enumerate() {
+                        if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
+                            if !t.is_evaluated() {
+                                self.demand_thunk(t)?;
+                                return Ok(());
+                            }
                         }
                     }
                 }
@@ -2260,7 +2264,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         demand_slot!(self, n - k + j);
                     }
                 }
-                let (start, args) = spread_args(&mut self.stack, &b, k);
+                let (start, args) = spread_args(&mut self.stack, &b, held, k);
                 let r = f(self.state, &mut self.stack[args..]);
                 self.stack.truncate(start);
                 self.stack.push(r?);
@@ -2268,7 +2272,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 Ok(())
             }
             BuiltinImpl::Machine(mk) => {
-                let at = spread_args(&mut self.stack, &b, k);
+                let at = spread_args(&mut self.stack, &b, held, k);
                 if self.quick_answer(&b, at) {
                     code_frame!(self).ip += skip;
                     return Ok(());
@@ -2280,7 +2284,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 self.start_machine(b.def.name, machine)
             }
             BuiltinImpl::Gen(g) => {
-                let at = spread_args(&mut self.stack, &b, k);
+                let at = spread_args(&mut self.stack, &b, held, k);
                 code_frame!(self).ip += skip;
                 if self.quick_answer(&b, at) {
                     return Ok(());
@@ -2303,8 +2307,11 @@ impl<'o, O: Observer> Vm<'o, O> {
 /// there) and where the run starts: right after that slot when `b` holds no arguments
 /// (the new ones are then left where they are, not moved down over it).
 #[inline(always)]
-fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, k: usize) -> (usize, usize) {
+fn spread_args(stack: &mut Vec<Value>, b: &BuiltinApp, held: usize, k: usize) -> (usize, usize) {
     let start = stack.len() - k - 1;
+    if held == 0 {
+        return (start, start + 1);
+    }
     match b.args.split_first() {
         None => (start, start + 1),
         Some((first, rest)) => {
