@@ -262,6 +262,8 @@ pub struct Vm<'o, O: Observer> {
     observer: &'o mut O,
     limits: Limits,
     steps: u64,
+    /// `steps` at which `check_budget` next looks at the limits.
+    check_at: u64,
     empty_env: Rc<Env>,
     /// Environments no longer in use, kept for reuse (see `recycle_env`).
     env_pool: Vec<Rc<Env>>,
@@ -270,6 +272,9 @@ pub struct Vm<'o, O: Observer> {
     /// every call and return moves a frame, and only an error needs these.
     restores: Vec<Restore>,
 }
+
+/// Most steps between two looks at the cancel flag.
+const BUDGET_STRIDE: u64 = 1024;
 
 /// Most environments kept for reuse.
 const ENV_POOL: usize = 64;
@@ -321,6 +326,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             observer,
             limits,
             steps: 0,
+            check_at: 0,
             empty_env: Env::new(0, None, None),
             env_pool: Vec::with_capacity(ENV_POOL),
             restores: Vec::with_capacity(64),
@@ -1406,9 +1412,22 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// The step budget and the cancel flag, checked whenever a frame starts or
-    /// resumes running code.
+    /// resumes running code: one compare, as the limits are only looked at once the
+    /// steps reach `check_at`.
     #[inline(always)]
-    fn check_budget(&self) -> R<()> {
+    fn check_budget(&mut self) -> R<()> {
+        if self.steps >= self.check_at {
+            return self.check_budget_now();
+        }
+        Ok(())
+    }
+
+    /// The limits themselves. The next look is due after `BUDGET_STRIDE` more steps
+    /// (the latency of a cancel), or just past the step limit (reported exactly when
+    /// it is exceeded, as before).
+    #[cold]
+    #[inline(never)]
+    fn check_budget_now(&mut self) -> R<()> {
         if let Some(max) = self.limits.max_steps {
             if self.steps > max {
                 return Err(ErrorKind::StepLimit(max).into());
@@ -1419,6 +1438,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 return Err(ErrorKind::Cancelled.into());
             }
         }
+        let next = self.steps.saturating_add(BUDGET_STRIDE);
+        self.check_at = match self.limits.max_steps {
+            Some(max) => next.min(max.saturating_add(1)),
+            None => next,
+        };
         Ok(())
     }
 
@@ -1426,10 +1450,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn check_limits(&mut self) -> R<()> {
         self.steps = self.steps.wrapping_add(1);
-        if self.steps & 1023 == 0 {
-            return self.check_budget();
-        }
-        Ok(())
+        self.check_budget()
     }
 
     #[inline]
