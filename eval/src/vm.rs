@@ -836,6 +836,29 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.frames.pop()
     }
 
+    /// Pop the top frame, a code frame. Its fields are read where they are: popping a
+    /// whole `Frame` copies it out first, and a code frame is the smaller part of one.
+    #[inline(always)]
+    fn pop_code_frame(&mut self) -> CodeFrame {
+        if O::ACTIVE {
+            let Some(Frame::Code(f)) = self.pop_frame() else {
+                unreachable!("not a code frame")
+            };
+            return f;
+        }
+        let n = self.frames.len();
+        let Some(Frame::Code(f)) = self.frames.last() else {
+            unreachable!("not a code frame")
+        };
+        // SAFETY: the frame is moved out exactly once: the length is shortened right
+        // after, so the vector neither drops nor hands it out again.
+        unsafe {
+            let f = std::ptr::read(f);
+            self.frames.set_len(n - 1);
+            f
+        }
+    }
+
     /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
     /// Taken by value: the frame keeps it, and every caller has its own handle.
     ///
@@ -1960,12 +1983,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Leave the top code frame with the value on top of the stack.
     #[inline(always)]
     fn op_return(&mut self) {
-        let Some(Frame::Code(CodeFrame {
+        let CodeFrame {
             base, kind, env, ..
-        })) = self.pop_frame()
-        else {
-            unreachable!("return outside a code frame")
-        };
+        } = self.pop_code_frame();
         match kind {
             // A body leaves just its result above `base` (nearly always): it is
             // already where the caller wants it.
@@ -2124,14 +2144,25 @@ impl<'o, O: Observer> Vm<'o, O> {
             })));
             return Ok(());
         }
+        self.push_call_frame(code, env)
+    }
+
+    /// Push the frame of a call running `code` in `env`. Inlined into the call paths:
+    /// the frame is then written straight into the frame stack, not built and copied.
+    #[inline(always)]
+    fn push_call_frame(&mut self, code: Rc<Code>, env: Rc<Env>) -> R<()> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(depth_limit(self.limits.max_depth));
+        }
         let base = self.stack.len();
-        self.push_frame(Frame::Code(CodeFrame {
+        self.enter_frame(Frame::Code(CodeFrame {
             proto: code,
             ip: 0,
             env,
             base,
             kind: CodeKind::Call,
-        }))
+        }));
+        Ok(())
     }
 
     /// `Op::Call2`: `[f, x, y]`. A curried closure `f` gets both arguments in one
@@ -2255,14 +2286,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     return Ok(());
                 }
                 let env = self.call_env(&c, x);
-                let base = self.stack.len();
-                self.push_frame(Frame::Code(CodeFrame {
-                    proto: c.proto.clone(),
-                    ip: 0,
-                    env,
-                    base,
-                    kind: CodeKind::Call,
-                }))
+                self.push_call_frame(c.proto.clone(), env)
             }
             Value::Builtin(b) => {
                 let b = b.clone();
@@ -2711,6 +2735,8 @@ fn missing_attr(name: &str, a: &Attrs) -> Box<ErrorKind> {
 }
 
 /// Built out of line: the depth is checked on every call and force.
+#[cold]
+#[inline(never)]
 #[cold]
 #[inline(never)]
 fn depth_limit(max: usize) -> Box<ErrorKind> {
