@@ -149,6 +149,7 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
                             owned_closure(f, budget) && owned(x, budget)
                         }
                         ThunkState::ApplyOther(fx) => owned(&fx.0, budget) && owned(&fx.1, budget),
+                        ThunkState::Forcing(env) => owned_env(env, budget),
                         ThunkState::Blackhole => true,
                     },
                     Err(_) => false,
@@ -223,7 +224,9 @@ fn tear_down(envs: Vec<Rc<Env>>) {
                     Err(_) => ThunkState::Blackhole,
                 };
                 match state {
-                    ThunkState::Suspended { env, .. } => env_work.push(env),
+                    ThunkState::Suspended { env, .. } | ThunkState::Forcing(env) => {
+                        env_work.push(env)
+                    }
                     ThunkState::Apply(f, x) | ThunkState::ApplyName(f, _, x) => {
                         work.extend([Value::Closure(f), x])
                     }

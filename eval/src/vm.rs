@@ -44,16 +44,14 @@ impl Default for Limits {
 pub(crate) enum CodeKind {
     /// A function call: the result is pushed for the caller.
     Call,
-    /// Forcing a thunk: the result is stored in it. What to restore on error is on
-    /// `Vm::restores`.
+    /// Forcing a thunk: the result is stored in it. What to restore on error is in
+    /// the thunk (`ThunkState::Forcing`) or else on `Vm::restores`.
     Thunk(Thunk),
 }
 
 /// How to put a thunk back when an error unwinds its frame (so forcing it again
 /// re-raises, as in C++ Nix).
 pub(crate) enum Restore {
-    /// `Suspended` with the frame's proto and this environment.
-    Env(Rc<Env>),
     Apply(Rc<Closure>, Value),
     /// The other states that start a frame (`ApplyOther`, `ApplyName`), as they were.
     Other(ThunkState),
@@ -268,7 +266,7 @@ pub struct Vm<'o, O: Observer> {
     /// Environments no longer in use, kept for reuse (see `recycle_env`).
     env_pool: Vec<Rc<Env>>,
     /// What to put back in each thunk being forced, one per `CodeKind::Thunk` frame in
-    /// frame order. Kept apart from the frames, which it would make half as large again:
+    /// frame order, except for `Forcing` thunks (they hold what they need). Kept apart from the frames, which it would make half as large again:
     /// every call and return moves a frame, and only an error needs these.
     restores: Vec<Restore>,
 }
@@ -771,17 +769,20 @@ impl<'o, O: Observer> Vm<'o, O> {
             match self.frames.pop() {
                 Some(Frame::Code(f)) => {
                     // Each thunk frame has its restore, popped in the same order.
+                    // (except a `Forcing` thunk, which holds what it needs).
                     if let CodeKind::Thunk(t) = f.kind {
-                        if let Some(restore) = self.restores.pop() {
-                            *t.0.borrow_mut() = match restore {
-                                Restore::Env(env) => ThunkState::Suspended {
-                                    proto: f.proto,
-                                    env,
-                                },
-                                Restore::Apply(f, x) => ThunkState::Apply(f, x),
-                                Restore::Other(s) => s,
-                            };
-                        }
+                        let mut st = t.0.borrow_mut();
+                        *st = match std::mem::replace(&mut *st, ThunkState::Blackhole) {
+                            ThunkState::Forcing(env) => ThunkState::Suspended {
+                                proto: f.proto,
+                                env,
+                            },
+                            old => match self.restores.pop() {
+                                Some(Restore::Apply(f, x)) => ThunkState::Apply(f, x),
+                                Some(Restore::Other(s)) => s,
+                                None => old,
+                            },
+                        };
                     }
                 }
                 Some(Frame::Machine(_)) => {}
@@ -882,11 +883,19 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `start_force` of a `Suspended` thunk.
     #[inline(never)]
     fn start_suspended(&mut self, t: Thunk) -> R<bool> {
-        let ThunkState::Suspended { proto, env } = self.blackhole(&t)? else {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(depth_limit(self.limits.max_depth));
+        }
+        let forcing = match &*t.0.borrow() {
+            ThunkState::Suspended { env, .. } => ThunkState::Forcing(env.clone()),
+            _ => unreachable!("checked by start_force"),
+        };
+        let ThunkState::Suspended { proto, env } = std::mem::replace(&mut *t.0.borrow_mut(), forcing)
+        else {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
-        self.enter_thunk(t, proto, env.clone(), base, Restore::Env(env));
+        self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
@@ -903,17 +912,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         ))
     }
 
-    /// Runs `t`'s code as a new frame; `restore` puts the thunk back if the force fails.
+    /// Runs `t`'s code as a new frame. Unless `t` is `Forcing`, its restore has been
+    /// pushed (it puts the thunk back if the force fails).
     #[inline(always)]
-    fn enter_thunk(
-        &mut self,
-        t: Thunk,
-        proto: Rc<Code>,
-        env: Rc<Env>,
-        base: usize,
-        restore: Restore,
-    ) {
-        self.restores.push(restore);
+    fn enter_thunk(&mut self, t: Thunk, proto: Rc<Code>, env: Rc<Env>, base: usize) {
         self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
@@ -938,7 +940,8 @@ impl<'o, O: Observer> Vm<'o, O> {
         } else {
             self.apply_frame(Value::Closure(f.clone()), x.clone())
         };
-        self.enter_thunk(t, proto, env, base, Restore::Apply(f, x));
+        self.restores.push(Restore::Apply(f, x));
+        self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
@@ -950,7 +953,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             let mut st = t.0.borrow_mut();
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
-                ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion.into()),
+                ThunkState::Blackhole | ThunkState::Forcing(_) => {
+                    return Err(ErrorKind::InfiniteRecursion.into())
+                }
                 _ if !depth_left => return Err(depth_limit(self.limits.max_depth)),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
@@ -961,7 +966,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             ThunkState::ApplyName(f, name, x) => self.apply_name_frame(f, *name, x.clone()),
             _ => unreachable!("the other states have functions of their own"),
         };
-        self.enter_thunk(t, proto, env, base, Restore::Other(saved));
+        self.restores.push(Restore::Other(saved));
+        self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
@@ -1997,7 +2003,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             CodeKind::Thunk(t) => {
-                let restore = self.restores.pop();
                 let v = self.stack.pop().unwrap_or_default();
                 self.stack.truncate(base);
                 let v = match v {
@@ -2005,21 +2010,27 @@ impl<'o, O: Observer> Vm<'o, O> {
                     v => v,
                 };
                 let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Evaluated(v));
-                // The blackhole `start_force` left owns nothing: no call into the
-                // general drop for it, nor for a restore whose parts are scalars.
-                if matches!(old, ThunkState::Blackhole) {
-                    std::mem::forget(old);
-                } else {
-                    drop(old);
-                }
-                match restore {
-                    Some(Restore::Env(env)) => drop(env),
-                    Some(Restore::Apply(f, x)) => {
-                        drop(f);
-                        discard(x);
+                match old {
+                    // A compiled thunk: it kept no restore.
+                    ThunkState::Forcing(env) => drop(env),
+                    old => {
+                        // The blackhole `start_force` left owns nothing: no call into
+                        // the general drop for it, nor for a restore whose parts are
+                        // scalars.
+                        if matches!(old, ThunkState::Blackhole) {
+                            std::mem::forget(old);
+                        } else {
+                            drop(old);
+                        }
+                        match self.restores.pop() {
+                            Some(Restore::Apply(f, x)) => {
+                                drop(f);
+                                discard(x);
+                            }
+                            Some(Restore::Other(s)) => drop(s),
+                            None => {}
+                        }
                     }
-                    Some(Restore::Other(s)) => drop(s),
-                    None => {}
                 }
             }
         }
@@ -2735,8 +2746,6 @@ fn missing_attr(name: &str, a: &Attrs) -> Box<ErrorKind> {
 }
 
 /// Built out of line: the depth is checked on every call and force.
-#[cold]
-#[inline(never)]
 #[cold]
 #[inline(never)]
 fn depth_limit(max: usize) -> Box<ErrorKind> {

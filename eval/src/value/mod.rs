@@ -178,6 +178,10 @@ pub enum ThunkState {
     ApplyName(Rc<Closure>, Symbol, Value),
     /// Being forced right now; forcing it again is infinite recursion.
     Blackhole,
+    /// A `Suspended` thunk being forced, as `Blackhole`, still holding its environment
+    /// (its code is its frame's): an error puts it back as it was from this alone, so
+    /// the most common force keeps no record of its own on the side.
+    Forcing(Rc<Env>),
     Evaluated(Value),
 }
 
