@@ -44,17 +44,9 @@ impl Default for Limits {
 pub(crate) enum CodeKind {
     /// A function call: the result is pushed for the caller.
     Call,
-    /// Forcing a thunk: the result is stored in it. What to restore on error is in
-    /// the thunk (`ThunkState::Forcing`) or else on `Vm::restores`.
+    /// Forcing a thunk: the result is stored in it. It is marked as being forced
+    /// (`ThunkState::Forcing` and the like), which an error undoes.
     Thunk(Thunk),
-}
-
-/// How to put a thunk back when an error unwinds its frame (so forcing it again
-/// re-raises, as in C++ Nix).
-pub(crate) enum Restore {
-    Apply(Rc<Closure>, Value),
-    /// The other states that start a frame (`ApplyOther`, `ApplyName`), as they were.
-    Other(ThunkState),
 }
 
 pub(crate) struct CodeFrame {
@@ -265,10 +257,6 @@ pub struct Vm<'o, O: Observer> {
     empty_env: Rc<Env>,
     /// Environments no longer in use, kept for reuse (see `recycle_env`).
     env_pool: Vec<Rc<Env>>,
-    /// What to put back in each thunk being forced, one per `CodeKind::Thunk` frame in
-    /// frame order, except for `Forcing` thunks (they hold what they need). Kept apart from the frames, which it would make half as large again:
-    /// every call and return moves a frame, and only an error needs these.
-    restores: Vec<Restore>,
 }
 
 /// Most steps between two looks at the cancel flag.
@@ -327,7 +315,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             check_at: 0,
             empty_env: Env::new(0, None, None),
             env_pool: Vec::with_capacity(ENV_POOL),
-            restores: Vec::with_capacity(64),
         }
     }
 
@@ -768,21 +755,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         while self.frames.len() > stop {
             match self.frames.pop() {
                 Some(Frame::Code(f)) => {
-                    // Each thunk frame has its restore, popped in the same order.
-                    // (except a `Forcing` thunk, which holds what it needs).
+                    // A thunk being forced is put back, so forcing it again re-raises,
+                    // as in C++ Nix.
                     if let CodeKind::Thunk(t) = f.kind {
                         let mut st = t.0.borrow_mut();
-                        *st = match std::mem::replace(&mut *st, ThunkState::Blackhole) {
-                            ThunkState::Forcing(env) => ThunkState::Suspended {
-                                proto: f.proto,
-                                env,
-                            },
-                            old => match self.restores.pop() {
-                                Some(Restore::Apply(f, x)) => ThunkState::Apply(f, x),
-                                Some(Restore::Other(s)) => s,
-                                None => old,
-                            },
-                        };
+                        let old = std::mem::replace(&mut *st, ThunkState::Blackhole);
+                        *st = old.unforced(f.proto);
                     }
                 }
                 Some(Frame::Machine(_)) => {}
@@ -890,7 +868,8 @@ impl<'o, O: Observer> Vm<'o, O> {
             ThunkState::Suspended { env, .. } => ThunkState::Forcing(env.clone()),
             _ => unreachable!("checked by start_force"),
         };
-        let ThunkState::Suspended { proto, env } = std::mem::replace(&mut *t.0.borrow_mut(), forcing)
+        let ThunkState::Suspended { proto, env } =
+            std::mem::replace(&mut *t.0.borrow_mut(), forcing)
         else {
             unreachable!("checked by start_force")
         };
@@ -940,7 +919,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         } else {
             self.apply_frame(Value::Closure(f.clone()), x.clone())
         };
-        self.restores.push(Restore::Apply(f, x));
+        std::mem::forget(std::mem::replace(
+            &mut *t.0.borrow_mut(),
+            ThunkState::ForcingApply(f, x),
+        ));
         self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
@@ -953,9 +935,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             let mut st = t.0.borrow_mut();
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
-                ThunkState::Blackhole | ThunkState::Forcing(_) => {
-                    return Err(ErrorKind::InfiniteRecursion.into())
-                }
+                s if s.is_forcing() => return Err(ErrorKind::InfiniteRecursion.into()),
                 _ if !depth_left => return Err(depth_limit(self.limits.max_depth)),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
@@ -966,7 +946,10 @@ impl<'o, O: Observer> Vm<'o, O> {
             ThunkState::ApplyName(f, name, x) => self.apply_name_frame(f, *name, x.clone()),
             _ => unreachable!("the other states have functions of their own"),
         };
-        self.restores.push(Restore::Other(saved));
+        std::mem::forget(std::mem::replace(
+            &mut *t.0.borrow_mut(),
+            saved.forcing_app(),
+        ));
         self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
@@ -2010,27 +1993,15 @@ impl<'o, O: Observer> Vm<'o, O> {
                     v => v,
                 };
                 let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Evaluated(v));
+                // The common states inline: no call into the general drop, nor for
+                // an argument that is a scalar.
                 match old {
-                    // A compiled thunk: it kept no restore.
                     ThunkState::Forcing(env) => drop(env),
-                    old => {
-                        // The blackhole `start_force` left owns nothing: no call into
-                        // the general drop for it, nor for a restore whose parts are
-                        // scalars.
-                        if matches!(old, ThunkState::Blackhole) {
-                            std::mem::forget(old);
-                        } else {
-                            drop(old);
-                        }
-                        match self.restores.pop() {
-                            Some(Restore::Apply(f, x)) => {
-                                drop(f);
-                                discard(x);
-                            }
-                            Some(Restore::Other(s)) => drop(s),
-                            None => {}
-                        }
+                    ThunkState::ForcingApply(f, x) => {
+                        drop(f);
+                        discard(x);
                     }
+                    old => drop(old),
                 }
             }
         }
