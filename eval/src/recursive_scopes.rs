@@ -145,10 +145,16 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
                     Ok(s) => match &*s {
                         ThunkState::Evaluated(v) => owned(v, budget),
                         ThunkState::Suspended { env, .. } => owned_env(env, budget),
-                        ThunkState::Apply(f, x) | ThunkState::ApplyName(f, _, x) => {
+                        ThunkState::Apply(f, x)
+                        | ThunkState::ApplyName(f, _, x)
+                        | ThunkState::ForcingApply(f, x)
+                        | ThunkState::ForcingApplyName(f, _, x) => {
                             owned_closure(f, budget) && owned(x, budget)
                         }
-                        ThunkState::ApplyOther(fx) => owned(&fx.0, budget) && owned(&fx.1, budget),
+                        ThunkState::ApplyOther(fx) | ThunkState::ForcingApplyOther(fx) => {
+                            owned(&fx.0, budget) && owned(&fx.1, budget)
+                        }
+                        ThunkState::Forcing(env) => owned_env(env, budget),
                         ThunkState::Blackhole => true,
                     },
                     Err(_) => false,
@@ -223,11 +229,16 @@ fn tear_down(envs: Vec<Rc<Env>>) {
                     Err(_) => ThunkState::Blackhole,
                 };
                 match state {
-                    ThunkState::Suspended { env, .. } => env_work.push(env),
-                    ThunkState::Apply(f, x) | ThunkState::ApplyName(f, _, x) => {
-                        work.extend([Value::Closure(f), x])
+                    ThunkState::Suspended { env, .. } | ThunkState::Forcing(env) => {
+                        env_work.push(env)
                     }
-                    ThunkState::ApplyOther(fx) => work.extend([fx.0, fx.1]),
+                    ThunkState::Apply(f, x)
+                    | ThunkState::ApplyName(f, _, x)
+                    | ThunkState::ForcingApply(f, x)
+                    | ThunkState::ForcingApplyName(f, _, x) => work.extend([Value::Closure(f), x]),
+                    ThunkState::ApplyOther(fx) | ThunkState::ForcingApplyOther(fx) => {
+                        work.extend([fx.0, fx.1])
+                    }
                     ThunkState::Evaluated(v) => work.push(v),
                     ThunkState::Blackhole => continue,
                 }

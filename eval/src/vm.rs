@@ -44,19 +44,9 @@ impl Default for Limits {
 pub(crate) enum CodeKind {
     /// A function call: the result is pushed for the caller.
     Call,
-    /// Forcing a thunk: the result is stored in it. What to restore on error is on
-    /// `Vm::restores`.
+    /// Forcing a thunk: the result is stored in it. It is marked as being forced
+    /// (`ThunkState::Forcing` and the like), which an error undoes.
     Thunk(Thunk),
-}
-
-/// How to put a thunk back when an error unwinds its frame (so forcing it again
-/// re-raises, as in C++ Nix).
-pub(crate) enum Restore {
-    /// `Suspended` with the frame's proto and this environment.
-    Env(Rc<Env>),
-    Apply(Rc<Closure>, Value),
-    /// The other states that start a frame (`ApplyOther`, `ApplyName`), as they were.
-    Other(ThunkState),
 }
 
 pub(crate) struct CodeFrame {
@@ -260,14 +250,15 @@ pub struct Vm<'o, O: Observer> {
     observer: &'o mut O,
     limits: Limits,
     steps: u64,
+    /// `steps` at which `check_budget` next looks at the limits.
+    check_at: u64,
     empty_env: Rc<Env>,
     /// Environments no longer in use, kept for reuse (see `recycle_env`).
     env_pool: Vec<Rc<Env>>,
-    /// What to put back in each thunk being forced, one per `CodeKind::Thunk` frame in
-    /// frame order. Kept apart from the frames, which it would make half as large again:
-    /// every call and return moves a frame, and only an error needs these.
-    restores: Vec<Restore>,
 }
+
+/// Most steps between two looks at the cancel flag.
+const BUDGET_STRIDE: u64 = 1024;
 
 /// Most environments kept for reuse.
 const ENV_POOL: usize = 64;
@@ -319,9 +310,9 @@ impl<'o, O: Observer> Vm<'o, O> {
             observer,
             limits,
             steps: 0,
+            check_at: 0,
             empty_env: Env::new(0, None, None),
             env_pool: Vec::with_capacity(ENV_POOL),
-            restores: Vec::with_capacity(64),
         }
     }
 
@@ -764,18 +755,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         while self.frames.len() > stop {
             match self.frames.pop() {
                 Some(Frame::Code(f)) => {
-                    // Each thunk frame has its restore, popped in the same order.
+                    // A thunk being forced is put back, so forcing it again re-raises,
+                    // as in C++ Nix.
                     if let CodeKind::Thunk(t) = f.kind {
-                        if let Some(restore) = self.restores.pop() {
-                            *t.0.borrow_mut() = match restore {
-                                Restore::Env(env) => ThunkState::Suspended {
-                                    proto: f.proto,
-                                    env,
-                                },
-                                Restore::Apply(f, x) => ThunkState::Apply(f, x),
-                                Restore::Other(s) => s,
-                            };
-                        }
+                        let mut st = t.0.borrow_mut();
+                        let old = std::mem::replace(&mut *st, ThunkState::Blackhole);
+                        *st = old.unforced(f.proto);
                     }
                 }
                 Some(Frame::Machine(_)) => {}
@@ -830,6 +815,29 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.frames.pop()
     }
 
+    /// Pop the top frame, a code frame. Its fields are read where they are: popping a
+    /// whole `Frame` copies it out first, and a code frame is the smaller part of one.
+    #[inline(always)]
+    fn pop_code_frame(&mut self) -> CodeFrame {
+        if O::ACTIVE {
+            let Some(Frame::Code(f)) = self.pop_frame() else {
+                unreachable!("not a code frame")
+            };
+            return f;
+        }
+        let n = self.frames.len();
+        let Some(Frame::Code(f)) = self.frames.last() else {
+            unreachable!("not a code frame")
+        };
+        // SAFETY: the frame is moved out exactly once: the length is shortened right
+        // after, so the vector neither drops nor hands it out again.
+        unsafe {
+            let f = std::ptr::read(f);
+            self.frames.set_len(n - 1);
+            f
+        }
+    }
+
     /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
     /// Taken by value: the frame keeps it, and every caller has its own handle.
     ///
@@ -853,11 +861,20 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `start_force` of a `Suspended` thunk.
     #[inline(never)]
     fn start_suspended(&mut self, t: Thunk) -> R<bool> {
-        let ThunkState::Suspended { proto, env } = self.blackhole(&t)? else {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(depth_limit(self.limits.max_depth));
+        }
+        let forcing = match &*t.0.borrow() {
+            ThunkState::Suspended { env, .. } => ThunkState::Forcing(env.clone()),
+            _ => unreachable!("checked by start_force"),
+        };
+        let ThunkState::Suspended { proto, env } =
+            std::mem::replace(&mut *t.0.borrow_mut(), forcing)
+        else {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
-        self.enter_thunk(t, proto, env.clone(), base, Restore::Env(env));
+        self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
@@ -874,17 +891,10 @@ impl<'o, O: Observer> Vm<'o, O> {
         ))
     }
 
-    /// Runs `t`'s code as a new frame; `restore` puts the thunk back if the force fails.
+    /// Runs `t`'s code as a new frame. Unless `t` is `Forcing`, its restore has been
+    /// pushed (it puts the thunk back if the force fails).
     #[inline(always)]
-    fn enter_thunk(
-        &mut self,
-        t: Thunk,
-        proto: Rc<Code>,
-        env: Rc<Env>,
-        base: usize,
-        restore: Restore,
-    ) {
-        self.restores.push(restore);
+    fn enter_thunk(&mut self, t: Thunk, proto: Rc<Code>, env: Rc<Env>, base: usize) {
         self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
@@ -909,7 +919,11 @@ impl<'o, O: Observer> Vm<'o, O> {
         } else {
             self.apply_frame(Value::Closure(f.clone()), x.clone())
         };
-        self.enter_thunk(t, proto, env, base, Restore::Apply(f, x));
+        std::mem::forget(std::mem::replace(
+            &mut *t.0.borrow_mut(),
+            ThunkState::ForcingApply(f, x),
+        ));
+        self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
@@ -921,7 +935,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             let mut st = t.0.borrow_mut();
             match &*st {
                 ThunkState::Evaluated(_) => return Ok(false),
-                ThunkState::Blackhole => return Err(ErrorKind::InfiniteRecursion.into()),
+                s if s.is_forcing() => return Err(ErrorKind::InfiniteRecursion.into()),
                 _ if !depth_left => return Err(depth_limit(self.limits.max_depth)),
                 _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
             }
@@ -932,7 +946,11 @@ impl<'o, O: Observer> Vm<'o, O> {
             ThunkState::ApplyName(f, name, x) => self.apply_name_frame(f, *name, x.clone()),
             _ => unreachable!("the other states have functions of their own"),
         };
-        self.enter_thunk(t, proto, env, base, Restore::Other(saved));
+        std::mem::forget(std::mem::replace(
+            &mut *t.0.borrow_mut(),
+            saved.forcing_app(),
+        ));
+        self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
@@ -1347,9 +1365,22 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// The step budget and the cancel flag, checked whenever a frame starts or
-    /// resumes running code.
+    /// resumes running code: one compare, as the limits are only looked at once the
+    /// steps reach `check_at`.
     #[inline(always)]
-    fn check_budget(&self) -> R<()> {
+    fn check_budget(&mut self) -> R<()> {
+        if self.steps >= self.check_at {
+            return self.check_budget_now();
+        }
+        Ok(())
+    }
+
+    /// The limits themselves. The next look is due after `BUDGET_STRIDE` more steps
+    /// (the latency of a cancel), or just past the step limit (reported exactly when
+    /// it is exceeded, as before).
+    #[cold]
+    #[inline(never)]
+    fn check_budget_now(&mut self) -> R<()> {
         if let Some(max) = self.limits.max_steps {
             if self.steps > max {
                 return Err(ErrorKind::StepLimit(max).into());
@@ -1360,6 +1391,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 return Err(ErrorKind::Cancelled.into());
             }
         }
+        let next = self.steps.saturating_add(BUDGET_STRIDE);
+        self.check_at = match self.limits.max_steps {
+            Some(max) => next.min(max.saturating_add(1)),
+            None => next,
+        };
         Ok(())
     }
 
@@ -1367,10 +1403,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(always)]
     fn check_limits(&mut self) -> R<()> {
         self.steps = self.steps.wrapping_add(1);
-        if self.steps & 1023 == 0 {
-            return self.check_budget();
-        }
-        Ok(())
+        self.check_budget()
     }
 
     #[inline]
@@ -1880,12 +1913,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Leave the top code frame with the value on top of the stack.
     #[inline(always)]
     fn op_return(&mut self) {
-        let Some(Frame::Code(CodeFrame {
+        let CodeFrame {
             base, kind, env, ..
-        })) = self.pop_frame()
-        else {
-            unreachable!("return outside a code frame")
-        };
+        } = self.pop_code_frame();
         match kind {
             // A body leaves just its result above `base` (nearly always): it is
             // already where the caller wants it.
@@ -1897,7 +1927,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             CodeKind::Thunk(t) => {
-                let restore = self.restores.pop();
                 let v = self.stack.pop().unwrap_or_default();
                 self.stack.truncate(base);
                 let v = match v {
@@ -1905,21 +1934,15 @@ impl<'o, O: Observer> Vm<'o, O> {
                     v => v,
                 };
                 let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Evaluated(v));
-                // The blackhole `start_force` left owns nothing: no call into the
-                // general drop for it, nor for a restore whose parts are scalars.
-                if matches!(old, ThunkState::Blackhole) {
-                    std::mem::forget(old);
-                } else {
-                    drop(old);
-                }
-                match restore {
-                    Some(Restore::Env(env)) => drop(env),
-                    Some(Restore::Apply(f, x)) => {
+                // The common states inline: no call into the general drop, nor for
+                // an argument that is a scalar.
+                match old {
+                    ThunkState::Forcing(env) => drop(env),
+                    ThunkState::ForcingApply(f, x) => {
                         drop(f);
                         discard(x);
                     }
-                    Some(Restore::Other(s)) => drop(s),
-                    None => {}
+                    old => drop(old),
                 }
             }
         }
@@ -2044,14 +2067,25 @@ impl<'o, O: Observer> Vm<'o, O> {
             })));
             return Ok(());
         }
+        self.push_call_frame(code, env)
+    }
+
+    /// Push the frame of a call running `code` in `env`. Inlined into the call paths:
+    /// the frame is then written straight into the frame stack, not built and copied.
+    #[inline(always)]
+    fn push_call_frame(&mut self, code: Rc<Code>, env: Rc<Env>) -> R<()> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(depth_limit(self.limits.max_depth));
+        }
         let base = self.stack.len();
-        self.push_frame(Frame::Code(CodeFrame {
+        self.enter_frame(Frame::Code(CodeFrame {
             proto: code,
             ip: 0,
             env,
             base,
             kind: CodeKind::Call,
-        }))
+        }));
+        Ok(())
     }
 
     /// `Op::Call2`: `[f, x, y]`. A curried closure `f` gets both arguments in one
@@ -2175,14 +2209,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     return Ok(());
                 }
                 let env = self.call_env(&c, x);
-                let base = self.stack.len();
-                self.push_frame(Frame::Code(CodeFrame {
-                    proto: c.proto.clone(),
-                    ip: 0,
-                    env,
-                    base,
-                    kind: CodeKind::Call,
-                }))
+                self.push_call_frame(c.proto.clone(), env)
             }
             Value::Builtin(b) => {
                 let b = b.clone();

@@ -178,7 +178,50 @@ pub enum ThunkState {
     ApplyName(Rc<Closure>, Symbol, Value),
     /// Being forced right now; forcing it again is infinite recursion.
     Blackhole,
+    /// A `Suspended` thunk being forced, as `Blackhole`, still holding its environment
+    /// (its code is its frame's): an error puts it back as it was from this alone, so
+    /// a force keeps no record of its own on the side.
+    Forcing(Rc<Env>),
+    /// `Apply`, `ApplyOther` and `ApplyName` being forced, likewise.
+    ForcingApply(Rc<Closure>, Value),
+    ForcingApplyOther(Box<(Value, Value)>),
+    ForcingApplyName(Rc<Closure>, Symbol, Value),
     Evaluated(Value),
+}
+
+impl ThunkState {
+    /// Whether the thunk is being forced: forcing it again is infinite recursion.
+    pub fn is_forcing(&self) -> bool {
+        matches!(
+            self,
+            ThunkState::Blackhole
+                | ThunkState::Forcing(_)
+                | ThunkState::ForcingApply(..)
+                | ThunkState::ForcingApplyOther(_)
+                | ThunkState::ForcingApplyName(..)
+        )
+    }
+
+    /// An application, marked as being forced.
+    pub fn forcing_app(self) -> ThunkState {
+        match self {
+            ThunkState::Apply(f, x) => ThunkState::ForcingApply(f, x),
+            ThunkState::ApplyOther(fx) => ThunkState::ForcingApplyOther(fx),
+            ThunkState::ApplyName(f, name, x) => ThunkState::ForcingApplyName(f, name, x),
+            s => s,
+        }
+    }
+
+    /// A thunk being forced put back as it was before (`proto`: its frame's code).
+    pub fn unforced(self, proto: Rc<Code>) -> ThunkState {
+        match self {
+            ThunkState::Forcing(env) => ThunkState::Suspended { proto, env },
+            ThunkState::ForcingApply(f, x) => ThunkState::Apply(f, x),
+            ThunkState::ForcingApplyOther(fx) => ThunkState::ApplyOther(fx),
+            ThunkState::ForcingApplyName(f, name, x) => ThunkState::ApplyName(f, name, x),
+            s => s,
+        }
+    }
 }
 
 #[derive(Clone)]
