@@ -9,7 +9,10 @@ fn check(src: &str, what: &str) -> bool {
     let ours = tvix_eval::parser::parse(src);
     match (theirs.errors().is_empty(), ours) {
         (_, None) => false,
-        (false, Some(_)) => panic!("{what}: we accepted what rnix rejects: {:?}", theirs.errors()),
+        (false, Some(_)) => panic!(
+            "{what}: we accepted what rnix rejects: {:?}",
+            theirs.errors()
+        ),
         (true, Some(green)) => {
             let want: rowan::GreenNode = theirs.syntax().green().to_owned();
             if want != green {
@@ -24,12 +27,17 @@ fn check(src: &str, what: &str) -> bool {
 
 /// Like `check`, and our parser must take the input.
 fn same(src: &str) {
-    assert!(rnix::Root::parse(src).errors().is_empty(), "rnix rejects {src:?}");
+    assert!(
+        rnix::Root::parse(src).errors().is_empty(),
+        "rnix rejects {src:?}"
+    );
     assert!(check(src, src), "we declined {src:?}");
 }
 
 fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let Ok(ft) = e.file_type() else { continue };
@@ -54,7 +62,9 @@ fn corpus_trees_match_rnix() {
     let (mut valid, mut taken) = (0, 0);
     let mut declined = Vec::new();
     for f in &files {
-        let Ok(src) = std::fs::read_to_string(f) else { continue };
+        let Ok(src) = std::fs::read_to_string(f) else {
+            continue;
+        };
         let ok = rnix::Root::parse(&src).errors().is_empty();
         let took = check(&src, &f.display().to_string());
         if ok {
@@ -66,7 +76,10 @@ fn corpus_trees_match_rnix() {
             }
         }
     }
-    println!("{} files, {valid} valid for rnix, {taken} taken by our parser", files.len());
+    println!(
+        "{} files, {valid} valid for rnix, {taken} taken by our parser",
+        files.len()
+    );
     for d in &declined {
         println!("declined: {d}");
     }
@@ -113,6 +126,20 @@ fn tricky_cases_match_rnix() {
         "a < b",
         "a <= b || a >= b || a > b",
         "a // b // c",
+        "a < b == c",
+        "a == b < c",
+        "!a // b",
+        "a // !b",
+        "a -> !b -> c",
+        "a || b && c || d && e",
+        "a |> b <| c",
+        "a <| b |> c |> d",
+        "a + b < c + d == e - f * g ++ h ? i",
+        "- - a",
+        "! ! a",
+        "!-a",
+        "f -a",
+        "a.b.c ? d.e ++ f",
         "a + b * c - d / e ++ f ++ g",
         "a ? b.c ? ${d}",
         "-a ? b",
@@ -165,6 +192,9 @@ fn errors_are_left_to_rnix() {
         "a ==",
         "a == b == c",
         "a == b != c",
+        "a < b < c",
+        "a + !b",
+        "(a == b == c)",
         "let or = 1; in or",
         "{ a = 1 }",
         "\"abc",

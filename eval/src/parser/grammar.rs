@@ -8,9 +8,10 @@
 //! rnix parse.
 
 use rnix::SyntaxKind::{self, *};
-use rowan::{Checkpoint, GreenNode, GreenNodeBuilder};
+use rowan::GreenNode;
 
 use super::lexer::Token;
+use super::tree::{Builder, Checkpoint};
 
 /// How deep the descent may go before we leave the input to rnix (which stops at
 /// 512 nested expressions).
@@ -23,12 +24,8 @@ pub(super) struct Parser<'a> {
     pos: usize,
     /// The first token at or after `pos` that is not trivia.
     next: usize,
-    builder: GreenNodeBuilder<'static>,
+    builder: Builder,
     depth: u32,
-}
-
-fn raw(kind: SyntaxKind) -> rowan::SyntaxKind {
-    rowan::SyntaxKind(kind as u16)
 }
 
 fn trivia(kind: SyntaxKind) -> bool {
@@ -57,6 +54,34 @@ fn fn_arg(kind: SyntaxKind) -> bool {
 
 type Res = Option<Checkpoint>;
 
+#[derive(Clone, Copy, PartialEq)]
+enum Assoc {
+    Left,
+    Right,
+    None,
+}
+
+/// The level of `!`, between those of binary operators.
+const INVERT_LEVEL: u8 = 8;
+
+/// A binary operator's level (loosest first) and associativity.
+fn binary_op(kind: SyntaxKind) -> Option<(u8, Assoc)> {
+    Some(match kind {
+        TOKEN_PIPE_LEFT => (0, Assoc::Right),
+        TOKEN_PIPE_RIGHT => (1, Assoc::Left),
+        TOKEN_IMPLICATION => (2, Assoc::Right),
+        TOKEN_OR_OR => (3, Assoc::Left),
+        TOKEN_AND_AND => (4, Assoc::Left),
+        TOKEN_EQUAL | TOKEN_NOT_EQUAL => (5, Assoc::None),
+        TOKEN_LESS | TOKEN_LESS_OR_EQ | TOKEN_MORE | TOKEN_MORE_OR_EQ => (6, Assoc::None),
+        TOKEN_UPDATE => (7, Assoc::Right),
+        TOKEN_ADD | TOKEN_SUB => (9, Assoc::Left),
+        TOKEN_MUL | TOKEN_DIV => (10, Assoc::Left),
+        TOKEN_CONCAT => (11, Assoc::Right),
+        _ => return None,
+    })
+}
+
 impl<'a> Parser<'a> {
     /// `toks` ends with an end marker.
     pub(super) fn new(text: &'a str, toks: Vec<Token>) -> Self {
@@ -65,7 +90,7 @@ impl<'a> Parser<'a> {
             toks,
             pos: 0,
             next: 0,
-            builder: GreenNodeBuilder::new(),
+            builder: Builder::default(),
             depth: 0,
         };
         p.next = p.skip_trivia(0);
@@ -73,7 +98,7 @@ impl<'a> Parser<'a> {
     }
 
     pub(super) fn parse_root(mut self) -> Option<GreenNode> {
-        self.builder.start_node(raw(NODE_ROOT));
+        self.builder.start_node(NODE_ROOT);
         self.expr()?;
         self.drain();
         if self.next != self.toks.len() - 1 {
@@ -106,7 +131,7 @@ impl<'a> Parser<'a> {
     fn emit(&mut self, i: usize, kind: SyntaxKind) {
         let start = self.toks[i].start as usize;
         let end = self.toks[i + 1].start as usize;
-        self.builder.token(raw(kind), &self.text[start..end]);
+        self.builder.token(kind, &self.text[start..end]);
     }
 
     /// Adds the held-back trivia to the open node.
@@ -139,11 +164,11 @@ impl<'a> Parser<'a> {
 
     fn start(&mut self, kind: SyntaxKind) {
         self.drain();
-        self.builder.start_node(raw(kind));
+        self.builder.start_node(kind);
     }
 
     fn start_at(&mut self, at: Checkpoint, kind: SyntaxKind) {
-        self.builder.start_node_at(at, raw(kind));
+        self.builder.start_node_at(at, kind);
     }
 
     fn finish(&mut self) {
@@ -214,50 +239,34 @@ impl<'a> Parser<'a> {
         Some(cp)
     }
 
-    /// Binary operators by level, loosest first: `<|` `|>` `->` `||` `&&` (`==` `!=`)
-    /// (`<` `<=` `>` `>=`) `//`, then `!`, then (`+` `-`) (`*` `/`) `++`, then `?`.
-    fn binary(&mut self, level: u8) -> Res {
-        // (operators, associativity) per level; `!` sits between `//` and `+`.
-        const LEFT: u8 = 0;
-        const RIGHT: u8 = 1;
-        const NONE: u8 = 2;
-        let (assoc, ops): (u8, &[SyntaxKind]) = match level {
-            0 => (RIGHT, &[TOKEN_PIPE_LEFT]),
-            1 => (LEFT, &[TOKEN_PIPE_RIGHT]),
-            2 => (RIGHT, &[TOKEN_IMPLICATION]),
-            3 => (LEFT, &[TOKEN_OR_OR]),
-            4 => (LEFT, &[TOKEN_AND_AND]),
-            5 => (NONE, &[TOKEN_EQUAL, TOKEN_NOT_EQUAL]),
-            6 => (
-                NONE,
-                &[TOKEN_LESS, TOKEN_LESS_OR_EQ, TOKEN_MORE, TOKEN_MORE_OR_EQ],
-            ),
-            7 => (RIGHT, &[TOKEN_UPDATE]),
-            8 => return self.invert(),
-            9 => (LEFT, &[TOKEN_ADD, TOKEN_SUB]),
-            10 => (LEFT, &[TOKEN_MUL, TOKEN_DIV]),
-            11 => (RIGHT, &[TOKEN_CONCAT]),
-            _ => return self.has_attr(),
+    /// Binary operators whose level is `min` or tighter, by precedence climbing;
+    /// the tree is the one rnix's descent through one function per level builds
+    /// (every operator of one operand chain wraps from the same checkpoint).
+    fn binary(&mut self, min: u8) -> Res {
+        // `!` sits between `//` and `+`: its operand takes `+` and tighter.
+        let cp = if min <= INVERT_LEVEL && self.peek() == TOKEN_INVERT {
+            self.invert()?
+        } else {
+            self.has_attr()?
         };
-        let cp = self.binary(level + 1)?;
-        match assoc {
-            LEFT => {
-                while ops.contains(&self.peek()) {
-                    self.start_at(cp, NODE_BIN_OP);
-                    self.bump();
-                    self.binary(level + 1)?;
-                    self.finish();
-                }
+        while let Some((level, assoc)) = binary_op(self.peek()) {
+            if level < min {
+                break;
             }
-            _ => {
-                if ops.contains(&self.peek()) {
-                    self.start_at(cp, NODE_BIN_OP);
-                    self.bump();
-                    self.enter()?;
-                    let r = self.binary(if assoc == RIGHT { level } else { level + 1 });
-                    self.leave(r)?;
-                    self.finish();
-                }
+            self.start_at(cp, NODE_BIN_OP);
+            self.bump();
+            self.enter()?;
+            let rhs = self.binary(if assoc == Assoc::Right {
+                level
+            } else {
+                level + 1
+            });
+            self.leave(rhs)?;
+            self.finish();
+            // `a == b == c`: rnix leaves the second operator to its caller, which
+            // takes it as an error (or, in parentheses, as the closing one).
+            if assoc == Assoc::None && binary_op(self.peek()).is_some_and(|(l, _)| l == level) {
+                return None;
             }
         }
         Some(cp)
@@ -265,7 +274,7 @@ impl<'a> Parser<'a> {
 
     fn invert(&mut self) -> Res {
         if self.peek() != TOKEN_INVERT {
-            return self.binary(9);
+            return self.binary(INVERT_LEVEL + 1);
         }
         let cp = self.checkpoint();
         self.start(NODE_UNARY_OP);

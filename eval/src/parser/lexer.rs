@@ -36,24 +36,54 @@ enum Shape {
     Uri,
 }
 
+// Character classes, looked up in one table: the lexer asks for every byte.
+const PATH: u8 = 1;
+const URI: u8 = 2;
+const SPACE: u8 = 4;
+const IDENT: u8 = 8;
+
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'_' | b'.' | b'+' | b'-') {
+            k |= PATH | URI;
+        }
+        if matches!(
+            c,
+            b'%' | b'?' | b':' | b'@' | b'&' | b'=' | b'$' | b',' | b'!' | b'~' | b'*' | b'\''
+        ) {
+            k |= URI;
+        }
+        // `char::is_whitespace` on ASCII.
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            k |= SPACE;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'\'') {
+            k |= IDENT;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+fn is(b: u8, class: u8) -> bool {
+    CLASSES[b as usize] & class != 0
+}
+
 fn path_char(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'_' | b'.' | b'+' | b'-')
+    is(b, PATH)
 }
 
 fn uri_char(b: u8) -> bool {
-    matches!(
-        b,
-        b'%' | b'?' | b':' | b'@' | b'&' | b'=' | b'$' | b',' | b'!' | b'~' | b'*' | b'\''
-    ) || path_char(b)
+    is(b, URI)
 }
 
-/// `char::is_whitespace` on ASCII.
 fn space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn ident_char(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'\'')
+    is(b, SPACE)
 }
 
 struct Lexer<'a> {
@@ -390,7 +420,8 @@ impl Lexer<'_> {
             }
             (b'a'..=b'z' | b'A'..=b'Z' | b'_', _) => {
                 let uri = shape == Shape::Uri;
-                let end = self.skip(start + 1, |d| ident_char(d) || (uri && uri_char(d)));
+                let class = if uri { IDENT | URI } else { IDENT };
+                let end = self.skip(start + 1, |d| is(d, class));
                 let kind = if uri {
                     TOKEN_URI
                 } else {

@@ -8,6 +8,7 @@
 
 mod grammar;
 mod lexer;
+mod tree;
 
 use rowan::GreenNode;
 
