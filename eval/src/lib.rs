@@ -26,6 +26,7 @@ pub mod generators;
 pub mod io;
 pub mod observer;
 pub mod parse;
+pub mod parser;
 pub mod pending;
 pub mod print;
 pub mod recursive_scopes;

@@ -1,5 +1,6 @@
 //! Any text: parse, compile and evaluate it deeply under limits, then print the result.
-//! Errors are expected; a panic, a Rust stack overflow or a hang is a bug.
+//! Errors are expected; a panic, a Rust stack overflow or a hang is a bug. So is a
+//! tree from our parser that differs from rnix's, or one for an input rnix rejects.
 #![no_main]
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use tvix_eval::{Evaluator, NoObserver};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    same_tree_as_rnix(text);
     let io = MemoryIO::default().with_file("/fuzz/lib.nix", "{ x = 1; f = a: a + 1; }");
     let mut ev = Evaluator::new(Rc::new(io), &BuiltinConfig::default(), |_| {});
     // Bounded so that a slow input is reported as slow, not as a timeout of the fuzzer.
@@ -23,3 +25,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = tvix_eval::print::print_value(&value);
     }
 });
+
+fn same_tree_as_rnix(text: &str) {
+    let Some(ours) = tvix_eval::parser::parse(text) else { return };
+    let theirs = rnix::Root::parse(text);
+    assert!(theirs.errors().is_empty(), "our parser took what rnix rejects: {:?}", theirs.errors());
+    let want: rowan::GreenNode = theirs.syntax().green().to_owned();
+    assert!(want == ours, "trees differ:\nrnix: {want:#?}\nours: {ours:#?}");
+}
