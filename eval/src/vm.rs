@@ -1589,22 +1589,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     demand_slot!(self, n - 2 * ndyn + 2 * i);
                 }
                 let proto = code_frame!(self).proto.clone();
-                let dyns: Vec<Value> = self.stack.drain(n - 2 * ndyn..).collect();
-                let mut a = static_attrs(&mut self.stack, &proto, k);
-                for pair in dyns.chunks_exact(2) {
-                    if matches!(pair[0], Value::Null) {
-                        continue;
-                    }
-                    let sym = attr_name(&pair[0])?;
-                    if a.get(sym).is_some() {
-                        return Err(ErrorKind::other(format!(
-                            "dynamic attribute '{}' already defined",
-                            sym
-                        ))
-                        .into());
-                    }
-                    a.insert(sym, pair[1].clone());
-                }
+                let a = dynamic_attrs(&mut self.stack, &proto, k, ndyn)?;
                 let attrs = a.with_pos(proto.attr_pos[k as usize].clone());
                 self.stack.push(Value::attrs(attrs));
             }
@@ -2369,11 +2354,36 @@ fn make_list(stack: &mut Vec<Value>, n: u32) {
     stack.push(Value::List(l));
 }
 
-/// The set of the static keys `code.attr_keys[k]` with their values taken from the top
-/// of the stack (in key order), positions not yet attached.
-#[inline(always)]
-fn static_attrs(stack: &mut Vec<Value>, code: &Code, k: u32) -> Attrs {
-    Attrs::from_stack_top(&code.attr_keys[k as usize], stack, None)
+/// `Op::MakeAttrs(k, ndyn)`: the set of the static keys `code.attr_keys[k]`, whose
+/// values are on the stack (in key order) below `ndyn` pairs of a forced dynamic name
+/// (or `null`, to leave it out) and its value. All are taken off the stack and the set
+/// made in one go, positions not yet attached. A name defined twice is an error.
+fn dynamic_attrs(stack: &mut Vec<Value>, code: &Code, k: u32, ndyn: usize) -> R<Attrs> {
+    let keys = &code.attr_keys[k as usize];
+    let start = stack.len() - 2 * ndyn - keys.len();
+    let mut entries: Vec<(Symbol, Value)> = Vec::with_capacity(keys.len() + ndyn);
+    let mut values = stack.drain(start..);
+    entries.extend(keys.iter().copied().zip(values.by_ref()));
+    while let (Some(name), Some(v)) = (values.next(), values.next()) {
+        if matches!(name, Value::Null) {
+            continue;
+        }
+        let sym = attr_name(&name)?;
+        // The static names are sorted; the dynamic ones so far are few.
+        let dup = keys.binary_search_by(|s| s.cmp_name(sym)).is_ok()
+            || entries[keys.len()..].iter().any(|e| e.0 == sym);
+        if dup {
+            return Err(
+                ErrorKind::other(format!("dynamic attribute '{}' already defined", sym)).into(),
+            );
+        }
+        entries.push((sym, v));
+    }
+    drop(values);
+    if entries.len() > keys.len() {
+        entries.sort_by(|a, b| a.0.cmp_name(b.0));
+    }
+    Ok(Attrs::from_sorted(entries))
 }
 
 /// The bit of formal `i` in the mask of missing defaults `CheckFormals` leaves.

@@ -249,11 +249,11 @@ impl Attrs {
             }
             return Attrs::sorted(keys, vals, 0);
         }
-        let mut a = Attrs::with_capacity(n);
-        for (k, v) in entries {
-            a.push(k, v);
+        let mut f = Fill::new(n);
+        for (k, v) in entries.take(n) {
+            f.put(k, v);
         }
-        a
+        f.done()
     }
 
     /// An empty flat block with room for `cap` entries, owned by this handle alone.
@@ -316,29 +316,6 @@ impl Attrs {
             })
         };
         a
-    }
-
-    /// Append an entry to a block made by `with_capacity` and held by this handle
-    /// alone; entries come in name order. A full block drops the entry (callers never
-    /// push more than they made room for).
-    #[inline(always)]
-    fn push(&mut self, k: Symbol, v: Value) {
-        let h = self.header();
-        let (i, cap) = (h.len as usize, h.cap as usize);
-        // `LARGE` is never below a capacity, so this also refuses a large block.
-        if i >= cap || h.rc.get() != 1 {
-            debug_assert!(false, "push past a small set's capacity");
-            return;
-        }
-        // SAFETY: slot `i` of both arrays is within the block (i < cap) and not yet
-        // initialised; the handle is the only one, so no reference to the header or
-        // the entries exists elsewhere while `len` grows.
-        unsafe {
-            let vals = self.body() as *mut Value;
-            vals.add(i).write(v);
-            (vals.add(cap) as *mut Symbol).add(i).write(k);
-            (*self.0.as_ptr()).len += 1;
-        }
     }
 
     #[inline(always)]
@@ -729,32 +706,85 @@ fn insert_into(mut base: Map, add: &Attrs, right_wins: bool) -> Attrs {
 /// `a // b` for two flat sets: one walk over both name-sorted arrays into a block
 /// with room for both (names in both are kept once, from `b`).
 fn merge_flat(ak: &[Symbol], av: &[Value], bk: &[Symbol], bv: &[Value]) -> Attrs {
-    let mut out = Attrs::with_capacity(ak.len() + bk.len());
+    let mut out = Fill::new(ak.len() + bk.len());
     let (mut i, mut j) = (0, 0);
     while let (Some(&ka), Some(&kb)) = (ak.get(i), bk.get(j)) {
         match ka.cmp_name(kb) {
             Ordering::Less => {
-                out.push(ka, av[i].clone());
+                out.put(ka, av[i].clone());
                 i += 1
             }
             Ordering::Greater => {
-                out.push(kb, bv[j].clone());
+                out.put(kb, bv[j].clone());
                 j += 1
             }
             Ordering::Equal => {
-                out.push(kb, bv[j].clone());
+                out.put(kb, bv[j].clone());
                 i += 1;
                 j += 1
             }
         }
     }
     for (k, v) in ak[i..].iter().zip(&av[i..]) {
-        out.push(*k, v.clone());
+        out.put(*k, v.clone());
     }
     for (k, v) in bk[j..].iter().zip(&bv[j..]) {
-        out.push(*k, v.clone());
+        out.put(*k, v.clone());
     }
-    out
+    out.done()
+}
+
+/// A new flat block being filled in name order. The count of entries lives in a
+/// register until `done` writes it to the header: until then the block holds no
+/// entries (if a clone were to unwind, those written would leak, never be freed twice).
+struct Fill {
+    block: Attrs,
+    vals: *mut Value,
+    keys: *mut Symbol,
+    n: usize,
+    cap: usize,
+}
+
+impl Fill {
+    #[inline(always)]
+    fn new(cap: usize) -> Fill {
+        let block = Attrs::with_capacity(cap);
+        let vals = block.body() as *mut Value;
+        // SAFETY: the names start right after `cap` values, inside the block.
+        let keys = unsafe { vals.add(cap) } as *mut Symbol;
+        Fill {
+            block,
+            vals,
+            keys,
+            n: 0,
+            cap,
+        }
+    }
+
+    /// Append an entry; one past the capacity is dropped (callers never make more
+    /// than they made room for).
+    #[inline(always)]
+    fn put(&mut self, k: Symbol, v: Value) {
+        if self.n >= self.cap {
+            debug_assert!(false, "put past a small set's capacity");
+            return;
+        }
+        // SAFETY: slot `n` of both arrays is within the block and not yet written; the
+        // block has no other handle.
+        unsafe {
+            self.vals.add(self.n).write(v);
+            self.keys.add(self.n).write(k);
+        }
+        self.n += 1;
+    }
+
+    #[inline(always)]
+    fn done(self) -> Attrs {
+        // SAFETY: the first `n` entries are written, and this is the block's only
+        // handle.
+        unsafe { (*self.block.0.as_ptr()).len = self.n as u32 };
+        self.block
+    }
 }
 
 /// A large set from entries sorted by name.
