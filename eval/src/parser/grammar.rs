@@ -273,14 +273,19 @@ impl<'a> Parser<'a> {
     }
 
     fn invert(&mut self) -> Res {
-        if self.peek() != TOKEN_INVERT {
-            return self.binary(INVERT_LEVEL + 1);
+        self.prefix(TOKEN_INVERT, |p| p.binary(INVERT_LEVEL + 1))
+    }
+
+    /// Any number of `op` before what `operand` parses, each a unary node around the rest.
+    fn prefix(&mut self, op: SyntaxKind, operand: fn(&mut Self) -> Res) -> Res {
+        if self.peek() != op {
+            return operand(self);
         }
         let cp = self.checkpoint();
         self.start(NODE_UNARY_OP);
         self.bump();
         self.enter()?;
-        let r = self.invert();
+        let r = self.prefix(op, operand);
         self.leave(r)?;
         self.finish();
         Some(cp)
@@ -298,17 +303,7 @@ impl<'a> Parser<'a> {
     }
 
     fn negate(&mut self) -> Res {
-        if self.peek() != TOKEN_SUB {
-            return self.apply();
-        }
-        let cp = self.checkpoint();
-        self.start(NODE_UNARY_OP);
-        self.bump();
-        self.enter()?;
-        let r = self.negate();
-        self.leave(r)?;
-        self.finish();
-        Some(cp)
+        self.prefix(TOKEN_SUB, Self::apply)
     }
 
     fn apply(&mut self) -> Res {

@@ -165,6 +165,15 @@ impl Lexer<'_> {
         }
     }
 
+    /// The content from `start` (if any), then the `len`-byte `stop` token at `at`.
+    fn string_stop(&mut self, start: usize, at: usize, stop: SyntaxKind, len: usize) {
+        if at > start {
+            self.push(TOKEN_STRING_CONTENT, start);
+        }
+        self.push(stop, at);
+        self.i = at + len;
+    }
+
     /// A piece of a string body, up to and including what ends it (the closing
     /// quote or a `${`).
     fn string_part(&mut self, indented: bool) -> Option<()> {
@@ -175,11 +184,7 @@ impl Lexer<'_> {
             let c = *b.get(i)?;
             match c {
                 b'"' if !indented => {
-                    if i > start {
-                        self.push(TOKEN_STRING_CONTENT, start);
-                    }
-                    self.push(TOKEN_STRING_END, i);
-                    self.i = i + 1;
+                    self.string_stop(start, i, TOKEN_STRING_END, 1);
                     self.ctx.pop();
                     return Some(());
                 }
@@ -201,11 +206,7 @@ impl Lexer<'_> {
                             i += 4;
                         }
                         _ => {
-                            if i > start {
-                                self.push(TOKEN_STRING_CONTENT, start);
-                            }
-                            self.push(TOKEN_STRING_END, i);
-                            self.i = i + 2;
+                            self.string_stop(start, i, TOKEN_STRING_END, 2);
                             self.ctx.pop();
                             return Some(());
                         }
@@ -214,11 +215,7 @@ impl Lexer<'_> {
                 b'$' => match b.get(i + 1) {
                     Some(b'$') => i += 2,
                     Some(b'{') => {
-                        if i > start {
-                            self.push(TOKEN_STRING_CONTENT, start);
-                        }
-                        self.push(TOKEN_INTERPOL_START, i);
-                        self.i = i + 2;
+                        self.string_stop(start, i, TOKEN_INTERPOL_START, 2);
                         self.ctx.push(Ctx::Interpol(0));
                         return Some(());
                     }
