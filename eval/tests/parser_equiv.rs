@@ -223,3 +223,24 @@ fn errors_are_left_to_rnix() {
         check(src, src);
     }
 }
+
+/// Every way of nesting counts towards one bound: below it our parser takes the input
+/// and builds rnix's tree; far past it, it declines (rnix then parses, or reports).
+#[test]
+fn nesting_is_bounded() {
+    let shapes: [fn(usize) -> String; 4] = [
+        |n| format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+        |n| format!("{}true", "!".repeat(n)),
+        |n| format!("{}1", "- ".repeat(n)),
+        |n| format!("{}[ ]", "[ ] ++ ".repeat(n)),
+    ];
+    for shape in shapes {
+        same(&shape(100));
+        let deep = shape(2000);
+        assert!(
+            tvix_eval::parser::parse(&deep).is_none(),
+            "took a 2000-deep {:?}",
+            &deep[..20]
+        );
+    }
+}

@@ -180,20 +180,19 @@ impl<'a> Parser<'a> {
         self.builder.checkpoint()
     }
 
-    fn enter(&mut self) -> Option<()> {
-        self.depth += 1;
-        (self.depth < MAX_DEPTH).then_some(())
+    pub(super) fn expr(&mut self) -> Res {
+        self.nested(Self::expr_inner)
     }
 
-    fn leave<T>(&mut self, r: T) -> T {
+    /// `f` one level deeper, declining past the nesting bound.
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Res) -> Res {
+        self.depth += 1;
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        let r = f(self);
         self.depth -= 1;
         r
-    }
-
-    pub(super) fn expr(&mut self) -> Res {
-        self.enter()?;
-        let r = self.expr_inner();
-        self.leave(r)
     }
 
     fn expr_inner(&mut self) -> Res {
@@ -255,13 +254,12 @@ impl<'a> Parser<'a> {
             }
             self.start_at(cp, NODE_BIN_OP);
             self.bump();
-            self.enter()?;
-            let rhs = self.binary(if assoc == Assoc::Right {
+            let next = if assoc == Assoc::Right {
                 level
             } else {
                 level + 1
-            });
-            self.leave(rhs)?;
+            };
+            self.nested(|p| p.binary(next))?;
             self.finish();
             // `a == b == c`: rnix leaves the second operator to its caller, which
             // takes it as an error (or, in parentheses, as the closing one).
@@ -284,9 +282,7 @@ impl<'a> Parser<'a> {
         let cp = self.checkpoint();
         self.start(NODE_UNARY_OP);
         self.bump();
-        self.enter()?;
-        let r = self.prefix(op, operand);
-        self.leave(r)?;
+        self.nested(|p| p.prefix(op, operand))?;
         self.finish();
         Some(cp)
     }
@@ -318,9 +314,7 @@ impl<'a> Parser<'a> {
 
     /// A primary expression, with a selection (`.a or b`) or a trailing `or`.
     fn simple(&mut self) -> Res {
-        self.enter()?;
-        let r = self.simple_inner();
-        self.leave(r)
+        self.nested(Self::simple_inner)
     }
 
     fn simple_inner(&mut self) -> Res {
