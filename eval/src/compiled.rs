@@ -154,6 +154,40 @@ pub enum Op {
     SpecCall(u32, u32),
 }
 
+impl Op {
+    /// Where the instruction may jump to, if it jumps.
+    pub fn jump_target(self) -> Option<u32> {
+        match self {
+            Op::Jump(t)
+            | Op::JumpIfFalse(t)
+            | Op::JumpIfTrue(t)
+            | Op::SelectOr(_, t)
+            | Op::SelectDynOr(t)
+            | Op::HasStep(_, t)
+            | Op::HasStepDyn(t)
+            | Op::Speculate(_, t)
+            | Op::GetFormal(_, t)
+            | Op::SpecSelect(_, t)
+            | Op::SpecSelectDyn(t)
+            | Op::SpecCall(_, t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Whether running `ops` from the start can never leave them: they end in `Return`
+/// (the one instruction that does not go on), every jump lands inside, and every
+/// `Call2` is followed by the `Call, Swap, Call` it may skip. The VM fetches
+/// instructions unchecked on the strength of this (`Code::new` asserts it).
+pub fn ops_are_closed(ops: &[Op]) -> bool {
+    let n = ops.len();
+    ops.last() == Some(&Op::Return)
+        && ops.iter().enumerate().all(|(i, op)| match *op {
+            Op::Call2 => ops.get(i + 1..i + 4) == Some(&[Op::Call, Op::Swap, Op::Call][..]),
+            op => !matches!(op.jump_target(), Some(t) if t as usize >= n),
+        })
+}
+
 /// The operators `Op::Speculate` computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecOp {
@@ -251,6 +285,19 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn closed_ops_end_in_return_and_jump_inside() {
+        assert!(ops_are_closed(&[Op::Null, Op::Return]));
+        assert!(ops_are_closed(&[Op::JumpIfFalse(2), Op::Null, Op::Return]));
+        assert!(!ops_are_closed(&[]));
+        assert!(!ops_are_closed(&[Op::Null]));
+        assert!(!ops_are_closed(&[Op::Return, Op::Null]));
+        assert!(!ops_are_closed(&[Op::Jump(2), Op::Return]));
+        let call2 = [Op::Call2, Op::Call, Op::Swap, Op::Call, Op::Return];
+        assert!(ops_are_closed(&call2));
+        assert!(!ops_are_closed(&[Op::Call2, Op::Call, Op::Return]));
+    }
 
     #[test]
     fn compiled_form_is_send_and_sync() {

@@ -421,7 +421,10 @@ impl<'o, O: Observer> Vm<'o, O> {
             loop {
                 // By reference: only the fields an instruction uses are loaded, and
                 // nothing is copied out for the slow path to read back.
-                let op = &ops[ip];
+                // SAFETY: `Code::new` checked the ops are closed (`ops_are_closed`), and
+                // `ip` is only ever 0, one past an instruction that goes on (not the
+                // final `Return`), a checked jump target, or past a checked `Call2`.
+                let op = unsafe { ops.get_unchecked(ip) };
                 ip += 1;
                 self.steps += 1;
                 if O::ACTIVE {

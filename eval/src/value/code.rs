@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{NixString, Value};
-use crate::compiled::{Constant, Op, Proto, ProtoKind, ScopeInfo};
+use crate::compiled::{ops_are_closed, Constant, Op, Proto, ProtoKind, ScopeInfo};
 
 pub struct Code {
     pub proto: Arc<Proto>,
@@ -60,6 +60,8 @@ fn quick2(inner: &Proto, keep: usize) -> Option<(Op, bool, bool)> {
 
 impl Code {
     pub fn new(proto: Arc<Proto>) -> Rc<Code> {
+        // Once per proto and evaluation: lets `Vm::run_frames` fetch unchecked.
+        assert!(ops_are_closed(&proto.ops), "malformed bytecode");
         let consts = proto
             .consts
             .iter()
