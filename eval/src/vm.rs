@@ -195,6 +195,23 @@ enum Fast {
     Demand(usize),
 }
 
+/// Where the running frame is in its code: the address of the next instruction, so
+/// the fetch neither indexes nor bounds-checks (see the SAFETY note in `run_frames`).
+/// Built with `wrapping_add`, so making one is safe; only reading through it is not.
+type Pc = *const Op;
+
+/// Jump target `t` of `code`.
+#[inline(always)]
+fn at(code: &Code, t: u32) -> Pc {
+    code.ops.as_ptr().wrapping_add(t as usize)
+}
+
+/// The index in `ops` of `pc`, for the frame's `ip`.
+#[inline(always)]
+fn index(ops: &[Op], pc: Pc) -> usize {
+    (pc as usize - ops.as_ptr() as usize) / std::mem::size_of::<Op>()
+}
+
 /// The first unevaluated thunk among `vals`.
 #[inline(always)]
 fn first_unevaluated(vals: &[Value]) -> Option<Thunk> {
@@ -398,7 +415,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 return Ok(());
             }
             // Borrowed, not cloned: see `FrameRefs`.
-            let (mut refs, mut ip) = match self.frames.last() {
+            let (mut refs, ip) = match self.frames.last() {
                 Some(Frame::Code(f)) => (FrameRefs::of(f), f.ip),
                 Some(Frame::Machine(_)) => {
                     self.check_limits()?;
@@ -418,16 +435,18 @@ impl<'o, O: Observer> Vm<'o, O> {
             self.check_budget()?;
             // SAFETY: see `FrameRefs`; the frame stays on top until `continue 'frame`.
             let ops: &[Op] = unsafe { &refs.code().ops };
+            let mut pc: Pc = ops.as_ptr().wrapping_add(ip);
             loop {
                 // By reference: only the fields an instruction uses are loaded, and
                 // nothing is copied out for the slow path to read back.
                 // SAFETY: `Code::new` checked the ops are closed (`ops_are_closed`), and
-                // `ip` is only ever 0, one past an instruction that goes on (not the
-                // final `Return`), a checked jump target, or past a checked `Call2`.
-                let op = unsafe { ops.get_unchecked(ip) };
-                ip += 1;
+                // `pc` is only ever the start, one past an instruction that goes on (not
+                // the final `Return`), a checked jump target, or past a checked `Call2`.
+                let op = unsafe { &*pc };
+                pc = pc.wrapping_add(1);
                 self.steps += 1;
                 if O::ACTIVE {
+                    let ip = index(ops, pc);
                     let f = code_frame!(self);
                     f.ip = ip;
                     let file = f.proto.file.clone();
@@ -436,13 +455,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                     self.observer.before_step(&view, &file, span, *op);
                 }
                 // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
-                match self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut ip) {
+                match self.fast_op(op, unsafe { refs.code() }, unsafe { refs.env() }, &mut pc) {
                     Fast::Done => continue,
                     Fast::Slow => {}
                     Fast::Demand(k) => {
                         // What `step` would do first, without going through it.
                         let n = self.stack.len();
                         if let Some(t) = first_unevaluated(&self.stack[n - k..]) {
+                            let ip = index(ops, pc);
                             code_frame!(self).ip = ip - 1;
                             if let Err(e) = self.start_force(t) {
                                 code_frame!(self).ip = ip;
@@ -457,7 +477,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         if let Some(t) = self.lazy_thunk_result() {
                             // An application's body may end in an unevaluated value; a
                             // thunk frame must leave a value, so force it and return again.
-                            code_frame!(self).ip = ip - 1;
+                            code_frame!(self).ip = index(ops, pc) - 1;
                             self.start_force(t)?;
                             continue 'frame;
                         }
@@ -465,11 +485,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                         continue 'frame;
                     }
                     Op::Call => {
-                        code_frame!(self).ip = ip;
+                        code_frame!(self).ip = index(ops, pc);
                         self.op_call()?;
                     }
                     Op::Call2 => {
-                        code_frame!(self).ip = ip;
+                        code_frame!(self).ip = index(ops, pc);
                         self.op_call2()?;
                     }
                     // A new scope changes the frame's environment in place: the frame
@@ -485,7 +505,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         continue;
                     }
                     _ => {
-                        code_frame!(self).ip = ip;
+                        code_frame!(self).ip = index(ops, pc);
                         self.step(*op)?;
                     }
                 }
@@ -495,7 +515,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // The same frame, but its scope may have changed, and a call that
                 // pushed nothing (a builtin) may have moved the frame stack.
                 let f = code_frame!(self);
-                ip = f.ip;
+                pc = ops.as_ptr().wrapping_add(f.ip);
                 refs = FrameRefs::of(f);
             }
         }
@@ -505,7 +525,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// environment and cannot fail. Otherwise nothing is changed and the instruction
     /// goes to `step`, unless it first forces an operand (`Fast::Demand`).
     #[inline(always)]
-    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, ip: &mut usize) -> Fast {
+    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, pc: &mut Pc) -> Fast {
         match *op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
@@ -538,14 +558,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                 ));
             }
             Op::Pop => discard(self.pop()),
-            Op::Jump(t) => *ip = t as usize,
+            Op::Jump(t) => *pc = at(code, t),
             Op::JumpIfFalse(t) | Op::JumpIfTrue(t) => {
                 let Some(b) = self.stack.last().and_then(known_bool) else {
                     return Fast::Demand(1);
                 };
                 discard(self.pop());
                 if b == matches!(op, Op::JumpIfTrue(_)) {
-                    *ip = t as usize;
+                    *pc = at(code, t);
                 }
             }
             Op::Force => {
@@ -576,7 +596,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Some(Some(v)) => *top = v,
                     Some(None) => {
                         discard(self.pop());
-                        *ip = target as usize;
+                        *pc = at(code, target);
                     }
                     None => return Fast::Demand(1),
                 }
@@ -589,7 +609,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Some(v) => *top = v,
                     None => {
                         discard(self.pop());
-                        *ip = target as usize;
+                        *pc = at(code, target);
                     }
                 }
             }
@@ -602,7 +622,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 discard(self.pop());
                 match r {
                     Some(v) => self.stack.push(v),
-                    None => *ip = target as usize,
+                    None => *pc = at(code, target),
                 }
             }
             Op::Eq | Op::Neq => {
@@ -621,7 +641,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(found) = with_known_set(top, |a| a.get(sym).cloned()) else {
                     return Fast::Demand(1);
                 };
-                has_attr(top, found, *op, ip);
+                has_attr(top, found, *op, code, pc);
             }
             Op::HasStepDyn(_) | Op::HasLastDyn => {
                 // Only a plain key and a known set: `step` forces the key before the set.
@@ -635,9 +655,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                     return Fast::Slow;
                 };
                 discard(self.pop());
-                has_attr(&mut self.stack[n - 2], found, *op, ip);
+                has_attr(&mut self.stack[n - 2], found, *op, code, pc);
             }
-            Op::GetFormal(i, target) => self.get_formal(code, env, i, target, ip),
+            Op::GetFormal(i, target) => self.get_formal(code, env, i, target, pc),
             Op::AssertBool | Op::Not | Op::Assert => {
                 let Some(top) = self.stack.last_mut() else {
                     return Fast::Slow;
@@ -661,7 +681,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 match r {
                     Some(v) => self.stack.push(v),
-                    None => *ip = target as usize,
+                    None => *pc = at(code, target),
                 }
             }
             Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
@@ -1425,12 +1445,12 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// set only sends those to the argument set to look. Out of line: inlined, it
     /// changes how `run_frames` is compiled, at a cost of more than it saves.
     #[inline(never)]
-    fn get_formal(&self, code: &Code, env: &Rc<Env>, i: u32, target: u32, ip: &mut usize) {
+    fn get_formal(&self, code: &Code, env: &Rc<Env>, i: u32, target: u32, pc: &mut Pc) {
         let Some(&Value::Int(mask)) = self.stack.last() else {
             unreachable!("GetFormal without the mask of CheckFormals")
         };
         if mask as u64 & default_bit(i) == 0 || (i >= LAST_BIT && formal_passed(code, env, i)) {
-            *ip = target as usize;
+            *pc = at(code, target);
         }
     }
 
@@ -2587,10 +2607,10 @@ fn known_eq_slow(a: &Value, b: &Value) -> Option<bool> {
 /// The result of `HasStep`/`HasLast` (and their dynamic forms) on a set, given what
 /// the set holds under the name, into `slot` where the set was.
 #[inline(always)]
-fn has_attr(slot: &mut Value, found: Option<Value>, op: Op, ip: &mut usize) {
+fn has_attr(slot: &mut Value, found: Option<Value>, op: Op, code: &Code, pc: &mut Pc) {
     let r = match (op, found) {
         (Op::HasStep(_, target) | Op::HasStepDyn(target), None) => {
-            *ip = target as usize;
+            *pc = at(code, target);
             Value::Bool(false)
         }
         (Op::HasStep(..) | Op::HasStepDyn(_), Some(v)) => v,
