@@ -72,6 +72,8 @@ pub struct Env {
 }
 
 impl Env {
+    // An environment only ever exists shared (as `Rc<Env>` did before).
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(n: usize, parent: Option<EnvRc>, info: Option<Rc<ScopeInfo>>) -> EnvRc {
         EnvRc::new(Env {
             slots: VCell::new(Slots::nulls(n)),
