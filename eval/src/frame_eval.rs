@@ -7,21 +7,20 @@
 //! and run in that very environment, as if it had been written at the paused spot.
 
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::compiled::{ScopeKind, SourceFile};
 use crate::errors::EvalError;
 use crate::state::EvalState;
 use crate::symbol::Symbol;
-use crate::value::{Env, ThunkState, Value};
+use crate::value::{EnvRc, ThunkState, Value};
 use crate::vm::{Limits, Vm};
 use crate::NoObserver;
 
 /// The scopes of an environment chain, outermost first. Environments without names
 /// (the empty root of a file, internal trampolines) keep their place as hidden
 /// scopes, so that scope depths match the chain.
-fn scopes_of(env: &Rc<Env>) -> Vec<(ScopeKind, Vec<Option<Symbol>>)> {
+fn scopes_of(env: &EnvRc) -> Vec<(ScopeKind, Vec<Option<Symbol>>)> {
     let mut out = Vec::new();
     let mut e = Some(env);
     while let Some(cur) = e {
@@ -38,7 +37,7 @@ fn scopes_of(env: &Rc<Env>) -> Vec<(ScopeKind, Vec<Option<Symbol>>)> {
 /// Compile `expr` in the scopes of `env` and force it there (weak head normal form).
 pub(crate) fn eval_in_env(
     state: &mut EvalState,
-    env: &Rc<Env>,
+    env: &EnvRc,
     dir: &Path,
     expr: &str,
 ) -> Result<Value, EvalError> {

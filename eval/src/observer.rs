@@ -7,13 +7,12 @@
 //! `NoObserver` sets `ACTIVE = false`, so the VM compiles every call away.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::compiled::{Op, ProtoKind, SourceFile, Span};
 use crate::errors::{EvalError, Location};
 use crate::state::EvalState;
-use crate::value::{Env, Value};
+use crate::value::{EnvRc, Value};
 
 /// Why a frame exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +48,7 @@ impl Observer for NoObserver {
 pub struct FrameInfo {
     pub kind: FrameKind,
     pub location: Option<Location>,
-    pub(crate) env: Option<Rc<Env>>,
+    pub(crate) env: Option<EnvRc>,
     pub(crate) proto_kind: Option<ProtoKind>,
 }
 

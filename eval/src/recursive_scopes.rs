@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
-use crate::value::{Attrs, Closure, Env, Thunk, ThunkState, VCell, Value};
+use crate::value::{Attrs, Closure, EnvRc, Thunk, ThunkState, VCell, Value};
 
 /// Below this many scopes a sweep is not worth its scan.
 const MIN_SWEEP: usize = 1024;
@@ -34,7 +34,7 @@ pub struct ScopeRegistry {
     /// took slots of its lambda's call environment: the arguments before them were made
     /// before the environment, so a cycle through them passes through another
     /// registered scope, the one whose binding tied it).
-    scopes: Vec<(Rc<Env>, usize)>,
+    scopes: Vec<(EnvRc, usize)>,
     sweep_at: usize,
 }
 
@@ -50,13 +50,13 @@ impl Default for ScopeRegistry {
 impl ScopeRegistry {
     /// Remember a scope whose slots may come to refer to itself.
     #[inline]
-    pub fn register(&mut self, env: &Rc<Env>) {
+    pub fn register(&mut self, env: &EnvRc) {
         self.register_from(env, 0);
     }
 
     /// Remember a scope whose slots from `first` on may come to refer to itself.
     #[inline]
-    pub fn register_from(&mut self, env: &Rc<Env>, first: usize) {
+    pub fn register_from(&mut self, env: &EnvRc, first: usize) {
         self.scopes.push((env.clone(), first));
         if self.scopes.len() >= self.sweep_at {
             self.sweep();
@@ -93,7 +93,7 @@ impl ScopeRegistry {
     /// Break every cycle through the held scopes (see the module comment).
     pub fn tear_down(&mut self) {
         self.sweep();
-        let envs: Vec<Rc<Env>> = std::mem::take(&mut self.scopes)
+        let envs: Vec<EnvRc> = std::mem::take(&mut self.scopes)
             .into_iter()
             .map(|(e, _)| e)
             .collect();
@@ -117,8 +117,8 @@ const SWEEP_BUDGET: usize = 64;
 /// from its slots (or on something selected from one), which then has a second owner.
 /// So the scope may go when everything its slots reach through singly-owned values
 /// is singly owned. Too big to tell within the budget counts as "may not".
-fn releasable(env: &Rc<Env>, first: usize) -> bool {
-    if Rc::strong_count(env) > 1 {
+fn releasable(env: &EnvRc, first: usize) -> bool {
+    if EnvRc::strong_count(env) > 1 {
         return false;
     }
     let mut budget = SWEEP_BUDGET;
@@ -177,8 +177,8 @@ fn owned_closure(c: &Rc<Closure>, budget: &mut usize) -> bool {
     Rc::strong_count(c) == 1 && owned_env(&c.env, budget)
 }
 
-fn owned_env(env: &Rc<Env>, budget: &mut usize) -> bool {
-    if *budget == 0 || Rc::strong_count(env) > 1 {
+fn owned_env(env: &EnvRc, budget: &mut usize) -> bool {
+    if *budget == 0 || EnvRc::strong_count(env) > 1 {
         return false;
     }
     *budget -= 1;
@@ -194,7 +194,7 @@ fn owned_env(env: &Rc<Env>, budget: &mut usize) -> bool {
 /// is how a second visit knows to stop; sets and lists cannot be marked, so they are
 /// remembered by address. Everything taken out is kept until the walk ends, so no
 /// address is reused meanwhile; then it is dropped, with no cycle left to keep it alive.
-fn tear_down(envs: Vec<Rc<Env>>) {
+fn tear_down(envs: Vec<EnvRc>) {
     let poison = Value::Thunk(Thunk(Rc::new(VCell::new(ThunkState::Blackhole))));
     let is_poison = |v: &Value| match (v, &poison) {
         (Value::Thunk(a), Value::Thunk(b)) => Rc::ptr_eq(&a.0, &b.0),
@@ -203,7 +203,7 @@ fn tear_down(envs: Vec<Rc<Env>>) {
     let mut seen: FxHashSet<*const ()> = FxHashSet::default();
     let mut env_work = envs;
     let mut work: Vec<Value> = Vec::new();
-    let mut taken_envs: Vec<Rc<Env>> = Vec::new();
+    let mut taken_envs: Vec<EnvRc> = Vec::new();
     let mut taken: Vec<Value> = Vec::new();
     loop {
         if let Some(env) = env_work.pop() {

@@ -52,7 +52,7 @@ pub(crate) enum CodeKind {
 pub(crate) struct CodeFrame {
     pub proto: Rc<Code>,
     pub ip: usize,
-    pub env: Rc<Env>,
+    pub env: EnvRc,
     pub base: usize,
     pub kind: CodeKind,
 }
@@ -233,7 +233,7 @@ fn first_unevaluated(vals: &[Value]) -> Option<Thunk> {
 #[derive(Clone, Copy)]
 struct FrameRefs {
     code: *const Rc<Code>,
-    env: *const Rc<Env>,
+    env: *const EnvRc,
 }
 
 impl FrameRefs {
@@ -255,7 +255,7 @@ impl FrameRefs {
     /// # Safety
     /// As for `code`; the reference must not outlive a change of the frame's scope.
     #[inline(always)]
-    unsafe fn env<'a>(self) -> &'a Rc<Env> {
+    unsafe fn env<'a>(self) -> &'a EnvRc {
         &*self.env
     }
 }
@@ -269,9 +269,9 @@ pub struct Vm<'o, O: Observer> {
     steps: u64,
     /// `steps` at which `check_budget` next looks at the limits.
     check_at: u64,
-    empty_env: Rc<Env>,
+    empty_env: EnvRc,
     /// Environments no longer in use, kept for reuse (see `recycle_env`).
-    env_pool: Vec<Rc<Env>>,
+    env_pool: Vec<EnvRc>,
 }
 
 /// Most steps between two looks at the cancel flag.
@@ -525,7 +525,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// environment and cannot fail. Otherwise nothing is changed and the instruction
     /// goes to `step`, unless it first forces an operand (`Fast::Demand`).
     #[inline(always)]
-    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &Rc<Env>, pc: &mut Pc) -> Fast {
+    fn fast_op(&mut self, op: &Op, code: &Rc<Code>, env: &EnvRc, pc: &mut Pc) -> Fast {
         match *op {
             Op::Const(i) => self.stack.push(code.constant(i)),
             Op::Null => self.stack.push(Value::Null),
@@ -917,7 +917,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Runs `t`'s code as a new frame. Unless `t` is `Forcing`, its restore has been
     /// pushed (it puts the thunk back if the force fails).
     #[inline(always)]
-    fn enter_thunk(&mut self, t: Thunk, proto: Rc<Code>, env: Rc<Env>, base: usize) {
+    fn enter_thunk(&mut self, t: Thunk, proto: Rc<Code>, env: EnvRc, base: usize) {
         self.enter_frame(Frame::Code(CodeFrame {
             proto,
             ip: 0,
@@ -978,7 +978,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Code and environment of a frame computing `f x` through the trampoline.
-    fn apply_frame(&mut self, f: Value, x: Value) -> (Rc<Code>, Rc<Env>) {
+    fn apply_frame(&mut self, f: Value, x: Value) -> (Rc<Code>, EnvRc) {
         self.stack.push(f);
         self.stack.push(x);
         (trampoline(), self.empty_env.clone())
@@ -987,7 +987,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Code and environment of a frame computing `f name x` (`ThunkState::ApplyName`):
     /// for `name: x: body` the body itself with both arguments bound, as
     /// `push_call2` does for calls; otherwise the two-call trampoline.
-    fn apply_name_frame(&mut self, f: &Rc<Closure>, name: Symbol, x: Value) -> (Rc<Code>, Rc<Env>) {
+    fn apply_name_frame(&mut self, f: &Rc<Closure>, name: Symbol, x: Value) -> (Rc<Code>, EnvRc) {
         let name = Value::String(NixString::of_symbol(name));
         if let (Some(inner), false) = (f.proto.curried, O::ACTIVE) {
             let code = f.proto.child(inner);
@@ -1445,7 +1445,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// set only sends those to the argument set to look. Out of line: inlined, it
     /// changes how `run_frames` is compiled, at a cost of more than it saves.
     #[inline(never)]
-    fn get_formal(&self, code: &Code, env: &Rc<Env>, i: u32, target: u32, pc: &mut Pc) {
+    fn get_formal(&self, code: &Code, env: &EnvRc, i: u32, target: u32, pc: &mut Pc) {
         let Some(&Value::Int(mask)) = self.stack.last() else {
             unreachable!("GetFormal without the mask of CheckFormals")
         };
@@ -1981,9 +1981,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `info` is borrowed: a pooled environment last used by the same function (a loop's
     /// calls) keeps the one it has, with no count taken and dropped.
     #[inline(always)]
-    fn new_env(&mut self, n: usize, parent: Rc<Env>, info: Option<&Rc<ScopeInfo>>) -> Rc<Env> {
+    fn new_env(&mut self, n: usize, parent: EnvRc, info: Option<&Rc<ScopeInfo>>) -> EnvRc {
         if let Some(mut e) = self.env_pool.pop() {
-            if let Some(m) = Rc::get_mut(&mut e) {
+            if let Some(m) = EnvRc::get_mut(&mut e) {
                 // Its slots were emptied to nulls when it was recycled.
                 let slots = m.slots.get_mut();
                 if !slots.fits(n) {
@@ -2006,7 +2006,7 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     /// The environment of a call of `c` with argument `x`.
     #[inline(always)]
-    fn call_env(&mut self, c: &Closure, x: Value) -> Rc<Env> {
+    fn call_env(&mut self, c: &Closure, x: Value) -> EnvRc {
         if c.proto.fused == 0 {
             let env = self.new_env(
                 c.proto.call_size,
@@ -2024,11 +2024,11 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// called once, as in `f a b`) the slots it continues are moved rather than cloned,
     /// and that environment goes back to the pool.
     #[inline(always)]
-    fn call_env_owned(&mut self, c: Rc<Closure>, x: Value) -> (Rc<Code>, Rc<Env>) {
+    fn call_env_owned(&mut self, c: Rc<Closure>, x: Value) -> (Rc<Code>, EnvRc) {
         let keep = c.proto.fused;
         let c = match Rc::try_unwrap(c) {
             Ok(Closure { proto, mut env }) => {
-                if let Some(from) = Rc::get_mut(&mut env) {
+                if let Some(from) = EnvRc::get_mut(&mut env) {
                     let parent = from
                         .parent
                         .clone()
@@ -2067,7 +2067,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Run `code`'s body in `env`, its call environment; when the body only makes
     /// the next lambda of a curried chain, make that closure without a frame.
     #[inline(always)]
-    fn enter_call(&mut self, code: Rc<Code>, env: Rc<Env>) -> R<()> {
+    fn enter_call(&mut self, code: Rc<Code>, env: EnvRc) -> R<()> {
         if let (Some(next), false) = (code.curried, O::ACTIVE) {
             self.stack.push(Value::Closure(Rc::new(Closure {
                 proto: code.child(next),
@@ -2081,7 +2081,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// Push the frame of a call running `code` in `env`. Inlined into the call paths:
     /// the frame is then written straight into the frame stack, not built and copied.
     #[inline(always)]
-    fn push_call_frame(&mut self, code: Rc<Code>, env: Rc<Env>) -> R<()> {
+    fn push_call_frame(&mut self, code: Rc<Code>, env: EnvRc) -> R<()> {
         if self.frames.len() >= self.limits.max_depth {
             return Err(depth_limit(self.limits.max_depth));
         }
@@ -2141,7 +2141,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// the lambda `c`'s body makes, `y`): `c`'s slots that `code` continues (see
     /// `Proto::fused`), then the arguments, in place of `c`'s own environment.
     #[inline(always)]
-    fn bind_env(&mut self, c: &Closure, code: &Code, x: Value, y: Option<Value>) -> Rc<Env> {
+    fn bind_env(&mut self, c: &Closure, code: &Code, x: Value, y: Option<Value>) -> EnvRc {
         let keep = c.proto.fused;
         let parent = match keep {
             0 => c.env.clone(),
@@ -2174,9 +2174,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// captured it), keep its allocation for the next call, and so on up its parents
     /// (a curried call's outer scope). What it held is freed now.
     #[inline(always)]
-    fn recycle_env(&mut self, mut env: Rc<Env>) {
+    fn recycle_env(&mut self, mut env: EnvRc) {
         while self.env_pool.len() < ENV_POOL {
-            let Some(m) = Rc::get_mut(&mut env) else {
+            let Some(m) = EnvRc::get_mut(&mut env) else {
                 return;
             };
             let parent = m.parent.take();
@@ -2432,7 +2432,7 @@ fn unexpected_argument(formals: &Formals, k: Symbol) -> Box<ErrorKind> {
 /// Whether the call's argument set (already checked by `CheckFormals`) holds formal
 /// `i`: for formals past the mask's bits.
 #[inline(never)]
-fn formal_passed(code: &Code, env: &Rc<Env>, i: u32) -> bool {
+fn formal_passed(code: &Code, env: &EnvRc, i: u32) -> bool {
     let sym = code
         .lambda
         .as_ref()
@@ -2472,7 +2472,7 @@ fn fill(slot: &mut Value, v: Value) {
 
 /// Slot `s` of the environment `d` scopes up from `env`.
 #[inline(always)]
-fn read_local(env: &Rc<Env>, d: u32, s: u32) -> Value {
+fn read_local(env: &EnvRc, d: u32, s: u32) -> Value {
     let mut slots = env.ancestor(d).slots.borrow_mut();
     let slot = &mut slots[s as usize];
     // A slot whose thunk has been evaluated keeps the value itself from now on: later

@@ -6,12 +6,14 @@ mod cell;
 mod code;
 mod copy;
 mod drop;
+mod env_rc;
 mod list;
 mod string;
 
 pub use attrs::Attrs;
 pub use cell::VCell;
 pub use code::Code;
+pub use env_rc::EnvRc;
 pub use list::NixList;
 pub use string::{NixContext, NixString, StringBuilder};
 
@@ -47,7 +49,7 @@ impl Default for Value {
 /// A function value: compiled lambda plus the environment it closed over.
 pub struct Closure {
     pub proto: Rc<Code>,
-    pub env: Rc<Env>,
+    pub env: EnvRc,
 }
 
 /// A builtin with the arguments applied to it so far.
@@ -65,29 +67,19 @@ pub type BuiltinArgs = smallvec::SmallVec<[Value; 2]>;
 /// compiler assigned them (see `ScopeInfo` for their names).
 pub struct Env {
     pub slots: VCell<Slots>,
-    pub parent: Option<Rc<Env>>,
+    pub parent: Option<EnvRc>,
     pub info: Option<Rc<ScopeInfo>>,
 }
 
 impl Env {
-    pub fn new(n: usize, parent: Option<Rc<Env>>, info: Option<Rc<ScopeInfo>>) -> Rc<Env> {
-        Rc::new(Env {
+    // An environment only ever exists shared (as `Rc<Env>` did before).
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(n: usize, parent: Option<EnvRc>, info: Option<Rc<ScopeInfo>>) -> EnvRc {
+        EnvRc::new(Env {
             slots: VCell::new(Slots::nulls(n)),
             parent,
             info,
         })
-    }
-
-    #[inline]
-    pub fn ancestor(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
-        let mut e = self;
-        for _ in 0..depth {
-            e = e
-                .parent
-                .as_ref()
-                .expect("compiler resolved a scope that does not exist");
-        }
-        e
     }
 }
 
@@ -164,7 +156,7 @@ pub enum ThunkState {
     /// Code not yet run, with the environment it will run in.
     Suspended {
         proto: Rc<Code>,
-        env: Rc<Env>,
+        env: EnvRc,
     },
     /// Lazy application `f x` of a lambda (what `map` and friends produce).
     Apply(Rc<Closure>, Value),
@@ -181,7 +173,7 @@ pub enum ThunkState {
     /// A `Suspended` thunk being forced, as `Blackhole`, still holding its environment
     /// (its code is its frame's): an error puts it back as it was from this alone, so
     /// a force keeps no record of its own on the side.
-    Forcing(Rc<Env>),
+    Forcing(EnvRc),
     /// `Apply`, `ApplyOther` and `ApplyName` being forced, likewise.
     ForcingApply(Rc<Closure>, Value),
     ForcingApplyOther(Box<(Value, Value)>),
@@ -234,7 +226,7 @@ impl Thunk {
     /// Inlined: `Op::Thunk` makes one per lazy argument or binding, the most common
     /// allocation of all, and a call around the allocator's own would be overhead on each.
     #[inline(always)]
-    pub fn suspended(proto: Rc<Code>, env: Rc<Env>) -> Thunk {
+    pub fn suspended(proto: Rc<Code>, env: EnvRc) -> Thunk {
         Thunk(Rc::new(VCell::new(ThunkState::Suspended { proto, env })))
     }
     pub fn apply(f: Value, x: Value) -> Thunk {
@@ -357,7 +349,8 @@ mod tests {
     #[test]
     #[cfg(not(debug_assertions))]
     fn thunks_and_environments_stay_small() {
-        // Allocated as `Rc`s: 16 bytes of counts on top.
+        // Thunks are allocated as `Rc`s (16 bytes of counts on top), environments as
+        // `EnvRc`s (8).
         assert_eq!(std::mem::size_of::<VCell<ThunkState>>(), 32);
         assert_eq!(std::mem::size_of::<Env>(), 64);
     }
