@@ -694,6 +694,12 @@ impl<'g> Compiler<'g> {
 
     /// Push `e`'s value, deferring it in a thunk unless it is cheap.
     fn compile_lazy(&mut self, e: &ast::Expr) -> CResult<()> {
+        self.compile_deferred(e, false)
+    }
+
+    /// `compile_lazy`, but where a thunk would be made, `now` has the value computed
+    /// at once instead (an argument the builtin called forces first).
+    fn compile_deferred(&mut self, e: &ast::Expr, now: bool) -> CResult<()> {
         if self.is_cheap(e) {
             return self.compile(e);
         }
@@ -719,14 +725,23 @@ impl<'g> Compiler<'g> {
             // Arithmetic or a comparison on operands that already are numbers.
             self.compile_spec(e, &mut fails)?;
         } else {
-            return self.compile_thunk(e, span);
+            return self.compile_thunk_or_now(e, span, now);
         }
         let done = self.emit(Op::Jump(0), span);
         for f in fails {
             self.patch(f);
         }
-        self.compile_thunk(e, span)?;
+        self.compile_thunk_or_now(e, span, now)?;
         self.patch(done);
+        Ok(())
+    }
+
+    fn compile_thunk_or_now(&mut self, e: &ast::Expr, span: Span, now: bool) -> CResult<()> {
+        if !now {
+            return self.compile_thunk(e, span);
+        }
+        self.compile(e)?;
+        self.emit(Op::Force, span);
         Ok(())
     }
 
@@ -1261,17 +1276,13 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
-    /// The next argument of an application: computed now if the bit of `strict` for it
-    /// says the builtin called forces it first thing (see `strict_args`), else lazily.
+    /// The next argument of an application: computed now rather than in a thunk if the
+    /// bit of `strict` for it says the builtin called forces it first thing (see
+    /// `strict_args`).
     fn compile_arg(&mut self, x: &ast::Expr, strict: &mut u32) -> CResult<()> {
         let now = *strict & 1 != 0;
         *strict >>= 1;
-        if !now {
-            return self.compile_lazy(x);
-        }
-        self.compile(x)?;
-        self.emit(Op::Force, self.span_of(x.syntax()));
-        Ok(())
+        self.compile_deferred(x, now)
     }
 
     /// The arguments (bit i for the i-th) that `head`, just compiled, applied to `n`

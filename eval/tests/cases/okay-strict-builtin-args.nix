@@ -14,6 +14,10 @@ let
   lazyElems = builtins.length (map (x: throw "an element") [ 1 2 ]);
   both = builtins.elemAt (builtins.genList (i: i) 4) (1 + 2);
   over = builtins.map (x: y: x + y) [ 1 ];
+  # Arithmetic tried at once, on operands not yet numbers: then computed at the call.
+  mix = x: builtins.bitAnd (x * 3 + 1) 7;
+  two = 1 + 1;
+  mixFails = builtins.tryEval (mix (throw "an operand"));
 in
 [
   skipped
@@ -29,4 +33,7 @@ in
   lazyElems
   both
   ((builtins.head over) 2)
+  (mix 2)
+  (mix two)
+  mixFails
 ]
