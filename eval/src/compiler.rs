@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use rustc_hash::FxHashMap;
 
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rowan::ast::AstNode;
@@ -195,6 +197,7 @@ pub fn compile_in_scopes(
             .get(&builtins)
             .copied()
             .filter(|&g| global_names.iter().position(|n| *n == builtins) == Some(g as usize)),
+        global_names: global_names.clone(),
         scopes: Vec::new(),
         protos: Vec::new(),
         lints,
@@ -267,6 +270,8 @@ struct Compiler<'g> {
     /// The global slot of `builtins` while it still holds the builtins: the first slot
     /// of that name (a REPL binding of `builtins` takes a new one).
     builtins_slot: Option<u32>,
+    /// The globals' names by slot (see `strict_args`).
+    global_names: Arc<[Symbol]>,
     scopes: Vec<CScope>,
     protos: Vec<ProtoBuilder>,
 }
@@ -689,6 +694,12 @@ impl<'g> Compiler<'g> {
 
     /// Push `e`'s value, deferring it in a thunk unless it is cheap.
     fn compile_lazy(&mut self, e: &ast::Expr) -> CResult<()> {
+        self.compile_deferred(e, false)
+    }
+
+    /// `compile_lazy`, but where a thunk would be made, `now` has the value computed
+    /// at once instead (an argument the builtin called forces first).
+    fn compile_deferred(&mut self, e: &ast::Expr, now: bool) -> CResult<()> {
         if self.is_cheap(e) {
             return self.compile(e);
         }
@@ -714,14 +725,23 @@ impl<'g> Compiler<'g> {
             // Arithmetic or a comparison on operands that already are numbers.
             self.compile_spec(e, &mut fails)?;
         } else {
-            return self.compile_thunk(e, span);
+            return self.compile_thunk_or_now(e, span, now);
         }
         let done = self.emit(Op::Jump(0), span);
         for f in fails {
             self.patch(f);
         }
-        self.compile_thunk(e, span)?;
+        self.compile_thunk_or_now(e, span, now)?;
         self.patch(done);
+        Ok(())
+    }
+
+    fn compile_thunk_or_now(&mut self, e: &ast::Expr, span: Span, now: bool) -> CResult<()> {
+        if !now {
+            return self.compile_thunk(e, span);
+        }
+        self.compile(e)?;
+        self.emit(Op::Force, span);
         Ok(())
     }
 
@@ -1237,11 +1257,12 @@ impl<'g> Compiler<'g> {
         };
         let head = self.inline_builtin_calls(head, &mut args)?;
         self.compile(&head)?;
+        let mut strict = self.strict_args(&head, args.len());
         while let Some((x, xspan)) = args.pop() {
-            self.compile_lazy(&x)?;
+            self.compile_arg(&x, &mut strict)?;
             match args.pop() {
                 Some((y, yspan)) => {
-                    self.compile_lazy(&y)?;
+                    self.compile_arg(&y, &mut strict)?;
                     self.emit(Op::Call2, yspan);
                     self.emit(Op::Call, xspan);
                     self.emit(Op::Swap, yspan);
@@ -1253,6 +1274,55 @@ impl<'g> Compiler<'g> {
             }
         }
         Ok(())
+    }
+
+    /// The next argument of an application: computed now rather than in a thunk if the
+    /// bit of `strict` for it says the builtin called forces it first thing (see
+    /// `strict_args`).
+    fn compile_arg(&mut self, x: &ast::Expr, strict: &mut u32) -> CResult<()> {
+        let now = *strict & 1 != 0;
+        *strict >>= 1;
+        self.compile_deferred(x, now)
+    }
+
+    /// The arguments (bit i for the i-th) that `head`, just compiled, applied to `n`
+    /// arguments forces before anything else, when `head` names a plain builtin it
+    /// saturates (`map`, `builtins.mapAttrs`): computed at the call, they need no
+    /// thunk, and the call is not made a second time once the VM has forced one.
+    /// Nothing else happens in between (the head is a global, the arguments before
+    /// are thunks), so the order of evaluation is the builtin's.
+    fn strict_args(&self, head: &ast::Expr, n: usize) -> u32 {
+        // Read off the head's code (a global, or a global's attribute): the names are
+        // resolved already. The syntax is checked too: `(if c then f else map)` ends
+        // with the same code as `map`.
+        let kind = strip_parens(head.clone()).syntax().kind();
+        let builtins = self.builtins_slot;
+        let ops = &self.protos.last().expect("a proto is always open").ops;
+        let (name, global) = match (kind, ops.as_slice()) {
+            (rnix::SyntaxKind::NODE_IDENT, [.., Op::Global(g)]) => {
+                (self.global_names[*g as usize], Some(*g as usize))
+            }
+            // Only a filter: `(if c then x else builtins).map` ends so too.
+            (rnix::SyntaxKind::NODE_SELECT, [.., Op::Global(g), Op::Select(_)])
+                if Some(*g) == builtins =>
+            {
+                match self.builtin_named(head) {
+                    Some(name) => (name, None),
+                    None => return 0,
+                }
+            }
+            _ => return 0,
+        };
+        let Some((arity, mask)) = strict_builtin(name) else {
+            return 0;
+        };
+        // The global itself, not a REPL rebinding of its name (a later slot).
+        let rebound =
+            global.is_some_and(|g| self.global_names.iter().position(|s| *s == name) != Some(g));
+        if arity > n || rebound {
+            return 0;
+        }
+        mask
     }
 
     /// `builtins.seq a b` and `builtins.addErrorContext msg e` applied to (at least) both
@@ -1967,6 +2037,87 @@ pub(crate) const QUICK_BUILTINS: &[(&str, usize)] = &[
     ("substring", 3),
     ("toString", 1),
 ];
+
+/// The plain builtins that force some of their arguments, by name, with their arity
+/// and which arguments (bit i for the i-th) they force (a test checks the list
+/// against the builtins).
+pub(crate) const STRICT_BUILTINS: &[(&str, usize, u32)] = &[
+    ("abort", 1, 0b1),
+    ("add", 2, 0b11),
+    ("addDrvOutputDependencies", 1, 0b1),
+    ("attrNames", 1, 0b1),
+    ("attrValues", 1, 0b1),
+    ("baseNameOf", 1, 0b1),
+    ("bitAnd", 2, 0b11),
+    ("bitOr", 2, 0b11),
+    ("bitXor", 2, 0b11),
+    ("ceil", 1, 0b1),
+    ("compareVersions", 2, 0b11),
+    ("dirOf", 1, 0b1),
+    ("div", 2, 0b11),
+    ("elemAt", 2, 0b11),
+    ("floor", 1, 0b1),
+    ("fromJSON", 1, 0b1),
+    ("fromTOML", 1, 0b1),
+    ("functionArgs", 1, 0b1),
+    ("genList", 2, 0b10),
+    ("getAttr", 2, 0b11),
+    ("getContext", 1, 0b1),
+    ("getEnv", 1, 0b1),
+    ("hasAttr", 2, 0b11),
+    ("hasContext", 1, 0b1),
+    ("hashFile", 2, 0b11),
+    ("hashString", 2, 0b11),
+    ("head", 1, 0b1),
+    ("import", 1, 0b1),
+    ("intersectAttrs", 2, 0b11),
+    ("isAttrs", 1, 0b1),
+    ("isBool", 1, 0b1),
+    ("isFloat", 1, 0b1),
+    ("isFunction", 1, 0b1),
+    ("isInt", 1, 0b1),
+    ("isList", 1, 0b1),
+    ("isNull", 1, 0b1),
+    ("isPath", 1, 0b1),
+    ("isString", 1, 0b1),
+    ("length", 1, 0b1),
+    ("map", 2, 0b10),
+    ("mapAttrs", 2, 0b10),
+    ("match", 2, 0b11),
+    ("mul", 2, 0b11),
+    ("parseDrvName", 1, 0b1),
+    ("parseFlakeRef", 1, 0b1),
+    ("pathExists", 1, 0b1),
+    ("placeholder", 1, 0b1),
+    ("readDir", 1, 0b1),
+    ("readFile", 1, 0b1),
+    ("readFileType", 1, 0b1),
+    ("scopedImport", 2, 0b11),
+    ("seq", 2, 0b1),
+    ("split", 2, 0b11),
+    ("splitVersion", 1, 0b1),
+    ("storePath", 1, 0b1),
+    ("sub", 2, 0b11),
+    ("tail", 1, 0b1),
+    ("throw", 1, 0b1),
+    ("toFile", 2, 0b11),
+    ("typeOf", 1, 0b1),
+    ("unsafeDiscardOutputDependency", 1, 0b1),
+    ("unsafeDiscardStringContext", 1, 0b1),
+    ("unsafeGetAttrPos", 2, 0b11),
+];
+
+/// `STRICT_BUILTINS`' arity and mask for `name`.
+fn strict_builtin(name: Symbol) -> Option<(usize, u32)> {
+    static TABLE: OnceLock<FxHashMap<Symbol, (usize, u32)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        STRICT_BUILTINS
+            .iter()
+            .map(|&(n, arity, mask)| (Symbol::intern(n), (arity, mask)))
+            .collect()
+    });
+    table.get(&name).copied()
+}
 
 /// One step of a path `Op::SpecSelect` tries.
 enum SpecKey {

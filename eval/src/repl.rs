@@ -259,6 +259,9 @@ mod tests {
         let mut r = repl();
         assert_eq!(r.handle("map = 5"), ReplOutput::Nothing);
         assert_eq!(r.handle("map + 1"), print("6"));
+        // A rebound builtin's arguments stay lazy (the builtin's are computed at the call).
+        assert_eq!(r.handle("map = f: xs: 7"), ReplOutput::Nothing);
+        assert_eq!(r.handle("map 1 (throw \"lazy\")"), print("7"));
     }
 
     #[test]

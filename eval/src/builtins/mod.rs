@@ -395,4 +395,18 @@ mod tests {
         quick.sort_unstable();
         assert_eq!(quick, crate::compiler::QUICK_BUILTINS);
     }
+
+    #[test]
+    fn strict_builtins_are_named_for_the_compiler() {
+        let mut r = Registry::default();
+        all_groups(&mut r, &BuiltinConfig::default());
+        let mut strict: Vec<_> = r
+            .defs
+            .iter()
+            .filter(|d| matches!(d.imp, BuiltinImpl::Plain(_)) && d.strict != 0)
+            .map(|d| (d.name, d.arity, d.strict))
+            .collect();
+        strict.sort_unstable();
+        assert_eq!(strict, crate::compiler::STRICT_BUILTINS);
+    }
 }
