@@ -2681,14 +2681,21 @@ fn depth_limit(max: usize) -> Box<ErrorKind> {
 /// `f` of the set `x` is, or has been evaluated to; `None` if `x` is no set (yet).
 #[inline(always)]
 fn with_known_set<T>(x: &Value, f: impl FnOnce(&Attrs) -> T) -> Option<T> {
-    match x {
-        Value::Attrs(a) => Some(f(a)),
-        Value::Thunk(t) => match &*t.0.borrow() {
-            ThunkState::Evaluated(Value::Attrs(a)) => Some(f(a)),
-            _ => None,
-        },
-        _ => None,
-    }
+    // `f` is called in one place, so that it is inlined rather than made a function
+    // (a call per lookup) for its two uses.
+    let state;
+    let a = match x {
+        Value::Attrs(a) => a,
+        Value::Thunk(t) => {
+            state = t.0.borrow();
+            match &*state {
+                ThunkState::Evaluated(Value::Attrs(a)) => a,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(f(a))
 }
 
 /// `x.sym` if `x` is (or has been evaluated to) a set holding `sym`: what
