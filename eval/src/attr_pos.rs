@@ -89,6 +89,12 @@ impl AttrPos {
         }
     }
 
+    /// Is this the node of `left // right`?
+    fn has_sides(&self, left: &Arc<AttrPos>, right: &Arc<AttrPos>) -> bool {
+        matches!(self, AttrPos::Update { left: l, right: r, .. }
+            if Arc::ptr_eq(l, left) && Arc::ptr_eq(r, right))
+    }
+
     /// The positions of `left // right`, where both sides are non-empty. The same two
     /// sides (a `//` in a function, called again and again) give the same node, kept
     /// in a small table of recent ones instead of being allocated anew each time.
@@ -101,12 +107,8 @@ impl AttrPos {
         RECENT.with(|recent| {
             let mut recent = recent.borrow_mut();
             let slot = &mut recent[recent_slot(left, right)];
-            if let Some(u) = slot {
-                if let AttrPos::Update { left: l, right: r, .. } = &**u {
-                    if Arc::ptr_eq(l, left) && Arc::ptr_eq(r, right) {
-                        return Some(u.clone());
-                    }
-                }
+            if let Some(u) = slot.as_ref().filter(|u| u.has_sides(left, right)) {
+                return Some(u.clone());
             }
             let u = Arc::new(AttrPos::Update {
                 left: left.clone(),
