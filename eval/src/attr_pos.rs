@@ -89,19 +89,52 @@ impl AttrPos {
         }
     }
 
-    /// The positions of `left // right`, where both sides are non-empty.
+    /// Is this the node of `left // right`?
+    fn has_sides(&self, left: &Arc<AttrPos>, right: &Arc<AttrPos>) -> bool {
+        matches!(self, AttrPos::Update { left: l, right: r, .. }
+            if Arc::ptr_eq(l, left) && Arc::ptr_eq(r, right))
+    }
+
+    /// The positions of `left // right`, where both sides are non-empty. The same two
+    /// sides (a `//` in a function, called again and again) give the same node, kept
+    /// in a small table of recent ones instead of being allocated anew each time.
     pub fn update(left: Option<&Arc<AttrPos>>, right: Option<&Arc<AttrPos>>) -> Option<Arc<Self>> {
         let (left, right) = (left?, right?);
         let depth = left.depth().max(right.depth()) + 1;
         if depth > MAX_UPDATE_DEPTH {
             return None;
         }
-        Some(Arc::new(AttrPos::Update {
-            left: left.clone(),
-            right: right.clone(),
-            depth,
-        }))
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            let slot = &mut recent[recent_slot(left, right)];
+            if let Some(u) = slot.as_ref().filter(|u| u.has_sides(left, right)) {
+                return Some(u.clone());
+            }
+            let u = Arc::new(AttrPos::Update {
+                left: left.clone(),
+                right: right.clone(),
+                depth,
+            });
+            *slot = Some(u.clone());
+            Some(u)
+        })
     }
+}
+
+/// How many recent `//` nodes are kept. The nodes they keep alive are few and small;
+/// their sides are alive as long as a node is (so their addresses are not reused).
+const RECENT_UPDATES: usize = 64;
+
+thread_local! {
+    static RECENT: std::cell::RefCell<[Option<Arc<AttrPos>>; RECENT_UPDATES]> =
+        const { std::cell::RefCell::new([const { None }; RECENT_UPDATES]) };
+}
+
+/// The table slot for the node of `left // right`.
+fn recent_slot(left: &Arc<AttrPos>, right: &Arc<AttrPos>) -> usize {
+    let (l, r) = (Arc::as_ptr(left) as usize, Arc::as_ptr(right) as usize);
+    let h = (l ^ r.rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 58) % RECENT_UPDATES
 }
 
 /// `{ column; file; line; }` for a position, as `unsafeGetAttrPos` and `__curPos`

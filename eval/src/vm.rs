@@ -638,10 +638,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let Some(top) = self.stack.last_mut() else {
                     return Fast::Slow;
                 };
-                let Some(found) = with_known_set(top, |a| a.get(sym).cloned()) else {
+                let Some((r, jump)) = with_known_set(top, |a| has_result(a.get(sym), *op)) else {
                     return Fast::Demand(1);
                 };
-                has_attr(top, found, *op, code, pc);
+                *top = r;
+                if let Some(t) = jump {
+                    *pc = at(code, t);
+                }
             }
             Op::HasStepDyn(_) | Op::HasLastDyn => {
                 // Only a plain key and a known set: `step` forces the key before the set.
@@ -650,12 +653,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                     return Fast::Slow;
                 };
                 let sym = key.to_symbol();
-                let Some(found) = with_known_set(&self.stack[n - 2], |a| a.get(sym).cloned())
+                let Some((r, jump)) =
+                    with_known_set(&self.stack[n - 2], |a| has_result(a.get(sym), *op))
                 else {
                     return Fast::Slow;
                 };
                 discard(self.pop());
-                has_attr(&mut self.stack[n - 2], found, *op, code, pc);
+                self.stack[n - 2] = r;
+                if let Some(t) = jump {
+                    *pc = at(code, t);
+                }
             }
             Op::GetFormal(i, target) => self.get_formal(code, env, i, target, pc),
             Op::AssertBool | Op::Not | Op::Assert => {
@@ -1587,22 +1594,13 @@ impl<'o, O: Observer> Vm<'o, O> {
                         attr_name(&k)?
                     }
                 };
-                let found = match &self.stack[set_idx] {
-                    Value::Attrs(a) => a.get(sym).cloned(),
-                    _ => None,
+                let (r, jump) = match &self.stack[set_idx] {
+                    Value::Attrs(a) => has_result(a.get(sym), op),
+                    _ => has_result(None, op),
                 };
-                match op {
-                    Op::HasLast(_) | Op::HasLastDyn => {
-                        self.stack[set_idx] = Value::Bool(found.is_some())
-                    }
-                    Op::HasStep(_, target) | Op::HasStepDyn(target) => match found {
-                        Some(v) => self.stack[set_idx] = v,
-                        None => {
-                            self.stack[set_idx] = Value::Bool(false);
-                            code_frame!(self).ip = target as usize;
-                        }
-                    },
-                    _ => unreachable!(),
+                self.stack[set_idx] = r;
+                if let Some(t) = jump {
+                    code_frame!(self).ip = t as usize;
                 }
             }
             Op::MakeAttrs(k, ndyn) => {
@@ -2604,19 +2602,18 @@ fn known_eq_slow(a: &Value, b: &Value) -> Option<bool> {
     builtins::compare::shallow_eq(a, b)
 }
 
-/// The result of `HasStep`/`HasLast` (and their dynamic forms) on a set, given what
-/// the set holds under the name, into `slot` where the set was.
+/// What `HasStep`/`HasLast` (and their dynamic forms) leave where the set was, given
+/// what the set holds under the name, and where to jump if the path ends here. Only a
+/// step copies the value out: the last test needs to know only that it is there.
 #[inline(always)]
-fn has_attr(slot: &mut Value, found: Option<Value>, op: Op, code: &Code, pc: &mut Pc) {
-    let r = match (op, found) {
+fn has_result(found: Option<&Value>, op: Op) -> (Value, Option<u32>) {
+    match (op, found) {
         (Op::HasStep(_, target) | Op::HasStepDyn(target), None) => {
-            *pc = at(code, target);
-            Value::Bool(false)
+            (Value::Bool(false), Some(target))
         }
-        (Op::HasStep(..) | Op::HasStepDyn(_), Some(v)) => v,
-        (_, found) => Value::Bool(found.is_some()),
-    };
-    *slot = r;
+        (Op::HasStep(..) | Op::HasStepDyn(_), Some(v)) => (v.clone(), None),
+        (_, found) => (Value::Bool(found.is_some()), None),
+    }
 }
 
 /// `x op y` on integers, unless it overflows (the general path reports that).
@@ -2707,14 +2704,21 @@ fn depth_limit(max: usize) -> Box<ErrorKind> {
 /// `f` of the set `x` is, or has been evaluated to; `None` if `x` is no set (yet).
 #[inline(always)]
 fn with_known_set<T>(x: &Value, f: impl FnOnce(&Attrs) -> T) -> Option<T> {
-    match x {
-        Value::Attrs(a) => Some(f(a)),
-        Value::Thunk(t) => match &*t.0.borrow() {
-            ThunkState::Evaluated(Value::Attrs(a)) => Some(f(a)),
-            _ => None,
-        },
-        _ => None,
-    }
+    // `f` is called in one place, so that it is inlined rather than made a function
+    // (a call per lookup) for its two uses.
+    let state;
+    let a = match x {
+        Value::Attrs(a) => a,
+        Value::Thunk(t) => {
+            state = t.0.borrow();
+            match &*state {
+                ThunkState::Evaluated(Value::Attrs(a)) => a,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(f(a))
 }
 
 /// `x.sym` if `x` is (or has been evaluated to) a set holding `sym`: what
