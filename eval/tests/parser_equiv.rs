@@ -177,6 +177,11 @@ fn tricky_cases_match_rnix() {
         "''${a}''",
         "\"é ${\"ü\"}\" # ö",
         "/* é */ 1",
+        // A block comment ends at the first `*/` after its `/*`: not at the `/` of
+        // `/*/`, nor at a `/` with no `*` before it.
+        "/**/ 1",
+        "/*/ a / b */ 1",
+        "/* ** // */ 1 /* x */",
     ] {
         same(src);
     }
@@ -213,6 +218,8 @@ fn errors_are_left_to_rnix() {
         "$a",
         "1e",
         "/* a",
+        "/*/ a",
+        "/* a *",
         "a b: c",
         "a é",
         "{ inherit; }",
