@@ -123,8 +123,25 @@ struct BSet {
     /// Set when a `rec { }` literal was merged with other bindings of the same name.
     rec: bool,
     statics: Vec<(Symbol, BVal, Span)>,
+    /// The position of each of the first `index.len()` names of `statics`, caught up
+    /// on lookup once there are too many to scan (a file's top-level set may bind
+    /// hundreds, each checked against those before it).
+    index: rustc_hash::FxHashMap<Symbol, usize>,
     dynamics: Vec<(ast::Expr, BVal, Span)>,
     inherit_froms: Vec<ast::Expr>,
+}
+
+impl BSet {
+    /// Where `name` is in `statics`.
+    fn find(&mut self, name: Symbol) -> Option<usize> {
+        if self.statics.len() <= INDEXED_SCOPE {
+            return self.statics.iter().position(|(k, _, _)| *k == name);
+        }
+        for i in self.index.len()..self.statics.len() {
+            self.index.insert(self.statics[i].0, i);
+        }
+        self.index.get(&name).copied()
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -232,8 +249,10 @@ impl ProtoBuilder {
     fn new(kind: ProtoKind, span: Span) -> ProtoBuilder {
         ProtoBuilder {
             kind,
-            ops: Vec::new(),
-            spans: Vec::new(),
+            // Most protos (thunks of a select or a call) need a handful of ops: room
+            // for them up front spares the growth from four.
+            ops: Vec::with_capacity(8),
+            spans: Vec::with_capacity(8),
             consts: Vec::new(),
             protos: Vec::new(),
             scopes: Vec::new(),
@@ -428,31 +447,29 @@ impl<'g> Compiler<'g> {
 
     /// Resolve `name`, ignoring the innermost `skip` scopes.
     fn resolve(&self, name: Symbol, skip: usize) -> Res {
-        let mut chain = Vec::new();
         let level = self.protos.len() - 1;
-        let n = self.scopes.len();
-        for (depth, scope) in self.scopes.iter().rev().enumerate() {
-            if depth < skip {
-                continue;
-            }
-            let depth = depth as u32;
+        let scopes = || self.scopes.iter().rev().enumerate().skip(skip);
+        for (depth, scope) in scopes() {
             if scope.kind == ScopeKind::With {
-                chain.push((depth, 0));
                 continue;
             }
             if let Some(slot) = scope.slot_of(name) {
                 let init = scope.initialized[slot] || scope.proto_level < level;
                 return Res::Local {
-                    depth,
+                    depth: depth as u32,
                     slot: slot as u32,
                     init,
                 };
             }
         }
-        let _ = n;
         if let Some(&g) = self.globals.get(&name) {
             return Res::Global(g);
         }
+        // Only now the `with`s around are collected: most names resolve before.
+        let chain: Vec<(u32, u32)> = scopes()
+            .filter(|(_, s)| s.kind == ScopeKind::With)
+            .map(|(depth, _)| (depth as u32, 0))
+            .collect();
         if chain.is_empty() {
             Res::Undefined
         } else {
@@ -528,7 +545,7 @@ impl<'g> Compiler<'g> {
                 )
             }
             ast::Expr::AttrSet(a) => {
-                a.rec_token().is_none()
+                !is_rec(a)
                     && a.entries().all(|e| match e {
                         ast::Entry::AttrpathValue(kv) => kv
                             .attrpath()
@@ -590,12 +607,13 @@ impl<'g> Compiler<'g> {
         let ast::Expr::Select(s) = e else {
             return None;
         };
-        let base = s.expr()?;
-        if s.default_expr().is_some() || !self.is_known_var(&base) {
+        let (Some(base), Some(path), None) = select_parts(s) else {
+            return None;
+        };
+        if !self.is_known_var(&base) {
             return None;
         }
-        let path = s
-            .attrpath()?
+        let path = path
             .attrs()
             .map(|a| match static_attr_sym(&a) {
                 Some(n) => Some(SpecKey::Name(n)),
@@ -637,6 +655,10 @@ impl<'g> Compiler<'g> {
     /// `f x` (or `f x y`, `f x y z`) that `Op::SpecCall` can try: `f` a variable or a
     /// `spec_select` path, the arguments variables.
     fn spec_call(&self, e: &ast::Expr) -> Option<(ast::Expr, Vec<ast::Expr>)> {
+        // No quick builtin takes no argument: anything but an application is not one.
+        if !matches!(e, ast::Expr::Apply(_)) {
+            return None;
+        }
         let mut args = Vec::new();
         let mut f = e.clone();
         while let ast::Expr::Apply(a) = &f {
@@ -828,7 +850,7 @@ impl<'g> Compiler<'g> {
             }
             ast::Expr::AttrSet(a) => {
                 let set = self.collect_bindings(a.entries(), false)?;
-                if a.rec_token().is_some() {
+                if is_rec(a) {
                     self.compile_rec(set, span, None)
                 } else {
                     self.compile_set(set, span)
@@ -1198,11 +1220,10 @@ impl<'g> Compiler<'g> {
     }
 
     fn compile_select(&mut self, s: &ast::Select, span: Span) -> CResult<()> {
-        let (Some(e), Some(path)) = (s.expr(), s.attrpath()) else {
+        let (Some(e), Some(path), default) = select_parts(s) else {
             return Err(self.err(ErrorKind::Parse("incomplete selection".into()), span));
         };
         self.compile(&e)?;
-        let default = s.default_expr();
         let mut jumps = Vec::new();
         for a in path.attrs() {
             let aspan = self.span_of(a.syntax());
@@ -1375,10 +1396,10 @@ impl<'g> Compiler<'g> {
         let ast::Expr::Select(s) = strip_parens(e.clone()) else {
             return None;
         };
-        if s.default_expr().is_some() {
+        let (Some(base), Some(path), None) = select_parts(&s) else {
             return None;
-        }
-        let ast::Expr::Ident(i) = strip_parens(s.expr()?) else {
+        };
+        let ast::Expr::Ident(i) = strip_parens(base) else {
             return None;
         };
         let name = ident_sym(&i);
@@ -1386,7 +1407,7 @@ impl<'g> Compiler<'g> {
             Res::Global(g) if Some(g) == self.builtins_slot => {}
             _ => return None,
         }
-        let mut attrs = s.attrpath()?.attrs();
+        let mut attrs = path.attrs();
         let (Some(a), None) = (attrs.next(), attrs.next()) else {
             return None;
         };
@@ -1424,7 +1445,7 @@ impl<'g> Compiler<'g> {
         span: Span,
         prefix: Vec<Option<Symbol>>,
     ) -> CResult<()> {
-        let (Some(param), Some(body)) = (l.param(), l.body()) else {
+        let (Some(param), Some(body)) = lambda_parts(l) else {
             return Err(self.err(ErrorKind::Parse("incomplete function".into()), span));
         };
         self.protos.push(ProtoBuilder::new(ProtoKind::Lambda, span));
@@ -1466,14 +1487,15 @@ impl<'g> Compiler<'g> {
                         ));
                     }
                     entries.push((sym, Some(espan)));
-                    has_default.push(e.default().is_some());
-                    defaults.push(e.default());
+                    let default = e.default();
+                    has_default.push(default.is_some());
+                    defaults.push(default);
                     names.push(Some(sym));
                 }
                 formals_info = Some(Formals {
                     entries,
                     has_default,
-                    ellipsis: p.ellipsis_token().is_some(),
+                    ellipsis: has_ellipsis(p),
                     bind,
                 });
             }
@@ -1598,7 +1620,7 @@ impl<'g> Compiler<'g> {
                             aspan,
                         ));
                     };
-                    if set.statics.iter().any(|(k, _, _)| *k == sym) {
+                    if set.find(sym).is_some() {
                         return Err(self.dup_err(sym.as_str(), aspan));
                     }
                     set.statics
@@ -1608,7 +1630,7 @@ impl<'g> Compiler<'g> {
             }
             ast::Entry::AttrpathValue(kv) => {
                 let span = self.span_of(kv.syntax());
-                let (Some(path), Some(value)) = (kv.attrpath(), kv.value()) else {
+                let (Some(path), Some(value)) = attrpath_value(&kv) else {
                     return Err(self.err(ErrorKind::Parse("incomplete binding".into()), span));
                 };
                 let attrs: Vec<ast::Attr> = path.attrs().collect();
@@ -1653,7 +1675,7 @@ impl<'g> Compiler<'g> {
             return Ok(());
         };
         let name = sym.as_str();
-        let existing = set.statics.iter().position(|(k, _, _)| *k == sym);
+        let existing = set.find(sym);
         if rest.is_empty() {
             match existing {
                 None => {
@@ -1663,7 +1685,7 @@ impl<'g> Compiler<'g> {
                 Some(i) => {
                     // `a.b = 1; a = { c = 2; };` merges when both sides are plain sets.
                     let mergeable_new = match &value {
-                        ast::Expr::AttrSet(a) => a.rec_token().is_none(),
+                        ast::Expr::AttrSet(a) => !is_rec(a),
                         _ => false,
                     };
                     self.make_mergeable(set, i, name, span)?;
@@ -1716,7 +1738,7 @@ impl<'g> Compiler<'g> {
             BVal::Expr(ast::Expr::AttrSet(a)) => {
                 let a = a.clone();
                 let mut inner = BSet {
-                    rec: a.rec_token().is_some(),
+                    rec: is_rec(&a),
                     ..BSet::default()
                 };
                 for e in a.entries() {
@@ -1745,6 +1767,9 @@ impl<'g> Compiler<'g> {
 
     fn sorted_statics(set: &mut BSet) {
         set.statics.sort_by(|a, b| a.0.cmp_name(b.0));
+        // Positions have moved; nothing is looked up once a set is sorted, but a stale
+        // index must not outlive them.
+        set.index.clear();
     }
 
     fn bval_is_cheap(&self, v: &BVal) -> bool {
@@ -2038,6 +2063,15 @@ pub(crate) const QUICK_BUILTINS: &[(&str, usize)] = &[
     ("toString", 1),
 ];
 
+// `spec_call` only looks at applications.
+const _: () = {
+    let mut i = 0;
+    while i < QUICK_BUILTINS.len() {
+        assert!(QUICK_BUILTINS[i].1 > 0, "a quick builtin takes an argument");
+        i += 1;
+    }
+};
+
 /// The plain builtins that force some of their arguments, by name, with their arity
 /// and which arguments (bit i for the i-th) they force (a test checks the list
 /// against the builtins).
@@ -2137,6 +2171,85 @@ fn exprs<const N: usize>(node: &rnix::SyntaxNode) -> [Option<ast::Expr>; N] {
         *slot = Some(e);
     }
     out
+}
+
+/// Whether a set is `rec { }`. Read from the green tree up to the `{`: rnix's
+/// `rec_token` allocates a cursor for every token and trivia of the set.
+fn is_rec(a: &ast::AttrSet) -> bool {
+    use rnix::SyntaxKind::{TOKEN_L_BRACE, TOKEN_REC};
+    let raw = |k: rnix::SyntaxKind| rowan::SyntaxKind(k as u16);
+    for child in a.syntax().green().children() {
+        if let rowan::NodeOrToken::Token(t) = child {
+            if t.kind() == raw(TOKEN_REC) {
+                return true;
+            }
+            if t.kind() == raw(TOKEN_L_BRACE) {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// A binding's attribute path and value, found in one walk of its children (rnix's
+/// `attrpath` and `value` each walk them from the first).
+fn attrpath_value(kv: &ast::AttrpathValue) -> (Option<ast::Attrpath>, Option<ast::Expr>) {
+    let (mut path, mut value) = (None, None);
+    for child in kv.syntax().children() {
+        if path.is_none() {
+            if let Some(p) = ast::Attrpath::cast(child.clone()) {
+                path = Some(p);
+                continue;
+            }
+        }
+        if value.is_none() {
+            value = ast::Expr::cast(child);
+        }
+        if path.is_some() && value.is_some() {
+            break;
+        }
+    }
+    (path, value)
+}
+
+/// A selection's set, path and `or` default, found in one walk of its children
+/// (rnix's accessors each walk them from the first).
+fn select_parts(s: &ast::Select) -> (Option<ast::Expr>, Option<ast::Attrpath>, Option<ast::Expr>) {
+    let (mut set, mut path, mut default) = (None, None, None);
+    for child in s.syntax().children() {
+        match ast::Attrpath::cast(child.clone()) {
+            Some(p) if path.is_none() => path = Some(p),
+            Some(_) => {}
+            None if set.is_none() => set = ast::Expr::cast(child),
+            None if default.is_none() => default = ast::Expr::cast(child),
+            None => {}
+        }
+    }
+    (set, path, default)
+}
+
+/// A lambda's parameter and body, found in one walk of its children.
+fn lambda_parts(l: &ast::Lambda) -> (Option<ast::Param>, Option<ast::Expr>) {
+    let (mut param, mut body) = (None, None);
+    for child in l.syntax().children() {
+        match ast::Param::cast(child.clone()) {
+            Some(p) if param.is_none() => param = Some(p),
+            Some(_) => {}
+            None if body.is_none() => body = ast::Expr::cast(child),
+            None => {}
+        }
+    }
+    (param, body)
+}
+
+/// Whether a pattern ends in `...`. Read from the green tree: rnix's
+/// `ellipsis_token` allocates a cursor for every token of the pattern.
+fn has_ellipsis(p: &ast::Pattern) -> bool {
+    let ellipsis = rowan::SyntaxKind(rnix::SyntaxKind::TOKEN_ELLIPSIS as u16);
+    p.syntax()
+        .green()
+        .children()
+        .any(|c| matches!(c, rowan::NodeOrToken::Token(t) if t.kind() == ellipsis))
 }
 
 /// `e` without the parentheses around it.
