@@ -725,6 +725,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::ToPath
             | Op::Overrides
             | Op::CheckFormals
+            | Op::ArgThunk(..)
             | Op::Call2 => return Fast::Slow,
         }
         Fast::Done
@@ -1481,6 +1482,19 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(never)]
     fn step(&mut self, op: Op) -> R<()> {
         match op {
+            Op::ArgThunk(i, pos) => {
+                let f = code_frame!(self);
+                let code = f.proto.child(i);
+                let env = f.env.clone();
+                // An observer sees the thunk and its force, as without the test.
+                if !O::ACTIVE && head_forces(&self.stack, pos) {
+                    // What the call does first: its value is left where the thunk
+                    // would have been.
+                    self.push_call_frame(code, env)?;
+                } else {
+                    self.stack.push(Value::Thunk(Thunk::suspended(code, env)));
+                }
+            }
             Op::WithLookup(sym, chain) => {
                 let f = code_frame!(self);
                 let proto = f.proto.clone();
@@ -2343,6 +2357,36 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         }
     }
+}
+
+/// Whether the head of the call an argument at `pos` goes to (on the stack below that
+/// call's arguments pushed so far) is a plain builtin the call saturates, which forces
+/// this argument before anything else (`Op::ArgThunk`): when the strict arguments
+/// before it are values already, computing it now is what the call would do first.
+fn head_forces(stack: &[Value], pos: ArgPos) -> bool {
+    let (j, k) = pos.index_and_count();
+    let Some(i) = stack.len().checked_sub(j + 1) else {
+        return false;
+    };
+    generators::with_whnf(&stack[i], |h| match h {
+        Value::Builtin(b) => Some(builtin_forces(b, &stack[i + 1..], k)),
+        _ => None,
+    })
+    .unwrap_or(false)
+}
+
+/// `head_forces` of the builtin `b`, given the arguments `before` this one in the call,
+/// which passes `k`.
+fn builtin_forces(b: &BuiltinApp, before: &[Value], k: usize) -> bool {
+    let def = &b.def;
+    let held = b.args.len();
+    let strict = |i: usize| def.strict.checked_shr(i as u32).unwrap_or(0) & 1 != 0;
+    let pending =
+        |(i, v): (usize, &Value)| strict(i) && matches!(v, Value::Thunk(t) if !t.is_evaluated());
+    matches!(def.imp, BuiltinImpl::Plain(_))
+        && held + k >= def.arity
+        && strict(held + before.len())
+        && !b.args.iter().chain(before).enumerate().any(pending)
 }
 
 /// The builtin in `slot` (the head of a call), taken out of it: `call_builtin` owns
