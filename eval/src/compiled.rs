@@ -152,6 +152,13 @@ pub enum Op {
     /// already values it answers for; otherwise pop them all and jump (to code that
     /// builds a thunk instead).
     SpecCall(u32, u32),
+    /// `Thunk(i)` for an argument of an application whose head is not known when
+    /// compiling but is named as a builtin that forces it (`isAttrs (f x)` after
+    /// `inherit (lib) isAttrs`). If the head, already on the stack, is such a plain
+    /// builtin and the call saturates it, the argument's code runs now instead, as a
+    /// frame in the current environment leaving its value: no thunk to build and
+    /// force, and no second try of the call once it is forced (see `vm::head_forces`).
+    ArgThunk(u32, ArgPos),
 }
 
 impl Op {
@@ -186,6 +193,30 @@ pub fn ops_are_closed(ops: &[Op]) -> bool {
             Op::Call2 => ops.get(i + 1..i + 4) == Some(&[Op::Call, Op::Swap, Op::Call][..]),
             op => !matches!(op.jump_target(), Some(t) if t as usize >= n),
         })
+}
+
+/// Where an argument is in the call that takes it (`Op::ArgThunk`): its head is below
+/// the arguments of that call pushed before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgPos {
+    /// The argument of a `Call`.
+    Only,
+    /// The first argument of a `Call2`.
+    First,
+    /// The second argument of a `Call2`.
+    Second,
+}
+
+impl ArgPos {
+    /// How many arguments of the call are on the stack above its head before this
+    /// one, and how many the call passes.
+    pub fn index_and_count(self) -> (usize, usize) {
+        match self {
+            ArgPos::Only => (0, 1),
+            ArgPos::First => (0, 2),
+            ArgPos::Second => (1, 2),
+        }
+    }
 }
 
 /// The operators `Op::Speculate` computes.

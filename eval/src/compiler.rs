@@ -716,12 +716,12 @@ impl<'g> Compiler<'g> {
 
     /// Push `e`'s value, deferring it in a thunk unless it is cheap.
     fn compile_lazy(&mut self, e: &ast::Expr) -> CResult<()> {
-        self.compile_deferred(e, false)
+        self.compile_deferred(e, Defer::Lazy)
     }
 
     /// `compile_lazy`, but where a thunk would be made, `now` has the value computed
     /// at once instead (an argument the builtin called forces first).
-    fn compile_deferred(&mut self, e: &ast::Expr, now: bool) -> CResult<()> {
+    fn compile_deferred(&mut self, e: &ast::Expr, now: Defer) -> CResult<()> {
         if self.is_cheap(e) {
             return self.compile(e);
         }
@@ -758,13 +758,21 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
-    fn compile_thunk_or_now(&mut self, e: &ast::Expr, span: Span, now: bool) -> CResult<()> {
-        if !now {
-            return self.compile_thunk(e, span);
+    fn compile_thunk_or_now(&mut self, e: &ast::Expr, span: Span, now: Defer) -> CResult<()> {
+        match now {
+            Defer::Lazy => self.compile_thunk(e, span),
+            Defer::Now => {
+                self.compile(e)?;
+                self.emit(Op::Force, span);
+                Ok(())
+            }
+            Defer::Arg(pos) => {
+                self.thunk_code(span, |c| c.compile(e))?;
+                let idx = self.add_child();
+                self.emit(Op::ArgThunk(idx, pos), span);
+                Ok(())
+            }
         }
-        self.compile(e)?;
-        self.emit(Op::Force, span);
-        Ok(())
     }
 
     /// `inherit (x) name;` with `x` a variable (see `is_known_var`): a thunk of `x.name`
@@ -785,20 +793,36 @@ impl<'g> Compiler<'g> {
 
     /// A child thunk whose code is what `body` emits, forced and returned.
     fn thunk_of(&mut self, span: Span, body: impl FnOnce(&mut Self) -> CResult<()>) -> CResult<()> {
-        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
-        body(self)?;
-        self.emit(Op::Force, span);
-        self.emit(Op::Return, span);
+        self.thunk_code(span, body)?;
         self.emit_child_thunk(span);
         Ok(())
     }
 
+    /// Open a thunk's proto and compile its code (`body`, then its value forced); the
+    /// proto is left open, for `add_child`.
+    fn thunk_code(
+        &mut self,
+        span: Span,
+        body: impl FnOnce(&mut Self) -> CResult<()>,
+    ) -> CResult<()> {
+        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+        body(self)?;
+        self.emit(Op::Force, span);
+        self.emit(Op::Return, span);
+        Ok(())
+    }
+
     fn emit_child_thunk(&mut self, span: Span) {
+        let idx = self.add_child();
+        self.emit(Op::Thunk(idx), span);
+    }
+
+    /// Close the innermost proto and add it to its parent's children; its index there.
+    fn add_child(&mut self) -> u32 {
         let child = self.finish_proto();
         let p = self.proto();
         p.protos.push(Arc::new(child));
-        let idx = p.protos.len() as u32 - 1;
-        self.emit(Op::Thunk(idx), span);
+        p.protos.len() as u32 - 1
     }
 
     // ---- expressions ----
@@ -1279,17 +1303,32 @@ impl<'g> Compiler<'g> {
         let head = self.inline_builtin_calls(head, &mut args)?;
         self.compile(&head)?;
         let mut strict = self.strict_args(&head, args.len());
+        let mut maybe = match strict {
+            0 => self.maybe_strict_args(&head, args.len()),
+            _ => 0,
+        };
+        let mut arg = |c: &mut Self, x: &ast::Expr, pos: ArgPos| {
+            let now = match (strict & 1 != 0, maybe & 1 != 0) {
+                (true, _) => Defer::Now,
+                (false, true) => Defer::Arg(pos),
+                (false, false) => Defer::Lazy,
+            };
+            strict >>= 1;
+            maybe >>= 1;
+            c.compile_deferred(x, now)
+        };
         while let Some((x, xspan)) = args.pop() {
-            self.compile_arg(&x, &mut strict)?;
             match args.pop() {
                 Some((y, yspan)) => {
-                    self.compile_arg(&y, &mut strict)?;
+                    arg(self, &x, ArgPos::First)?;
+                    arg(self, &y, ArgPos::Second)?;
                     self.emit(Op::Call2, yspan);
                     self.emit(Op::Call, xspan);
                     self.emit(Op::Swap, yspan);
                     self.emit(Op::Call, yspan);
                 }
                 None => {
+                    arg(self, &x, ArgPos::Only)?;
                     self.emit(Op::Call, xspan);
                 }
             }
@@ -1297,13 +1336,28 @@ impl<'g> Compiler<'g> {
         Ok(())
     }
 
-    /// The next argument of an application: computed now rather than in a thunk if the
-    /// bit of `strict` for it says the builtin called forces it first thing (see
-    /// `strict_args`).
-    fn compile_arg(&mut self, x: &ast::Expr, strict: &mut u32) -> CResult<()> {
-        let now = *strict & 1 != 0;
-        *strict >>= 1;
-        self.compile_deferred(x, now)
+    /// The arguments (bit i for the i-th) that `head`, applied to `n` arguments, may
+    /// force first thing: those of the builtin it is named after (`isAttrs`,
+    /// `lib.isAttrs`), whose value is only known when the call runs. The VM decides
+    /// each (`Op::ArgThunk`); a head of any other name gets plain thunks.
+    fn maybe_strict_args(&self, head: &ast::Expr, n: usize) -> u32 {
+        let name = match strip_parens(head.clone()) {
+            ast::Expr::Ident(i) => ident_sym(&i),
+            ast::Expr::Select(s) if s.default_expr().is_none() => {
+                match s.attrpath().and_then(|p| p.attrs().last()) {
+                    Some(a) => match static_attr_sym(&a) {
+                        Some(name) => name,
+                        None => return 0,
+                    },
+                    None => return 0,
+                }
+            }
+            _ => return 0,
+        };
+        match strict_builtin(name) {
+            Some((arity, mask)) if arity <= n => mask,
+            _ => 0,
+        }
     }
 
     /// The arguments (bit i for the i-th) that `head`, just compiled, applied to `n`
@@ -1962,7 +2016,7 @@ impl<'g> Compiler<'g> {
         // Only what captures this environment can make a cycle through its slots.
         let captures = self.proto().ops[first_op..]
             .iter()
-            .any(|op| matches!(op, Op::Thunk(_) | Op::Closure(_)));
+            .any(|op| matches!(op, Op::Thunk(_) | Op::ArgThunk(..) | Op::Closure(_)));
         let registers = register && captures;
         if registers {
             self.emit(Op::MarkRecursive(base as u32), span);
@@ -2071,6 +2125,18 @@ const _: () = {
         i += 1;
     }
 };
+
+/// How `compile_deferred` defers a value it cannot compute at once for sure.
+#[derive(Clone, Copy)]
+enum Defer {
+    /// In a thunk.
+    Lazy,
+    /// Not at all: computed now and forced.
+    Now,
+    /// An argument at this place of a call whose head may be a builtin that forces
+    /// it: the VM decides (`Op::ArgThunk`).
+    Arg(ArgPos),
+}
 
 /// The plain builtins that force some of their arguments, by name, with their arity
 /// and which arguments (bit i for the i-th) they force (a test checks the list

@@ -725,6 +725,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::ToPath
             | Op::Overrides
             | Op::CheckFormals
+            | Op::ArgThunk(..)
             | Op::Call2 => return Fast::Slow,
         }
         Fast::Done
@@ -868,6 +869,16 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// `call_builtin` of `b` needs the strict argument `t` forced first: `b` goes back
+    /// in its slot (below the `k` arguments) and the call is re-run once `t` is done.
+    #[cold]
+    #[inline(never)]
+    fn builtin_demands(&mut self, b: Rc<BuiltinApp>, k: usize, t: Thunk) -> R<()> {
+        let n = self.stack.len();
+        self.stack[n - k - 1] = Value::Builtin(b);
+        self.demand_unevaluated(t)
+    }
+
     /// Begin forcing `t`: push its frame. `Ok(false)` if it is already evaluated.
     /// Taken by value: the frame keeps it, and every caller has its own handle.
     ///
@@ -1008,18 +1019,8 @@ impl<'o, O: Observer> Vm<'o, O> {
         (trampoline2(), self.empty_env.clone())
     }
 
-    /// The value of `t` if evaluated; otherwise step the current instruction back and
-    /// push a frame forcing it (`None`).
-    #[inline]
-    fn demand_thunk(&mut self, t: &Thunk) -> R<Option<Value>> {
-        if let Some(v) = t.value() {
-            return Ok(Some(v));
-        }
-        self.demand_unevaluated(t.clone())?;
-        Ok(None)
-    }
-
-    /// `demand_thunk` of a thunk known not to be evaluated, handed over.
+    /// Step the current instruction back and push a frame forcing `t`, known not to be
+    /// evaluated (the instruction runs again once it is).
     #[inline]
     fn demand_unevaluated(&mut self, t: Thunk) -> R<()> {
         code_frame!(self).ip -= 1;
@@ -1481,6 +1482,19 @@ impl<'o, O: Observer> Vm<'o, O> {
     #[inline(never)]
     fn step(&mut self, op: Op) -> R<()> {
         match op {
+            Op::ArgThunk(i, pos) => {
+                let f = code_frame!(self);
+                let code = f.proto.child(i);
+                let env = f.env.clone();
+                // An observer sees the thunk and its force, as without the test.
+                if !O::ACTIVE && head_forces(&self.stack, pos) {
+                    // What the call does first: its value is left where the thunk
+                    // would have been.
+                    self.push_call_frame(code, env)?;
+                } else {
+                    self.stack.push(Value::Thunk(Thunk::suspended(code, env)));
+                }
+            }
             Op::WithLookup(sym, chain) => {
                 let f = code_frame!(self);
                 let proto = f.proto.clone();
@@ -2112,7 +2126,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             // Both arguments go to the builtin at once: no intermediate partial
             // application, and the `Call, Swap, Call` after are skipped.
             Value::Builtin(b) if b.args.len() + 2 <= b.def.arity => {
-                let b = b.clone();
+                let b = take_builtin(&mut self.stack[n - 3]);
                 return self.call_builtin(b, 2, 3);
             }
             _ => {
@@ -2217,8 +2231,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let env = self.call_env(&c, x);
                 self.push_call_frame(c.proto.clone(), env)
             }
-            Value::Builtin(b) => {
-                let b = b.clone();
+            Value::Builtin(_) => {
+                let b = take_builtin(&mut self.stack[n - 2]);
                 self.call_builtin(b, 1, 0)
             }
             Value::Attrs(a) => {
@@ -2256,10 +2270,11 @@ impl<'o, O: Observer> Vm<'o, O> {
         true
     }
 
-    /// Apply the builtin `b` (in the stack slot below them) to the `k` arguments on top
-    /// of the stack, which do not over-saturate it; then step the instruction pointer
-    /// `skip` further (past the `Call, Swap, Call` of a `Call2`). Until the call is
-    /// made, nothing is changed: forcing a strict argument re-runs the instruction.
+    /// Apply the builtin `b` (taken out of the stack slot below them, see
+    /// `take_builtin`) to the `k` arguments on top of the stack, which do not
+    /// over-saturate it; then step the instruction pointer `skip` further (past the
+    /// `Call, Swap, Call` of a `Call2`). Until the call is made, nothing is changed but
+    /// that slot: forcing a strict argument puts `b` back and re-runs the instruction.
     #[inline(never)]
     fn call_builtin(&mut self, b: Rc<BuiltinApp>, k: usize, skip: usize) -> R<()> {
         let n = self.stack.len();
@@ -2286,15 +2301,25 @@ impl<'o, O: Observer> Vm<'o, O> {
                     for (i, a) in b.args.iter().enumerate() {
                         if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
                             if !t.is_evaluated() {
-                                self.demand_thunk(t)?;
-                                return Ok(());
+                                let t = t.clone();
+                                return self.builtin_demands(b, k, t);
                             }
                         }
                     }
                 }
                 for j in 0..k {
                     if strict & (1 << (held + j)) != 0 {
-                        demand_slot!(self, n - k + j);
+                        let idx = n - k + j;
+                        if let Value::Thunk(t) = &self.stack[idx] {
+                            // Evaluated thunks (the common case) are replaced in place.
+                            match t.value() {
+                                Some(v) => self.stack[idx] = v,
+                                None => {
+                                    let t = t.clone();
+                                    return self.builtin_demands(b, k, t);
+                                }
+                            }
+                        }
                     }
                 }
                 let (start, args) = spread_args(&mut self.stack, &b, held, k);
@@ -2331,6 +2356,46 @@ impl<'o, O: Observer> Vm<'o, O> {
                 self.push_gen(b.def.name, gen)
             }
         }
+    }
+}
+
+/// Whether the head of the call an argument at `pos` goes to (on the stack below that
+/// call's arguments pushed so far) is a plain builtin the call saturates, which forces
+/// this argument before anything else (`Op::ArgThunk`): when the strict arguments
+/// before it are values already, computing it now is what the call would do first.
+fn head_forces(stack: &[Value], pos: ArgPos) -> bool {
+    let (j, k) = pos.index_and_count();
+    let Some(i) = stack.len().checked_sub(j + 1) else {
+        return false;
+    };
+    generators::with_whnf(&stack[i], |h| match h {
+        Value::Builtin(b) => Some(builtin_forces(b, &stack[i + 1..], k)),
+        _ => None,
+    })
+    .unwrap_or(false)
+}
+
+/// `head_forces` of the builtin `b`, given the arguments `before` this one in the call,
+/// which passes `k`.
+fn builtin_forces(b: &BuiltinApp, before: &[Value], k: usize) -> bool {
+    let def = &b.def;
+    let held = b.args.len();
+    let strict = |i: usize| def.strict.checked_shr(i as u32).unwrap_or(0) & 1 != 0;
+    let pending =
+        |(i, v): (usize, &Value)| strict(i) && matches!(v, Value::Thunk(t) if !t.is_evaluated());
+    matches!(def.imp, BuiltinImpl::Plain(_))
+        && held + k >= def.arity
+        && strict(held + before.len())
+        && !b.args.iter().chain(before).enumerate().any(pending)
+}
+
+/// The builtin in `slot` (the head of a call), taken out of it: `call_builtin` owns
+/// it without a count taken and dropped, and puts it back if the call is re-run.
+#[inline(always)]
+fn take_builtin(slot: &mut Value) -> Rc<BuiltinApp> {
+    match std::mem::take(slot) {
+        Value::Builtin(b) => b,
+        _ => unreachable!("checked by the caller"),
     }
 }
 
