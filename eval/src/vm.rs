@@ -51,10 +51,43 @@ pub(crate) enum CodeKind {
 
 pub(crate) struct CodeFrame {
     pub proto: Rc<Code>,
-    pub ip: usize,
+    /// The next instruction, in `proto`'s ops (which the frame keeps alive): the loop
+    /// resumes the frame from this alone, with no walk from the frame to its ops.
+    pub pc: Pc,
     pub env: EnvRc,
     pub base: usize,
     pub kind: CodeKind,
+}
+
+impl CodeFrame {
+    #[inline(always)]
+    fn new(proto: Rc<Code>, env: EnvRc, base: usize, kind: CodeKind) -> CodeFrame {
+        CodeFrame {
+            pc: proto.entry(),
+            proto,
+            env,
+            base,
+            kind,
+        }
+    }
+
+    /// The index of the next instruction (for spans and the debugger).
+    #[inline]
+    pub(crate) fn ip(&self) -> usize {
+        index(&self.proto.ops, self.pc)
+    }
+
+    /// Continue at instruction `t`.
+    #[inline]
+    fn jump(&mut self, t: u32) {
+        self.pc = at(&self.proto, t);
+    }
+
+    /// Move the next instruction `k` forward (negative: back).
+    #[inline]
+    fn skip(&mut self, k: isize) {
+        self.pc = self.pc.wrapping_offset(k);
+    }
 }
 
 pub(crate) enum Pending {
@@ -106,7 +139,7 @@ impl Frame {
                     (CodeKind::Call, _) => FrameKind::Call,
                     (CodeKind::Thunk(..), _) => FrameKind::Force,
                 };
-                let span = f.proto.spans.get(f.ip.saturating_sub(1)).copied();
+                let span = f.proto.spans.get(f.ip().saturating_sub(1)).copied();
                 FrameInfo {
                     kind,
                     location: span.map(|span| Location {
@@ -206,7 +239,7 @@ fn at(code: &Code, t: u32) -> Pc {
     code.ops.as_ptr().wrapping_add(t as usize)
 }
 
-/// The index in `ops` of `pc`, for the frame's `ip`.
+/// The index in `ops` of `pc` (for spans and the debugger).
 #[inline(always)]
 fn index(ops: &[Op], pc: Pc) -> usize {
     (pc as usize - ops.as_ptr() as usize) / std::mem::size_of::<Op>()
@@ -361,13 +394,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         let sbase = self.stack.len();
         self.stack.push(f);
         self.stack.push(x);
-        self.frames.push(Frame::Code(CodeFrame {
-            proto: trampoline(),
-            ip: 0,
-            env: self.empty_env.clone(),
-            base: sbase,
-            kind: CodeKind::Call,
-        }));
+        self.frames.push(Frame::Code(CodeFrame::new(
+            trampoline(),
+            self.empty_env.clone(),
+            sbase,
+            CodeKind::Call,
+        )));
         self.run(depth, sbase)?;
         Ok(self.stack.pop().unwrap_or(Value::Null))
     }
@@ -415,8 +447,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                 return Ok(());
             }
             // Borrowed, not cloned: see `FrameRefs`.
-            let (mut refs, ip) = match self.frames.last() {
-                Some(Frame::Code(f)) => (FrameRefs::of(f), f.ip),
+            let (mut refs, mut pc) = match self.frames.last() {
+                Some(Frame::Code(f)) => (FrameRefs::of(f), f.pc),
                 Some(Frame::Machine(_)) => {
                     self.check_limits()?;
                     self.step_machine()?;
@@ -433,24 +465,20 @@ impl<'o, O: Observer> Vm<'o, O> {
             // instructions before it calls, returns or forces: checking the budget
             // here bounds every evaluation.
             self.check_budget()?;
-            // SAFETY: see `FrameRefs`; the frame stays on top until `continue 'frame`.
-            let ops: &[Op] = unsafe { &refs.code().ops };
-            let mut pc: Pc = ops.as_ptr().wrapping_add(ip);
             loop {
                 // By reference: only the fields an instruction uses are loaded, and
                 // nothing is copied out for the slow path to read back.
                 // SAFETY: `Code::new` checked the ops are closed (`ops_are_closed`), and
-                // `pc` is only ever the start, one past an instruction that goes on (not
+                // `pc` (here or in a frame) is only ever the start, one past an instruction that goes on (not
                 // the final `Return`), a checked jump target, or past a checked `Call2`.
                 let op = unsafe { &*pc };
                 pc = pc.wrapping_add(1);
                 self.steps += 1;
                 if O::ACTIVE {
-                    let ip = index(ops, pc);
                     let f = code_frame!(self);
-                    f.ip = ip;
+                    f.pc = pc;
                     let file = f.proto.file.clone();
-                    let span = f.proto.spans[ip - 1];
+                    let span = f.proto.spans[f.ip() - 1];
                     let view = VmView::new(&self.frames, self.state);
                     self.observer.before_step(&view, &file, span, *op);
                 }
@@ -462,10 +490,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                         // What `step` would do first, without going through it.
                         let n = self.stack.len();
                         if let Some(t) = first_unevaluated(&self.stack[n - k..]) {
-                            let ip = index(ops, pc);
-                            code_frame!(self).ip = ip - 1;
+                            code_frame!(self).pc = pc.wrapping_sub(1);
                             if let Err(e) = self.start_force(t) {
-                                code_frame!(self).ip = ip;
+                                code_frame!(self).pc = pc;
                                 return Err(e);
                             }
                             continue 'frame;
@@ -477,7 +504,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         if let Some(t) = self.lazy_thunk_result() {
                             // An application's body may end in an unevaluated value; a
                             // thunk frame must leave a value, so force it and return again.
-                            code_frame!(self).ip = index(ops, pc) - 1;
+                            code_frame!(self).pc = pc.wrapping_sub(1);
                             self.start_force(t)?;
                             continue 'frame;
                         }
@@ -485,11 +512,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                         continue 'frame;
                     }
                     Op::Call => {
-                        code_frame!(self).ip = index(ops, pc);
+                        code_frame!(self).pc = pc;
                         self.op_call()?;
                     }
                     Op::Call2 => {
-                        code_frame!(self).ip = index(ops, pc);
+                        code_frame!(self).pc = pc;
                         self.op_call2()?;
                     }
                     // A new scope changes the frame's environment in place: the frame
@@ -505,7 +532,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         continue;
                     }
                     _ => {
-                        code_frame!(self).ip = index(ops, pc);
+                        code_frame!(self).pc = pc;
                         self.step(*op)?;
                     }
                 }
@@ -515,7 +542,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // The same frame, but its scope may have changed, and a call that
                 // pushed nothing (a builtin) may have moved the frame stack.
                 let f = code_frame!(self);
-                pc = ops.as_ptr().wrapping_add(f.ip);
+                pc = f.pc;
                 refs = FrameRefs::of(f);
             }
         }
@@ -745,7 +772,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let span = cf
                     .proto
                     .spans
-                    .get(cf.ip.saturating_sub(1))
+                    .get(cf.ip().saturating_sub(1))
                     .copied()
                     .unwrap_or(cf.proto.span);
                 let loc = Location {
@@ -925,13 +952,12 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// pushed (it puts the thunk back if the force fails).
     #[inline(always)]
     fn enter_thunk(&mut self, t: Thunk, proto: Rc<Code>, env: EnvRc, base: usize) {
-        self.enter_frame(Frame::Code(CodeFrame {
+        self.enter_frame(Frame::Code(CodeFrame::new(
             proto,
-            ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t),
-        }));
+            CodeKind::Thunk(t),
+        )));
     }
 
     /// `start_force` of an `Apply` thunk (what `map` and `genList` make most).
@@ -1022,11 +1048,11 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `demand_thunk` of a thunk known not to be evaluated, handed over.
     #[inline]
     fn demand_unevaluated(&mut self, t: Thunk) -> R<()> {
-        code_frame!(self).ip -= 1;
+        code_frame!(self).skip(-1);
         match self.start_force(t) {
             Ok(_) => Ok(()),
             Err(e) => {
-                code_frame!(self).ip += 1;
+                code_frame!(self).skip(1);
                 Err(e)
             }
         }
@@ -1196,13 +1222,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let code = c.proto.child(inner);
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
-                self.enter_frame(Frame::Code(CodeFrame {
-                    proto: code,
-                    ip: 0,
-                    env,
-                    base,
-                    kind: CodeKind::Call,
-                }));
+                self.enter_frame(Frame::Code(CodeFrame::new(code, env, base, CodeKind::Call)));
                 Ok(())
             }
             (f, _) => self.push_call2_trampoline(f, x, y),
@@ -1218,13 +1238,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.push(f);
         self.stack.push(x);
         let env = self.empty_env.clone();
-        self.push_frame(Frame::Code(CodeFrame {
-            proto: trampoline2(),
-            ip: 0,
+        self.push_frame(Frame::Code(CodeFrame::new(
+            trampoline2(),
             env,
             base,
-            kind: CodeKind::Call,
-        }))
+            CodeKind::Call,
+        )))
     }
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
@@ -1238,13 +1257,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let env = self.call_env(&c, x);
                 let base = self.stack.len();
-                self.enter_frame(Frame::Code(CodeFrame {
-                    proto: c.proto.clone(),
-                    ip: 0,
+                self.enter_frame(Frame::Code(CodeFrame::new(
+                    c.proto.clone(),
                     env,
                     base,
-                    kind: CodeKind::Call,
-                }));
+                    CodeKind::Call,
+                )));
                 return Ok(());
             }
             (f, _) => f,
@@ -1259,13 +1277,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.push(f);
         self.stack.push(x);
         let env = self.empty_env.clone();
-        self.push_frame(Frame::Code(CodeFrame {
-            proto: trampoline(),
-            ip: 0,
+        self.push_frame(Frame::Code(CodeFrame::new(
+            trampoline(),
             env,
             base,
-            kind: CodeKind::Call,
-        }))
+            CodeKind::Call,
+        )))
     }
 
     /// Force the call result on top of the stack. `false` if a frame forcing it was
@@ -1533,7 +1550,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Some(v) => self.stack[n] = v,
                     None => {
                         self.pop();
-                        code_frame!(self).ip = target as usize;
+                        code_frame!(self).jump(target);
                     }
                 }
             }
@@ -1558,7 +1575,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     (Some(v), _) => self.stack[n - 2] = v,
                     (None, Op::SelectDynOr(target)) => {
                         self.pop();
-                        code_frame!(self).ip = target as usize;
+                        code_frame!(self).jump(target);
                     }
                     _ => unreachable!(),
                 }
@@ -1600,7 +1617,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 self.stack[set_idx] = r;
                 if let Some(t) = jump {
-                    code_frame!(self).ip = t as usize;
+                    code_frame!(self).jump(t);
                 }
             }
             Op::MakeAttrs(k, ndyn) => {
@@ -1722,7 +1739,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     other => return Err(generators::type_error("a Boolean", &other)),
                 };
                 if b == matches!(op, Op::JumpIfTrue(_)) {
-                    code_frame!(self).ip = t as usize;
+                    code_frame!(self).jump(t);
                 }
             }
             Op::AssertBool => {
@@ -1749,7 +1766,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let path_mode = {
                     let f = code_frame!(self);
-                    matches!(f.proto.ops.get(f.ip), Some(Op::ToPath))
+                    matches!(f.proto.ops.get(f.ip()), Some(Op::ToPath))
                 };
                 fn strings(p: &Value) -> Option<&NixString> {
                     match p {
@@ -2084,13 +2101,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             return Err(depth_limit(self.limits.max_depth));
         }
         let base = self.stack.len();
-        self.enter_frame(Frame::Code(CodeFrame {
-            proto: code,
-            ip: 0,
-            env,
-            base,
-            kind: CodeKind::Call,
-        }));
+        self.enter_frame(Frame::Code(CodeFrame::new(code, env, base, CodeKind::Call)));
         Ok(())
     }
 
@@ -2125,7 +2136,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let Value::Closure(c) = self.pop() else {
             unreachable!("checked above")
         };
-        code_frame!(self).ip += 3;
+        code_frame!(self).skip(3);
         let Some(inner) = c.proto.curried else {
             unreachable!("checked above")
         };
@@ -2232,13 +2243,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 self.stack.push(me);
                 let env = Env::new(1, None, None);
                 env.slots.borrow_mut()[0] = x;
-                self.push_frame(Frame::Code(CodeFrame {
-                    proto: functor_trampoline(),
-                    ip: 0,
+                self.push_frame(Frame::Code(CodeFrame::new(
+                    functor_trampoline(),
                     env,
                     base,
-                    kind: CodeKind::Call,
-                }))
+                    CodeKind::Call,
+                )))
             }
             other => Err(ErrorKind::NotCallable(other.describe()).into()),
         }
@@ -2273,7 +2283,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 def: b.def.clone(),
                 args,
             }));
-            code_frame!(self).ip += skip;
+            code_frame!(self).skip(skip as isize);
             return Ok(());
         }
         match &b.def.imp {
@@ -2301,24 +2311,24 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let r = f(self.state, &mut self.stack[args..]);
                 self.stack.truncate(start);
                 self.stack.push(r?);
-                code_frame!(self).ip += skip;
+                code_frame!(self).skip(skip as isize);
                 Ok(())
             }
             BuiltinImpl::Machine(mk) => {
                 let at = spread_args(&mut self.stack, &b, held, k);
                 if self.quick_answer(&b, at) {
-                    code_frame!(self).ip += skip;
+                    code_frame!(self).skip(skip as isize);
                     return Ok(());
                 }
                 let (start, args) = at;
                 let machine = mk(&mut self.stack[args..]);
                 self.stack.truncate(start);
-                code_frame!(self).ip += skip;
+                code_frame!(self).skip(skip as isize);
                 self.start_machine(b.def.name, machine)
             }
             BuiltinImpl::Gen(g) => {
                 let at = spread_args(&mut self.stack, &b, held, k);
-                code_frame!(self).ip += skip;
+                code_frame!(self).skip(skip as isize);
                 if self.quick_answer(&b, at) {
                     return Ok(());
                 }

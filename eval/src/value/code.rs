@@ -99,6 +99,12 @@ impl Code {
         })
     }
 
+    /// The address of the first instruction, where a frame running this code starts.
+    #[inline(always)]
+    pub fn entry(&self) -> *const Op {
+        self.proto.ops.as_ptr()
+    }
+
     /// Constant `i` as a value.
     #[inline]
     pub fn constant(&self, i: u32) -> Value {
