@@ -124,11 +124,17 @@ pub(crate) enum Awaiting {
     Force(Thunk),
 }
 
+/// Tagged in front, code frames first: telling a code frame from the others, on every
+/// return to the loop, is then one compare of a byte.
+#[repr(u8)]
 pub(crate) enum Frame {
     Code(CodeFrame),
-    Gen(GenFrame),
+    /// Boxed: rare, and the largest.
+    Gen(Box<GenFrame>),
     Machine(MachineFrame),
 }
+
+const _: () = assert!(std::mem::size_of::<Frame>() == 56);
 
 impl Frame {
     pub(crate) fn info(&self) -> FrameInfo {
@@ -150,14 +156,18 @@ impl Frame {
                     proto_kind: Some(f.proto.kind),
                 }
             }
-            Frame::Gen(GenFrame { name, .. }) | Frame::Machine(MachineFrame { name, .. }) => {
-                FrameInfo {
-                    kind: FrameKind::Builtin(name),
-                    location: None,
-                    env: None,
-                    proto_kind: None,
-                }
-            }
+            Frame::Gen(g) => FrameInfo {
+                kind: FrameKind::Builtin(g.name),
+                location: None,
+                env: None,
+                proto_kind: None,
+            },
+            Frame::Machine(MachineFrame { name, .. }) => FrameInfo {
+                kind: FrameKind::Builtin(name),
+                location: None,
+                env: None,
+                proto_kind: None,
+            },
         }
     }
 }
@@ -1084,12 +1094,12 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn push_gen(&mut self, name: &'static str, gen: Generator) -> R<()> {
         let base = self.stack.len();
-        self.push_frame(Frame::Gen(GenFrame {
+        self.push_frame(Frame::Gen(Box::new(GenFrame {
             gen,
             base,
             pending: Pending::Start,
             name,
-        }))
+        })))
     }
 
     #[inline(never)]
