@@ -701,7 +701,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                     *pc = at(code, t);
                 }
             }
-            Op::GetFormal(i, target) => self.get_formal(code, env, i, target, pc),
+            Op::GetFormal(i, target) => {
+                if self.formal_given(code, env, i) {
+                    *pc = at(code, target);
+                }
+            }
             Op::AssertBool | Op::Not | Op::Assert => {
                 let Some(top) = self.stack.last_mut() else {
                     return Fast::Slow;
@@ -1473,19 +1477,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.pop().expect("stack underflow")
     }
 
-    /// `Op::GetFormal`: on to `target` (past the default's code) unless formal `i` was
-    /// missing from the call's argument set, as the mask `CheckFormals` left on top of
-    /// the stack says. A formal past the mask's bits shares its last one, so that bit
-    /// set only sends those to the argument set to look. Out of line: inlined, it
-    /// changes how `run_frames` is compiled, at a cost of more than it saves.
+    /// `Op::GetFormal`: whether formal `i` was in the call's argument set, so the code
+    /// goes on past its default's, as the mask `CheckFormals` left on top of the stack
+    /// says. A formal past the mask's bits shares its last one, so that bit set only
+    /// sends those to the argument set to look. Out of line: inlined, it changes how
+    /// `run_frames` is compiled, at a cost of more than it saves. It answers rather
+    /// than jumps: given the address of `pc`, it kept `pc` out of a register.
     #[inline(never)]
-    fn get_formal(&self, code: &Code, env: &EnvRc, i: u32, target: u32, pc: &mut Pc) {
+    fn formal_given(&self, code: &Code, env: &EnvRc, i: u32) -> bool {
         let Some(&Value::Int(mask)) = self.stack.last() else {
             unreachable!("GetFormal without the mask of CheckFormals")
         };
-        if mask as u64 & default_bit(i) == 0 || (i >= LAST_BIT && formal_passed(code, env, i)) {
-            *pc = at(code, target);
-        }
+        mask as u64 & default_bit(i) == 0 || (i >= LAST_BIT && formal_passed(code, env, i))
     }
 
     /// `Op::PushScope`: the top code frame continues in a fresh scope inside its own.
@@ -1885,7 +1888,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .expect("CheckFormals without formals");
                 // Every formal passed is bound here, in one pass; the mask of those
                 // with a default that were not passed is left on the stack for their
-                // `GetFormal`s (see `get_formal`). Without `...` every name passed must
+                // `GetFormal`s (see `formal_given`). Without `...` every name passed must
                 // be a formal: the walk over the names that checks so binds them too.
                 // A missing formal is reported before a name that is none (as Nix does).
                 let walk = !formals.ellipsis && formals.entries.len() <= LAST_BIT as usize;
