@@ -589,10 +589,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Store(i) => {
                 let v = self.pop();
-                discard(std::mem::replace(
-                    &mut env.slots.borrow_mut()[i as usize],
-                    v,
-                ));
+                set(&mut env.slots.borrow_mut()[i as usize], v);
             }
             Op::Pop => discard(self.pop()),
             Op::Jump(t) => *pc = at(code, t),
@@ -669,7 +666,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 discard(self.pop());
                 let r = Value::Bool(eq == matches!(op, Op::Eq));
-                discard(std::mem::replace(&mut self.stack[n - 2], r));
+                set(&mut self.stack[n - 2], r);
             }
             Op::HasStep(sym, _) | Op::HasLast(sym) => {
                 let Some(top) = self.stack.last_mut() else {
@@ -742,7 +739,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 match r {
                     Some(v) => {
                         discard(self.pop());
-                        discard(std::mem::replace(&mut self.stack[n - 2], v));
+                        set(&mut self.stack[n - 2], v);
                     }
                     None => return Fast::Demand(2),
                 }
@@ -2206,7 +2203,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             for v in m.slots.get_mut().iter_mut() {
                 // Scalars (the common argument: an integer, a Boolean) are overwritten
                 // without a call into the general drop.
-                discard(std::mem::replace(v, Value::Null));
+                set(v, Value::Null);
             }
             self.env_pool.push(env);
             match parent {
@@ -2472,14 +2469,31 @@ fn formal_passed(code: &Code, env: &EnvRc, i: u32) -> bool {
 /// popping a condition) would otherwise make for every value they overwrite.
 #[inline(always)]
 fn discard(v: Value) {
-    if matches!(
-        v,
-        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
-    ) {
+    if is_scalar(&v) {
         std::mem::forget(v);
     } else {
         drop(v);
     }
+}
+
+/// Put `v` in `slot`, dropping what it held as `discard` does; the old value is looked
+/// at where it is, so a scalar is not first copied out to be let go of.
+#[inline(always)]
+fn set(slot: &mut Value, v: Value) {
+    if is_scalar(slot) {
+        std::mem::forget(std::mem::replace(slot, v));
+    } else {
+        drop(std::mem::replace(slot, v));
+    }
+}
+
+/// A value that owns nothing.
+#[inline(always)]
+fn is_scalar(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    )
 }
 
 /// Put `v` into a slot of an environment `new_env` just made, which holds `null`: what
