@@ -511,14 +511,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 match *op {
                     Op::Return => {
-                        if let Some(t) = self.lazy_thunk_result() {
-                            // An application's body may end in an unevaluated value; a
-                            // thunk frame must leave a value, so force it and return again.
+                        if let Some(t) = self.op_return() {
+                            // The frame is back on top, to force `t` and return again.
                             code_frame!(self).pc = pc.wrapping_sub(1);
                             self.start_force(t)?;
-                            continue 'frame;
                         }
-                        self.op_return();
                         continue 'frame;
                     }
                     Op::Call => {
@@ -1943,16 +1940,23 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
-    /// Leave the top code frame with the value on top of the stack.
+    /// Leave the top code frame with the value on top of the stack; unless that is an
+    /// unevaluated thunk left by a thunk's frame, which is then handed back with the
+    /// frame still on top.
     #[inline(always)]
-    fn op_return(&mut self) {
+    fn op_return(&mut self) -> Option<Thunk> {
         let CodeFrame {
-            base, kind, env, ..
+            proto,
+            pc,
+            base,
+            kind,
+            env,
         } = self.pop_code_frame();
         match kind {
             // A body leaves just its result above `base` (nearly always): it is
             // already where the caller wants it.
             CodeKind::Call => {
+                drop(proto);
                 if self.stack.len() != base + 1 {
                     let v = self.stack.pop().unwrap_or_default();
                     self.stack.truncate(base);
@@ -1960,6 +1964,25 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             CodeKind::Thunk(t) => {
+                // Only an application run without the trampoline (see `start_apply`) can
+                // end in an unevaluated value (compiled thunks force theirs before they
+                // return). Looked at here, where the value is looked at anyway, rather
+                // than before every return; the frame goes back, as it is rare.
+                if let Some(Value::Thunk(inner)) = self.stack.last() {
+                    if !inner.is_evaluated() {
+                        let inner = inner.clone();
+                        let kind = CodeKind::Thunk(t);
+                        self.enter_frame(Frame::Code(CodeFrame {
+                            proto,
+                            pc,
+                            env,
+                            base,
+                            kind,
+                        }));
+                        return Some(inner);
+                    }
+                }
+                drop(proto);
                 let v = self.stack.pop().unwrap_or_default();
                 self.stack.truncate(base);
                 let v = match v {
@@ -1980,26 +2003,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         }
         self.recycle_env(env);
-    }
-
-    /// The unevaluated thunk a `Return` in a thunk's frame is about to leave, if any.
-    /// Only an application run without the trampoline (see `start_force`) can get
-    /// here: compiled thunks force their value before returning.
-    #[inline(always)]
-    fn lazy_thunk_result(&self) -> Option<Thunk> {
-        let Some(Value::Thunk(t)) = self.stack.last() else {
-            return None;
-        };
-        if t.is_evaluated() {
-            return None;
-        }
-        match self.frames.last() {
-            Some(Frame::Code(CodeFrame {
-                kind: CodeKind::Thunk(..),
-                ..
-            })) => Some(t.clone()),
-            _ => None,
-        }
+        None
     }
 
     /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
