@@ -246,7 +246,7 @@ type Pc = *const Op;
 /// Jump target `t` of `code`.
 #[inline(always)]
 fn at(code: &Code, t: u32) -> Pc {
-    code.ops.as_ptr().wrapping_add(t as usize)
+    code.entry().wrapping_add(t as usize)
 }
 
 /// The index in `ops` of `pc` (for spans and the debugger).
