@@ -451,6 +451,12 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// fast path declines, leaving the state untouched) goes through `step` with the
     /// frame's instruction pointer written back.
     fn run_frames(&mut self, stop: usize) -> R<()> {
+        // Bytecode only jumps forward, so a code frame runs a bounded number of
+        // instructions before it calls, returns or forces, and only a new frame brings
+        // more work: checking the budget on entry, whenever an instruction pushed a
+        // frame and on every step of a builtin's frame bounds every evaluation.
+        // Resuming a frame after a return needs no look.
+        self.check_budget()?;
         'frame: loop {
             let depth = self.frames.len();
             if depth <= stop {
@@ -471,10 +477,6 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 None => return Ok(()),
             };
-            // Bytecode only jumps forward, so a frame runs a bounded number of
-            // instructions before it calls, returns or forces: checking the budget
-            // here bounds every evaluation.
-            self.check_budget()?;
             loop {
                 // By reference: only the fields an instruction uses are loaded, and
                 // nothing is copied out for the slow path to read back.
@@ -505,6 +507,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                                 code_frame!(self).pc = pc;
                                 return Err(e);
                             }
+                            self.check_budget()?;
                             continue 'frame;
                         }
                     }
@@ -515,6 +518,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                             // The frame is back on top, to force `t` and return again.
                             code_frame!(self).pc = pc.wrapping_sub(1);
                             self.start_force(t)?;
+                            self.check_budget()?;
                         }
                         continue 'frame;
                     }
@@ -544,6 +548,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     }
                 }
                 if self.frames.len() != depth {
+                    self.check_budget()?;
                     continue 'frame;
                 }
                 // The same frame, but its scope may have changed, and a call that
