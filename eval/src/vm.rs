@@ -51,10 +51,43 @@ pub(crate) enum CodeKind {
 
 pub(crate) struct CodeFrame {
     pub proto: Rc<Code>,
-    pub ip: usize,
+    /// The next instruction, in `proto`'s ops (which the frame keeps alive): the loop
+    /// resumes the frame from this alone, with no walk from the frame to its ops.
+    pub pc: Pc,
     pub env: EnvRc,
     pub base: usize,
     pub kind: CodeKind,
+}
+
+impl CodeFrame {
+    #[inline(always)]
+    fn new(proto: Rc<Code>, env: EnvRc, base: usize, kind: CodeKind) -> CodeFrame {
+        CodeFrame {
+            pc: proto.entry(),
+            proto,
+            env,
+            base,
+            kind,
+        }
+    }
+
+    /// The index of the next instruction (for spans and the debugger).
+    #[inline]
+    pub(crate) fn ip(&self) -> usize {
+        index(&self.proto.ops, self.pc)
+    }
+
+    /// Continue at instruction `t`.
+    #[inline]
+    fn jump(&mut self, t: u32) {
+        self.pc = at(&self.proto, t);
+    }
+
+    /// Move the next instruction `k` forward (negative: back).
+    #[inline]
+    fn skip(&mut self, k: isize) {
+        self.pc = self.pc.wrapping_offset(k);
+    }
 }
 
 pub(crate) enum Pending {
@@ -91,11 +124,17 @@ pub(crate) enum Awaiting {
     Force(Thunk),
 }
 
+/// Tagged in front, code frames first: telling a code frame from the others, on every
+/// return to the loop, is then one compare of a byte.
+#[repr(u8)]
 pub(crate) enum Frame {
     Code(CodeFrame),
-    Gen(GenFrame),
+    /// Boxed: rare, and the largest.
+    Gen(Box<GenFrame>),
     Machine(MachineFrame),
 }
+
+const _: () = assert!(std::mem::size_of::<Frame>() == 56);
 
 impl Frame {
     pub(crate) fn info(&self) -> FrameInfo {
@@ -106,7 +145,7 @@ impl Frame {
                     (CodeKind::Call, _) => FrameKind::Call,
                     (CodeKind::Thunk(..), _) => FrameKind::Force,
                 };
-                let span = f.proto.spans.get(f.ip.saturating_sub(1)).copied();
+                let span = f.proto.spans.get(f.ip().saturating_sub(1)).copied();
                 FrameInfo {
                     kind,
                     location: span.map(|span| Location {
@@ -117,14 +156,18 @@ impl Frame {
                     proto_kind: Some(f.proto.kind),
                 }
             }
-            Frame::Gen(GenFrame { name, .. }) | Frame::Machine(MachineFrame { name, .. }) => {
-                FrameInfo {
-                    kind: FrameKind::Builtin(name),
-                    location: None,
-                    env: None,
-                    proto_kind: None,
-                }
-            }
+            Frame::Gen(g) => FrameInfo {
+                kind: FrameKind::Builtin(g.name),
+                location: None,
+                env: None,
+                proto_kind: None,
+            },
+            Frame::Machine(MachineFrame { name, .. }) => FrameInfo {
+                kind: FrameKind::Builtin(name),
+                location: None,
+                env: None,
+                proto_kind: None,
+            },
         }
     }
 }
@@ -203,10 +246,10 @@ type Pc = *const Op;
 /// Jump target `t` of `code`.
 #[inline(always)]
 fn at(code: &Code, t: u32) -> Pc {
-    code.ops.as_ptr().wrapping_add(t as usize)
+    code.entry().wrapping_add(t as usize)
 }
 
-/// The index in `ops` of `pc`, for the frame's `ip`.
+/// The index in `ops` of `pc` (for spans and the debugger).
 #[inline(always)]
 fn index(ops: &[Op], pc: Pc) -> usize {
     (pc as usize - ops.as_ptr() as usize) / std::mem::size_of::<Op>()
@@ -361,13 +404,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         let sbase = self.stack.len();
         self.stack.push(f);
         self.stack.push(x);
-        self.frames.push(Frame::Code(CodeFrame {
-            proto: trampoline(),
-            ip: 0,
-            env: self.empty_env.clone(),
-            base: sbase,
-            kind: CodeKind::Call,
-        }));
+        self.frames.push(Frame::Code(CodeFrame::new(
+            trampoline(),
+            self.empty_env.clone(),
+            sbase,
+            CodeKind::Call,
+        )));
         self.run(depth, sbase)?;
         Ok(self.stack.pop().unwrap_or(Value::Null))
     }
@@ -409,14 +451,20 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// fast path declines, leaving the state untouched) goes through `step` with the
     /// frame's instruction pointer written back.
     fn run_frames(&mut self, stop: usize) -> R<()> {
+        // Bytecode only jumps forward, so a code frame runs a bounded number of
+        // instructions before it calls, returns or forces, and only a new frame brings
+        // more work: checking the budget on entry, whenever an instruction pushed a
+        // frame and on every step of a builtin's frame bounds every evaluation.
+        // Resuming a frame after a return needs no look.
+        self.check_budget()?;
         'frame: loop {
             let depth = self.frames.len();
             if depth <= stop {
                 return Ok(());
             }
             // Borrowed, not cloned: see `FrameRefs`.
-            let (mut refs, ip) = match self.frames.last() {
-                Some(Frame::Code(f)) => (FrameRefs::of(f), f.ip),
+            let (mut refs, mut pc) = match self.frames.last() {
+                Some(Frame::Code(f)) => (FrameRefs::of(f), f.pc),
                 Some(Frame::Machine(_)) => {
                     self.check_limits()?;
                     self.step_machine()?;
@@ -429,28 +477,20 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 None => return Ok(()),
             };
-            // Bytecode only jumps forward, so a frame runs a bounded number of
-            // instructions before it calls, returns or forces: checking the budget
-            // here bounds every evaluation.
-            self.check_budget()?;
-            // SAFETY: see `FrameRefs`; the frame stays on top until `continue 'frame`.
-            let ops: &[Op] = unsafe { &refs.code().ops };
-            let mut pc: Pc = ops.as_ptr().wrapping_add(ip);
             loop {
                 // By reference: only the fields an instruction uses are loaded, and
                 // nothing is copied out for the slow path to read back.
                 // SAFETY: `Code::new` checked the ops are closed (`ops_are_closed`), and
-                // `pc` is only ever the start, one past an instruction that goes on (not
+                // `pc` (here or in a frame) is only ever the start, one past an instruction that goes on (not
                 // the final `Return`), a checked jump target, or past a checked `Call2`.
                 let op = unsafe { &*pc };
                 pc = pc.wrapping_add(1);
                 self.steps += 1;
                 if O::ACTIVE {
-                    let ip = index(ops, pc);
                     let f = code_frame!(self);
-                    f.ip = ip;
+                    f.pc = pc;
                     let file = f.proto.file.clone();
-                    let span = f.proto.spans[ip - 1];
+                    let span = f.proto.spans[f.ip() - 1];
                     let view = VmView::new(&self.frames, self.state);
                     self.observer.before_step(&view, &file, span, *op);
                 }
@@ -462,34 +502,32 @@ impl<'o, O: Observer> Vm<'o, O> {
                         // What `step` would do first, without going through it.
                         let n = self.stack.len();
                         if let Some(t) = first_unevaluated(&self.stack[n - k..]) {
-                            let ip = index(ops, pc);
-                            code_frame!(self).ip = ip - 1;
+                            code_frame!(self).pc = pc.wrapping_sub(1);
                             if let Err(e) = self.start_force(t) {
-                                code_frame!(self).ip = ip;
+                                code_frame!(self).pc = pc;
                                 return Err(e);
                             }
+                            self.check_budget()?;
                             continue 'frame;
                         }
                     }
                 }
                 match *op {
                     Op::Return => {
-                        if let Some(t) = self.lazy_thunk_result() {
-                            // An application's body may end in an unevaluated value; a
-                            // thunk frame must leave a value, so force it and return again.
-                            code_frame!(self).ip = index(ops, pc) - 1;
+                        if let Some(t) = self.op_return() {
+                            // The frame is back on top, to force `t` and return again.
+                            code_frame!(self).pc = pc.wrapping_sub(1);
                             self.start_force(t)?;
-                            continue 'frame;
+                            self.check_budget()?;
                         }
-                        self.op_return();
                         continue 'frame;
                     }
                     Op::Call => {
-                        code_frame!(self).ip = index(ops, pc);
+                        code_frame!(self).pc = pc;
                         self.op_call()?;
                     }
                     Op::Call2 => {
-                        code_frame!(self).ip = index(ops, pc);
+                        code_frame!(self).pc = pc;
                         self.op_call2()?;
                     }
                     // A new scope changes the frame's environment in place: the frame
@@ -505,17 +543,18 @@ impl<'o, O: Observer> Vm<'o, O> {
                         continue;
                     }
                     _ => {
-                        code_frame!(self).ip = index(ops, pc);
+                        code_frame!(self).pc = pc;
                         self.step(*op)?;
                     }
                 }
                 if self.frames.len() != depth {
+                    self.check_budget()?;
                     continue 'frame;
                 }
                 // The same frame, but its scope may have changed, and a call that
                 // pushed nothing (a builtin) may have moved the frame stack.
                 let f = code_frame!(self);
-                pc = ops.as_ptr().wrapping_add(f.ip);
+                pc = f.pc;
                 refs = FrameRefs::of(f);
             }
         }
@@ -552,10 +591,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
             Op::Store(i) => {
                 let v = self.pop();
-                discard(std::mem::replace(
-                    &mut env.slots.borrow_mut()[i as usize],
-                    v,
-                ));
+                set(&mut env.slots.borrow_mut()[i as usize], v);
             }
             Op::Pop => discard(self.pop()),
             Op::Jump(t) => *pc = at(code, t),
@@ -632,7 +668,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 discard(self.pop());
                 let r = Value::Bool(eq == matches!(op, Op::Eq));
-                discard(std::mem::replace(&mut self.stack[n - 2], r));
+                set(&mut self.stack[n - 2], r);
             }
             Op::HasStep(sym, _) | Op::HasLast(sym) => {
                 let Some(top) = self.stack.last_mut() else {
@@ -664,7 +700,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                     *pc = at(code, t);
                 }
             }
-            Op::GetFormal(i, target) => self.get_formal(code, env, i, target, pc),
+            Op::GetFormal(i, target) => {
+                if self.formal_given(code, env, i) {
+                    *pc = at(code, target);
+                }
+            }
             Op::AssertBool | Op::Not | Op::Assert => {
                 let Some(top) = self.stack.last_mut() else {
                     return Fast::Slow;
@@ -701,7 +741,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 match r {
                     Some(v) => {
                         discard(self.pop());
-                        discard(std::mem::replace(&mut self.stack[n - 2], v));
+                        set(&mut self.stack[n - 2], v);
                     }
                     None => return Fast::Demand(2),
                 }
@@ -746,7 +786,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let span = cf
                     .proto
                     .spans
-                    .get(cf.ip.saturating_sub(1))
+                    .get(cf.ip().saturating_sub(1))
                     .copied()
                     .unwrap_or(cf.proto.span);
                 let loc = Location {
@@ -936,13 +976,12 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// pushed (it puts the thunk back if the force fails).
     #[inline(always)]
     fn enter_thunk(&mut self, t: Thunk, proto: Rc<Code>, env: EnvRc, base: usize) {
-        self.enter_frame(Frame::Code(CodeFrame {
+        self.enter_frame(Frame::Code(CodeFrame::new(
             proto,
-            ip: 0,
             env,
             base,
-            kind: CodeKind::Thunk(t),
-        }));
+            CodeKind::Thunk(t),
+        )));
     }
 
     /// `start_force` of an `Apply` thunk (what `map` and `genList` make most).
@@ -1023,11 +1062,11 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// evaluated (the instruction runs again once it is).
     #[inline]
     fn demand_unevaluated(&mut self, t: Thunk) -> R<()> {
-        code_frame!(self).ip -= 1;
+        code_frame!(self).skip(-1);
         match self.start_force(t) {
             Ok(_) => Ok(()),
             Err(e) => {
-                code_frame!(self).ip += 1;
+                code_frame!(self).skip(1);
                 Err(e)
             }
         }
@@ -1059,12 +1098,12 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     fn push_gen(&mut self, name: &'static str, gen: Generator) -> R<()> {
         let base = self.stack.len();
-        self.push_frame(Frame::Gen(GenFrame {
+        self.push_frame(Frame::Gen(Box::new(GenFrame {
             gen,
             base,
             pending: Pending::Start,
             name,
-        }))
+        })))
     }
 
     #[inline(never)]
@@ -1197,13 +1236,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let code = c.proto.child(inner);
                 let env = self.bind_env(&c, &code, x, Some(y));
                 let base = self.stack.len();
-                self.enter_frame(Frame::Code(CodeFrame {
-                    proto: code,
-                    ip: 0,
-                    env,
-                    base,
-                    kind: CodeKind::Call,
-                }));
+                self.enter_frame(Frame::Code(CodeFrame::new(code, env, base, CodeKind::Call)));
                 Ok(())
             }
             (f, _) => self.push_call2_trampoline(f, x, y),
@@ -1219,13 +1252,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.push(f);
         self.stack.push(x);
         let env = self.empty_env.clone();
-        self.push_frame(Frame::Code(CodeFrame {
-            proto: trampoline2(),
-            ip: 0,
+        self.push_frame(Frame::Code(CodeFrame::new(
+            trampoline2(),
             env,
             base,
-            kind: CodeKind::Call,
-        }))
+            CodeKind::Call,
+        )))
     }
 
     /// Start the call `f x` for a builtin; like `push_call2`. A plain closure's body runs
@@ -1239,13 +1271,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let env = self.call_env(&c, x);
                 let base = self.stack.len();
-                self.enter_frame(Frame::Code(CodeFrame {
-                    proto: c.proto.clone(),
-                    ip: 0,
+                self.enter_frame(Frame::Code(CodeFrame::new(
+                    c.proto.clone(),
                     env,
                     base,
-                    kind: CodeKind::Call,
-                }));
+                    CodeKind::Call,
+                )));
                 return Ok(());
             }
             (f, _) => f,
@@ -1260,13 +1291,12 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.push(f);
         self.stack.push(x);
         let env = self.empty_env.clone();
-        self.push_frame(Frame::Code(CodeFrame {
-            proto: trampoline(),
-            ip: 0,
+        self.push_frame(Frame::Code(CodeFrame::new(
+            trampoline(),
             env,
             base,
-            kind: CodeKind::Call,
-        }))
+            CodeKind::Call,
+        )))
     }
 
     /// Force the call result on top of the stack. `false` if a frame forcing it was
@@ -1447,19 +1477,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         self.stack.pop().expect("stack underflow")
     }
 
-    /// `Op::GetFormal`: on to `target` (past the default's code) unless formal `i` was
-    /// missing from the call's argument set, as the mask `CheckFormals` left on top of
-    /// the stack says. A formal past the mask's bits shares its last one, so that bit
-    /// set only sends those to the argument set to look. Out of line: inlined, it
-    /// changes how `run_frames` is compiled, at a cost of more than it saves.
+    /// `Op::GetFormal`: whether formal `i` was in the call's argument set, so the code
+    /// goes on past its default's, as the mask `CheckFormals` left on top of the stack
+    /// says. A formal past the mask's bits shares its last one, so that bit set only
+    /// sends those to the argument set to look. Out of line: inlined, it changes how
+    /// `run_frames` is compiled, at a cost of more than it saves. It answers rather
+    /// than jumps: given the address of `pc`, it kept `pc` out of a register.
     #[inline(never)]
-    fn get_formal(&self, code: &Code, env: &EnvRc, i: u32, target: u32, pc: &mut Pc) {
+    fn formal_given(&self, code: &Code, env: &EnvRc, i: u32) -> bool {
         let Some(&Value::Int(mask)) = self.stack.last() else {
             unreachable!("GetFormal without the mask of CheckFormals")
         };
-        if mask as u64 & default_bit(i) == 0 || (i >= LAST_BIT && formal_passed(code, env, i)) {
-            *pc = at(code, target);
-        }
+        mask as u64 & default_bit(i) == 0 || (i >= LAST_BIT && formal_passed(code, env, i))
     }
 
     /// `Op::PushScope`: the top code frame continues in a fresh scope inside its own.
@@ -1547,7 +1576,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Some(v) => self.stack[n] = v,
                     None => {
                         self.pop();
-                        code_frame!(self).ip = target as usize;
+                        code_frame!(self).jump(target);
                     }
                 }
             }
@@ -1572,7 +1601,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     (Some(v), _) => self.stack[n - 2] = v,
                     (None, Op::SelectDynOr(target)) => {
                         self.pop();
-                        code_frame!(self).ip = target as usize;
+                        code_frame!(self).jump(target);
                     }
                     _ => unreachable!(),
                 }
@@ -1614,7 +1643,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 };
                 self.stack[set_idx] = r;
                 if let Some(t) = jump {
-                    code_frame!(self).ip = t as usize;
+                    code_frame!(self).jump(t);
                 }
             }
             Op::MakeAttrs(k, ndyn) => {
@@ -1736,7 +1765,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     other => return Err(generators::type_error("a Boolean", &other)),
                 };
                 if b == matches!(op, Op::JumpIfTrue(_)) {
-                    code_frame!(self).ip = t as usize;
+                    code_frame!(self).jump(t);
                 }
             }
             Op::AssertBool => {
@@ -1763,7 +1792,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let path_mode = {
                     let f = code_frame!(self);
-                    matches!(f.proto.ops.get(f.ip), Some(Op::ToPath))
+                    matches!(f.proto.ops.get(f.ip()), Some(Op::ToPath))
                 };
                 fn strings(p: &Value) -> Option<&NixString> {
                     match p {
@@ -1872,7 +1901,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     .expect("CheckFormals without formals");
                 // Every formal passed is bound here, in one pass; the mask of those
                 // with a default that were not passed is left on the stack for their
-                // `GetFormal`s (see `get_formal`). Without `...` every name passed must
+                // `GetFormal`s (see `formal_given`). Without `...` every name passed must
                 // be a formal: the walk over the names that checks so binds them too.
                 // A missing formal is reported before a name that is none (as Nix does).
                 let walk = !formals.ellipsis && formals.entries.len() <= LAST_BIT as usize;
@@ -1930,16 +1959,23 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
-    /// Leave the top code frame with the value on top of the stack.
+    /// Leave the top code frame with the value on top of the stack; unless that is an
+    /// unevaluated thunk left by a thunk's frame, which is then handed back with the
+    /// frame still on top.
     #[inline(always)]
-    fn op_return(&mut self) {
+    fn op_return(&mut self) -> Option<Thunk> {
         let CodeFrame {
-            base, kind, env, ..
+            proto,
+            pc,
+            base,
+            kind,
+            env,
         } = self.pop_code_frame();
         match kind {
             // A body leaves just its result above `base` (nearly always): it is
             // already where the caller wants it.
             CodeKind::Call => {
+                drop(proto);
                 if self.stack.len() != base + 1 {
                     let v = self.stack.pop().unwrap_or_default();
                     self.stack.truncate(base);
@@ -1947,6 +1983,25 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             CodeKind::Thunk(t) => {
+                // Only an application run without the trampoline (see `start_apply`) can
+                // end in an unevaluated value (compiled thunks force theirs before they
+                // return). Looked at here, where the value is looked at anyway, rather
+                // than before every return; the frame goes back, as it is rare.
+                if let Some(Value::Thunk(inner)) = self.stack.last() {
+                    if !inner.is_evaluated() {
+                        let inner = inner.clone();
+                        let kind = CodeKind::Thunk(t);
+                        self.enter_frame(Frame::Code(CodeFrame {
+                            proto,
+                            pc,
+                            env,
+                            base,
+                            kind,
+                        }));
+                        return Some(inner);
+                    }
+                }
+                drop(proto);
                 let v = self.stack.pop().unwrap_or_default();
                 self.stack.truncate(base);
                 let v = match v {
@@ -1967,26 +2022,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             }
         }
         self.recycle_env(env);
-    }
-
-    /// The unevaluated thunk a `Return` in a thunk's frame is about to leave, if any.
-    /// Only an application run without the trampoline (see `start_force`) can get
-    /// here: compiled thunks force their value before returning.
-    #[inline(always)]
-    fn lazy_thunk_result(&self) -> Option<Thunk> {
-        let Some(Value::Thunk(t)) = self.stack.last() else {
-            return None;
-        };
-        if t.is_evaluated() {
-            return None;
-        }
-        match self.frames.last() {
-            Some(Frame::Code(CodeFrame {
-                kind: CodeKind::Thunk(..),
-                ..
-            })) => Some(t.clone()),
-            _ => None,
-        }
+        None
     }
 
     /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
@@ -2098,13 +2134,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             return Err(depth_limit(self.limits.max_depth));
         }
         let base = self.stack.len();
-        self.enter_frame(Frame::Code(CodeFrame {
-            proto: code,
-            ip: 0,
-            env,
-            base,
-            kind: CodeKind::Call,
-        }));
+        self.enter_frame(Frame::Code(CodeFrame::new(code, env, base, CodeKind::Call)));
         Ok(())
     }
 
@@ -2139,7 +2169,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let Value::Closure(c) = self.pop() else {
             unreachable!("checked above")
         };
-        code_frame!(self).ip += 3;
+        code_frame!(self).skip(3);
         let Some(inner) = c.proto.curried else {
             unreachable!("checked above")
         };
@@ -2196,7 +2226,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             for v in m.slots.get_mut().iter_mut() {
                 // Scalars (the common argument: an integer, a Boolean) are overwritten
                 // without a call into the general drop.
-                discard(std::mem::replace(v, Value::Null));
+                set(v, Value::Null);
             }
             self.env_pool.push(env);
             match parent {
@@ -2246,13 +2276,12 @@ impl<'o, O: Observer> Vm<'o, O> {
                 self.stack.push(me);
                 let env = Env::new(1, None, None);
                 env.slots.borrow_mut()[0] = x;
-                self.push_frame(Frame::Code(CodeFrame {
-                    proto: functor_trampoline(),
-                    ip: 0,
+                self.push_frame(Frame::Code(CodeFrame::new(
+                    functor_trampoline(),
                     env,
                     base,
-                    kind: CodeKind::Call,
-                }))
+                    CodeKind::Call,
+                )))
             }
             other => Err(ErrorKind::NotCallable(other.describe()).into()),
         }
@@ -2288,7 +2317,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 def: b.def.clone(),
                 args,
             }));
-            code_frame!(self).ip += skip;
+            code_frame!(self).skip(skip as isize);
             return Ok(());
         }
         match &b.def.imp {
@@ -2326,24 +2355,24 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let r = f(self.state, &mut self.stack[args..]);
                 self.stack.truncate(start);
                 self.stack.push(r?);
-                code_frame!(self).ip += skip;
+                code_frame!(self).skip(skip as isize);
                 Ok(())
             }
             BuiltinImpl::Machine(mk) => {
                 let at = spread_args(&mut self.stack, &b, held, k);
                 if self.quick_answer(&b, at) {
-                    code_frame!(self).ip += skip;
+                    code_frame!(self).skip(skip as isize);
                     return Ok(());
                 }
                 let (start, args) = at;
                 let machine = mk(&mut self.stack[args..]);
                 self.stack.truncate(start);
-                code_frame!(self).ip += skip;
+                code_frame!(self).skip(skip as isize);
                 self.start_machine(b.def.name, machine)
             }
             BuiltinImpl::Gen(g) => {
                 let at = spread_args(&mut self.stack, &b, held, k);
-                code_frame!(self).ip += skip;
+                code_frame!(self).skip(skip as isize);
                 if self.quick_answer(&b, at) {
                     return Ok(());
                 }
@@ -2514,14 +2543,31 @@ fn formal_passed(code: &Code, env: &EnvRc, i: u32) -> bool {
 /// popping a condition) would otherwise make for every value they overwrite.
 #[inline(always)]
 fn discard(v: Value) {
-    if matches!(
-        v,
-        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
-    ) {
+    if is_scalar(&v) {
         std::mem::forget(v);
     } else {
         drop(v);
     }
+}
+
+/// Put `v` in `slot`, dropping what it held as `discard` does; the old value is looked
+/// at where it is, so a scalar is not first copied out to be let go of.
+#[inline(always)]
+fn set(slot: &mut Value, v: Value) {
+    if is_scalar(slot) {
+        std::mem::forget(std::mem::replace(slot, v));
+    } else {
+        drop(std::mem::replace(slot, v));
+    }
+}
+
+/// A value that owns nothing.
+#[inline(always)]
+fn is_scalar(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    )
 }
 
 /// Put `v` into a slot of an environment `new_env` just made, which holds `null`: what

@@ -17,6 +17,9 @@ use crate::compiled::{ops_are_closed, Constant, Op, Proto, ProtoKind, ScopeInfo}
 
 pub struct Code {
     pub proto: Arc<Proto>,
+    /// `proto.ops.as_ptr()`, one load nearer: frames start here and jumps are taken
+    /// from it. The ops are the proto's, which this keeps alive and never changes.
+    entry: *const Op,
     consts: Box<[Value]>,
     children: Box<[OnceCell<Rc<Code>>]>,
     scopes: Box<[Rc<ScopeInfo>]>,
@@ -87,6 +90,7 @@ impl Code {
             _ => None,
         };
         Rc::new(Code {
+            entry: proto.ops.as_ptr(),
             consts,
             children: proto.protos.iter().map(|_| OnceCell::new()).collect(),
             scopes: proto.scopes.iter().map(|s| runtime_scope(s)).collect(),
@@ -97,6 +101,12 @@ impl Code {
             call_scope,
             proto,
         })
+    }
+
+    /// The address of the first instruction, where a frame running this code starts.
+    #[inline(always)]
+    pub fn entry(&self) -> *const Op {
+        self.entry
     }
 
     /// Constant `i` as a value.
