@@ -228,6 +228,16 @@ fn functor_trampoline() -> Rc<Code> {
     FUNCTOR_TRAMPOLINE.with(Rc::clone)
 }
 
+/// Room for one more frame (see `enter_frame`): rare, the frame stack starts large.
+/// `extern "C"`, so it cannot unwind (a failure aborts, as running out of memory does
+/// anyway): were the call able to unwind, the frame being pushed would need a place in
+/// memory for its drop, and would be built there and copied in, as by `Vec::push`.
+#[cold]
+#[inline(never)]
+extern "C" fn grow_frames(frames: &mut Vec<Frame>) {
+    frames.reserve(1);
+}
+
 /// What `fast_op` made of an instruction.
 enum Fast {
     Done,
@@ -858,10 +868,22 @@ impl<'o, O: Observer> Vm<'o, O> {
         Ok(())
     }
 
-    /// Push `f`, the depth limit already checked.
+    /// Push `f`, the depth limit already checked. Room is made before the frame is
+    /// written, straight into its slot: `Vec::push` checks capacity between building
+    /// the frame and storing it, so the frame was built on the machine stack and
+    /// copied in.
     #[inline(always)]
     fn enter_frame(&mut self, f: Frame) {
-        self.frames.push(f);
+        if self.frames.len() == self.frames.capacity() {
+            grow_frames(&mut self.frames);
+        }
+        let n = self.frames.len();
+        // SAFETY: slot `n` is within the capacity (made just above) and unused; the
+        // length covers it only once it is written.
+        unsafe {
+            self.frames.as_mut_ptr().add(n).write(f);
+            self.frames.set_len(n + 1);
+        }
         if O::ACTIVE {
             let kind = self
                 .frames
