@@ -355,16 +355,19 @@ macro_rules! machine_frame {
 /// Make sure the stack slot holds a value in WHNF, or push a frame to force it and
 /// re-run the current instruction.
 macro_rules! demand_slot {
-    ($self:ident, $idx:expr) => {{
+    ($self:ident, $idx:expr) => {
+        demand_slot!($self, $idx, |t| $self.demand_unevaluated(t))
+    };
+    // `$demand` (returned) pushes the frame that forces the unevaluated thunk `$t`.
+    ($self:ident, $idx:expr, |$t:ident| $demand:expr) => {{
         let idx = $idx;
         if let Value::Thunk(t) = &$self.stack[idx] {
             // Evaluated thunks (the common case) are replaced without touching frames.
             if let Some(v) = t.value() {
                 $self.stack[idx] = v;
             } else {
-                let t = t.clone();
-                $self.demand_unevaluated(t)?;
-                return Ok(());
+                let $t = t.clone();
+                return $demand;
             }
         }
     }};
@@ -491,8 +494,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // By reference: only the fields an instruction uses are loaded, and
                 // nothing is copied out for the slow path to read back.
                 // SAFETY: `Code::new` checked the ops are closed (`ops_are_closed`), and
-                // `pc` (here or in a frame) is only ever the start, one past an instruction that goes on (not
-                // the final `Return`), a checked jump target, or past a checked `Call2`.
+                // `pc` (here or in a frame) is only ever the start, one past an
+                // instruction that goes on (not the final `Return`), a checked jump
+                // target, or past a checked `Call2`.
                 let op = unsafe { &*pc };
                 pc = pc.wrapping_add(1);
                 self.steps += 1;
@@ -2360,17 +2364,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 for j in 0..k {
                     if strict & (1 << (held + j)) != 0 {
-                        let idx = n - k + j;
-                        if let Value::Thunk(t) = &self.stack[idx] {
-                            // Evaluated thunks (the common case) are replaced in place.
-                            match t.value() {
-                                Some(v) => self.stack[idx] = v,
-                                None => {
-                                    let t = t.clone();
-                                    return self.builtin_demands(b, k, t);
-                                }
-                            }
-                        }
+                        demand_slot!(self, n - k + j, |t| self.builtin_demands(b, k, t));
                     }
                 }
                 let (start, args) = spread_args(&mut self.stack, &b, held, k);
