@@ -1375,31 +1375,15 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// Resume the machine on top with `last`, until it asks for something that needs a
-    /// frame or is done. An answer had without a frame (a value to force that already
-    /// is one, a call `quick_call2` settles) goes straight back to it, each such step
-    /// counted as `run_frames` would count it.
+    /// frame or is done. A value to force that already is one goes straight back to
+    /// it. A call `quick2_answer` settles never arrives here: the machines that call
+    /// twice (`foldl'`, `sort`) answer those themselves (`Machine::answer_quick_calls`,
+    /// always asked for when no observer watches), and with an observer every call
+    /// takes a frame.
     #[inline(always)]
     fn resume_machine(&mut self, mut last: Option<Value>) -> R<()> {
         loop {
             let step = machine_frame!(self).machine.resume(last.take());
-            // A call answered without a frame (see `quick_call2`) is looked at where the
-            // step landed: the common comparator or operator, with no moves.
-            if let Ok(MachineStep::Call2(f, x, y)) = &step {
-                if let Some(v) = self.quick_call2(f, x, y) {
-                    let Ok(MachineStep::Call2(f, x, y)) = step else {
-                        unreachable!("checked above")
-                    };
-                    // A closure: its count goes down here, with no call.
-                    if let Value::Closure(c) = f {
-                        drop(c);
-                    }
-                    discard(x);
-                    discard(y);
-                    last = Some(v);
-                    self.check_limits()?;
-                    continue;
-                }
-            }
             match step? {
                 MachineStep::Force(v) => match v {
                     Value::Thunk(t) => match t.value() {
