@@ -442,7 +442,13 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     // ---- the loop ----
 
+    /// Through the observer type, so `Vm<NoObserver>` runs this crate's one compiled
+    /// copy of the loop (see `Observer::run_vm`).
     fn run(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
+        O::run_vm(self, stop, sbase)
+    }
+
+    pub(crate) fn run_loop(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
         while self.frames.len() > stop {
             if let Err(kind) = self.run_frames(stop) {
                 let err = self.error_here(*kind);
