@@ -2069,7 +2069,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if !slots.fits(n) {
                     *slots = Slots::nulls(n);
                 }
-                m.parent = Some(parent);
+                // `recycle_env` took the parent, so there is none to drop: no drop code
+                // (in each of the places this is inlined into) for one that is not there.
+                let old = m.parent.replace(parent);
+                debug_assert!(old.is_none(), "pooled environment with a parent");
+                std::mem::forget(old);
                 let same = match (&m.info, info) {
                     (Some(a), Some(b)) => Rc::ptr_eq(a, b),
                     (None, None) => true,
