@@ -13,6 +13,7 @@ use crate::compiled::{Op, ProtoKind, SourceFile, Span};
 use crate::errors::{EvalError, Location};
 use crate::state::EvalState;
 use crate::value::{EnvRc, Value};
+use crate::vm::Vm;
 
 /// Why a frame exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +36,16 @@ pub trait Observer {
     fn leave_frame(&mut self, _vm: &VmView<'_>, _kind: FrameKind) {}
     fn before_step(&mut self, _vm: &VmView<'_>, _file: &Arc<SourceFile>, _span: Span, _op: Op) {}
     fn on_error(&mut self, _vm: &VmView<'_>, _err: &EvalError) {}
+
+    /// Runs `vm` until its frame stack is down to `stop`. Not for observers to change:
+    /// it is here so that `NoObserver`'s loop is compiled in this crate only.
+    #[doc(hidden)]
+    fn run_vm(vm: &mut Vm<'_, Self>, stop: usize, sbase: usize) -> Result<(), EvalError>
+    where
+        Self: Sized,
+    {
+        vm.run_loop(stop, sbase)
+    }
 }
 
 /// Observes nothing, at no cost.
@@ -42,6 +53,15 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {
     const ACTIVE: bool = false;
+
+    /// Not generic, so compiled here once, with the loop under it: a generic caller
+    /// in another crate (`tvix eval`) would otherwise compile its own copy of the
+    /// whole loop and of the helpers inlined into it, and the hot code would sit in
+    /// the instruction cache twice (the builtins use this crate's copies).
+    #[inline(never)]
+    fn run_vm(vm: &mut Vm<'_, Self>, stop: usize, sbase: usize) -> Result<(), EvalError> {
+        vm.run_loop(stop, sbase)
+    }
 }
 
 /// What the observer may read of a frame.

@@ -442,7 +442,13 @@ impl<'o, O: Observer> Vm<'o, O> {
 
     // ---- the loop ----
 
+    /// Through the observer type, so `Vm<NoObserver>` runs this crate's one compiled
+    /// copy of the loop (see `Observer::run_vm`).
     fn run(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
+        O::run_vm(self, stop, sbase)
+    }
+
+    pub(crate) fn run_loop(&mut self, stop: usize, sbase: usize) -> Result<(), EvalError> {
         while self.frames.len() > stop {
             if let Err(kind) = self.run_frames(stop) {
                 let err = self.error_here(*kind);
@@ -2047,7 +2053,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if !slots.fits(n) {
                     *slots = Slots::nulls(n);
                 }
-                m.parent = Some(parent);
+                // `recycle_env` took the parent, so there is none to drop: no drop code
+                // (in each of the places this is inlined into) for one that is not there.
+                let old = m.parent.replace(parent);
+                debug_assert!(old.is_none(), "pooled environment with a parent");
+                std::mem::forget(old);
                 let same = match (&m.info, info) {
                     (Some(a), Some(b)) => Rc::ptr_eq(a, b),
                     (None, None) => true,

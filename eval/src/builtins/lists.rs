@@ -4,8 +4,8 @@
 use super::{attrs, int, into_list, list, quick_apply, string, sym, Registry};
 use crate::errors::{ErrorKind, R};
 use crate::generators::{
-    arrived_or_force, call, force, forced_or_step, known, known_or_step, type_error, Co, GenFuture,
-    Machine, MachineStep,
+    arrived_or_force, call, force, forced_or_step, known, known_or_step, take_forced_or_step,
+    type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
 use crate::value::{Attrs, Thunk, Value};
@@ -100,7 +100,7 @@ impl FunList {
     #[inline(never)]
     fn prelude(&mut self, last: Option<Value>) -> R<Got> {
         match self.stage {
-            Stage::Fun => match forced_or_step(std::mem::take(&mut self.args[0])) {
+            Stage::Fun => match take_forced_or_step(&mut self.args[0]) {
                 Ok(f) => self.f = f,
                 Err(step) => {
                     self.stage = Stage::List;
@@ -111,7 +111,7 @@ impl FunList {
             Stage::First => return self.got_list(last.unwrap_or_default()),
             Stage::Loop | Stage::Quick | Stage::Last => return Ok(Got::Answer(last)),
         }
-        match forced_or_step(std::mem::take(&mut self.args[1])) {
+        match take_forced_or_step(&mut self.args[1]) {
             Ok(l) => self.got_list(l),
             Err(step) => {
                 self.stage = Stage::First;
@@ -341,7 +341,7 @@ impl Foldl {
     #[inline(never)]
     fn prelude(&mut self, last: Option<Value>) -> R<MachineStep> {
         match self.stage {
-            Stage::Fun => match forced_or_step(std::mem::take(&mut self.args[0])) {
+            Stage::Fun => match take_forced_or_step(&mut self.args[0]) {
                 Ok(f) => self.f = f,
                 Err(step) => {
                     self.stage = Stage::List;
@@ -358,7 +358,7 @@ impl Foldl {
             }
             Stage::Last => return Ok(MachineStep::Done(last.unwrap_or_default())),
         }
-        match forced_or_step(std::mem::take(&mut self.args[2])) {
+        match take_forced_or_step(&mut self.args[2]) {
             Ok(l) => self.got_list(l),
             Err(step) => {
                 self.stage = Stage::First;
@@ -602,7 +602,7 @@ impl Machine for Sort {
             return m.resume_with(last);
         }
         match std::mem::replace(&mut self.stage, SortStage::Fun) {
-            SortStage::Fun => match forced_or_step(std::mem::take(&mut self.args[0])) {
+            SortStage::Fun => match take_forced_or_step(&mut self.args[0]) {
                 Ok(f) => self.got_fun(f),
                 Err(step) => {
                     self.stage = SortStage::AwaitFun;
@@ -629,7 +629,7 @@ impl Sort {
         if !f.is_function() {
             return Err(type_error("a function", &f));
         }
-        match forced_or_step(std::mem::take(&mut self.args[1])) {
+        match take_forced_or_step(&mut self.args[1]) {
             Ok(l) => self.got_list(f, l),
             Err(step) => {
                 self.stage = SortStage::AwaitList(f);

@@ -95,6 +95,15 @@ pub enum Slots {
 
 pub const INLINE_SLOTS: usize = 3;
 
+/// `n` nulls. Not `vec![Value::Null; n]`: that clones its element through `Value`'s
+/// whole `clone` (a branch per variant), where only a tag is to be written.
+#[inline(never)]
+fn null_vec(n: usize) -> Vec<Value> {
+    let mut v = Vec::with_capacity(n);
+    v.resize_with(n, || Value::Null);
+    v
+}
+
 impl Slots {
     /// `n` slots holding `null`.
     #[inline]
@@ -102,7 +111,7 @@ impl Slots {
         if n <= INLINE_SLOTS {
             Slots::Inline(Default::default())
         } else {
-            Slots::Many(vec![Value::Null; n])
+            Slots::Many(null_vec(n))
         }
     }
 

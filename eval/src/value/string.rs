@@ -203,18 +203,29 @@ impl NixString {
         }
         NAMES.with(|names| {
             let mut names = names.borrow_mut();
-            let i = sym.0 as usize;
-            if i >= names.len() {
-                names.resize(i + 1, None);
+            match names.get(sym.0 as usize) {
+                Some(Some(s)) => s.clone(),
+                _ => Self::first_of_symbol(&mut names, sym),
             }
-            names[i]
-                .get_or_insert_with(|| {
-                    let s = NixString::from(sym.as_str());
-                    s.0.sym.set(sym.0.wrapping_add(1));
-                    s
-                })
-                .clone()
         })
+    }
+
+    /// `of_symbol` the first time for `sym`: out of line, so the common case (a name
+    /// made before) is a few instructions to fetch.
+    #[cold]
+    #[inline(never)]
+    fn first_of_symbol(names: &mut Vec<Option<NixString>>, sym: Symbol) -> NixString {
+        let i = sym.0 as usize;
+        if i >= names.len() {
+            names.resize(i + 1, None);
+        }
+        names[i]
+            .get_or_insert_with(|| {
+                let s = NixString::from(sym.as_str());
+                s.0.sym.set(sym.0.wrapping_add(1));
+                s
+            })
+            .clone()
     }
 }
 
