@@ -31,7 +31,7 @@ use rustc_hash::FxHashMap;
 const FLAT_MAX: usize = 32;
 
 /// `Header::len` of a block that holds a map instead of inline entries.
-const LARGE: u32 = u32::MAX;
+const LARGE: u16 = u16::MAX;
 
 /// Single-threaded persistent map (runtime values never cross threads).
 type Map = imbl::GenericOrdMap<NameKey, Value, imbl::shared_ptr::RcK>;
@@ -141,17 +141,23 @@ fn search(keys: &[Symbol], k: Symbol) -> Result<usize, usize> {
     keys.binary_search_by(|s| NameKey::new(*s).cmp(&key))
 }
 
-/// The start of a set's block.
+/// The start of a set's block: 16 bytes. A 32-bit count (2^32 handles would be 64 GiB
+/// of values; `clone` aborts rather than wrap) and 16-bit lengths (a flat set has at
+/// most `2 * FLAT_MAX` entries) leave room for the position in 8 bytes, not 16. The
+/// allocator rounds sizes to classes (16-byte steps up to 64, then four per doubling),
+/// so the 8 bytes move sets of 3, 4, 7, 12 and 15 entries into a smaller class.
 #[repr(C)]
 struct Header {
-    rc: Cell<usize>,
+    rc: Cell<u32>,
+    /// Flat entries written so far, or `LARGE`.
+    len: u16,
+    /// Flat entries the block has room for (its layout is made from this).
+    cap: u16,
     /// Where the attributes were defined (see `attr_pos`); `None` when unknown.
     pos: Option<Arc<AttrPos>>,
-    /// Flat entries written so far, or `LARGE`.
-    len: u32,
-    /// Flat entries the block has room for (its layout is made from this).
-    cap: u32,
 }
+
+const _: () = assert!(size_of::<Header>() == 16 && 2 * FLAT_MAX < LARGE as usize);
 
 /// The body (values, then names; or the map) starts right after the header, and the
 /// names right after `cap` values: each is then aligned without padding.
@@ -219,7 +225,7 @@ impl Attrs {
             copy_few(stack.as_ptr().add(start), vals, n);
             stack.set_len(start);
             copy_few(keys.as_ptr(), vals.add(n) as *mut Symbol, n);
-            (*a.0.as_ptr()).len = n as u32;
+            (*a.0.as_ptr()).len = n as u16;
         }
         a
     }
@@ -270,7 +276,7 @@ impl Attrs {
             rc: Cell::new(1),
             pos,
             len: 0,
-            cap: cap as u32,
+            cap: cap as u16,
         };
         Attrs::alloc(flat_layout(cap), header)
     }
@@ -569,7 +575,7 @@ impl Attrs {
 
     /// How many handles share this set's block.
     pub fn strong_count(a: &Attrs) -> usize {
-        a.header().rc.get()
+        a.header().rc.get() as usize
     }
 }
 
@@ -782,7 +788,7 @@ impl Fill {
     fn done(self) -> Attrs {
         // SAFETY: the first `n` entries are written, and this is the block's only
         // handle.
-        unsafe { (*self.block.0.as_ptr()).len = self.n as u32 };
+        unsafe { (*self.block.0.as_ptr()).len = self.n as u16 };
         self.block
     }
 }
