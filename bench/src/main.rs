@@ -6,6 +6,7 @@
 mod measure;
 mod record;
 mod report;
+mod simulate;
 mod workloads;
 
 use std::path::PathBuf;
@@ -45,6 +46,10 @@ struct WorkloadArgs {
     /// Compare tvix's figures with a recorded earlier run and report regressions.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Also run each command once under valgrind's cachegrind and print instructions,
+    /// cache misses and branch mispredicts (minutes per workload).
+    #[arg(long)]
+    simulate: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,6 +79,9 @@ fn run_workloads(args: WorkloadArgs) -> anyhow::Result<()> {
         rows.push(report::Row::new(workload, tvix, reference));
     }
     report::print_table(&rows);
+    if args.simulate {
+        print_simulated(&args, &workloads, nix.as_deref())?;
+    }
     let run = record::Run::new(&rows);
     if let Some(path) = &args.baseline {
         let baseline = record::Run::load(path)?;
@@ -89,5 +97,24 @@ fn run_workloads(args: WorkloadArgs) -> anyhow::Result<()> {
         run.save(path)?;
         eprintln!("recorded to {}", path.display());
     }
+    Ok(())
+}
+
+fn print_simulated(
+    args: &WorkloadArgs,
+    workloads: &[workloads::Workload],
+    nix: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for workload in workloads {
+        eprintln!("simulating {}", workload.name);
+        let tvix = simulate::run(&args.tvix, &["eval", "--strict"], &workload.path)?;
+        let reference = match nix {
+            Some(nix) => Some(simulate::run(nix, &["--eval", "--strict"], &workload.path)?),
+            None => None,
+        };
+        rows.push((workload.name.clone(), tvix, reference));
+    }
+    report::print_simulated(&rows);
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! and tvix's figures as ratios of the reference's (below 1.0 means tvix is better).
 
 use crate::measure::Measurement;
+use crate::simulate::Counts;
 use crate::workloads::Workload;
 
 pub struct Row {
@@ -75,5 +76,22 @@ pub fn print_table(rows: &[Row]) {
             ratio(row.memory_ratio()),
             result
         );
+    }
+}
+
+/// The simulated counts, in millions, one line per command and workload.
+pub fn print_simulated(rows: &[(String, Counts, Option<Counts>)]) {
+    println!(
+        "{:<12} {:<5} {:>10} {:>10} {:>10} {:>10}",
+        "workload", "", "instr M", "I1 miss M", "D1 miss M", "mispred M"
+    );
+    for (name, tvix, reference) in rows {
+        for (who, c) in [("tvix", Some(tvix)), ("nix", reference.as_ref())] {
+            let Some(c) = c else { continue };
+            println!(
+                "{:<12} {:<5} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+                name, who, c.instructions, c.i1_misses, c.d1_misses, c.mispredicts
+            );
+        }
     }
 }
