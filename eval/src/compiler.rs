@@ -1343,12 +1343,12 @@ impl<'g> Compiler<'g> {
     fn maybe_strict_args(&self, head: &ast::Expr, n: usize) -> u32 {
         let name = match strip_parens(head.clone()) {
             ast::Expr::Ident(i) => ident_sym(&i),
-            ast::Expr::Select(s) if s.default_expr().is_none() => {
-                match s.attrpath().and_then(|p| p.attrs().last()) {
-                    Some(a) => match static_attr_sym(&a) {
-                        Some(name) => name,
-                        None => return 0,
-                    },
+            ast::Expr::Select(s) => {
+                let (_, Some(path), None) = select_parts(&s) else {
+                    return 0;
+                };
+                match path.attrs().last().and_then(|a| static_attr_sym(&a)) {
+                    Some(name) => name,
                     None => return 0,
                 }
             }
@@ -1499,7 +1499,7 @@ impl<'g> Compiler<'g> {
         span: Span,
         prefix: Vec<Option<Symbol>>,
     ) -> CResult<()> {
-        let (Some(param), Some(body)) = lambda_parts(l) else {
+        let (Some(param), [Some(body)]) = parts::<ast::Param, 1>(l.syntax()) else {
             return Err(self.err(ErrorKind::Parse("incomplete function".into()), span));
         };
         self.protos.push(ProtoBuilder::new(ProtoKind::Lambda, span));
@@ -1684,7 +1684,7 @@ impl<'g> Compiler<'g> {
             }
             ast::Entry::AttrpathValue(kv) => {
                 let span = self.span_of(kv.syntax());
-                let (Some(path), Some(value)) = attrpath_value(&kv) else {
+                let (Some(path), [Some(value)]) = parts::<ast::Attrpath, 1>(kv.syntax()) else {
                     return Err(self.err(ErrorKind::Parse("incomplete binding".into()), span));
                 };
                 let attrs: Vec<ast::Attr> = path.attrs().collect();
@@ -2257,55 +2257,40 @@ fn is_rec(a: &ast::AttrSet) -> bool {
     false
 }
 
-/// A binding's attribute path and value, found in one walk of its children (rnix's
-/// `attrpath` and `value` each walk them from the first).
-fn attrpath_value(kv: &ast::AttrpathValue) -> (Option<ast::Attrpath>, Option<ast::Expr>) {
-    let (mut path, mut value) = (None, None);
-    for child in kv.syntax().children() {
-        if path.is_none() {
-            if let Some(p) = ast::Attrpath::cast(child.clone()) {
-                path = Some(p);
+/// The first child of `node` that is a `P` (a binding's or a selection's attribute
+/// path, a lambda's parameter) and its first `N` expression children, found in one
+/// walk: rnix's accessors (`attrpath`, `value`, `expr`, `default_expr`, `param`,
+/// `body`) each walk the children from the first again.
+fn parts<P: AstNode<Language = rnix::NixLanguage>, const N: usize>(
+    node: &rnix::SyntaxNode,
+) -> (Option<P>, [Option<ast::Expr>; N]) {
+    let mut part = None;
+    let mut out = [const { None }; N];
+    let mut found = 0;
+    for child in node.children() {
+        if part.is_none() {
+            if let Some(p) = P::cast(child.clone()) {
+                part = Some(p);
                 continue;
             }
         }
-        if value.is_none() {
-            value = ast::Expr::cast(child);
+        if found < N {
+            if let Some(e) = ast::Expr::cast(child) {
+                out[found] = Some(e);
+                found += 1;
+            }
         }
-        if path.is_some() && value.is_some() {
+        if part.is_some() && found == N {
             break;
         }
     }
-    (path, value)
+    (part, out)
 }
 
-/// A selection's set, path and `or` default, found in one walk of its children
-/// (rnix's accessors each walk them from the first).
+/// A selection's set, path and `or` default (see `parts`).
 fn select_parts(s: &ast::Select) -> (Option<ast::Expr>, Option<ast::Attrpath>, Option<ast::Expr>) {
-    let (mut set, mut path, mut default) = (None, None, None);
-    for child in s.syntax().children() {
-        match ast::Attrpath::cast(child.clone()) {
-            Some(p) if path.is_none() => path = Some(p),
-            Some(_) => {}
-            None if set.is_none() => set = ast::Expr::cast(child),
-            None if default.is_none() => default = ast::Expr::cast(child),
-            None => {}
-        }
-    }
+    let (path, [set, default]) = parts(s.syntax());
     (set, path, default)
-}
-
-/// A lambda's parameter and body, found in one walk of its children.
-fn lambda_parts(l: &ast::Lambda) -> (Option<ast::Param>, Option<ast::Expr>) {
-    let (mut param, mut body) = (None, None);
-    for child in l.syntax().children() {
-        match ast::Param::cast(child.clone()) {
-            Some(p) if param.is_none() => param = Some(p),
-            Some(_) => {}
-            None if body.is_none() => body = ast::Expr::cast(child),
-            None => {}
-        }
-    }
-    (param, body)
 }
 
 /// Whether a pattern ends in `...`. Read from the green tree: rnix's
