@@ -300,6 +300,20 @@ pub struct Proto {
     /// its own argument. That environment then takes the outer one's place in the
     /// chain, so the body reaches both arguments at depth 0. 0 for other protos.
     pub fused: u32,
+    /// The `builtins.addErrorContext msg e` compiled in place in this proto (see
+    /// `ErrorContext`).
+    pub contexts: Vec<ErrorContext>,
+}
+
+/// `builtins.addErrorContext msg e` compiled in place: an error raised while the ops
+/// `start..end` (which compute and force `e`) run adds the message to its trace. The
+/// message is child proto `msg`, a thunk's code for the scope at `start`; it is only
+/// run when an error passes, so a context costs nothing until then.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorContext {
+    pub start: u32,
+    pub end: u32,
+    pub msg: u32,
 }
 
 /// A compiled file: the unit the compile cache and the incremental layer keep.

@@ -98,6 +98,7 @@ struct ProtoBuilder {
     lambda: Option<LambdaInfo>,
     call_scope: Option<Arc<ScopeInfo>>,
     fused: u32,
+    contexts: Vec<ErrorContext>,
 }
 
 enum Res {
@@ -263,6 +264,7 @@ impl ProtoBuilder {
             lambda: None,
             call_scope: None,
             fused: 0,
+            contexts: Vec::new(),
         }
     }
 }
@@ -406,6 +408,7 @@ impl<'g> Compiler<'g> {
             lambda: p.lambda,
             call_scope: p.call_scope,
             fused: p.fused,
+            contexts: p.contexts,
         }
     }
 
@@ -533,10 +536,6 @@ impl<'g> Compiler<'g> {
                 p.iter().all(|p| matches!(p, InterpolPart::Literal(_)))
             }
             ast::Expr::Paren(p) => p.expr().is_some_and(|e| self.is_cheap(&e)),
-            // It is its second argument (see `inline_builtin_calls`).
-            ast::Expr::Apply(_) => self
-                .error_context_body(e)
-                .is_some_and(|b| self.is_cheap(&b)),
             ast::Expr::Ident(i) => {
                 let name = ident_sym(i);
                 matches!(
@@ -1300,12 +1299,18 @@ impl<'g> Compiler<'g> {
                 f => break f,
             }
         };
-        let head = self.inline_builtin_calls(head, &mut args)?;
-        self.compile(&head)?;
-        let mut strict = self.strict_args(&head, args.len());
-        let mut maybe = match strict {
-            0 => self.maybe_strict_args(&head, args.len()),
-            _ => 0,
+        // `None`: the head's value is already computed (see `inline_builtin_calls`).
+        let (mut strict, mut maybe) = match self.inline_builtin_calls(head, &mut args)? {
+            Some(head) => {
+                self.compile(&head)?;
+                let strict = self.strict_args(&head, args.len());
+                let maybe = match strict {
+                    0 => self.maybe_strict_args(&head, args.len()),
+                    _ => 0,
+                };
+                (strict, maybe)
+            }
+            None => (0, 0),
         };
         let mut arg = |c: &mut Self, x: &ast::Expr, pos: ArgPos| {
             let now = match (strict & 1 != 0, maybe & 1 != 0) {
@@ -1403,7 +1408,8 @@ impl<'g> Compiler<'g> {
     /// `builtins.seq a b` and `builtins.addErrorContext msg e` applied to (at least) both
     /// their arguments, written so: code for what the call does in place of the call,
     /// with no thunk for `b` or `e`. Returns what is left to compile as the head of the
-    /// rest of the application (`b` or `e`); `args` keeps the arguments still to apply.
+    /// rest of the application (`b`), or `None` where that head's value is already
+    /// computed (`e`); `args` keeps the arguments still to apply.
     ///
     /// `b` and `e` are then computed where the call was, rather than when their value is
     /// first needed: an application is compiled inline only where its value is needed
@@ -1413,7 +1419,7 @@ impl<'g> Compiler<'g> {
         &mut self,
         mut head: ast::Expr,
         args: &mut Vec<(ast::Expr, Span)>,
-    ) -> CResult<ast::Expr> {
+    ) -> CResult<Option<ast::Expr>> {
         while args.len() >= 2 {
             let Some(name) = self.builtin_named(&head) else {
                 break;
@@ -1429,20 +1435,24 @@ impl<'g> Compiler<'g> {
                     head = b;
                 }
                 "addErrorContext" => {
-                    // The message is never shown (see the builtin), so it is never
-                    // computed; it is still compiled for its compile-time errors.
+                    // `e` forced, as the builtin forces it, inside a range whose errors
+                    // get the message (`ErrorContext`); the message is code kept aside,
+                    // run only for an error.
                     let (msg, mspan) = args.pop().expect("two arguments");
-                    let (e, _) = args.pop().expect("two arguments");
-                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, mspan));
-                    let checked = self.compile(&msg);
-                    self.protos.pop();
-                    checked?;
-                    head = e;
+                    let (e, espan) = args.pop().expect("two arguments");
+                    self.thunk_code(mspan, |c| c.compile(&msg))?;
+                    let msg = self.add_child();
+                    let start = self.proto().ops.len() as u32;
+                    self.compile(&e)?;
+                    self.emit(Op::Force, espan);
+                    let end = self.proto().ops.len() as u32;
+                    self.proto().contexts.push(ErrorContext { start, end, msg });
+                    return Ok(None);
                 }
                 _ => break,
             }
         }
-        Ok(head)
+        Ok(Some(head))
     }
 
     /// `e` is `builtins.NAME` (the global `builtins`, unshadowed): `NAME`.
@@ -1466,23 +1476,6 @@ impl<'g> Compiler<'g> {
             return None;
         };
         static_attr_sym(&a)
-    }
-
-    /// `builtins.addErrorContext msg e`, exactly: `e`.
-    fn error_context_body(&self, e: &ast::Expr) -> Option<ast::Expr> {
-        let ast::Expr::Apply(outer) = e else {
-            return None;
-        };
-        let [Some(f), Some(body)] = exprs(outer.syntax()) else {
-            return None;
-        };
-        let ast::Expr::Apply(inner) = strip_parens(f) else {
-            return None;
-        };
-        let [Some(g), Some(_msg)] = exprs(inner.syntax()) else {
-            return None;
-        };
-        (self.builtin_named(&g)?.as_str() == "addErrorContext").then_some(body)
     }
 
     fn compile_lambda(&mut self, l: &ast::Lambda, span: Span) -> CResult<()> {

@@ -114,8 +114,9 @@ impl Location {
 pub struct EvalError {
     pub kind: ErrorKind,
     pub location: Option<Location>,
-    /// Frames that led to the error, innermost first: what was being done, and where.
-    pub trace: Vec<(String, Location)>,
+    /// Frames that led to the error, innermost first: what was being done, and where
+    /// (`None` for a message of `builtins.addErrorContext`, which has no place).
+    pub trace: Vec<(String, Option<Location>)>,
 }
 
 impl std::fmt::Display for EvalError {
@@ -179,11 +180,14 @@ impl EvalError {
                     level: Level::Note,
                     message: what.clone(),
                     code: None,
-                    spans: vec![SpanLabel {
-                        span: span_of(loc),
-                        label: None,
-                        style: SpanStyle::Primary,
-                    }],
+                    spans: loc
+                        .iter()
+                        .map(|l| SpanLabel {
+                            span: span_of(l),
+                            label: None,
+                            style: SpanStyle::Primary,
+                        })
+                        .collect(),
                 });
             }
         }

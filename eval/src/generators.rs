@@ -36,6 +36,12 @@ pub trait Machine {
     /// then answer calls `vm::quick2_answer` settles itself, without a step per call
     /// (it reports their steps with `MachineStep::Tick`).
     fn answer_quick_calls(&mut self) {}
+
+    /// The message of `builtins.addErrorContext` for errors raised while this machine
+    /// waits: its machine alone has one.
+    fn error_context(&self) -> Option<&Value> {
+        None
+    }
 }
 
 pub enum MachineStep {

@@ -197,6 +197,7 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Rc<Code> {
         lambda: None,
         call_scope: None,
         fused: 0,
+        contexts: vec![],
     }))
 }
 
@@ -371,6 +372,39 @@ macro_rules! demand_slot {
             }
         }
     }};
+}
+
+/// The messages (as unevaluated values) of the `addErrorContext` ranges of `cf`'s code
+/// that it is inside, innermost first: each a thunk of the message's code in the scope
+/// the range began in (scopes the range opened since are left).
+fn contexts_at(cf: &CodeFrame) -> Vec<Value> {
+    let code = &cf.proto;
+    if code.contexts.is_empty() {
+        return Vec::new();
+    }
+    // The frame stopped either past the instruction it runs (a call) or on it (one
+    // that forces an operand and runs again after). A range's last instruction is the
+    // `Force` of its value, which runs again: so the frame is inside the range when its
+    // next instruction is after the first and no further than that `Force`.
+    let ip = cf.ip() as u32;
+    code.contexts
+        .iter()
+        .filter(|c| c.start < ip && ip < c.end)
+        .map(|c| {
+            // Scopes are opened and closed in nested pairs, so those still open are
+            // the pushes not popped among the instructions run since `start`.
+            let opened: i64 = code.ops[c.start as usize..ip as usize]
+                .iter()
+                .map(|op| match op {
+                    Op::PushScope(_) => 1,
+                    Op::PopScope => -1,
+                    _ => 0,
+                })
+                .sum();
+            let env = cf.env.ancestor(opened.max(0) as u32).clone();
+            Value::Thunk(Thunk::suspended(code.child(c.msg), env))
+        })
+        .collect()
 }
 
 impl<'o, O: Observer> Vm<'o, O> {
@@ -791,10 +825,13 @@ impl<'o, O: Observer> Vm<'o, O> {
         Fast::Done
     }
 
-    /// Where the VM is now, as an error location, with the frames that led here.
-    fn error_here(&self, kind: ErrorKind) -> EvalError {
+    /// Where the VM is now, as an error location, with the frames that led here and the
+    /// messages of the `builtins.addErrorContext` calls it is inside.
+    fn error_here(&mut self, kind: ErrorKind) -> EvalError {
         let mut location = None;
         let mut trace = Vec::new();
+        // (place in `trace`, the message's value not yet computed), innermost first.
+        let mut contexts: Vec<(usize, Value)> = Vec::new();
         // Each frame's current instruction is where the frame inside it was entered:
         // pair it with what that inner frame was doing.
         let mut inner: Option<String> = None;
@@ -818,8 +855,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 if let Some(what) = inner.take() {
                     if trace.len() < 64 {
-                        trace.push((what, loc));
+                        trace.push((what, Some(loc)));
                     }
+                }
+                for msg in contexts_at(cf) {
+                    contexts.push((trace.len(), msg));
                 }
                 inner = Some(match (&cf.kind, cf.proto.kind) {
                     (_, ProtoKind::File) => {
@@ -828,13 +868,73 @@ impl<'o, O: Observer> Vm<'o, O> {
                     (CodeKind::Call, _) => "while calling a function".to_string(),
                     (CodeKind::Thunk(..), _) => "while evaluating a value".to_string(),
                 });
+            } else if let Frame::Machine(m) = f {
+                if let Some(msg) = m.machine.error_context() {
+                    contexts.push((trace.len(), msg.clone()));
+                }
             }
+        }
+        // Innermost first, as C++ Nix's handlers run: a message that fails to compute
+        // takes the error's place (what was recorded inside it goes), and the contexts
+        // further out are added to that error instead.
+        let mut kind = kind;
+        let mut texts: Vec<(usize, String)> = Vec::new();
+        let mut dropped = 0;
+        for (at, msg) in contexts {
+            match self.context_message(msg) {
+                Ok(text) => texts.push((at, text)),
+                Err(e) => {
+                    kind = e.kind;
+                    location = e.location;
+                    texts.clear();
+                    dropped = at;
+                }
+            }
+        }
+        trace.drain(..dropped);
+        // Outermost first, so each insertion leaves the places still to fill as they were.
+        for (at, text) in texts.into_iter().rev() {
+            trace.insert(at - dropped, (text, None));
         }
         EvalError {
             kind,
             location,
             trace,
         }
+    }
+
+    /// An `addErrorContext` message as text, computed in an evaluation of its own (the
+    /// frames of this one are mid-error) and coerced to a string as C++ Nix does.
+    fn context_message(&mut self, msg: Value) -> Result<String, EvalError> {
+        let observed = self.state.observed;
+        let to_string = self
+            .state
+            .global_index
+            .get(&Symbol::intern("toString"))
+            .map(|&i| self.state.globals[i as usize].clone());
+        let mut quiet = crate::NoObserver;
+        let mut vm = Vm::new(&mut *self.state, &mut quiet, self.limits.clone());
+        let text = match vm.force(msg) {
+            Ok(Value::String(s)) => Ok(s.to_str_lossy().into_owned()),
+            Ok(Value::Path(p)) => Ok(p.to_string_lossy().into_owned()),
+            // `__toString` and `outPath`, or the error for any other set.
+            Ok(v @ Value::Attrs(_)) => match to_string.map(|f| vm.call(f, v)) {
+                Some(Ok(Value::String(s))) => Ok(s.to_str_lossy().into_owned()),
+                Some(Err(e)) => Err(e),
+                _ => Err(EvalError::new(
+                    ErrorKind::other("cannot coerce a set to a string"),
+                    None,
+                )),
+            },
+            Ok(v) => Err(EvalError::new(
+                ErrorKind::other(format!("cannot coerce {} to a string", v.describe())),
+                None,
+            )),
+            Err(e) => Err(e),
+        };
+        drop(vm);
+        self.state.observed = observed;
+        text
     }
 
     fn unwind(&mut self, err: EvalError, stop: usize, sbase: usize) -> Result<(), EvalError> {

@@ -56,6 +56,33 @@ fn deep_seq(a: &mut [Value]) -> Box<dyn Machine> {
     })
 }
 
+/// `addErrorContext msg e`: `e` forced, with `msg` added to the trace of an error raised
+/// meanwhile (the VM asks `error_context` as it records the frames of an error).
+struct ErrorContext {
+    msg: Value,
+    e: Option<Value>,
+}
+
+impl Machine for ErrorContext {
+    fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
+        Ok(match self.e.take() {
+            Some(e) => MachineStep::Force(e),
+            None => MachineStep::Done(last.unwrap_or_default()),
+        })
+    }
+
+    fn error_context(&self) -> Option<&Value> {
+        Some(&self.msg)
+    }
+}
+
+fn error_context(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ErrorContext {
+        msg: std::mem::take(&mut a[0]),
+        e: Some(std::mem::take(&mut a[1])),
+    })
+}
+
 fn trace(co: Co, args: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let v = deep_force(&co, args[0].clone()).await?;
@@ -86,7 +113,7 @@ pub fn register(r: &mut Registry) {
     r.gen("tryEval", 1, try_eval);
     r.gen("trace", 2, trace);
     r.gen("warn", 2, warn);
-    r.plain_mask("addErrorContext", 2, 0, |_, a| Ok(a[1].clone()));
+    r.machine("addErrorContext", 2, error_context);
     r.plain_mask("break", 1, 0, |_, a| Ok(a[0].clone()));
     r.plain("typeOf", 1, |_, a| {
         Ok(Value::String(NixString::from(a[0].type_name())))

@@ -1,6 +1,7 @@
 # `builtins.seq a b` and `builtins.addErrorContext msg e` are compiled in place of the
 # call: `a` is still forced first, `b` and `e` keep their laziness where the call had
-# it, the message is never evaluated, and a local `builtins` is not the builtins.
+# it, the message is only evaluated for an error, and a local `builtins` is not the
+# builtins.
 let
   f = x: builtins.seq x (throw "b");
   r = { v = builtins.addErrorContext "m" (throw "e"); w = builtins.addErrorContext "m" (x: x); };
@@ -16,5 +17,7 @@ in {
   ctxLazy = builtins.attrNames r;
   ctxFails = (builtins.tryEval r.v).success;
   ctxFunction = r.w 7;
+  ctxCaught = (builtins.tryEval (builtins.addErrorContext (throw "bad msg") (throw "e"))).success;
+  ctxAsValue = let f = builtins.addErrorContext; in f (throw "msg") 6;
   inherit mine;
 }
