@@ -170,36 +170,45 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let root = ev.state.file_thunk(&compiled);
         let mut obs = NoObserver;
         let mut vm = ev.vm(&mut obs);
-        let result = (|| -> Result<Vec<u8>, EvalError> {
-            let v = entry::evaluate(&mut vm, root, &auto, &args.attr)?;
-            if args.json {
-                let to_json = vm.state.globals[vm.state.global_index
-                    [&tvix_eval::symbol::Symbol::intern("__toJSON")]
-                    as usize]
-                    .clone();
-                let s = vm.call(to_json, v)?;
-                let Value::String(s) = s else {
-                    unreachable!("toJSON returns a string")
-                };
-                Ok(s.as_bytes().to_vec())
-            } else if args.xml {
-                let v = vm.deep_force(v)?;
-                Ok(tvix_eval::builtins::xml::to_xml(&v, !args.no_location).into_bytes())
-            } else {
-                let v = if args.strict { vm.deep_force(v)? } else { v };
-                Ok(tvix_eval::print::print_value(&v))
-            }
-        })();
-        match result {
-            Ok(out) => {
-                let mut lock = stdout.lock();
-                lock.write_all(&out)?;
-                if !args.xml {
-                    lock.write_all(b"\n")?;
+        // As nix-instantiate: each `-A` path is taken from the root and printed on its own.
+        let whole = [String::new()];
+        let paths = if args.attr.is_empty() {
+            &whole[..]
+        } else {
+            &args.attr[..]
+        };
+        for path in paths {
+            let result = (|| -> Result<Vec<u8>, EvalError> {
+                let v = entry::evaluate(&mut vm, root.clone(), &auto, path)?;
+                if args.json {
+                    let to_json = vm.state.globals[vm.state.global_index
+                        [&tvix_eval::symbol::Symbol::intern("__toJSON")]
+                        as usize]
+                        .clone();
+                    let s = vm.call(to_json, v)?;
+                    let Value::String(s) = s else {
+                        unreachable!("toJSON returns a string")
+                    };
+                    Ok(s.as_bytes().to_vec())
+                } else if args.xml {
+                    let v = vm.deep_force(v)?;
+                    Ok(tvix_eval::builtins::xml::to_xml(&v, !args.no_location).into_bytes())
+                } else {
+                    let v = if args.strict { vm.deep_force(v)? } else { v };
+                    Ok(tvix_eval::print::print_value(&v))
                 }
-                lock.flush()?;
+            })();
+            match result {
+                Ok(out) => {
+                    let mut lock = stdout.lock();
+                    lock.write_all(&out)?;
+                    if !args.xml {
+                        lock.write_all(b"\n")?;
+                    }
+                    lock.flush()?;
+                }
+                Err(e) => return Ok(report(&e)),
             }
-            Err(e) => return Ok(report(&e)),
         }
     }
     Ok(0)

@@ -313,3 +313,53 @@ fn first_line(stderr: &str) -> String {
         .map(|l| format!(" [{l}]"))
         .unwrap_or_default()
 }
+
+/// `-A` paths and auto-calling, against nix-instantiate: several paths print one value
+/// each, taken from the root; a function is called with the `--arg`/`--argstr` values
+/// it asks for, and printed as a function when there are none.
+#[test]
+fn selection_and_auto_call_match_cpp_nix() {
+    if !nix_available() {
+        eprintln!("skipping: nix-instantiate (C++ Nix) is not installed");
+        return;
+    }
+    let set = "{ a = 1; b = 2; x = { a ? 1 }: a; f = { q }: q; g = { a ? 1 }: { x = a; }; }";
+    let cases: &[(&[&str], &str)] = &[
+        (&["-A", "a", "-A", "b"], set),
+        (&["-A", "x"], set),
+        (&["-A", "g"], set),
+        (&["-A", "g.x"], set),
+        (&["-A", "f", "--arg", "q", "1"], set),
+        (&["--strict", "-A", "g", "--arg", "a", "5"], set),
+        (&[], "{ a ? 1 }: a"),
+        (&["--arg", "b", "2"], "{ a ? 1, b }: a + b"),
+        (&["--argstr", "z", "1"], "{ __functor = s: { a ? 1 }: a; }"),
+        (&["--arg", "z", "1"], "{ a }: a"),
+        (&["-A", "y"], "{ y = 2; }"),
+        (&["-A", "y"], "{ a }: { y = a; }"),
+    ];
+    let tvix = env!("CARGO_BIN_EXE_tvix");
+    let mut mismatches = Vec::new();
+    for (flags, expr) in cases {
+        let mut ours_args = vec!["eval"];
+        ours_args.extend_from_slice(flags);
+        ours_args.push("--expr");
+        let mut theirs_args = vec!["--eval"];
+        theirs_args.extend_from_slice(flags);
+        theirs_args.push("--expr");
+        let ours = evaluate(tvix, &ours_args, expr);
+        let theirs = evaluate("nix-instantiate", &theirs_args, expr);
+        if ours.ok != theirs.ok || (ours.ok && ours.stdout != theirs.stdout) {
+            mismatches.push(format!(
+                "{flags:?} {expr}\n  tvix: {} {:?} {}\n  nix:  {} {:?} {}",
+                ours.ok,
+                ours.stdout,
+                first_line(&ours.stderr),
+                theirs.ok,
+                theirs.stdout,
+                first_line(&theirs.stderr)
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::builtins::{BuiltinConfig, Registry};
 use crate::compiler::Lints;
-use crate::errors::{ErrorKind, EvalError};
+use crate::errors::{ErrorKind, EvalError, Location};
 use crate::io::EvalIO;
 use crate::observer::Observer;
 use crate::symbol::Symbol;
@@ -141,13 +141,22 @@ pub fn auto_args(
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
 
-/// nix-instantiate calls a function that takes a set of named arguments with the
-/// auto-call values it asks for (all of them if it has `...`); anything else is left.
+/// nix-instantiate's auto-call: a set with `__functor` is called with itself first; a
+/// function taking a set of named arguments is called with the auto-call values it asks
+/// for (all of them if it has `...`), and one it asks for that has neither a value nor a
+/// default is an error; anything else is left as it is.
 pub fn auto_call<O: Observer>(
     vm: &mut Vm<'_, O>,
     v: Value,
     auto: &Value,
 ) -> Result<Value, EvalError> {
+    let v = vm.force(v)?;
+    if let Value::Attrs(a) = &v {
+        if let Some(f) = a.get(crate::builtins::sym::functor()) {
+            let inner = vm.call(f.clone(), v.clone())?;
+            return auto_call(vm, inner, auto);
+        }
+    }
     let Value::Closure(c) = &v else { return Ok(v) };
     let Some(formals) = c.proto.lambda.as_ref().and_then(|l| l.formals.as_ref()) else {
         return Ok(v);
@@ -155,6 +164,28 @@ pub fn auto_call<O: Observer>(
     let Value::Attrs(all) = auto else {
         return Ok(v);
     };
+    if !formals.ellipsis {
+        let missing = formals
+            .entries
+            .iter()
+            .zip(&formals.has_default)
+            .find(|((name, _), default)| !**default && all.get(*name).is_none());
+        if let Some(((name, span), _)) = missing {
+            return Err(EvalError::new(
+                ErrorKind::other(format!(
+                    "cannot evaluate a function that has an argument without a value ('{}')\n\
+                     Nix attempted to evaluate a function as a top level expression; in this \
+                     case it must have its arguments supplied either by default values, or \
+                     passed explicitly with '--arg' or '--argstr'",
+                    name.as_str()
+                )),
+                span.map(|span| Location {
+                    file: c.proto.file.clone(),
+                    span,
+                }),
+            ));
+        }
+    }
     let picked: Vec<_> = all
         .iter()
         .filter(|(k, _)| formals.ellipsis || formals.entries.iter().any(|(s, _)| s == k))
@@ -163,8 +194,8 @@ pub fn auto_call<O: Observer>(
     vm.call(v.clone(), Value::attrs(Attrs::from_sorted(picked)))
 }
 
-/// Follows a `-A` path (`a.b.0.c`: attribute names and list indices), auto-calling
-/// each value on the way as nix-instantiate does.
+/// Follows a `-A` path (`a.b.0.c`: attribute names and list indices) as nix-instantiate
+/// does: each value is auto-called before an attribute or element is taken from it.
 pub fn select_attr_path<O: Observer>(
     vm: &mut Vm<'_, O>,
     mut v: Value,
@@ -172,6 +203,7 @@ pub fn select_attr_path<O: Observer>(
     auto: &Value,
 ) -> Result<Value, EvalError> {
     for part in path.split('.').filter(|p| !p.is_empty()) {
+        v = auto_call(vm, v, auto)?;
         v = match &v {
             Value::Attrs(a) => match a.get(Symbol::intern(part)) {
                 Some(x) => vm.force(x.clone())?,
@@ -196,25 +228,25 @@ pub fn select_attr_path<O: Observer>(
             )))
             }
         };
-        v = auto_call(vm, v, auto)?;
     }
     Ok(v)
 }
 
-/// The value of a source as nix-instantiate computes it before printing: forced,
-/// auto-called, then each `-A` path selected in turn.
+/// The value nix-instantiate prints for one `-A` path (`""`: the whole value): the path
+/// selected from the root, then the result auto-called only if there are auto-call
+/// values (`--arg`, `--argstr`); without them a function prints as `<LAMBDA>`.
 pub fn evaluate<O: Observer>(
     vm: &mut Vm<'_, O>,
     root: Value,
     auto: &Value,
-    attr_paths: &[String],
+    attr_path: &str,
 ) -> Result<Value, EvalError> {
-    let mut v = vm.force(root)?;
-    v = auto_call(vm, v, auto)?;
-    for path in attr_paths {
-        v = select_attr_path(vm, v, path, auto)?;
+    let v = select_attr_path(vm, root, attr_path, auto)?;
+    let v = vm.force(v)?;
+    match auto {
+        Value::Attrs(a) if !a.is_empty() => auto_call(vm, v, auto),
+        _ => Ok(v),
     }
-    Ok(v)
 }
 
 fn other(msg: String) -> EvalError {
@@ -238,7 +270,7 @@ mod tests {
         Evaluator::new(Rc::new(io), &crate::BuiltinConfig::default(), |_| {})
     }
 
-    fn run(args: &[(&str, AutoArg)], paths: &[&str]) -> Result<String, EvalError> {
+    fn run(args: &[(&str, AutoArg)], path: &str) -> Result<String, EvalError> {
         let mut ev = evaluator();
         let cwd = Path::new("/w");
         let src = load_sources(&ev, &[], false, cwd)?.remove(0);
@@ -250,10 +282,9 @@ mod tests {
         let auto = auto_args(&ev, &args, cwd)?;
         let compiled = ev.compile(&src.name, &src.text, &src.dir)?;
         let root = ev.state.file_thunk(&compiled);
-        let paths: Vec<_> = paths.iter().map(|p| p.to_string()).collect();
         let mut obs = NoObserver;
         let mut vm = ev.vm(&mut obs);
-        let v = evaluate(&mut vm, root, &auto, &paths)?;
+        let v = evaluate(&mut vm, root, &auto, path)?;
         let v = vm.deep_force(v)?;
         Ok(String::from_utf8_lossy(&crate::print::print_value(&v)).into_owned())
     }
@@ -261,23 +292,60 @@ mod tests {
     #[test]
     fn auto_calls_with_args_and_selects_paths() {
         let b = ("b", AutoArg::Expr("2 * 5".into()));
-        assert_eq!(run(std::slice::from_ref(&b), &["sum"]).unwrap(), "11");
-        assert_eq!(run(std::slice::from_ref(&b), &["l.0.x"]).unwrap(), "10");
+        assert_eq!(run(std::slice::from_ref(&b), "sum").unwrap(), "11");
+        assert_eq!(run(std::slice::from_ref(&b), "l.0.x").unwrap(), "10");
         // A selected function is auto-called too; unused arguments are left out.
         let c = ("c", AutoArg::Str("s".into()));
-        assert_eq!(run(&[b.clone(), c], &["f"]).unwrap(), "\"s\"");
+        assert_eq!(run(&[b.clone(), c], "f").unwrap(), "\"s\"");
+    }
+
+    #[test]
+    fn without_auto_args_a_function_is_printed_not_called() {
+        // As nix-instantiate --eval: the root is a function, left alone...
+        assert_eq!(run(&[], "").unwrap(), "<LAMBDA>");
+        // ...but a path is selected through it, each step auto-called, which needs
+        // every argument without a default.
+        let e = run(&[], "sum").unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("cannot evaluate a function that has an argument without a value ('b')"));
+        let (line, col) = e.location.expect("at the formal").line_col();
+        assert_eq!((line, col), (1, 10));
+        let b = ("b", AutoArg::Expr("1".into()));
+        // The selected function itself is only called when there are auto-call values.
+        let e = run(std::slice::from_ref(&b), "f").unwrap_err();
+        assert!(e.to_string().contains("('c')"));
+    }
+
+    #[test]
+    fn a_functor_set_is_auto_called_through_its_functor() {
+        let io = MemoryIO::default().with_file(
+            "/w/default.nix",
+            "{ __functor = self: { a ? 1, n }: a + n + self.k; k = 100; }",
+        );
+        let mut ev = Evaluator::new(Rc::new(io), &crate::BuiltinConfig::default(), |_| {});
+        let cwd = Path::new("/w");
+        let src = load_sources(&ev, &[], false, cwd).unwrap().remove(0);
+        let n = [("n".to_string(), AutoArg::Expr("20".into()))];
+        let auto = auto_args(&ev, &n, cwd).unwrap();
+        let compiled = ev.compile(&src.name, &src.text, &src.dir).unwrap();
+        let root = ev.state.file_thunk(&compiled);
+        let mut obs = NoObserver;
+        let mut vm = ev.vm(&mut obs);
+        let v = evaluate(&mut vm, root, &auto, "").unwrap();
+        assert!(matches!(v, Value::Int(121)));
     }
 
     #[test]
     fn selection_errors_name_the_path() {
         let b = ("b", AutoArg::Expr("1".into()));
-        let e = run(std::slice::from_ref(&b), &["nope"]).unwrap_err();
+        let e = run(std::slice::from_ref(&b), "nope").unwrap_err();
         assert!(e
             .to_string()
             .contains("attribute 'nope' in selection path 'nope'"));
-        let e = run(std::slice::from_ref(&b), &["l.3"]).unwrap_err();
+        let e = run(std::slice::from_ref(&b), "l.3").unwrap_err();
         assert!(e.to_string().contains("list index '3'"));
-        let e = run(&[b], &["sum.x"]).unwrap_err();
+        let e = run(&[b], "sum.x").unwrap_err();
         assert!(e.to_string().contains("should be a set but is int"));
     }
 
