@@ -1,10 +1,12 @@
-//! The module system's own test suite: Nixpkgs' `lib/tests/modules.sh` (in
-//! `../shared/workloads/nixpkgs-lib`), run as it is, with `tvix eval` standing in for
-//! `nix-instantiate`. Its ~230 checks compare `--json` results and match error messages
-//! (`addErrorContext` traces included) against what C++ Nix prints.
+//! Nixpkgs' own shell tests of its library (in `../shared/workloads/nixpkgs-lib/lib/tests`),
+//! run as they are, with `tvix eval` standing in for `nix-instantiate --eval`:
+//! `modules.sh`, the module system's ~230 checks, which compare `--json` results and
+//! match error messages (`addErrorContext` traces included) against what C++ Nix prints,
+//! and `filesystem.sh`. (`sources.sh` needs the sources it imports written to a real
+//! store, which an evaluator does not do.)
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Checks that cannot pass in an evaluator without a builder, each with why.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[(
@@ -12,17 +14,19 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[(
     "imports a derivation's output (import from derivation), which needs a build",
 )];
 
-#[test]
-fn nixpkgs_module_tests_pass() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/workloads/nixpkgs-lib/lib/tests/modules.sh");
+/// Runs `lib/tests/NAME` with the shim first on `PATH`; `None` (after saying so) where
+/// the scripts are not beside the checkout.
+fn run_script(name: &str) -> Option<Output> {
+    let script: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/workloads/nixpkgs-lib/lib/tests")
+        .join(name);
     if !script.exists() {
         eprintln!("skipping: {} is not beside the checkout", script.display());
-        return;
+        return None;
     }
-    // The script calls `nix-instantiate --timeout 1 -E EXPR -A ATTR --eval-only
-    // --show-trace --read-write-mode --json`; the shim drops what `tvix eval` has no
-    // use for (it evaluates only, and has no time limit to set).
+    // The scripts call `nix-instantiate [--eval] --timeout 1 ... --eval-only
+    // --read-write-mode ...`; the shim drops what `tvix eval` has no use for (it only
+    // evaluates, and has no time limit to set).
     let shim = tempfile::tempdir().expect("temp dir");
     let shim_path = shim.path().join("nix-instantiate");
     std::fs::write(
@@ -32,7 +36,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) shift 2;;
-    --eval-only|--read-write-mode) shift;;
+    --eval|--eval-only|--read-write-mode) shift;;
     *) args+=("$1"); shift;;
   esac
 done
@@ -51,12 +55,33 @@ exec "$TVIX_BIN" eval "${args[@]}"
         shim.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Command::new("bash")
-        .arg(&script)
-        .env("PATH", path)
-        .env("TVIX_BIN", env!("CARGO_BIN_EXE_tvix"))
-        .output()
-        .expect("run bash");
+    Some(
+        Command::new("bash")
+            .arg(&script)
+            .env("PATH", path)
+            .env("TVIX_BIN", env!("CARGO_BIN_EXE_tvix"))
+            .output()
+            .expect("run bash"),
+    )
+}
+
+#[test]
+fn filesystem_sh_passes() {
+    let Some(out) = run_script("filesystem.sh") else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("tests ok"),
+        "filesystem.sh failed:\n{stderr}"
+    );
+}
+
+#[test]
+fn modules_sh_passes() {
+    let Some(out) = run_script("modules.sh") else {
+        return;
+    };
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
