@@ -160,35 +160,29 @@ impl EvalError {
             let e = (loc.span.end as u64).clamp(s, len);
             file.span.subspan(s, e)
         };
-        let mut diags = vec![Diagnostic {
-            level: Level::Error,
-            message: self.kind.to_string(),
+        // The error, then (with `show_trace`) each step of its trace: a message, underlined
+        // where it happened if it has a place.
+        let mut diag = |level: Level, message: String, loc: Option<&Location>| Diagnostic {
+            level,
+            message,
             code: None,
-            spans: self
-                .location
-                .iter()
+            spans: loc
                 .map(|l| SpanLabel {
                     span: span_of(l),
                     label: None,
                     style: SpanStyle::Primary,
                 })
+                .into_iter()
                 .collect(),
-        }];
+        };
+        let mut diags = vec![diag(
+            Level::Error,
+            self.kind.to_string(),
+            self.location.as_ref(),
+        )];
         if show_trace {
             for (what, loc) in &self.trace {
-                diags.push(Diagnostic {
-                    level: Level::Note,
-                    message: what.clone(),
-                    code: None,
-                    spans: loc
-                        .iter()
-                        .map(|l| SpanLabel {
-                            span: span_of(l),
-                            label: None,
-                            style: SpanStyle::Primary,
-                        })
-                        .collect(),
-                });
+                diags.push(diag(Level::Note, what.clone(), loc.as_ref()));
             }
         }
         let mut out = Vec::new();
