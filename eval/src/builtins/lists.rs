@@ -8,7 +8,7 @@ use crate::generators::{
     type_error, Co, GenFuture, Machine, MachineStep,
 };
 use crate::symbol::Symbol;
-use crate::value::{Attrs, Thunk, Value};
+use crate::value::{Attrs, NixList, Thunk, Value};
 
 fn apply(f: &Value, x: Value) -> Value {
     Value::Thunk(Thunk::apply(f.clone(), x))
@@ -212,22 +212,40 @@ fn any_all(a: &mut [Value], want: bool) -> Box<dyn Machine> {
 }
 
 /// The lists `concatMap` and `concatLists` join, kept as they come (only the non-empty
-/// ones) and copied once at the end into a list of the exact size; a lone non-empty
-/// list is the answer itself.
+/// ones) and joined once at the end into a list of the exact size. A lone non-empty
+/// list is the answer itself, with no vector allocated for it (the common case).
 #[derive(Default)]
-struct Parts(Vec<crate::value::NixList>);
+struct Parts {
+    first: Option<NixList>,
+    /// From the second non-empty list on, all of them.
+    all: Vec<NixList>,
+    /// How many lists are expected (0 if unknown): sizes `all`.
+    hint: usize,
+}
 
 impl Parts {
-    fn push(&mut self, l: &Value) -> R<()> {
-        let l = list(l)?;
-        if !l.is_empty() {
-            self.0.push(l.clone());
+    fn push(&mut self, l: Value) -> R<()> {
+        let l = into_list(l)?;
+        if l.is_empty() {
+            return Ok(());
+        }
+        match self.first.take() {
+            None if self.all.is_empty() => self.first = Some(l),
+            None => self.all.push(l),
+            Some(first) => {
+                self.all.reserve(self.hint.max(4));
+                self.all.push(first);
+                self.all.push(l);
+            }
         }
         Ok(())
     }
 
-    fn finish(&self) -> Value {
-        Value::List(crate::value::NixList::concat(&self.0))
+    fn finish(&mut self) -> Value {
+        Value::List(match self.first.take() {
+            Some(l) => l,
+            None => NixList::join(std::mem::take(&mut self.all)),
+        })
     }
 }
 
@@ -238,8 +256,10 @@ struct ConcatMap {
 
 impl Machine for ConcatMap {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        if let Some(r) = feed!(self.m, last) {
-            self.out.push(&r)?;
+        match feed!(self.m, last) {
+            Some(r) => self.out.push(r)?,
+            // The list has just been forced.
+            None => self.out.hint = self.m.elems().len(),
         }
         match self.m.next_call() {
             Some(step) => Ok(step),
@@ -450,7 +470,7 @@ struct ConcatLists {
 impl Machine for ConcatLists {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         let out = &mut self.out;
-        let step = self.xs.step(last, |e| out.push(&e))?;
+        let step = self.xs.step(last, |e| out.push(e))?;
         Ok(step.unwrap_or_else(|| MachineStep::Done(out.finish())))
     }
 }

@@ -123,6 +123,50 @@ impl NixList {
         NixList(p)
     }
 
+    /// `concat` of parts handed over: a part no other handle holds gives up its
+    /// elements (moved bit for bit, its block freed without dropping them), so a list
+    /// built only to be joined (`concatMap`'s fresh parts) costs no count updates.
+    pub fn join(parts: Vec<NixList>) -> NixList {
+        let mut full = parts.iter().filter(|p| !p.is_empty());
+        match (full.next(), full.next()) {
+            (Some(one), None) => return one.clone(),
+            (None, _) => return NixList::default(),
+            _ => {}
+        }
+        let n = parts
+            .iter()
+            .try_fold(0usize, |n, p| n.checked_add(p.len()))
+            .unwrap_or_else(|| alloc::handle_alloc_error(Layout::new::<Header>()));
+        let p = NixList::alloc(n);
+        let elems = NixList::elems(p);
+        let mut i = 0;
+        for part in parts {
+            let m = part.len();
+            if !part.is_unique() {
+                for v in part.iter() {
+                    // SAFETY: the parts' lengths add up to `n` and lists never change,
+                    // so slot `i < n` is within the block and not yet written.
+                    unsafe { elems.add(i).write(v.clone()) };
+                    i += 1;
+                }
+                continue;
+            }
+            let q = part.0;
+            std::mem::forget(part);
+            // SAFETY: as above, slots `i..i + m` are within the block and unwritten;
+            // the part's one handle is gone (forgotten, dropping nothing), so its `m`
+            // elements move exactly once, and its block is freed with its own layout.
+            unsafe {
+                ptr::copy_nonoverlapping(NixList::elems(q), elems.add(i), m);
+                let l = layout(m).unwrap_or_else(Layout::new::<Header>);
+                alloc::dealloc(q.as_ptr() as *mut u8, l);
+            }
+            i += m;
+        }
+        debug_assert_eq!(i, n);
+        NixList(p)
+    }
+
     /// Whether `a` and `b` are the same block.
     #[inline]
     pub fn ptr_eq(a: &NixList, b: &NixList) -> bool {
@@ -301,6 +345,25 @@ mod tests {
         let l = NixList::concat(&[a.clone(), NixList::default(), b, a]);
         assert_eq!(ints(&l), vec![0, 1, 2, 3, 4, 0, 1]);
         assert_eq!(NixList::concat(&[]).len(), 0);
+    }
+
+    #[test]
+    fn join_moves_unique_parts_and_copies_shared_ones() {
+        let shared: NixList = (1..3).map(Value::Int).collect();
+        let fresh: NixList = (3..5).map(Value::Int).collect();
+        let all = NixList::join(vec![
+            NixList::one(Value::Int(0)),
+            shared.clone(),
+            NixList::default(),
+            fresh,
+        ]);
+        assert_eq!(ints(&all), vec![0, 1, 2, 3, 4]);
+        assert!(shared.is_unique());
+        assert!(NixList::ptr_eq(
+            &NixList::join(vec![shared.clone()]),
+            &shared
+        ));
+        assert_eq!(NixList::join(vec![]).len(), 0);
     }
 
     #[test]
