@@ -18,11 +18,9 @@ use super::{Closure, Code, EnvRc, NixString, VCell, Value};
 use crate::symbol::Symbol;
 
 pub enum ThunkState {
-    /// Code not yet run, with the environment it will run in.
-    Suspended {
-        proto: Rc<Code>,
-        env: EnvRc,
-    },
+    // First: the other states are told apart by the values its `Value`'s tag cannot
+    // take, and with it first they are one range of them, so telling `Apply` from the
+    // rest is one compare.
     /// Lazy application `f x` of a lambda (what `map` and friends produce), or
     /// `f name x` when the thunk has a name (`Thunk::app_name`): what `mapAttrs` and
     /// `zipAttrsWith` produce per attribute. One block, where two nested
@@ -30,6 +28,11 @@ pub enum ThunkState {
     /// Still so while being forced (see `Thunk::is_forcing`), so that an error can
     /// put it back.
     Apply(Rc<Closure>, Value),
+    /// Code not yet run, with the environment it will run in.
+    Suspended {
+        proto: Rc<Code>,
+        env: EnvRc,
+    },
     /// Lazy application `f x` of anything else (a builtin, a functor set, a thunk):
     /// rare, so out of line. Being forced as `Apply`.
     ApplyOther(Box<(Value, Value)>),
