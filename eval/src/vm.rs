@@ -2008,13 +2008,16 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let old = std::mem::replace(&mut *t.borrow_mut(), ThunkState::Evaluated(v));
                 // The common states inline: no call into the general drop, nor for
                 // an argument that is a scalar.
-                match old {
-                    ThunkState::Forcing(env) => drop(env),
-                    ThunkState::Apply(f, x) => {
-                        drop(f);
-                        discard(x);
-                    }
-                    old => drop(old),
+                // One state at a time: each test is one compare of the tag, where a
+                // `match` would first compute the state's index from it (the states
+                // are told apart by the values `Apply`'s `Value` tag cannot take).
+                if let ThunkState::Forcing(env) = old {
+                    drop(env)
+                } else if let ThunkState::Apply(f, x) = old {
+                    drop(f);
+                    discard(x);
+                } else {
+                    drop(old)
                 }
             }
         }
