@@ -57,7 +57,7 @@ pub(crate) fn eval_in_env(
     // file's empty one.
     let thunk = state.file_thunk(&compiled);
     if let Value::Thunk(t) = &thunk {
-        if let ThunkState::Suspended { env: e, .. } = &mut *t.0.borrow_mut() {
+        if let ThunkState::Suspended { env: e, .. } = &mut *t.borrow_mut() {
             *e = env.clone();
         }
     }

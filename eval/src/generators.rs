@@ -105,7 +105,7 @@ pub fn known(v: &Value) -> Value {
 #[inline(always)]
 pub fn with_whnf<T>(v: &Value, f: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
     match v {
-        Value::Thunk(t) => match &*t.0.borrow() {
+        Value::Thunk(t) => match &*t.borrow() {
             ThunkState::Evaluated(Value::Thunk(_)) => None,
             ThunkState::Evaluated(v) => f(v),
             _ => None,

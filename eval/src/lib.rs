@@ -93,7 +93,7 @@ impl Evaluator {
                 Path::new("/"),
             )
             .expect("the bundled derivation wrapper compiles");
-        *derivation.0.borrow_mut() = value::ThunkState::Suspended {
+        *derivation.borrow_mut() = value::ThunkState::Suspended {
             proto: value::Code::new(c.root.clone()),
             env: value::Env::new(0, None, None),
         };

@@ -1,7 +1,6 @@
 //! Printing values exactly as `nix-instantiate --eval` prints them.
 
 use std::collections::HashSet;
-use std::rc::Rc;
 
 use crate::value::{ThunkState, Value};
 
@@ -190,11 +189,10 @@ fn print_into(v: &Value, out: &mut Vec<u8>, seen: &mut HashSet<usize>, key: Opti
                     out.extend_from_slice(b"<PRIMOP-APP>")
                 }
             }
-            Value::Thunk(t) => match &*t.0.borrow() {
-                ThunkState::Evaluated(inner) => stack.push(Item::Val(
-                    inner.clone(),
-                    Some(Rc::as_ptr(&t.0) as *const u8 as usize),
-                )),
+            Value::Thunk(t) => match &*t.borrow() {
+                ThunkState::Evaluated(inner) => {
+                    stack.push(Item::Val(inner.clone(), Some(t.as_ptr() as usize)))
+                }
                 _ => out.extend_from_slice(b"<CODE>"),
             },
         }

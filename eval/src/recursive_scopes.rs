@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
-use crate::value::{Attrs, Closure, EnvRc, Thunk, ThunkState, VCell, Value};
+use crate::value::{Attrs, Closure, EnvRc, Thunk, ThunkState, Value};
 
 /// Below this many scopes a sweep is not worth its scan.
 const MIN_SWEEP: usize = 1024;
@@ -140,20 +140,13 @@ fn owned(v: &Value, budget: &mut usize) -> bool {
     *budget -= 1;
     match v {
         Value::Thunk(t) => {
-            Rc::strong_count(&t.0) == 1
-                && match t.0.try_borrow() {
+            Thunk::strong_count(t) == 1
+                && match t.try_borrow() {
                     Ok(s) => match &*s {
                         ThunkState::Evaluated(v) => owned(v, budget),
                         ThunkState::Suspended { env, .. } => owned_env(env, budget),
-                        ThunkState::Apply(f, x)
-                        | ThunkState::ApplyName(f, _, x)
-                        | ThunkState::ForcingApply(f, x)
-                        | ThunkState::ForcingApplyName(f, _, x) => {
-                            owned_closure(f, budget) && owned(x, budget)
-                        }
-                        ThunkState::ApplyOther(fx) | ThunkState::ForcingApplyOther(fx) => {
-                            owned(&fx.0, budget) && owned(&fx.1, budget)
-                        }
+                        ThunkState::Apply(f, x) => owned_closure(f, budget) && owned(x, budget),
+                        ThunkState::ApplyOther(fx) => owned(&fx.0, budget) && owned(&fx.1, budget),
                         ThunkState::Forcing(env) => owned_env(env, budget),
                         ThunkState::Blackhole => true,
                     },
@@ -195,9 +188,9 @@ fn owned_env(env: &EnvRc, budget: &mut usize) -> bool {
 /// remembered by address. Everything taken out is kept until the walk ends, so no
 /// address is reused meanwhile; then it is dropped, with no cycle left to keep it alive.
 fn tear_down(envs: Vec<EnvRc>) {
-    let poison = Value::Thunk(Thunk(Rc::new(VCell::new(ThunkState::Blackhole))));
+    let poison = Value::Thunk(Thunk::blackhole());
     let is_poison = |v: &Value| match (v, &poison) {
-        (Value::Thunk(a), Value::Thunk(b)) => Rc::ptr_eq(&a.0, &b.0),
+        (Value::Thunk(a), Value::Thunk(b)) => Thunk::ptr_eq(a, b),
         _ => false,
     };
     let mut seen: FxHashSet<*const ()> = FxHashSet::default();
@@ -224,7 +217,7 @@ fn tear_down(envs: Vec<EnvRc>) {
         let Some(v) = work.pop() else { break };
         match &v {
             Value::Thunk(t) => {
-                let state = match t.0.try_borrow_mut() {
+                let state = match t.try_borrow_mut() {
                     Ok(mut s) => std::mem::replace(&mut *s, ThunkState::Blackhole),
                     Err(_) => ThunkState::Blackhole,
                 };
@@ -232,13 +225,8 @@ fn tear_down(envs: Vec<EnvRc>) {
                     ThunkState::Suspended { env, .. } | ThunkState::Forcing(env) => {
                         env_work.push(env)
                     }
-                    ThunkState::Apply(f, x)
-                    | ThunkState::ApplyName(f, _, x)
-                    | ThunkState::ForcingApply(f, x)
-                    | ThunkState::ForcingApplyName(f, _, x) => work.extend([Value::Closure(f), x]),
-                    ThunkState::ApplyOther(fx) | ThunkState::ForcingApplyOther(fx) => {
-                        work.extend([fx.0, fx.1])
-                    }
+                    ThunkState::Apply(f, x) => work.extend([Value::Closure(f), x]),
+                    ThunkState::ApplyOther(fx) => work.extend([fx.0, fx.1]),
                     ThunkState::Evaluated(v) => work.push(v),
                     ThunkState::Blackhole => continue,
                 }

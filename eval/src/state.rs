@@ -120,7 +120,7 @@ impl Drop for EvalState {
     /// `builtins.builtins` makes the globals an `Rc` cycle that would outlive the
     /// evaluator; a long-running process (the language server) makes many of them.
     fn drop(&mut self) {
-        *self.builtins_self.0.borrow_mut() = crate::value::ThunkState::Blackhole;
+        *self.builtins_self.borrow_mut() = crate::value::ThunkState::Blackhole;
         // Values kept in a shared import cache may still need this evaluation's
         // scopes; the cache breaks their cycles when it goes. Otherwise `scopes` does
         // it now, being dropped with the other fields.

@@ -217,7 +217,7 @@ thread_local! {
     );
 }
 
-fn trampoline() -> Rc<Code> {
+pub(crate) fn trampoline() -> Rc<Code> {
     TRAMPOLINE.with(Rc::clone)
 }
 
@@ -949,9 +949,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     // A thunk being forced is put back, so forcing it again re-raises,
                     // as in C++ Nix.
                     if let CodeKind::Thunk(t) = f.kind {
-                        let mut st = t.0.borrow_mut();
-                        let old = std::mem::replace(&mut *st, ThunkState::Blackhole);
-                        *st = old.unforced(f.proto);
+                        t.unforce(f.proto);
                     }
                 }
                 Some(Frame::Machine(_)) => {}
@@ -1059,9 +1057,9 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// test between them is inlined, so each costs one call.
     #[inline(always)]
     fn start_force(&mut self, t: Thunk) -> R<bool> {
-        let kind = match &*t.0.borrow() {
+        let kind = match &*t.borrow() {
             ThunkState::Suspended { .. } => 0,
-            ThunkState::Apply(..) => 1,
+            _ if t.is_plain_apply() => 1,
             _ => 2,
         };
         match kind {
@@ -1077,31 +1075,17 @@ impl<'o, O: Observer> Vm<'o, O> {
         if self.frames.len() >= self.limits.max_depth {
             return Err(depth_limit(self.limits.max_depth));
         }
-        let forcing = match &*t.0.borrow() {
+        let forcing = match &*t.borrow() {
             ThunkState::Suspended { env, .. } => ThunkState::Forcing(env.clone()),
             _ => unreachable!("checked by start_force"),
         };
-        let ThunkState::Suspended { proto, env } =
-            std::mem::replace(&mut *t.0.borrow_mut(), forcing)
+        let ThunkState::Suspended { proto, env } = std::mem::replace(&mut *t.borrow_mut(), forcing)
         else {
             unreachable!("checked by start_force")
         };
         let base = self.stack.len();
         self.enter_thunk(t, proto, env, base);
         Ok(true)
-    }
-
-    /// What `t` was, now marked as being forced; an error if the frames are as deep as
-    /// allowed.
-    #[inline(always)]
-    fn blackhole(&self, t: &Thunk) -> R<ThunkState> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(depth_limit(self.limits.max_depth));
-        }
-        Ok(std::mem::replace(
-            &mut *t.0.borrow_mut(),
-            ThunkState::Blackhole,
-        ))
     }
 
     /// Runs `t`'s code as a new frame. Unless `t` is `Forcing`, its restore has been
@@ -1116,52 +1100,49 @@ impl<'o, O: Observer> Vm<'o, O> {
         )));
     }
 
-    /// `start_force` of an `Apply` thunk (what `map` and `genList` make most).
+    /// `start_force` of a plain `Apply` thunk (what `map` and `genList` make most).
     #[inline(never)]
     fn start_apply(&mut self, t: Thunk) -> R<bool> {
-        let ThunkState::Apply(f, x) = self.blackhole(&t)? else {
-            unreachable!("checked by start_force")
-        };
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(depth_limit(self.limits.max_depth));
+        }
         let base = self.stack.len();
-        // A plain closure's body runs as the thunk's frame, without the trampoline
-        // (its `Return` forces a lazy result, see `run_frames`).
-        let (proto, env) = if f.proto.curried.is_none() && !O::ACTIVE {
-            let env = self.call_env(&f, x.clone());
-            (f.proto.clone(), env)
-        } else {
-            self.apply_frame(Value::Closure(f.clone()), x.clone())
+        let (proto, env) = match &*t.borrow() {
+            // A plain closure's body runs as the thunk's frame, without the trampoline
+            // (its `Return` forces a lazy result, see `run_frames`).
+            ThunkState::Apply(f, x) if f.proto.curried.is_none() && !O::ACTIVE => {
+                (f.proto.clone(), self.call_env(f, x.clone()))
+            }
+            ThunkState::Apply(f, x) => self.apply_frame(Value::Closure(f.clone()), x.clone()),
+            _ => unreachable!("checked by start_force"),
         };
-        std::mem::forget(std::mem::replace(
-            &mut *t.0.borrow_mut(),
-            ThunkState::ForcingApply(f, x),
-        ));
+        t.start_app();
         self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
 
-    /// `start_force` of anything but a `Suspended` or `Apply` thunk.
+    /// `start_force` of anything but a `Suspended` or plain `Apply` thunk.
     #[inline(never)]
     fn start_force_other(&mut self, t: Thunk) -> R<bool> {
-        let depth_left = self.frames.len() < self.limits.max_depth;
-        let saved = {
-            let mut st = t.0.borrow_mut();
-            match &*st {
-                ThunkState::Evaluated(_) => return Ok(false),
-                s if s.is_forcing() => return Err(ErrorKind::InfiniteRecursion.into()),
-                _ if !depth_left => return Err(depth_limit(self.limits.max_depth)),
-                _ => std::mem::replace(&mut *st, ThunkState::Blackhole),
-            }
-        };
+        if t.is_evaluated() {
+            return Ok(false);
+        }
+        if t.is_forcing() {
+            return Err(ErrorKind::InfiniteRecursion.into());
+        }
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(depth_limit(self.limits.max_depth));
+        }
         let base = self.stack.len();
-        let (proto, env) = match &saved {
+        let (proto, env) = match &*t.borrow() {
             ThunkState::ApplyOther(fx) => self.apply_frame(fx.0.clone(), fx.1.clone()),
-            ThunkState::ApplyName(f, name, x) => self.apply_name_frame(f, *name, x.clone()),
+            ThunkState::Apply(f, x) => match t.app_name() {
+                Some(name) => self.apply_name_frame(f, name, x.clone()),
+                None => self.apply_frame(Value::Closure(f.clone()), x.clone()),
+            },
             _ => unreachable!("the other states have functions of their own"),
         };
-        std::mem::forget(std::mem::replace(
-            &mut *t.0.borrow_mut(),
-            saved.forcing_app(),
-        ));
+        t.start_app();
         self.enter_thunk(t, proto, env, base);
         Ok(true)
     }
@@ -2124,16 +2105,19 @@ impl<'o, O: Observer> Vm<'o, O> {
                     Value::Thunk(inner) => inner.value().unwrap_or(Value::Thunk(inner)),
                     v => v,
                 };
-                let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Evaluated(v));
+                let old = std::mem::replace(&mut *t.borrow_mut(), ThunkState::Evaluated(v));
                 // The common states inline: no call into the general drop, nor for
                 // an argument that is a scalar.
-                match old {
-                    ThunkState::Forcing(env) => drop(env),
-                    ThunkState::ForcingApply(f, x) => {
-                        drop(f);
-                        discard(x);
-                    }
-                    old => drop(old),
+                // One state at a time: each test is one compare of the tag, where a
+                // `match` would first compute the state's index from it (the states
+                // are told apart by the values `Apply`'s `Value` tag cannot take).
+                if let ThunkState::Forcing(env) = old {
+                    drop(env)
+                } else if let ThunkState::Apply(f, x) = old {
+                    drop(f);
+                    discard(x);
+                } else {
+                    drop(old)
                 }
             }
         }
@@ -2732,7 +2716,7 @@ pub(crate) fn answers_quick2(f: &Value) -> bool {
 pub(crate) fn known_int(v: &Value) -> Option<i64> {
     match v {
         Value::Int(x) => Some(*x),
-        Value::Thunk(t) => match &*t.0.borrow() {
+        Value::Thunk(t) => match &*t.borrow() {
             ThunkState::Evaluated(Value::Int(x)) => Some(*x),
             _ => None,
         },
@@ -2778,7 +2762,7 @@ fn spec_select_dyn(stack: &mut Vec<Value>) -> Option<Value> {
 fn known_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
-        Value::Thunk(t) => match &*t.0.borrow() {
+        Value::Thunk(t) => match &*t.borrow() {
             ThunkState::Evaluated(Value::Bool(b)) => Some(*b),
             _ => None,
         },
@@ -2802,7 +2786,7 @@ fn known_eq_slow(a: &Value, b: &Value) -> Option<bool> {
     let (sa, sb);
     let a = match a {
         Value::Thunk(t) => {
-            sa = t.0.borrow();
+            sa = t.borrow();
             match &*sa {
                 ThunkState::Evaluated(v) => v,
                 _ => return None,
@@ -2812,7 +2796,7 @@ fn known_eq_slow(a: &Value, b: &Value) -> Option<bool> {
     };
     let b = match b {
         Value::Thunk(t) => {
-            sb = t.0.borrow();
+            sb = t.borrow();
             match &*sb {
                 ThunkState::Evaluated(v) => v,
                 _ => return None,
@@ -2859,7 +2843,7 @@ pub(crate) fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
 fn known_number(v: &Value) -> Option<Value> {
     match v {
         Value::Int(_) | Value::Float(_) => Some(v.clone()),
-        Value::Thunk(t) => match &*t.0.borrow() {
+        Value::Thunk(t) => match &*t.borrow() {
             ThunkState::Evaluated(v @ (Value::Int(_) | Value::Float(_))) => Some(v.clone()),
             _ => None,
         },
@@ -2931,7 +2915,7 @@ fn with_known_set<T>(x: &Value, f: impl FnOnce(&Attrs) -> T) -> Option<T> {
     let a = match x {
         Value::Attrs(a) => a,
         Value::Thunk(t) => {
-            state = t.0.borrow();
+            state = t.borrow();
             match &*state {
                 ThunkState::Evaluated(Value::Attrs(a)) => a,
                 _ => return None,

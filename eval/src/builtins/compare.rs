@@ -50,7 +50,7 @@ pub fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
 /// The same value, by identity (C++ Nix's shortcut for list elements and attributes).
 fn identical(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(&x.0, &y.0),
+        (Value::Thunk(x), Value::Thunk(y)) => crate::value::Thunk::ptr_eq(x, y),
         (Value::Closure(x), Value::Closure(y)) => Rc::ptr_eq(x, y),
         (Value::Builtin(x), Value::Builtin(y)) => Rc::ptr_eq(x, y),
         (Value::Attrs(x), Value::Attrs(y)) => Attrs::ptr_eq(x, y),

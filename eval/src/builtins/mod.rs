@@ -260,17 +260,13 @@ pub fn make_globals(r: Registry) -> Globals {
         entries.push((Symbol::intern(name), v));
     }
     // `derivation` is Nix code (see derivation.rs), compiled once globals exist.
-    let drv_cell = Thunk(Rc::new(crate::value::VCell::new(
-        crate::value::ThunkState::Blackhole,
-    )));
+    let drv_cell = Thunk::blackhole();
     entries.push((Symbol::intern("derivation"), Value::Thunk(drv_cell.clone())));
     // `builtins.builtins` is the set itself.
-    let self_ref = Thunk(Rc::new(crate::value::VCell::new(
-        crate::value::ThunkState::Blackhole,
-    )));
+    let self_ref = Thunk::blackhole();
     entries.push((Symbol::intern("builtins"), Value::Thunk(self_ref.clone())));
     let set = Value::attrs(Attrs::from_unsorted(entries.clone()));
-    *self_ref.0.borrow_mut() = crate::value::ThunkState::Evaluated(set.clone());
+    *self_ref.borrow_mut() = crate::value::ThunkState::Evaluated(set.clone());
 
     let mut values = Vec::new();
     let mut index = HashMap::new();

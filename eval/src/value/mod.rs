@@ -9,6 +9,7 @@ mod drop;
 mod env_rc;
 mod list;
 mod string;
+mod thunk;
 
 pub use attrs::Attrs;
 pub use cell::VCell;
@@ -16,13 +17,13 @@ pub use code::Code;
 pub use env_rc::EnvRc;
 pub use list::NixList;
 pub use string::{NixContext, NixString, StringBuilder};
+pub use thunk::{Thunk, ThunkState};
 
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use crate::builtins::BuiltinDef;
 use crate::compiled::ScopeInfo;
-use crate::symbol::Symbol;
 
 #[derive(Clone)]
 pub enum Value {
@@ -161,119 +162,6 @@ impl Drop for Env {
     }
 }
 
-pub enum ThunkState {
-    /// Code not yet run, with the environment it will run in.
-    Suspended {
-        proto: Rc<Code>,
-        env: EnvRc,
-    },
-    /// Lazy application `f x` of a lambda (what `map` and friends produce).
-    Apply(Rc<Closure>, Value),
-    /// Lazy application `f x` of anything else (a builtin, a functor set, a thunk):
-    /// rare, so out of line, which leaves room for `ApplyName` in 32 bytes.
-    ApplyOther(Box<(Value, Value)>),
-    /// Lazy application `f name x` of a lambda to an attribute's name (as a string) and
-    /// a value: what `mapAttrs` and `zipAttrsWith` produce per attribute. One block,
-    /// where two nested `Apply`s would be two, and forcing it binds both arguments at
-    /// once.
-    ApplyName(Rc<Closure>, Symbol, Value),
-    /// Being forced right now; forcing it again is infinite recursion.
-    Blackhole,
-    /// A `Suspended` thunk being forced, as `Blackhole`, still holding its environment
-    /// (its code is its frame's): an error puts it back as it was from this alone, so
-    /// a force keeps no record of its own on the side.
-    Forcing(EnvRc),
-    /// `Apply`, `ApplyOther` and `ApplyName` being forced, likewise.
-    ForcingApply(Rc<Closure>, Value),
-    ForcingApplyOther(Box<(Value, Value)>),
-    ForcingApplyName(Rc<Closure>, Symbol, Value),
-    Evaluated(Value),
-}
-
-impl ThunkState {
-    /// Whether the thunk is being forced: forcing it again is infinite recursion.
-    pub fn is_forcing(&self) -> bool {
-        matches!(
-            self,
-            ThunkState::Blackhole
-                | ThunkState::Forcing(_)
-                | ThunkState::ForcingApply(..)
-                | ThunkState::ForcingApplyOther(_)
-                | ThunkState::ForcingApplyName(..)
-        )
-    }
-
-    /// An application, marked as being forced.
-    pub fn forcing_app(self) -> ThunkState {
-        match self {
-            ThunkState::Apply(f, x) => ThunkState::ForcingApply(f, x),
-            ThunkState::ApplyOther(fx) => ThunkState::ForcingApplyOther(fx),
-            ThunkState::ApplyName(f, name, x) => ThunkState::ForcingApplyName(f, name, x),
-            s => s,
-        }
-    }
-
-    /// A thunk being forced put back as it was before (`proto`: its frame's code).
-    pub fn unforced(self, proto: Rc<Code>) -> ThunkState {
-        match self {
-            ThunkState::Forcing(env) => ThunkState::Suspended { proto, env },
-            ThunkState::ForcingApply(f, x) => ThunkState::Apply(f, x),
-            ThunkState::ForcingApplyOther(fx) => ThunkState::ApplyOther(fx),
-            ThunkState::ForcingApplyName(f, name, x) => ThunkState::ApplyName(f, name, x),
-            s => s,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Thunk(pub Rc<VCell<ThunkState>>);
-
-// Every thunk pays for the largest state.
-const _: () = assert!(std::mem::size_of::<ThunkState>() == 32);
-
-impl Thunk {
-    /// Inlined: `Op::Thunk` makes one per lazy argument or binding, the most common
-    /// allocation of all, and a call around the allocator's own would be overhead on each.
-    #[inline(always)]
-    pub fn suspended(proto: Rc<Code>, env: EnvRc) -> Thunk {
-        Thunk(Rc::new(VCell::new(ThunkState::Suspended { proto, env })))
-    }
-    pub fn apply(f: Value, x: Value) -> Thunk {
-        Thunk(Rc::new(VCell::new(match f {
-            Value::Closure(c) => ThunkState::Apply(c, x),
-            f => ThunkState::ApplyOther(Box::new((f, x))),
-        })))
-    }
-    /// `f name x` (see `ThunkState::ApplyName`), for any `f`.
-    pub fn apply_name(f: &Value, name: Symbol, x: Value) -> Thunk {
-        match f {
-            Value::Closure(c) => Thunk(Rc::new(VCell::new(ThunkState::ApplyName(
-                c.clone(),
-                name,
-                x,
-            )))),
-            f => {
-                let inner = Thunk::apply(f.clone(), Value::String(NixString::of_symbol(name)));
-                Thunk::apply(Value::Thunk(inner), x)
-            }
-        }
-    }
-    pub fn evaluated(v: Value) -> Thunk {
-        Thunk(Rc::new(VCell::new(ThunkState::Evaluated(v))))
-    }
-    /// The value if it has been computed.
-    #[inline]
-    pub fn value(&self) -> Option<Value> {
-        match &*self.0.borrow() {
-            ThunkState::Evaluated(v) => Some(v.clone()),
-            _ => None,
-        }
-    }
-    pub fn is_evaluated(&self) -> bool {
-        matches!(&*self.0.borrow(), ThunkState::Evaluated(_))
-    }
-}
-
 impl Value {
     pub fn string(s: impl Into<NixString>) -> Value {
         Value::String(s.into())
@@ -358,9 +246,9 @@ mod tests {
     #[test]
     #[cfg(not(debug_assertions))]
     fn thunks_and_environments_stay_small() {
-        // Thunks are allocated as `Rc`s (16 bytes of counts on top), environments as
-        // `EnvRc`s (8).
-        assert_eq!(std::mem::size_of::<VCell<ThunkState>>(), 32);
+        // Thunks are blocks of their own (`ThunkBox`: 8 bytes of count and header on
+        // top of the state), environments `EnvRc`s (8).
+        assert_eq!(std::mem::size_of::<thunk::ThunkBox>(), 32);
         assert_eq!(std::mem::size_of::<Env>(), 64);
     }
 }
