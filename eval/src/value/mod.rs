@@ -12,7 +12,7 @@ mod string;
 
 pub use attrs::Attrs;
 pub use cell::VCell;
-pub use code::Code;
+pub use code::{Code, ScopeChain};
 pub use env_rc::EnvRc;
 pub use list::NixList;
 pub use string::{NixContext, NixString, StringBuilder};
@@ -21,7 +21,6 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use crate::builtins::BuiltinDef;
-use crate::compiled::ScopeInfo;
 use crate::symbol::Symbol;
 
 #[derive(Clone)]
@@ -64,21 +63,20 @@ pub struct BuiltinApp {
 pub type BuiltinArgs = smallvec::SmallVec<[Value; 2]>;
 
 /// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
-/// compiler assigned them (see `ScopeInfo` for their names).
+/// compiler assigned them. Their names are not here but with the code that made the
+/// environment (see `ScopeChain`): a block of 64 bytes with its count, one cache line.
 pub struct Env {
     pub slots: VCell<Slots>,
     pub parent: Option<EnvRc>,
-    pub info: Option<Rc<ScopeInfo>>,
 }
 
 impl Env {
     // An environment only ever exists shared (as `Rc<Env>` did before).
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(n: usize, parent: Option<EnvRc>, info: Option<Rc<ScopeInfo>>) -> EnvRc {
+    pub fn new(n: usize, parent: Option<EnvRc>) -> EnvRc {
         EnvRc::new(Env {
             slots: VCell::new(Slots::nulls(n)),
             parent,
-            info,
         })
     }
 }
@@ -359,8 +357,8 @@ mod tests {
     #[cfg(not(debug_assertions))]
     fn thunks_and_environments_stay_small() {
         // Thunks are allocated as `Rc`s (16 bytes of counts on top), environments as
-        // `EnvRc`s (8).
+        // `EnvRc`s (8): 64 bytes, mimalloc's size class, not 80.
         assert_eq!(std::mem::size_of::<VCell<ThunkState>>(), 32);
-        assert_eq!(std::mem::size_of::<Env>(), 64);
+        assert_eq!(std::mem::size_of::<Env>(), 56);
     }
 }
