@@ -259,6 +259,19 @@ pub struct ScopeInfo {
     pub names: Vec<Option<Symbol>>,
 }
 
+/// Where a scope a proto pushes (`Op::PushScope`) is, for debuggers: an environment
+/// does not carry the names of its slots, the code that made it does (see
+/// `value::ScopeChain`).
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeSite {
+    /// The instructions over which the frame's environment is this scope's: from
+    /// past its `PushScope` (at `open`) to its `PopScope` (at `close`) included.
+    pub open: u32,
+    pub close: u32,
+    /// The scope of the same proto it is pushed in; `None`: the proto's own environment.
+    pub outer: Option<u32>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Formals {
     pub entries: Vec<(Symbol, Option<Span>)>,
@@ -283,6 +296,12 @@ pub struct Proto {
     pub consts: Vec<Constant>,
     pub protos: Vec<Arc<Proto>>,
     pub scopes: Vec<Arc<ScopeInfo>>,
+    /// Where each of `scopes` is.
+    pub scope_sites: Vec<ScopeSite>,
+    /// The scope of the enclosing proto this one is made in (an index of its `scopes`;
+    /// `None`: that proto's own environment): its closures and thunks hold that scope's
+    /// environment.
+    pub made_in: Option<u32>,
     /// For each dynamic lookup: where the enclosing `with` sets live, innermost first,
     /// as (depth, slot) relative to the environment at that point.
     pub with_chains: Vec<Vec<(u32, u32)>>,

@@ -40,6 +40,8 @@ struct CScope {
     /// scopes too big to scan: every variable is resolved through every scope around
     /// it, and a file's top-level `let` or `rec` may bind hundreds of names.
     index: Option<rustc_hash::FxHashMap<Symbol, u32>>,
+    /// For a scope an `Op::PushScope` opens: its index in its proto's `scopes`.
+    pushed: Option<u32>,
 }
 
 /// Scopes with more names than this get an `index`.
@@ -91,6 +93,8 @@ struct ProtoBuilder {
     consts: Vec<Constant>,
     protos: Vec<Arc<Proto>>,
     scopes: Vec<Arc<ScopeInfo>>,
+    scope_sites: Vec<ScopeSite>,
+    made_in: Option<u32>,
     with_chains: Vec<Vec<(u32, u32)>>,
     attr_keys: Vec<Vec<Symbol>>,
     attr_pos: Vec<Option<Arc<AttrPos>>>,
@@ -233,6 +237,7 @@ pub fn compile_in_scopes(
             never_init: false,
             lets: LetSlots::Never,
             shown: Vec::new(),
+            pushed: None,
         });
     }
     c.compile(&expr)?;
@@ -257,6 +262,8 @@ impl ProtoBuilder {
             consts: Vec::new(),
             protos: Vec::new(),
             scopes: Vec::new(),
+            scope_sites: Vec::new(),
+            made_in: None,
             with_chains: Vec::new(),
             attr_keys: Vec::new(),
             attr_pos: Vec::new(),
@@ -400,6 +407,8 @@ impl<'g> Compiler<'g> {
             consts: p.consts,
             protos: p.protos,
             scopes: p.scopes,
+            scope_sites: p.scope_sites,
+            made_in: p.made_in,
             with_chains: p.with_chains,
             attr_keys: p.attr_keys,
             attr_pos: p.attr_pos,
@@ -414,13 +423,40 @@ impl<'g> Compiler<'g> {
 
     // ---- scopes ----
 
+    /// Start compiling a nested proto, made in the current proto's innermost scope.
+    fn open_proto(&mut self, kind: ProtoKind, span: Span) {
+        let made_in = self.innermost_pushed();
+        let mut p = ProtoBuilder::new(kind, span);
+        p.made_in = made_in;
+        self.protos.push(p);
+    }
+
+    /// The innermost scope the current proto has pushed and not yet popped (an index
+    /// of its `scopes`), if any: what is made now holds that scope's environment.
+    fn innermost_pushed(&self) -> Option<u32> {
+        let level = self.protos.len() - 1;
+        self.scopes
+            .iter()
+            .rev()
+            .take_while(|s| s.proto_level == level)
+            .find_map(|s| s.pushed)
+    }
+
     fn push_scope(&mut self, kind: ScopeKind, names: Vec<Option<Symbol>>, span: Span) {
         let info = Arc::new(ScopeInfo {
             kind,
             names: names.clone(),
         });
+        let outer = self.innermost_pushed();
+        let open = self.here();
         let p = self.proto();
         p.scopes.push(info);
+        p.scope_sites.push(ScopeSite {
+            open,
+            // Set by `pop_scope`.
+            close: open,
+            outer,
+        });
         let idx = p.scopes.len() as u32 - 1;
         self.emit(Op::PushScope(idx), span);
         let n = names.len();
@@ -433,12 +469,16 @@ impl<'g> Compiler<'g> {
             never_init: false,
             lets: LetSlots::Never,
             shown: Vec::new(),
+            pushed: Some(idx),
         });
     }
 
     fn pop_scope(&mut self, span: Span) {
-        self.scopes.pop();
-        self.emit(Op::PopScope, span);
+        let scope = self.scopes.pop().expect("a scope to pop");
+        let close = self.emit(Op::PopScope, span) as u32;
+        if let Some(i) = scope.pushed {
+            self.proto().scope_sites[i as usize].close = close;
+        }
     }
 
     fn store(&mut self, slot: usize, span: Span) {
@@ -804,7 +844,7 @@ impl<'g> Compiler<'g> {
         span: Span,
         body: impl FnOnce(&mut Self) -> CResult<()>,
     ) -> CResult<()> {
-        self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+        self.open_proto(ProtoKind::Thunk, span);
         body(self)?;
         self.emit(Op::Force, span);
         self.emit(Op::Return, span);
@@ -1495,7 +1535,7 @@ impl<'g> Compiler<'g> {
         let (Some(param), [Some(body)]) = parts::<ast::Param, 1>(l.syntax()) else {
             return Err(self.err(ErrorKind::Parse("incomplete function".into()), span));
         };
-        self.protos.push(ProtoBuilder::new(ProtoKind::Lambda, span));
+        self.open_proto(ProtoKind::Lambda, span);
         self.proto().fused = prefix.len() as u32;
         let base = prefix.len();
         let mut names: Vec<Option<Symbol>> = prefix;
@@ -1593,6 +1633,7 @@ impl<'g> Compiler<'g> {
             proto_level: self.protos.len() - 1,
             never_init: false,
             lets,
+            pushed: None,
         });
         if formals_info.is_some() {
             let pspan = self.span_of(param.syntax());
@@ -1862,7 +1903,7 @@ impl<'g> Compiler<'g> {
                 }
                 Res::Undefined => self.emit_var(name, inherit_skip, span),
                 _ => {
-                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                    self.open_proto(ProtoKind::Thunk, span);
                     self.emit_var(name, inherit_skip, span)?;
                     self.emit(Op::Force, span);
                     self.emit(Op::Return, span);
@@ -1874,7 +1915,7 @@ impl<'g> Compiler<'g> {
                 from: Some(k),
                 name,
             } => {
-                self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                self.open_proto(ProtoKind::Thunk, span);
                 self.emit(Op::Local(hidden.0, hidden.1 + k as u32), span);
                 self.emit(Op::Select(name), span);
                 self.emit(Op::Force, span);
@@ -1889,7 +1930,7 @@ impl<'g> Compiler<'g> {
                     self.compile_set(*s, span)
                 } else {
                     let BVal::Set(s) = v else { unreachable!() };
-                    self.protos.push(ProtoBuilder::new(ProtoKind::Thunk, span));
+                    self.open_proto(ProtoKind::Thunk, span);
                     if s.rec {
                         self.compile_rec(*s, span, None)?;
                     } else {

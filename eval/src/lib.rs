@@ -95,7 +95,7 @@ impl Evaluator {
             .expect("the bundled derivation wrapper compiles");
         *derivation.borrow_mut() = value::ThunkState::Suspended {
             proto: value::Code::new(c.root.clone()),
-            env: value::Env::new(0, None, None),
+            env: value::Env::new(0, None),
         };
         ev
     }

@@ -7,12 +7,13 @@
 //! `NoObserver` sets `ACTIVE = false`, so the VM compiles every call away.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::compiled::{Op, ProtoKind, SourceFile, Span};
 use crate::errors::{EvalError, Location};
 use crate::state::EvalState;
-use crate::value::{EnvRc, Value};
+use crate::value::{EnvRc, ScopeChain, Value};
 use crate::vm::Vm;
 
 /// Why a frame exists.
@@ -69,6 +70,8 @@ pub struct FrameInfo {
     pub kind: FrameKind,
     pub location: Option<Location>,
     pub(crate) env: Option<EnvRc>,
+    /// The names of `env`'s slots and its parents', from the frame's code.
+    pub(crate) names: Option<Rc<ScopeChain>>,
     pub(crate) proto_kind: Option<ProtoKind>,
 }
 
@@ -85,17 +88,17 @@ impl FrameInfo {
     /// Variables in scope at this frame, innermost scope first, by name.
     pub fn variables(&self) -> Vec<(String, VarView)> {
         let mut out = Vec::new();
-        let mut env = self.env.clone();
-        while let Some(e) = env {
-            if let Some(info) = &e.info {
-                let slots = e.slots.borrow();
-                for (name, v) in info.names.iter().zip(slots.iter()) {
-                    if let Some(name) = name {
-                        out.push((name.as_str().to_string(), view_value(v)));
-                    }
+        let mut env = self.env.as_ref();
+        let mut names = self.names.as_deref();
+        while let (Some(e), Some(n)) = (env, names) {
+            let slots = e.slots.borrow();
+            for (name, v) in n.info.names.iter().zip(slots.iter()) {
+                if let Some(name) = name {
+                    out.push((name.as_str().to_string(), view_value(v)));
                 }
             }
-            env = e.parent.clone();
+            env = e.parent.as_ref();
+            names = n.outer.as_deref();
         }
         out
     }
@@ -120,6 +123,9 @@ fn view_value(v: &Value) -> VarView {
 pub struct VmView<'a> {
     pub(crate) frames: &'a [crate::vm::Frame],
     state: RefCell<&'a mut EvalState>,
+    /// Whether the top frame is about to run the instruction before its `ip`
+    /// (`Observer::before_step`) rather than past it.
+    stepping: bool,
 }
 
 impl<'a> VmView<'a> {
@@ -127,7 +133,23 @@ impl<'a> VmView<'a> {
         VmView {
             frames,
             state: RefCell::new(state),
+            stepping: false,
         }
+    }
+
+    /// The view before the top frame runs its next instruction, which its `ip` is
+    /// already past.
+    pub(crate) fn stepping(frames: &'a [crate::vm::Frame], state: &'a mut EvalState) -> Self {
+        VmView {
+            stepping: true,
+            ..VmView::new(frames, state)
+        }
+    }
+
+    /// Frame `i` (0 = innermost).
+    fn frame(&self, i: usize) -> Option<FrameInfo> {
+        let f = self.frames.iter().rev().nth(i)?;
+        Some(f.info(self.stepping && i == 0))
     }
 
     /// Evaluate `expr` as if it were written where frame `frame` (0 = innermost) is
@@ -138,11 +160,7 @@ impl<'a> VmView<'a> {
     /// infinite recursion error, as it would be in the program.
     pub fn eval_in_frame(&self, frame: usize, expr: &str) -> Result<Value, EvalError> {
         let info = self
-            .frames
-            .iter()
-            .rev()
-            .nth(frame)
-            .map(|f| f.info())
+            .frame(frame)
             .ok_or_else(|| frame_error(format!("there is no frame {frame}")))?;
         let (Some(env), Some(location)) = (&info.env, &info.location) else {
             return Err(frame_error(format!(
@@ -150,7 +168,8 @@ impl<'a> VmView<'a> {
             )));
         };
         let mut state = self.state.borrow_mut();
-        crate::frame_eval::eval_in_env(&mut state, env, &location.file.dir, expr)
+        let names = info.names.as_deref();
+        crate::frame_eval::eval_in_env(&mut state, env, names, &location.file.dir, expr)
     }
 }
 
@@ -161,7 +180,9 @@ fn frame_error(msg: String) -> EvalError {
 impl VmView<'_> {
     /// The call stack, innermost frame first.
     pub fn frames(&self) -> Vec<FrameInfo> {
-        self.frames.iter().rev().map(|f| f.info()).collect()
+        (0..self.frames.len())
+            .filter_map(|i| self.frame(i))
+            .collect()
     }
 
     pub fn depth(&self) -> usize {

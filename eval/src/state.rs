@@ -148,7 +148,7 @@ impl EvalState {
     pub fn file_thunk(&self, c: &CompiledFile) -> Value {
         Value::Thunk(Thunk::suspended(
             crate::value::Code::new(c.root.clone()),
-            Env::new(0, None, None),
+            Env::new(0, None),
         ))
     }
 

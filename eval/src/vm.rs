@@ -137,7 +137,9 @@ pub(crate) enum Frame {
 const _: () = assert!(std::mem::size_of::<Frame>() == 56);
 
 impl Frame {
-    pub(crate) fn info(&self) -> FrameInfo {
+    /// What an observer sees of the frame; `stepping`: its instruction before `ip`
+    /// has not run yet (see `VmView::stepping`).
+    pub(crate) fn info(&self, stepping: bool) -> FrameInfo {
         match self {
             Frame::Code(f) => {
                 let kind = match (&f.kind, f.proto.kind) {
@@ -153,6 +155,7 @@ impl Frame {
                         span,
                     }),
                     env: Some(f.env.clone()),
+                    names: f.proto.names_at(f.ip() - usize::from(stepping)),
                     proto_kind: Some(f.proto.kind),
                 }
             }
@@ -160,12 +163,14 @@ impl Frame {
                 kind: FrameKind::Builtin(g.name),
                 location: None,
                 env: None,
+                names: None,
                 proto_kind: None,
             },
             Frame::Machine(MachineFrame { name, .. }) => FrameInfo {
                 kind: FrameKind::Builtin(name),
                 location: None,
                 env: None,
+                names: None,
                 proto_kind: None,
             },
         }
@@ -189,6 +194,8 @@ fn internal_proto(kind: ProtoKind, ops: Vec<Op>) -> Rc<Code> {
         consts: vec![],
         protos: vec![],
         scopes: vec![],
+        scope_sites: vec![],
+        made_in: None,
         with_chains: vec![],
         attr_keys: vec![],
         attr_pos: vec![],
@@ -418,7 +425,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             limits,
             steps: 0,
             check_at: 0,
-            empty_env: Env::new(0, None, None),
+            empty_env: Env::new(0, None),
             env_pool: Vec::with_capacity(ENV_POOL),
         }
     }
@@ -545,7 +552,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     f.pc = pc;
                     let file = f.proto.file.clone();
                     let span = f.proto.spans[f.ip() - 1];
-                    let view = VmView::new(&self.frames, self.state);
+                    let view = VmView::stepping(&self.frames, self.state);
                     self.observer.before_step(&view, &file, span, *op);
                 }
                 // SAFETY: `fast_op` changes no frame, so the top frame still holds both.
@@ -996,7 +1003,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             let kind = self
                 .frames
                 .last()
-                .map(|f| f.info().kind)
+                .map(|f| f.info(false).kind)
                 .unwrap_or(FrameKind::Call);
             let view = VmView::new(&self.frames, self.state);
             self.observer.enter_frame(&view, kind);
@@ -1008,7 +1015,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             let kind = self
                 .frames
                 .last()
-                .map(|f| f.info().kind)
+                .map(|f| f.info(false).kind)
                 .unwrap_or(FrameKind::Call);
             let view = VmView::new(&self.frames, self.state);
             self.observer.leave_frame(&view, kind);
@@ -1593,9 +1600,10 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn push_scope(&mut self, i: u32) {
         let f = code_frame!(self);
         let info = f.proto.scope(i);
+        let (n, kind) = (info.names.len(), info.kind);
         let parent = f.env.clone();
-        let recursive = matches!(info.kind, ScopeKind::Let | ScopeKind::RecAttrs);
-        let env = self.new_env(info.names.len(), parent, Some(&info));
+        let recursive = matches!(kind, ScopeKind::Let | ScopeKind::RecAttrs);
+        let env = self.new_env(n, parent);
         if recursive {
             self.state.scopes.register(&env);
         }
@@ -1957,7 +1965,9 @@ impl<'o, O: Observer> Vm<'o, O> {
                     return Err(generators::type_error("a set", &ov));
                 };
                 let f = code_frame!(self);
-                if let Some(info) = f.env.info.clone() {
+                // The `rec` set's scope, which the frame is in: its names are the code's.
+                if let Some(names) = f.proto.names_at(f.ip()) {
+                    let info = &names.info;
                     let mut slots = f.env.slots.borrow_mut();
                     for (k, v) in ov.iter() {
                         if let Some(i) = info.names.iter().position(|n| *n == Some(k)) {
@@ -2126,10 +2136,8 @@ impl<'o, O: Observer> Vm<'o, O> {
     }
 
     /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
-    /// `info` is borrowed: a pooled environment last used by the same function (a loop's
-    /// calls) keeps the one it has, with no count taken and dropped.
     #[inline(always)]
-    fn new_env(&mut self, n: usize, parent: EnvRc, info: Option<&Rc<ScopeInfo>>) -> EnvRc {
+    fn new_env(&mut self, n: usize, parent: EnvRc) -> EnvRc {
         if let Some(mut e) = self.env_pool.pop() {
             if let Some(m) = EnvRc::get_mut(&mut e) {
                 // Its slots were emptied to nulls when it was recycled.
@@ -2142,29 +2150,17 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let old = m.parent.replace(parent);
                 debug_assert!(old.is_none(), "pooled environment with a parent");
                 std::mem::forget(old);
-                let same = match (&m.info, info) {
-                    (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                };
-                if !same {
-                    m.info = info.cloned();
-                }
                 return e;
             }
         }
-        Env::new(n, Some(parent), info.cloned())
+        Env::new(n, Some(parent))
     }
 
     /// The environment of a call of `c` with argument `x`.
     #[inline(always)]
     fn call_env(&mut self, c: &Closure, x: Value) -> EnvRc {
         if c.proto.fused == 0 {
-            let env = self.new_env(
-                c.proto.call_size,
-                c.env.clone(),
-                c.proto.call_scope.as_ref(),
-            );
+            let env = self.new_env(c.proto.call_size, c.env.clone());
             fill(&mut env.slots.borrow_mut()[0], x);
             return env;
         }
@@ -2185,7 +2181,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                         .parent
                         .clone()
                         .unwrap_or_else(|| self.empty_env.clone());
-                    let new = self.new_env(proto.call_size, parent, proto.call_scope.as_ref());
+                    let new = self.new_env(proto.call_size, parent);
                     {
                         let mut slots = new.slots.borrow_mut();
                         let from = from.slots.get_mut().iter_mut();
@@ -2297,7 +2293,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 .clone()
                 .unwrap_or_else(|| self.empty_env.clone()),
         };
-        let env = self.new_env(code.call_size, parent, code.call_scope.as_ref());
+        let env = self.new_env(code.call_size, parent);
         {
             let mut cell = env.slots.borrow_mut();
             // One look at which kind of slots these are, not one per access.
@@ -2378,7 +2374,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let base = self.stack.len();
                 self.stack.push(functor);
                 self.stack.push(me);
-                let env = Env::new(1, None, None);
+                let env = Env::new(1, None);
                 env.slots.borrow_mut()[0] = x;
                 self.push_frame(Frame::Code(CodeFrame::new(
                     functor_trampoline(),

@@ -444,3 +444,67 @@ fn expressions_evaluate_in_the_scope_of_a_paused_frame() {
     );
     assert!(r[8].as_ref().unwrap_err().contains("no frame 99"));
 }
+
+/// At each step: the instruction about to run and the variable names of the two
+/// innermost frames.
+#[derive(Default)]
+struct Names(Vec<(Op, Vec<String>, Option<Vec<String>>)>);
+
+impl Observer for Names {
+    fn before_step(&mut self, vm: &VmView<'_>, _file: &Arc<SourceFile>, _span: Span, op: Op) {
+        let names = |f: &tvix_eval::observer::FrameInfo| -> Vec<String> {
+            f.variables().into_iter().map(|(n, _)| n).collect()
+        };
+        let frames = vm.frames();
+        self.0
+            .push((op, names(&frames[0]), frames.get(1).map(names)));
+    }
+}
+
+#[test]
+fn variables_follow_scopes_as_they_open_and_close() {
+    // Environments do not carry their names: the frame's code and position give them.
+    let mut ev = evaluator(Rc::new(MemoryIO::default()));
+    let src = "let a = 1; b = if a == 1 then a + 1 else 0; in b + (let q = 2; in q * 10)";
+    let c = ev.compile("«test»", src, Path::new("/")).unwrap();
+    let mut obs = Names::default();
+    let root = ev.state.file_thunk(&c);
+    assert_eq!(show(&ev.vm(&mut obs).force(root).unwrap()), "22");
+    let at = |op: fn(&Op) -> bool| -> Vec<&Vec<String>> {
+        obs.0
+            .iter()
+            .filter(|(o, _, _)| op(o))
+            .map(|(_, v, _)| v)
+            .collect()
+    };
+    let sorted = |v: &Vec<String>| {
+        let mut v = v.clone();
+        v.sort();
+        v
+    };
+    // About to push a scope: still in the one around it.
+    let pushes = at(|o| matches!(o, Op::PushScope(_)));
+    assert_eq!(pushes.len(), 2);
+    assert!(pushes[0].is_empty(), "{:?}", pushes[0]);
+    assert_eq!(sorted(pushes[1]), ["a", "b"]);
+    // About to pop one: still in it.
+    let pops = at(|o| matches!(o, Op::PopScope));
+    assert_eq!(sorted(pops[0]), ["a", "b", "q"]);
+    assert_eq!(sorted(pops[1]), ["a", "b"]);
+    assert!(at(|o| *o == Op::Mul)
+        .iter()
+        .all(|v| v.contains(&"q".to_string())));
+    // `b` is forced by the `+` after the inner scope's pop: the file's frame, waiting
+    // there, is outside that scope again.
+    let waiting: Vec<_> = obs
+        .0
+        .iter()
+        .filter(|(o, _, _)| *o == Op::Add)
+        .filter_map(|(_, _, outer)| outer.as_ref())
+        .collect();
+    assert!(!waiting.is_empty(), "{:?}", obs.0);
+    assert!(
+        waiting.iter().all(|v| sorted(v) == ["a", "b"]),
+        "{waiting:?}"
+    );
+}

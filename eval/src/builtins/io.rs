@@ -252,16 +252,19 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
             Some(names.clone()),
         )
         .map_err(|e| ErrorKind::Other(e.to_string()))?;
-        let info = Rc::new(crate::compiled::ScopeInfo {
-            kind: crate::compiled::ScopeKind::Let,
-            names: names.into_iter().map(Some).collect(),
-        });
-        let env = crate::value::Env::new(scope.len(), None, Some(info));
+        let names = crate::value::ScopeChain {
+            info: std::sync::Arc::new(crate::compiled::ScopeInfo {
+                kind: crate::compiled::ScopeKind::Let,
+                names: names.into_iter().map(Some).collect(),
+            }),
+            outer: None,
+        };
+        let env = crate::value::Env::new(scope.len(), None);
         for (i, (_, v)) in scope.iter().enumerate() {
             env.slots.borrow_mut()[i] = v.clone();
         }
         Ok(Value::Thunk(crate::value::Thunk::suspended(
-            crate::value::Code::new(c.root.clone()),
+            crate::value::Code::new_in(c.root.clone(), Some(Rc::new(names))),
             env,
         )))
     });

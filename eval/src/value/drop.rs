@@ -68,9 +68,9 @@ mod tests {
             v = Value::list(vec![v, Value::Int(1)]);
         }
         drop(v);
-        let mut e = crate::value::Env::new(1, None, None);
+        let mut e = crate::value::Env::new(1, None);
         for _ in 0..1_000_000 {
-            let child = crate::value::Env::new(1, Some(e.clone()), None);
+            let child = crate::value::Env::new(1, Some(e.clone()));
             child.slots.borrow_mut()[0] = Value::Int(2);
             e = child;
         }
