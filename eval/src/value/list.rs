@@ -94,19 +94,28 @@ impl NixList {
         NixList(p)
     }
 
+    /// The length of `parts` joined, or (`Err`) the answer itself when at most one part
+    /// has elements: that part, or an empty one.
+    fn joined_len(parts: &[NixList]) -> Result<usize, NixList> {
+        let mut full = parts.iter().filter(|p| !p.is_empty());
+        match (full.next(), full.next()) {
+            (Some(one), None) => return Err(one.clone()),
+            (None, _) => return Err(parts.first().cloned().unwrap_or_default()),
+            _ => {}
+        }
+        Ok(parts
+            .iter()
+            .try_fold(0usize, |n, p| n.checked_add(p.len()))
+            .unwrap_or_else(|| alloc::handle_alloc_error(Layout::new::<Header>())))
+    }
+
     /// The elements of `parts` in order: the one non-empty part itself when there is
     /// only one (an empty part when there is none), else one block of the exact size.
     pub fn concat(parts: &[NixList]) -> NixList {
-        let mut full = parts.iter().filter(|p| !p.is_empty());
-        match (full.next(), full.next()) {
-            (Some(one), None) => return one.clone(),
-            (None, _) => return parts.first().cloned().unwrap_or_default(),
-            _ => {}
-        }
-        let n = parts
-            .iter()
-            .try_fold(0usize, |n, p| n.checked_add(p.len()))
-            .unwrap_or_else(|| alloc::handle_alloc_error(Layout::new::<Header>()));
+        let n = match NixList::joined_len(parts) {
+            Ok(n) => n,
+            Err(whole) => return whole,
+        };
         let p = NixList::alloc(n);
         let elems = NixList::elems(p);
         let mut i = 0;
@@ -127,16 +136,10 @@ impl NixList {
     /// elements (moved bit for bit, its block freed without dropping them), so a list
     /// built only to be joined (`concatMap`'s fresh parts) costs no count updates.
     pub fn join(parts: Vec<NixList>) -> NixList {
-        let mut full = parts.iter().filter(|p| !p.is_empty());
-        match (full.next(), full.next()) {
-            (Some(one), None) => return one.clone(),
-            (None, _) => return NixList::default(),
-            _ => {}
-        }
-        let n = parts
-            .iter()
-            .try_fold(0usize, |n, p| n.checked_add(p.len()))
-            .unwrap_or_else(|| alloc::handle_alloc_error(Layout::new::<Header>()));
+        let n = match NixList::joined_len(&parts) {
+            Ok(n) => n,
+            Err(whole) => return whole,
+        };
         let p = NixList::alloc(n);
         let elems = NixList::elems(p);
         let mut i = 0;
