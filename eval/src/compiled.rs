@@ -272,6 +272,14 @@ pub struct ScopeSite {
     pub outer: Option<u32>,
 }
 
+impl ScopeSite {
+    /// Whether a frame whose next instruction is `ip` has this scope's environment
+    /// (or one inside it).
+    pub fn is_open_at(&self, ip: usize) -> bool {
+        (self.open as usize) < ip && ip <= self.close as usize
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Formals {
     pub entries: Vec<(Symbol, Option<Span>)>,

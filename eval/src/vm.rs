@@ -393,22 +393,19 @@ fn contexts_at(cf: &CodeFrame) -> Vec<Value> {
     // that forces an operand and runs again after). A range's last instruction is the
     // `Force` of its value, which runs again: so the frame is inside the range when its
     // next instruction is after the first and no further than that `Force`.
-    let ip = cf.ip() as u32;
+    let ip = cf.ip();
     code.contexts
         .iter()
-        .filter(|c| c.start < ip && ip < c.end)
+        .filter(|c| (c.start as usize) < ip && ip < c.end as usize)
         .map(|c| {
-            // Scopes are opened and closed in nested pairs, so those still open are
-            // the pushes not popped among the instructions run since `start`.
-            let opened: i64 = code.ops[c.start as usize..ip as usize]
+            // The frame's environment is as many scopes inside the range's as the
+            // range has opened and not yet closed.
+            let opened = code
+                .scope_sites
                 .iter()
-                .map(|op| match op {
-                    Op::PushScope(_) => 1,
-                    Op::PopScope => -1,
-                    _ => 0,
-                })
-                .sum();
-            let env = cf.env.ancestor(opened.max(0) as u32).clone();
+                .filter(|s| s.open >= c.start && s.is_open_at(ip))
+                .count();
+            let env = cf.env.ancestor(opened as u32).clone();
             Value::Thunk(Thunk::suspended(code.child(c.msg), env))
         })
         .collect()

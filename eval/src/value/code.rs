@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{NixString, Value};
-use crate::compiled::{ops_are_closed, Constant, Op, Proto, ProtoKind, ScopeInfo, ScopeSite};
+use crate::compiled::{ops_are_closed, Constant, Op, Proto, ProtoKind, ScopeInfo};
 
 pub struct Code {
     pub proto: Arc<Proto>,
@@ -150,9 +150,13 @@ impl Code {
     /// instruction is `ip`: that of the innermost scope it has pushed there, else its
     /// own.
     pub fn names_at(&self, ip: usize) -> Option<Rc<ScopeChain>> {
-        let open = |s: &ScopeSite| (s.open as usize) < ip && ip <= s.close as usize;
         // Scopes are listed as they open: the last open one is the innermost.
-        match self.proto.scope_sites.iter().rposition(open) {
+        match self
+            .proto
+            .scope_sites
+            .iter()
+            .rposition(|s| s.is_open_at(ip))
+        {
             Some(i) => self.pushed.get(i).cloned(),
             None => self.base.clone(),
         }
