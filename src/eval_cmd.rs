@@ -181,10 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             let result = (|| -> Result<Vec<u8>, EvalError> {
                 let v = entry::evaluate(&mut vm, root.clone(), &auto, path)?;
                 if args.json {
-                    let to_json = vm.state.globals[vm.state.global_index
-                        [&tvix_eval::symbol::Symbol::intern("__toJSON")]
-                        as usize]
-                        .clone();
+                    let to_json = vm.state.global("__toJSON").expect("toJSON is a builtin");
                     let s = vm.call(to_json, v)?;
                     let Value::String(s) = s else {
                         unreachable!("toJSON returns a string")

@@ -144,6 +144,13 @@ impl EvalState {
         .map(Arc::new)
     }
 
+    /// The global `name` (a builtin under its `__` name stays the builtin where a
+    /// REPL binding shadows the plain one).
+    pub fn global(&self, name: &str) -> Option<Value> {
+        let i = *self.global_index.get(&Symbol::intern(name))?;
+        self.globals.get(i as usize).cloned()
+    }
+
     /// A thunk evaluating a compiled file.
     pub fn file_thunk(&self, c: &CompiledFile) -> Value {
         Value::Thunk(Thunk::suspended(

@@ -911,11 +911,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// frames of this one are mid-error) and coerced to a string as C++ Nix does.
     fn context_message(&mut self, msg: Value) -> Result<String, EvalError> {
         let observed = self.state.observed;
-        let to_string = self
-            .state
-            .global_index
-            .get(&Symbol::intern("toString"))
-            .map(|&i| self.state.globals[i as usize].clone());
+        let to_string = self.state.global("__toString");
         let mut quiet = crate::NoObserver;
         let mut vm = Vm::new(&mut *self.state, &mut quiet, self.limits.clone());
         let text = match vm.force(msg) {
