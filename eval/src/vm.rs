@@ -968,10 +968,18 @@ impl<'o, O: Observer> Vm<'o, O> {
         Err(err)
     }
 
-    fn push_frame(&mut self, f: Frame) -> R<()> {
+    /// An error if the frames are as deep as allowed: asked before a frame is built,
+    /// so nothing built needs undoing.
+    #[inline(always)]
+    fn check_depth(&self) -> R<()> {
         if self.frames.len() >= self.limits.max_depth {
             return Err(depth_limit(self.limits.max_depth));
         }
+        Ok(())
+    }
+
+    fn push_frame(&mut self, f: Frame) -> R<()> {
+        self.check_depth()?;
         self.enter_frame(f);
         Ok(())
     }
@@ -1072,9 +1080,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `start_force` of a `Suspended` thunk.
     #[inline(never)]
     fn start_suspended(&mut self, t: Thunk) -> R<bool> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(depth_limit(self.limits.max_depth));
-        }
+        self.check_depth()?;
         let forcing = match &*t.borrow() {
             ThunkState::Suspended { env, .. } => ThunkState::Forcing(env.clone()),
             _ => unreachable!("checked by start_force"),
@@ -1103,9 +1109,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// `start_force` of a plain `Apply` thunk (what `map` and `genList` make most).
     #[inline(never)]
     fn start_apply(&mut self, t: Thunk) -> R<bool> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(depth_limit(self.limits.max_depth));
-        }
+        self.check_depth()?;
         let base = self.stack.len();
         let (proto, env) = match &*t.borrow() {
             // A plain closure's body runs as the thunk's frame, without the trampoline
@@ -1130,9 +1134,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         if t.is_forcing() {
             return Err(ErrorKind::InfiniteRecursion.into());
         }
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(depth_limit(self.limits.max_depth));
-        }
+        self.check_depth()?;
         let base = self.stack.len();
         let (proto, env) = match &*t.borrow() {
             ThunkState::ApplyOther(fx) => self.apply_frame(fx.0.clone(), fx.1.clone()),
@@ -1340,9 +1342,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 // `a: b: body`: bind both arguments in the inner lambda's environment and
                 // run its body directly, without the trampoline or the intermediate
                 // closure. The depth is checked first: nothing built needs undoing.
-                if self.frames.len() >= self.limits.max_depth {
-                    return Err(depth_limit(self.limits.max_depth));
-                }
+                self.check_depth()?;
                 let Some(inner) = c.proto.curried else {
                     unreachable!("checked above")
                 };
@@ -1379,9 +1379,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     fn push_call(&mut self, f: Value, x: Value) -> R<()> {
         let f = match (f, O::ACTIVE) {
             (Value::Closure(c), false) if c.proto.curried.is_none() => {
-                if self.frames.len() >= self.limits.max_depth {
-                    return Err(depth_limit(self.limits.max_depth));
-                }
+                self.check_depth()?;
                 let env = self.call_env(&c, x);
                 let base = self.stack.len();
                 self.enter_frame(Frame::Code(CodeFrame::new(
@@ -2223,9 +2221,7 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// the frame is then written straight into the frame stack, not built and copied.
     #[inline(always)]
     fn push_call_frame(&mut self, code: Rc<Code>, env: EnvRc) -> R<()> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(depth_limit(self.limits.max_depth));
-        }
+        self.check_depth()?;
         let base = self.stack.len();
         self.enter_frame(Frame::Code(CodeFrame::new(code, env, base, CodeKind::Call)));
         Ok(())
