@@ -1,10 +1,9 @@
-//! `EnvRc`: a shared environment, as `Rc<Env>` but with the memory of a freed one kept
-//! for the next. The VM reuses the environments of calls it alone still holds (see
-//! `Vm::recycle_env`); the others (captured by a thunk or closure that outlives the
-//! call, a third of them on module-heavy code) die later, through their last handle.
-//! That drop puts the block on a per-thread free list that `EnvRc::new` takes from
-//! first: a push and a pop in place of a round trip through the allocator, whose
-//! refill of an emptied page is the dearer part.
+//! `EnvRc`: a shared environment, as `Rc<Env>` but in a block of 64 bytes: a count of
+//! handles and the environment, no weak count. The VM reuses the environments of calls
+//! it alone still holds (see `Vm::recycle_env`); the others (captured by a thunk or
+//! closure that outlives the call, a third of them on module-heavy code) die later,
+//! through their last handle, and their blocks go back to the allocator (whose small
+//! blocks the `tvix` command keeps per size for the next: see its `alloc` module).
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
@@ -26,33 +25,15 @@ pub struct EnvRc(NonNull<EnvBox>);
 #[cfg(not(debug_assertions))]
 const _: () = assert!(std::mem::size_of::<EnvBox>() == 64);
 
-/// Most free blocks kept per thread (64 bytes each). What is past it goes back to the
-/// allocator; the blocks on the list when a thread ends are not freed (bounded, and
-/// the evaluator's thread ends with the process).
-const FREE_MAX: usize = 1024;
-
-thread_local! {
-    /// The free list's head (linked through each block's first word) and length.
-    static FREE: Cell<(*mut EnvBox, usize)> = const { Cell::new((ptr::null_mut(), 0)) };
-}
-
 impl EnvRc {
     #[inline]
     pub fn new(env: Env) -> EnvRc {
-        let (head, len) = FREE.get();
-        let p = if head.is_null() {
-            let layout = Layout::new::<EnvBox>();
-            // SAFETY: the layout is not zero-sized.
-            let p = unsafe { alloc(layout) }.cast::<EnvBox>();
-            if p.is_null() {
-                handle_alloc_error(layout)
-            }
-            p
-        } else {
-            // SAFETY: a block on the list holds the next one's address in its first word.
-            FREE.set((unsafe { head.cast::<*mut EnvBox>().read() }, len - 1));
-            head
-        };
+        let layout = Layout::new::<EnvBox>();
+        // SAFETY: the layout is not zero-sized.
+        let p = unsafe { alloc(layout) }.cast::<EnvBox>();
+        if p.is_null() {
+            handle_alloc_error(layout)
+        }
         // SAFETY: `p` is a block of `EnvBox`'s layout that nothing else uses.
         unsafe {
             p.write(EnvBox {
@@ -110,13 +91,7 @@ impl EnvRc {
         // What the environment holds may free further environments (its parent):
         // they are on the list before this one, which is looked at afresh after.
         ptr::drop_in_place(&mut (*p).env);
-        let (head, len) = FREE.get();
-        if len < FREE_MAX {
-            p.cast::<*mut EnvBox>().write(head);
-            FREE.set((p, len + 1));
-        } else {
-            dealloc(p.cast(), Layout::new::<EnvBox>());
-        }
+        dealloc(p.cast(), Layout::new::<EnvBox>());
     }
 }
 
@@ -159,17 +134,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn freed_blocks_are_reused_and_counts_kept() {
+    fn counts_are_kept() {
         let a = Env::new(2, None);
         let b = Env::new(1, Some(a.clone()));
         assert_eq!(EnvRc::strong_count(&a), 2);
         assert!(EnvRc::ptr_eq(b.ancestor(1), &a));
         drop(a);
-        let addr = b.0;
+        assert!(EnvRc::strong_count(b.ancestor(1)) == 1);
         drop(b);
-        // The block freed last (the child: its drop freed the parent first) comes back.
         let c = Env::new(0, None);
-        assert_eq!(c.0, addr);
         let mut c2 = c.clone();
         assert!(EnvRc::get_mut(&mut c2).is_none());
         drop(c);
