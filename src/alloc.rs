@@ -30,20 +30,62 @@ const SMALL: usize = 128;
 const CLASSES: usize = SMALL / 8;
 
 /// Most blocks kept per size class and thread (at most ~8.5 MiB in all, far less in
-/// practice). What is past it goes back to mimalloc; the blocks kept when a thread ends
-/// are not freed (bounded, and the evaluator's thread ends with the process).
+/// practice). What is past it goes back to mimalloc, and so does what a thread kept
+/// when it ends (see `GiveBack`).
 const KEEP: u32 = 8192;
 
 struct Kept {
     /// Linked through each block's first word.
     head: Cell<*mut u8>,
+    /// How many, or past `KEEP` when none may be kept now: `FIRST` before the class
+    /// keeps its first block, `GIVEN_BACK` once the thread's blocks went back.
     len: Cell<u32>,
 }
 
+const FIRST: u32 = u32::MAX - 1;
+const GIVEN_BACK: u32 = u32::MAX;
+
 thread_local! {
     static KEPT: [Kept; CLASSES] = const {
-        [const { Kept { head: Cell::new(ptr::null_mut()), len: Cell::new(0) } }; CLASSES]
+        [const { Kept { head: Cell::new(ptr::null_mut()), len: Cell::new(FIRST) } }; CLASSES]
     };
+    static GIVE_BACK: GiveBack = const { GiveBack };
+}
+
+/// Frees the blocks a thread kept when it ends (a server's worker threads come and go),
+/// and keeps no more after.
+struct GiveBack;
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        KEPT.with(|kept| {
+            for k in kept {
+                let mut p = k.head.replace(ptr::null_mut());
+                k.len.set(GIVEN_BACK);
+                while !p.is_null() {
+                    // SAFETY: a kept block holds the next one's address in its first
+                    // word, and is a mimalloc block no one holds.
+                    unsafe {
+                        let next = p.cast::<*mut u8>().read();
+                        mi::mi_free(p as *mut c_void);
+                        p = next;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Whether a class that keeps `KEEP` or more blocks by its count may keep one more: only
+/// before its first, which registers `GiveBack` for the thread's end.
+#[cold]
+fn may_start(k: &Kept) -> bool {
+    if k.len.get() != FIRST {
+        return false;
+    }
+    GIVE_BACK.with(|_| {});
+    k.len.set(0);
+    true
 }
 
 /// The size class of a block kept for reuse: sizes `8c - 7 ..= 8c` share class
@@ -99,14 +141,13 @@ unsafe impl GlobalAlloc for Mimalloc {
         if let Some(c) = class(&layout) {
             let kept = KEPT.with(|k| {
                 let k = &k[c];
-                let len = k.len.get();
-                if len >= KEEP {
+                if k.len.get() >= KEEP && !may_start(k) {
                     return false;
                 }
                 // SAFETY: the block is at least a word and no one else holds it.
                 unsafe { ptr.cast::<*mut u8>().write(k.head.get()) };
                 k.head.set(ptr);
-                k.len.set(len + 1);
+                k.len.set(k.len.get() + 1);
                 true
             });
             if kept {
@@ -158,6 +199,27 @@ mod tests {
             a.dealloc(t, Layout::from_size_align(4000, 8).unwrap());
             a.dealloc(r, l32);
         }
+    }
+
+    #[test]
+    fn a_thread_gives_back_what_it_kept_when_it_ends() {
+        let l = Layout::from_size_align(40, 8).unwrap();
+        std::thread::spawn(move || {
+            // SAFETY: a non-zero layout, freed once with it.
+            unsafe { Mimalloc.dealloc(Mimalloc.alloc(l), l) };
+            assert_eq!(KEPT.with(|k| k[4].len.get()), 1);
+        })
+        .join()
+        .unwrap();
+        // What runs after the give-back (other threads' destructors) keeps nothing.
+        let t = std::thread::spawn(move || {
+            let kept = GiveBack;
+            drop(kept);
+            // SAFETY: as above.
+            unsafe { Mimalloc.dealloc(Mimalloc.alloc(l), l) };
+            KEPT.with(|k| k[4].head.get().is_null())
+        });
+        assert!(t.join().unwrap());
     }
 
     #[test]
