@@ -8,7 +8,7 @@ use crate::builtins::lists::ForcedElems;
 use crate::compiled::Proto;
 use crate::errors::{ErrorKind, R};
 use crate::generators::{arrived_or_force, Machine, MachineStep};
-use crate::symbol::Symbol;
+use crate::symbol::{NameKey, Symbol};
 use crate::value::{Attrs, NixList, NixString, Thunk, Value};
 
 fn name_value(k: Symbol) -> Value {
@@ -105,7 +105,7 @@ struct ZipAttrsWith {
     index: rustc_hash::FxHashMap<Symbol, usize>,
     /// Each name's first value, then the rest: most names are in only one of the sets,
     /// and then no vector is allocated for them.
-    groups: Vec<(Symbol, Value, Vec<Value>)>,
+    groups: Groups,
 }
 
 /// Up to this many names, a name's group is found by a scan (symbols compare as
@@ -113,7 +113,9 @@ struct ZipAttrsWith {
 /// which building a hash index costs more than it saves.
 const SCAN: usize = 8;
 
-type Groups = Vec<(Symbol, Value, Vec<Value>)>;
+/// Names with their prefixes (read once per name, not at each comparison of the sort
+/// at the end), first values and the rest.
+type Groups = Vec<(NameKey, Value, Vec<Value>)>;
 
 /// Add `v` to the group of `k`.
 fn add_to_group(
@@ -124,10 +126,10 @@ fn add_to_group(
 ) {
     let n = groups.len();
     let found = if n <= SCAN {
-        let found = groups.iter().position(|g| g.0 == k);
+        let found = groups.iter().position(|g| g.0.sym() == k);
         if found.is_none() && n == SCAN {
             // From now on the index is used: it gets every name, this one included.
-            index.extend(groups.iter().enumerate().map(|(i, g)| (g.0, i)));
+            index.extend(groups.iter().enumerate().map(|(i, g)| (g.0.sym(), i)));
             index.insert(k, n);
         }
         found
@@ -137,7 +139,7 @@ fn add_to_group(
     };
     match found {
         Some(i) => groups[i].2.push(v.clone()),
-        None => groups.push((k, v.clone(), Vec::new())),
+        None => groups.push((NameKey::new(k), v.clone(), Vec::new())),
     }
 }
 
@@ -145,7 +147,12 @@ impl Machine for ZipAttrsWith {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
         let (index, groups) = (&mut self.index, &mut self.groups);
         let step = self.sets.step(last, |e| {
-            for (k, v) in attrs(&e)?.iter() {
+            let set = attrs(&e)?;
+            if groups.capacity() == 0 {
+                // Room for the first set's names at once, rather than growing to it.
+                groups.reserve(set.len());
+            }
+            for (k, v) in set.iter() {
                 add_to_group(index, groups, k, v);
             }
             Ok(())
@@ -154,10 +161,11 @@ impl Machine for ZipAttrsWith {
             return Ok(step);
         }
         let mut groups = std::mem::take(groups);
-        groups.sort_unstable_by(|a, b| a.0.cmp_name(b.0));
+        groups.sort_unstable_by_key(|g| g.0);
         let entries = groups
             .into_iter()
             .map(|(k, first, mut rest)| {
+                let k = k.sym();
                 let vs = if rest.is_empty() {
                     NixList::one(first)
                 } else {

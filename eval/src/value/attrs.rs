@@ -24,7 +24,7 @@ use std::sync::Arc;
 use super::copy::copy_few;
 use super::Value;
 use crate::attr_pos::AttrPos;
-use crate::symbol::Symbol;
+use crate::symbol::{NameKey, Symbol};
 use rustc_hash::FxHashMap;
 
 /// The longest flat set; longer ones are maps.
@@ -35,40 +35,6 @@ const LARGE: u16 = u16::MAX;
 
 /// Single-threaded persistent map (runtime values never cross threads).
 type Map = imbl::GenericOrdMap<NameKey, Value, imbl::shared_ptr::RcK>;
-
-/// A symbol ordered by its name, as Nix orders attribute names. The first eight bytes
-/// of the name are kept beside the symbol, so that walking a large set compares
-/// integers and reads the symbol table only for names sharing a prefix.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct NameKey {
-    prefix: u64,
-    sym: Symbol,
-}
-
-impl NameKey {
-    #[inline]
-    fn new(sym: Symbol) -> NameKey {
-        NameKey {
-            prefix: sym.name_prefix(),
-            sym,
-        }
-    }
-}
-
-impl PartialOrd for NameKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for NameKey {
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        match self.prefix.cmp(&other.prefix) {
-            Ordering::Equal => self.sym.cmp_name(other.sym),
-            o => o,
-        }
-    }
-}
 
 /// A large set's entries.
 enum Body {
@@ -116,7 +82,7 @@ impl Large {
                     .zip(vals)
                     .map(|(k, v)| (*k, NonNull::from(v)))
                     .collect(),
-                Body::Map(m) => m.iter().map(|(k, v)| (k.sym, NonNull::from(v))).collect(),
+                Body::Map(m) => m.iter().map(|(k, v)| (k.sym(), NonNull::from(v))).collect(),
             });
             // SAFETY: see `index`.
             return ix.get(&k).map(|v| unsafe { v.as_ref() });
@@ -878,7 +844,7 @@ impl<'a> Iterator for AttrsIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             AttrsIter::Flat(it) => it.next().map(|(k, v)| (*k, v)),
-            AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym, v)),
+            AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym(), v)),
         }
     }
 
