@@ -193,6 +193,7 @@ impl NameKey {
 }
 
 impl PartialOrd for NameKey {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
