@@ -477,6 +477,22 @@ impl Attrs {
 
     /// `self // other`. An empty side gives the other set itself, not a copy.
     pub fn update(&self, other: &Attrs) -> Attrs {
+        // Two flat sets, the common case, are taken apart once.
+        if let (Some((ak, av)), Some((bk, bv))) = (self.small(), other.small()) {
+            if bk.is_empty() {
+                return self.clone();
+            }
+            if ak.is_empty() {
+                return other.clone();
+            }
+            let pos = AttrPos::update(self.pos(), other.pos());
+            let mut out = merge_flat(ak, av, bk, bv);
+            if out.len() > FLAT_MAX {
+                out = Attrs::build(out.len(), out.iter().map(|(k, v)| (k, v.clone())));
+            }
+            out.set_pos(pos);
+            return out;
+        }
         if other.is_empty() {
             return self.clone();
         }
@@ -489,14 +505,8 @@ impl Attrs {
         out
     }
 
+    /// `self // other` where a side is large.
     fn update_entries(&self, other: &Attrs) -> Attrs {
-        if let (Some((ak, av)), Some((bk, bv))) = (self.small(), other.small()) {
-            let merged = merge_flat(ak, av, bk, bv);
-            if merged.len() <= FLAT_MAX {
-                return merged;
-            }
-            return Attrs::build(merged.len(), merged.iter().map(|(k, v)| (k, v.clone())));
-        }
         // A large side: merge both into a sorted copy, unless the smaller side has only
         // a few names for the larger, which then are inserted into a map of it.
         let right_wins = self.len() >= other.len();
