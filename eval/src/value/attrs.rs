@@ -177,11 +177,10 @@ impl Attrs {
         pos: Option<&Arc<AttrPos>>,
     ) -> Attrs {
         let n = keys.len();
-        let start = stack.len().saturating_sub(n);
         if n > FLAT_MAX || stack.len() < n {
-            let a = Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
-            return a.with_pos(pos.cloned());
+            return Attrs::large_from_stack_top(keys, stack, pos);
         }
+        let start = stack.len() - n;
         let a = Attrs::block(n, pos.cloned());
         // SAFETY: the block has room for `n` values and then `n` names, and this handle
         // is its only one. The `n` values at the top of the stack are moved: copied
@@ -194,6 +193,21 @@ impl Attrs {
             (*a.0.as_ptr()).len = n as u16;
         }
         a
+    }
+
+    /// `from_stack_top` for a large set, out of line so that the small ones need fewer
+    /// registers saved.
+    #[cold]
+    #[inline(never)]
+    fn large_from_stack_top(
+        keys: &[Symbol],
+        stack: &mut Vec<Value>,
+        pos: Option<&Arc<AttrPos>>,
+    ) -> Attrs {
+        let n = keys.len();
+        let start = stack.len().saturating_sub(n);
+        let a = Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
+        a.with_pos(pos.cloned())
     }
 
     /// From arbitrary entries; a later duplicate replaces an earlier one.
