@@ -167,6 +167,48 @@ impl Symbol {
     }
 }
 
+/// A symbol ordered by its name, as Nix orders attribute names. The first eight bytes
+/// of the name are kept beside the symbol, so that sorting or merging by name compares
+/// integers and reads the symbol table once per name, and again only for names sharing
+/// a prefix.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NameKey {
+    prefix: u64,
+    sym: Symbol,
+}
+
+impl NameKey {
+    #[inline]
+    pub fn new(sym: Symbol) -> NameKey {
+        NameKey {
+            prefix: sym.name_prefix(),
+            sym,
+        }
+    }
+
+    #[inline]
+    pub fn sym(self) -> Symbol {
+        self.sym
+    }
+}
+
+impl PartialOrd for NameKey {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for NameKey {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match self.prefix.cmp(&other.prefix) {
+            std::cmp::Ordering::Equal => self.sym.cmp_name(other.sym),
+            o => o,
+        }
+    }
+}
+
 /// Every id is published (under the lock) before `intern` hands it out; taking the lock
 /// makes that write visible here even without other synchronisation. A `Symbol` made
 /// up from a number that was never interned is a bug in the caller.

@@ -8,7 +8,7 @@ use crate::builtins::lists::ForcedElems;
 use crate::compiled::Proto;
 use crate::errors::{ErrorKind, R};
 use crate::generators::{arrived_or_force, Machine, MachineStep};
-use crate::symbol::Symbol;
+use crate::symbol::{NameKey, Symbol};
 use crate::value::{Attrs, NixList, NixString, Thunk, Value};
 
 fn name_value(k: Symbol) -> Value {
@@ -101,11 +101,18 @@ fn cat_attrs(a: &mut [Value]) -> Box<dyn Machine> {
 struct ZipAttrsWith {
     f: Value,
     sets: ForcedElems,
+    groups: Groups,
+}
+
+/// The names seen so far and their values.
+#[derive(Default)]
+struct Groups {
     /// Each name's group, once there are more than `SCAN` (integer hashing).
     index: rustc_hash::FxHashMap<Symbol, usize>,
-    /// Each name's first value, then the rest: most names are in only one of the sets,
-    /// and then no vector is allocated for them.
-    groups: Vec<(Symbol, Value, Vec<Value>)>,
+    groups: Vec<Group>,
+    /// How many more values the groups' vectors may be given room for ahead of need
+    /// (see `Group::add`): four per set, so that guesses cost little memory at worst.
+    budget: usize,
 }
 
 /// Up to this many names, a name's group is found by a scan (symbols compare as
@@ -113,56 +120,97 @@ struct ZipAttrsWith {
 /// which building a hash index costs more than it saves.
 const SCAN: usize = 8;
 
-type Groups = Vec<(Symbol, Value, Vec<Value>)>;
+/// A name's values across the sets, in order.
+struct Group {
+    /// The name with its prefix, read once, not at each comparison of the final sort.
+    key: NameKey,
+    /// The first value, alone while it is the only one: most names are in one of the
+    /// sets, and then no vector is allocated for them.
+    first: Value,
+    /// Every value, once there are two.
+    all: Vec<Value>,
+    /// The index of the set `first` came from.
+    first_at: usize,
+}
 
-/// Add `v` to the group of `k`.
-fn add_to_group(
-    index: &mut rustc_hash::FxHashMap<Symbol, usize>,
-    groups: &mut Groups,
-    k: Symbol,
-    v: &Value,
-) {
-    let n = groups.len();
-    let found = if n <= SCAN {
-        let found = groups.iter().position(|g| g.0 == k);
-        if found.is_none() && n == SCAN {
-            // From now on the index is used: it gets every name, this one included.
-            index.extend(groups.iter().enumerate().map(|(i, g)| (g.0, i)));
-            index.insert(k, n);
+impl Group {
+    /// Add the value `v` from set `at` of `len`. At the second value the vector gets
+    /// room for as many as the rest of the sets hold at the pace of the first two (a
+    /// name in every set, or every few, then never grows it), within `budget`.
+    fn add(&mut self, v: &Value, at: usize, len: usize, budget: &mut usize) {
+        if self.all.is_empty() {
+            let gap = at.saturating_sub(self.first_at).max(1);
+            let guess = len.saturating_sub(self.first_at).div_ceil(gap).max(2);
+            let room = if guess <= *budget {
+                *budget -= guess;
+                guess
+            } else {
+                2
+            };
+            self.all = Vec::with_capacity(room);
+            self.all.push(std::mem::take(&mut self.first));
         }
-        found
-    } else {
-        let i = *index.entry(k).or_insert(n);
-        Some(i).filter(|&i| i < n)
-    };
-    match found {
-        Some(i) => groups[i].2.push(v.clone()),
-        None => groups.push((k, v.clone(), Vec::new())),
+        self.all.push(v.clone());
+    }
+}
+
+impl Groups {
+    /// Add `v` to the group of `k`; `v` is from set `at` of `len`.
+    fn add(&mut self, k: Symbol, v: &Value, at: usize, len: usize) {
+        let (index, groups) = (&mut self.index, &mut self.groups);
+        let n = groups.len();
+        let found = if n <= SCAN {
+            let found = groups.iter().position(|g| g.key.sym() == k);
+            if found.is_none() && n == SCAN {
+                // From now on the index is used: it gets every name, this one included.
+                index.extend(groups.iter().enumerate().map(|(i, g)| (g.key.sym(), i)));
+                index.insert(k, n);
+            }
+            found
+        } else {
+            let i = *index.entry(k).or_insert(n);
+            Some(i).filter(|&i| i < n)
+        };
+        match found {
+            Some(i) => groups[i].add(v, at, len, &mut self.budget),
+            None => groups.push(Group {
+                key: NameKey::new(k),
+                first: v.clone(),
+                all: Vec::new(),
+                first_at: at,
+            }),
+        }
     }
 }
 
 impl Machine for ZipAttrsWith {
     fn resume(&mut self, last: Option<Value>) -> R<MachineStep> {
-        let (index, groups) = (&mut self.index, &mut self.groups);
-        let step = self.sets.step(last, |e| {
-            for (k, v) in attrs(&e)?.iter() {
-                add_to_group(index, groups, k, v);
+        let g = &mut self.groups;
+        let step = self.sets.step_at(last, |e, at, len| {
+            let set = attrs(&e)?;
+            if at == 0 {
+                // Room for the first set's names at once, rather than growing to it.
+                g.groups.reserve(set.len());
+                g.budget = len.saturating_mul(4);
+            }
+            for (k, v) in set.iter() {
+                g.add(k, v, at, len);
             }
             Ok(())
         })?;
         if let Some(step) = step {
             return Ok(step);
         }
-        let mut groups = std::mem::take(groups);
-        groups.sort_unstable_by(|a, b| a.0.cmp_name(b.0));
+        let mut groups = std::mem::take(&mut g.groups);
+        groups.sort_unstable_by_key(|g| g.key);
         let entries = groups
             .into_iter()
-            .map(|(k, first, mut rest)| {
-                let vs = if rest.is_empty() {
-                    NixList::one(first)
+            .map(|g| {
+                let k = g.key.sym();
+                let vs = if g.all.is_empty() {
+                    NixList::one(g.first)
                 } else {
-                    rest.insert(0, first);
-                    NixList::from_vec(rest)
+                    NixList::from_vec(g.all)
                 };
                 (
                     k,
@@ -178,8 +226,7 @@ fn zip_attrs_with(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ZipAttrsWith {
         f: std::mem::take(&mut a[0]),
         sets: ForcedElems::new(std::mem::take(&mut a[1])),
-        index: Default::default(),
-        groups: Vec::new(),
+        groups: Groups::default(),
     })
 }
 

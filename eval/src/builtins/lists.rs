@@ -437,6 +437,15 @@ impl ForcedElems {
         last: Option<Value>,
         mut each: impl FnMut(Value) -> R<()>,
     ) -> R<Option<MachineStep>> {
+        self.step_at(last, |e, _, _| each(e))
+    }
+
+    /// As `step`, also telling `each` where the element is and how long the list is.
+    pub(crate) fn step_at(
+        &mut self,
+        last: Option<Value>,
+        mut each: impl FnMut(Value, usize, usize) -> R<()>,
+    ) -> R<Option<MachineStep>> {
         let l = match (&self.l, last) {
             (None, None) => match forced_or_step(std::mem::take(&mut self.arg)) {
                 Ok(v) => self.l.insert(into_list(v)?),
@@ -445,7 +454,8 @@ impl ForcedElems {
             (None, Some(v)) => self.l.insert(into_list(v)?),
             (Some(l), last) => {
                 if let Some(e) = last {
-                    each(e)?;
+                    // The element asked for last, at `i - 1`.
+                    each(e, self.i.saturating_sub(1), l.len())?;
                 }
                 l
             }
@@ -453,7 +463,7 @@ impl ForcedElems {
         while let Some(e) = l.get(self.i) {
             self.i += 1;
             match known_or_step(e) {
-                Ok(e) => each(e)?,
+                Ok(e) => each(e, self.i - 1, l.len())?,
                 Err(step) => return Ok(Some(step)),
             }
         }

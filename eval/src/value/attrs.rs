@@ -24,7 +24,7 @@ use std::sync::Arc;
 use super::copy::copy_few;
 use super::Value;
 use crate::attr_pos::AttrPos;
-use crate::symbol::Symbol;
+use crate::symbol::{NameKey, Symbol};
 use rustc_hash::FxHashMap;
 
 /// The longest flat set; longer ones are maps.
@@ -35,40 +35,6 @@ const LARGE: u16 = u16::MAX;
 
 /// Single-threaded persistent map (runtime values never cross threads).
 type Map = imbl::GenericOrdMap<NameKey, Value, imbl::shared_ptr::RcK>;
-
-/// A symbol ordered by its name, as Nix orders attribute names. The first eight bytes
-/// of the name are kept beside the symbol, so that walking a large set compares
-/// integers and reads the symbol table only for names sharing a prefix.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct NameKey {
-    prefix: u64,
-    sym: Symbol,
-}
-
-impl NameKey {
-    #[inline]
-    fn new(sym: Symbol) -> NameKey {
-        NameKey {
-            prefix: sym.name_prefix(),
-            sym,
-        }
-    }
-}
-
-impl PartialOrd for NameKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for NameKey {
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        match self.prefix.cmp(&other.prefix) {
-            Ordering::Equal => self.sym.cmp_name(other.sym),
-            o => o,
-        }
-    }
-}
 
 /// A large set's entries.
 enum Body {
@@ -116,7 +82,7 @@ impl Large {
                     .zip(vals)
                     .map(|(k, v)| (*k, NonNull::from(v)))
                     .collect(),
-                Body::Map(m) => m.iter().map(|(k, v)| (k.sym, NonNull::from(v))).collect(),
+                Body::Map(m) => m.iter().map(|(k, v)| (k.sym(), NonNull::from(v))).collect(),
             });
             // SAFETY: see `index`.
             return ix.get(&k).map(|v| unsafe { v.as_ref() });
@@ -211,11 +177,10 @@ impl Attrs {
         pos: Option<&Arc<AttrPos>>,
     ) -> Attrs {
         let n = keys.len();
-        let start = stack.len().saturating_sub(n);
         if n > FLAT_MAX || stack.len() < n {
-            let a = Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
-            return a.with_pos(pos.cloned());
+            return Attrs::large_from_stack_top(keys, stack, pos);
         }
+        let start = stack.len() - n;
         let a = Attrs::block(n, pos.cloned());
         // SAFETY: the block has room for `n` values and then `n` names, and this handle
         // is its only one. The `n` values at the top of the stack are moved: copied
@@ -228,6 +193,21 @@ impl Attrs {
             (*a.0.as_ptr()).len = n as u16;
         }
         a
+    }
+
+    /// `from_stack_top` for a large set, out of line so that the small ones need fewer
+    /// registers saved.
+    #[cold]
+    #[inline(never)]
+    fn large_from_stack_top(
+        keys: &[Symbol],
+        stack: &mut Vec<Value>,
+        pos: Option<&Arc<AttrPos>>,
+    ) -> Attrs {
+        let n = keys.len();
+        let start = stack.len().saturating_sub(n);
+        let a = Attrs::build(n, keys.iter().copied().zip(stack.drain(start..)));
+        a.with_pos(pos.cloned())
     }
 
     /// From arbitrary entries; a later duplicate replaces an earlier one.
@@ -511,6 +491,22 @@ impl Attrs {
 
     /// `self // other`. An empty side gives the other set itself, not a copy.
     pub fn update(&self, other: &Attrs) -> Attrs {
+        // Two flat sets, the common case, are taken apart once.
+        if let (Some((ak, av)), Some((bk, bv))) = (self.small(), other.small()) {
+            if bk.is_empty() {
+                return self.clone();
+            }
+            if ak.is_empty() {
+                return other.clone();
+            }
+            let pos = AttrPos::update(self.pos(), other.pos());
+            let mut out = merge_flat(ak, av, bk, bv);
+            if out.len() > FLAT_MAX {
+                out = Attrs::build(out.len(), out.iter().map(|(k, v)| (k, v.clone())));
+            }
+            out.set_pos(pos);
+            return out;
+        }
         if other.is_empty() {
             return self.clone();
         }
@@ -523,14 +519,8 @@ impl Attrs {
         out
     }
 
+    /// `self // other` where a side is large.
     fn update_entries(&self, other: &Attrs) -> Attrs {
-        if let (Some((ak, av)), Some((bk, bv))) = (self.small(), other.small()) {
-            let merged = merge_flat(ak, av, bk, bv);
-            if merged.len() <= FLAT_MAX {
-                return merged;
-            }
-            return Attrs::build(merged.len(), merged.iter().map(|(k, v)| (k, v.clone())));
-        }
         // A large side: merge both into a sorted copy, unless the smaller side has only
         // a few names for the larger, which then are inserted into a map of it.
         let right_wins = self.len() >= other.len();
@@ -878,7 +868,7 @@ impl<'a> Iterator for AttrsIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             AttrsIter::Flat(it) => it.next().map(|(k, v)| (*k, v)),
-            AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym, v)),
+            AttrsIter::Large(it) => it.next().map(|(k, v)| (k.sym(), v)),
         }
     }
 
