@@ -1484,7 +1484,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     let Some(Frame::Machine(m)) = self.pop_frame() else {
                         unreachable!()
                     };
-                    self.stack.truncate(m.base);
+                    cut(&mut self.stack, m.base);
                     self.stack.push(v);
                     return Ok(());
                 }
@@ -2432,7 +2432,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let (start, args) = spread_args(&mut self.stack, &b, held, k);
                 let r = f(self.state, &mut self.stack[args..]);
-                self.stack.truncate(start);
+                cut(&mut self.stack, start);
                 self.stack.push(r?);
                 code_frame!(self).skip(skip as isize);
                 Ok(())
@@ -2445,7 +2445,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
                 let (start, args) = at;
                 let machine = mk(&mut self.stack[args..]);
-                self.stack.truncate(start);
+                cut(&mut self.stack, start);
                 code_frame!(self).skip(skip as isize);
                 self.start_machine(b.def.name, machine)
             }
@@ -2626,6 +2626,30 @@ fn discard(v: Value) {
         std::mem::forget(v);
     } else {
         drop(v);
+    }
+}
+
+/// `stack.truncate(len)`, each value let go of as `discard` does: what a builtin
+/// leaves of its arguments is mostly what it took out of them (`null`) or scalars,
+/// each of which would otherwise cost a call into the general drop.
+#[inline(always)]
+fn cut(stack: &mut Vec<Value>, len: usize) {
+    let end = stack.len();
+    if len >= end {
+        return;
+    }
+    // SAFETY: as `Vec::truncate`: the length is shortened first, then each value past
+    // it, initialized and no longer reachable through the vector, is dropped once
+    // (a scalar owns nothing, so it needs no drop).
+    unsafe {
+        stack.set_len(len);
+        let base = stack.as_mut_ptr();
+        for i in len..end {
+            let v = base.add(i);
+            if !is_scalar(&*v) {
+                std::ptr::drop_in_place(v);
+            }
+        }
     }
 }
 

@@ -59,12 +59,13 @@ enum Got {
 }
 
 /// The arguments `f list` of `filter`, `any`, `all`, `concatMap`: forced one after the
-/// other, then the elements handed out one at a time.
+/// other, then the elements handed out one at a time. Each is forced in its own place,
+/// so a finished machine holds (and drops) just the function and the list.
 struct FunList {
-    args: [Value; 2],
+    /// The function: the argument, then its value.
     f: Value,
-    /// `None` until the list is forced (a placeholder list would cost an allocation).
-    l: Option<crate::value::NixList>,
+    /// The list: the argument, then (from `Stage::Loop` on) the forced list.
+    list: Value,
     i: usize,
     stage: Stage,
 }
@@ -72,17 +73,24 @@ struct FunList {
 impl FunList {
     fn new(a: &mut [Value]) -> FunList {
         FunList {
-            args: [std::mem::take(&mut a[0]), std::mem::take(&mut a[1])],
-            f: Value::Null,
-            l: None,
+            f: std::mem::take(&mut a[0]),
+            list: std::mem::take(&mut a[1]),
             i: 0,
             stage: Stage::Fun,
         }
     }
 
+    /// The forced list (`None` before).
+    fn forced(&self) -> Option<&crate::value::NixList> {
+        match &self.list {
+            Value::List(l) if matches!(self.stage, Stage::Loop) => Some(l),
+            _ => None,
+        }
+    }
+
     /// The list's elements (none before it is forced).
     fn elems(&self) -> &[Value] {
-        self.l.as_deref().unwrap_or_default()
+        self.forced().map(|l| &l[..]).unwrap_or_default()
     }
 
     /// Takes the answer to the last step: once the list is in hand, that is the
@@ -100,7 +108,7 @@ impl FunList {
     #[inline(never)]
     fn prelude(&mut self, last: Option<Value>) -> R<Got> {
         match self.stage {
-            Stage::Fun => match take_forced_or_step(&mut self.args[0]) {
+            Stage::Fun => match take_forced_or_step(&mut self.f) {
                 Ok(f) => self.f = f,
                 Err(step) => {
                     self.stage = Stage::List;
@@ -111,7 +119,7 @@ impl FunList {
             Stage::First => return self.got_list(last.unwrap_or_default()),
             Stage::Loop | Stage::Quick | Stage::Last => return Ok(Got::Answer(last)),
         }
-        match take_forced_or_step(&mut self.args[1]) {
+        match take_forced_or_step(&mut self.list) {
             Ok(l) => self.got_list(l),
             Err(step) => {
                 self.stage = Stage::First;
@@ -121,16 +129,27 @@ impl FunList {
     }
 
     fn got_list(&mut self, l: Value) -> R<Got> {
-        self.l = Some(into_list(l)?);
+        list(&l)?;
+        self.list = l;
         self.stage = Stage::Loop;
         Ok(Got::Answer(None))
     }
 
     /// `f e` for the next element `e`.
     fn next_call(&mut self) -> Option<MachineStep> {
-        let e = self.l.as_deref()?.get(self.i)?;
+        // Only asked for once `feed` has the list in hand (`Stage::Loop`).
+        let Value::List(l) = &self.list else {
+            return None;
+        };
+        let e = l.get(self.i)?;
         self.i += 1;
-        Some(MachineStep::Call(self.f.clone(), known(e)))
+        // The function is nearly always a lambda: its count is taken without the
+        // general clone's look at the kind.
+        let f = match &self.f {
+            Value::Closure(c) => Value::Closure(c.clone()),
+            f => f.clone(),
+        };
+        Some(MachineStep::Call(f, known(e)))
     }
 }
 
@@ -167,7 +186,7 @@ impl Machine for Filter {
         if let Some(step) = self.m.next_call() {
             return Ok(step);
         }
-        if let Some(l) = self.m.l.as_ref().filter(|l| l.len() == self.out.len()) {
+        if let Some(l) = self.m.forced().filter(|l| l.len() == self.out.len()) {
             return Ok(MachineStep::Done(Value::List(l.clone())));
         }
         Ok(MachineStep::Done(Value::list(std::mem::take(
