@@ -2045,6 +2045,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if let Some(k) = unexpected {
                     return Err(unexpected_argument(formals, k));
                 }
+                // Ends the borrow: a guard with a `Drop` in debug builds only.
+                #[allow(clippy::drop_non_drop)]
                 drop(slots);
                 if missing != 0 {
                     // The defaults are stored into the call's own scope: a possible cycle.
