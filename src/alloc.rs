@@ -83,8 +83,10 @@ fn may_start(k: &Kept) -> bool {
     if k.len.get() != FIRST {
         return false;
     }
-    GIVE_BACK.with(|_| {});
+    // Counted first: registering may allocate (and free) on some platforms, and those
+    // calls then find the class started rather than start it again.
     k.len.set(0);
+    GIVE_BACK.with(|_| {});
     true
 }
 
