@@ -2352,7 +2352,18 @@ impl<'o, O: Observer> Vm<'o, O> {
                 let env = self.call_env(&c, x);
                 self.push_call_frame(c.proto.clone(), env)
             }
-            Value::Builtin(_) => {
+            Value::Builtin(b) => {
+                // A strict argument still to be computed, which the call would force
+                // before anything else: forced here, without taking the call apart
+                // (it runs again once the argument is a value, as after
+                // `builtin_demands`). Machines, which force nothing first, are told
+                // apart before anything else is looked at.
+                if let (Value::Thunk(t), BuiltinImpl::Plain(_)) = (&self.stack[n - 1], &b.def.imp) {
+                    if !t.is_evaluated() && builtin_forces(b, &[], 1) {
+                        let t = t.clone();
+                        return self.demand_unevaluated(t);
+                    }
+                }
                 let b = take_builtin(&mut self.stack[n - 2]);
                 self.call_builtin(b, 1, 0)
             }

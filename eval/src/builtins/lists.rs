@@ -1014,8 +1014,7 @@ fn list_to_attrs(a: &mut [Value]) -> Box<dyn Machine> {
 
 /// `genericClosure { startSet, operator }`: forces the set, then `startSet`; then takes
 /// elements first in, first out: each is forced, its `key` forced deeply and looked up
-/// among the keys seen (kept ordered with `<`, as C++ Nix keeps them in a set, so keys
-/// that cannot be compared are an error); a new one is kept and `operator` called on it.
+/// among the keys seen (see `ClosureKeys`); a new one is kept and `operator` called on it.
 struct GenericClosure {
     /// The argument set, until it is forced.
     arg: Value,
@@ -1023,8 +1022,7 @@ struct GenericClosure {
     op: Value,
     work: std::collections::VecDeque<Value>,
     out: Vec<Value>,
-    /// Deeply forced, in `<` order.
-    keys: Vec<Value>,
+    keys: super::closure_keys::ClosureKeys,
 }
 
 enum ClosureStage {
@@ -1064,20 +1062,10 @@ impl GenericClosure {
 
     /// Given the element and its key: the call of `operator` if the key is new.
     fn keyed(&mut self, e: Value, key: Value) -> R<Option<MachineStep>> {
-        let (mut lo, mut hi) = (0, self.keys.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if super::compare::lt_evaluated(&self.keys[mid], &key)? {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        if lo < self.keys.len() && !super::compare::lt_evaluated(&key, &self.keys[lo])? {
+        if !self.keys.insert(key)? {
             self.stage = ClosureStage::Next;
             return Ok(None);
         }
-        self.keys.insert(lo, key);
         self.out.push(e.clone());
         self.stage = ClosureStage::Op;
         Ok(Some(MachineStep::Call(self.op.clone(), e)))
@@ -1159,7 +1147,7 @@ fn generic_closure(a: &mut [Value]) -> Box<dyn Machine> {
         op: Value::Null,
         work: Default::default(),
         out: Vec::new(),
-        keys: Vec::new(),
+        keys: Default::default(),
     })
 }
 

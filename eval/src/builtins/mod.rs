@@ -5,6 +5,7 @@
 
 pub mod arith;
 pub mod attrs;
+mod closure_keys;
 pub mod compare;
 pub mod context;
 pub mod control;
