@@ -560,6 +560,47 @@ impl Machine for Elem {
     }
 }
 
+/// `elemAt l i`: the index is forced before the list, as C++ Nix does, so that when
+/// both fail the error is the index's.
+struct ElemAt {
+    l: Value,
+    i: Value,
+    /// The index, once forced.
+    at: Option<i64>,
+}
+
+impl Machine for ElemAt {
+    fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
+        let i = match self.at {
+            Some(i) => i,
+            None => {
+                let v = match arrived_or_force(&mut last, &mut self.i) {
+                    Ok(v) => v,
+                    Err(step) => return Ok(step),
+                };
+                *self.at.insert(int(&v)?)
+            }
+        };
+        let v = match arrived_or_force(&mut last, &mut self.l) {
+            Ok(v) => v,
+            Err(step) => return Ok(step),
+        };
+        let l = list(&v)?;
+        match usize::try_from(i).ok().and_then(|i| l.get(i)) {
+            Some(e) => Ok(MachineStep::Done(e.clone())),
+            None => Err(ErrorKind::other(format!("list index {i} is out of bounds")).into()),
+        }
+    }
+}
+
+fn elem_at(a: &mut [Value]) -> Box<dyn Machine> {
+    Box::new(ElemAt {
+        l: std::mem::take(&mut a[0]),
+        i: std::mem::take(&mut a[1]),
+        at: None,
+    })
+}
+
 fn elem(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(Elem {
         x: std::mem::take(&mut a[0]),
@@ -1170,26 +1211,12 @@ pub fn register(r: &mut Registry) {
         }
         Ok(Value::List(l[1..].iter().cloned().collect()))
     });
-    r.plain_quick(
-        "elemAt",
-        2,
-        |_, a| {
-            let l = list(&a[0])?;
-            let i = int(&a[1])?;
-            if i < 0 || i as usize >= l.len() {
-                return Err(ErrorKind::other(format!("list index {i} is out of bounds")).into());
-            }
-            Ok(l[i as usize].clone())
-        },
+    r.machine_quick("elemAt", 2, elem_at, |a| match (&a[0], &a[1]) {
         // The element as it is: a thunk of `elemAt l i` would give it forced, which
         // forcing the element itself does as well.
-        |a| match (&a[0], &a[1]) {
-            (Value::List(l), Value::Int(i)) => {
-                usize::try_from(*i).ok().and_then(|i| l.get(i)).cloned()
-            }
-            _ => None,
-        },
-    );
+        (Value::List(l), Value::Int(i)) => usize::try_from(*i).ok().and_then(|i| l.get(i)).cloned(),
+        _ => None,
+    });
     r.plain_mask("map", 2, 0b10, |st, a| {
         let l = list(&a[1])?;
         let shape = quick_apply::shape(st, &a[0]);
