@@ -2189,7 +2189,6 @@ pub(crate) const STRICT_BUILTINS: &[(&str, usize, u32)] = &[
     ("compareVersions", 2, 0b11),
     ("dirOf", 1, 0b1),
     ("div", 2, 0b11),
-    ("elemAt", 2, 0b11),
     ("floor", 1, 0b1),
     ("fromJSON", 1, 0b1),
     ("fromTOML", 1, 0b1),
