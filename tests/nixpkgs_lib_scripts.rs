@@ -2,17 +2,11 @@
 //! run as they are, with `tvix eval` standing in for `nix-instantiate --eval`:
 //! `modules.sh`, the module system's ~230 checks, which compare `--json` results and
 //! match error messages (`addErrorContext` traces included) against what C++ Nix prints,
-//! and `filesystem.sh`. (`sources.sh` needs the sources it imports written to a real
-//! store, which an evaluator does not do.)
+//! and `filesystem.sh`. (`sources.sh` lists the sources it imports with `find`, which
+//! needs them written to a real store; an evaluator does not write them.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// Checks that cannot pass in an evaluator without a builder, each with why.
-const EXPECTED_FAILURES: &[(&str, &str)] = &[(
-    "./import-from-store.nix",
-    "imports a derivation's output (import from derivation), which needs a build",
-)];
 
 /// Runs `lib/tests/NAME` with the shim first on `PATH`; `None` (after saying so) where
 /// the scripts are not beside the checkout.
@@ -93,28 +87,26 @@ fn modules_sh_passes() {
         .lines()
         .filter(|l| l.starts_with("$ nix-instantiate"))
         .collect();
-    let unexpected: Vec<&&str> = failed
-        .iter()
-        .filter(|l| !EXPECTED_FAILURES.iter().any(|(file, _)| l.contains(file)))
-        .collect();
     let passed = text
         .lines()
         .find_map(|l| l.strip_suffix(" Pass")?.trim().parse::<usize>().ok())
         .unwrap_or(0);
-    println!(
-        "module tests: {passed} passed, {} failed ({} expected)",
-        failed.len(),
-        failed.len() - unexpected.len()
-    );
+    println!("module tests: {passed} passed, {} failed", failed.len());
     assert!(
-        unexpected.is_empty(),
+        failed.is_empty(),
         "module tests failing:\n{}\n\nfull output:\n{text}",
-        unexpected
-            .iter()
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        failed.join("\n")
     );
-    // The suite ran (a missing shim or an early script error passes nothing).
-    assert!(passed >= 200, "only {passed} checks passed:\n{text}");
+    // Every check ran and passed (a missing shim or an early script error passes
+    // nothing): one per `checkConfigOutput`/`checkConfigError` line of the script.
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/workloads/nixpkgs-lib/lib/tests/modules.sh"),
+    )
+    .expect("modules.sh readable");
+    let checks = script
+        .lines()
+        .filter(|l| l.starts_with("checkConfigOutput ") || l.starts_with("checkConfigError "))
+        .count();
+    assert_eq!(passed, checks, "not every check passed:\n{text}");
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nix_compat::{Derivation, StorePath};
 
+use crate::added_reads;
 use crate::pending::StoreAddition;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,11 +135,16 @@ impl EvalIO for StdIO {
     // `import_path` is the trait's default: it computes the path like
     // `compute_import_path` and also hands the import to `add_to_store`.
 
+    // Each read first serves what this evaluation added to the store (`added_reads`).
+
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        std::fs::read(path)
+        added_reads::read_file(path).unwrap_or_else(|| std::fs::read(path))
     }
 
     fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileType)>> {
+        if let Some(r) = added_reads::read_dir(path) {
+            return r;
+        }
         let mut out = Vec::new();
         for e in std::fs::read_dir(path)? {
             let e = e?;
@@ -151,20 +157,25 @@ impl EvalIO for StdIO {
     }
 
     fn file_type(&self, path: &Path) -> std::io::Result<FileType> {
-        Ok(ft(std::fs::symlink_metadata(path)?.file_type()))
+        added_reads::file_type(path)
+            .unwrap_or_else(|| Ok(ft(std::fs::symlink_metadata(path)?.file_type())))
     }
 
     fn path_exists(&self, path: &Path) -> bool {
         // lstat, as C++ Nix: a dangling symlink exists.
-        std::fs::symlink_metadata(path).is_ok()
+        added_reads::file_type(path)
+            .map_or_else(|| std::fs::symlink_metadata(path).is_ok(), |t| t.is_ok())
     }
 
     fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
-        std::fs::read_link(path)
+        added_reads::read_link(path).unwrap_or_else(|| std::fs::read_link(path))
     }
 
     fn is_executable(&self, path: &Path) -> bool {
         use std::os::unix::fs::PermissionsExt;
+        if let Some(x) = added_reads::is_executable(path) {
+            return x;
+        }
         std::fs::symlink_metadata(path)
             .map(|m| m.permissions().mode() & 0o100 != 0)
             .unwrap_or(false)
@@ -172,7 +183,7 @@ impl EvalIO for StdIO {
 }
 
 /// How many symlinks `resolve_expr_path` follows before it gives up (a loop).
-const MAX_SYMLINK_FOLLOWS: usize = 1024;
+pub(crate) const MAX_SYMLINK_FOLLOWS: usize = 1024;
 
 /// The file that `import PATH` (or `tvix eval PATH`) reads, found as C++ Nix finds it:
 /// a symlink is followed, so that relative paths in the file resolve where the file
@@ -260,7 +271,12 @@ fn not_found(path: &Path) -> std::io::Error {
 }
 
 impl EvalIO for MemoryIO {
+    // Each read first serves what this evaluation added to the store (`added_reads`).
+
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        if let Some(r) = added_reads::read_file(path) {
+            return r;
+        }
         let path = self.follow(path);
         self.files
             .get(&path)
@@ -269,6 +285,9 @@ impl EvalIO for MemoryIO {
     }
 
     fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileType)>> {
+        if let Some(r) = added_reads::read_dir(path) {
+            return r;
+        }
         if !self.is_dir(path) {
             return Err(not_found(path));
         }
@@ -300,6 +319,9 @@ impl EvalIO for MemoryIO {
     }
 
     fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        if let Some(r) = added_reads::read_link(path) {
+            return r;
+        }
         self.symlinks
             .get(path)
             .cloned()
@@ -307,6 +329,9 @@ impl EvalIO for MemoryIO {
     }
 
     fn file_type(&self, path: &Path) -> std::io::Result<FileType> {
+        if let Some(r) = added_reads::file_type(path) {
+            return r;
+        }
         if self.symlinks.contains_key(path) {
             Ok(FileType::Symlink)
         } else if self.files.contains_key(path) {
@@ -319,7 +344,14 @@ impl EvalIO for MemoryIO {
     }
 
     fn path_exists(&self, path: &Path) -> bool {
+        if let Some(t) = added_reads::file_type(path) {
+            return t.is_ok();
+        }
         self.files.contains_key(path) || self.symlinks.contains_key(path) || self.is_dir(path)
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        added_reads::is_executable(path).unwrap_or(false)
     }
 }
 

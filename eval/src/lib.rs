@@ -15,6 +15,7 @@
 //! goes through [`io::EvalIO`], and whatever needs the outside world (fetchers, the store)
 //! is handed in as extra builtins by the user of the crate.
 
+mod added_reads;
 pub mod attr_pos;
 pub mod builtins;
 pub mod compiled;
