@@ -1,7 +1,7 @@
 //! List builtins. Lazy ones (`map`, `genList`) build `f x` thunks; the ones that must
 //! look at elements (`filter`, `foldl'`, `sort`, ...) are generators.
 
-use super::{attrs, int, into_list, list, quick_apply, string, sym, Registry};
+use super::{attrs, function, int, into_list, list, quick_apply, string, sym, Registry};
 use crate::errors::{ErrorKind, R};
 use crate::generators::{
     arrived_or_force, call, force, forced_or_step, known, known_or_step, take_forced_or_step,
@@ -119,6 +119,7 @@ impl FunList {
             Stage::First => return self.got_list(last.unwrap_or_default()),
             Stage::Loop | Stage::Quick | Stage::Last => return Ok(Got::Answer(last)),
         }
+        function(&self.f)?;
         match take_forced_or_step(&mut self.list) {
             Ok(l) => self.got_list(l),
             Err(step) => {
@@ -397,6 +398,7 @@ impl Foldl {
             }
             Stage::Last => return Ok(MachineStep::Done(last.unwrap_or_default())),
         }
+        function(&self.f)?;
         match take_forced_or_step(&mut self.args[2]) {
             Ok(l) => self.got_list(l),
             Err(step) => {
@@ -927,6 +929,7 @@ impl MergeSort {
 fn partition(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let f = force(&co, a[0].clone()).await?;
+        function(&f)?;
         let l = forced_list(&co, a[1].clone()).await?;
         let (mut right, mut wrong) = (Vec::new(), Vec::new());
         for e in l.iter() {
@@ -946,6 +949,7 @@ fn partition(co: Co, a: Vec<Value>) -> GenFuture {
 fn group_by(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
         let f = force(&co, a[0].clone()).await?;
+        function(&f)?;
         let l = forced_list(&co, a[1].clone()).await?;
         let mut groups: Vec<(Symbol, Vec<Value>)> = Vec::new();
         let mut index: rustc_hash::FxHashMap<Symbol, usize> = Default::default();

@@ -354,6 +354,16 @@ pub fn into_list(v: Value) -> R<crate::value::NixList> {
     }
 }
 
+/// A function (a lambda, builtin or functor set), as the builtins that take one check
+/// it (C++ Nix's `forceFunction`): before their other arguments are forced.
+pub fn function(v: &Value) -> R<()> {
+    if v.is_function() {
+        Ok(())
+    } else {
+        Err(crate::generators::type_error("a function", v))
+    }
+}
+
 pub fn attrs(v: &Value) -> R<&Attrs> {
     match v {
         Value::Attrs(a) => Ok(a),

@@ -327,6 +327,8 @@ fn builtin_path(co: Co, a: Vec<Value>) -> GenFuture {
 
 fn filter_source(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
+        // The path first, as C++ Nix: with both failing, the path's error is the one.
+        let path = context_free_path(&co, a[1].clone(), "filterSource").await?;
         let filter = force(&co, a[0].clone()).await?;
         if !filter.is_function() {
             return Err(ErrorKind::other(format!(
@@ -335,7 +337,6 @@ fn filter_source(co: Co, a: Vec<Value>) -> GenFuture {
             ))
             .into());
         }
-        let path = context_free_path(&co, a[1].clone(), "filterSource").await?;
         let name = base_name(&path);
         add_path(
             &co,

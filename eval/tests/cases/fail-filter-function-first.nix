@@ -1,0 +1,1 @@
+builtins.filter "not a function" []

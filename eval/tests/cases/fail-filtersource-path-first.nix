@@ -1,0 +1,1 @@
+builtins.filterSource (throw "the filter second") (throw "the path first")

@@ -1,0 +1,1 @@
+builtins.groupBy [ ] (throw "the list second")

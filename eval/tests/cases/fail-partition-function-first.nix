@@ -1,0 +1,1 @@
+builtins.partition { } (throw "the list second")

@@ -1,0 +1,1 @@
+builtins.zipAttrsWith (throw "the function first") (throw "the list second")
