@@ -2225,7 +2225,6 @@ pub(crate) const STRICT_BUILTINS: &[(&str, usize, u32)] = &[
     ("readDir", 1, 0b1),
     ("readFile", 1, 0b1),
     ("readFileType", 1, 0b1),
-    ("scopedImport", 2, 0b11),
     ("seq", 2, 0b1),
     ("split", 2, 0b11),
     ("splitVersion", 1, 0b1),

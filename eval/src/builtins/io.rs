@@ -231,41 +231,51 @@ pub fn register(r: &mut Registry, cfg: &BuiltinConfig) {
             Err(fetch_args::not_built("fetchTree").into())
         })
     });
-    r.plain("scopedImport", 2, |s: &mut EvalState, a| {
-        let scope = attrs(&a[0])?.clone();
-        let path = path_arg(&a[1])?;
-        let path = crate::io::resolve_expr_path(&*s.io, &path).map_err(ErrorKind::Io)?;
-        let bytes =
-            s.io.read_file(&path)
-                .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
-        let file = std::sync::Arc::new(crate::compiled::SourceFile::from_bytes(
-            path.to_string_lossy().into_owned(),
-            &bytes,
-            path.parent().unwrap_or(Path::new("/")).to_path_buf(),
-        ));
-        let names: Vec<Symbol> = scope.keys().collect();
-        let c = crate::compiler::compile_file_in_scope(
-            file,
-            &s.global_index,
-            s.global_names.clone(),
-            s.lints,
-            Some(names.clone()),
-        )
-        .map_err(|e| ErrorKind::Other(e.to_string()))?;
-        let names = crate::value::ScopeChain {
-            info: std::sync::Arc::new(crate::compiled::ScopeInfo {
-                kind: crate::compiled::ScopeKind::Let,
-                names: names.into_iter().map(Some).collect(),
-            }),
-            outer: None,
-        };
-        let env = crate::value::Env::new(scope.len(), None);
-        for (i, (_, v)) in scope.iter().enumerate() {
-            env.slots.borrow_mut()[i] = v.clone();
-        }
-        Ok(Value::Thunk(crate::value::Thunk::suspended(
-            crate::value::Code::new_in(c.root.clone(), Some(Rc::new(names))),
-            env,
-        )))
+    // The path first, then the scope, as C++ Nix: with both failing, the path's error
+    // is the one.
+    r.gen("scopedImport", 2, |co, a| {
+        Box::pin(async move {
+            let path = path_arg(&force(&co, a[1].clone()).await?)?;
+            let scope = attrs(&force(&co, a[0].clone()).await?)?.clone();
+            super::store_paths::with_state(&co, move |s| scoped_import(s, scope, path)).await
+        })
     });
+}
+
+/// `scopedImport scope path`, both forced: the file compiled with the names of `scope`
+/// in its outermost scope, as a thunk of its value.
+fn scoped_import(s: &mut EvalState, scope: Attrs, path: PathBuf) -> R<Value> {
+    let path = crate::io::resolve_expr_path(&*s.io, &path).map_err(ErrorKind::Io)?;
+    let bytes =
+        s.io.read_file(&path)
+            .map_err(|e| ErrorKind::Io(format!("cannot import '{}': {e}", path.display())))?;
+    let file = std::sync::Arc::new(crate::compiled::SourceFile::from_bytes(
+        path.to_string_lossy().into_owned(),
+        &bytes,
+        path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+    ));
+    let names: Vec<Symbol> = scope.keys().collect();
+    let c = crate::compiler::compile_file_in_scope(
+        file,
+        &s.global_index,
+        s.global_names.clone(),
+        s.lints,
+        Some(names.clone()),
+    )
+    .map_err(|e| ErrorKind::Other(e.to_string()))?;
+    let names = crate::value::ScopeChain {
+        info: std::sync::Arc::new(crate::compiled::ScopeInfo {
+            kind: crate::compiled::ScopeKind::Let,
+            names: names.into_iter().map(Some).collect(),
+        }),
+        outer: None,
+    };
+    let env = crate::value::Env::new(scope.len(), None);
+    for (i, (_, v)) in scope.iter().enumerate() {
+        env.slots.borrow_mut()[i] = v.clone();
+    }
+    Ok(Value::Thunk(crate::value::Thunk::suspended(
+        crate::value::Code::new_in(c.root.clone(), Some(Rc::new(names))),
+        env,
+    )))
 }
