@@ -388,7 +388,6 @@ const FORCED_BEFORE_CHECKED: &[&str] = &[
     "bitOr",
     "bitXor",
     "compareVersions",
-    "findFile",
     "getAttr",
     "hasAttr",
     "hashFile",

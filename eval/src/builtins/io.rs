@@ -45,10 +45,12 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> ErrorKind {
 
 fn find_file(co: Co, a: Vec<Value>) -> GenFuture {
     Box::pin(async move {
+        // The search path is checked before the name is forced, as C++ Nix does.
         let sp = force(&co, a[0].clone()).await?;
+        let sp = list(&sp)?.clone();
         let name = force(&co, a[1].clone()).await?;
         let name = string(&name)?.to_str_lossy().into_owned();
-        for e in list(&sp)?.iter() {
+        for e in sp.iter() {
             let e = force(&co, e.clone()).await?;
             let e = attrs(&e)?.clone();
             let prefix = match e.get(sym::prefix()) {

@@ -1,0 +1,1 @@
+builtins.findFile 1 (throw "the name second")
