@@ -1343,12 +1343,10 @@ impl<'g> Compiler<'g> {
         let (mut strict, mut maybe) = match self.inline_builtin_calls(head, &mut args)? {
             Some(head) => {
                 self.compile(&head)?;
-                let strict = self.strict_args(&head, args.len());
-                let maybe = match strict {
-                    0 => self.maybe_strict_args(&head, args.len()),
-                    _ => 0,
-                };
-                (strict, maybe)
+                match self.strict_args(&head, args.len()) {
+                    (0, _) => (0, self.maybe_strict_args(&head, args.len())),
+                    both => both,
+                }
             }
             None => (0, 0),
         };
@@ -1410,8 +1408,11 @@ impl<'g> Compiler<'g> {
     /// saturates (`map`, `builtins.mapAttrs`): computed at the call, they need no
     /// thunk, and the call is not made a second time once the VM has forced one.
     /// Nothing else happens in between (the head is a global, the arguments before
-    /// are thunks), so the order of evaluation is the builtin's.
-    fn strict_args(&self, head: &ast::Expr, n: usize) -> u32 {
+    /// are thunks), so the order of evaluation is the builtin's. Returned with the
+    /// arguments left to the VM to decide (`Op::ArgThunk`): those after a first one
+    /// the builtin checks before forcing them (`CHECKS_FIRST`), so the check runs
+    /// in between.
+    fn strict_args(&self, head: &ast::Expr, n: usize) -> (u32, u32) {
         // Read off the head's code (a global, or a global's attribute): the names are
         // resolved already. The syntax is checked too: `(if c then f else map)` ends
         // with the same code as `map`.
@@ -1428,21 +1429,24 @@ impl<'g> Compiler<'g> {
             {
                 match self.builtin_named(head) {
                     Some(name) => (name, None),
-                    None => return 0,
+                    None => return (0, 0),
                 }
             }
-            _ => return 0,
+            _ => return (0, 0),
         };
         let Some((arity, mask)) = strict_builtin(name) else {
-            return 0;
+            return (0, 0);
         };
         // The global itself, not a REPL rebinding of its name (a later slot).
         let rebound =
             global.is_some_and(|g| self.global_names.iter().position(|s| *s == name) != Some(g));
         if arity > n || rebound {
-            return 0;
+            return (0, 0);
         }
-        mask
+        if CHECKS_FIRST.contains(&name.as_str()) {
+            return (mask & 1, mask & !1);
+        }
+        (mask, 0)
     }
 
     /// `builtins.seq a b` and `builtins.addErrorContext msg e` applied to (at least) both
@@ -2171,6 +2175,23 @@ enum Defer {
     /// it: the VM decides (`Op::ArgThunk`).
     Arg(ArgPos),
 }
+
+/// Plain builtins that check their first argument before forcing the others
+/// (`BuiltinDef::check_first`; a test checks the list against the builtins).
+pub(crate) const CHECKS_FIRST: &[&str] = &[
+    "bitAnd",
+    "bitOr",
+    "bitXor",
+    "compareVersions",
+    "getAttr",
+    "hasAttr",
+    "hashFile",
+    "hashString",
+    "intersectAttrs",
+    "match",
+    "split",
+    "toFile",
+];
 
 /// The plain builtins that force some of their arguments, by name, with their arity
 /// and which arguments (bit i for the i-th) they force (a test checks the list

@@ -1047,12 +1047,17 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
-    /// `call_builtin` of `b` needs the strict argument `t` forced first: `b` goes back
-    /// in its slot (below the `k` arguments) and the call is re-run once `t` is done.
+    /// `call_builtin` of `b` needs its strict argument `i`, `t`, forced first: `b` goes
+    /// back in its slot (below the `k` arguments) and the call is re-run once `t` is
+    /// done. A later argument waits for the first to pass `b`'s `check_first`.
     #[cold]
     #[inline(never)]
-    fn builtin_demands(&mut self, b: Rc<BuiltinApp>, k: usize, t: Thunk) -> R<()> {
+    fn builtin_demands(&mut self, b: Rc<BuiltinApp>, k: usize, i: usize, t: Thunk) -> R<()> {
         let n = self.stack.len();
+        if let (Some(check), true) = (b.def.check_first, i > 0) {
+            let first = b.args.first().unwrap_or(&self.stack[n - k]);
+            generators::with_whnf(first, |v| Some(check(v))).unwrap_or(Ok(()))?;
+        }
         self.stack[n - k - 1] = Value::Builtin(b);
         self.demand_unevaluated(t)
     }
@@ -2433,14 +2438,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                         if let (Value::Thunk(t), true) = (a, strict & (1 << i) != 0) {
                             if !t.is_evaluated() {
                                 let t = t.clone();
-                                return self.builtin_demands(b, k, t);
+                                return self.builtin_demands(b, k, i, t);
                             }
                         }
                     }
                 }
                 for j in 0..k {
                     if strict & (1 << (held + j)) != 0 {
-                        demand_slot!(self, n - k + j, |t| self.builtin_demands(b, k, t));
+                        demand_slot!(self, n - k + j, |t| self.builtin_demands(b, k, held + j, t));
                     }
                 }
                 let (start, args) = spread_args(&mut self.stack, &b, held, k);
@@ -2504,10 +2509,18 @@ fn builtin_forces(b: &BuiltinApp, before: &[Value], k: usize) -> bool {
     let strict = |i: usize| def.strict.checked_shr(i as u32).unwrap_or(0) & 1 != 0;
     let pending =
         |(i, v): (usize, &Value)| strict(i) && matches!(v, Value::Thunk(t) if !t.is_evaluated());
+    // A later argument is only computed once the first has passed its check.
+    let checked = |check: builtins::CheckFn| match b.args.first().or(before.first()) {
+        Some(first) if held + before.len() > 0 => {
+            generators::with_whnf(first, |v| Some(check(v).is_ok())).unwrap_or(false)
+        }
+        _ => true,
+    };
     matches!(def.imp, BuiltinImpl::Plain(_))
         && held + k >= def.arity
         && strict(held + before.len())
         && !b.args.iter().chain(before).enumerate().any(pending)
+        && def.check_first.is_none_or(checked)
 }
 
 /// The builtin in `slot` (the head of a call), taken out of it: `call_builtin` owns

@@ -111,11 +111,13 @@ pub fn register(r: &mut Registry) {
     r.plain("sub", 2, |_, a| sub(a[0].clone(), a[1].clone()));
     r.plain("mul", 2, |_, a| mul(a[0].clone(), a[1].clone()));
     r.plain("div", 2, |_, a| div(a[0].clone(), a[1].clone()));
-    r.plain("bitAnd", 2, |_, a| {
+    r.plain_checked("bitAnd", 2, super::int_first, |_, a| {
         Ok(Value::Int(int(&a[0])? & int(&a[1])?))
     });
-    r.plain("bitOr", 2, |_, a| Ok(Value::Int(int(&a[0])? | int(&a[1])?)));
-    r.plain("bitXor", 2, |_, a| {
+    r.plain_checked("bitOr", 2, super::int_first, |_, a| {
+        Ok(Value::Int(int(&a[0])? | int(&a[1])?))
+    });
+    r.plain_checked("bitXor", 2, super::int_first, |_, a| {
         Ok(Value::Int(int(&a[0])? ^ int(&a[1])?))
     });
     r.plain("ceil", 1, |_, a| round(&a[0], f64::ceil));

@@ -305,7 +305,7 @@ pub fn register(r: &mut Registry) {
         |_, a| attr_values(a),
         |a| attr_values(a).ok(),
     );
-    r.plain("getAttr", 2, |_, a| {
+    r.plain_checked("getAttr", 2, super::string_first, |_, a| {
         let name = string(&a[0])?;
         match attrs(&a[1])?.get(name.to_symbol()) {
             Some(v) => Ok(v.clone()),
@@ -316,12 +316,12 @@ pub fn register(r: &mut Registry) {
             .into()),
         }
     });
-    r.plain("hasAttr", 2, |_, a| {
+    r.plain_checked("hasAttr", 2, super::string_first, |_, a| {
         let name = string(&a[0])?;
         Ok(Value::Bool(attrs(&a[1])?.get(name.to_symbol()).is_some()))
     });
     r.machine("removeAttrs", 2, remove_attrs);
-    r.plain("intersectAttrs", 2, |_, a| {
+    r.plain_checked("intersectAttrs", 2, super::attrs_first, |_, a| {
         let (x, y) = (attrs(&a[0])?, attrs(&a[1])?);
         let out: Vec<_> = y
             .iter()

@@ -15,8 +15,21 @@ pub fn hash_bytes(algo: &str, data: &[u8]) -> R<Vec<u8>> {
         "sha1" => sha1::Sha1::digest(data).to_vec(),
         "sha256" => sha2::Sha256::digest(data).to_vec(),
         "sha512" => sha2::Sha512::digest(data).to_vec(),
-        other => return Err(ErrorKind::other(format!("unknown hash algorithm '{other}'")).into()),
+        other => return Err(unknown_algo(other)),
     })
+}
+
+fn unknown_algo(algo: &str) -> Box<ErrorKind> {
+    ErrorKind::other(format!("unknown hash algorithm '{algo}'")).into()
+}
+
+/// `check_first` of `hashString` and `hashFile`: the algorithm is known.
+fn algo_first(v: &Value) -> R<()> {
+    let algo = string(v)?.to_str_lossy();
+    match algo_len(&algo) {
+        Some(_) => Ok(()),
+        None => Err(unknown_algo(&algo)),
+    }
 }
 
 fn algo_len(algo: &str) -> Option<usize> {
@@ -165,12 +178,12 @@ pub(crate) fn parse_hash(s: &str, algo: Option<&str>) -> R<(String, Vec<u8>)> {
 }
 
 pub fn register(r: &mut Registry) {
-    r.plain("hashString", 2, |_, a| {
+    r.plain_checked("hashString", 2, algo_first, |_, a| {
         let algo = string(&a[0])?.to_str_lossy().into_owned();
         let d = hash_bytes(&algo, string(&a[1])?.as_bytes())?;
         Ok(Value::String(NixString::from(hex(&d))))
     });
-    r.plain("hashFile", 2, |s: &mut EvalState, a| {
+    r.plain_checked("hashFile", 2, algo_first, |s: &mut EvalState, a| {
         let algo = string(&a[0])?.to_str_lossy().into_owned();
         let p = super::io::path_arg(&a[1])?;
         let data =

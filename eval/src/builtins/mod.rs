@@ -60,7 +60,15 @@ pub struct BuiltinDef {
     /// `toString 3`, and lets a lazy `f x` be computed at once (`Op::SpecCall`). So
     /// it must be pure and cheap.
     pub quick: Option<QuickFn>,
+    /// For a plain builtin, the check C++ Nix makes of argument 0 as it forces it
+    /// (its type; for a hash, the algorithm), before any later argument is forced. The
+    /// VM runs it before it forces a later strict argument (`builtin_demands`, and
+    /// before computing one early, `builtin_forces`), so that when both fail the
+    /// error is the first's; the body still checks everything itself.
+    pub check_first: Option<CheckFn>,
 }
+
+pub type CheckFn = fn(&Value) -> R<()>;
 
 pub type QuickFn = fn(&[Value]) -> Option<Value>;
 
@@ -95,6 +103,7 @@ impl Registry {
             strict,
             imp: BuiltinImpl::Plain(Rc::new(f)),
             quick: None,
+            check_first: None,
         });
     }
 
@@ -106,6 +115,7 @@ impl Registry {
             strict: 0,
             imp: BuiltinImpl::Gen(Rc::new(f)),
             quick: None,
+            check_first: None,
         });
     }
 
@@ -117,7 +127,21 @@ impl Registry {
             strict: 0,
             imp: BuiltinImpl::Machine(f),
             quick: None,
+            check_first: None,
         });
+    }
+
+    /// A plain builtin whose first argument is checked before the others are forced
+    /// (see `check_first`).
+    pub fn plain_checked(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        check_first: CheckFn,
+        f: impl Fn(&mut EvalState, &mut [Value]) -> R<Value> + 'static,
+    ) {
+        self.plain(name, arity, f);
+        self.defs.last_mut().expect("just pushed").check_first = Some(check_first);
     }
 
     /// A plain builtin with a quick answer for plain arguments (see `quick`).
@@ -364,6 +388,19 @@ pub fn function(v: &Value) -> R<()> {
     }
 }
 
+/// `check_first`s of the builtins whose first argument is of one type.
+pub fn int_first(v: &Value) -> R<()> {
+    int(v).map(drop)
+}
+
+pub fn string_first(v: &Value) -> R<()> {
+    string(v).map(drop)
+}
+
+pub fn attrs_first(v: &Value) -> R<()> {
+    attrs(v).map(drop)
+}
+
 pub fn attrs(v: &Value) -> R<&Attrs> {
     match v {
         Value::Attrs(a) => Ok(a),
@@ -415,5 +452,19 @@ mod tests {
             .collect();
         strict.sort_unstable();
         assert_eq!(strict, crate::compiler::STRICT_BUILTINS);
+    }
+
+    #[test]
+    fn builtins_checking_their_first_argument_are_named_for_the_compiler() {
+        let mut r = Registry::default();
+        all_groups(&mut r, &BuiltinConfig::default());
+        let mut checked: Vec<_> = r
+            .defs
+            .iter()
+            .filter(|d| d.check_first.is_some())
+            .map(|d| d.name)
+            .collect();
+        checked.sort_unstable();
+        assert_eq!(checked, crate::compiler::CHECKS_FIRST);
     }
 }

@@ -140,29 +140,39 @@ fn groups(caps: &regex::bytes::Captures) -> Value {
 }
 
 pub fn register(r: &mut Registry) {
-    r.plain("match", 2, |_, a| {
-        let re = string(&a[0])?.to_str_lossy();
-        let s = string(&a[1])?;
-        let re = compile(&re, true)?;
-        Ok(match re.captures(s.as_bytes()) {
-            Some(c) => groups(&c),
-            None => Value::Null,
-        })
-    });
-    r.plain("split", 2, |_, a| {
-        let re = string(&a[0])?.to_str_lossy();
-        let s = string(&a[1])?;
-        let re = compile(&re, false)?;
-        let b = s.as_bytes();
-        let mut out = Vec::new();
-        let mut last = 0;
-        for c in re.captures_iter(b) {
-            let m = c.get(0).expect("group 0 always matches");
-            out.push(Value::String(NixString::from(&b[last..m.start()])));
-            out.push(groups(&c));
-            last = m.end();
-        }
-        out.push(Value::String(NixString::from(&b[last..])));
-        Ok(Value::list(out))
-    });
+    r.plain_checked(
+        "match",
+        2,
+        |re| compile(&string(re)?.to_str_lossy(), true).map(drop),
+        |_, a| {
+            let re = string(&a[0])?.to_str_lossy();
+            let s = string(&a[1])?;
+            let re = compile(&re, true)?;
+            Ok(match re.captures(s.as_bytes()) {
+                Some(c) => groups(&c),
+                None => Value::Null,
+            })
+        },
+    );
+    r.plain_checked(
+        "split",
+        2,
+        |re| compile(&string(re)?.to_str_lossy(), false).map(drop),
+        |_, a| {
+            let re = string(&a[0])?.to_str_lossy();
+            let s = string(&a[1])?;
+            let re = compile(&re, false)?;
+            let b = s.as_bytes();
+            let mut out = Vec::new();
+            let mut last = 0;
+            for c in re.captures_iter(b) {
+                let m = c.get(0).expect("group 0 always matches");
+                out.push(Value::String(NixString::from(&b[last..m.start()])));
+                out.push(groups(&c));
+                last = m.end();
+            }
+            out.push(Value::String(NixString::from(&b[last..])));
+            Ok(Value::list(out))
+        },
+    );
 }

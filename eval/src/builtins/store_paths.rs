@@ -36,6 +36,7 @@ pub async fn with_state<T: 'static>(
         arity: 1,
         strict: 0,
         quick: None,
+        check_first: None,
         imp: BuiltinImpl::Plain(Rc::new(move |s, _| {
             if let Some(f) = f.borrow_mut().take() {
                 *out.borrow_mut() = Some(f(s));
@@ -363,7 +364,7 @@ pub fn parse_hash_allow_empty(s: &str, algo: Option<HashAlgo>) -> R<NixHash> {
 }
 
 pub fn register(r: &mut Registry) {
-    r.plain("toFile", 2, |s: &mut EvalState, a| {
+    r.plain_checked("toFile", 2, super::string_first, |s: &mut EvalState, a| {
         let name = string(&a[0])?.to_str_lossy().into_owned();
         let contents = string(&a[1])?;
         let dir = StoreDir::default();

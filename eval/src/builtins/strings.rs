@@ -179,6 +179,7 @@ fn import_path_fn() -> Value {
                 other => Err(type_error("a path", other)),
             })),
             quick: None,
+            check_first: None,
         }),
         args: Default::default(),
     }))

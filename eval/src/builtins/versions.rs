@@ -57,7 +57,7 @@ pub fn compare_versions(v1: &[u8], v2: &[u8]) -> i64 {
 }
 
 pub fn register(r: &mut Registry) {
-    r.plain("compareVersions", 2, |_, a| {
+    r.plain_checked("compareVersions", 2, super::string_first, |_, a| {
         Ok(Value::Int(compare_versions(
             string(&a[0])?.as_bytes(),
             string(&a[1])?.as_bytes(),

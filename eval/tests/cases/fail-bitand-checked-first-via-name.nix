@@ -1,0 +1,1 @@
+let lib = { inherit (builtins) bitAnd; }; in lib.bitAnd "1" (throw "the second")

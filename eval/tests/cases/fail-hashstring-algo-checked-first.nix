@@ -1,0 +1,1 @@
+let h = builtins.hashString "md7"; in h (throw "the string second")

@@ -1,0 +1,1 @@
+let f = builtins.match; s = throw "the string second"; in f "(" s
