@@ -422,6 +422,7 @@ fn every_builtin_fails_and_forces_as_cpp_nix() {
         "{ a = 1; } { b = 2; }",
         "(x: y: x) [ 1 ] [ 2 ]",
         r#""a" { a = 1; }"#,
+        r#"[ "a" ] [ ] (throw "third")"#,
     ];
     let calls: Vec<String> = names
         .iter()

@@ -337,10 +337,10 @@ fn concat_strings_sep(a: &mut [Value]) -> Box<dyn Machine> {
 
 fn replace_strings(co: Co, args: Vec<Value>) -> GenFuture {
     Box::pin(async move {
-        let from = force(&co, args[0].clone()).await?;
-        let to = force(&co, args[1].clone()).await?;
-        let s = force(&co, args[2].clone()).await?;
-        let (from, to) = (list(&from)?.clone(), list(&to)?.clone());
+        // In C++ Nix's order: each list checked as it is forced, their lengths, the
+        // patterns, and only then the string.
+        let from = list(&force(&co, args[0].clone()).await?)?.clone();
+        let to = list(&force(&co, args[1].clone()).await?)?.clone();
         if from.len() != to.len() {
             return Err(ErrorKind::other(
                 "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
@@ -351,7 +351,7 @@ fn replace_strings(co: Co, args: Vec<Value>) -> GenFuture {
             froms.push(string(&force(&co, f.clone()).await?)?.clone());
         }
         let mut tos: Vec<Option<NixString>> = vec![None; to.len()];
-        let s = string(&s)?.clone();
+        let s = string(&force(&co, args[2].clone()).await?)?.clone();
         let bytes = s.as_bytes();
         let mut sb = StringBuilder::default();
         if let Some(c) = s.context() {

@@ -1,0 +1,1 @@
+builtins.replaceStrings [ (throw "a pattern first") ] [ "b" ] (throw "the string last")
