@@ -2083,10 +2083,10 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             CodeKind::Thunk(t) => {
-                // Only an application run without the trampoline (see `start_apply`) can
-                // end in an unevaluated value (compiled thunks force theirs before they
-                // return). Looked at here, where the value is looked at anyway, rather
-                // than before every return; the frame goes back, as it is rare.
+                // An unevaluated value is forced here: a thunk's code ends with a plain
+                // `Return` (see `Compiler::thunk_code`), and an application runs its
+                // function's body as the thunk's frame (see `start_apply`). Looked at
+                // here, where the value is looked at anyway; the frame goes back.
                 if let Some(Value::Thunk(inner)) = self.stack.last() {
                     if !inner.is_evaluated() {
                         let inner = inner.clone();
