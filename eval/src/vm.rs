@@ -1047,6 +1047,27 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// Put back `f`, the code frame `pop_code_frame` just took, nothing having
+    /// touched the frame stack since: its slot still holds it, so only the length
+    /// changes back (no observer: its leaving was seen, so it is entered again).
+    #[inline(always)]
+    fn unpop_code_frame(&mut self, f: CodeFrame) {
+        if O::ACTIVE {
+            self.enter_frame(Frame::Code(f));
+            return;
+        }
+        let n = self.frames.len();
+        // SAFETY: `pop_code_frame` moved the frame out of slot `n` by a bitwise read
+        // and only shortened the length; nothing has been written to the vector since,
+        // so the slot still holds the same bits as `f`, which is forgotten rather than
+        // dropped: the frame is owned once again, by the vector.
+        unsafe {
+            debug_assert!(n < self.frames.capacity());
+            std::mem::forget(f);
+            self.frames.set_len(n + 1);
+        }
+    }
+
     /// `call_builtin` of `b` needs the strict argument `t` forced first: `b` goes back
     /// in its slot (below the `k` arguments) and the call is re-run once `t` is done.
     #[cold]
@@ -2090,14 +2111,14 @@ impl<'o, O: Observer> Vm<'o, O> {
                 if let Some(Value::Thunk(inner)) = self.stack.last() {
                     if !inner.is_evaluated() {
                         let inner = inner.clone();
-                        let kind = CodeKind::Thunk(t);
-                        self.enter_frame(Frame::Code(CodeFrame {
+                        let f = CodeFrame {
                             proto,
                             pc,
                             env,
                             base,
-                            kind,
-                        }));
+                            kind: CodeKind::Thunk(t),
+                        };
+                        self.unpop_code_frame(f);
                         return Some(inner);
                     }
                 }
