@@ -806,7 +806,13 @@ impl<'g> Compiler<'g> {
                 Ok(())
             }
             Defer::Arg(pos) => {
-                self.thunk_code(span, |c| c.compile(e))?;
+                // Forced in its code: it may run as a call's frame, which leaves its
+                // value as it is (see `Op::ArgThunk`).
+                self.thunk_code(span, |c| {
+                    c.compile(e)?;
+                    c.emit(Op::Force, span);
+                    Ok(())
+                })?;
                 let idx = self.add_child();
                 self.emit(Op::ArgThunk(idx, pos), span);
                 Ok(())
@@ -830,15 +836,17 @@ impl<'g> Compiler<'g> {
         self.thunk_of(span, |c| c.compile(e))
     }
 
-    /// A child thunk whose code is what `body` emits, forced and returned.
+    /// A child thunk whose code is what `body` emits, returned (and so forced).
     fn thunk_of(&mut self, span: Span, body: impl FnOnce(&mut Self) -> CResult<()>) -> CResult<()> {
         self.thunk_code(span, body)?;
         self.emit_child_thunk(span);
         Ok(())
     }
 
-    /// Open a thunk's proto and compile its code (`body`, then its value forced); the
-    /// proto is left open, for `add_child`.
+    /// Open a thunk's proto and compile its code (`body`, then `Return`); the proto is
+    /// left open, for `add_child`. No `Force` before the `Return`: a thunk's frame
+    /// forces an unevaluated value it returns (see `Vm::op_return`), so the common
+    /// value already computed costs no instruction of its own.
     fn thunk_code(
         &mut self,
         span: Span,
@@ -846,7 +854,6 @@ impl<'g> Compiler<'g> {
     ) -> CResult<()> {
         self.open_proto(ProtoKind::Thunk, span);
         body(self)?;
-        self.emit(Op::Force, span);
         self.emit(Op::Return, span);
         Ok(())
     }
@@ -1909,7 +1916,6 @@ impl<'g> Compiler<'g> {
                 _ => {
                     self.open_proto(ProtoKind::Thunk, span);
                     self.emit_var(name, inherit_skip, span)?;
-                    self.emit(Op::Force, span);
                     self.emit(Op::Return, span);
                     self.emit_child_thunk(span);
                     Ok(())
@@ -1922,7 +1928,6 @@ impl<'g> Compiler<'g> {
                 self.open_proto(ProtoKind::Thunk, span);
                 self.emit(Op::Local(hidden.0, hidden.1 + k as u32), span);
                 self.emit(Op::Select(name), span);
-                self.emit(Op::Force, span);
                 self.emit(Op::Return, span);
                 self.emit_child_thunk(span);
                 Ok(())

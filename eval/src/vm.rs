@@ -1047,6 +1047,27 @@ impl<'o, O: Observer> Vm<'o, O> {
         }
     }
 
+    /// Put back `f`, the code frame `pop_code_frame` just took, nothing having
+    /// touched the frame stack since: its slot still holds it, so only the length
+    /// changes back (no observer: its leaving was seen, so it is entered again).
+    #[inline(always)]
+    fn unpop_code_frame(&mut self, f: CodeFrame) {
+        if O::ACTIVE {
+            self.enter_frame(Frame::Code(f));
+            return;
+        }
+        let n = self.frames.len();
+        // SAFETY: `pop_code_frame` moved the frame out of slot `n` by a bitwise read
+        // and only shortened the length; nothing has been written to the vector since,
+        // so the slot still holds the same bits as `f`, which is forgotten rather than
+        // dropped: the frame is owned once again, by the vector.
+        unsafe {
+            debug_assert!(n < self.frames.capacity());
+            std::mem::forget(f);
+            self.frames.set_len(n + 1);
+        }
+    }
+
     /// `call_builtin` of `b` needs its strict argument `i`, `t`, forced first: `b` goes
     /// back in its slot (below the `k` arguments) and the call is re-run once `t` is
     /// done. A later argument waits for the first to pass `b`'s `check_first`.
@@ -2088,21 +2109,21 @@ impl<'o, O: Observer> Vm<'o, O> {
                 }
             }
             CodeKind::Thunk(t) => {
-                // Only an application run without the trampoline (see `start_apply`) can
-                // end in an unevaluated value (compiled thunks force theirs before they
-                // return). Looked at here, where the value is looked at anyway, rather
-                // than before every return; the frame goes back, as it is rare.
+                // An unevaluated value is forced here: a thunk's code ends with a plain
+                // `Return` (see `Compiler::thunk_code`), and an application runs its
+                // function's body as the thunk's frame (see `start_apply`). Looked at
+                // here, where the value is looked at anyway; the frame goes back.
                 if let Some(Value::Thunk(inner)) = self.stack.last() {
                     if !inner.is_evaluated() {
                         let inner = inner.clone();
-                        let kind = CodeKind::Thunk(t);
-                        self.enter_frame(Frame::Code(CodeFrame {
+                        let f = CodeFrame {
                             proto,
                             pc,
                             env,
                             base,
-                            kind,
-                        }));
+                            kind: CodeKind::Thunk(t),
+                        };
+                        self.unpop_code_frame(f);
                         return Some(inner);
                     }
                 }
