@@ -1350,10 +1350,12 @@ impl<'g> Compiler<'g> {
         let (mut strict, mut maybe) = match self.inline_builtin_calls(head, &mut args)? {
             Some(head) => {
                 self.compile(&head)?;
-                match self.strict_args(&head, args.len()) {
-                    (0, _) => (0, self.maybe_strict_args(&head, args.len())),
-                    both => both,
-                }
+                let strict = self.strict_args(&head, args.len());
+                let maybe = match strict {
+                    0 => self.maybe_strict_args(&head, args.len()),
+                    _ => 0,
+                };
+                (strict, maybe)
             }
             None => (0, 0),
         };
@@ -1415,11 +1417,8 @@ impl<'g> Compiler<'g> {
     /// saturates (`map`, `builtins.mapAttrs`): computed at the call, they need no
     /// thunk, and the call is not made a second time once the VM has forced one.
     /// Nothing else happens in between (the head is a global, the arguments before
-    /// are thunks), so the order of evaluation is the builtin's. Returned with the
-    /// arguments left to the VM to decide (`Op::ArgThunk`): those after a first one
-    /// the builtin checks before forcing them (`CHECKS_FIRST`), so the check runs
-    /// in between.
-    fn strict_args(&self, head: &ast::Expr, n: usize) -> (u32, u32) {
+    /// are thunks), so the order of evaluation is the builtin's.
+    fn strict_args(&self, head: &ast::Expr, n: usize) -> u32 {
         // Read off the head's code (a global, or a global's attribute): the names are
         // resolved already. The syntax is checked too: `(if c then f else map)` ends
         // with the same code as `map`.
@@ -1436,24 +1435,21 @@ impl<'g> Compiler<'g> {
             {
                 match self.builtin_named(head) {
                     Some(name) => (name, None),
-                    None => return (0, 0),
+                    None => return 0,
                 }
             }
-            _ => return (0, 0),
+            _ => return 0,
         };
         let Some((arity, mask)) = strict_builtin(name) else {
-            return (0, 0);
+            return 0;
         };
         // The global itself, not a REPL rebinding of its name (a later slot).
         let rebound =
             global.is_some_and(|g| self.global_names.iter().position(|s| *s == name) != Some(g));
         if arity > n || rebound {
-            return (0, 0);
+            return 0;
         }
-        if CHECKS_FIRST.contains(&name.as_str()) {
-            return (mask & 1, mask & !1);
-        }
-        (mask, 0)
+        mask
     }
 
     /// `builtins.seq a b` and `builtins.addErrorContext msg e` applied to (at least) both
@@ -2265,13 +2261,22 @@ pub(crate) const STRICT_BUILTINS: &[(&str, usize, u32)] = &[
     ("unsafeGetAttrPos", 2, 0b11),
 ];
 
-/// `STRICT_BUILTINS`' arity and mask for `name`.
+/// `STRICT_BUILTINS`' arity and mask for `name`: the arguments the compiler may compute
+/// early. Of a builtin in `CHECKS_FIRST`, only the first: the VM checks it before
+/// forcing the others.
 fn strict_builtin(name: Symbol) -> Option<(usize, u32)> {
     static TABLE: OnceLock<FxHashMap<Symbol, (usize, u32)>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         STRICT_BUILTINS
             .iter()
-            .map(|&(n, arity, mask)| (Symbol::intern(n), (arity, mask)))
+            .map(|&(n, arity, mask)| {
+                let mask = if CHECKS_FIRST.contains(&n) {
+                    mask & 1
+                } else {
+                    mask
+                };
+                (Symbol::intern(n), (arity, mask))
+            })
             .collect()
     });
     table.get(&name).copied()

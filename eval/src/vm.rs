@@ -2530,18 +2530,13 @@ fn builtin_forces(b: &BuiltinApp, before: &[Value], k: usize) -> bool {
     let strict = |i: usize| def.strict.checked_shr(i as u32).unwrap_or(0) & 1 != 0;
     let pending =
         |(i, v): (usize, &Value)| strict(i) && matches!(v, Value::Thunk(t) if !t.is_evaluated());
-    // A later argument is only computed once the first has passed its check.
-    let checked = |check: builtins::CheckFn| match b.args.first().or(before.first()) {
-        Some(first) if held + before.len() > 0 => {
-            generators::with_whnf(first, |v| Some(check(v).is_ok())).unwrap_or(false)
-        }
-        _ => true,
-    };
     matches!(def.imp, BuiltinImpl::Plain(_))
         && held + k >= def.arity
         && strict(held + before.len())
         && !b.args.iter().chain(before).enumerate().any(pending)
-        && def.check_first.is_none_or(checked)
+        // After a first argument that is checked, the demand of `call_builtin` (which
+        // checks first) forces the later ones.
+        && (def.check_first.is_none() || held + before.len() == 0)
 }
 
 /// The builtin in `slot` (the head of a call), taken out of it: `call_builtin` owns

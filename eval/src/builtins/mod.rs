@@ -62,9 +62,9 @@ pub struct BuiltinDef {
     pub quick: Option<QuickFn>,
     /// For a plain builtin, the check C++ Nix makes of argument 0 as it forces it
     /// (its type; for a hash, the algorithm), before any later argument is forced. The
-    /// VM runs it before it forces a later strict argument (`builtin_demands`, and
-    /// before computing one early, `builtin_forces`), so that when both fail the
-    /// error is the first's; the body still checks everything itself.
+    /// VM runs it before it forces a later strict argument (`builtin_demands`; such
+    /// arguments are not computed early, see `builtin_forces`), so that when both fail
+    /// the error is the first's; the body still checks everything itself.
     pub check_first: Option<CheckFn>,
 }
 
