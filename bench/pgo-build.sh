@@ -24,8 +24,8 @@ for d in "$shared/workloads/nixpkgs-lib/lib/tests" "$shared/nix-lang-tests"; do
     [ -d "$d" ] || { echo "pgo-build: $d is missing (../shared beside the checkout)" >&2; exit 1; }
 done
 
-rm -rf "$work/raw" "$work/shim"
-mkdir -p "$work/raw" "$work/shim"
+rm -rf "$work/raw"
+mkdir -p "$work/raw"
 cd "$root"
 RUSTFLAGS="-Cprofile-generate=$work/raw" cargo build --release -p tvix --target-dir "$work/gen"
 tvix=$work/gen/release/tvix
@@ -33,22 +33,8 @@ tvix=$work/gen/release/tvix
 # Training. Failures are expected (fail cases, checks of error messages): only the
 # profile matters here. `%4m`: four profile files merged as they are written.
 export LLVM_PROFILE_FILE="$work/raw/tvix-%4m.profraw"
-cat > "$work/shim/nix-instantiate" <<'SHIM'
-#!/usr/bin/env bash
-# modules.sh calls nix-instantiate; this runs `tvix eval` with the flags it shares.
-args=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --timeout) shift 2 ;;
-        --eval|--eval-only|--read-write-mode) shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-exec "$TVIX_BIN" eval "${args[@]}"
-SHIM
-chmod +x "$work/shim/nix-instantiate"
 echo "pgo-build: training (nixpkgs lib module tests, language corpus, eval cases)"
-PATH="$work/shim:$PATH" TVIX_BIN=$tvix bash "$shared/workloads/nixpkgs-lib/lib/tests/modules.sh" >/dev/null 2>&1 || true
+PATH="$root/tests/shim:$PATH" TVIX_BIN=$tvix bash "$shared/workloads/nixpkgs-lib/lib/tests/modules.sh" >/dev/null 2>&1 || true
 (cd "$shared/nix-lang-tests" && for f in eval-okay-*.nix; do "$tvix" eval --strict "$f" >/dev/null 2>&1 || true; done)
 (cd "$root/eval/tests/cases" && for f in *.nix; do "$tvix" eval --strict "$f" >/dev/null 2>&1 || true; done)
 unset LLVM_PROFILE_FILE

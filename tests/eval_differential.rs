@@ -277,15 +277,7 @@ fn random_expressions_match_cpp_nix() {
             _ => false,
         };
         if !same {
-            mismatches.push(format!(
-                "expr: {expr}\n  tvix: ok={} {}{}\n  nix:  ok={} {}{}",
-                ours.ok,
-                ours.stdout.trim(),
-                first_line(&ours.stderr),
-                theirs.ok,
-                theirs.stdout.trim(),
-                first_line(&theirs.stderr),
-            ));
+            mismatches.push(mismatch(&format!("expr: {expr}"), &ours, &theirs));
         }
     }
     println!(
@@ -303,6 +295,19 @@ fn random_expressions_match_cpp_nix() {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+/// What each printed for `what`, for a mismatch's report.
+fn mismatch(what: &str, ours: &Evaluated, theirs: &Evaluated) -> String {
+    format!(
+        "{what}\n  tvix: ok={} {}{}\n  nix:  ok={} {}{}",
+        ours.ok,
+        ours.stdout.trim(),
+        first_line(&ours.stderr),
+        theirs.ok,
+        theirs.stdout.trim(),
+        first_line(&theirs.stderr)
+    )
 }
 
 fn first_line(stderr: &str) -> String {
@@ -350,15 +355,7 @@ fn selection_and_auto_call_match_cpp_nix() {
         let ours = evaluate(tvix, &ours_args, expr);
         let theirs = evaluate("nix-instantiate", &theirs_args, expr);
         if ours.ok != theirs.ok || (ours.ok && ours.stdout != theirs.stdout) {
-            mismatches.push(format!(
-                "{flags:?} {expr}\n  tvix: {} {:?} {}\n  nix:  {} {:?} {}",
-                ours.ok,
-                ours.stdout,
-                first_line(&ours.stderr),
-                theirs.ok,
-                theirs.stdout,
-                first_line(&theirs.stderr)
-            ));
+            mismatches.push(mismatch(&format!("{flags:?} {expr}"), &ours, &theirs));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
@@ -444,15 +441,7 @@ fn every_builtin_fails_and_forces_as_cpp_nix() {
                             && (!ours.ok || ours.stdout == theirs.stdout)
                             && culprit(&ours.stderr) == culprit(&theirs.stderr);
                         if !same {
-                            out.push(format!(
-                                "{expr}\n  tvix: ok={} {}{}\n  nix:  ok={} {}{}",
-                                ours.ok,
-                                ours.stdout.trim(),
-                                first_line(&ours.stderr),
-                                theirs.ok,
-                                theirs.stdout.trim(),
-                                first_line(&theirs.stderr)
-                            ));
+                            out.push(mismatch(expr, &ours, &theirs));
                         }
                     }
                     out

@@ -18,35 +18,11 @@ fn run_script(name: &str) -> Option<Output> {
         eprintln!("skipping: {} is not beside the checkout", script.display());
         return None;
     }
-    // The scripts call `nix-instantiate [--eval] --timeout 1 ... --eval-only
-    // --read-write-mode ...`; the shim drops what `tvix eval` has no use for (it only
-    // evaluates, and has no time limit to set).
-    let shim = tempfile::tempdir().expect("temp dir");
-    let shim_path = shim.path().join("nix-instantiate");
-    std::fs::write(
-        &shim_path,
-        r#"#!/usr/bin/env bash
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --timeout) shift 2;;
-    --eval|--eval-only|--read-write-mode) shift;;
-    *) args+=("$1"); shift;;
-  esac
-done
-exec "$TVIX_BIN" eval "${args[@]}"
-"#,
-    )
-    .expect("write shim");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&shim_path, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod shim");
-    }
+    // `tests/shim/nix-instantiate` runs `tvix eval` in its place.
+    let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/shim");
     let path = format!(
         "{}:{}",
-        shim.path().display(),
+        shim.display(),
         std::env::var("PATH").unwrap_or_default()
     );
     Some(
