@@ -106,8 +106,6 @@ pub enum Op {
     Eq,
     Neq,
     Lt,
-    Le,
-    Gt,
     Ge,
     Concat,
     Update,

@@ -1250,8 +1250,15 @@ impl<'g> Compiler<'g> {
             }
             _ => {}
         }
-        self.compile(&l)?;
-        self.compile(&r)?;
+        // `a <= b` is `!(b < a)` and `a > b` is `b < a`, as C++ Nix reads them: their
+        // right operand is evaluated first.
+        let (first, second, op) = match op {
+            K::LessOrEq => (&r, &l, K::MoreOrEq),
+            K::More => (&r, &l, K::Less),
+            op => (&l, &r, op),
+        };
+        self.compile(first)?;
+        self.compile(second)?;
         let op = match op {
             K::Concat => Op::Concat,
             K::Update => Op::Update,
@@ -1262,10 +1269,14 @@ impl<'g> Compiler<'g> {
             K::Equal => Op::Eq,
             K::NotEqual => Op::Neq,
             K::Less => Op::Lt,
-            K::LessOrEq => Op::Le,
-            K::More => Op::Gt,
             K::MoreOrEq => Op::Ge,
-            K::And | K::Or | K::Implication | K::PipeLeft | K::PipeRight => unreachable!(),
+            K::LessOrEq
+            | K::More
+            | K::And
+            | K::Or
+            | K::Implication
+            | K::PipeLeft
+            | K::PipeRight => unreachable!(),
         };
         self.emit(op, span);
         Ok(())

@@ -789,7 +789,7 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => *pc = at(code, target),
                 }
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Ge => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
@@ -1784,8 +1784,6 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Mul
             | Op::Div
             | Op::Lt
-            | Op::Le
-            | Op::Gt
             | Op::Ge
             | Op::Eq
             | Op::Neq
@@ -1793,6 +1791,12 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Update => {
                 let n = self.stack.len();
                 demand_slot!(self, n - 2);
+                // `//` checks its left operand before the right one is forced, as C++ Nix
+                // does. (So does `+`, but there `fast_op` has forced both already: a test
+                // there made every operation slower.)
+                if op == Op::Update && !matches!(self.stack[n - 2], Value::Attrs(_)) {
+                    return Err(generators::type_error("a set", &self.stack[n - 2]));
+                }
                 demand_slot!(self, n - 1);
                 // Integers that were thunks a moment ago: as in `fast_op`.
                 if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
@@ -1827,13 +1831,8 @@ impl<'o, O: Observer> Vm<'o, O> {
                             }
                         }
                     }
-                    Op::Lt | Op::Le | Op::Gt | Op::Ge => {
-                        let (x, y, negate) = match op {
-                            Op::Lt => (a, b, false),
-                            Op::Gt => (b, a, false),
-                            Op::Le => (b, a, true),
-                            _ => (a, b, true),
-                        };
+                    Op::Lt | Op::Ge => {
+                        let (x, y, negate) = (a, b, op == Op::Ge);
                         match builtins::compare::shallow_lt(&x, &y)? {
                             Some(r) => Value::Bool(r != negate),
                             None => {
@@ -2880,8 +2879,6 @@ pub(crate) fn int_binop(op: Op, x: i64, y: i64) -> Option<Value> {
         Op::Sub => Value::Int(x.checked_sub(y)?),
         Op::Mul => Value::Int(x.checked_mul(y)?),
         Op::Lt => Value::Bool(x < y),
-        Op::Le => Value::Bool(x <= y),
-        Op::Gt => Value::Bool(x > y),
         Op::Ge => Value::Bool(x >= y),
         Op::Eq => Value::Bool(x == y),
         Op::Neq => Value::Bool(x != y),

@@ -8,6 +8,10 @@ use crate::generators::type_error;
 use crate::state::EvalState;
 use crate::value::{StringBuilder, Value};
 
+fn not_coercible(v: &Value) -> Box<ErrorKind> {
+    ErrorKind::other(format!("cannot coerce {} to a string", v.describe())).into()
+}
+
 pub fn add(state: &EvalState, a: Value, b: Value) -> R<Value> {
     Ok(match (a, b) {
         (a @ (Value::Int(_) | Value::Float(_)), b @ (Value::Int(_) | Value::Float(_))) => {
@@ -45,12 +49,9 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R<Value> {
                 &joined,
             ))))
         }
-        (Value::Path(_), other) | (Value::String(_), other) => {
-            return Err(
-                ErrorKind::other(format!("cannot coerce {} to a string", other.describe())).into(),
-            )
-        }
-        (a, b) => {
+        (Value::Path(_), other) | (Value::String(_), other) => return Err(not_coercible(&other)),
+        // A set reaches here only from `builtins.add` (the `+` operator coerces it).
+        (a @ (Value::Int(_) | Value::Float(_) | Value::Attrs(_)), b) => {
             return Err(ErrorKind::other(format!(
                 "cannot add {} to {}",
                 b.describe(),
@@ -58,6 +59,8 @@ pub fn add(state: &EvalState, a: Value, b: Value) -> R<Value> {
             ))
             .into())
         }
+        // As C++ Nix: a left operand that is not a number concatenates as a string.
+        (a, _) => return Err(not_coercible(&a)),
     })
 }
 

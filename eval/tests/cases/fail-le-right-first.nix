@@ -1,0 +1,1 @@
+(throw "the left second") <= (throw "the right first")
