@@ -56,19 +56,13 @@ fn not_found(path: &Path) -> io::Error {
 
 /// `path` with symlinks in its last component followed while they lie in added paths
 /// (a read follows them, as reading from the store would).
-pub fn follow(path: &Path) -> PathBuf {
-    let mut p = path.to_path_buf();
-    for _ in 0..crate::io::MAX_SYMLINK_FOLLOWS {
-        match node(&p) {
-            Some(Ok(NarTree::Symlink { target })) => {
-                let target = Path::new(std::ffi::OsStr::from_bytes(&target));
-                let dir = p.parent().unwrap_or(Path::new("/"));
-                p = crate::compiler::canon_path(&dir.join(target));
-            }
-            _ => break,
+fn follow(path: &Path) -> PathBuf {
+    crate::io::follow_last(path, |p| match node(p) {
+        Some(Ok(NarTree::Symlink { target })) => {
+            Some(PathBuf::from(std::ffi::OsStr::from_bytes(&target)))
         }
-    }
-    p
+        _ => None,
+    })
 }
 
 pub fn read_file(path: &Path) -> Option<io::Result<Vec<u8>>> {

@@ -183,7 +183,7 @@ impl EvalIO for StdIO {
 }
 
 /// How many symlinks `resolve_expr_path` follows before it gives up (a loop).
-pub(crate) const MAX_SYMLINK_FOLLOWS: usize = 1024;
+const MAX_SYMLINK_FOLLOWS: usize = 1024;
 
 /// The file that `import PATH` (or `tvix eval PATH`) reads, found as C++ Nix finds it:
 /// a symlink is followed, so that relative paths in the file resolve where the file
@@ -250,17 +250,24 @@ impl MemoryIO {
 
     /// `path` with a symlink in its last component followed (for reads).
     fn follow(&self, path: &Path) -> PathBuf {
-        let mut p = path.to_path_buf();
-        for _ in 0..MAX_SYMLINK_FOLLOWS {
-            match self.symlinks.get(&p) {
-                Some(t) => {
-                    p = crate::compiler::canon_path(&p.parent().unwrap_or(Path::new("/")).join(t))
-                }
-                None => break,
-            }
-        }
-        p
+        follow_last(path, |p| self.symlinks.get(p).cloned())
     }
+}
+
+/// `path` with symlinks in its last component followed, `target` telling where a link
+/// leads (`None`: not a link); relative targets resolve against the link's directory.
+/// Gives up after `MAX_SYMLINK_FOLLOWS` (a loop), where it is.
+pub(crate) fn follow_last(path: &Path, target: impl Fn(&Path) -> Option<PathBuf>) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_SYMLINK_FOLLOWS {
+        match target(&p) {
+            Some(t) => {
+                p = crate::compiler::canon_path(&p.parent().unwrap_or(Path::new("/")).join(t))
+            }
+            None => break,
+        }
+    }
+    p
 }
 
 fn not_found(path: &Path) -> std::io::Error {

@@ -1832,11 +1832,11 @@ impl<'o, O: Observer> Vm<'o, O> {
                         }
                     }
                     Op::Lt | Op::Ge => {
-                        let (x, y, negate) = (a, b, op == Op::Ge);
-                        match builtins::compare::shallow_lt(&x, &y)? {
+                        let negate = op == Op::Ge;
+                        match builtins::compare::shallow_lt(&a, &b)? {
                             Some(r) => Value::Bool(r != negate),
                             None => {
-                                return self.push_gen("<", builtins::compare::lt_gen(x, y, negate));
+                                return self.push_gen("<", builtins::compare::lt_gen(a, b, negate));
                             }
                         }
                     }

@@ -99,10 +99,9 @@ fn cat_attrs(a: &mut [Value]) -> Box<dyn Machine> {
 /// `zipAttrsWith f sets`: the values of each name across the sets, in order, handed to
 /// `f name values` lazily. Grouped by symbol, put in name order once at the end.
 struct ZipAttrsWith {
+    /// The argument until it is a function: C++ Nix forces and checks it before the
+    /// list, so that with both failing its error is the one, and even for an empty list.
     f: Value,
-    /// `f` is forced and is a function: C++ Nix checks it before the list, so that
-    /// with both failing its error is the one, and even for an empty list.
-    f_checked: bool,
     sets: ForcedElems,
     groups: Groups,
 }
@@ -188,14 +187,13 @@ impl Groups {
 
 impl Machine for ZipAttrsWith {
     fn resume(&mut self, mut last: Option<Value>) -> R<MachineStep> {
-        if !self.f_checked {
+        if !self.f.is_function() {
             let f = match arrived_or_force(&mut last, &mut self.f) {
                 Ok(v) => v,
                 Err(step) => return Ok(step),
             };
             super::function(&f)?;
             self.f = f;
-            self.f_checked = true;
         }
         let g = &mut self.groups;
         let step = self.sets.step_at(last, |e, at, len| {
@@ -237,7 +235,6 @@ impl Machine for ZipAttrsWith {
 fn zip_attrs_with(a: &mut [Value]) -> Box<dyn Machine> {
     Box::new(ZipAttrsWith {
         f: std::mem::take(&mut a[0]),
-        f_checked: false,
         sets: ForcedElems::new(std::mem::take(&mut a[1])),
         groups: Groups::default(),
     })
