@@ -331,15 +331,27 @@ pub struct Vm<'o, O: Observer> {
     /// `steps` at which `check_budget` next looks at the limits.
     check_at: u64,
     empty_env: EnvRc,
-    /// Environments no longer in use, kept for reuse (see `recycle_env`).
-    env_pool: Vec<EnvRc>,
+    /// Environments no longer in use, kept for reuse (see `recycle_env`): one pool per
+    /// number of slots, as each block is of its environment's exact size.
+    env_pool: [EnvPool; POOLED_SIZES],
+}
+
+/// Environments of one size kept for reuse: a chain through their `parent` fields,
+/// which a pooled environment has no other use for.
+#[derive(Default)]
+struct EnvPool {
+    head: Option<EnvRc>,
+    len: u32,
 }
 
 /// Most steps between two looks at the cancel flag.
 const BUDGET_STRIDE: u64 = 1024;
 
-/// Most environments kept for reuse.
+/// Most environments kept for reuse, per size.
 const ENV_POOL: usize = 64;
+
+/// Environments of fewer slots than this are kept for reuse (most are of one to three).
+const POOLED_SIZES: usize = 12;
 
 macro_rules! code_frame {
     ($self:ident) => {
@@ -423,7 +435,7 @@ impl<'o, O: Observer> Vm<'o, O> {
             steps: 0,
             check_at: 0,
             empty_env: Env::new(0, None),
-            env_pool: Vec::with_capacity(ENV_POOL),
+            env_pool: Default::default(),
         }
     }
 
@@ -2156,19 +2168,17 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// A fresh environment of `n` slots (all `null`), from the pool when it has one.
     #[inline(always)]
     fn new_env(&mut self, n: usize, parent: EnvRc) -> EnvRc {
-        if let Some(mut e) = self.env_pool.pop() {
-            if let Some(m) = EnvRc::get_mut(&mut e) {
-                // Its slots were emptied to nulls when it was recycled.
-                let slots = m.slots.get_mut();
-                if !slots.fits(n) {
-                    *slots = Slots::nulls(n);
+        if let Some(pool) = self.env_pool.get_mut(n) {
+            if let Some(mut e) = pool.head.take() {
+                // Only the pool holds it, so this always succeeds.
+                if let Some(m) = EnvRc::get_mut(&mut e) {
+                    // Its slots were emptied to nulls when it was recycled; its parent
+                    // field holds the next one of the pool.
+                    pool.head = m.parent.replace(parent);
+                    pool.len -= 1;
+                    return e;
                 }
-                // `recycle_env` took the parent, so there is none to drop: no drop code
-                // (in each of the places this is inlined into) for one that is not there.
-                let old = m.parent.replace(parent);
-                debug_assert!(old.is_none(), "pooled environment with a parent");
-                std::mem::forget(old);
-                return e;
+                pool.len = 0;
             }
         }
         Env::new(n, Some(parent))
@@ -2312,7 +2322,7 @@ impl<'o, O: Observer> Vm<'o, O> {
         let env = self.new_env(code.call_size, parent);
         {
             let mut cell = env.slots.borrow_mut();
-            // One look at which kind of slots these are, not one per access.
+            // The slots once, not a look through the borrow per access.
             let slots: &mut [Value] = &mut cell;
             if keep > 0 {
                 let from = c.env.slots.borrow();
@@ -2333,18 +2343,26 @@ impl<'o, O: Observer> Vm<'o, O> {
     /// (a curried call's outer scope). What it held is freed now.
     #[inline(always)]
     fn recycle_env(&mut self, mut env: EnvRc) {
-        while self.env_pool.len() < ENV_POOL {
+        loop {
             let Some(m) = EnvRc::get_mut(&mut env) else {
                 return;
             };
-            let parent = m.parent.take();
-            // Emptied in place: the next environment of the same size needs no new slots.
-            for v in m.slots.get_mut().iter_mut() {
+            let slots = m.slots.get_mut();
+            let Some(pool) = self.env_pool.get_mut(slots.len()) else {
+                return;
+            };
+            if pool.len as usize >= ENV_POOL {
+                return;
+            }
+            // Emptied in place: the next environment of the same size needs no new block.
+            for v in slots.iter_mut() {
                 // Scalars (the common argument: an integer, a Boolean) are overwritten
                 // without a call into the general drop.
                 set(v, Value::Null);
             }
-            self.env_pool.push(env);
+            let parent = std::mem::replace(&mut m.parent, pool.head.take());
+            pool.head = Some(env);
+            pool.len += 1;
             match parent {
                 Some(p) => env = p,
                 None => return,

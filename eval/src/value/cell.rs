@@ -9,11 +9,14 @@
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 
-pub struct VCell<T> {
-    value: UnsafeCell<T>,
+/// `repr(C)`, the value last: it may be unsized (an environment's slots, whose block
+/// is laid out by hand in `env_rc`).
+#[repr(C)]
+pub struct VCell<T: ?Sized> {
     /// As in `RefCell`: >0 shared borrows, -1 one exclusive borrow.
     #[cfg(debug_assertions)]
     flag: std::cell::Cell<isize>,
+    value: UnsafeCell<T>,
 }
 
 impl<T> VCell<T> {
@@ -24,7 +27,9 @@ impl<T> VCell<T> {
             flag: std::cell::Cell::new(0),
         }
     }
+}
 
+impl<T: ?Sized> VCell<T> {
     /// Shared access. Must not overlap an exclusive borrow of the same cell (checked
     /// in debug builds).
     #[inline(always)]
@@ -93,19 +98,19 @@ impl<T> VCell<T> {
 #[derive(Debug)]
 pub struct BorrowError;
 
-pub struct VRef<'a, T> {
+pub struct VRef<'a, T: ?Sized> {
     value: &'a T,
     #[cfg(debug_assertions)]
     flag: &'a std::cell::Cell<isize>,
 }
 
-pub struct VMut<'a, T> {
+pub struct VMut<'a, T: ?Sized> {
     value: &'a mut T,
     #[cfg(debug_assertions)]
     flag: &'a std::cell::Cell<isize>,
 }
 
-impl<T> Deref for VRef<'_, T> {
+impl<T: ?Sized> Deref for VRef<'_, T> {
     type Target = T;
     #[inline(always)]
     fn deref(&self) -> &T {
@@ -113,7 +118,7 @@ impl<T> Deref for VRef<'_, T> {
     }
 }
 
-impl<T> Deref for VMut<'_, T> {
+impl<T: ?Sized> Deref for VMut<'_, T> {
     type Target = T;
     #[inline(always)]
     fn deref(&self) -> &T {
@@ -121,7 +126,7 @@ impl<T> Deref for VMut<'_, T> {
     }
 }
 
-impl<T> DerefMut for VMut<'_, T> {
+impl<T: ?Sized> DerefMut for VMut<'_, T> {
     #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
         self.value
@@ -129,14 +134,14 @@ impl<T> DerefMut for VMut<'_, T> {
 }
 
 #[cfg(debug_assertions)]
-impl<T> Drop for VRef<'_, T> {
+impl<T: ?Sized> Drop for VRef<'_, T> {
     fn drop(&mut self) {
         self.flag.set(self.flag.get() - 1);
     }
 }
 
 #[cfg(debug_assertions)]
-impl<T> Drop for VMut<'_, T> {
+impl<T: ?Sized> Drop for VMut<'_, T> {
     fn drop(&mut self) {
         self.flag.set(0);
     }

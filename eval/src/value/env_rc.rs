@@ -1,61 +1,118 @@
-//! `EnvRc`: a shared environment, as `Rc<Env>` but in a block of 64 bytes: a count of
-//! handles and the environment, no weak count. The VM reuses the environments of calls
-//! it alone still holds (see `Vm::recycle_env`); the others (captured by a thunk or
-//! closure that outlives the call, a third of them on module-heavy code) die later,
-//! through their last handle, and their blocks go back to the allocator (whose small
-//! blocks the `tvix` command keeps per size for the next: see its `alloc` module).
+//! `EnvRc`: a shared environment, as `Rc<Env>` but in one block of exactly its size: a
+//! count of handles (no weak count: nothing holds an environment weakly), the number of
+//! slots, the parent, then the slots themselves. Half a million environments are alive
+//! at once on module-heavy code, most of one or two slots: a block sized to its scope
+//! (32 bytes for one slot) rather than one size for all, with a second allocation for
+//! more than three, keeps the peak and the page faults down, and reading a slot is an
+//! index with no look at which kind of slots these are. The VM reuses the environments
+//! of calls it alone still holds (see `Vm::recycle_env`); the others die later, through
+//! their last handle.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
 use std::ops::Deref;
 use std::ptr::{self, NonNull};
 
-use super::Env;
+use super::drop::release;
+use super::{VCell, Value};
 
-/// The block: a count of handles, and the environment. No weak count, as nothing
-/// holds an environment weakly.
-struct EnvBox {
-    count: Cell<usize>,
-    env: Env,
+/// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
+/// compiler assigned them. Their names are not here but with the code that made the
+/// environment (see `ScopeChain`). `repr(C)`: the block is laid out by hand (`layout`).
+#[repr(C)]
+pub struct EnvOf<S: ?Sized> {
+    /// The count of handles in the low 32 bits, the number of slots in the high 32: one
+    /// word, always read and written whole. (Two 32-bit fields let the compiler read
+    /// both at once right after writing the count alone, a store the load cannot be
+    /// forwarded from: that stall made calls a quarter slower.)
+    word: Cell<u64>,
+    pub parent: Option<EnvRc>,
+    pub slots: VCell<S>,
 }
 
-pub struct EnvRc(NonNull<EnvBox>);
+pub type Env = EnvOf<[Value]>;
 
-// One of mimalloc's size classes and one cache line (debug builds add a borrow flag).
+/// Every block's sized start, read where the number of slots is not needed.
+type Head = EnvOf<[Value; 0]>;
+
+pub struct EnvRc(NonNull<Head>);
+
+/// The block of an environment of `n` slots: its head, then the slots (which start at
+/// the head's end, its size being a multiple of `Value`'s alignment).
+#[inline(always)]
+fn layout(n: usize) -> Layout {
+    let size = n
+        .checked_mul(std::mem::size_of::<Value>())
+        .and_then(|s| s.checked_add(std::mem::size_of::<Head>()));
+    match size.map(|s| Layout::from_size_align(s, std::mem::align_of::<Head>())) {
+        Some(Ok(l)) => l,
+        _ => panic!("an environment of {n} slots"),
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Head>().is_multiple_of(std::mem::align_of::<Value>()));
+// Release builds: 32 bytes for one slot, one of the allocator's size classes.
 #[cfg(not(debug_assertions))]
-const _: () = assert!(std::mem::size_of::<EnvBox>() == 64);
+const _: () = assert!(std::mem::size_of::<Head>() == 16);
 
-impl EnvRc {
+impl Env {
+    /// An environment of `n` slots holding `null`.
+    // An environment only ever exists shared.
+    #[allow(clippy::new_ret_no_self)]
     #[inline]
-    pub fn new(env: Env) -> EnvRc {
-        let layout = Layout::new::<EnvBox>();
+    pub fn new(n: usize, parent: Option<EnvRc>) -> EnvRc {
+        let len = u32::try_from(n).expect("a scope of fewer than 2^32 names");
+        let layout = layout(n);
         // SAFETY: the layout is not zero-sized.
-        let p = unsafe { alloc(layout) }.cast::<EnvBox>();
+        let p = unsafe { alloc(layout) }.cast::<Head>();
         if p.is_null() {
             handle_alloc_error(layout)
         }
-        // SAFETY: `p` is a block of `EnvBox`'s layout that nothing else uses.
+        // SAFETY: `p` is a fresh block of `layout`: the head, then room for `n` values.
         unsafe {
-            p.write(EnvBox {
-                count: Cell::new(1),
-                env,
+            p.write(EnvOf {
+                word: Cell::new(u64::from(len) << 32 | 1),
+                parent,
+                slots: VCell::new([]),
             });
+            let slots = p.add(1).cast::<Value>();
+            for i in 0..n {
+                slots.add(i).write(Value::Null);
+            }
             EnvRc(NonNull::new_unchecked(p))
         }
     }
+}
+
+/// The whole environment at `p`, its slots included.
+///
+/// # Safety
+/// `p` is a live block made by `Env::new`.
+#[inline(always)]
+unsafe fn whole(p: NonNull<Head>) -> *mut Env {
+    let len = ((*p.as_ptr()).word.get() >> 32) as usize;
+    // The cast keeps the address and takes `len` as the length of the slots.
+    ptr::slice_from_raw_parts_mut(p.as_ptr().cast::<Value>(), len) as *mut Env
+}
+
+impl EnvRc {
+    #[inline(always)]
+    fn word(&self) -> &Cell<u64> {
+        // SAFETY: the block lives while a handle does.
+        unsafe { &(*self.0.as_ptr()).word }
+    }
 
     #[inline(always)]
-    fn count(&self) -> &Cell<usize> {
-        // SAFETY: the block lives while a handle does.
-        unsafe { &self.0.as_ref().count }
+    fn count(&self) -> u32 {
+        self.word().get() as u32
     }
 
     /// The environment, when this is its only handle.
     #[inline(always)]
     pub fn get_mut(this: &mut EnvRc) -> Option<&mut Env> {
-        if this.count().get() == 1 {
+        if this.count() == 1 {
             // SAFETY: no other handle exists, and `this` is borrowed exclusively.
-            Some(unsafe { &mut this.0.as_mut().env })
+            Some(unsafe { &mut *whole(this.0) })
         } else {
             None
         }
@@ -63,7 +120,7 @@ impl EnvRc {
 
     #[inline(always)]
     pub fn strong_count(this: &EnvRc) -> usize {
-        this.count().get()
+        this.count() as usize
     }
 
     #[inline(always)]
@@ -84,14 +141,29 @@ impl EnvRc {
         e
     }
 
-    /// The last handle is gone: drop the environment and keep or free its block.
+    /// The last handle is gone: free the block and what it holds. What it holds may
+    /// free further environments (its parent): `release` bounds how deeply.
+    ///
+    /// # Safety
+    /// No other handle to the block exists.
     #[inline(never)]
     unsafe fn free(&mut self) {
-        let p = self.0.as_ptr();
-        // What the environment holds may free further environments (its parent):
-        // they are on the list before this one, which is looked at afresh after.
-        ptr::drop_in_place(&mut (*p).env);
-        dealloc(p.cast(), Layout::new::<EnvBox>());
+        release(Block(self.0));
+    }
+}
+
+/// A block no handle holds any more, freed when dropped.
+struct Block(NonNull<Head>);
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // SAFETY: the last handle gave the block up to this alone.
+        unsafe {
+            let env = whole(self.0);
+            let layout = layout((*env).slots.borrow().len());
+            ptr::drop_in_place(env);
+            dealloc(self.0.as_ptr().cast(), layout);
+        }
     }
 }
 
@@ -100,17 +172,18 @@ impl Deref for EnvRc {
     #[inline(always)]
     fn deref(&self) -> &Env {
         // SAFETY: the block lives while a handle does.
-        unsafe { &self.0.as_ref().env }
+        unsafe { &*whole(self.0) }
     }
 }
 
 impl Clone for EnvRc {
     #[inline(always)]
     fn clone(&self) -> EnvRc {
-        let c = self.count().get().wrapping_add(1);
-        self.count().set(c);
-        // As `Rc`: handles leaked (`mem::forget`) in a loop must not wrap the count.
-        if c == 0 {
+        let w = self.word().get() + 1;
+        self.word().set(w);
+        // As `Rc`: handles leaked (`mem::forget`) in a loop must not wrap the count
+        // (into the number of slots, here).
+        if w as u32 == 0 {
             std::process::abort();
         }
         EnvRc(self.0)
@@ -120,9 +193,9 @@ impl Clone for EnvRc {
 impl Drop for EnvRc {
     #[inline(always)]
     fn drop(&mut self) {
-        let c = self.count().get() - 1;
-        self.count().set(c);
-        if c == 0 {
+        let w = self.word().get() - 1;
+        self.word().set(w);
+        if w as u32 == 0 {
             // SAFETY: that was the last handle.
             unsafe { self.free() }
         }
@@ -147,5 +220,28 @@ mod tests {
         assert!(EnvRc::get_mut(&mut c2).is_none());
         drop(c);
         assert!(EnvRc::get_mut(&mut c2).is_some());
+    }
+
+    #[test]
+    fn blocks_are_laid_out_as_the_type_says() {
+        for n in 0..6 {
+            let e = Env::new(n, None);
+            // The size Rust gives the environment is the block's, and its slots start
+            // right after the head.
+            assert_eq!(std::mem::size_of_val(&*e), layout(n).size());
+            let slots = e.slots.borrow();
+            assert_eq!(slots.len(), n);
+            assert!(slots.iter().all(|v| matches!(v, Value::Null)));
+            let head = e.0.as_ptr() as usize;
+            if n > 0 {
+                assert_eq!(
+                    &slots[0] as *const Value as usize - head,
+                    std::mem::size_of::<Head>()
+                );
+            }
+        }
+        let e = Env::new(3, None);
+        e.slots.borrow_mut()[2] = Value::Int(7);
+        assert!(matches!(e.slots.borrow()[2], Value::Int(7)));
     }
 }

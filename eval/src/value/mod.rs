@@ -14,7 +14,7 @@ mod thunk;
 pub use attrs::Attrs;
 pub use cell::VCell;
 pub use code::{Code, ScopeChain};
-pub use env_rc::EnvRc;
+pub use env_rc::{Env, EnvRc};
 pub use list::NixList;
 pub use string::{NixContext, NixString, StringBuilder};
 pub use thunk::{Thunk, ThunkState};
@@ -62,103 +62,6 @@ pub struct BuiltinApp {
 /// application holds at most two: kept inline, `builtins.elem x` makes one allocation,
 /// not two.
 pub type BuiltinArgs = smallvec::SmallVec<[Value; 2]>;
-
-/// One runtime scope: the slots of a `let`, `rec`, lambda or `with`, in the order the
-/// compiler assigned them. Their names are not here but with the code that made the
-/// environment (see `ScopeChain`): a block of 64 bytes with its count, one cache line.
-pub struct Env {
-    pub slots: VCell<Slots>,
-    pub parent: Option<EnvRc>,
-}
-
-impl Env {
-    // An environment only ever exists shared (as `Rc<Env>` did before).
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(n: usize, parent: Option<EnvRc>) -> EnvRc {
-        EnvRc::new(Env {
-            slots: VCell::new(Slots::nulls(n)),
-            parent,
-        })
-    }
-}
-
-/// An environment's variables. Most environments (a lambda's argument and its formals, a
-/// small `let`) hold up to three: those are kept inline, saving an allocation per call.
-/// Two kinds, not one per size: telling them apart on every variable read is then one
-/// compare, not a jump table, and a pooled environment serves any small scope. An
-/// inline environment always has three slots; those past its scope's size stay `null`.
-pub enum Slots {
-    Inline([Value; INLINE_SLOTS]),
-    Many(Vec<Value>),
-}
-
-pub const INLINE_SLOTS: usize = 3;
-
-/// `n` nulls. Not `vec![Value::Null; n]`: that clones its element through `Value`'s
-/// whole `clone` (a branch per variant), where only a tag is to be written.
-#[inline(never)]
-fn null_vec(n: usize) -> Vec<Value> {
-    let mut v = Vec::with_capacity(n);
-    v.resize_with(n, || Value::Null);
-    v
-}
-
-impl Slots {
-    /// `n` slots holding `null`.
-    #[inline]
-    pub fn nulls(n: usize) -> Slots {
-        if n <= INLINE_SLOTS {
-            Slots::Inline(Default::default())
-        } else {
-            Slots::Many(null_vec(n))
-        }
-    }
-
-    /// Whether these slots can serve a scope of `n` variables as they are.
-    #[inline(always)]
-    pub fn fits(&self, n: usize) -> bool {
-        match self {
-            Slots::Inline(_) => n <= INLINE_SLOTS,
-            Slots::Many(v) => v.len() == n,
-        }
-    }
-}
-
-impl Default for Slots {
-    fn default() -> Self {
-        Slots::Many(Vec::new())
-    }
-}
-
-impl std::ops::Deref for Slots {
-    type Target = [Value];
-    #[inline(always)]
-    fn deref(&self) -> &[Value] {
-        match self {
-            Slots::Inline(v) => v,
-            Slots::Many(v) => v,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Slots {
-    #[inline(always)]
-    fn deref_mut(&mut self) -> &mut [Value] {
-        match self {
-            Slots::Inline(v) => v,
-            Slots::Many(v) => v,
-        }
-    }
-}
-
-impl Drop for Env {
-    #[inline]
-    fn drop(&mut self) {
-        // Slots and the parent go through `release`, which bounds how deeply drops of
-        // nested environments, lists and sets recurse.
-        drop::release((std::mem::take(self.slots.get_mut()), self.parent.take()));
-    }
-}
 
 impl Value {
     pub fn string(s: impl Into<NixString>) -> Value {
@@ -245,9 +148,10 @@ mod tests {
     #[cfg(not(debug_assertions))]
     fn thunks_and_environments_stay_small() {
         // Thunks are blocks of their own (`ThunkBox`: 8 bytes of count and header on
-        // top of the state), environments `EnvRc`s (8 bytes of count on top): 64 bytes,
-        // mimalloc's size class, not 80.
+        // top of the state); an environment of one slot is a block of 32 bytes (16 of
+        // count, size and parent on top), each slot 16 more.
         assert_eq!(std::mem::size_of::<thunk::ThunkBox>(), 32);
-        assert_eq!(std::mem::size_of::<Env>(), 56);
+        assert_eq!(std::mem::size_of_val(&*Env::new(1, None)), 32);
+        assert_eq!(std::mem::size_of_val(&*Env::new(3, None)), 64);
     }
 }
