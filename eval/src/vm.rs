@@ -801,7 +801,23 @@ impl<'o, O: Observer> Vm<'o, O> {
                     None => *pc = at(code, target),
                 }
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Lt | Op::Ge => {
+            // `+` checks its left operand before the right one is forced (in `step`), so
+            // it must not have both forced here.
+            Op::Add => {
+                let n = self.stack.len();
+                let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
+                    (Some(x), Some(y)) => x.checked_add(y).map(Value::Int),
+                    _ => None,
+                };
+                match r {
+                    Some(v) => {
+                        discard(self.pop());
+                        set(&mut self.stack[n - 2], v);
+                    }
+                    None => return Fast::Slow,
+                }
+            }
+            Op::Sub | Op::Mul | Op::Lt | Op::Ge => {
                 let n = self.stack.len();
                 // An operand forced just now is still its (evaluated) thunk on the stack.
                 let r = match (known_int(&self.stack[n - 2]), known_int(&self.stack[n - 1])) {
@@ -1803,11 +1819,14 @@ impl<'o, O: Observer> Vm<'o, O> {
             | Op::Update => {
                 let n = self.stack.len();
                 demand_slot!(self, n - 2);
-                // `//` checks its left operand before the right one is forced, as C++ Nix
-                // does. (So does `+`, but there `fast_op` has forced both already: a test
-                // there made every operation slower.)
-                if op == Op::Update && !matches!(self.stack[n - 2], Value::Attrs(_)) {
-                    return Err(generators::type_error("a set", &self.stack[n - 2]));
+                // `//` and `+` check their left operand before the right one is forced, as
+                // C++ Nix does.
+                match op {
+                    Op::Update if !matches!(self.stack[n - 2], Value::Attrs(_)) => {
+                        return Err(generators::type_error("a set", &self.stack[n - 2]));
+                    }
+                    Op::Add => builtins::arith::check_add_left(&self.stack[n - 2])?,
+                    _ => {}
                 }
                 demand_slot!(self, n - 1);
                 // Integers that were thunks a moment ago: as in `fast_op`.

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::{int, Registry};
+use super::{int, sym, Registry};
 use crate::errors::{ErrorKind, R};
 use crate::generators::type_error;
 use crate::state::EvalState;
@@ -10,6 +10,23 @@ use crate::value::{StringBuilder, Value};
 
 fn not_coercible(v: &Value) -> Box<ErrorKind> {
     ErrorKind::other(format!("cannot coerce {} to a string", v.describe())).into()
+}
+
+/// What `a + b` can tell from its left operand alone: C++ Nix concatenates a left
+/// operand that is not a number as a string, coercing it before the right operand is
+/// evaluated, so one that cannot be coerced fails first.
+pub fn check_add_left(a: &Value) -> R<()> {
+    match a {
+        Value::Null | Value::Bool(_) | Value::List(_) | Value::Closure(_) | Value::Builtin(_) => {
+            Err(not_coercible(a))
+        }
+        Value::Attrs(s)
+            if s.get(sym::to_string()).is_none() && s.get(sym::out_path()).is_none() =>
+        {
+            Err(not_coercible(a))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn add(state: &EvalState, a: Value, b: Value) -> R<Value> {

@@ -1,0 +1,1 @@
+let a = true; b = throw "the right second"; in a + b

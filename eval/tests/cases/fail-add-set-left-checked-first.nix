@@ -1,0 +1,1 @@
+let a = { x = 1; }; b = throw "the right second"; in a + b
