@@ -820,10 +820,9 @@ impl<'g> Compiler<'g> {
         }
     }
 
-    /// `inherit (x) name;` with `x` a variable (see `is_known_var`): a thunk of `x.name`
-    /// reading `x` where it is. (Trying `x.name` at once, as `compile_lazy` does for a
-    /// written `x.name`, costs more than it saves here: `x` is mostly not yet a set.)
-    /// `inherit (x) name;`: a thunk of `x.name`.
+    /// `inherit (x) name;`: a thunk of `x.name`. (Trying `x.name` at once, as
+    /// `compile_lazy` does for a written `x.name`, costs more than it saves here: `x` is
+    /// mostly not yet a set.)
     fn compile_inherit_from(&mut self, x: ast::Expr, name: Symbol, span: Span) -> CResult<()> {
         self.thunk_of(span, |c| {
             c.compile(&x)?;
