@@ -101,6 +101,7 @@ impl SetupArgs {
                 absolute_path_literals: lint_level(self.lint_absolute_path_literals),
             },
             max_call_depth: self.max_call_depth.map(|d| d as usize),
+            cpp_thunks: false,
         }
     }
 
@@ -137,11 +138,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     // The process exits after this: freeing the evaluation's values (and breaking
     // their cycles) would only give back memory that exiting gives back anyway.
-    let mut ev = std::mem::ManuallyDrop::new(args.setup.setup().evaluator(
-        Rc::new(tvix_eval::io::StdIO),
-        &cwd,
-        |_| {},
-    ));
+    let mut setup = args.setup.setup();
+    // A plain print of a value not forced deeply shows which parts are thunks
+    // (`<CODE>`): those must be the ones C++ Nix makes.
+    setup.cpp_thunks = !(args.strict || args.json || args.xml);
+    let mut ev =
+        std::mem::ManuallyDrop::new(setup.evaluator(Rc::new(tvix_eval::io::StdIO), &cwd, |_| {}));
     let show_trace = args.setup.show_trace;
     let report = |e: &EvalError| {
         eprint!("{}", e.render(show_trace));

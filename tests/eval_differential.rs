@@ -279,6 +279,13 @@ fn random_expressions_match_cpp_nix() {
         if !same {
             mismatches.push(mismatch(&format!("expr: {expr}"), &ours, &theirs));
         }
+        // Printed without `--strict`, nested values never forced show as `<CODE>`: the
+        // same ones must be thunks in both.
+        let ours = evaluate(tvix, &["eval", "--expr"], &expr);
+        let theirs = evaluate("nix-instantiate", &["--eval", "--expr"], &expr);
+        if ours.ok != theirs.ok || (ours.ok && ours.stdout != theirs.stdout) {
+            mismatches.push(mismatch(&format!("not strict: {expr}"), &ours, &theirs));
+        }
     }
     println!(
         "{} of {cases} random expressions agree with C++ Nix ({both_failed} of them fail in both)",
@@ -425,7 +432,7 @@ fn every_builtin_fails_and_forces_as_cpp_nix() {
         .iter()
         .flat_map(|n| patterns.iter().map(move |p| format!("builtins.{n} {p}")))
         .collect();
-    let mismatches = compare_all(&calls);
+    let mismatches = compare_all(&calls, true);
     println!(
         "{} of {} builtin calls agree with C++ Nix ({} builtins)",
         calls.len() - mismatches.len(),
@@ -491,7 +498,7 @@ fn every_operator_forces_as_cpp_nix() {
             }
         }
     }
-    let mismatches = compare_all(&calls);
+    let mismatches = compare_all(&calls, true);
     println!(
         "{} of {} operator applications agree with C++ Nix",
         calls.len() - mismatches.len(),
@@ -500,11 +507,60 @@ fn every_operator_forces_as_cpp_nix() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
-/// Each expression evaluated by both, on two threads (each is two short processes):
-/// the mismatches, where one fails and the other does not, the outputs differ, or the
-/// failures come from different places (`culprit`).
-fn compare_all(exprs: &[String]) -> Vec<String> {
+/// Values printed without `--strict`: C++ Nix prints `<CODE>` for every attribute value
+/// and list element that is a thunk never forced, and makes a thunk for each but
+/// literal numbers, plain strings and paths, and variables. Ours must be the same.
+#[test]
+fn lazy_printing_shows_the_thunks_cpp_nix_makes() {
+    if !nix_available() {
+        eprintln!("skipping: nix-instantiate (C++ Nix) is not installed");
+        return;
+    }
+    let exprs = [
+        "{ a = 1 + 1; b = [ (2 + 2) ]; c = 3; }",
+        "let x = { y = 1 + 1; }; in [ x.y x ]",
+        "{ a.b = 1; }",
+        r#"{ a = "x${"y"}"; b = ./.; c = -1; d = null; e = true; f = x: x; g = 1.5; h = "s\n"; }"#,
+        "let x = 1; in { a = x; b = [ x 2 \"s\" ]; }",
+        "[ (1) ({ }) [ ] ]",
+        "rec { a = b; b = 1; c = { d = a; }; }",
+        "let f = x: { inherit x; y = x; }; in f 2",
+        "let x = 1 + 1; in builtins.seq x { a = x; }",
+        "let x = [ 1 ]; in { inherit x; y = x; }",
+        "let s = { a = 1; }; in { inherit (s) a; }",
+        "{ a = 1; } // { b = 2 + 0; }",
+        "({ a ? 1, b }: { inherit a b; c = a; }) { b = 2; }",
+        "with { x = 1; }; { y = x; }",
+        "if true then { a = 1 + 1; } else null",
+        "builtins.genList (x: x) 2",
+        "builtins.mapAttrs (n: v: v) { a = 1; }",
+        "builtins.attrValues { a = 1; b = 1 + 1; }",
+        "{ a = builtins.map (x: x) [ 1 ]; b = builtins.length [ ]; }",
+        "let f = { x ? [ 1 ] }: { inherit x; }; in f { }",
+    ]
+    .map(String::from);
+    let mismatches = compare_all(&exprs, false);
+    println!(
+        "{} of {} values print as nix-instantiate --eval prints them",
+        exprs.len() - mismatches.len(),
+        exprs.len()
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Each expression evaluated by both (`strict`: with `--strict`), on two threads (each
+/// is two short processes): the mismatches, where one fails and the other does not,
+/// the outputs differ, or the failures come from different places (`culprit`).
+fn compare_all(exprs: &[String], strict: bool) -> Vec<String> {
     let tvix = env!("CARGO_BIN_EXE_tvix");
+    let (ours_args, theirs_args): (&[&str], &[&str]) = if strict {
+        (
+            &["eval", "--strict", "--expr"],
+            &["--eval", "--strict", "--expr"],
+        )
+    } else {
+        (&["eval", "--expr"], &["--eval", "--expr"])
+    };
     std::thread::scope(|scope| {
         let halves: Vec<_> = exprs
             .chunks(exprs.len().div_ceil(2))
@@ -512,9 +568,8 @@ fn compare_all(exprs: &[String]) -> Vec<String> {
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     for expr in chunk {
-                        let ours = evaluate(tvix, &["eval", "--strict", "--expr"], expr);
-                        let theirs =
-                            evaluate("nix-instantiate", &["--eval", "--strict", "--expr"], expr);
+                        let ours = evaluate(tvix, ours_args, expr);
+                        let theirs = evaluate("nix-instantiate", theirs_args, expr);
                         let same = ours.ok == theirs.ok
                             && (!ours.ok || ours.stdout == theirs.stdout)
                             && culprit(&ours.stderr) == culprit(&theirs.stderr);

@@ -165,13 +165,26 @@ pub struct Lints {
     pub absolute_path_literals: LintLevel,
 }
 
+/// How files are compiled.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileOptions {
+    pub lints: Lints,
+    /// Make a thunk exactly where C++ Nix does: for every attribute value, list element,
+    /// binding and argument except literal numbers, plain strings and paths, and
+    /// variables; nothing is computed early. What `--eval` without `--strict` prints
+    /// shows which values are thunks never forced (`<CODE>`), so its output depends on
+    /// this. Otherwise lists, sets and functions are made at once, and cheap
+    /// arithmetic, selections and builtin calls are tried at once.
+    pub cpp_thunks: bool,
+}
+
 pub fn compile_file(
     file: Arc<SourceFile>,
     globals: &HashMap<Symbol, u32>,
     global_names: Arc<[Symbol]>,
-    lints: Lints,
+    opts: CompileOptions,
 ) -> Result<CompiledFile, EvalError> {
-    compile_file_in_scope(file, globals, global_names, lints, None)
+    compile_file_in_scope(file, globals, global_names, opts, None)
 }
 
 /// Compile a file whose free names are first looked up in an outer scope with the
@@ -181,13 +194,13 @@ pub fn compile_file_in_scope(
     file: Arc<SourceFile>,
     globals: &HashMap<Symbol, u32>,
     global_names: Arc<[Symbol]>,
-    lints: Lints,
+    opts: CompileOptions,
     scope: Option<Vec<Symbol>>,
 ) -> Result<CompiledFile, EvalError> {
     let scopes = scope
         .map(|names| vec![(ScopeKind::Let, names.into_iter().map(Some).collect())])
         .unwrap_or_default();
-    compile_in_scopes(file, globals, global_names, lints, scopes)
+    compile_in_scopes(file, globals, global_names, opts, scopes)
 }
 
 /// Compile source text that will run inside existing runtime environments, described
@@ -198,7 +211,7 @@ pub fn compile_in_scopes(
     file: Arc<SourceFile>,
     globals: &HashMap<Symbol, u32>,
     global_names: Arc<[Symbol]>,
-    lints: Lints,
+    opts: CompileOptions,
     scopes: Vec<(ScopeKind, Vec<Option<Symbol>>)>,
 ) -> Result<CompiledFile, EvalError> {
     let root = crate::parse::parse_file(&file)?;
@@ -222,7 +235,7 @@ pub fn compile_in_scopes(
         global_names: global_names.clone(),
         scopes: Vec::new(),
         protos: Vec::new(),
-        lints,
+        opts,
     };
     let span = c.span_of(expr.syntax());
     c.protos.push(ProtoBuilder::new(ProtoKind::File, span));
@@ -292,7 +305,7 @@ pub fn canon_path(p: &Path) -> PathBuf {
 }
 
 struct Compiler<'g> {
-    lints: Lints,
+    opts: CompileOptions,
     file: Arc<SourceFile>,
     globals: &'g HashMap<Symbol, u32>,
     /// The global slot of `builtins` while it still holds the builtins: the first slot
@@ -564,7 +577,8 @@ impl<'g> Compiler<'g> {
     /// Can `e` be computed right now, cheaply and without forcing anything?
     fn is_cheap(&self, e: &ast::Expr) -> bool {
         match e {
-            ast::Expr::Literal(_) | ast::Expr::Lambda(_) | ast::Expr::List(_) => true,
+            ast::Expr::Literal(_) => true,
+            ast::Expr::Lambda(_) | ast::Expr::List(_) => !self.opts.cpp_thunks,
             ast::Expr::Str(s) => is_literal_str(s),
             ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
                 let p = match e {
@@ -584,7 +598,8 @@ impl<'g> Compiler<'g> {
                 )
             }
             ast::Expr::AttrSet(a) => {
-                !is_rec(a)
+                !self.opts.cpp_thunks
+                    && !is_rec(a)
                     && a.entries().all(|e| match e {
                         ast::Entry::AttrpathValue(kv) => kv
                             .attrpath()
@@ -765,6 +780,9 @@ impl<'g> Compiler<'g> {
             return self.compile(e);
         }
         let span = self.span_of(e.syntax());
+        if self.opts.cpp_thunks {
+            return self.compile_thunk_or_now(e, span, now);
+        }
         let plain = strip_parens(e.clone());
         // Code that computes the value now if that is cheap and cannot fail or force
         // anything (each attempt jumps to `fails` when it cannot), then the thunk.
@@ -1066,7 +1084,7 @@ impl<'g> Compiler<'g> {
             },
             ast::LiteralKind::Uri(u) => {
                 self.lint(
-                    self.lints.url_literals,
+                    self.opts.lints.url_literals,
                     "URL literals are deprecated; use a string instead",
                     span,
                 )?;
@@ -1164,13 +1182,13 @@ impl<'g> Compiler<'g> {
             let t = first.text();
             if t.starts_with('/') || t.starts_with('~') {
                 self.lint(
-                    self.lints.absolute_path_literals,
+                    self.opts.lints.absolute_path_literals,
                     "absolute path literal",
                     span,
                 )?;
             } else if !t.starts_with("./") && !t.starts_with("../") {
                 self.lint(
-                    self.lints.short_path_literals,
+                    self.opts.lints.short_path_literals,
                     "relative path literal without './' prefix",
                     span,
                 )?;
@@ -1886,7 +1904,8 @@ impl<'g> Compiler<'g> {
             ),
             BVal::Inherit { .. } => false,
             BVal::Set(s) => {
-                !s.rec
+                !self.opts.cpp_thunks
+                    && !s.rec
                     && s.dynamics.is_empty()
                     && s.inherit_froms.is_empty()
                     && s.statics.iter().all(|(_, v, _)| self.bval_is_cheap_leaf(v))

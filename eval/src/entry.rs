@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::builtins::{BuiltinConfig, Registry};
-use crate::compiler::Lints;
+use crate::compiler::{CompileOptions, Lints};
 use crate::errors::{ErrorKind, EvalError, Location};
 use crate::io::EvalIO;
 use crate::observer::Observer;
@@ -25,6 +25,8 @@ pub struct Setup {
     pub include: Vec<String>,
     pub experimental_features: Vec<String>,
     pub lints: Lints,
+    /// Thunks exactly where C++ Nix makes them (see `CompileOptions::cpp_thunks`).
+    pub cpp_thunks: bool,
     /// Most nested calls before evaluation stops with an error (default: the VM's).
     pub max_call_depth: Option<usize>,
 }
@@ -41,7 +43,10 @@ impl Setup {
         let mut cfg = BuiltinConfig::from_search_path(&self.include, cwd);
         cfg.experimental_features = self.experimental_features.clone();
         let mut ev = Evaluator::new(io, &cfg, extra);
-        ev.state.lints = self.lints;
+        ev.state.compile_options = CompileOptions {
+            lints: self.lints,
+            cpp_thunks: self.cpp_thunks,
+        };
         if let Some(d) = self.max_call_depth {
             ev.limits.max_depth = d;
         }

@@ -54,7 +54,7 @@ pub(crate) fn eval_in_env(
         file,
         &state.global_index,
         state.global_names.clone(),
-        state.lints,
+        state.compile_options,
         scopes_of(env, names),
     )?;
     // The thunk of a file, but suspended in the frame's environment instead of a

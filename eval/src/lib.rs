@@ -80,7 +80,7 @@ impl Evaluator {
                 imports: Rc::new(RefCell::new(ImportCache::default())),
                 compiled: Arc::new(CompileCache::default()),
                 last_compile_error: None,
-                lints: Default::default(),
+                compile_options: Default::default(),
                 builtins_self,
                 scopes: Default::default(),
                 observed: false,
@@ -136,7 +136,8 @@ impl Evaluator {
             )
         })?;
         let hash = state::content_hash(&bytes);
-        if let Some(c) = self.state.compiled.get(path, hash) {
+        let cpp_thunks = self.state.compile_options.cpp_thunks;
+        if let Some(c) = self.state.compiled.get(path, hash, cpp_thunks) {
             return Ok(c);
         }
         let c = self.state.compile_source(Arc::new(SourceFile::from_bytes(
@@ -146,7 +147,7 @@ impl Evaluator {
         )))?;
         self.state
             .compiled
-            .insert(PathBuf::from(path), hash, c.clone());
+            .insert(PathBuf::from(path), hash, cpp_thunks, c.clone());
         Ok(c)
     }
 

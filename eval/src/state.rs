@@ -24,22 +24,23 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Compiled files by (path, content hash). Thread-safe: compiled code is `Send + Sync`
+/// Compiled files by (path, content hash, whether compiled with C++ Nix's thunks: see
+/// `CompileOptions::cpp_thunks`). Thread-safe: compiled code is `Send + Sync`
 /// and can serve several evaluations (or the incremental database) at once.
 #[derive(Default)]
 pub struct CompileCache {
-    entries: Mutex<HashMap<(PathBuf, u64), Arc<CompiledFile>>>,
+    entries: Mutex<HashMap<(PathBuf, u64, bool), Arc<CompiledFile>>>,
 }
 
 impl CompileCache {
-    pub fn get(&self, path: &Path, hash: u64) -> Option<Arc<CompiledFile>> {
+    pub fn get(&self, path: &Path, hash: u64, cpp_thunks: bool) -> Option<Arc<CompiledFile>> {
         let m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        m.get(&(path.to_path_buf(), hash)).cloned()
+        m.get(&(path.to_path_buf(), hash, cpp_thunks)).cloned()
     }
 
-    pub fn insert(&self, path: PathBuf, hash: u64, c: Arc<CompiledFile>) {
+    pub fn insert(&self, path: PathBuf, hash: u64, cpp_thunks: bool, c: Arc<CompiledFile>) {
         let mut m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert((path, hash), c);
+        m.insert((path, hash, cpp_thunks), c);
     }
 
     pub fn len(&self) -> usize {
@@ -106,7 +107,7 @@ pub struct EvalState {
     /// Errors raised while compiling an imported file keep their full location here,
     /// since a builtin can only return an `ErrorKind`.
     pub last_compile_error: Option<EvalError>,
-    pub lints: crate::compiler::Lints,
+    pub compile_options: crate::compiler::CompileOptions,
     /// The thunk through which the `builtins` set contains itself.
     pub builtins_self: Thunk,
     /// This evaluation's recursive scopes, whose cycles are broken when it is dropped.
@@ -139,7 +140,7 @@ impl EvalState {
             file,
             &self.global_index,
             self.global_names.clone(),
-            self.lints,
+            self.compile_options,
         )
         .map(Arc::new)
     }
@@ -170,7 +171,8 @@ impl EvalState {
         if let Some(v) = self.imports.borrow().get(&path, hash) {
             return Ok(v);
         }
-        let compiled = match self.compiled.get(&path, hash) {
+        let cpp_thunks = self.compile_options.cpp_thunks;
+        let compiled = match self.compiled.get(&path, hash, cpp_thunks) {
             Some(c) => c,
             None => {
                 let file = Arc::new(SourceFile::from_bytes(
@@ -180,7 +182,8 @@ impl EvalState {
                 ));
                 match self.compile_source(file) {
                     Ok(c) => {
-                        self.compiled.insert(path.clone(), hash, c.clone());
+                        self.compiled
+                            .insert(path.clone(), hash, cpp_thunks, c.clone());
                         c
                     }
                     Err(e) => {

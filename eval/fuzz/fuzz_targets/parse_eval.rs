@@ -1,4 +1,5 @@
-//! Any text: parse, compile and evaluate it deeply under limits, then print the result.
+//! Any text: parse, compile and evaluate it under limits (deeply, or for half the inputs
+//! only at the top, as `tvix eval` without `--strict`), then print the result.
 //! Errors are expected; a panic, a Rust stack overflow or a hang is a bug. So is a
 //! tree from our parser that differs from rnix's, or one for an input rnix rejects.
 #![no_main]
@@ -19,9 +20,15 @@ fuzz_target!(|data: &[u8]| {
     // Bounded so that a slow input is reported as slow, not as a timeout of the fuzzer.
     ev.limits.max_steps = Some(200_000);
     ev.limits.max_depth = 10_000;
+    // Half the inputs as `tvix eval` without `--strict` runs them: compiled with C++
+    // Nix's thunks, forced only at the top.
+    let lazy = data.len() % 2 == 1;
+    ev.state.compile_options.cpp_thunks = lazy;
     let Ok(compiled) = ev.compile("«fuzz»", text, Path::new("/fuzz")) else { return };
     let root = ev.state.file_thunk(&compiled);
-    if let Ok(value) = ev.vm(&mut NoObserver).deep_force(root) {
+    let mut vm = ev.vm(&mut NoObserver);
+    let value = if lazy { vm.force(root) } else { vm.deep_force(root) };
+    if let Ok(value) = value {
         let _ = tvix_eval::print::print_value(&value);
     }
 });

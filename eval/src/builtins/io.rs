@@ -261,7 +261,7 @@ fn scoped_import(s: &mut EvalState, scope: Attrs, path: PathBuf) -> R<Value> {
         file,
         &s.global_index,
         s.global_names.clone(),
-        s.lints,
+        s.compile_options,
         Some(names.clone()),
     )
     .map_err(|e| ErrorKind::Other(e.to_string()))?;
