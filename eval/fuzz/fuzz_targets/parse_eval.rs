@@ -26,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
     ev.state.compile_options.cpp_thunks = lazy;
     let Ok(compiled) = ev.compile("«fuzz»", text, Path::new("/fuzz")) else { return };
     let root = ev.state.file_thunk(&compiled);
-    let mut vm = ev.vm(&mut NoObserver);
+    let mut obs = NoObserver;
+    let mut vm = ev.vm(&mut obs);
     let value = if lazy { vm.force(root) } else { vm.deep_force(root) };
     if let Ok(value) = value {
         let _ = tvix_eval::print::print_value(&value);
